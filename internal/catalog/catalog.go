@@ -1,0 +1,271 @@
+// Package catalog holds avscout's vendor knowledge as data — products,
+// their fingerprints on each OS, vendor identities, and the policy that
+// says which vendors are restricted — and the one pure function, [Match],
+// that turns observations into findings.
+//
+// Adding a vendor or a product is an edit of catalog.yaml plus a fixture;
+// no code names a vendor.
+package catalog
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed catalog.yaml
+var defaultCatalog []byte
+
+// Catalog is the whole of avscout's vendor knowledge.
+type Catalog struct {
+	// Version identifies the catalog in reports (a date, "2026.11.22").
+	Version  string            `yaml:"version" json:"version"`
+	Policy   Policy            `yaml:"policy" json:"policy"`
+	Vendors  []Vendor          `yaml:"vendors" json:"vendors"`
+	Products []Product         `yaml:"products" json:"products"`
+	Sources  map[string]string `yaml:"sources" json:"sources"` // citation key → reference
+
+	vendorByID map[string]*Vendor
+}
+
+// Policy says which vendors' software a host must not run.
+type Policy struct {
+	ID    string `yaml:"id" json:"id"`
+	Rules []Rule `yaml:"rules" json:"rules"`
+}
+
+// Rule restricts the products, and the technology, of some vendors.
+type Rule struct {
+	ID      string   `yaml:"id" json:"id"`
+	Vendors []string `yaml:"vendors" json:"vendors"`
+	Reason  string   `yaml:"reason" json:"reason"`
+	Sources []string `yaml:"sources,omitempty" json:"sources,omitempty"`
+}
+
+// Vendor describes a software vendor: how its products identify it
+// (publisher names, signers) and which of its components betray its
+// technology inside a product sold under another brand.
+type Vendor struct {
+	ID   string `yaml:"id" json:"id"`
+	Name string `yaml:"name" json:"name"`
+	// Brands are the words a product shows when it presents itself as this
+	// vendor's. A product carrying this vendor's technology whose name shows
+	// none of them is white-labelled.
+	Brands []string `yaml:"brands" json:"brands"`
+	// Category of products found only through vendor-level evidence.
+	Category string `yaml:"category" json:"category"`
+	// Publishers are organisation names as package maintainers, rpm vendors
+	// and uninstall entries record them; matched whole, case-insensitively.
+	Publishers []string `yaml:"publishers,omitempty" json:"publishers,omitempty"`
+	// EmailDomains identify maintainers by e-mail address.
+	EmailDomains []string `yaml:"email_domains,omitempty" json:"email_domains,omitempty"`
+	// Signers are code-signing subjects (Authenticode CN or O) and TeamIDs
+	// are Apple developer team identifiers.
+	Signers []string `yaml:"signers,omitempty" json:"signers,omitempty"`
+	TeamIDs []string `yaml:"team_ids,omitempty" json:"team_ids,omitempty"`
+	// Technology lists per OS the components that are this vendor's
+	// wherever they appear: drivers, engine executables, data folders.
+	Technology map[string]Fingerprints `yaml:"technology,omitempty" json:"technology,omitempty"`
+	Sources    []string                `yaml:"sources,omitempty" json:"sources,omitempty"`
+}
+
+// Product is one product a vendor ships.
+type Product struct {
+	ID       string `yaml:"id" json:"id"`
+	Vendor   string `yaml:"vendor" json:"vendor"`
+	Name     string `yaml:"name" json:"name"`
+	Category string `yaml:"category" json:"category"`
+	// WhiteLabel marks a product sold under another brand that is built on
+	// a restricted vendor's technology; Technology names that vendor.
+	WhiteLabel   bool                    `yaml:"white_label,omitempty" json:"white_label,omitempty"`
+	Technology   string                  `yaml:"technology,omitempty" json:"technology,omitempty"`
+	Fingerprints map[string]Fingerprints `yaml:"fingerprints" json:"fingerprints"` // keyed by OS
+	Sources      []string                `yaml:"sources,omitempty" json:"sources,omitempty"`
+}
+
+// Fingerprints are patterns matched against observations on one OS. Each
+// pattern is a path.Match glob, compared case-insensitively.
+type Fingerprints struct {
+	Packages  []string `yaml:"packages,omitempty" json:"packages,omitempty"`   // package or installer-receipt names
+	Apps      []string `yaml:"apps,omitempty" json:"apps,omitempty"`           // uninstall DisplayName, bundle name or bundle id
+	Services  []string `yaml:"services,omitempty" json:"services,omitempty"`   // systemd units, Windows services, launchd labels
+	Processes []string `yaml:"processes,omitempty" json:"processes,omitempty"` // process or executable file names
+	Drivers   []string `yaml:"drivers,omitempty" json:"drivers,omitempty"`     // kernel drivers, kexts, system extensions
+	Paths     []string `yaml:"paths,omitempty" json:"paths,omitempty"`         // files or folders (matched with everything beneath)
+	Keys      []string `yaml:"keys,omitempty" json:"keys,omitempty"`           // registry keys (matched with everything beneath)
+}
+
+// Categories a product may have.
+var Categories = []string{"antivirus", "edr", "management-agent", "vpn", "password-manager", "parental-control", "security-suite", "scan-engine", "other"}
+
+// OSes a fingerprint may be keyed by.
+var OSes = []string{"linux", "windows", "darwin"}
+
+// Default returns the catalog built into the binary.
+func Default() (*Catalog, error) {
+	c, err := Parse(bytes.NewReader(defaultCatalog))
+	if err != nil {
+		return nil, fmt.Errorf("built-in catalog: %w", err)
+	}
+	return c, nil
+}
+
+// Parse reads and validates a catalog in YAML (JSON is YAML too).
+func Parse(r io.Reader) (*Catalog, error) {
+	dec := yaml.NewDecoder(io.LimitReader(r, 16<<20))
+	dec.KnownFields(true)
+	var c Catalog
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("catalog is empty")
+		}
+		return nil, fmt.Errorf("decode catalog: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// WithPolicy returns a copy of c that applies p instead of its own policy.
+func (c *Catalog) WithPolicy(p Policy) (*Catalog, error) {
+	cp := *c
+	cp.Policy = p
+	if err := cp.validate(); err != nil {
+		return nil, err
+	}
+	return &cp, nil
+}
+
+// Vendor returns the vendor with the given id.
+func (c *Catalog) Vendor(id string) (*Vendor, bool) {
+	v, ok := c.vendorByID[id]
+	return v, ok
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+
+func (c *Catalog) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Version == "" {
+		bad("catalog: version is empty")
+	}
+	c.vendorByID = make(map[string]*Vendor, len(c.Vendors))
+	checkSources := func(what string, keys []string) {
+		for _, k := range keys {
+			if _, ok := c.Sources[k]; !ok {
+				bad("%s: source %q is not in sources", what, k)
+			}
+		}
+	}
+	for i := range c.Vendors {
+		v := &c.Vendors[i]
+		what := fmt.Sprintf("vendor %q", v.ID)
+		if !idPattern.MatchString(v.ID) {
+			bad("%s: id must be lower-case letters, digits, dots and dashes", what)
+		}
+		if _, dup := c.vendorByID[v.ID]; dup {
+			bad("%s: duplicate id", what)
+		}
+		c.vendorByID[v.ID] = v
+		if v.Name == "" {
+			bad("%s: name is empty", what)
+		}
+		if len(v.Brands) == 0 {
+			bad("%s: brands is empty", what)
+		}
+		if !slices.Contains(Categories, v.Category) {
+			bad("%s: category %q is not one of %v", what, v.Category, Categories)
+		}
+		for os, fp := range v.Technology {
+			errs = append(errs, fp.validate(what+" technology", os)...)
+		}
+		checkSources(what, v.Sources)
+	}
+	seen := map[string]bool{}
+	for i := range c.Products {
+		p := &c.Products[i]
+		what := fmt.Sprintf("product %q", p.ID)
+		if !idPattern.MatchString(p.ID) {
+			bad("%s: id must be lower-case letters, digits, dots and dashes", what)
+		}
+		if seen[p.ID] {
+			bad("%s: duplicate id", what)
+		}
+		seen[p.ID] = true
+		if _, ok := c.vendorByID[p.Vendor]; !ok {
+			bad("%s: unknown vendor %q", what, p.Vendor)
+		}
+		if p.Name == "" {
+			bad("%s: name is empty", what)
+		}
+		if !slices.Contains(Categories, p.Category) {
+			bad("%s: category %q is not one of %v", what, p.Category, Categories)
+		}
+		if p.WhiteLabel {
+			if _, ok := c.vendorByID[p.Technology]; !ok {
+				bad("%s: white_label needs technology naming a known vendor, not %q", what, p.Technology)
+			}
+		}
+		if len(p.Fingerprints) == 0 {
+			bad("%s: no fingerprints", what)
+		}
+		for os, fp := range p.Fingerprints {
+			errs = append(errs, fp.validate(what, os)...)
+		}
+		checkSources(what, p.Sources)
+	}
+	if c.Policy.ID == "" {
+		bad("policy: id is empty")
+	}
+	for _, r := range c.Policy.Rules {
+		if r.ID == "" || r.Reason == "" {
+			bad("policy rule %q: id and reason are required", r.ID)
+		}
+		if len(r.Vendors) == 0 {
+			bad("policy rule %q: no vendors", r.ID)
+		}
+		for _, v := range r.Vendors {
+			if _, ok := c.vendorByID[v]; !ok {
+				bad("policy rule %q: unknown vendor %q", r.ID, v)
+			}
+		}
+		checkSources("policy rule "+r.ID, r.Sources)
+	}
+	return errors.Join(errs...)
+}
+
+func (fp Fingerprints) validate(what, os string) []error {
+	var errs []error
+	if !slices.Contains(OSes, os) {
+		errs = append(errs, fmt.Errorf("%s: unknown OS %q (want one of %v)", what, os, OSes))
+	}
+	for kind, list := range fp.lists() {
+		for _, p := range list {
+			if strings.TrimSpace(p) == "" {
+				errs = append(errs, fmt.Errorf("%s %s %s: empty pattern", what, os, kind))
+				continue
+			}
+			if _, err := path.Match(strings.ToLower(p), ""); err != nil {
+				errs = append(errs, fmt.Errorf("%s %s %s: bad pattern %q: %w", what, os, kind, p, err))
+			}
+		}
+	}
+	return errs
+}
+
+func (fp Fingerprints) lists() map[string][]string {
+	return map[string][]string{
+		"packages": fp.Packages, "apps": fp.Apps, "services": fp.Services,
+		"processes": fp.Processes, "drivers": fp.Drivers, "paths": fp.Paths, "keys": fp.Keys,
+	}
+}

@@ -1,0 +1,96 @@
+// Package detect defines what sources observe on a host and runs them.
+//
+// A source looks at one kind of place (a package database, the process
+// list, the filesystem) and reports what it sees as [Observation] values,
+// without knowing any vendor: judging is the catalog's job. The [Runner]
+// runs all sources concurrently, each under its own timeout and panic
+// guard, so one broken source never stops the others.
+package detect
+
+import (
+	"context"
+	"errors"
+
+	"github.com/avscout/avscout/internal/host"
+)
+
+// Kind says what an observation is.
+type Kind string
+
+// Observation kinds. The catalog matches fingerprints by kind.
+const (
+	KindPackage Kind = "package" // an OS package (dpkg, rpm, apk)
+	KindApp     Kind = "app"     // installed software with a display name (Windows uninstall entry, macOS bundle)
+	KindProcess Kind = "process" // a running process
+	KindService Kind = "service" // a service definition (systemd unit, Windows service, launchd job)
+	KindDriver  Kind = "driver"  // a kernel driver or extension
+	KindPath    Kind = "path"    // a file or directory that exists
+	KindKey     Kind = "key"     // a registry key that exists
+	KindSigner  Kind = "signer"  // the code-signing identity of a file
+)
+
+// Status is how alive the thing observed is. It decides a product's state.
+type Status int
+
+// Statuses from least to most alive.
+const (
+	// Present: the thing exists (a file, a key, a unit file) but says nothing
+	// about being installed. Alone it makes a product a leftover.
+	Present Status = iota
+	// Residual: an installer database says it was removed but left
+	// something behind (a dpkg package in config-files state).
+	Residual
+	// Installed: a package manager or registry says it is installed.
+	Installed
+	// Running: it runs now.
+	Running
+)
+
+func (s Status) String() string {
+	switch s {
+	case Present:
+		return "present"
+	case Residual:
+		return "residual"
+	case Installed:
+		return "installed"
+	case Running:
+		return "running"
+	}
+	return "unknown"
+}
+
+// Observation is one thing a source saw. Fields that do not apply stay empty.
+type Observation struct {
+	Source string // the source's name; set by the Runner
+	Kind   Kind
+	Status Status
+
+	Name    string // package, process, service, driver or file name
+	Display string // human-facing product name (uninstall DisplayName, bundle name)
+	Version string
+	Vendor  string // maintainer, vendor, packager or publisher as recorded
+	Path    string // target path of the executable, file or install location
+	Signer  string // code-signing subject or team identifier
+
+	// Location is where the evidence was read: a file relative to the root
+	// ("var/lib/dpkg/status"), a registry key, "process 1234".
+	Location string
+	// Detail is the evidence as a human reads it ("kesl 12.1.0-2968").
+	Detail string
+}
+
+// Source observes one kind of place on a host.
+type Source interface {
+	// Name is short and stable; it appears in reports and in --sources.
+	Name() string
+	// Collect reports what the source sees on h by calling emit once per
+	// observation. It returns ErrUnavailable (wrapped) when the host lacks
+	// what the source reads, and keeps going past bad records, returning the
+	// first error at the end: what was emitted before an error is kept.
+	Collect(ctx context.Context, h *host.Host, emit func(Observation)) error
+}
+
+// ErrUnavailable marks a source that cannot run on this host (processes of
+// a root image, a package manager that is not there). It is not a failure.
+var ErrUnavailable = errors.New("unavailable")

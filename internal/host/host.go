@@ -1,0 +1,132 @@
+// Package host describes the machine being scanned as data: which operating
+// system it runs, a read-only filesystem rooted at it, and the live OS APIs
+// (processes, later registry and services) behind small interfaces.
+//
+// Detection code never asks runtime.GOOS or opens absolute paths: it reads
+// [Host.FS] and consults [Host.OS], so the same code scans this machine, a
+// mounted disk image or a test fixture.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// OS names a target operating system family as it appears in reports.
+type OS string
+
+// The operating systems avscout knows how to scan.
+const (
+	Linux   OS = "linux"
+	Windows OS = "windows"
+	Darwin  OS = "darwin"
+)
+
+// ParseOS validates a user-supplied OS name.
+func ParseOS(s string) (OS, error) {
+	switch o := OS(s); o {
+	case Linux, Windows, Darwin:
+		return o, nil
+	}
+	return "", fmt.Errorf("unknown OS %q (want linux, windows or darwin)", s)
+}
+
+// Process is one running process as seen by a [ProcessLister].
+type Process struct {
+	PID     int32
+	Name    string // short name, as the kernel reports it
+	Exe     string // full executable path, empty when it cannot be read
+	Cmdline string // command line joined by spaces, possibly empty
+}
+
+// ProcessLister lists the processes running on a live host.
+type ProcessLister interface {
+	Processes(ctx context.Context) ([]Process, error)
+}
+
+// ErrNotLive reports that a live-only API was asked of a host that is a
+// filesystem image (scanned with --root) rather than the running machine.
+var ErrNotLive = errors.New("not available when scanning a root directory")
+
+// Host is the machine a scan looks at.
+type Host struct {
+	// OS is the target operating system: detected from the root's content or
+	// given by the user. It is data, never runtime.GOOS.
+	OS OS
+	// Root is the directory the filesystem is rooted at, as the user gave it
+	// ("/" for this machine). It appears in reports.
+	Root string
+	// FS reads the target's files with paths relative to Root, without a
+	// leading slash ("var/lib/dpkg/status"). Symlinks cannot escape it.
+	FS fs.FS
+	// Live is true when the host is the running machine, so live-only APIs
+	// (processes, services) describe the same system as FS.
+	Live bool
+	// Processes lists running processes; nil when the host is not live.
+	Processes ProcessLister
+}
+
+// LocalPath returns the path on this machine of the target file name (slash
+// separated, relative to the root), for the few libraries that need a real
+// file path rather than an fs.FS.
+func (h *Host) LocalPath(name string) string {
+	return filepath.Join(h.Root, filepath.FromSlash(name))
+}
+
+// OpenRoot describes a filesystem image rooted at dir: processes are not
+// available and the OS is detected from the content unless target is given.
+func OpenRoot(dir string, target OS) (*Host, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("root %s: %w", dir, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("root: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("root %s: not a directory", dir)
+	}
+	r, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("root: %w", err)
+	}
+	h := &Host{Root: abs, FS: r.FS(), OS: target}
+	if h.OS == "" {
+		if h.OS, err = DetectOS(h.FS); err != nil {
+			return nil, fmt.Errorf("root %s: %w (use --os to say which)", dir, err)
+		}
+	}
+	return h, nil
+}
+
+// Live describes the running machine. The target OS defaults to the one this
+// binary was built for; it is the only place runtime.GOOS decides anything.
+func Live(target OS) (*Host, error) {
+	root := string(filepath.Separator)
+	if runtime.GOOS == "windows" {
+		root = os.Getenv("SystemDrive") + `\`
+		if root == `\` {
+			root = `C:\`
+		}
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("live root %s: %w", root, err)
+	}
+	if target == "" {
+		target = OS(runtime.GOOS)
+	}
+	return &Host{
+		OS:        target,
+		Root:      root,
+		FS:        r.FS(),
+		Live:      true,
+		Processes: newLiveProcesses(),
+	}, nil
+}
