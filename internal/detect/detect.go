@@ -69,9 +69,12 @@ type Observation struct {
 	Name    string // package, process, service, driver or file name
 	Display string // human-facing product name (uninstall DisplayName, bundle name)
 	Version string
-	Vendor  string // maintainer, vendor, packager or publisher as recorded
-	Path    string // target path of the executable, file or install location
-	Signer  string // code-signing subject or team identifier
+	Vendor  string // maintainer, vendor or publisher as recorded ("AO Kaspersky Lab <support@kaspersky.com>")
+	// Packager is a second organisation field some databases keep (rpm's
+	// Packager); matched like Vendor.
+	Packager string
+	Path     string // target path of the executable, file or install location
+	Signer   string // code-signing subject or team identifier
 
 	// Location is where the evidence was read: a file relative to the root
 	// ("var/lib/dpkg/status"), a registry key, "process 1234".
