@@ -255,7 +255,7 @@ func (fp Fingerprints) validate(what, os string) []error {
 				errs = append(errs, fmt.Errorf("%s %s %s: empty pattern", what, os, kind))
 				continue
 			}
-			if _, err := path.Match(strings.ToLower(p), ""); err != nil {
+			if _, err := path.Match(normPattern(kind, p), ""); err != nil {
 				errs = append(errs, fmt.Errorf("%s %s %s: bad pattern %q: %w", what, os, kind, p, err))
 			}
 		}
@@ -268,4 +268,44 @@ func (fp Fingerprints) lists() map[string][]string {
 		"packages": fp.Packages, "apps": fp.Apps, "services": fp.Services,
 		"processes": fp.Processes, "drivers": fp.Drivers, "paths": fp.Paths, "keys": fp.Keys,
 	}
+}
+
+// ParsePolicyOnly reads a document that holds only a policy (a "policy:"
+// key and no vendors or products). ok is false when the document is a
+// whole catalog instead.
+func ParsePolicyOnly(r io.Reader) (p Policy, ok bool, err error) {
+	var doc struct {
+		Policy   *Policy     `yaml:"policy"`
+		Vendors  []yaml.Node `yaml:"vendors"`
+		Products []yaml.Node `yaml:"products"`
+	}
+	if err := yaml.NewDecoder(io.LimitReader(r, 16<<20)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Policy{}, false, errors.New("catalog is empty")
+		}
+		return Policy{}, false, fmt.Errorf("decode catalog: %w", err)
+	}
+	if doc.Policy == nil || len(doc.Vendors) > 0 || len(doc.Products) > 0 {
+		return Policy{}, false, nil
+	}
+	return *doc.Policy, true, nil
+}
+
+// RuleFor returns the first policy rule restricting any of the vendors.
+func (c *Catalog) RuleFor(vendorIDs ...string) *Rule {
+	for i := range c.Policy.Rules {
+		r := &c.Policy.Rules[i]
+		for _, id := range vendorIDs {
+			if id != "" && slices.Contains(r.Vendors, id) {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// Restricts reports whether the policy restricts a catalogued product,
+// through its vendor or the technology it is built on.
+func (c *Catalog) Restricts(p Product) bool {
+	return c.RuleFor(p.Vendor, p.Technology) != nil
 }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the tests need on Debian 12 and is quiet when it is all
+# there already: the tools that build real package databases (dpkg-deb
+# comes with dpkg; rpm brings rpm and rpmbuild), plistutil for macOS
+# fixtures, and a Go toolchain (scripts/ensure-go.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command → Debian package
+declare -A pkgs=(
+	[rpm]=rpm
+	[rpmbuild]=rpm
+	[plistutil]=libplist-utils
+	[curl]=curl
+	[unzip]=unzip
+	[gcc]=gcc
+	[git]=git
+	[make]=make
+)
+missing=()
+for cmd in "${!pkgs[@]}"; do
+	command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkgs[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	echo "install-deps: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq
+	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+go=$(scripts/ensure-go.sh)
+"$go" mod download
