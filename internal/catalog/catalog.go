@@ -71,6 +71,11 @@ type Vendor struct {
 	// are Apple developer team identifiers.
 	Signers []string `yaml:"signers,omitempty" json:"signers,omitempty"`
 	TeamIDs []string `yaml:"team_ids,omitempty" json:"team_ids,omitempty"`
+	// ConfirmOnly makes the identity fields above only confirm findings of
+	// this vendor's catalogued products, never create findings of their
+	// own: for vendors whose publisher name is on much besides security
+	// software ("Microsoft Corporation").
+	ConfirmOnly bool `yaml:"confirm_only,omitempty" json:"confirm_only,omitempty"`
 	// Technology lists per OS the components that are this vendor's
 	// wherever they appear: drivers, engine executables, data folders.
 	Technology map[string]Fingerprints `yaml:"technology,omitempty" json:"technology,omitempty"`

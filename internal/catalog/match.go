@@ -355,6 +355,9 @@ func (m *Matcher) Match(obs []detect.Observation) []Finding {
 		idv := m.identity(&o)
 		tv := m.technology(&o)
 		prods := m.productMatches(&o)
+		if idv != nil && idv.ConfirmOnly && len(prods) != 1 {
+			idv = nil // such a publisher says nothing about unknown software
+		}
 		switch {
 		case len(prods) == 1:
 			g := productGroup(prods[0])
@@ -430,11 +433,11 @@ func (m *Matcher) Match(obs []detect.Observation) []Finding {
 			g.techBySigner = g.techBySigner || p.bySign
 			continue
 		}
-		if p.o.Status <= detect.Residual {
-			if g := bestGroupOf(groups, order, p.vendor); g != nil {
-				g.add(p.o, false)
-				continue
-			}
+		// Elsewhere it belongs with the vendor's product if one was found:
+		// a KES host's klif driver lives in System32, not in KES's folder.
+		if g := bestGroupOf(groups, order, p.vendor); g != nil {
+			g.add(p.o, false)
+			continue
 		}
 		v := p.vendor
 		g := get(v.ID+"-components", func() *group {
@@ -465,7 +468,7 @@ func (m *Matcher) noteVendorEvidence(g *group, idv, tv *Vendor, o *detect.Observ
 	if idv != nil {
 		if idv == g.vendor {
 			g.identity = true
-		} else {
+		} else if !idv.ConfirmOnly {
 			g.tech = idv
 			g.techBySigner = g.techBySigner || o.Signer != ""
 		}

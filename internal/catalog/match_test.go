@@ -113,6 +113,7 @@ func TestMatch(t *testing.T) {
 				proc("avahi-daemon", "/usr/sbin/avahi-daemon"),
 				path("/opt/kasperskyish"),
 				pkg("mdatp", "101.24", "Microsoft Corporation <mdatp@microsoft.com>", detect.Installed),
+				pkg("powershell", "7.4.1", "Microsoft Corporation <pwsh@microsoft.com>", detect.Installed),
 			},
 			want: []want{{id: "defender", vendor: "Microsoft", name: "Microsoft Defender", version: "101.24",
 				state: StateInstalled, confidence: ConfidenceHigh, evidence: 1}},
@@ -184,6 +185,16 @@ func TestMatch(t *testing.T) {
 			},
 			want: []want{{id: "kes-windows", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Windows",
 				state: StateActive, confidence: ConfidenceMedium, restricted: true, evidence: 1}},
+		},
+		{
+			name: "a running Kaspersky driver outside the product folder joins the product",
+			os:   "windows",
+			obs: []detect.Observation{
+				app("Kaspersky Endpoint Security for Windows", "AO Kaspersky Lab", "12.1.0.506", `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0`),
+				{Source: "winsvc", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running},
+			},
+			want: []want{{id: "kes-windows", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Windows", version: "12.1.0.506",
+				state: StateActive, confidence: ConfidenceHigh, restricted: true, evidence: 2}},
 		},
 		{
 			name: "nothing observed",

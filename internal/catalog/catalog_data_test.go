@@ -1,0 +1,546 @@
+package catalog
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/avscout/avscout/internal/detect"
+)
+
+// Tests over the built-in catalog data (catalog.yaml). They use only the
+// schema and path.Match, not the matcher, so they say what the data must
+// be whatever Match does with it.
+
+func builtinCatalog(t *testing.T) *Catalog {
+	t.Helper()
+	c, err := Default()
+	if err != nil {
+		t.Fatalf("built-in catalog: %v", err)
+	}
+	return c
+}
+
+// pattern is one fingerprint pattern with where it came from.
+type pattern struct {
+	owner string // "product X" or "vendor X technology"
+	os    string
+	kind  string // "packages", "apps", …
+	value string // as written
+}
+
+func (p pattern) String() string {
+	return fmt.Sprintf("%s %s %s %q", p.owner, p.os, p.kind, p.value)
+}
+
+func patternsOf(owner string, fps map[string]Fingerprints) []pattern {
+	var out []pattern
+	for os, fp := range fps {
+		for kind, list := range fp.lists() {
+			for _, v := range list {
+				out = append(out, pattern{owner, os, kind, v})
+			}
+		}
+	}
+	return out
+}
+
+func productPatterns(c *Catalog) []pattern {
+	var out []pattern
+	for _, p := range c.Products {
+		out = append(out, patternsOf("product "+p.ID, p.Fingerprints)...)
+	}
+	return out
+}
+
+func technologyPatterns(c *Catalog) []pattern {
+	var out []pattern
+	for _, v := range c.Vendors {
+		out = append(out, patternsOf("vendor "+v.ID+" technology", v.Technology)...)
+	}
+	return out
+}
+
+// canon writes a pattern or a value the way the catalog means it to be
+// compared: lower case; paths and keys with forward slashes and without a
+// drive letter; drivers without ".sys". It is deliberately independent of
+// the matcher's own normalisation.
+func canon(kind, s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch kind {
+	case "paths", "keys":
+		s = strings.ReplaceAll(s, `\`, "/")
+		if len(s) >= 2 && s[1] == ':' {
+			s = s[2:]
+		}
+		s = strings.TrimSuffix(s, "/")
+	case "drivers":
+		s = strings.TrimSuffix(s, ".sys")
+	}
+	return s
+}
+
+func isGlob(s string) bool { return strings.ContainsAny(s, `*?[`) }
+
+// matches reports whether pattern p (of the given kind) matches value v,
+// both canonical. Paths and keys also match everything beneath them.
+func matches(kind, p, v string) bool {
+	if ok, _ := path.Match(p, v); ok {
+		return true
+	}
+	if kind != "paths" && kind != "keys" {
+		return false
+	}
+	// Compare p with v cut to as many components as p has.
+	n := strings.Count(p, "/")
+	parts := strings.Split(v, "/")
+	if len(parts) <= n+1 {
+		return false
+	}
+	ok, _ := path.Match(p, strings.Join(parts[:n+1], "/"))
+	return ok
+}
+
+func TestDefaultCatalogParses(t *testing.T) {
+	c := builtinCatalog(t)
+	if c.Version == "" {
+		t.Error("version is empty")
+	}
+	if _, ok := c.Vendor("kaspersky"); !ok {
+		t.Fatal("no vendor kaspersky")
+	}
+}
+
+func TestDefaultCatalogVendors(t *testing.T) {
+	c := builtinCatalog(t)
+	others := 0
+	for _, v := range c.Vendors {
+		if v.ID != "kaspersky" {
+			others++
+		}
+	}
+	if others < 16 {
+		t.Errorf("%d vendors besides Kaspersky, want at least 16", others)
+	}
+	// Every vendor besides the OEM-only one ships a product of its own.
+	withProducts := map[string]bool{}
+	for _, p := range c.Products {
+		withProducts[p.Vendor] = true
+	}
+	for _, v := range c.Vendors {
+		if !withProducts[v.ID] {
+			t.Errorf("vendor %q has no product", v.ID)
+		}
+	}
+}
+
+func TestDefaultCatalogKasperskyOnEveryOS(t *testing.T) {
+	c := builtinCatalog(t)
+	for _, os := range OSes {
+		n := 0
+		for _, p := range c.Products {
+			if p.Vendor != "kaspersky" {
+				continue
+			}
+			if fp, ok := p.Fingerprints[os]; ok && len(patternsOf("", map[string]Fingerprints{os: fp})) > 0 {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("no Kaspersky product has fingerprints on %s", os)
+		}
+		k, _ := c.Vendor("kaspersky")
+		if len(patternsOf("", map[string]Fingerprints{os: k.Technology[os]})) == 0 {
+			t.Errorf("Kaspersky has no technology on %s", os)
+		}
+	}
+}
+
+func TestDefaultCatalogPolicy(t *testing.T) {
+	c := builtinCatalog(t)
+	if c.Policy.ID != "default" {
+		t.Errorf("policy id = %q, want default", c.Policy.ID)
+	}
+	var restricted []string
+	for _, r := range c.Policy.Rules {
+		restricted = append(restricted, r.Vendors...)
+		if len(r.Sources) == 0 {
+			t.Errorf("rule %q cites no source", r.ID)
+		}
+	}
+	slices.Sort(restricted)
+	restricted = slices.Compact(restricted)
+	if !slices.Equal(restricted, []string{"kaspersky"}) {
+		t.Errorf("restricted vendors = %v, want [kaspersky]", restricted)
+	}
+	i := slices.IndexFunc(c.Policy.Rules, func(r Rule) bool { return r.ID == "bis-icts-2021-002" })
+	if i < 0 {
+		t.Fatal("no rule bis-icts-2021-002")
+	}
+	for _, s := range []string{"ICTS-2021-002", "89 FR 52434", "2024-07-20", "2024-09-29"} {
+		if !strings.Contains(c.Policy.Rules[i].Reason, s) {
+			t.Errorf("rule reason does not mention %q", s)
+		}
+	}
+}
+
+func TestDefaultCatalogCitesSources(t *testing.T) {
+	c := builtinCatalog(t)
+	for _, v := range c.Vendors {
+		if len(v.Sources) == 0 {
+			t.Errorf("vendor %q cites no source", v.ID)
+		}
+	}
+	for _, p := range c.Products {
+		if len(p.Sources) == 0 {
+			t.Errorf("product %q cites no source", p.ID)
+		}
+	}
+	for k, ref := range c.Sources {
+		if strings.TrimSpace(ref) == "" {
+			t.Errorf("source %q is empty", k)
+		}
+	}
+}
+
+func TestDefaultCatalogWhiteLabel(t *testing.T) {
+	c := builtinCatalog(t)
+	var oem []string
+	for _, p := range c.Products {
+		if p.WhiteLabel {
+			oem = append(oem, p.ID)
+			if p.Vendor == p.Technology {
+				t.Errorf("product %q: white-label of its own vendor", p.ID)
+			}
+		} else if p.Technology != "" {
+			t.Errorf("product %q: technology %q without white_label", p.ID, p.Technology)
+		}
+	}
+	if !slices.Contains(oem, "parallels-internet-security") {
+		t.Errorf("white-label products = %v, want the Parallels OEM build among them", oem)
+	}
+}
+
+// UltraAV replaced Kaspersky on US consumers' machines but is not Kaspersky
+// technology: nothing that identifies Pango's products may be Kaspersky's.
+func TestDefaultCatalogUltraAVIsNotKaspersky(t *testing.T) {
+	c := builtinCatalog(t)
+	k, _ := c.Vendor("kaspersky")
+	kasp := patternsOf("kaspersky", k.Technology)
+	for _, p := range c.Products {
+		if p.Vendor == "kaspersky" {
+			kasp = append(kasp, patternsOf(p.ID, p.Fingerprints)...)
+		}
+	}
+	for _, p := range c.Products {
+		if p.Vendor != "pango" {
+			continue
+		}
+		if p.WhiteLabel || p.Technology != "" {
+			t.Errorf("product %q is marked as carrying %q technology", p.ID, p.Technology)
+		}
+		for _, mine := range patternsOf("product "+p.ID, p.Fingerprints) {
+			for _, theirs := range kasp {
+				if mine.os == theirs.os && mine.kind == theirs.kind &&
+					(matches(mine.kind, canon(mine.kind, theirs.value), canon(mine.kind, mine.value)) ||
+						matches(mine.kind, canon(mine.kind, mine.value), canon(mine.kind, theirs.value))) {
+					t.Errorf("%v overlaps Kaspersky's %v", mine, theirs)
+				}
+			}
+		}
+	}
+}
+
+// Names of unrelated software that loosely resemble AV names. No pattern of
+// the catalog, product or vendor technology, may match them.
+var (
+	decoyPackages = []string{
+		"clamz", "klavaro", "kasumi", "kdeconnect", "avahi-daemon", "sentinel-py",
+		"falcon", "python3-falcon", "esetroot", "kwin", "kwin-x11", "libclamav12",
+		"kasperskyish", "avast-theme", "mcafee-dummy",
+	}
+	decoyProcesses = []string{
+		"kworker", "kworker/0:1", "avahi-daemon", "kthreadd", "systemd", "sshd",
+		"svchost.exe", "explorer.exe", "agent.exe", "launcher", "kswapd0", "klogd",
+		"sentinel", "falcon", "esets", "avp", "kav.exe",
+	}
+	decoyServices = []string{
+		"avahi-daemon.service", "ssh.service", "systemd-journald.service", "kwin",
+		"sentinel.service", "falcon.service", "clamz", "klogd", "kerneloops.service",
+		"WinHttpAutoProxySvc", "wuauserv", "WSearch",
+	}
+	decoyApps = []string{
+		"Falcon", "Sentinel", "KDE Connect", "Klavaro", "Kasumi", "7-Zip 23.01 (x64)",
+		"Microsoft Edge", "GlobalProtect", "Parallels Tools", "Parallels Desktop",
+		"Kaspersky Anti-Virus 6.0 for Windows Workstations",
+	}
+)
+
+func TestDefaultCatalogIgnoresDecoys(t *testing.T) {
+	c := builtinCatalog(t)
+	decoys := map[string][]string{
+		"packages": decoyPackages, "processes": decoyProcesses,
+		"services": decoyServices, "apps": decoyApps,
+	}
+	all := append(productPatterns(c), technologyPatterns(c)...)
+	for _, p := range all {
+		for _, d := range decoys[p.kind] {
+			if p.kind == "apps" && strings.HasPrefix(d, "Kaspersky Anti-Virus 6.0") {
+				// a Kaspersky name: only the legacy product may claim it
+				if p.owner == "product kaspersky-anti-virus" && matches(p.kind, canon(p.kind, p.value), canon(p.kind, d)) {
+					t.Errorf("%v matches the legacy name %q", p, d)
+				}
+				continue
+			}
+			if matches(p.kind, canon(p.kind, p.value), canon(p.kind, d)) {
+				t.Errorf("%v matches decoy %q", p, d)
+			}
+		}
+	}
+}
+
+// No pattern may be so broad that its first character is a wildcard, and
+// none may end with a separator (which path.Match would read as an escape).
+func TestDefaultCatalogPatternsAreAnchored(t *testing.T) {
+	c := builtinCatalog(t)
+	for _, p := range append(productPatterns(c), technologyPatterns(c)...) {
+		v := p.value
+		if strings.ContainsAny(v[:1], `*?[`) {
+			t.Errorf("%v starts with a wildcard", p)
+		}
+		if strings.HasSuffix(v, `\`) || (strings.HasSuffix(v, "/") && v != "/") {
+			t.Errorf("%v ends with a separator", p)
+		}
+		switch p.kind {
+		case "paths":
+			switch p.os {
+			case "windows":
+				if len(v) < 3 || v[1] != ':' || v[2] != '\\' || strings.Contains(v, "/") {
+					t.Errorf(`%v: want an absolute C:\ path with backslashes`, p)
+				}
+			default:
+				if !strings.HasPrefix(v, "/") || strings.Contains(v, `\`) {
+					t.Errorf("%v: want an absolute path with slashes", p)
+				}
+				if strings.Count(v, "/") < 2 && !strings.HasPrefix(v, "/opt/") {
+					t.Errorf("%v: too close to the root", p)
+				}
+			}
+		case "keys":
+			if !strings.HasPrefix(v, `HKLM\`) || strings.ContainsAny(v, "/[]") && !strings.HasSuffix(v, "*") {
+				t.Errorf(`%v: want an HKLM\ key without optional parts`, p)
+			}
+		case "drivers":
+			if p.os == "windows" && strings.HasSuffix(strings.ToLower(v), ".sys") {
+				t.Errorf("%v: write drivers without .sys", p)
+			}
+		case "services":
+			if p.os == "darwin" && !strings.Contains(v, ".") {
+				t.Errorf("%v: want a launchd label", p)
+			}
+		}
+	}
+}
+
+// Two products must not share a fingerprint on one OS: which of them an
+// observation belongs to would be a guess. Components several products
+// share belong in vendor.technology. A literal of one product matched by a
+// glob of another is the same mistake in disguise.
+func TestDefaultCatalogProductsDoNotOverlap(t *testing.T) {
+	c := builtinCatalog(t)
+	type slot struct{ os, kind, value string }
+	seen := map[slot]string{}
+	ps := productPatterns(c)
+	sort.Slice(ps, func(i, j int) bool { return ps[i].String() < ps[j].String() })
+	for _, p := range ps {
+		s := slot{p.os, p.kind, canon(p.kind, p.value)}
+		if other, dup := seen[s]; dup && other != p.owner {
+			t.Errorf("%v is also in %s", p, other)
+		}
+		seen[s] = p.owner
+	}
+	for _, a := range ps {
+		if isGlob(a.value) {
+			continue
+		}
+		for _, b := range ps {
+			if a.owner == b.owner || a.os != b.os || a.kind != b.kind ||
+				canon(a.kind, a.value) == canon(b.kind, b.value) { // reported above
+				continue
+			}
+			if matches(a.kind, canon(a.kind, b.value), canon(a.kind, a.value)) {
+				t.Errorf("%v is matched by %v", a, b)
+			}
+		}
+	}
+}
+
+// A vendor's technology must not claim another vendor's product: it would
+// make that product look white-labelled.
+func TestDefaultCatalogTechnologyIsVendorOwn(t *testing.T) {
+	c := builtinCatalog(t)
+	vendorOf := map[string]string{}
+	for _, p := range c.Products {
+		vendorOf["product "+p.ID] = p.Vendor
+	}
+	for _, v := range c.Vendors {
+		for _, tp := range patternsOf("vendor "+v.ID+" technology", v.Technology) {
+			for _, pp := range productPatterns(c) {
+				if vendorOf[pp.owner] == v.ID || tp.os != pp.os || tp.kind != pp.kind || isGlob(pp.value) {
+					continue
+				}
+				if matches(tp.kind, canon(tp.kind, tp.value), canon(tp.kind, pp.value)) {
+					t.Errorf("%v claims %v", tp, pp)
+				}
+			}
+		}
+	}
+}
+
+// Real names the catalog must attribute to the right Kaspersky product, or
+// to Kaspersky technology, on the right OS.
+func TestDefaultCatalogKnownNames(t *testing.T) {
+	c := builtinCatalog(t)
+	owners := func(os, kind, value string) []string {
+		var out []string
+		for _, p := range append(productPatterns(c), technologyPatterns(c)...) {
+			if p.os == os && p.kind == kind && matches(kind, canon(kind, p.value), canon(kind, value)) {
+				out = append(out, p.owner)
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	const tech = "vendor kaspersky technology"
+	for _, tt := range []struct {
+		os, kind, value string
+		want            []string
+	}{
+		{"linux", "packages", "kesl", []string{"product kaspersky-endpoint-security-linux"}},
+		{"linux", "packages", "KESL-GUI", []string{"product kaspersky-endpoint-security-linux"}},
+		{"linux", "services", "kesl.service", []string{"product kaspersky-endpoint-security-linux"}},
+		{"linux", "services", "kesl", []string{"product kaspersky-endpoint-security-linux"}},
+		{"linux", "packages", "klnagent64", []string{"product kaspersky-network-agent"}},
+		{"linux", "paths", "/opt/kaspersky/kesl/libexec/launcher", []string{"product kaspersky-endpoint-security-linux", tech}},
+		{"linux", "paths", "/var/opt/kaspersky/Kaspersky 24.0/bases", []string{"product kaspersky-for-linux", tech}},
+		{"linux", "processes", "kavhttpd", []string{tech}},
+		{"linux", "packages", "clamav-daemon", []string{"product clamav"}},
+		{"linux", "services", "clamav-freshclam.service", []string{"product clamav"}},
+		{"linux", "packages", "mdatp", []string{"product microsoft-defender-endpoint"}},
+		{"windows", "services", "AVP.KES.12.1.0", []string{"product kaspersky-endpoint-security-windows"}},
+		{"windows", "services", "AVP", []string{"product kaspersky-endpoint-security-windows"}},
+		{"windows", "services", "AVP21.3", []string{tech}},
+		{"windows", "services", "klnagent", []string{"product kaspersky-network-agent"}},
+		{"windows", "services", "KAVFS", []string{"product kaspersky-security-windows-server"}},
+		{"windows", "drivers", "klif.sys", []string{tech}},
+		{"windows", "drivers", "klupd_klif_arkmon", []string{tech}},
+		{"windows", "processes", "avp.exe", []string{tech}},
+		{"windows", "apps", "Kaspersky Endpoint Security for Windows", []string{"product kaspersky-endpoint-security-windows"}},
+		{"windows", "apps", "Kaspersky Total Security 21.2", []string{"product kaspersky-total-security"}},
+		{"windows", "apps", "Kaspersky Anti-Virus 2012", []string{"product kaspersky-anti-virus"}},
+		{"windows", "apps", "Kaspersky Anti-Virus 21.3", []string{"product kaspersky-anti-virus"}},
+		{"windows", "apps", "Kaspersky Anti-Virus SOS", []string{"product kaspersky-anti-virus-sos"}},
+		{"windows", "apps", "Kaspersky Endpoint Security 8 for Windows Console Plug-in", []string{"product kaspersky-kes8-console-plugin"}},
+		{"windows", "apps", "Kaspersky", []string{"product kaspersky-standard-plus-premium"}},
+		{"windows", "apps", "Parallels Internet Security Powered by Kaspersky", []string{"product parallels-internet-security"}},
+		{"windows", "apps", "UltraAV", []string{"product ultraav"}},
+		{"windows", "paths", `C:\Program Files (x86)\Kaspersky Lab\KES.12.2.0\avp.com`, []string{"product kaspersky-endpoint-security-windows", tech}},
+		{"windows", "paths", `C:\Program Files (x86)\Kaspersky Lab\Kaspersky 21.20\avpui.exe`, []string{"product kaspersky-standard-plus-premium", tech}},
+		{"windows", "paths", `C:\Program Files\Parallels\Parallels Internet Security Powered by Kaspersky\avp.exe`, []string{"product parallels-internet-security"}},
+		{"windows", "keys", `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES\environment`, []string{"product kaspersky-endpoint-security-windows", tech}},
+		{"windows", "keys", `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103\1.0.0.0\Statistics\AVState`, []string{"product kaspersky-network-agent", tech}},
+		{"windows", "keys", `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\AVP21.3\environment`, []string{tech}},
+		{"windows", "services", "WinDefend", []string{"product microsoft-defender-antivirus"}},
+		{"darwin", "drivers", "com.kaspersky.kav.sysext", []string{tech}},
+		{"darwin", "packages", "com.kaspersky.kav.core", []string{"product kaspersky-anti-virus-mac", tech}},
+		{"darwin", "apps", "com.kaspersky.kav.downloader", []string{"product kaspersky-downloader-mac", tech}},
+		{"darwin", "paths", "/Library/Application Support/Kaspersky Lab/klnagent/Binaries/klnagent", []string{"product kaspersky-network-agent", tech}},
+		{"darwin", "paths", "/Applications/Kaspersky Endpoint Security for Mac.app/Contents", []string{"product kaspersky-endpoint-security-mac"}},
+		{"darwin", "processes", "kav", []string{tech}},
+		{"darwin", "drivers", "com.crowdstrike.falcon.Agent", []string{"product crowdstrike-falcon"}},
+	} {
+		if got := owners(tt.os, tt.kind, tt.value); !slices.Equal(got, tt.want) {
+			t.Errorf("%s %s %q: owners %v, want %v", tt.os, tt.kind, tt.value, got, tt.want)
+		}
+	}
+}
+
+// The built-in data through the matcher: the cases that matter most for
+// compliance. Only what the data decides is checked (which products, whether
+// restricted or white-label), not how the matcher merges or grades evidence.
+func TestDefaultCatalogThroughMatch(t *testing.T) {
+	c := builtinCatalog(t)
+	pkg := func(name string) detect.Observation {
+		return detect.Observation{Source: "dpkg", Kind: detect.KindPackage, Name: name, Status: detect.Installed}
+	}
+	proc := func(name, exe string) detect.Observation {
+		return detect.Observation{Source: "processes", Kind: detect.KindProcess, Name: name, Path: exe, Status: detect.Running}
+	}
+	app := func(display, publisher, location string) detect.Observation {
+		return detect.Observation{Source: "winapps", Kind: detect.KindApp, Display: display, Vendor: publisher, Path: location, Status: detect.Installed}
+	}
+	type want struct {
+		id                     string
+		restricted, whiteLabel bool
+	}
+	for _, tt := range []struct {
+		name string
+		os   string
+		obs  []detect.Observation
+		want []want // every finding, in any order; id "" matches any id
+	}{
+		{"KESL by package name alone", "linux",
+			[]detect.Observation{pkg("kesl"), proc("kesl", "/opt/kaspersky/kesl/libexec/kesl")},
+			[]want{{"kaspersky-endpoint-security-linux", true, false}}},
+		{"decoys find nothing", "linux",
+			[]detect.Observation{pkg("clamz"), pkg("klavaro"), pkg("kasumi"), pkg("sentinel-py"), pkg("falcon"),
+				proc("kworker/0:1", ""), proc("avahi-daemon", "/usr/sbin/avahi-daemon"), proc("sshd", "/usr/sbin/sshd")},
+			nil},
+		{"other vendors are not restricted", "linux",
+			[]detect.Observation{pkg("mdatp"), pkg("clamav-daemon"), proc("clamd", "/usr/sbin/clamd")},
+			[]want{{"microsoft-defender-endpoint", false, false}, {"clamav", false, false}}},
+		{"UltraAV alone is not Kaspersky", "windows",
+			[]detect.Observation{app("UltraAV", "Pango", `C:\Program Files\UltraAV`)},
+			[]want{{"ultraav", false, false}}},
+		{"the Parallels OEM build is restricted white-label", "windows",
+			[]detect.Observation{
+				app("Parallels Internet Security Powered by Kaspersky", "Parallels", `C:\Program Files\Parallels\Parallels Internet Security Powered by Kaspersky`),
+				proc("avp.exe", `C:\Program Files\Parallels\Parallels Internet Security Powered by Kaspersky\avp.exe`),
+			},
+			[]want{{"parallels-internet-security", true, true}}},
+		{"an unknown brand running the Kaspersky engine is restricted white-label", "windows",
+			[]detect.Observation{
+				app("AcmeShield Antivirus", "Acme Security Inc.", `C:\Program Files\AcmeShield`),
+				proc("avp.exe", `C:\Program Files\AcmeShield\avp.exe`),
+			},
+			[]want{{"", true, true}}},
+		{"KES for Windows by its service", "windows",
+			[]detect.Observation{{Source: "winsvc", Kind: detect.KindService, Name: "AVP.KES.12.2.0", Status: detect.Running}},
+			[]want{{"kaspersky-endpoint-security-windows", true, false}}},
+		{"Kaspersky system extension on a Mac", "darwin",
+			[]detect.Observation{{Source: "macapps", Kind: detect.KindDriver, Name: "com.kaspersky.kav.sysext", Status: detect.Running}},
+			[]want{{"", true, false}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Match(c, tt.os, tt.obs)
+			if len(got) != len(tt.want) {
+				var ids []string
+				for _, f := range got {
+					ids = append(ids, f.ProductID)
+				}
+				t.Fatalf("got findings %v, want %d", ids, len(tt.want))
+			}
+			for _, w := range tt.want {
+				i := slices.IndexFunc(got, func(f Finding) bool {
+					return (w.id == "" || f.ProductID == w.id) && f.Restricted == w.restricted && f.WhiteLabel == w.whiteLabel
+				})
+				if i < 0 {
+					t.Errorf("no finding %+v in %+v", w, got)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,131 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/avscout/avscout/internal/host"
+)
+
+// fakeSource behaves as told; it stands in for real sources, which have
+// their own tests, to exercise the runner's guarantees.
+type fakeSource struct {
+	name string
+	obs  []string
+	err  error
+	// block, when set, makes Collect wait for it (or ignore ctx entirely
+	// when ignoreCtx is set) after emitting.
+	block     chan struct{}
+	ignoreCtx bool
+	panicMsg  string
+}
+
+func (f *fakeSource) Name() string { return f.name }
+
+func (f *fakeSource) Collect(ctx context.Context, _ *host.Host, emit func(Observation)) error {
+	for _, n := range f.obs {
+		emit(Observation{Kind: KindPackage, Name: n, Status: Installed})
+	}
+	if f.panicMsg != "" {
+		panic(f.panicMsg)
+	}
+	if f.block != nil {
+		if f.ignoreCtx {
+			<-f.block
+		} else {
+			select {
+			case <-f.block:
+			case <-ctx.Done():
+				return fmt.Errorf("%s: %w", f.name, ctx.Err())
+			}
+		}
+	}
+	return f.err
+}
+
+func TestRunnerIsolatesSources(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	r := Runner{
+		Timeout: 200 * time.Millisecond,
+		Sources: []Source{
+			&fakeSource{name: "ok", obs: []string{"a", "b"}},
+			&fakeSource{name: "broken", obs: []string{"c"}, err: errors.New("corrupt database")},
+			&fakeSource{name: "absent", err: fmt.Errorf("no database: %w", ErrUnavailable)},
+			&fakeSource{name: "panics", obs: []string{"d"}, panicMsg: "index out of range"},
+			&fakeSource{name: "slow", obs: []string{"e"}, block: hang},
+			&fakeSource{name: "stuck", obs: []string{"f"}, block: hang, ignoreCtx: true},
+		},
+	}
+	start := time.Now()
+	obs, results := r.Run(context.Background(), &host.Host{})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Run took %s: a stuck source held up the scan", d)
+	}
+	want := map[string]struct {
+		status string
+		items  int
+		errHas string
+	}{
+		"ok":     {StatusOK, 2, ""},
+		"broken": {StatusError, 1, "corrupt database"},
+		"absent": {StatusUnavailable, 0, "no database"},
+		"panics": {StatusError, 1, "panicked: index out of range"},
+		"slow":   {StatusTimeout, 1, "deadline exceeded"},
+		"stuck":  {StatusTimeout, 1, "deadline exceeded"},
+	}
+	if len(results) != len(want) {
+		t.Fatalf("got %d results, want %d", len(results), len(want))
+	}
+	for i, res := range results {
+		if res.Name != r.Sources[i].Name() {
+			t.Errorf("result %d is %q, want source order", i, res.Name)
+		}
+		w := want[res.Name]
+		if res.Status != w.status || res.Items != w.items {
+			t.Errorf("%s: status %s items %d, want %s %d", res.Name, res.Status, res.Items, w.status, w.items)
+		}
+		if (w.errHas == "") != (res.Err == nil) || res.Err != nil && !strings.Contains(res.Err.Error(), w.errHas) {
+			t.Errorf("%s: err %v, want one containing %q", res.Name, res.Err, w.errHas)
+		}
+	}
+	// Nothing found is lost: what broken, panicking and slow sources
+	// emitted before failing is kept, tagged with its source.
+	var got []string
+	for _, o := range obs {
+		got = append(got, o.Source+":"+o.Name)
+	}
+	if g, w := strings.Join(got, " "), "ok:a ok:b broken:c panics:d slow:e stuck:f"; g != w {
+		t.Errorf("observations %q, want %q", g, w)
+	}
+}
+
+func TestRunnerKeep(t *testing.T) {
+	r := Runner{
+		Sources: []Source{&fakeSource{name: "dpkg", obs: []string{"bash", "kesl", "coreutils"}}},
+		Keep:    func(o Observation) bool { return o.Name == "kesl" },
+	}
+	obs, results := r.Run(context.Background(), &host.Host{})
+	if len(obs) != 1 || obs[0].Name != "kesl" {
+		t.Errorf("kept %v, want only kesl", obs)
+	}
+	if results[0].Items != 3 {
+		t.Errorf("items = %d, want 3: items counts what the source saw, not what was kept", results[0].Items)
+	}
+}
+
+func TestRunnerCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	block := make(chan struct{})
+	defer close(block)
+	r := Runner{Sources: []Source{&fakeSource{name: "s", block: block}}}
+	_, results := r.Run(ctx, &host.Host{})
+	if results[0].Status != StatusError && results[0].Status != StatusTimeout {
+		t.Errorf("status %s after cancel, want error or timeout", results[0].Status)
+	}
+}
