@@ -314,3 +314,18 @@ func (c *Catalog) RuleFor(vendorIDs ...string) *Rule {
 func (c *Catalog) Restricts(p Product) bool {
 	return c.RuleFor(p.Vendor, p.Technology) != nil
 }
+
+// Paths returns every path the catalog names for targetOS — product
+// folders and vendor technology — sorted and without duplicates, for the
+// source that checks which of them exist.
+func (c *Catalog) Paths(targetOS string) []string {
+	var out []string
+	for _, p := range c.Products {
+		out = append(out, p.Fingerprints[targetOS].Paths...)
+	}
+	for _, v := range c.Vendors {
+		out = append(out, v.Technology[targetOS].Paths...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

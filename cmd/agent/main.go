@@ -1,0 +1,80 @@
+// Command avscout finds antivirus and endpoint-security software on a
+// machine and says, with evidence, whether anything restricted is there.
+//
+// This file only wires flags to the internal packages; see
+// ../../README.md for usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// version is stamped at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit codes, part of the CLI contract (DESIGN.md).
+const (
+	exitOK         = 0
+	exitRestricted = 1
+	exitUsage      = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "scan":
+		return runScan(ctx, rest, stdout, stderr)
+	case "catalog":
+		err = runCatalog(rest, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "avscout %s\n", version)
+	case "help", "-h", "--help", "-help":
+		usage(stdout)
+	default:
+		fmt.Fprintf(stderr, "avscout: unknown command %q\n\n", cmd)
+		usage(stderr)
+		return exitUsage
+	}
+	if err != nil {
+		if !errors.Is(err, errReported) {
+			fmt.Fprintf(stderr, "avscout: %v\n", err)
+		}
+		return exitUsage
+	}
+	return exitOK
+}
+
+// errReported marks an error already printed (by the flag package).
+var errReported = errors.New("reported")
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `avscout finds antivirus and endpoint-security software and flags restricted
+(Kaspersky, incl. white-labelled) products.
+
+Usage:
+  avscout scan [--format table|json|jamf] [--output FILE] [--root DIR] [--os linux|windows|darwin]
+               [--catalog FILE] [--fail-on restricted] [--sources a,b,…]
+  avscout catalog [--format table|json] [--catalog FILE]
+  avscout version
+
+Exit codes: 0 scan completed; 1 with --fail-on restricted when a restricted
+product is installed or active; 2 usage or configuration error.
+`)
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/avscout/avscout/internal/catalog"
+	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/scan"
+)
+
+func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		format  = fs.String("format", "table", "output format: "+strings.Join(report.Formats(), ", "))
+		output  = fs.String("output", "", "write the report to `FILE` instead of standard output")
+		root    = fs.String("root", "", "scan `DIR` as the target's filesystem root (a mounted image, a container rootfs)")
+		osName  = fs.String("os", "", "target OS: linux, windows or darwin (default: detected)")
+		catFile = fs.String("catalog", "", "load the catalog or policy from `FILE` instead of the built-in one")
+		failOn  = fs.String("fail-on", "", "exit 1 when the condition holds: restricted")
+		srcs    = fs.String("sources", "", "comma-separated `list` of sources to run (default: all for the OS)")
+		timeout = fs.Duration("timeout", 30*time.Second, "time limit for each source")
+		verbose = fs.Bool("verbose", false, "log what each source does to standard error")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "avscout scan: "+format+"\n", a...)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected argument %q", fs.Arg(0))
+	}
+	if !validFormat(*format) {
+		return fail("unknown --format %q (want %s)", *format, strings.Join(report.Formats(), ", "))
+	}
+	if *failOn != "" && *failOn != "restricted" {
+		return fail("unknown --fail-on %q (want restricted)", *failOn)
+	}
+	var target host.OS
+	if *osName != "" {
+		var err error
+		if target, err = host.ParseOS(*osName); err != nil {
+			return fail("--os: %v", err)
+		}
+	}
+	cat, err := loadCatalog(*catFile)
+	if err != nil {
+		return fail("%v", err)
+	}
+	var h *host.Host
+	if *root != "" {
+		h, err = host.OpenRoot(*root, target)
+	} else {
+		h, err = host.Live(target)
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	level := slog.LevelError
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	var names []string
+	if *srcs != "" {
+		for _, n := range strings.Split(*srcs, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
+		}
+	}
+	r, err := scan.Run(ctx, scan.Options{
+		Host:          h,
+		Catalog:       cat,
+		Sources:       names,
+		SourceTimeout: *timeout,
+		AgentVersion:  version,
+		Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	var buf bytes.Buffer
+	if err := report.Render(&buf, r, *format); err != nil {
+		return fail("%v", err)
+	}
+	if *output != "" {
+		if err := writeFileAtomic(*output, buf.Bytes()); err != nil {
+			return fail("%v", err)
+		}
+	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
+		return fail("write report: %v", err)
+	}
+	if *failOn == "restricted" && !r.Compliant {
+		return exitRestricted
+	}
+	return exitOK
+}
+
+func validFormat(f string) bool {
+	for _, v := range report.Formats() {
+		if v == f {
+			return true
+		}
+	}
+	return false
+}
+
+// loadCatalog returns the built-in catalog, or the one in file. A file
+// holding only a policy (no vendors or products) replaces the built-in
+// policy and keeps the built-in vendor knowledge.
+func loadCatalog(file string) (*catalog.Catalog, error) {
+	builtin, err := catalog.Default()
+	if err != nil {
+		return nil, err
+	}
+	if file == "" {
+		return builtin, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	if p, ok, err := catalog.ParsePolicyOnly(bytes.NewReader(b)); err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", file, err)
+	} else if ok {
+		c, err := builtin.WithPolicy(p)
+		if err != nil {
+			return nil, fmt.Errorf("catalog %s: %w", file, err)
+		}
+		return c, nil
+	}
+	c, err := catalog.Parse(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", file, err)
+	}
+	return c, nil
+}
+
+// writeFileAtomic writes data to name through a temporary file in the same
+// directory, so a reader never sees half a report. The file is private:
+// reports describe a host's defences.
+func writeFileAtomic(name string, data []byte) error {
+	dir := filepath.Dir(name)
+	tmp, err := os.CreateTemp(dir, ".avscout-*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}

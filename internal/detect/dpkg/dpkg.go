@@ -1,0 +1,292 @@
+// Package dpkg observes the packages recorded in a Debian-family package
+// database: var/lib/dpkg/status, the per-package files of distroless
+// images in var/lib/dpkg/status.d/, and the updates/ journal dpkg leaves
+// when it is interrupted.
+//
+// It exists because the package database is the most reliable witness of
+// Linux security software: Kaspersky, Microsoft, CrowdStrike and others ship
+// .deb packages, and dpkg keeps a record even after removal (config-files).
+// The package reports every record it reads, as written, and judges
+// nothing: which maintainer or name means Kaspersky is the catalog's call.
+//
+// The status-file parser, [ParseStatus], is pure and streaming, so a
+// 100,000-package database costs a few megabytes at most.
+package dpkg
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/host"
+)
+
+// Where dpkg keeps its database, relative to the root.
+const (
+	StatusPath  = "var/lib/dpkg/status"
+	StatusDDir  = "var/lib/dpkg/status.d"
+	UpdatesDir  = "var/lib/dpkg/updates"
+	sourceName  = "dpkg"
+	maxReported = 10 // record-level problems kept per scan; the rest are counted
+)
+
+// Source reads the dpkg database of a host. Its zero value is ready.
+type Source struct{}
+
+var _ detect.Source = Source{}
+
+// Name is "dpkg".
+func (Source) Name() string { return sourceName }
+
+// Collect emits one [detect.KindPackage] observation per record of the
+// status file, of each status.d file and of each updates/ journal entry
+// (which supersede the status file's record of the same package, as dpkg
+// itself does). It returns an error wrapping [detect.ErrUnavailable] when
+// the host has neither a status file nor a status.d directory.
+//
+// The record's Status decides the observation's:
+//   - "… installed", "… triggers-awaited", "… triggers-pending": Installed.
+//     Triggered packages are configured and working; they only wait for
+//     another package's trigger to run. The want word (install, hold,
+//     deinstall, purge) does not matter: the files are there until dpkg
+//     acts on it.
+//   - "… config-files": Residual (removed, configuration left).
+//   - "… half-installed", "… unpacked", "… half-configured": Residual, with
+//     the state in Detail (an interrupted or failed install or removal).
+//   - "… not-installed": skipped; nothing is on disk.
+//   - no Status field: Installed. status.d files (distroless) hold
+//     `dpkg-deb --field` output, which has none; the image builder put
+//     every package there installed.
+//   - anything else: Present, and reported as a problem.
+func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
+	if h == nil || h.FS == nil {
+		return fmt.Errorf("dpkg: no filesystem: %w", detect.ErrUnavailable)
+	}
+	c := collector{ctx: ctx, fsys: h.FS, emit: emit}
+
+	_, statusErr := fs.Stat(h.FS, StatusPath)
+	statusD, statusDErr := fs.ReadDir(h.FS, StatusDDir)
+	if errors.Is(statusErr, fs.ErrNotExist) && errors.Is(statusDErr, fs.ErrNotExist) {
+		return fmt.Errorf("no %s or %s: %w", StatusPath, StatusDDir, detect.ErrUnavailable)
+	}
+
+	// The journal first: its records replace those of the status file.
+	overrides := c.readUpdates()
+	if !errors.Is(statusErr, fs.ErrNotExist) {
+		c.file(StatusPath, overrides)
+	}
+	if statusDErr != nil && !errors.Is(statusDErr, fs.ErrNotExist) {
+		c.fail(fmt.Errorf("reading %s: %w", StatusDDir, statusDErr))
+	}
+	for _, e := range statusD {
+		if ctx.Err() != nil {
+			c.fail(ctx.Err())
+			break
+		}
+		name := e.Name()
+		// <pkg>.md5sums files sit next to the records in distroless
+		// images; dot files are editor or overlay leftovers.
+		if e.IsDir() || strings.HasSuffix(name, ".md5sums") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		c.file(path.Join(StatusDDir, name), journal{})
+	}
+	for _, u := range overrides.list {
+		c.observe(u.pkg, u.location)
+	}
+	return c.err()
+}
+
+// collector carries one Collect call's state.
+type collector struct {
+	ctx  context.Context
+	fsys fs.FS
+	emit func(detect.Observation)
+
+	errs     []error // file-level errors, all kept
+	problems []error // record-level problems, the first maxReported
+	dropped  int     // record-level problems not kept
+}
+
+// journal holds the updates/ records that supersede the status file's.
+type journal struct {
+	list  []journalEntry
+	byKey map[string]bool // name + "\x00" + architecture
+}
+
+type journalEntry struct {
+	pkg      Package
+	location string
+}
+
+func pkgKey(p Package) string { return p.Name + "\x00" + p.Architecture }
+
+// readUpdates reads var/lib/dpkg/updates/NNNN in numeric order; a later
+// entry replaces an earlier one for the same package, as in dpkg. Entries
+// exist only while dpkg runs or after it was interrupted.
+func (c *collector) readUpdates() journal {
+	j := journal{byKey: map[string]bool{}}
+	entries, err := fs.ReadDir(c.fsys, UpdatesDir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			c.fail(fmt.Errorf("reading %s: %w", UpdatesDir, err))
+		}
+		return j
+	}
+	type numbered struct {
+		n    int
+		name string
+	}
+	var files []numbered
+	for _, e := range entries {
+		// dpkg names journal entries with digits only; "tmp.i" is a
+		// half-written one it ignores too.
+		n, err := strconv.Atoi(e.Name())
+		if err != nil || n < 0 || e.IsDir() {
+			continue
+		}
+		files = append(files, numbered{n, e.Name()})
+	}
+	slices.SortFunc(files, func(a, b numbered) int { return cmp.Compare(a.n, b.n) })
+	index := map[string]int{}
+	for _, f := range files {
+		loc := path.Join(UpdatesDir, f.name)
+		c.parse(loc, func(p Package) error {
+			k := pkgKey(p)
+			if i, ok := index[k]; ok {
+				j.list[i] = journalEntry{p, loc}
+				return nil
+			}
+			index[k] = len(j.list)
+			j.list = append(j.list, journalEntry{p, loc})
+			j.byKey[k] = true
+			return nil
+		})
+	}
+	return j
+}
+
+// file emits the records of one status-format file, except those the
+// journal supersedes.
+func (c *collector) file(name string, skip journal) {
+	c.parse(name, func(p Package) error {
+		if len(skip.byKey) > 0 && skip.byKey[pkgKey(p)] {
+			return nil
+		}
+		c.observe(p, name)
+		return nil
+	})
+}
+
+// parse runs ParseStatus over one file, recording its errors.
+func (c *collector) parse(name string, fn func(Package) error) {
+	f, err := c.fsys.Open(name)
+	if err != nil {
+		c.fail(err) // an *fs.PathError names the file
+		return
+	}
+	defer f.Close()
+	if err := ParseStatus(ctxReader{c.ctx, f}, fn); err != nil {
+		c.fail(fmt.Errorf("%s: %w", name, err))
+	}
+}
+
+// observe turns one record into an observation.
+func (c *collector) observe(p Package, location string) {
+	st, ok, known := classify(p.Status)
+	if !ok {
+		return
+	}
+	if !known {
+		c.problem(fmt.Errorf("%s: line %d: package %s: unknown Status %q", location, p.Line, p.Name, p.Status))
+	}
+	c.emit(detect.Observation{
+		Kind:     detect.KindPackage,
+		Status:   st,
+		Name:     p.Name,
+		Version:  p.Version,
+		Vendor:   p.Maintainer,
+		Location: location,
+		Detail:   detail(p),
+	})
+}
+
+// detail is the evidence as a human reads it: "kesl 12.1.0-2968 (install
+// ok installed)". It is built in one allocation: it runs for every package.
+func detail(p Package) string {
+	switch {
+	case p.Version != "" && p.Status != "":
+		return p.Name + " " + p.Version + " (" + p.Status + ")"
+	case p.Version != "":
+		return p.Name + " " + p.Version
+	case p.Status != "":
+		return p.Name + " (" + p.Status + ")"
+	}
+	return p.Name
+}
+
+// classify maps a Status value ("want flag state") to an observation
+// status; see [Source.Collect]. ok is false for records that say nothing is
+// installed; known is false for a value dpkg does not write.
+func classify(status string) (st detect.Status, ok, known bool) {
+	if status == "" {
+		return detect.Installed, true, true
+	}
+	// Three words separated by single spaces, as dpkg writes them; the
+	// third is the state. Split by hand: this runs for every package.
+	_, rest, ok1 := strings.Cut(status, " ")
+	_, state, ok2 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || strings.Contains(state, " ") {
+		return detect.Present, true, false
+	}
+	switch state {
+	case "installed", "triggers-awaited", "triggers-pending":
+		return detect.Installed, true, true
+	case "config-files", "half-installed", "unpacked", "half-configured":
+		return detect.Residual, true, true
+	case "not-installed":
+		return detect.Present, false, true
+	}
+	return detect.Present, true, false
+}
+
+func (c *collector) fail(err error) { c.errs = append(c.errs, err) }
+
+func (c *collector) problem(err error) {
+	if len(c.problems) < maxReported {
+		c.problems = append(c.problems, err)
+		return
+	}
+	c.dropped++
+}
+
+func (c *collector) err() error {
+	errs := append(c.errs, c.problems...)
+	if c.dropped > 0 {
+		errs = append(errs, fmt.Errorf("and %d more records with an unknown Status", c.dropped))
+	}
+	return errors.Join(errs...)
+}
+
+// ctxReader stops reading once ctx is done, so a huge or slow file cannot
+// hold a cancelled scan. The parser reads in 64 KiB blocks, so the check
+// costs nothing.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}

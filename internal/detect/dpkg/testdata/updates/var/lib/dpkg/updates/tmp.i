@@ -1,0 +1,2 @@
+Package: kesl
+Status: purge ok not-inst

@@ -1,0 +1,239 @@
+// Package paths is the "paths" source: it reports which of a fixed list of
+// well-known paths exist on the target.
+//
+// Install and data directories outlive the software that made them: an
+// uninstaller that failed, a product removed without its data, a build sold
+// under another brand but still writing to /opt/kaspersky. Checking a short
+// list of paths is cheap, works on a mounted image as well as on the live
+// machine, and gives evidence no package database holds. The list comes from
+// the catalog (vendor data); this package knows no vendor.
+//
+// Paths are written as on the target: "/opt/kaspersky" for Linux and macOS,
+// `C:\Program Files (x86)\Kaspersky Lab` for Windows. Windows paths are
+// looked up on the target's root filesystem, which is its system drive: the
+// drive letter is dropped, so `C:\X` means "X on the system drive" whatever
+// its letter, and other drives are not scanned. Environment variables
+// (%ProgramData%) and UNC paths are not accepted: write the plain path.
+package paths
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/host"
+)
+
+// maxCount bounds the entries counted in one directory for the detail text.
+const maxCount = 100_000
+
+// Source checks the paths listed for the target's OS.
+type Source struct {
+	list map[host.OS][]string
+}
+
+// New returns a source that checks, on a target running OS o, the paths
+// list[o], written as on that target. The list is copied.
+func New(list map[host.OS][]string) *Source {
+	s := &Source{list: make(map[host.OS][]string, len(list))}
+	for o, ps := range list {
+		s.list[o] = append([]string(nil), ps...)
+	}
+	return s
+}
+
+// Name implements [detect.Source].
+func (*Source) Name() string { return "paths" }
+
+// Collect implements [detect.Source]. It emits one [detect.KindPath]
+// observation per listed path that exists (a symbolic link counts, even a
+// broken one). Missing paths are skipped silently; a path that cannot be
+// checked (permission denied, a file where a directory should be, a link
+// loop on the way) is reported in the returned error without stopping the
+// others. A path listed twice, or written two ways that lead to the same
+// place, is reported once.
+func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
+	if h.FS == nil {
+		return fmt.Errorf("paths: no filesystem: %w", detect.ErrUnavailable)
+	}
+	list := s.list[h.OS]
+	if len(list) == 0 {
+		return nil
+	}
+	if _, err := fs.Stat(h.FS, "."); err != nil {
+		return fmt.Errorf("paths: root %s: %w", h.Root, err)
+	}
+	// Windows volumes are case-insensitive, and so are macOS's by default;
+	// a root mounted on Linux may not be.
+	opt := Options{FoldCase: h.OS == host.Windows || h.OS == host.Darwin, NoFollow: true}
+	seen := make(map[string]bool)
+	var errs []error
+	for _, p := range list {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		o, ok, err := check(h.FS, h.OS, p, opt)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("path %s: %w", p, err))
+		}
+		if !ok || seen[o.Location] {
+			continue
+		}
+		seen[o.Location] = true
+		emit(o)
+	}
+	return errors.Join(errs...)
+}
+
+// check looks p up and describes it when it exists.
+func check(fsys fs.FS, o host.OS, p string, opt Options) (detect.Observation, bool, error) {
+	rel, err := Target(o, p)
+	if err != nil {
+		return detect.Observation{}, false, err
+	}
+	loc, fi, err := Resolve(fsys, rel, opt)
+	if errors.Is(err, fs.ErrNotExist) {
+		return detect.Observation{}, false, nil
+	}
+	if err != nil {
+		return detect.Observation{}, false, err
+	}
+	var what string
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		what = describeLink(fsys, loc, opt)
+	} else {
+		what = describe(fsys, loc, fi)
+	}
+	return detect.Observation{
+		Kind:     detect.KindPath,
+		Status:   detect.Present,
+		Name:     baseName(rel, p),
+		Path:     p,
+		Location: loc,
+		Detail:   fmt.Sprintf("%s (%s)", p, what),
+	}, true, nil
+}
+
+// Target maps a path written as on a target running o to the slash
+// separated name [host.Host.FS] holds it under: "/opt/kaspersky" becomes
+// "opt/kaspersky"; on Windows `C:\Program Files\X` becomes "Program
+// Files/X" (any drive letter is taken as the system drive). Relative paths,
+// Windows UNC paths, drive-relative paths ("C:X") and environment variables
+// are errors: the catalog must list plain absolute paths.
+func Target(o host.OS, p string) (string, error) {
+	s := p
+	if o == host.Windows {
+		if strings.Contains(s, "%") {
+			return "", fmt.Errorf("environment variables are not expanded")
+		}
+		s = strings.ReplaceAll(s, `\`, "/")
+		if strings.HasPrefix(s, "//") {
+			return "", fmt.Errorf("UNC and device paths are not scanned")
+		}
+		if len(s) >= 2 && s[1] == ':' && isLetter(s[0]) {
+			s = s[2:]
+		}
+	}
+	if !strings.HasPrefix(s, "/") {
+		return "", fmt.Errorf("not an absolute path")
+	}
+	s = strings.TrimPrefix(path.Clean(s), "/")
+	if s == "" {
+		s = "."
+	}
+	if !fs.ValidPath(s) {
+		return "", fmt.Errorf("invalid path")
+	}
+	return s, nil
+}
+
+// baseName is the last element of the path as written.
+func baseName(rel, written string) string {
+	if rel == "." {
+		return written
+	}
+	return path.Base(rel)
+}
+
+// describe says what loc is: "directory, 3 entries", "file, 120 bytes".
+func describe(fsys fs.FS, loc string, fi fs.FileInfo) string {
+	switch {
+	case fi.IsDir():
+		n, err := countEntries(fsys, loc)
+		switch {
+		case err != nil:
+			return "directory, entries unreadable: " + cause(err)
+		case n >= maxCount:
+			return fmt.Sprintf("directory, %d+ entries", maxCount)
+		case n == 1:
+			return "directory, 1 entry"
+		}
+		return fmt.Sprintf("directory, %d entries", n)
+	case fi.Mode().IsRegular():
+		if fi.Size() == 1 {
+			return "file, 1 byte"
+		}
+		return fmt.Sprintf("file, %d bytes", fi.Size())
+	}
+	return "special file " + fi.Mode().String()
+}
+
+// describeLink says where the link at loc points and what is there.
+func describeLink(fsys fs.FS, loc string, opt Options) string {
+	target, err := fs.ReadLink(fsys, loc)
+	if err != nil {
+		return "symbolic link, unreadable: " + cause(err)
+	}
+	what := "symlink to " + target
+	opt.NoFollow = false
+	dest, fi, err := Resolve(fsys, loc, opt)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return what + ", broken"
+	case err != nil:
+		return what + ", unresolvable: " + cause(err)
+	}
+	return what + "; " + describe(fsys, dest, fi)
+}
+
+// countEntries counts a directory's entries without sorting them.
+func countEntries(fsys fs.FS, dir string) (int, error) {
+	f, err := fsys.Open(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	rd, ok := f.(fs.ReadDirFile)
+	if !ok {
+		ents, err := fs.ReadDir(fsys, dir)
+		return len(ents), err
+	}
+	n := 0
+	for n < maxCount {
+		ents, err := rd.ReadDir(1024)
+		n += len(ents)
+		if err == io.EOF || (err == nil && len(ents) == 0) {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// cause is the innermost message of err, without the path an
+// fs.PathError repeats.
+func cause(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

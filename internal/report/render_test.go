@@ -1,0 +1,317 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// TestRenderGolden renders every fixture in every format and compares the
+// output with testdata/golden/<fixture>.<format>; -update rewrites them.
+func TestRenderGolden(t *testing.T) {
+	for name, r := range fixtures() {
+		for _, format := range Formats() {
+			t.Run(name+"_"+format, func(t *testing.T) {
+				before := r.clone()
+				got := render(t, r, format)
+				if again := render(t, r, format); !bytes.Equal(got, again) {
+					t.Fatalf("output is not deterministic:\n%s\n---\n%s", got, again)
+				}
+				if !reflect.DeepEqual(before, r) {
+					t.Errorf("Render modified its input")
+				}
+				golden := filepath.Join("testdata", "golden", name+"."+format)
+				if *update {
+					if err := os.WriteFile(golden, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("output differs from %s (run go test -update to accept):\n%s", golden, lineDiff(string(want), string(got)))
+				}
+			})
+		}
+	}
+}
+
+// TestRenderJSONMatchesSchema validates the JSON renderer's output for
+// every fixture against the schema, and checks that it reads back as the
+// sorted report.
+func TestRenderJSONMatchesSchema(t *testing.T) {
+	for name, r := range fixtures() {
+		t.Run(name, func(t *testing.T) {
+			out := render(t, r, FormatJSON)
+			if err := Validate(out); err != nil {
+				t.Fatalf("Validate: %v\n%s", err, out)
+			}
+			if !bytes.HasSuffix(out, []byte("}\n")) || !bytes.HasPrefix(out, []byte("{\n  \"schema_version\": 1,\n")) {
+				t.Errorf("want 2-space indented JSON with a trailing newline, got:\n%s", out)
+			}
+			if name == "hostile" {
+				return // invalid UTF-8 reads back as U+FFFD
+			}
+			var back Report
+			if err := json.Unmarshal(out, &back); err != nil {
+				t.Fatal(err)
+			}
+			want := r.clone()
+			want.Sort()
+			normalizeForJSON(want)
+			if !reflect.DeepEqual(&back, want) {
+				t.Errorf("round trip differs:\ngot  %+v\nwant %+v", back, *want)
+			}
+		})
+	}
+}
+
+// normalizeForJSON makes r look like a report read back from JSON.
+func normalizeForJSON(r *Report) {
+	if r.Products == nil {
+		r.Products = []Product{}
+	}
+	if r.Sources == nil {
+		r.Sources = []Source{}
+	}
+	for i := range r.Products {
+		if r.Products[i].Evidence == nil {
+			r.Products[i].Evidence = []Evidence{}
+		}
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	var b bytes.Buffer
+	err := Render(&b, cleanReport(), "xml")
+	if err == nil || !strings.Contains(err.Error(), "json, table, jamf") {
+		t.Errorf("unknown format: got %v, want an error listing json, table, jamf", err)
+	}
+	if err := Render(&b, nil, FormatJSON); err == nil {
+		t.Errorf("nil report: got no error")
+	}
+	if b.Len() != 0 {
+		t.Errorf("failed renders wrote %q", b.String())
+	}
+	werr := errors.New("disk full")
+	for _, format := range Formats() {
+		err := Render(failWriter{werr}, mixedReport(), format)
+		if !errors.Is(err, werr) {
+			t.Errorf("%s: write failure: got %v, want it wrapped", format, err)
+		}
+	}
+}
+
+type failWriter struct{ err error }
+
+func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
+
+func TestFormatsIsACopy(t *testing.T) {
+	f := Formats()
+	f[0] = "changed"
+	if got := Formats(); !slices.Equal(got, []string{"json", "table", "jamf"}) {
+		t.Errorf("Formats() = %v after a caller changed its result", got)
+	}
+}
+
+// TestTableHostile checks that values with newlines, tabs, escape
+// sequences, bidi overrides, invalid UTF-8 and huge lengths neither add
+// lines nor shift the columns of the table.
+func TestTableHostile(t *testing.T) {
+	r := hostileReport()
+	out := string(render(t, r, FormatTable))
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	for i, l := range lines {
+		for _, c := range l {
+			if c == utf8.RuneError || unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
+				t.Errorf("line %d holds %U: %q", i+1, c, l)
+			}
+		}
+		if n := utf8.RuneCountInString(l); n > 320 {
+			t.Errorf("line %d is %d runes long", i+1, n)
+		}
+	}
+	for _, bad := range []string{"INJECTED ROW\n", "\nfake line", "\x1b", "\u202e"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output contains %q", bad)
+		}
+	}
+	// The header, two product rows and, after the restricted one, its why
+	// and seen lines: the table occupies exactly five lines.
+	hdr := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "STATE ") })
+	if hdr < 0 {
+		t.Fatalf("no table header in:\n%s", out)
+	}
+	table := lines[hdr:]
+	table = table[:slices.Index(table, "")]
+	if len(table) != 5 {
+		t.Fatalf("table has %d lines, want 5:\n%s", len(table), strings.Join(table, "\n"))
+	}
+	rows := map[string][]string{
+		"RESTRICTED": {table[1], table[4]},
+		"CONFIDENCE": {table[1], table[4]},
+		"NOTE":       {table[4]}, // the other row has no note
+	}
+	if !strings.HasPrefix(table[2], "    why:  ") || !strings.HasPrefix(table[3], "    seen: ") {
+		t.Errorf("want why and seen lines after the restricted row, got:\n%s", strings.Join(table, "\n"))
+	}
+	// Every column starts at the same rune offset in the header and rows.
+	for _, col := range []string{"RESTRICTED", "CONFIDENCE", "NOTE"} {
+		at := runeIndex(table[0], col)
+		for _, row := range rows[col] {
+			rs := []rune(row)
+			if at < 2 || len(rs) <= at || rs[at-1] != ' ' || rs[at] == ' ' {
+				t.Errorf("column %s (at rune %d) misaligned in row %q", col, at, row)
+			}
+		}
+	}
+	if !strings.Contains(table[1], "!! yes") {
+		t.Errorf("restricted active row not marked: %q", table[1])
+	}
+	if !strings.Contains(table[4], "white-label (Kasp ersky technology)") {
+		t.Errorf("white-label row not noted: %q", table[4])
+	}
+}
+
+func runeIndex(s, sub string) int {
+	i := strings.Index(s, sub)
+	if i < 0 {
+		return -1
+	}
+	return utf8.RuneCountInString(s[:i])
+}
+
+// TestJamfHostile checks that the Jamf result stays one well-formed XML
+// element whose text a Jamf admin can match on.
+func TestJamfHostile(t *testing.T) {
+	out := string(render(t, hostileReport(), FormatJamf))
+	if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
+		t.Fatalf("want exactly one line, got %q", out)
+	}
+	if n := utf8.RuneCountInString(out); n > 250 {
+		t.Errorf("result is %d runes long, want at most 250: %q", n, out)
+	}
+	if strings.Count(out, "<result>") != 1 || strings.Count(out, "</result>") != 1 {
+		t.Errorf("result tags injected: %q", out)
+	}
+	var v struct {
+		XMLName xml.Name `xml:"result"`
+		Text    string   `xml:",chardata"`
+	}
+	if err := xml.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("not well-formed XML: %v: %q", err, out)
+	}
+	if !strings.HasPrefix(v.Text, "RESTRICTED: <script>alert('x')</script> & \"KES\" 1.0?[31m (active)") {
+		t.Errorf("text = %q", v.Text)
+	}
+}
+
+// TestJamfResults covers each kind of result line, including lists too
+// long for the line.
+func TestJamfResults(t *testing.T) {
+	restricted := func(name, state string) Product {
+		return Product{ID: name, Vendor: "Kaspersky", Name: name, Version: "1.0", Category: CategoryAntivirus,
+			State: state, Restricted: true, Policy: bisPolicy(), Confidence: ConfidenceHigh}
+	}
+	other := func(name, state string) Product {
+		return Product{ID: name, Vendor: "Other", Name: name, Category: CategoryAntivirus, State: state, Confidence: ConfidenceHigh}
+	}
+	var many []Product
+	for i := range 30 {
+		many = append(many, restricted(strings.TrimSpace("Kaspersky Endpoint Security "+strings.Repeat("x", i)), StateActive))
+	}
+	whiteLabel := restricted("Brand Suite", StateInstalled)
+	whiteLabel.Vendor, whiteLabel.WhiteLabel, whiteLabel.Technology = "Brand", true, "Kaspersky"
+	tests := []struct {
+		name     string
+		products []Product
+		want     string // prefix of the text inside <result>
+		wantAll  bool   // want is the whole text
+	}{
+		{"none", nil, "NONE", true},
+		{"other_leftover_only", []Product{other("Norton", StateLeftover)}, "NONE", true},
+		{"compliant", []Product{other("Microsoft Defender", StateActive), other("ClamAV", StateInstalled)}, "COMPLIANT: Microsoft Defender; ClamAV", true},
+		{"leftover", []Product{restricted("KES", StateLeftover), restricted("Network Agent", StateLeftover), other("Microsoft Defender", StateActive)}, "LEFTOVER: Kaspersky components", true},
+		{"restricted", []Product{restricted("KES", StateActive), other("Microsoft Defender", StateActive)}, "RESTRICTED: KES 1.0 (active)", true},
+		{"white_label", []Product{whiteLabel}, "RESTRICTED: Brand Suite 1.0 (installed, Kaspersky white-label)", true},
+		{"restricted_before_leftover", []Product{restricted("KES", StateLeftover), restricted("KAV", StateInstalled)}, "RESTRICTED: KAV 1.0 (installed)", true},
+		{"many", many, "RESTRICTED: Kaspersky Endpoint Security 1.0 (active); Kaspersky Endpoint Security x 1.0 (active);", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := cleanReport()
+			r.Products = tt.products
+			r.Compliant = ComputeCompliant(tt.products)
+			out := string(render(t, r, FormatJamf))
+			text, ok := strings.CutPrefix(strings.TrimSuffix(out, "</result>\n"), "<result>")
+			if !ok || strings.Contains(text, "\n") {
+				t.Fatalf("not one <result> line: %q", out)
+			}
+			if tt.wantAll && text != tt.want || !strings.HasPrefix(text, tt.want) {
+				t.Errorf("got %q, want %q", text, tt.want)
+			}
+			if n := utf8.RuneCountInString(text); n > maxJamfResult {
+				t.Errorf("text is %d runes long", n)
+			}
+			if tt.name == "many" && !strings.HasSuffix(text, " more") {
+				t.Errorf("long list not counted: %q", text)
+			}
+		})
+	}
+}
+
+func TestFitListLongFirstItem(t *testing.T) {
+	got := fitList("RESTRICTED: ", []string{strings.Repeat("&", 300), "second item"}, "; ", "")
+	if n := utf8.RuneCountInString(got); n > maxJamfResult {
+		t.Errorf("%d runes", n)
+	}
+	if !strings.HasSuffix(got, "&amp;...; +1 more") {
+		t.Errorf("got %q", got)
+	}
+}
+
+func render(t *testing.T, r *Report, format string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Render(&b, r, format); err != nil {
+		t.Fatalf("Render(%s): %v", format, err)
+	}
+	return b.Bytes()
+}
+
+// lineDiff shows the first lines where want and got differ.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 10; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			shown++
+			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  - " + strings.ReplaceAll(wl, "\t", "\\t") + "\n  + " + strings.ReplaceAll(gl, "\t", "\\t") + "\n")
+		}
+	}
+	return b.String()
+}

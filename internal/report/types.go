@@ -1,0 +1,315 @@
+// Package report defines the document avscout produces for one scan of one
+// host, its JSON Schema, and the renderers that print it (json, table, jamf).
+//
+// The report is a contract: collectors, auditors' tooling and tests outside
+// this repository read it, so its JSON form (schema_version 1) may grow new
+// fields but never rename or remove one. Keeping the type, the schema and the
+// renderers together lets the tests here check every renderer's output
+// against the schema.
+//
+// This package only shapes and prints data. It must not decide anything
+// about vendors (that is the catalog's job) nor read the host; and its output
+// must be deterministic, so that golden files and fleet diffs stay stable.
+package report
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// SchemaVersion is the version of the report document this package writes.
+// It changes only when a field is renamed or removed.
+const SchemaVersion = 1
+
+// States of a product on a host.
+const (
+	// StateActive means the product is running, whatever else is true.
+	StateActive = "active"
+	// StateInstalled means the product is installed but not running.
+	StateInstalled = "installed"
+	// StateLeftover means only residue (files, keys, drivers, config-files
+	// packages) remains.
+	StateLeftover = "leftover"
+)
+
+// Confidence levels of a product finding.
+const (
+	ConfidenceHigh   = "high"
+	ConfidenceMedium = "medium"
+	ConfidenceLow    = "low"
+)
+
+// Statuses of a detection source.
+const (
+	StatusOK          = "ok"
+	StatusError       = "error"
+	StatusUnavailable = "unavailable"
+	StatusTimeout     = "timeout"
+)
+
+// Categories of products, as the schema lists them.
+const (
+	CategoryAntivirus       = "antivirus"
+	CategoryEDR             = "edr"
+	CategoryManagementAgent = "management-agent"
+	CategoryVPN             = "vpn"
+	CategoryPasswordManager = "password-manager"
+	CategoryParentalControl = "parental-control"
+	CategorySecuritySuite   = "security-suite"
+	CategoryScanEngine      = "scan-engine"
+	CategoryOther           = "other"
+)
+
+// Report is the result of one scan of one host.
+//
+// Its JSON form always writes products and sources as arrays (never null)
+// and generated_at as RFC 3339 UTC with second precision.
+type Report struct {
+	SchemaVersion int       `json:"schema_version"`
+	ReportID      string    `json:"report_id"` // a UUID, new for every scan; see [NewID]
+	GeneratedAt   time.Time `json:"generated_at"`
+	DurationMS    int64     `json:"duration_ms"`
+	Agent         Agent     `json:"agent"`
+	Host          Host      `json:"host"`
+	// Compliant is false exactly when a restricted product is active or
+	// installed; see [ComputeCompliant].
+	Compliant bool              `json:"compliant"`
+	Products  []Product         `json:"products"`
+	Sources   []Source          `json:"sources"`
+	Tags      map[string]string `json:"tags,omitempty"` // fleet tags set by the administrator
+}
+
+// Agent identifies the software that wrote the report.
+type Agent struct {
+	Name           string `json:"name"`
+	Version        string `json:"version"`
+	CatalogVersion string `json:"catalog_version"`
+}
+
+// Host describes the machine (or mounted image) scanned.
+type Host struct {
+	ID        string `json:"id"` // stable machine id
+	Hostname  string `json:"hostname"`
+	OS        string `json:"os"` // linux, windows or darwin
+	OSVersion string `json:"os_version"`
+	Arch      string `json:"arch"`
+	Root      string `json:"root"` // "/" for the live machine
+}
+
+// Product is one product found on the host, reported once with all its
+// evidence merged.
+type Product struct {
+	ID         string  `json:"id"` // catalog id
+	Vendor     string  `json:"vendor"`
+	Name       string  `json:"name"`
+	Version    string  `json:"version"` // empty when unknown
+	Category   string  `json:"category"`
+	State      string  `json:"state"` // StateActive, StateInstalled or StateLeftover
+	Restricted bool    `json:"restricted"`
+	Policy     *Policy `json:"policy,omitempty"` // the rule that restricts it
+	// WhiteLabel is true when the evidence shows another vendor's
+	// technology while the product presents its own brand.
+	WhiteLabel bool `json:"white_label"`
+	// Technology names the vendor whose technology a white-label product
+	// carries.
+	Technology string     `json:"technology,omitempty"`
+	Confidence string     `json:"confidence"` // ConfidenceHigh, ConfidenceMedium or ConfidenceLow
+	Evidence   []Evidence `json:"evidence"`
+}
+
+// Policy is the policy rule that restricts a product, and why.
+type Policy struct {
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+}
+
+// Evidence is one observation that supports a product finding.
+type Evidence struct {
+	Source   string `json:"source"`   // the detection source, e.g. "dpkg"
+	Kind     string `json:"kind"`     // what was observed, e.g. "package"
+	Value    string `json:"value"`    // e.g. "kesl 12.1.0.2968"
+	Location string `json:"location"` // where, e.g. "var/lib/dpkg/status"
+}
+
+// Source says how one detection source fared during the scan.
+type Source struct {
+	Name       string `json:"name"`
+	Status     string `json:"status"` // StatusOK, StatusError, StatusUnavailable or StatusTimeout
+	Items      int    `json:"items"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error"` // empty when none
+}
+
+// wireReport is Report as written: generated_at formatted, slices non-nil.
+// Its fields mirror Report's, in the same order.
+type wireReport struct {
+	SchemaVersion int               `json:"schema_version"`
+	ReportID      string            `json:"report_id"`
+	GeneratedAt   string            `json:"generated_at"`
+	DurationMS    int64             `json:"duration_ms"`
+	Agent         Agent             `json:"agent"`
+	Host          Host              `json:"host"`
+	Compliant     bool              `json:"compliant"`
+	Products      []Product         `json:"products"`
+	Sources       []Source          `json:"sources"`
+	Tags          map[string]string `json:"tags,omitempty"`
+}
+
+// MarshalJSON writes the report with generated_at in RFC 3339 UTC at
+// second precision and with products, sources and evidence as arrays even
+// when empty.
+func (r Report) MarshalJSON() ([]byte, error) {
+	products := r.Products
+	if products == nil {
+		products = []Product{}
+	}
+	if slices.ContainsFunc(products, func(p Product) bool { return p.Evidence == nil }) {
+		products = slices.Clone(products)
+		for i := range products {
+			if products[i].Evidence == nil {
+				products[i].Evidence = []Evidence{}
+			}
+		}
+	}
+	sources := r.Sources
+	if sources == nil {
+		sources = []Source{}
+	}
+	return json.Marshal(wireReport{
+		SchemaVersion: r.SchemaVersion,
+		ReportID:      r.ReportID,
+		GeneratedAt:   FormatTime(r.GeneratedAt),
+		DurationMS:    r.DurationMS,
+		Agent:         r.Agent,
+		Host:          r.Host,
+		Compliant:     r.Compliant,
+		Products:      products,
+		Sources:       sources,
+		Tags:          r.Tags,
+	})
+}
+
+// FormatTime formats t as reports write timestamps: RFC 3339 in UTC,
+// truncated to the second, e.g. "2026-11-22T10:00:00Z".
+func FormatTime(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+// NewID returns a random RFC 4122 version-4 UUID in its canonical lowercase
+// form, e.g. "0f8fad5b-d9cb-469f-a165-70867728950e".
+func NewID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])  // never fails: crypto/rand crashes the program instead
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // variant 10 (RFC 4122)
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:])
+}
+
+// ComputeCompliant reports whether a host with these products is compliant:
+// false exactly when a restricted product is active or installed. Restricted
+// leftovers are reported but do not by themselves make a host non-compliant.
+func ComputeCompliant(products []Product) bool {
+	return !slices.ContainsFunc(products, restrictedInUse)
+}
+
+// restrictedInUse reports whether p makes a host non-compliant.
+func restrictedInUse(p Product) bool {
+	return p.Restricted && (p.State == StateActive || p.State == StateInstalled)
+}
+
+// Sort puts the report in its canonical order, so that equal scans give
+// byte-identical output: products restricted first, then by state (active,
+// installed, leftover, anything else), vendor, name, id and version; each
+// product's evidence by source, kind, value and location, without
+// duplicates; sources by name.
+func (r *Report) Sort() {
+	for i := range r.Products {
+		ev := r.Products[i].Evidence
+		slices.SortFunc(ev, compareEvidence)
+		r.Products[i].Evidence = slices.Compact(ev)
+	}
+	slices.SortStableFunc(r.Products, compareProducts)
+	slices.SortStableFunc(r.Sources, func(a, b Source) int {
+		return cmp.Or(
+			cmp.Compare(a.Name, b.Name),
+			cmp.Compare(a.Status, b.Status),
+			cmp.Compare(a.Items, b.Items),
+			cmp.Compare(a.DurationMS, b.DurationMS),
+			cmp.Compare(a.Error, b.Error),
+		)
+	})
+}
+
+func compareProducts(a, b Product) int {
+	return cmp.Or(
+		-compareBool(a.Restricted, b.Restricted),
+		cmp.Compare(stateRank(a.State), stateRank(b.State)),
+		cmp.Compare(a.State, b.State),
+		cmp.Compare(a.Vendor, b.Vendor),
+		cmp.Compare(a.Name, b.Name),
+		cmp.Compare(a.ID, b.ID),
+		cmp.Compare(a.Version, b.Version),
+	)
+}
+
+func compareEvidence(a, b Evidence) int {
+	return cmp.Or(
+		cmp.Compare(a.Source, b.Source),
+		cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Value, b.Value),
+		cmp.Compare(a.Location, b.Location),
+	)
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	default:
+		return -1
+	}
+}
+
+func stateRank(s string) int {
+	switch s {
+	case StateActive:
+		return 0
+	case StateInstalled:
+		return 1
+	case StateLeftover:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// clone returns a deep copy of r that sorting cannot affect r through.
+func (r *Report) clone() *Report {
+	c := *r
+	c.Products = slices.Clone(r.Products)
+	for i := range c.Products {
+		c.Products[i].Evidence = slices.Clone(c.Products[i].Evidence)
+		if p := c.Products[i].Policy; p != nil {
+			pc := *p
+			c.Products[i].Policy = &pc
+		}
+	}
+	c.Sources = slices.Clone(r.Sources)
+	return &c
+}

@@ -1,0 +1,167 @@
+// Package scan performs one scan: it runs the sources that fit the target
+// OS, judges their observations with the catalog, and assembles the
+// report. The CLI's one-off scan and the service's scheduled scans both
+// call [Run], so they cannot drift apart.
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/avscout/avscout/internal/catalog"
+	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/report"
+)
+
+// AgentName is the agent's name in reports.
+const AgentName = "avscout"
+
+// Options configure a scan.
+type Options struct {
+	Host    *host.Host
+	Catalog *catalog.Catalog
+	// Sources restricts the scan to the named sources; empty means all the
+	// sources that fit the target OS.
+	Sources []string
+	// SourceTimeout bounds each source; zero means the runner's default.
+	SourceTimeout time.Duration
+	AgentVersion  string
+	Tags          map[string]string
+	Logger        *slog.Logger
+	// Now returns the current time; nil means time.Now. Tests fix it.
+	Now func() time.Time
+}
+
+// Run scans opts.Host and returns the report. It fails only when the scan
+// cannot run at all (an unknown source name); a failing source is recorded
+// in the report's sources.
+func Run(ctx context.Context, opts Options) (*report.Report, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
+	sources, err := Select(opts.Catalog, opts.Host.OS, opts.Sources)
+	if err != nil {
+		return nil, err
+	}
+	matcher := opts.Catalog.Matcher(string(opts.Host.OS))
+	runner := detect.Runner{
+		Sources: sources,
+		Timeout: opts.SourceTimeout,
+		Keep:    matcher.Relevant,
+		Logger:  opts.Logger,
+	}
+	obs, results := runner.Run(ctx, opts.Host)
+	findings := matcher.Match(obs)
+	info := opts.Host.Describe()
+
+	r := &report.Report{
+		SchemaVersion: report.SchemaVersion,
+		ReportID:      report.NewID(),
+		GeneratedAt:   start.UTC(),
+		Agent: report.Agent{
+			Name:           AgentName,
+			Version:        opts.AgentVersion,
+			CatalogVersion: opts.Catalog.Version,
+		},
+		Host: report.Host{
+			ID:        info.ID,
+			Hostname:  info.Hostname,
+			OS:        string(info.OS),
+			OSVersion: info.OSVersion,
+			Arch:      info.Arch,
+			Root:      info.Root,
+		},
+		Products: make([]report.Product, 0, len(findings)),
+		Sources:  make([]report.Source, 0, len(results)),
+		Tags:     opts.Tags,
+	}
+	for _, f := range findings {
+		r.Products = append(r.Products, productOf(f))
+	}
+	for _, res := range results {
+		s := report.Source{Name: res.Name, Status: res.Status, Items: res.Items, DurationMS: res.Duration.Milliseconds()}
+		if res.Err != nil {
+			s.Error = res.Err.Error()
+		}
+		r.Sources = append(r.Sources, s)
+	}
+	r.Compliant = report.ComputeCompliant(r.Products)
+	r.Sort()
+	r.DurationMS = now().Sub(start).Milliseconds()
+	return r, nil
+}
+
+func productOf(f catalog.Finding) report.Product {
+	p := report.Product{
+		ID:         f.ProductID,
+		Vendor:     f.Vendor,
+		Name:       f.Name,
+		Version:    f.Version,
+		Category:   f.Category,
+		State:      f.State,
+		Restricted: f.Restricted,
+		WhiteLabel: f.WhiteLabel,
+		Technology: f.Technology,
+		Confidence: f.Confidence,
+		Evidence:   make([]report.Evidence, 0, len(f.Evidence)),
+	}
+	if f.Rule != nil {
+		p.Policy = &report.Policy{Rule: f.Rule.ID, Reason: f.Rule.Reason}
+	}
+	for _, o := range f.Evidence {
+		p.Evidence = append(p.Evidence, report.Evidence{
+			Source:   o.Source,
+			Kind:     string(o.Kind),
+			Value:    evidenceValue(o),
+			Location: o.Location,
+		})
+	}
+	return p
+}
+
+// evidenceValue is what a reader sees of an observation.
+func evidenceValue(o detect.Observation) string {
+	if o.Detail != "" {
+		return o.Detail
+	}
+	parts := []string{}
+	for _, s := range []string{o.Display, o.Name, o.Version, o.Path, o.Signer} {
+		if s != "" && !slices.Contains(parts, s) {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// ErrUnknownSource is returned for a --sources name no source has.
+var ErrUnknownSource = errors.New("unknown source")
+
+// Select returns the sources for a target OS, restricted to names when
+// given.
+func Select(cat *catalog.Catalog, target host.OS, names []string) ([]detect.Source, error) {
+	all := Available(cat, target)
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []detect.Source
+	for _, n := range names {
+		i := slices.IndexFunc(all, func(s detect.Source) bool { return s.Name() == n })
+		if i < 0 {
+			var valid []string
+			for _, s := range all {
+				valid = append(valid, s.Name())
+			}
+			return nil, fmt.Errorf("%w %q for %s (valid: %s)", ErrUnknownSource, n, target, strings.Join(valid, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
