@@ -97,3 +97,13 @@ type Source interface {
 // ErrUnavailable marks a source that cannot run on this host (processes of
 // a root image, a package manager that is not there). It is not a failure.
 var ErrUnavailable = errors.New("unavailable")
+
+// Enricher looks closer at what the sources observed — the executables
+// that services and processes point at, say — and reports what it finds
+// as new observations. It runs after every source has finished.
+type Enricher interface {
+	Name() string
+	// Enrich reads obs (its own copy) and emits new observations; errors
+	// follow the rules of [Source.Collect].
+	Enrich(ctx context.Context, h *host.Host, obs []Observation, emit func(Observation)) error
+}

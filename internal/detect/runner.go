@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,12 +37,16 @@ type Runner struct {
 	Timeout time.Duration
 	// Keep, when set, drops observations nobody will judge relevant before
 	// they are stored, so a 100,000-package database costs little memory.
-	Keep   func(Observation) bool
-	Logger *slog.Logger
+	Keep func(Observation) bool
+	// Enrichers run after all sources, on the observations they kept.
+	Enrichers []Enricher
+	Logger    *slog.Logger
 }
 
-// Run runs every source against h and returns the kept observations, in
-// source order then emission order, and one result per source.
+// Run runs every source against h, then every enricher on what the
+// sources kept, and returns the kept observations — in source order, then
+// emission order, enrichers' last — and one result per source and
+// enricher.
 func (r *Runner) Run(ctx context.Context, h *host.Host) ([]Observation, []SourceResult) {
 	timeout := r.Timeout
 	if timeout <= 0 {
@@ -51,30 +56,59 @@ func (r *Runner) Run(ctx context.Context, h *host.Host) ([]Observation, []Source
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	perSource := make([][]Observation, len(r.Sources))
-	results := make([]SourceResult, len(r.Sources))
-	var wg sync.WaitGroup
+	run := func(collectors []collector) ([]Observation, []SourceResult) {
+		per := make([][]Observation, len(collectors))
+		results := make([]SourceResult, len(collectors))
+		var wg sync.WaitGroup
+		for i, c := range collectors {
+			wg.Go(func() {
+				obs, res := r.runOne(ctx, c, timeout)
+				per[i], results[i] = obs, res
+				if res.Err != nil && res.Status != StatusUnavailable {
+					logger.Warn("source failed", "source", res.Name, "status", res.Status, "err", res.Err)
+				}
+			})
+		}
+		wg.Wait()
+		var all []Observation
+		for _, obs := range per {
+			all = append(all, obs...)
+		}
+		return all, results
+	}
+
+	sources := make([]collector, len(r.Sources))
 	for i, src := range r.Sources {
-		wg.Go(func() {
-			obs, res := r.runOne(ctx, h, src, timeout)
-			perSource[i], results[i] = obs, res
-			if res.Err != nil && res.Status != StatusUnavailable {
-				logger.Warn("source failed", "source", res.Name, "status", res.Status, "err", res.Err)
-			}
-		})
+		sources[i] = collector{src.Name(), func(ctx context.Context, emit func(Observation)) error {
+			return src.Collect(ctx, h, emit)
+		}}
 	}
-	wg.Wait()
-	var all []Observation
-	for _, obs := range perSource {
-		all = append(all, obs...)
+	all, results := run(sources)
+	if len(r.Enrichers) == 0 {
+		return all, results
 	}
-	return all, results
+	// Enrichers see what the sources kept, never each other's output, and
+	// each gets its own copy so none can alter what another reads.
+	enrichers := make([]collector, len(r.Enrichers))
+	for i, e := range r.Enrichers {
+		enrichers[i] = collector{e.Name(), func(ctx context.Context, emit func(Observation)) error {
+			return e.Enrich(ctx, h, slices.Clone(all), emit)
+		}}
+	}
+	more, moreResults := run(enrichers)
+	return append(all, more...), append(results, moreResults...)
+}
+
+// collector is a source or an enricher, bound to its host.
+type collector struct {
+	name    string
+	collect func(ctx context.Context, emit func(Observation)) error
 }
 
 // runOne runs a source in its own goroutine so that a source that ignores
 // its context cannot hold up the scan past its timeout.
-func (r *Runner) runOne(ctx context.Context, h *host.Host, src Source, timeout time.Duration) ([]Observation, SourceResult) {
-	name := src.Name()
+func (r *Runner) runOne(ctx context.Context, c collector, timeout time.Duration) ([]Observation, SourceResult) {
+	name := c.name
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -105,7 +139,7 @@ func (r *Runner) runOne(ctx context.Context, h *host.Host, src Source, timeout t
 			}
 			done <- err
 		}()
-		err = src.Collect(ctx, h, emit)
+		err = c.collect(ctx, emit)
 	}()
 
 	res := SourceResult{Name: name}

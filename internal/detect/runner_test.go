@@ -129,3 +129,35 @@ func TestRunnerCancelled(t *testing.T) {
 		t.Errorf("status %s after cancel, want error or timeout", results[0].Status)
 	}
 }
+
+// pathEnricher emits one observation per kept observation that has a path.
+type pathEnricher struct{ seen *[]string }
+
+func (pathEnricher) Name() string { return "pe" }
+
+func (e pathEnricher) Enrich(_ context.Context, _ *host.Host, obs []Observation, emit func(Observation)) error {
+	for _, o := range obs {
+		*e.seen = append(*e.seen, o.Source+":"+o.Name)
+		emit(Observation{Kind: KindSigner, Name: o.Name, Signer: "CN=Test"})
+	}
+	return nil
+}
+
+func TestRunnerEnrichers(t *testing.T) {
+	var seen []string
+	r := Runner{
+		Sources:   []Source{&fakeSource{name: "dpkg", obs: []string{"bash", "kesl"}}},
+		Keep:      func(o Observation) bool { return o.Name != "bash" || o.Kind == KindSigner },
+		Enrichers: []Enricher{pathEnricher{&seen}},
+	}
+	obs, results := r.Run(context.Background(), &host.Host{})
+	if strings.Join(seen, " ") != "dpkg:kesl" {
+		t.Errorf("enricher saw %v, want only what the sources kept", seen)
+	}
+	if len(obs) != 2 || obs[1].Source != "pe" || obs[1].Kind != KindSigner {
+		t.Errorf("observations %+v, want the source's then the enricher's", obs)
+	}
+	if len(results) != 2 || results[1].Name != "pe" || results[1].Status != StatusOK || results[1].Items != 1 {
+		t.Errorf("results %+v", results)
+	}
+}

@@ -171,7 +171,7 @@ func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (ite
 	if err != nil {
 		return nil, nil, err
 	}
-	head := make([]byte, 72)
+	head := make([]byte, sqliteHeaderSize) // enough to recognise every format
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		f.Close()
@@ -181,6 +181,9 @@ func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (ite
 	switch {
 	case isSQLite(head):
 		f.Close()
+		if err := checkSQLiteSize(head, info.Size()); err != nil {
+			return nil, nil, err
+		}
 		return openSQLite(ctx, h, name, info)
 	case isNDB(head), isBDB(head):
 		ra, size, err := readerAt(f, head)

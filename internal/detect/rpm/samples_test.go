@@ -194,7 +194,7 @@ func lineDiff(a, b []string) string {
 // TestPackageList, ndb included, in database order, with the package
 // lists its authors recorded with rpm -qa on the original systems
 // (pkg/rpmdb_testcase_test.go): name, epoch, version, release, arch and
-// vendor.
+// vendor. It is the only check of ndb against rpm's own reading.
 func TestSamplesMatchRecorded(t *testing.T) {
 	pkgDir := filepath.Dir(samples(t))
 	fset := token.NewFileSet()
@@ -289,6 +289,12 @@ func TestSamplesMatchRecorded(t *testing.T) {
 			var got []string
 			for _, o := range readSample(t, rel) {
 				got = append(got, strings.Join([]string{o.Name, o.Version, o.Vendor, o.Detail}, "|"))
+			}
+			if len(want) < len(got) {
+				// Some lists were cut short (centos6-many records 44 of its
+				// 326 packages); go-rpmdb compares only that many.
+				t.Logf("the recorded list has the first %d of %d packages", len(want), len(got))
+				got = got[:len(want)]
 			}
 			if !slices.Equal(got, want) {
 				a, b := slices.Sorted(slices.Values(want)), slices.Sorted(slices.Values(got))
