@@ -52,8 +52,8 @@ func Match(c *Catalog, targetOS string, obs []detect.Observation) []Finding {
 // Matcher is a catalog compiled for one target OS.
 type Matcher struct {
 	cat      *Catalog
-	products []*compiledSet // parallel to cat.Products
-	tech     []*compiledSet // parallel to cat.Vendors
+	products *index // owners are indexes into cat.Products
+	tech     *index // owners are indexes into cat.Vendors
 	// identity lookups, all lower-cased
 	publishers map[string]*Vendor
 	emails     []vendorString
@@ -66,33 +66,139 @@ type vendorString struct {
 	v *Vendor
 }
 
-// compiledSet is one Fingerprints compiled for fast lookup: literal
-// patterns in maps, globs in lists.
-type compiledSet struct {
-	byKind map[string]*patterns // "packages", "apps", …
+// index finds which owners' fingerprints match a value: literal patterns
+// through a map, globs by trying each. A package database of 100,000
+// entries costs one map lookup per entry.
+type index struct {
+	literal map[string]map[string][]int // kind → value → owners
+	globs   map[string][]ownedGlob      // kind → globs
 }
 
-type patterns struct {
-	literal map[string]bool
-	globs   []string
-	// paths and keys match everything beneath them
-	prefix bool
+type ownedGlob struct {
+	pattern string
+	owner   int
+}
+
+func newIndex() *index {
+	return &index{literal: map[string]map[string][]int{}, globs: map[string][]ownedGlob{}}
+}
+
+func (ix *index) add(owner int, fp Fingerprints) {
+	for kind, list := range fp.lists() {
+		for _, s := range list {
+			s = normPattern(kind, s)
+			if strings.ContainsAny(s, `*?[`) {
+				ix.globs[kind] = append(ix.globs[kind], ownedGlob{s, owner})
+				continue
+			}
+			if ix.literal[kind] == nil {
+				ix.literal[kind] = map[string][]int{}
+			}
+			if !slices.Contains(ix.literal[kind][s], owner) {
+				ix.literal[kind][s] = append(ix.literal[kind][s], owner)
+			}
+		}
+	}
+}
+
+// lookup adds to owners those whose patterns of kind match a value.
+func (ix *index) lookup(owners []int, kind string, values ...string) []int {
+	lit, globs := ix.literal[kind], ix.globs[kind]
+	for _, v := range values {
+		if v == "" {
+			continue
+		}
+		owners = appendNew(owners, lit[v]...)
+		for _, g := range globs {
+			if ok, _ := path.Match(g.pattern, v); ok {
+				owners = appendNew(owners, g.owner)
+			}
+		}
+	}
+	return owners
+}
+
+// lookupBeneath matches a normalised path against path patterns that also
+// cover everything beneath them: "/opt/kaspersky" matches
+// "/opt/kaspersky/kesl/bin/kesl-control".
+func (ix *index) lookupBeneath(owners []int, kind, v string) []int {
+	if v == "" {
+		return owners
+	}
+	lit := ix.literal[kind]
+	for prefix := v; prefix != ""; {
+		owners = appendNew(owners, lit[prefix]...)
+		i := strings.LastIndexByte(prefix, '/')
+		if i <= 0 {
+			break
+		}
+		prefix = prefix[:i]
+	}
+	for _, g := range ix.globs[kind] {
+		n := strings.Count(g.pattern, "/")
+		// the first n+1 components of v (a leading "/" makes an empty first)
+		parts := strings.SplitAfterN(v, "/", n+2)
+		if len(parts) < n+1 {
+			continue
+		}
+		head := strings.TrimSuffix(strings.Join(parts[:n+1], ""), "/")
+		if ok, _ := path.Match(g.pattern, head); ok {
+			owners = appendNew(owners, g.owner)
+		}
+	}
+	return owners
+}
+
+func appendNew(owners []int, more ...int) []int {
+	for _, o := range more {
+		if !slices.Contains(owners, o) {
+			owners = append(owners, o)
+		}
+	}
+	return owners
+}
+
+// matches returns the owners whose fingerprints match an observation.
+func (ix *index) matches(o *detect.Observation) []int {
+	name := strings.ToLower(o.Name)
+	var owners []int
+	switch o.Kind {
+	case detect.KindPackage:
+		return ix.lookup(owners, "packages", name)
+	case detect.KindApp:
+		owners = ix.lookup(owners, "apps", strings.ToLower(o.Display), name)
+	case detect.KindProcess:
+		owners = ix.lookup(owners, "processes", name, baseName(o.Path))
+	case detect.KindService:
+		owners = ix.lookup(owners, "services", name)
+	case detect.KindDriver:
+		owners = ix.lookup(owners, "drivers", normDriver(o.Name), normDriver(baseName(o.Path)))
+	case detect.KindPath, detect.KindSigner:
+	case detect.KindKey:
+		owners = ix.lookupBeneath(owners, "keys", normKey(o.Path))
+		return ix.lookupBeneath(owners, "keys", normKey(o.Name))
+	default:
+		return nil
+	}
+	return ix.lookupBeneath(owners, "paths", normPath(o.Path))
 }
 
 // Matcher compiles the catalog's fingerprints for targetOS.
 func (c *Catalog) Matcher(targetOS string) *Matcher {
 	m := &Matcher{
 		cat:        c,
+		products:   newIndex(),
+		tech:       newIndex(),
 		publishers: map[string]*Vendor{},
 		signers:    map[string]*Vendor{},
 		teamIDs:    map[string]*Vendor{},
 	}
 	for i := range c.Products {
-		m.products = append(m.products, compile(c.Products[i].Fingerprints[targetOS]))
+		m.products.add(i, c.Products[i].Fingerprints[targetOS])
 	}
 	for i := range c.Vendors {
 		v := &c.Vendors[i]
-		m.tech = append(m.tech, compile(v.Technology[targetOS]))
+		m.tech.add(i, v.Technology[targetOS])
 		for _, p := range v.Publishers {
 			m.publishers[normOrg(p)] = v
 		}
@@ -109,26 +215,6 @@ func (c *Catalog) Matcher(targetOS string) *Matcher {
 	return m
 }
 
-func compile(fp Fingerprints) *compiledSet {
-	cs := &compiledSet{byKind: map[string]*patterns{}}
-	for kind, list := range fp.lists() {
-		if len(list) == 0 {
-			continue
-		}
-		p := &patterns{literal: map[string]bool{}, prefix: kind == "paths" || kind == "keys"}
-		for _, s := range list {
-			s = normPattern(kind, s)
-			if strings.ContainsAny(s, `*?[`) {
-				p.globs = append(p.globs, s)
-			} else {
-				p.literal[s] = true
-			}
-		}
-		cs.byKind[kind] = p
-	}
-	return cs
-}
-
 func normPattern(kind, s string) string {
 	switch kind {
 	case "paths":
@@ -139,84 +225,6 @@ func normPattern(kind, s string) string {
 		return normDriver(s)
 	}
 	return strings.ToLower(strings.TrimSpace(s))
-}
-
-// match reports whether any value matches the patterns.
-func (p *patterns) match(values ...string) bool {
-	if p == nil {
-		return false
-	}
-	for _, v := range values {
-		if v == "" {
-			continue
-		}
-		if p.prefix {
-			if p.matchBeneath(v) {
-				return true
-			}
-			continue
-		}
-		if p.literal[v] {
-			return true
-		}
-		for _, g := range p.globs {
-			if ok, _ := path.Match(g, v); ok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// matchBeneath matches a normalised path against path patterns that also
-// cover everything beneath them: "/opt/kaspersky" matches
-// "/opt/kaspersky/kesl/bin/kesl-control".
-func (p *patterns) matchBeneath(v string) bool {
-	for prefix := v; ; {
-		if p.literal[prefix] {
-			return true
-		}
-		i := strings.LastIndexByte(prefix, '/')
-		if i <= 0 {
-			break
-		}
-		prefix = prefix[:i]
-	}
-	for _, g := range p.globs {
-		n := strings.Count(g, "/")
-		// the first n+1 components of v (a leading "/" makes an empty first)
-		parts := strings.SplitAfterN(v, "/", n+2)
-		if len(parts) < n+1 {
-			continue
-		}
-		head := strings.TrimSuffix(strings.Join(parts[:n+1], ""), "/")
-		if ok, _ := path.Match(g, head); ok {
-			return true
-		}
-	}
-	return false
-}
-
-func (cs *compiledSet) matches(o *detect.Observation) bool {
-	k := cs.byKind
-	name := strings.ToLower(o.Name)
-	switch o.Kind {
-	case detect.KindPackage:
-		return k["packages"].match(name)
-	case detect.KindApp:
-		return k["apps"].match(strings.ToLower(o.Display), name) || k["paths"].match(normPath(o.Path))
-	case detect.KindProcess:
-		return k["processes"].match(name, baseName(o.Path)) || k["paths"].match(normPath(o.Path))
-	case detect.KindService:
-		return k["services"].match(name) || k["paths"].match(normPath(o.Path))
-	case detect.KindDriver:
-		return k["drivers"].match(normDriver(o.Name), normDriver(baseName(o.Path))) || k["paths"].match(normPath(o.Path))
-	case detect.KindPath, detect.KindSigner:
-		return k["paths"].match(normPath(o.Path))
-	case detect.KindKey:
-		return k["keys"].match(normKey(o.Path), normKey(o.Name))
-	}
-	return false
 }
 
 // identity returns the vendor an observation's publisher, maintainer or
@@ -251,22 +259,19 @@ func (m *Matcher) identity(o *detect.Observation) *Vendor {
 }
 
 func (m *Matcher) productMatches(o *detect.Observation) []int {
-	var idx []int
-	for i, cs := range m.products {
-		if cs.matches(o) {
-			idx = append(idx, i)
-		}
-	}
-	return idx
+	ids := m.products.matches(o)
+	slices.Sort(ids) // catalog order, whatever the index order
+	return ids
 }
 
+// technology returns the first vendor, in catalog order, whose technology
+// an observation shows.
 func (m *Matcher) technology(o *detect.Observation) *Vendor {
-	for i, cs := range m.tech {
-		if cs.matches(o) {
-			return &m.cat.Vendors[i]
-		}
+	owners := m.tech.matches(o)
+	if len(owners) == 0 {
+		return nil
 	}
-	return nil
+	return &m.cat.Vendors[slices.Min(owners)]
 }
 
 // Relevant reports whether an observation can contribute to a finding. The
