@@ -78,15 +78,25 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 			errs = append(errs, err)
 			break
 		}
-		o, ok, err := check(h.FS, h.OS, p, opt)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("path %s: %w", p, err))
+		concrete := []string{p}
+		if isPattern(p) {
+			var err error
+			if concrete, err = expand(h.FS, h.OS, p, opt); err != nil {
+				errs = append(errs, fmt.Errorf("path %s: %w", p, err))
+				continue
+			}
 		}
-		if !ok || seen[o.Location] {
-			continue
+		for _, p := range concrete {
+			o, ok, err := check(h.FS, h.OS, p, opt)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("path %s: %w", p, err))
+			}
+			if !ok || seen[o.Location] {
+				continue
+			}
+			seen[o.Location] = true
+			emit(o)
 		}
-		seen[o.Location] = true
-		emit(o)
 	}
 	return errors.Join(errs...)
 }

@@ -384,3 +384,47 @@ func TestCollectLive(t *testing.T) {
 		}
 	}
 }
+
+func TestCollectPatterns(t *testing.T) {
+	h := openRoot(t, fixture(t, windowsTree), host.Windows)
+	src := New(map[host.OS][]string{host.Windows: {
+		`C:\Program Files (x86)\Kaspersky Lab\KES.*`,                     // the versioned folder
+		`C:\program files (x86)\kaspersky lab\kes.1[0-9].*\avp.exe`,      // case folded, pattern mid-path
+		`C:\Program Files (x86)\Kaspersky Lab\Kaspersky Total Security*`, // matches nothing
+		`C:\Program Files (x86)\Kaspersky Lab\[`,                         // bad pattern
+	}})
+	got, err := collect(t, src, h)
+	for _, want := range []string{
+		`C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0`,
+		`C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe`,
+	} {
+		if _, ok := got[want]; !ok {
+			t.Errorf("%s not reported; got %v", want, keys(got))
+		}
+		delete(got, want)
+	}
+	if len(got) != 0 {
+		t.Errorf("unexpected: %v", keys(got))
+	}
+	if err == nil || !strings.Contains(err.Error(), "bad pattern") {
+		t.Errorf("err = %v, want the bad pattern reported", err)
+	}
+
+	lh := openRoot(t, fixture(t, map[string]string{
+		"home/alice/kaspersky/Kaspersky 24.0/x": "file:x",
+		"home/bob/notes":                        "file:x",
+		"etc/os-release":                        "file:ID=debian\n",
+	}), host.Linux)
+	got, err = collect(t, New(map[host.OS][]string{host.Linux: {"/home/*/kaspersky/Kaspersky [0-9]*"}}), lh)
+	if _, ok := got["/home/alice/kaspersky/Kaspersky 24.0"]; !ok || len(got) != 1 || err != nil {
+		t.Errorf("per-user pattern: %v, %v", keys(got), err)
+	}
+}
+
+func keys(m map[string]detect.Observation) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
