@@ -6,26 +6,27 @@
 // and which vendor and packager built them.
 //
 // The source reads the three formats rpm has used, in pure Go so the agent
-// stays free of cgo and of the rpm tools (a scanned image or a container
-// root has no working rpm):
+// needs neither cgo nor the rpm tools (a scanned image or container root
+// has no working rpm):
 //
-//   - sqlite: rpmdb.sqlite (rpm ≥ 4.16; Fedora ≥ 33, RHEL 9);
-//   - ndb: Packages.db (SUSE since SLE 15 SP3, openSUSE);
-//   - Berkeley DB: Packages (RHEL ≤ 8, CentOS 7, older SUSE).
+//   - sqlite: rpmdb.sqlite (rpm ≥ 4.16: Fedora ≥ 33, RHEL 9 and its rebuilds);
+//   - ndb: Packages.db (SUSE Linux Enterprise 15 and openSUSE with rpm-ndb);
+//   - Berkeley DB: Packages (RHEL and CentOS up to 8, older SUSE).
 //
 // It looks in usr/lib/sysimage/rpm and var/lib/rpm and reads only the
 // newest format present, the one rpm itself uses.
 //
 // Reading is strictly read-only: the scanned system may be a live machine
 // in the middle of a dnf transaction, or a disk image kept as evidence.
-// The source never writes, creates files beside the database, or takes a
-// lock, so it can neither corrupt nor stall rpm: SQLite opens the file
-// immutable, and the ndb and Berkeley DB readers are this package's own
-// (go-rpmdb, which the tests use as a reference, opens sqlite read-write
-// and flocks ndb files). When an SQLite write-ahead log holds committed
-// transactions not yet copied into the database file, the source reads a
-// private copy of both, so those packages are seen without touching the
-// originals.
+// The source never writes, creates files beside the database, or takes or
+// waits for a lock, so it can neither corrupt nor stall rpm. SQLite opens
+// the file read-only and immutable; the ndb and Berkeley DB parsers are our
+// own (package internal/rpmdb), because go-rpmdb v0.1.1, which the tests use
+// only for its sample databases, opens sqlite read-write, flocks ndb files,
+// prints to stdout and parses in goroutines a recover cannot guard. When
+// SQLite's write-ahead log holds committed transactions not yet copied into
+// the database file, the source reads a private copy of both, so those
+// packages are seen without touching the originals.
 package rpm
 
 import (
@@ -38,18 +39,18 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/rpm/internal/rpmdb"
 	"github.com/avscout/avscout/internal/host"
 )
 
-// DBPaths are the database files the source looks for, relative to the
+// dbPaths are the database files the source looks for, relative to the
 // root, in order of preference: the newest format first, and within a
 // format the newer location first (on current distributions var/lib/rpm is
 // a symlink to usr/lib/sysimage/rpm). Only the first one present is read:
 // an older file left behind by a format conversion is stale.
-var DBPaths = []string{
+var dbPaths = []string{
 	"usr/lib/sysimage/rpm/rpmdb.sqlite",
 	"var/lib/rpm/rpmdb.sqlite",
 	"usr/lib/sysimage/rpm/Packages.db",
@@ -81,13 +82,13 @@ func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observ
 	return read(ctx, h, name, info, emit)
 }
 
-// find returns the first of DBPaths that exists as a regular file.
+// find returns the first of dbPaths that exists as a regular file.
 func find(fsys fs.FS) (string, fs.FileInfo, error) {
 	if _, err := fs.Stat(fsys, "."); err != nil {
 		return "", nil, fmt.Errorf("root: %w", err)
 	}
 	var problems []error
-	for _, name := range DBPaths {
+	for _, name := range dbPaths {
 		info, err := fs.Stat(fsys, name)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -102,7 +103,7 @@ func find(fsys fs.FS) (string, fs.FileInfo, error) {
 	if len(problems) > 0 {
 		return "", nil, fmt.Errorf("rpm database: %w", errors.Join(problems...))
 	}
-	return "", nil, fmt.Errorf("no rpm database (looked for %s): %w", strings.Join(DBPaths, ", "), detect.ErrUnavailable)
+	return "", nil, fmt.Errorf("no rpm database in usr/lib/sysimage/rpm or var/lib/rpm: %w", detect.ErrUnavailable)
 }
 
 // read emits the packages of the database file name. It recovers from a
@@ -127,21 +128,21 @@ func read(ctx context.Context, h *host.Host, name string, info fs.FileInfo, emit
 			break
 		}
 		if err == nil {
-			var p pkg
-			if p, err = parseHeader(rec.blob); err == nil {
+			var p rpmdb.Package
+			if p, err = rpmdb.ParseHeader(rec.Blob); err == nil {
 				emit(detect.Observation{
 					Kind:     detect.KindPackage,
 					Status:   detect.Installed,
-					Name:     p.name,
-					Version:  p.evr(),
-					Vendor:   p.vendor,
-					Packager: p.packager,
+					Name:     p.Name,
+					Version:  p.EVR(),
+					Vendor:   p.Vendor,
+					Packager: p.Packager,
 					Location: name,
-					Detail:   p.detail(),
+					Detail:   p.Detail(),
 				})
 				continue
 			}
-			err = fmt.Errorf("%s: %w", rec.loc, err)
+			err = fmt.Errorf("%s: %w", rec.Loc, err)
 		}
 		if bad++; first == nil {
 			first = err
@@ -158,15 +159,9 @@ func read(ctx context.Context, h *host.Host, name string, info fs.FileInfo, emit
 	return nil
 }
 
-// record is one package header blob and where it was found.
-type record struct {
-	blob []byte
-	loc  string
-}
-
 // open recognises the format of the database file name by its content and
 // returns its records and a function that releases what reading them held.
-func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (iter.Seq2[record, error], func(), error) {
+func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (iter.Seq2[rpmdb.Record, error], func(), error) {
 	f, err := h.FS.Open(name)
 	if err != nil {
 		return nil, nil, err
@@ -185,17 +180,17 @@ func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (ite
 			return nil, nil, err
 		}
 		return openSQLite(ctx, h, name, info)
-	case isNDB(head), isBDB(head):
+	case rpmdb.IsNDB(head), rpmdb.IsBDB(head):
 		ra, size, err := readerAt(f, head)
 		if err != nil {
 			f.Close()
 			return nil, nil, err
 		}
 		done := func() { f.Close() }
-		if isNDB(head) {
-			return ndbBlobs(ra, size), done, nil
+		if rpmdb.IsNDB(head) {
+			return rpmdb.NDB(ra, size), done, nil
 		}
-		return bdbBlobs(ra, size), done, nil
+		return rpmdb.BDB(ra, size), done, nil
 	}
 	f.Close()
 	if n == 0 {
@@ -228,30 +223,54 @@ func readerAt(f fs.File, head []byte) (io.ReaderAt, int64, error) {
 // host's filesystem (a symlink or a filesystem that is not the OS's could
 // make them differ) and no write-ahead log holds pending transactions.
 // Otherwise it reads a private copy, taken through the host's filesystem.
-func openSQLite(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (iter.Seq2[record, error], func(), error) {
+// When a copy with the log cannot be made, it reads the file in place and
+// ends with an error saying the log was not read.
+func openSQLite(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (iter.Seq2[rpmdb.Record, error], func(), error) {
 	wal, err := fs.Stat(h.FS, name+"-wal")
 	pending := err == nil && wal.Mode().IsRegular() && wal.Size() > 0
-	if !pending {
-		local := h.LocalPath(name)
-		if st, err := os.Stat(local); err == nil && os.SameFile(info, st) {
-			return sqliteBlobs(ctx, local, true), func() {}, nil
-		}
+	local := h.LocalPath(name)
+	st, err := os.Stat(local)
+	inPlace := err == nil && os.SameFile(info, st)
+	if inPlace && !pending {
+		return sqliteBlobs(ctx, local, true), func() {}, nil
 	}
+	cp, done, err := copySQLite(h.FS, name, pending)
+	switch {
+	case err == nil:
+		return sqliteBlobs(ctx, cp, false), done, nil
+	case inPlace: // pending: read what has been checkpointed
+		walErr := fmt.Errorf("its write-ahead log (%d bytes) was not read: %w", wal.Size(), err)
+		return func(yield func(rpmdb.Record, error) bool) {
+			for rec, err := range sqliteBlobs(ctx, local, true) {
+				if !yield(rec, err) {
+					return
+				}
+			}
+			yield(rpmdb.Record{}, walErr)
+		}, func() {}, nil
+	}
+	return nil, nil, err
+}
+
+// copySQLite copies the database name of fsys, and its write-ahead log
+// when withWAL, into a new temporary directory. It returns the copy's path
+// and a function that removes it.
+func copySQLite(fsys fs.FS, name string, withWAL bool) (string, func(), error) {
 	dir, err := os.MkdirTemp("", "avscout-rpmdb-")
 	if err != nil {
-		return nil, nil, fmt.Errorf("copying the database: %w", err)
+		return "", nil, fmt.Errorf("copying the database: %w", err)
 	}
 	done := func() { os.RemoveAll(dir) }
 	cp := filepath.Join(dir, "rpmdb.sqlite")
-	err = copyFile(h.FS, name, cp)
-	if err == nil && pending {
-		err = copyFile(h.FS, name+"-wal", cp+"-wal")
+	err = copyFile(fsys, name, cp)
+	if err == nil && withWAL {
+		err = copyFile(fsys, name+"-wal", cp+"-wal")
 	}
 	if err != nil {
 		done()
-		return nil, nil, fmt.Errorf("copying the database: %w", err)
+		return "", nil, fmt.Errorf("copying the database: %w", err)
 	}
-	return sqliteBlobs(ctx, cp, false), done, nil
+	return cp, done, nil
 }
 
 // copyFile copies the file name of fsys to the new local file dst.

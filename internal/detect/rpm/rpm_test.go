@@ -200,7 +200,7 @@ func TestMissingRoot(t *testing.T) {
 // TestNotAFile: a directory (or another non-file) where the database should
 // be is an error naming it, not a missing database.
 func TestNotAFile(t *testing.T) {
-	for _, name := range DBPaths {
+	for _, name := range dbPaths {
 		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
 			root := t.TempDir()
 			if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(name)), 0o755); err != nil {
@@ -366,7 +366,7 @@ func blobOf(t *testing.T, path string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		blobs = append(blobs, append([]byte(nil), rec.blob...))
+		blobs = append(blobs, append([]byte(nil), rec.Blob...))
 	}
 	if len(blobs) != 1 {
 		t.Fatalf("%s holds %d packages, want 1", path, len(blobs))
@@ -425,6 +425,23 @@ func TestWAL(t *testing.T) {
 	if n != len(wantSpecs) {
 		t.Fatalf("the main file holds %d packages, want %d: the fixture is wrong", n, len(wantSpecs))
 	}
+
+	// Without a temporary directory for the copy, the source reads what it
+	// can and says what it missed.
+	t.Run("no temp dir", func(t *testing.T) {
+		root := newRoot(t, map[string]string{
+			sqlitePath:          crashedPath,
+			sqlitePath + "-wal": crashedPath + "-wal",
+		})
+		t.Setenv("TMPDIR", filepath.Join(root, "missing"))
+		obs, err := collect(t, root)
+		if len(obs) != len(wantSpecs) {
+			t.Errorf("got %d observations, want the %d of the main file", len(obs), len(wantSpecs))
+		}
+		if err == nil || errors.Is(err, detect.ErrUnavailable) || !strings.Contains(err.Error(), sqlitePath) || !strings.Contains(err.Error(), "write-ahead log") {
+			t.Errorf("err = %v, want one naming %s and its write-ahead log", err, sqlitePath)
+		}
+	})
 
 	for name, root := range map[string]string{"live writer": live, "crashed writer": crashed} {
 		t.Run(name, func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/rpm/internal/rpmdb"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -155,8 +156,8 @@ func TestSamplesMatchRPM(t *testing.T) {
 				if err != nil {
 					t.Fatalf("rpm printed %q", line)
 				}
-				p := pkg{name: f[0], epoch: epoch, version: f[2], release: f[3], arch: f[4], vendor: f[5], packager: f[6]}
-				want = append(want, strings.Join([]string{p.name, p.evr(), p.vendor, p.packager, p.detail()}, "|"))
+				p := rpmdb.Package{Name: f[0], Epoch: epoch, Version: f[2], Release: f[3], Arch: f[4], Vendor: f[5], Packager: f[6]}
+				want = append(want, strings.Join([]string{p.Name, p.EVR(), p.Vendor, p.Packager, p.Detail()}, "|"))
 			}
 			var got []string
 			for _, o := range readSample(t, rel) {
@@ -223,9 +224,9 @@ func TestSamplesMatchRecorded(t *testing.T) {
 			if !ok {
 				return true
 			}
-			p := pkg{}
+			p := rpmdb.Package{}
 			if len(call.Args) == 1 {
-				p.epoch, _ = strconv.Atoi(call.Args[0].(*ast.BasicLit).Value)
+				p.Epoch, _ = strconv.Atoi(call.Args[0].(*ast.BasicLit).Value)
 			}
 			s := func(i int) string {
 				v, err := strconv.Unquote(cl.Elts[i].(*ast.BasicLit).Value)
@@ -234,8 +235,8 @@ func TestSamplesMatchRecorded(t *testing.T) {
 				}
 				return v
 			}
-			p.name, p.version, p.release, p.arch, p.vendor = s(1), s(2), s(3), s(4), s(8)
-			rows = append(rows, strings.Join([]string{p.name, p.evr(), p.vendor, p.detail()}, "|"))
+			p.Name, p.Version, p.Release, p.Arch, p.Vendor = s(1), s(2), s(3), s(4), s(8)
+			rows = append(rows, strings.Join([]string{p.Name, p.EVR(), p.Vendor, p.Detail()}, "|"))
 			return false
 		})
 		if len(rows) > 0 {

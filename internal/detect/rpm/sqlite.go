@@ -14,8 +14,12 @@ import (
 
 	// The pure-Go SQLite driver, registered as "sqlite". Imported here, not
 	// in a main package, so that every binary using this source can read
-	// sqlite rpm databases (Fedora ≥ 33, RHEL 9) without cgo.
+	// sqlite rpm databases (Fedora ≥ 33, RHEL 9) without cgo. Other
+	// packages needing SQLite should use this driver too: a second one
+	// registered under the same name panics at start-up.
 	_ "modernc.org/sqlite"
+
+	"github.com/avscout/avscout/internal/detect/rpm/internal/rpmdb"
 )
 
 var sqliteMagic = []byte("SQLite format 3\x00")
@@ -81,23 +85,23 @@ func sqliteDSN(path string, readOnly bool) (string, error) {
 
 // sqliteBlobs yields the header blob of every package in the SQLite rpm
 // database at path, in installation order. See [sqliteDSN] for readOnly.
-func sqliteBlobs(ctx context.Context, path string, readOnly bool) iter.Seq2[record, error] {
-	return func(yield func(record, error) bool) {
+func sqliteBlobs(ctx context.Context, path string, readOnly bool) iter.Seq2[rpmdb.Record, error] {
+	return func(yield func(rpmdb.Record, error) bool) {
 		dsn, err := sqliteDSN(path, readOnly)
 		if err != nil {
-			yield(record{}, err)
+			yield(rpmdb.Record{}, err)
 			return
 		}
 		db, err := sql.Open("sqlite", dsn)
 		if err != nil {
-			yield(record{}, fmt.Errorf("sqlite: %w", err))
+			yield(rpmdb.Record{}, fmt.Errorf("sqlite: %w", err))
 			return
 		}
 		defer db.Close()
 		db.SetMaxOpenConns(1)
 		rows, err := db.QueryContext(ctx, "SELECT hnum, blob FROM Packages ORDER BY hnum")
 		if err != nil {
-			yield(record{}, fmt.Errorf("sqlite: %w", err))
+			yield(rpmdb.Record{}, fmt.Errorf("sqlite: %w", err))
 			return
 		}
 		defer rows.Close()
@@ -105,19 +109,19 @@ func sqliteBlobs(ctx context.Context, path string, readOnly bool) iter.Seq2[reco
 			var hnum int64
 			var blob sql.RawBytes
 			if err := rows.Scan(&hnum, &blob); err != nil {
-				if !yield(record{}, fmt.Errorf("sqlite row: %w", err)) {
+				if !yield(rpmdb.Record{}, fmt.Errorf("sqlite row: %w", err)) {
 					return
 				}
 				continue
 			}
 			// RawBytes stay valid until the next call to Next, and the
 			// consumer parses each blob before asking for another.
-			if !yield(record{blob: blob, loc: "sqlite package " + strconv.FormatInt(hnum, 10)}, nil) {
+			if !yield(rpmdb.Record{Blob: blob, Loc: "sqlite package " + strconv.FormatInt(hnum, 10)}, nil) {
 				return
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(record{}, fmt.Errorf("sqlite: %w", err))
+			yield(rpmdb.Record{}, fmt.Errorf("sqlite: %w", err))
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package rpm
+package rpmdb
 
 import (
 	"encoding/binary"
@@ -25,9 +25,9 @@ const (
 	bdbMetaMinLength = 72 // through the hash metadata fields used here
 )
 
-// isBDB reports whether head, the start of a file, is a Berkeley DB hash
+// IsBDB reports whether head, the start of a file, is a Berkeley DB hash
 // database in either byte order.
-func isBDB(head []byte) bool {
+func IsBDB(head []byte) bool {
 	if len(head) < 16 {
 		return false
 	}
@@ -35,37 +35,37 @@ func isBDB(head []byte) bool {
 		binary.BigEndian.Uint32(head[12:16]) == bdbHashMagic
 }
 
-// bdbBlobs yields the value of every record of a Berkeley DB hash database
+// BDB yields the value of every record of a Berkeley DB hash database
 // read from r (size bytes long): for rpm's Packages, one header blob per
 // package. A damaged record yields an error and reading goes on with the
 // next; a damaged file structure yields an error and ends the sequence.
 // The file is only read, never locked.
-func bdbBlobs(r io.ReaderAt, size int64) iter.Seq2[record, error] {
-	return func(yield func(record, error) bool) {
+func BDB(r io.ReaderAt, size int64) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
 		meta := make([]byte, bdbMetaMinLength)
 		if _, err := r.ReadAt(meta, 0); err != nil {
-			yield(record{}, fmt.Errorf("berkeley db metadata: %w", noEOF(err)))
+			yield(Record{}, fmt.Errorf("berkeley db metadata: %w", noEOF(err)))
 			return
 		}
 		var order binary.ByteOrder = binary.LittleEndian
 		if order.Uint32(meta[12:16]) != bdbHashMagic {
 			order = binary.BigEndian
 			if order.Uint32(meta[12:16]) != bdbHashMagic {
-				yield(record{}, errors.New("not a berkeley db hash database (bad magic)"))
+				yield(Record{}, errors.New("not a berkeley db hash database (bad magic)"))
 				return
 			}
 		}
 		pageSize := int64(order.Uint32(meta[20:24]))
 		if pageSize < 512 || pageSize > 65536 || pageSize&(pageSize-1) != 0 {
-			yield(record{}, fmt.Errorf("berkeley db page size %d is invalid", pageSize))
+			yield(Record{}, fmt.Errorf("berkeley db page size %d is invalid", pageSize))
 			return
 		}
 		if meta[24] != 0 {
-			yield(record{}, fmt.Errorf("berkeley db is encrypted (algorithm %d)", meta[24]))
+			yield(Record{}, fmt.Errorf("berkeley db is encrypted (algorithm %d)", meta[24]))
 			return
 		}
 		if meta[25] != bdbHashMetaType {
-			yield(record{}, fmt.Errorf("berkeley db metadata page has type %d, want hash metadata", meta[25]))
+			yield(Record{}, fmt.Errorf("berkeley db metadata page has type %d, want hash metadata", meta[25]))
 			return
 		}
 		lastPage := int64(order.Uint32(meta[32:36]))
@@ -79,7 +79,7 @@ func bdbBlobs(r io.ReaderAt, size int64) iter.Seq2[record, error] {
 		page := make([]byte, pageSize)
 		for pg := int64(1); pg <= lastPage; pg++ {
 			if _, err := r.ReadAt(page, pg*pageSize); err != nil {
-				yield(record{}, fmt.Errorf("berkeley db page %d: %w", pg, noEOF(err)))
+				yield(Record{}, fmt.Errorf("berkeley db page %d: %w", pg, noEOF(err)))
 				return
 			}
 			if t := page[25]; t != bdbHashType && t != bdbHashUnsorted {
@@ -90,7 +90,7 @@ func bdbBlobs(r io.ReaderAt, size int64) iter.Seq2[record, error] {
 			}
 		}
 		if truncated != nil {
-			yield(record{}, truncated)
+			yield(Record{}, truncated)
 		}
 	}
 }
@@ -99,15 +99,17 @@ type bdb struct {
 	r        io.ReaderAt
 	order    binary.ByteOrder
 	pageSize int64
-	pages    int64 // whole pages in the file
+	pages    int64  // whole pages in the file
+	ovPage   []byte // an overflow page being read
+	value    []byte // the value being assembled, reused between records
 }
 
 // hashPage yields the values of the key/value pairs on one hash page. It
 // returns false when yield asked to stop.
-func (d *bdb) hashPage(pg int64, page []byte, yield func(record, error) bool) bool {
+func (d *bdb) hashPage(pg int64, page []byte, yield func(Record, error) bool) bool {
 	n := int64(d.order.Uint16(page[20:22]))
 	if bdbPageHeader+2*n > d.pageSize {
-		return yield(record{}, fmt.Errorf("berkeley db page %d: %d items do not fit the page", pg, n))
+		return yield(Record{}, fmt.Errorf("berkeley db page %d: %d items do not fit the page", pg, n))
 	}
 	// inp[i] is the page offset of item i; items are stored from the end of
 	// the page backwards, so item i ends where item i-1 begins.
@@ -121,7 +123,7 @@ func (d *bdb) hashPage(pg int64, page []byte, yield func(record, error) bool) bo
 			keyEnd = inp(i - 1)
 		}
 		if valOff < bdbPageHeader+2*n || valOff >= keyOff || keyOff >= keyEnd || keyEnd > d.pageSize {
-			if !yield(record{}, fmt.Errorf("berkeley db page %d item %d: bad offsets", pg, i+1)) {
+			if !yield(Record{}, fmt.Errorf("berkeley db page %d item %d: bad offsets", pg, i+1)) {
 				return false
 			}
 			continue
@@ -151,7 +153,7 @@ func (d *bdb) hashPage(pg int64, page []byte, yield func(record, error) bool) bo
 		if err != nil {
 			err = fmt.Errorf("berkeley db page %d item %d: %w", pg, i+1, err)
 		}
-		if !yield(record{blob: blob, loc: fmt.Sprintf("berkeley db page %d item %d", pg, i+1)}, err) {
+		if !yield(Record{Blob: blob, Loc: fmt.Sprintf("berkeley db page %d item %d", pg, i+1)}, err) {
 			return false
 		}
 	}
@@ -159,13 +161,19 @@ func (d *bdb) hashPage(pg int64, page []byte, yield func(record, error) bool) bo
 }
 
 // overflow reads a value of length bytes stored on the chain of overflow
-// pages starting at page first.
+// pages starting at page first, into a buffer reused by the next call.
 func (d *bdb) overflow(first, length int64) ([]byte, error) {
 	if length > d.pages*d.pageSize {
 		return nil, fmt.Errorf("overflow item of %d bytes is larger than the file", length)
 	}
-	out := make([]byte, 0, length)
-	buf := make([]byte, d.pageSize)
+	if d.ovPage == nil {
+		d.ovPage = make([]byte, d.pageSize)
+	}
+	buf := d.ovPage
+	if int64(cap(d.value)) < length {
+		d.value = make([]byte, 0, length)
+	}
+	out := d.value[:0]
 	steps := int64(0)
 	for pg := first; pg != 0; steps++ {
 		if pg >= d.pages {
@@ -188,6 +196,7 @@ func (d *bdb) overflow(first, length int64) ([]byte, error) {
 		out = append(out, buf[bdbPageHeader:bdbPageHeader+n]...)
 		pg = int64(d.order.Uint32(buf[16:20]))
 	}
+	d.value = out
 	if int64(len(out)) != length {
 		return nil, fmt.Errorf("overflow chain from page %d holds %d bytes, want %d", first, len(out), length)
 	}

@@ -1,4 +1,4 @@
-package rpm
+package rpmdb
 
 import (
 	"bytes"
@@ -34,44 +34,44 @@ const (
 	entrySize     = 16
 )
 
-// pkg is what the source reports of one installed package.
-type pkg struct {
-	name, version, release, arch string
-	vendor, packager             string
-	epoch                        int // 0 when absent
+// Package is what a header says of one installed package.
+type Package struct {
+	Name, Version, Release, Arch string
+	Vendor, Packager             string
+	Epoch                        int // 0 when absent
 }
 
-// evr is the version as rpm prints it: [EPOCH:]VERSION-RELEASE.
-func (p pkg) evr() string {
-	v := p.version
-	if p.release != "" {
-		v += "-" + p.release
+// EVR is the version as rpm prints it: [EPOCH:]VERSION-RELEASE.
+func (p Package) EVR() string {
+	v := p.Version
+	if p.Release != "" {
+		v += "-" + p.Release
 	}
-	if p.epoch > 0 {
-		v = strconv.Itoa(p.epoch) + ":" + v
+	if p.Epoch > 0 {
+		v = strconv.Itoa(p.Epoch) + ":" + v
 	}
 	return v
 }
 
-// detail is the evidence as a person reads it:
+// Detail is the evidence as a person reads it:
 // "kesl 12.1.0-2968 (vendor AO Kaspersky Lab, x86_64)".
-func (p pkg) detail() string {
-	s := p.name
-	if v := p.evr(); v != "" {
+func (p Package) Detail() string {
+	s := p.Name
+	if v := p.EVR(); v != "" {
 		s += " " + v
 	}
 	switch {
-	case p.vendor != "" && p.arch != "":
-		s += " (vendor " + p.vendor + ", " + p.arch + ")"
-	case p.vendor != "":
-		s += " (vendor " + p.vendor + ")"
-	case p.arch != "":
-		s += " (" + p.arch + ")"
+	case p.Vendor != "" && p.Arch != "":
+		s += " (vendor " + p.Vendor + ", " + p.Arch + ")"
+	case p.Vendor != "":
+		s += " (vendor " + p.Vendor + ")"
+	case p.Arch != "":
+		s += " (" + p.Arch + ")"
 	}
 	return s
 }
 
-// parseHeader reads the few tags the source needs from an rpm header blob as
+// ParseHeader reads the few tags avscout needs from an rpm header blob as
 // the package database stores it: a big-endian index count and data length,
 // the index entries, then the data store. Every offset is checked against
 // the data store, so a damaged blob gives an error, never a panic or a read
@@ -80,8 +80,8 @@ func (p pkg) detail() string {
 // Entries after the immutable region ("dribble" entries rpm adds at install
 // time) replace earlier ones with the same tag, as in rpm's headerImport, so
 // the last entry for a tag wins.
-func parseHeader(blob []byte) (pkg, error) {
-	var p pkg
+func ParseHeader(blob []byte) (Package, error) {
+	var p Package
 	if len(blob) < 8 {
 		return p, fmt.Errorf("header too short: %d bytes", len(blob))
 	}
@@ -110,23 +110,23 @@ func parseHeader(blob []byte) (pkg, error) {
 		var dst *string
 		switch tag {
 		case tagName:
-			dst = &p.name
+			dst = &p.Name
 		case tagVersion:
-			dst = &p.version
+			dst = &p.Version
 		case tagRelease:
-			dst = &p.release
+			dst = &p.Release
 		case tagVendor:
-			dst = &p.vendor
+			dst = &p.Vendor
 		case tagPackager:
-			dst = &p.packager
+			dst = &p.Packager
 		case tagArch:
-			dst = &p.arch
+			dst = &p.Arch
 		case tagEpoch:
 			n, err := int32At(data, typ, off, count)
 			if err != nil {
 				return p, fmt.Errorf("header tag %d (epoch): %w", tag, err)
 			}
-			p.epoch = int(n)
+			p.Epoch = int(n)
 			continue
 		default:
 			continue
@@ -137,11 +137,11 @@ func parseHeader(blob []byte) (pkg, error) {
 		}
 		*dst = s
 	}
-	if p.name == "" {
+	if p.Name == "" {
 		return p, errors.New("header has no package name")
 	}
-	if p.vendor == "(none)" { // what some tools store for "no vendor"
-		p.vendor = ""
+	if p.Vendor == "(none)" { // what some tools store for "no vendor"
+		p.Vendor = ""
 	}
 	return p, nil
 }

@@ -1,4 +1,4 @@
-package rpm
+package rpmdb
 
 import (
 	"encoding/binary"
@@ -29,51 +29,52 @@ const (
 	ndbMaxPages    = 2048 // rpm's own sanity limit on slot pages
 )
 
-// isNDB reports whether head, the start of a file, is an ndb database.
-func isNDB(head []byte) bool {
+// IsNDB reports whether head, the start of a file, is an ndb database.
+func IsNDB(head []byte) bool {
 	return len(head) >= 4 && binary.LittleEndian.Uint32(head) == ndbHeaderMagic
 }
 
-// ndbBlobs yields the header blob of every package in an ndb database read
+// NDB yields the header blob of every package in an ndb database read
 // from r (size bytes long). A damaged package yields an error and reading
 // goes on with the next; a damaged file structure yields an error and ends
 // the sequence. Unlike rpm, it takes no lock on the file.
-func ndbBlobs(r io.ReaderAt, size int64) iter.Seq2[record, error] {
-	return func(yield func(record, error) bool) {
+func NDB(r io.ReaderAt, size int64) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
 		hdr := make([]byte, ndbHeaderSize)
 		if _, err := r.ReadAt(hdr, 0); err != nil {
-			yield(record{}, fmt.Errorf("ndb header: %w", noEOF(err)))
+			yield(Record{}, fmt.Errorf("ndb header: %w", noEOF(err)))
 			return
 		}
 		le := binary.LittleEndian
 		if le.Uint32(hdr[0:]) != ndbHeaderMagic {
-			yield(record{}, errors.New("not an ndb database (bad magic)"))
+			yield(Record{}, errors.New("not an ndb database (bad magic)"))
 			return
 		}
 		if v := le.Uint32(hdr[4:]); v != ndbVersion {
-			yield(record{}, fmt.Errorf("ndb version %d is not supported", v))
+			yield(Record{}, fmt.Errorf("ndb version %d is not supported", v))
 			return
 		}
 		npages := int64(le.Uint32(hdr[12:]))
 		if npages < 1 || npages > ndbMaxPages {
-			yield(record{}, fmt.Errorf("ndb has %d slot pages (want 1 to %d)", npages, ndbMaxPages))
+			yield(Record{}, fmt.Errorf("ndb has %d slot pages (want 1 to %d)", npages, ndbMaxPages))
 			return
 		}
 		if npages*ndbSlotPage > size {
-			yield(record{}, fmt.Errorf("ndb truncated: %d slot pages need %d bytes, file has %d", npages, npages*ndbSlotPage, size))
+			yield(Record{}, fmt.Errorf("ndb truncated: %d slot pages need %d bytes, file has %d", npages, npages*ndbSlotPage, size))
 			return
 		}
 		slots := make([]byte, npages*ndbSlotPage)
 		if _, err := r.ReadAt(slots, 0); err != nil {
-			yield(record{}, fmt.Errorf("ndb slot pages: %w", noEOF(err)))
+			yield(Record{}, fmt.Errorf("ndb slot pages: %w", noEOF(err)))
 			return
 		}
+		var buf []byte // reused for each blob
 		// The first two slots' worth of bytes are the file header.
 		for off := int64(ndbHeaderSize); off < int64(len(slots)); off += ndbSlotSize {
 			s := slots[off : off+ndbSlotSize]
 			slot := (off - ndbHeaderSize) / ndbSlotSize
 			if le.Uint32(s[0:]) != ndbSlotMagic {
-				if !yield(record{}, fmt.Errorf("ndb slot %d: bad magic", slot)) {
+				if !yield(Record{}, fmt.Errorf("ndb slot %d: bad magic", slot)) {
 					return
 				}
 				continue
@@ -82,11 +83,13 @@ func ndbBlobs(r io.ReaderAt, size int64) iter.Seq2[record, error] {
 			if pkgIdx == 0 {
 				continue // free slot
 			}
-			blob, err := ndbBlob(r, size, pkgIdx, int64(le.Uint32(s[8:])), int64(le.Uint32(s[12:])))
+			var blob []byte
+			var err error
+			blob, buf, err = ndbBlob(r, size, buf, pkgIdx, int64(le.Uint32(s[8:])), int64(le.Uint32(s[12:])))
 			if err != nil {
 				err = fmt.Errorf("ndb slot %d (package %d): %w", slot, pkgIdx, err)
 			}
-			if !yield(record{blob: blob, loc: fmt.Sprintf("ndb slot %d (package %d)", slot, pkgIdx)}, err) {
+			if !yield(Record{Blob: blob, Loc: fmt.Sprintf("ndb slot %d (package %d)", slot, pkgIdx)}, err) {
 				return
 			}
 		}
@@ -94,14 +97,24 @@ func ndbBlobs(r io.ReaderAt, size int64) iter.Seq2[record, error] {
 }
 
 // ndbBlob reads and verifies the blob of package pkgIdx stored in blkCnt
-// blocks from block blkOff.
-func ndbBlob(r io.ReaderAt, size int64, pkgIdx uint32, blkOff, blkCnt int64) ([]byte, error) {
+// blocks from block blkOff. It reads into buf when it is large enough and
+// returns the buffer used, for the next call.
+func ndbBlob(r io.ReaderAt, size int64, buf []byte, pkgIdx uint32, blkOff, blkCnt int64) ([]byte, []byte, error) {
 	start, end := blkOff*ndbBlockSize, (blkOff+blkCnt)*ndbBlockSize
 	if blkCnt*ndbBlockSize < ndbBlobHead+ndbBlobTail || end > size {
-		return nil, fmt.Errorf("blob blocks %d+%d outside the file's %d bytes", blkOff, blkCnt, size)
+		return nil, buf, fmt.Errorf("blob blocks %d+%d outside the file's %d bytes", blkOff, blkCnt, size)
 	}
+	if int64(cap(buf)) < end-start {
+		buf = make([]byte, end-start)
+	}
+	blob, err := verifyNDBBlob(r, buf[:end-start], start, pkgIdx, blkCnt)
+	return blob, buf, err
+}
+
+// verifyNDBBlob reads the blocks of a blob at offset start into buf and
+// returns the package header they hold.
+func verifyNDBBlob(r io.ReaderAt, buf []byte, start int64, pkgIdx uint32, blkCnt int64) ([]byte, error) {
 	le := binary.LittleEndian
-	buf := make([]byte, end-start)
 	if _, err := r.ReadAt(buf, start); err != nil {
 		return nil, noEOF(err)
 	}

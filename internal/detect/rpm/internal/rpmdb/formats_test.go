@@ -1,4 +1,4 @@
-package rpm
+package rpmdb
 
 import (
 	"bytes"
@@ -120,22 +120,22 @@ func makeNDB(blobs ...[]byte) []byte {
 
 // readBytes reads a database held in memory with the reader for its
 // format, returning the packages and the errors.
-func readBytes(data []byte) ([]pkg, []error) {
-	var seq func(func(record, error) bool)
+func readBytes(data []byte) ([]Package, []error) {
+	var seq func(func(Record, error) bool)
 	switch {
-	case isNDB(data):
-		seq = ndbBlobs(bytes.NewReader(data), int64(len(data)))
-	case isBDB(data):
-		seq = bdbBlobs(bytes.NewReader(data), int64(len(data)))
+	case IsNDB(data):
+		seq = NDB(bytes.NewReader(data), int64(len(data)))
+	case IsBDB(data):
+		seq = BDB(bytes.NewReader(data), int64(len(data)))
 	default:
 		return nil, []error{fmt.Errorf("unknown format")}
 	}
-	var pkgs []pkg
+	var pkgs []Package
 	var errs []error
 	for rec, err := range seq {
 		if err == nil {
-			var p pkg
-			if p, err = parseHeader(rec.blob); err == nil {
+			var p Package
+			if p, err = ParseHeader(rec.Blob); err == nil {
 				pkgs = append(pkgs, p)
 				continue
 			}
@@ -163,10 +163,10 @@ func testHeaders(n int) ([][]byte, []string) {
 	return blobs, names
 }
 
-func names(pkgs []pkg) []string {
+func names(pkgs []Package) []string {
 	var s []string
 	for _, p := range pkgs {
-		s = append(s, p.name)
+		s = append(s, p.Name)
 	}
 	return s
 }
@@ -259,7 +259,7 @@ func TestBDBDamage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			done := make(chan struct{})
-			var pkgs []pkg
+			var pkgs []Package
 			var errs []error
 			go func() {
 				defer close(done)
@@ -328,9 +328,9 @@ func TestEarlyStop(t *testing.T) {
 		"bdb": makeBDB(binary.LittleEndian, 4096, blobs...),
 		"ndb": makeNDB(blobs...),
 	} {
-		seq := bdbBlobs
+		seq := BDB
 		if name == "ndb" {
-			seq = ndbBlobs
+			seq = NDB
 		}
 		n := 0
 		for range seq(bytes.NewReader(data), int64(len(data))) {

@@ -1,10 +1,32 @@
-package rpm
+package rpmdb
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
+
+// goRPMDBBlob returns a real header blob, testdata/blob.bin of go-rpmdb
+// v0.1.1 (downloaded into the module cache if need be).
+func goRPMDBBlob(t testing.TB) []byte {
+	t.Helper()
+	out, err := exec.Command("go", "mod", "download", "-json", "github.com/knqyf263/go-rpmdb@v0.1.1").Output()
+	var mod struct{ Dir string }
+	if err == nil {
+		err = json.Unmarshal(out, &mod)
+	}
+	if err != nil || mod.Dir == "" {
+		t.Fatalf("go mod download github.com/knqyf263/go-rpmdb@v0.1.1: %v %s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(mod.Dir, "pkg", "testdata", "blob.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 // The fuzz targets check that no input makes the parsers panic, loop or
 // return a package without a name. `go test` runs the seeds; run
@@ -13,12 +35,10 @@ import (
 func FuzzParseHeader(f *testing.F) {
 	f.Add(makeHeader(kaspersky()...))
 	f.Add(makeHeader(str(tagName, "a"), i32(tagEpoch, 3)))
-	if b, err := os.ReadFile(sample(f, "blob.bin")); err == nil {
-		f.Add(b)
-	}
+	f.Add(goRPMDBBlob(f))
 	f.Fuzz(func(t *testing.T, blob []byte) {
-		p, err := parseHeader(blob)
-		if err == nil && p.name == "" {
+		p, err := ParseHeader(blob)
+		if err == nil && p.Name == "" {
 			t.Fatal("a package without a name")
 		}
 	})
@@ -27,7 +47,7 @@ func FuzzParseHeader(f *testing.F) {
 func fuzzDB(t *testing.T, data []byte) {
 	pkgs, _ := readBytes(data)
 	for _, p := range pkgs {
-		if p.name == "" {
+		if p.Name == "" {
 			t.Fatal("a package without a name")
 		}
 	}

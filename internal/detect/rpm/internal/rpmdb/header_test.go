@@ -1,4 +1,4 @@
-package rpm
+package rpmdb
 
 import (
 	"encoding/binary"
@@ -65,7 +65,7 @@ func TestParseHeader(t *testing.T) {
 	tests := []struct {
 		name       string
 		blob       []byte
-		want       pkg
+		want       Package
 		evr        string
 		detail     string
 		wantErrSub string
@@ -73,54 +73,54 @@ func TestParseHeader(t *testing.T) {
 		{
 			name:   "all fields",
 			blob:   makeHeader(kaspersky()...),
-			want:   pkg{name: "kesl", version: "12.1.0", release: "2968", arch: "x86_64", vendor: "AO Kaspersky Lab", packager: "Kaspersky <support@kaspersky.com>"},
+			want:   Package{Name: "kesl", Version: "12.1.0", Release: "2968", Arch: "x86_64", Vendor: "AO Kaspersky Lab", Packager: "Kaspersky <support@kaspersky.com>"},
 			evr:    "12.1.0-2968",
 			detail: "kesl 12.1.0-2968 (vendor AO Kaspersky Lab, x86_64)",
 		},
 		{
 			name:   "epoch",
 			blob:   makeHeader(str(tagName, "openssl-libs"), i32(tagEpoch, 1), str(tagVersion, "3.0.7"), str(tagRelease, "27.el9"), str(tagArch, "x86_64")),
-			want:   pkg{name: "openssl-libs", version: "3.0.7", release: "27.el9", arch: "x86_64", epoch: 1},
+			want:   Package{Name: "openssl-libs", Version: "3.0.7", Release: "27.el9", Arch: "x86_64", Epoch: 1},
 			evr:    "1:3.0.7-27.el9",
 			detail: "openssl-libs 1:3.0.7-27.el9 (x86_64)",
 		},
 		{
 			name:   "epoch zero is not shown",
 			blob:   makeHeader(str(tagName, "a"), i32(tagEpoch, 0), str(tagVersion, "1"), str(tagRelease, "2")),
-			want:   pkg{name: "a", version: "1", release: "2"},
+			want:   Package{Name: "a", Version: "1", Release: "2"},
 			evr:    "1-2",
 			detail: "a 1-2",
 		},
 		{
 			name:   "gpg-pubkey has no arch nor vendor",
 			blob:   makeHeader(str(tagName, "gpg-pubkey"), str(tagVersion, "f4a80eb5"), str(tagRelease, "53a7ff4b"), str(tagPackager, "CentOS-7 Key")),
-			want:   pkg{name: "gpg-pubkey", version: "f4a80eb5", release: "53a7ff4b", packager: "CentOS-7 Key"},
+			want:   Package{Name: "gpg-pubkey", Version: "f4a80eb5", Release: "53a7ff4b", Packager: "CentOS-7 Key"},
 			evr:    "f4a80eb5-53a7ff4b",
 			detail: "gpg-pubkey f4a80eb5-53a7ff4b",
 		},
 		{
 			name:   "vendor only",
 			blob:   makeHeader(str(tagName, "a"), str(tagVersion, "1"), str(tagVendor, "V")),
-			want:   pkg{name: "a", version: "1", vendor: "V"},
+			want:   Package{Name: "a", Version: "1", Vendor: "V"},
 			evr:    "1",
 			detail: "a 1 (vendor V)",
 		},
 		{
 			name:   "i18n vendor gives the first string",
 			blob:   makeHeader(str(tagName, "a"), i18n),
-			want:   pkg{name: "a", vendor: "Vendor C"},
+			want:   Package{Name: "a", Vendor: "Vendor C"},
 			evr:    "",
 			detail: "a (vendor Vendor C)",
 		},
 		{
 			name: "(none) vendor is no vendor",
 			blob: makeHeader(str(tagName, "a"), str(tagVendor, "(none)")),
-			want: pkg{name: "a"}, detail: "a",
+			want: Package{Name: "a"}, detail: "a",
 		},
 		{
 			name: "a later entry replaces an earlier one (dribble)",
 			blob: makeHeader(str(tagName, "a"), str(tagVendor, "Old"), str(tagVendor, "New")),
-			want: pkg{name: "a", vendor: "New"}, detail: "a (vendor New)",
+			want: Package{Name: "a", Vendor: "New"}, detail: "a (vendor New)",
 		},
 		{name: "empty", blob: nil, wantErrSub: "too short"},
 		{name: "no entries", blob: make([]byte, 8), wantErrSub: "0 index entries"},
@@ -171,7 +171,7 @@ func TestParseHeader(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseHeader(tc.blob)
+			got, err := ParseHeader(tc.blob)
 			if tc.wantErrSub != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErrSub) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.wantErrSub)
@@ -184,11 +184,11 @@ func TestParseHeader(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
-			if tc.evr != "" && got.evr() != tc.evr {
-				t.Errorf("evr() = %q, want %q", got.evr(), tc.evr)
+			if tc.evr != "" && got.EVR() != tc.evr {
+				t.Errorf("evr() = %q, want %q", got.EVR(), tc.evr)
 			}
-			if got.detail() != tc.detail {
-				t.Errorf("detail() = %q, want %q", got.detail(), tc.detail)
+			if got.Detail() != tc.detail {
+				t.Errorf("detail() = %q, want %q", got.Detail(), tc.detail)
 			}
 		})
 	}

@@ -1,0 +1,83 @@
+package rpm
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/host"
+)
+
+// BenchmarkCollect scans whole roots, as a scan does: finding the
+// database, opening it, parsing every header and emitting observations.
+func BenchmarkCollect(b *testing.B) {
+	cases := []struct {
+		name  string
+		files func(b *testing.B) map[string]string
+		want  int
+	}{
+		{"sqlite-rpm-built-5", func(b *testing.B) map[string]string {
+			return map[string]string{sqlitePath: specDB(b)}
+		}, 5},
+		{"sqlite-rpm-built-10240", func(b *testing.B) map[string]string {
+			return map[string]string{sqlitePath: grownDB(b, 11)}
+		}, 5 << 11},
+		{"sqlite-fedora35-138", func(b *testing.B) map[string]string {
+			return map[string]string{sqlitePath: sample(b, "fedora35/rpmdb.sqlite")}
+		}, 138},
+		{"bdb-centos7-plain-144", func(b *testing.B) map[string]string {
+			return map[string]string{"var/lib/rpm/Packages": sample(b, "centos7-plain/Packages")}
+		}, 144},
+		{"bdb-centos8-518", func(b *testing.B) map[string]string {
+			return map[string]string{"var/lib/rpm/Packages": sample(b, "centos8-modularitylabel/Packages")}
+		}, 518},
+		{"ndb-sle15-35", func(b *testing.B) map[string]string {
+			return map[string]string{"usr/lib/sysimage/rpm/Packages.db": sample(b, "sle15-bci/Packages.db")}
+		}, 35},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			h, err := host.OpenRoot(newRoot(b, tc.files(b)), host.Linux)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				n := 0
+				if err := (Source{}).Collect(ctx, h, func(detect.Observation) { n++ }); err != nil || n != tc.want {
+					b.Fatalf("%d packages, %v; want %d", n, err, tc.want)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(tc.want), "ns/pkg")
+		})
+	}
+}
+
+// grownDB returns a copy of the rpm-built database whose packages were
+// duplicated doublings times: 5·2^doublings real rpm headers.
+func grownDB(b *testing.B, doublings int) string {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "rpmdb.sqlite")
+	copyTo(b, specDB(b), path)
+	dsn, err := sqliteDSN(path, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	for range doublings {
+		if _, err := db.Exec("INSERT INTO Packages (blob) SELECT blob FROM Packages"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
