@@ -16,10 +16,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/internal/recfile"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -63,7 +63,7 @@ func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observ
 		return err // an *fs.PathError names the file
 	}
 	defer f.Close()
-	err = ParseInstalled(ctxReader{ctx, f}, func(p Package) error {
+	err = ParseInstalled(recfile.ContextReader(ctx, f), func(p Package) error {
 		emit(detect.Observation{
 			Kind:     detect.KindPackage,
 			Status:   detect.Installed,
@@ -87,19 +87,4 @@ func detail(p Package) string {
 		return p.Name
 	}
 	return p.Name + " " + p.Version
-}
-
-// ctxReader stops reading once ctx is done, so a huge or slow file cannot
-// hold a cancelled scan. The parser reads in 64 KiB blocks, so the check
-// costs nothing.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }

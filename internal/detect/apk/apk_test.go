@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/internal/recfile/recfiletest"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -29,7 +30,7 @@ func TestName(t *testing.T) {
 }
 
 func TestCollect(t *testing.T) {
-	data := readFixture(t, "installed")
+	data := recfiletest.ReadFixture(t, "installed")
 	var want []detect.Observation
 	for _, p := range wantInstalled() {
 		want = append(want, detect.Observation{
@@ -66,7 +67,7 @@ func TestCollect(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Collect: %v", err)
 			}
-			assertObservations(t, got, tt.want)
+			recfiletest.AssertObservations(t, got, tt.want)
 		})
 	}
 }
@@ -186,22 +187,5 @@ func TestCollectCancelled(t *testing.T) {
 	got, err := run(ctx, fsHost(fstest.MapFS{InstalledPath: {Data: data}}))
 	if !errors.Is(err, context.Canceled) || len(got) != 0 {
 		t.Fatalf("got %v and %d observations, want context.Canceled", err, len(got))
-	}
-}
-
-func assertObservations(t *testing.T, got, want []detect.Observation) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("got %d observations, want %d", len(got), len(want))
-	}
-	for i := range max(len(got), len(want)) {
-		switch {
-		case i >= len(got):
-			t.Errorf("missing  %+v", want[i])
-		case i >= len(want):
-			t.Errorf("extra    %+v", got[i])
-		case got[i] != want[i]:
-			t.Errorf("got  %+v\nwant %+v", got[i], want[i])
-		}
 	}
 }

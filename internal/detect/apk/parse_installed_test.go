@@ -5,40 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/avscout/avscout/internal/detect/internal/recfile"
+	"github.com/avscout/avscout/internal/detect/internal/recfile/recfiletest"
 )
 
-func parseAll(t testing.TB, r io.Reader) ([]Package, error) {
-	t.Helper()
-	var got []Package
-	err := ParseInstalled(r, func(p Package) error {
-		got = append(got, p)
-		return nil
-	})
-	return got, err
-}
-
-func problemLines(t testing.TB, err error) []string {
-	t.Helper()
-	if err == nil {
-		return nil
-	}
-	var pe *ParseError
-	if !errors.As(err, &pe) {
-		t.Fatalf("error %v (%T) is not a *ParseError", err, err)
-	}
-	var out []string
-	for _, p := range pe.Problems {
-		out = append(out, p.Error())
-	}
-	return out
-}
+// parseAll collects every record ParseInstalled delivers.
+func parseAll(r io.Reader) ([]Package, error) { return recfiletest.ParseAll(ParseInstalled, r) }
 
 const kesl = "C:Q1aS3dF5gH7jK9lZ1xC3vB5nM7qW=\nP:kesl\nV:12.1.0.2968-r0\nA:x86_64\nT:Kaspersky Endpoint Security for Linux\no:kesl\nm:AO Kaspersky Lab <support@kaspersky.com>\nF:opt/kaspersky/kesl/bin\nR:kesl\na:0:0:755\nZ:Q1eR4tY6uI8oP0aS2dF4gH6jK8lZ=\n"
 
@@ -136,19 +113,11 @@ func TestParseInstalled(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseAll(t, strings.NewReader(tt.in))
+			got, err := parseAll(strings.NewReader(tt.in))
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("records:\ngot  %+v\nwant %+v", got, tt.want)
 			}
-			problems := problemLines(t, err)
-			if len(problems) != len(tt.wantProblems) {
-				t.Fatalf("problems: got %q, want %q", problems, tt.wantProblems)
-			}
-			for i := range problems {
-				if !strings.HasPrefix(problems[i], tt.wantProblems[i]) {
-					t.Errorf("problem %d: got %q, want prefix %q", i, problems[i], tt.wantProblems[i])
-				}
-			}
+			recfiletest.CheckProblems(t, err, tt.wantProblems)
 		})
 	}
 }
@@ -170,64 +139,26 @@ func wantInstalled() []Package {
 }
 
 func TestParseInstalledFixture(t *testing.T) {
-	data := readFixture(t, "installed")
-	for _, variant := range []struct {
-		name string
-		r    io.Reader
-	}{
-		{"as_is", bytes.NewReader(data)},
-		{"crlf", bytes.NewReader(bytes.ReplaceAll(data, []byte("\n"), []byte("\r\n")))},
-		{"no_final_newlines", bytes.NewReader(bytes.TrimRight(data, "\n"))},
-		{"one_byte_reads", iotest.OneByteReader(bytes.NewReader(data))},
-	} {
-		t.Run(variant.name, func(t *testing.T) {
-			got, err := parseAll(t, variant.r)
+	for _, variant := range recfiletest.Variants(recfiletest.ReadFixture(t, "installed")) {
+		t.Run(variant.Name, func(t *testing.T) {
+			got, err := parseAll(variant.R)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if want := wantInstalled(); !reflect.DeepEqual(got, want) {
-				t.Errorf("got:\n%s\nwant:\n%s", dump(got), dump(want))
+				t.Errorf("got:\n%s\nwant:\n%s", recfiletest.Dump(got), recfiletest.Dump(want))
 			}
 		})
 	}
 }
 
 func TestParseInstalledTruncated(t *testing.T) {
-	data := readFixture(t, "installed")
-	full := wantInstalled()
-	var ends []int
-	for i := 0; i < len(data)-1; i++ {
-		if data[i] == '\n' && data[i+1] == '\n' {
-			ends = append(ends, i+2)
-		}
-	}
-	if len(ends) != len(full) {
-		t.Fatalf("fixture has %d records but %d blank lines", len(full), len(ends))
-	}
-	for cut := range len(data) {
-		got, _ := parseAll(t, bytes.NewReader(data[:cut]))
-		complete := 0
-		for complete < len(ends) && ends[complete] <= cut {
-			complete++
-		}
-		if len(got) < complete || len(got) > complete+1 {
-			t.Fatalf("cut at %d: got %d records, want %d or %d", cut, len(got), complete, complete+1)
-		}
-		if complete > 0 && !reflect.DeepEqual(got[:complete], full[:complete]) {
-			t.Fatalf("cut at %d: complete records differ:\n%s", cut, dump(got[:complete]))
-		}
-		if len(got) > complete && !strings.HasPrefix(full[complete].Name, got[complete].Name) {
-			t.Fatalf("cut at %d: partial record %+v is not a prefix of %+v", cut, got[complete], full[complete])
-		}
-	}
+	data := recfiletest.ReadFixture(t, "installed")
+	recfiletest.CheckTruncations(t, data, wantInstalled(), func(p Package) string { return p.Name }, parseAll)
 }
 
 func TestParseInstalledGarbage(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	random := make([]byte, 1<<20)
-	for i := range random {
-		random[i] = byte(rng.Uint32())
-	}
+	random := recfiletest.RandomBytes(3, 4, 1<<20)
 	tests := []struct {
 		name string
 		data []byte
@@ -239,7 +170,7 @@ func TestParseInstalledGarbage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseAll(t, bytes.NewReader(tt.data))
+			got, err := parseAll(bytes.NewReader(tt.data))
 			for _, p := range got {
 				if !validName([]byte(p.Name)) || p.Line <= 0 {
 					t.Errorf("invalid record %+v", p)
@@ -255,10 +186,10 @@ func TestParseInstalledGarbage(t *testing.T) {
 
 func TestParseInstalledGivesUp(t *testing.T) {
 	in := strings.Repeat("Package: kesl\n", 1000) + "\n" + kesl
-	got, err := parseAll(t, strings.NewReader(in))
+	got, err := parseAll(strings.NewReader(in))
 	var pe *ParseError
-	if !errors.As(err, &pe) || pe.GaveUpAt != giveUpAfter || len(got) != 0 {
-		t.Fatalf("got %d records, %v; want to give up at line %d", len(got), err, giveUpAfter)
+	if !errors.As(err, &pe) || pe.GaveUpAt != recfile.GiveUpAfter || len(got) != 0 {
+		t.Fatalf("got %d records, %v; want to give up at line %d", len(got), err, recfile.GiveUpAfter)
 	}
 	if !strings.HasPrefix(err.Error(), "not an apk installed database (gave up at line 100): 100 problems: line 1: not a key:value line") {
 		t.Errorf("message %q", err)
@@ -268,7 +199,7 @@ func TestParseInstalledGivesUp(t *testing.T) {
 func TestParseInstalledReadError(t *testing.T) {
 	boom := errors.New("disk on fire")
 	r := io.MultiReader(strings.NewReader(kesl+"\nP:busybox\nV:1"), iotest.ErrReader(boom))
-	got, err := parseAll(t, r)
+	got, err := parseAll(r)
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "reading after line 13") {
 		t.Fatalf("got %v", err)
 	}
@@ -293,8 +224,8 @@ func TestParseInstalledCallbackError(t *testing.T) {
 }
 
 func TestParseErrorMessage(t *testing.T) {
-	in := strings.Repeat("junk\n", maxProblems+5) + "\n" + kesl
-	_, err := parseAll(t, strings.NewReader(in))
+	in := strings.Repeat("junk\n", recfile.MaxProblems+5) + "\n" + kesl
+	_, err := parseAll(strings.NewReader(in))
 	msg := fmt.Sprint(err)
 	for _, want := range []string{"15 problems: line 1: not a key:value line", "; and 5 more"} {
 		if !strings.Contains(msg, want) {
@@ -305,21 +236,4 @@ func TestParseErrorMessage(t *testing.T) {
 	if !errors.As(err, &se) || se.Line != 1 {
 		t.Errorf("errors.As(*SyntaxError) = %v", se)
 	}
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-func dump(pkgs []Package) string {
-	var b strings.Builder
-	for _, p := range pkgs {
-		fmt.Fprintf(&b, "  %+v\n", p)
-	}
-	return b.String()
 }

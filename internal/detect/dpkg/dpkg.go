@@ -18,7 +18,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"slices"
@@ -26,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/internal/recfile"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -194,7 +194,7 @@ func (c *collector) parse(name string, fn func(Package) error) {
 		return
 	}
 	defer f.Close()
-	if err := ParseStatus(ctxReader{c.ctx, f}, fn); err != nil {
+	if err := ParseStatus(recfile.ContextReader(c.ctx, f), fn); err != nil {
 		c.fail(fmt.Errorf("%s: %w", name, err))
 	}
 }
@@ -274,19 +274,4 @@ func (c *collector) err() error {
 		errs = append(errs, fmt.Errorf("and %d more records with an unknown Status", c.dropped))
 	}
 	return errors.Join(errs...)
-}
-
-// ctxReader stops reading once ctx is done, so a huge or slow file cannot
-// hold a cancelled scan. The parser reads in 64 KiB blocks, so the check
-// costs nothing.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }

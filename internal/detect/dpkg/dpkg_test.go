@@ -13,6 +13,7 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/dpkg/internal/synth"
+	"github.com/avscout/avscout/internal/detect/internal/recfile/recfiletest"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -61,7 +62,7 @@ func TestCollect(t *testing.T) {
 	}{
 		{
 			name: "states",
-			fsys: statusFS(readFixture(t, "status-states")),
+			fsys: statusFS(recfiletest.ReadFixture(t, "status-states")),
 			want: []detect.Observation{
 				pkgObs(StatusPath, detect.Installed, "clamav", "1.4.3+dfsg-1~deb12u2", clamTeam, "hold ok installed"),
 				pkgObs(StatusPath, detect.Installed, "clamav-daemon", "1.4.3+dfsg-1~deb12u2", clamTeam, "deinstall ok installed"),
@@ -77,7 +78,7 @@ func TestCollect(t *testing.T) {
 		},
 		{
 			name: "debian12",
-			fsys: statusFS(readFixture(t, "status-debian12")),
+			fsys: statusFS(recfiletest.ReadFixture(t, "status-debian12")),
 			want: []detect.Observation{
 				pkgObs(StatusPath, detect.Installed, "base-files", "12.4+deb12u11", "Santiago Vila <sanvila@debian.org>", "install ok installed"),
 				pkgObs(StatusPath, detect.Installed, "ca-certificates", "20230311+deb12u1", "Julien Cristau <jcristau@debian.org>", "install ok installed"),
@@ -138,7 +139,7 @@ func TestCollect(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Collect: %v", err)
 			}
-			assertObservations(t, got, tt.want)
+			recfiletest.AssertObservations(t, got, tt.want)
 		})
 	}
 }
@@ -260,7 +261,7 @@ func TestCollectUnknownStatusIsPresent(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 	want := []detect.Observation{pkgObs(StatusPath, detect.Present, "kesl", "1", "", "installed")}
-	assertObservations(t, got, want)
+	recfiletest.AssertObservations(t, got, want)
 }
 
 func TestCollectManyUnknownStatusesSummarised(t *testing.T) {
@@ -330,21 +331,4 @@ func (f *failingFile) Read(p []byte) (int, error) {
 	n, err := f.File.Read(p)
 	f.left -= n
 	return n, err
-}
-
-func assertObservations(t *testing.T, got, want []detect.Observation) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("got %d observations, want %d", len(got), len(want))
-	}
-	for i := range max(len(got), len(want)) {
-		switch {
-		case i >= len(got):
-			t.Errorf("missing  %+v", want[i])
-		case i >= len(want):
-			t.Errorf("extra    %+v", got[i])
-		case got[i] != want[i]:
-			t.Errorf("got  %+v\nwant %+v", got[i], want[i])
-		}
-	}
 }

@@ -2,13 +2,12 @@ package dpkg
 
 import (
 	"bytes"
-	"errors"
 	"io/fs"
 	"os"
-	"reflect"
 	"strings"
 	"testing"
-	"testing/iotest"
+
+	"github.com/avscout/avscout/internal/detect/internal/recfile/recfiletest"
 )
 
 func FuzzParseStatus(f *testing.F) {
@@ -33,16 +32,8 @@ func FuzzParseStatus(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := parseAll(t, bytes.NewReader(data))
-		if err != nil {
-			var pe *ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("error %v (%T) is not a *ParseError", err, err)
-			}
-			if pe.Count < len(pe.Problems) || len(pe.Problems) == 0 || len(pe.Problems) > maxProblems {
-				t.Fatalf("inconsistent ParseError %+v", pe)
-			}
-		}
+		got, err := parseAll(bytes.NewReader(data))
+		recfiletest.CheckParseError(t, err)
 		line := 0
 		for _, p := range got {
 			if !validPackageName([]byte(p.Name)) {
@@ -52,17 +43,8 @@ func FuzzParseStatus(f *testing.F) {
 				t.Fatalf("record %q at line %d after line %d", p.Name, p.Line, line)
 			}
 			line = p.Line
-			for _, v := range []string{p.Version, p.Architecture, p.Maintainer, p.Source, p.Status, p.Synopsis} {
-				if strings.ContainsAny(v, "\n\x00") || strings.Trim(v, " \t") != v || len(v) > MaxLine {
-					t.Fatalf("bad value %q in %+v", v, p)
-				}
-			}
+			recfiletest.CheckValues(t, p, p.Version, p.Architecture, p.Maintainer, p.Source, p.Status, p.Synopsis)
 		}
-		// Reads of any size give the same result: no buffer-boundary bugs.
-		again, err2 := parseAll(t, iotest.HalfReader(bytes.NewReader(data)))
-		if !reflect.DeepEqual(got, again) || (err == nil) != (err2 == nil) ||
-			(err != nil && err.Error() != err2.Error()) {
-			t.Fatalf("results differ with short reads:\n%v %v\n%v %v", got, err, again, err2)
-		}
+		recfiletest.CheckShortReads(t, data, got, err, parseAll)
 	})
 }

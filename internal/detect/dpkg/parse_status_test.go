@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,35 +13,12 @@ import (
 	"testing/iotest"
 
 	"github.com/avscout/avscout/internal/detect/dpkg/internal/synth"
+	"github.com/avscout/avscout/internal/detect/internal/recfile"
+	"github.com/avscout/avscout/internal/detect/internal/recfile/recfiletest"
 )
 
 // parseAll collects every record ParseStatus delivers.
-func parseAll(t testing.TB, r io.Reader) ([]Package, error) {
-	t.Helper()
-	var got []Package
-	err := ParseStatus(r, func(p Package) error {
-		got = append(got, p)
-		return nil
-	})
-	return got, err
-}
-
-// problemLines returns "line: message" for each problem of a *ParseError.
-func problemLines(t testing.TB, err error) []string {
-	t.Helper()
-	if err == nil {
-		return nil
-	}
-	var pe *ParseError
-	if !errors.As(err, &pe) {
-		t.Fatalf("error %v (%T) is not a *ParseError", err, err)
-	}
-	var out []string
-	for _, p := range pe.Problems {
-		out = append(out, p.Error())
-	}
-	return out
-}
+func parseAll(r io.Reader) ([]Package, error) { return recfiletest.ParseAll(ParseStatus, r) }
 
 const kesl = "Package: kesl\nStatus: install ok installed\nMaintainer: AO Kaspersky Lab <support@kaspersky.com>\nArchitecture: amd64\nVersion: 12.1.0-2968\nDescription: Kaspersky Endpoint Security for Linux\n Long description.\n .\n More.\n"
 
@@ -179,26 +155,18 @@ func TestParseStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseAll(t, strings.NewReader(tt.in))
+			got, err := parseAll(strings.NewReader(tt.in))
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("records:\ngot  %+v\nwant %+v", got, tt.want)
 			}
-			problems := problemLines(t, err)
-			if len(problems) != len(tt.wantProblems) {
-				t.Fatalf("problems: got %q, want %q", problems, tt.wantProblems)
-			}
-			for i := range problems {
-				if !strings.HasPrefix(problems[i], tt.wantProblems[i]) {
-					t.Errorf("problem %d: got %q, want prefix %q", i, problems[i], tt.wantProblems[i])
-				}
-			}
+			recfiletest.CheckProblems(t, err, tt.wantProblems)
 		})
 	}
 }
 
 func TestParseErrorMessage(t *testing.T) {
-	in := strings.Repeat("junk\n", maxProblems+5) + "\n" + kesl
-	got, err := parseAll(t, strings.NewReader(in))
+	in := strings.Repeat("junk\n", recfile.MaxProblems+5) + "\n" + kesl
+	got, err := parseAll(strings.NewReader(in))
 	if len(got) != 1 {
 		t.Fatalf("got %d records, want 1", len(got))
 	}
@@ -206,8 +174,8 @@ func TestParseErrorMessage(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("got %v, want a *ParseError", err)
 	}
-	if pe.Count != maxProblems+5 || len(pe.Problems) != maxProblems {
-		t.Errorf("Count %d, %d problems kept; want %d, %d", pe.Count, len(pe.Problems), maxProblems+5, maxProblems)
+	if pe.Count != recfile.MaxProblems+5 || len(pe.Problems) != recfile.MaxProblems {
+		t.Errorf("Count %d, %d problems kept; want %d, %d", pe.Count, len(pe.Problems), recfile.MaxProblems+5, recfile.MaxProblems)
 	}
 	msg := err.Error()
 	for _, want := range []string{"15 problems: line 1: not a field", "line 10: not a field", "; and 5 more"} {
@@ -257,27 +225,14 @@ func TestParseStatusFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			data := readFixture(t, tt.file)
-			for _, variant := range []struct {
-				name string
-				data []byte
-			}{
-				{"as_is", data},
-				{"crlf", bytes.ReplaceAll(data, []byte("\n"), []byte("\r\n"))},
-				{"no_final_newlines", bytes.TrimRight(data, "\n")},
-				{"one_byte_reads", nil}, // filled below
-			} {
-				t.Run(variant.name, func(t *testing.T) {
-					var r io.Reader = bytes.NewReader(variant.data)
-					if variant.data == nil {
-						r = iotest.OneByteReader(bytes.NewReader(data))
-					}
-					got, err := parseAll(t, r)
+			for _, variant := range recfiletest.Variants(recfiletest.ReadFixture(t, tt.file)) {
+				t.Run(variant.Name, func(t *testing.T) {
+					got, err := parseAll(variant.R)
 					if err != nil {
 						t.Fatal(err)
 					}
 					if !reflect.DeepEqual(got, tt.want) {
-						t.Errorf("got:\n%s\nwant:\n%s", dump(got), dump(tt.want))
+						t.Errorf("got:\n%s\nwant:\n%s", recfiletest.Dump(got), recfiletest.Dump(tt.want))
 					}
 				})
 			}
@@ -288,46 +243,16 @@ func TestParseStatusFixtures(t *testing.T) {
 func TestParseStatusTruncated(t *testing.T) {
 	// Cut a real file at every byte: no panic, every record that ends
 	// before the cut is delivered unchanged, and nothing is invented.
-	data := readFixture(t, "status-debian12")
-	full, err := parseAll(t, bytes.NewReader(data))
+	data := recfiletest.ReadFixture(t, "status-debian12")
+	full, err := parseAll(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// ends[i] is the offset just past record i's blank line.
-	var ends []int
-	for i := 0; i < len(data)-1; i++ {
-		if data[i] == '\n' && data[i+1] == '\n' {
-			ends = append(ends, i+2)
-		}
-	}
-	if len(ends) != len(full) {
-		t.Fatalf("fixture has %d records but %d blank lines", len(full), len(ends))
-	}
-	for cut := range len(data) {
-		got, _ := parseAll(t, bytes.NewReader(data[:cut]))
-		complete := 0
-		for complete < len(ends) && ends[complete] <= cut {
-			complete++
-		}
-		if len(got) < complete || len(got) > complete+1 {
-			t.Fatalf("cut at %d: got %d records, want %d or %d", cut, len(got), complete, complete+1)
-		}
-		if complete > 0 && !reflect.DeepEqual(got[:complete], full[:complete]) {
-			t.Fatalf("cut at %d: complete records differ:\n%s", cut, dump(got[:complete]))
-		}
-		if len(got) > complete && got[complete].Name != full[complete].Name &&
-			!strings.HasPrefix(full[complete].Name, got[complete].Name) {
-			t.Fatalf("cut at %d: partial record %+v is not a prefix of %+v", cut, got[complete], full[complete])
-		}
-	}
+	recfiletest.CheckTruncations(t, data, full, func(p Package) string { return p.Name }, parseAll)
 }
 
 func TestParseStatusGarbage(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	random := make([]byte, 1<<20)
-	for i := range random {
-		random[i] = byte(rng.Uint32())
-	}
+	random := recfiletest.RandomBytes(1, 2, 1<<20)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +273,7 @@ func TestParseStatusGarbage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseAll(t, bytes.NewReader(tt.data))
+			got, err := parseAll(bytes.NewReader(tt.data))
 			for _, p := range got {
 				if !validPackageName([]byte(p.Name)) || p.Line <= 0 {
 					t.Errorf("invalid record %+v", p)
@@ -373,10 +298,10 @@ func TestParseStatusGarbage(t *testing.T) {
 
 func TestParseStatusGivesUp(t *testing.T) {
 	in := strings.Repeat("\x7fELF\x00\x00garbage\n", 1000) + kesl
-	got, err := parseAll(t, strings.NewReader(in))
+	got, err := parseAll(strings.NewReader(in))
 	var pe *ParseError
-	if !errors.As(err, &pe) || pe.GaveUpAt != giveUpAfter {
-		t.Fatalf("got %v, want a ParseError giving up at line %d", err, giveUpAfter)
+	if !errors.As(err, &pe) || pe.GaveUpAt != recfile.GiveUpAfter {
+		t.Fatalf("got %v, want a ParseError giving up at line %d", err, recfile.GiveUpAfter)
 	}
 	if len(got) != 0 {
 		t.Errorf("got %d records after giving up", len(got))
@@ -390,7 +315,7 @@ func TestParseStatusReadError(t *testing.T) {
 	boom := errors.New("disk on fire")
 	in := kesl + "\n" + "junk\n\n" + "Package: klnagent64\nVersion: 1"
 	r := io.MultiReader(strings.NewReader(in), iotest.ErrReader(boom))
-	got, err := parseAll(t, r)
+	got, err := parseAll(r)
 	if !errors.Is(err, boom) {
 		t.Fatalf("got %v, want %v", err, boom)
 	}
@@ -455,21 +380,4 @@ func TestParseStatus100k(t *testing.T) {
 	if n != 100_000 || !found {
 		t.Errorf("got %d records, kesl found: %v", n, found)
 	}
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-func dump(pkgs []Package) string {
-	var b strings.Builder
-	for _, p := range pkgs {
-		fmt.Fprintf(&b, "  %+v\n", p)
-	}
-	return b.String()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
+	"github.com/avscout/avscout/internal/detect/internal/recfile/recfiletest"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -134,7 +135,7 @@ func TestCollectRealDatabase(t *testing.T) {
 	h := openRoot(t, root)
 	got := collect(t, h)
 	sortByName(got)
-	assertObservations(t, got, wantReal())
+	recfiletest.AssertObservations(t, got, wantReal())
 }
 
 func TestCollectRealStatusD(t *testing.T) {
@@ -156,7 +157,7 @@ func TestCollectRealStatusD(t *testing.T) {
 		w.Detail = w.Name + " " + w.Version
 		want = append(want, w)
 	}
-	assertObservations(t, got, want) // status.d is read in name order
+	recfiletest.AssertObservations(t, got, want) // status.d is read in name order
 }
 
 func TestCollectRealDatabaseAndStatusD(t *testing.T) {

@@ -1,0 +1,239 @@
+// Package recfile reads record files: the line-oriented, blank-line-separated
+// formats of package databases, such as dpkg's status file (deb822 stanzas)
+// and apk's installed database ("X:value" lines).
+//
+// It exists so that the parsers of those formats (packages dpkg and apk)
+// share one reader of lines and one account of problems instead of each
+// carrying a copy: a [Scanner] reads lines of bounded length, drops CRLF
+// and LF line ends and numbers the lines; it keeps the problems its parser
+// reports as [SyntaxError]s, gives up on input that is not the expected
+// format at all, and sums up in a [*ParseError]. What makes a line a field,
+// a continuation or a record of its own is each parser's business.
+package recfile
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// MaxLine is the longest line a [Scanner] reads whole, line end included.
+// Longer lines are skipped (their first bytes are still returned).
+const MaxLine = 64 << 10
+
+// MaxProblems bounds how many problems a [ParseError] keeps; it still
+// counts them all.
+const MaxProblems = 10
+
+// GiveUpAfter is how many problems a parse tolerates before the first good
+// record: past it, the input is not the format at all.
+const GiveUpAfter = 100
+
+// headLen is how much of an over-long line a [Scanner] keeps.
+const headLen = 256
+
+// maxInterned bounds the per-parse table of an [Interner].
+const maxInterned = 4096
+
+// Scanner reads a record file line by line and keeps the problems its
+// parser finds. It streams: it holds one buffer of [MaxLine] bytes,
+// whatever the size of the input.
+//
+// A parser calls [Scanner.Init], then [Scanner.Scan] until it returns
+// false; it reports problems with [Scanner.Problem] and the records it
+// delivers with [Scanner.Delivered], ends its last record if
+// [Scanner.AtEOF], and returns [Scanner.Err].
+type Scanner struct {
+	br     *bufio.Reader
+	format string
+
+	line []byte // the current line, without its line end, unless long
+	long bool   // the current line is longer than MaxLine: see head
+	n    int    // number of the current line, counting from 1
+	err  error  // what stopped Scan: io.EOF or a read error
+
+	delivered bool // a good record was delivered: never give up
+	gaveUpAt  int
+	problems  []*SyntaxError
+	count     int
+
+	// head holds the first bytes of an over-long line. Bytes returns it
+	// rather than line pointing into it, which would move every Scanner
+	// to the heap.
+	head [headLen]byte
+}
+
+// Init readies s to read r, forgetting any earlier input, and returns s.
+// format names what r should hold, with its article ("a dpkg status
+// file"): the error of a parse that gave up says r is not that.
+//
+// A parser holds its Scanner by value and calls Init, rather than getting
+// one from a constructor, so that a parse costs no allocation beyond the
+// read buffer.
+func (s *Scanner) Init(r io.Reader, format string) *Scanner {
+	*s = Scanner{br: bufio.NewReaderSize(r, MaxLine), format: format}
+	return s
+}
+
+// Scan advances to the next line, which [Scanner.Bytes] then returns. It
+// accepts LF and CRLF line ends and a last line without one.
+//
+// It returns false at the end of input ([Scanner.AtEOF]), on a read error,
+// and when the parse gives up: [GiveUpAfter] problems have been reported
+// and no record delivered.
+func (s *Scanner) Scan() bool {
+	if s.err != nil {
+		return false
+	}
+	if !s.delivered && s.count >= GiveUpAfter {
+		s.gaveUpAt = s.n
+		return false
+	}
+	line, err := s.br.ReadSlice('\n')
+	long := false
+	if err == bufio.ErrBufferFull {
+		// line is the whole buffer, MaxLine bytes: keep its head, which
+		// Bytes returns, and skip the rest.
+		long = true
+		copy(s.head[:], line)
+		for err == bufio.ErrBufferFull {
+			_, err = s.br.ReadSlice('\n')
+		}
+		line = nil
+	}
+	switch {
+	case err == io.EOF && len(line) == 0 && !long:
+		s.err = io.EOF
+		return false
+	case err == io.EOF:
+		// a last line without newline: return it, and stop at the next call
+	case err != nil:
+		s.err = err
+		return false
+	}
+	s.n++
+	if !long {
+		if n := len(line); n > 0 && line[n-1] == '\n' {
+			line = line[:n-1]
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+	}
+	s.line, s.long = line, long
+	return true
+}
+
+// Bytes returns the current line without its line end. The slice is valid
+// until the next call to Scan. For a line longer than [MaxLine], it holds
+// only the line's first 256 bytes.
+func (s *Scanner) Bytes() []byte {
+	if s.long {
+		return s.head[:]
+	}
+	return s.line
+}
+
+// Long reports whether the current line is longer than [MaxLine].
+func (s *Scanner) Long() bool { return s.long }
+
+// Line returns the number of the current line, counting from 1; 0 before
+// the first.
+func (s *Scanner) Line() int { return s.n }
+
+// AtEOF reports whether Scan stopped at the end of input, rather than on a
+// read error or by giving up. The parser then ends its last record.
+func (s *Scanner) AtEOF() bool { return s.err == io.EOF }
+
+// Problem reports a problem at the current line.
+func (s *Scanner) Problem(msg string) { s.ProblemAt(s.n, msg) }
+
+// ProblemAt reports a problem at a line.
+func (s *Scanner) ProblemAt(line int, msg string) {
+	s.count++
+	if len(s.problems) < MaxProblems {
+		s.problems = append(s.problems, &SyntaxError{Line: line, Msg: msg})
+	}
+}
+
+// Delivered notes that the parser delivered a good record: the input is
+// the format, and the parse no longer gives up however many problems
+// follow.
+func (s *Scanner) Delivered() { s.delivered = true }
+
+// Err returns what the parse found: nil when it read to the end without a
+// problem; a [*ParseError] listing the problems; or, after a read error,
+// that error wrapped, joined with the problems found before it.
+func (s *Scanner) Err() error {
+	var problems error // a nil interface, not a nil *ParseError, when there are none
+	if s.count > 0 {
+		problems = &ParseError{Problems: s.problems, Count: s.count, GaveUpAt: s.gaveUpAt, format: s.format}
+	}
+	if s.err != nil && s.err != io.EOF {
+		readErr := fmt.Errorf("reading after line %d: %w", s.n, s.err)
+		return errors.Join(readErr, problems)
+	}
+	return problems
+}
+
+// IsBlank reports a record separator: an empty line, or one of only spaces
+// and tabs (Debian policy lets parsers accept those).
+func IsBlank(line []byte) bool {
+	for _, c := range line {
+		if c != ' ' && c != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// Quote shows a piece of input in an error message, shortened.
+func Quote(b []byte) string {
+	const max = 40
+	if len(b) > max {
+		return strconv.Quote(string(b[:max])) + "…"
+	}
+	return strconv.Quote(string(b))
+}
+
+// Interner shares one copy of a string between the records of a parse:
+// architectures, maintainers and states repeat a lot. Its zero value is
+// ready; it keeps at most 4096 strings.
+type Interner struct{ m map[string]string }
+
+// String returns b as a string, the same one for the same bytes.
+func (in *Interner) String(b []byte) string {
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if in.m == nil {
+		in.m = make(map[string]string)
+	}
+	if len(in.m) < maxInterned {
+		in.m[s] = s
+	}
+	return s
+}
+
+// ContextReader returns a reader of r that stops once ctx is done, so a
+// huge or slow database cannot hold a cancelled scan. A [Scanner] reads in
+// blocks of [MaxLine] bytes, so the check costs nothing.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader {
+	return ctxReader{ctx, r}
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
