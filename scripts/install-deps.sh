@@ -2,7 +2,9 @@
 # Installs what the tests need on Debian 12 and is quiet when it is all
 # there already: the tools that build real package databases (dpkg-deb
 # comes with dpkg; rpm brings rpm and rpmbuild), plistutil for macOS
-# fixtures, and a Go toolchain (scripts/ensure-go.sh).
+# fixtures, Wine (wine64 only: Debian 12's wine32 is not installable here)
+# and the mingw-w64 cross compiler for the Windows tests, and a Go
+# toolchain (scripts/ensure-go.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,11 +13,16 @@ declare -A pkgs=(
 	[rpm]=rpm
 	[rpmbuild]=rpm
 	[plistutil]=libplist-utils
+	[osslsigncode]=osslsigncode
 	[curl]=curl
 	[unzip]=unzip
 	[gcc]=gcc
 	[git]=git
 	[make]=make
+	[wine]=wine
+	[wineserver]=wine64
+	[x86_64-w64-mingw32-gcc]=gcc-mingw-w64-x86-64-win32
+	[flock]=util-linux
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do

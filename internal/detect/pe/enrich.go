@@ -1,0 +1,401 @@
+package pe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"runtime"
+	"strings"
+
+	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/paths"
+	"github.com/avscout/avscout/internal/host"
+)
+
+// maxWorkers bounds the files read at once.
+const maxWorkers = 4
+
+// Enricher is the "pe" enricher: for every executable that a process,
+// service, driver or uninstall entry points at, it reads the version
+// resource and the Authenticode signature and reports them as a
+// [detect.KindSigner] observation. Each file is read once however many
+// observations point at it. Its zero value checks no chains; [New] returns
+// one that asks the operating system.
+type Enricher struct {
+	// Trust, when set, is asked about the chain of every file carrying a
+	// signature, by its path on this machine (host.LocalPath), and uses
+	// this machine's trusted roots.
+	Trust TrustChecker
+}
+
+// New returns the enricher with this operating system's trust checker.
+func New() *Enricher { return &Enricher{Trust: OSTrust()} }
+
+// Name implements [detect.Enricher].
+func (*Enricher) Name() string { return "pe" }
+
+// file is one executable to examine and what pointed at it.
+type file struct {
+	winPath string // as the first observation wrote it, made plain
+	target  string // the name on h.FS, as written (before resolution)
+	status  detect.Status
+}
+
+// outcome is what examining one file gave.
+type outcome struct {
+	obs  []detect.Observation
+	skip skipReason
+	err  error
+}
+
+type skipReason int
+
+const (
+	notSkipped skipReason = iota
+	skipMissing
+	skipUnreadable
+	skipNotPE
+	skipNotFile
+)
+
+func (r skipReason) String() string {
+	switch r {
+	case skipMissing:
+		return "missing"
+	case skipUnreadable:
+		return "unreadable"
+	case skipNotPE:
+		return "not a PE file"
+	case skipNotFile:
+		return "not a regular file"
+	}
+	return ""
+}
+
+// Enrich implements [detect.Enricher]. It emits, for each distinct
+// executable, one observation per distinct valid signer (the first
+// carrying the version resource), or one without Signer when the file has
+// no valid signature but has a version resource or a broken signature.
+// Files that are missing, unreadable or not PE images are counted and
+// reported in the returned error; they never stop the others.
+func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observation, emit func(detect.Observation)) error {
+	if h.OS != host.Windows {
+		return fmt.Errorf("pe: target is %s: %w", h.OS, detect.ErrUnavailable)
+	}
+	if h.FS == nil {
+		return fmt.Errorf("pe: no filesystem: %w", detect.ErrUnavailable)
+	}
+	files, badPaths := collect(h, obs)
+	if len(files) == 0 && badPaths == 0 {
+		return nil
+	}
+
+	// Examine concurrently, emit in order, so reports stay deterministic.
+	outcomes := make([]outcome, len(files))
+	done := make([]chan struct{}, len(files))
+	sem := make(chan struct{}, min(maxWorkers, max(1, runtime.GOMAXPROCS(0))))
+	for i := range files {
+		done[i] = make(chan struct{})
+		go func() {
+			defer close(done[i])
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				outcomes[i].err = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			outcomes[i] = e.examine(ctx, h, files[i])
+		}()
+	}
+	tally := newSkipTally(len(files) + badPaths)
+	tally.badPaths = badPaths
+	for i, f := range files {
+		select {
+		case <-done[i]:
+		case <-ctx.Done():
+			return fmt.Errorf("pe: %w", ctx.Err())
+		}
+		o := outcomes[i]
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("pe: %w", err)
+		}
+		for _, ob := range o.obs {
+			emit(ob)
+		}
+		if o.skip != notSkipped {
+			tally.add(o.skip, f.winPath, o.err)
+		}
+	}
+	return tally.err()
+}
+
+// collect gathers the distinct executables the observations point at, in
+// the order first seen, each with the highest status of those pointing at
+// it, and counts the paths that cannot be looked up.
+func collect(h *host.Host, obs []detect.Observation) ([]file, int) {
+	drive := systemDrive(h)
+	var files []file
+	index := map[string]int{}
+	bad := 0
+	for _, o := range obs {
+		raw, ok := rawImage(o)
+		if !ok {
+			continue
+		}
+		wp := plainPath(raw, drive)
+		if wp == "" {
+			bad++ // an unknown variable, a UNC path, a relative name
+			continue
+		}
+		if !onDrive(h, wp, drive) {
+			continue // another volume: not on this root
+		}
+		target, err := paths.Target(host.Windows, wp)
+		if err != nil {
+			bad++
+			continue
+		}
+		key := strings.ToLower(target)
+		if i, ok := index[key]; ok {
+			files[i].status = max(files[i].status, o.Status)
+			continue
+		}
+		index[key] = len(files)
+		files = append(files, file{winPath: wp, target: target, status: o.Status})
+	}
+	return files, bad
+}
+
+// systemDrive is the drive letter of a live Windows root ("D:" for D:\),
+// "C:" otherwise.
+func systemDrive(h *host.Host) string {
+	r := h.Root
+	if len(r) >= 2 && r[1] == ':' && isLetter(r[0]) {
+		return strings.ToUpper(r[:2])
+	}
+	return "C:"
+}
+
+// onDrive reports whether a Windows path is on the volume h.FS holds: on
+// a live root that is a drive, paths on other drives are not.
+func onDrive(h *host.Host, wp, drive string) bool {
+	r := h.Root
+	if !(len(r) >= 2 && r[1] == ':' && isLetter(r[0])) {
+		return true // a mounted image: any letter means its system drive
+	}
+	return strings.EqualFold(wp[:2], drive)
+}
+
+func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
+
+// examine reads one file and describes it.
+func (e *Enricher) examine(ctx context.Context, h *host.Host, f file) outcome {
+	loc, fi, err := paths.Resolve(h.FS, f.target, paths.Options{FoldCase: true})
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
+		return outcome{skip: skipMissing, err: err}
+	case err != nil:
+		return outcome{skip: skipUnreadable, err: err}
+	case !fi.Mode().IsRegular():
+		return outcome{skip: skipNotFile, err: fmt.Errorf("%s: %s", loc, fi.Mode().Type())}
+	}
+	fh, err := h.FS.Open(loc)
+	if err != nil {
+		return outcome{skip: skipUnreadable, err: err}
+	}
+	defer fh.Close()
+	ra, ok := fh.(io.ReaderAt)
+	if !ok {
+		return outcome{skip: skipUnreadable, err: fmt.Errorf("%s: file does not support random access", loc)}
+	}
+	img, err := Open(ra, fi.Size())
+	if err != nil {
+		skip := skipNotPE
+		if !errors.Is(err, ErrNotPE) && !errors.Is(err, ErrMalformed) {
+			skip = skipUnreadable
+		}
+		return outcome{skip: skip, err: fmt.Errorf("%s: %w", loc, err)}
+	}
+	vi, viErr := img.VersionInfo()
+	if errors.Is(viErr, ErrNoVersionInfo) {
+		viErr = nil
+	}
+	sigs, sigErr := img.Signatures(ctx)
+	if errors.Is(sigErr, ErrNotSigned) {
+		sigErr = nil
+	}
+	if err := ctx.Err(); err != nil {
+		return outcome{err: err}
+	}
+	var verdict Verdict
+	if (len(sigs) > 0 || sigErr != nil) && e.Trust != nil {
+		verdict = e.Trust.CheckTrust(h.LocalPath(loc))
+	}
+	return outcome{obs: describe(f, loc, vi, viErr, sigs, sigErr, verdict)}
+}
+
+// describe turns what a file says into observations.
+func describe(f file, loc string, vi *VersionInfo, viErr error, sigs []Signature, sigErr error, verdict Verdict) []detect.Observation {
+	base := path.Base(loc) // the file's name in its actual case
+	o := detect.Observation{
+		Kind:     detect.KindSigner,
+		Status:   f.status,
+		Name:     base,
+		Path:     f.winPath,
+		Location: loc,
+	}
+	var facts []string
+	if vi != nil {
+		o.Vendor, o.Display = vi.CompanyName, vi.ProductName
+		o.Version = vi.ProductVersion
+		if o.Version == "" {
+			o.Version = vi.FixedProductVersion
+		}
+		for _, kv := range [][2]string{
+			{"CompanyName", vi.CompanyName},
+			{"ProductName", vi.ProductName},
+			{"OriginalFilename", vi.OriginalFilename},
+			{"ProductVersion", o.Version},
+		} {
+			if kv[1] != "" {
+				facts = append(facts, fmt.Sprintf("%s %q", kv[0], kv[1]))
+			}
+		}
+	}
+	if viErr != nil {
+		facts = append(facts, "version resource unreadable: "+viErr.Error())
+	}
+	withFacts := func(head string) string {
+		if len(facts) == 0 {
+			return head
+		}
+		return head + "; " + strings.Join(facts, ", ")
+	}
+
+	// One observation per distinct valid signer, the first one carrying
+	// the version resource's facts.
+	var out []detect.Observation
+	seen := map[string]bool{}
+	for _, s := range sigs {
+		if !s.Valid() || seen[s.Subject] {
+			continue
+		}
+		seen[s.Subject] = true
+		so := o
+		so.Signer = s.Subject
+		kind := "signed"
+		if s.Nested {
+			kind = "signed (nested signature)"
+		}
+		head := fmt.Sprintf("%s %s by %q (%s, digest ok, %s)", base, kind, s.Name(), s.DigestAlgorithm, verdict)
+		if len(out) == 0 {
+			so.Detail = withFacts(head)
+		} else {
+			so.Detail = head
+		}
+		out = append(out, so)
+	}
+	if len(out) > 0 {
+		return out
+	}
+
+	// No valid signature: say what there is, without a Signer, so a copied
+	// or broken signature names nobody.
+	var head string
+	switch {
+	case len(sigs) > 0:
+		s := sigs[0]
+		what := "is invalid"
+		switch {
+		case errors.Is(s.Err, ErrDigestMismatch):
+			what = "does not match the file (digest mismatch: changed after signing, or copied from another file)"
+		case errors.Is(s.Err, ErrTooLargeToHash):
+			what = "was not checked (file too large to hash)"
+		case s.Err != nil:
+			what = "is invalid: " + s.Err.Error()
+		}
+		who := s.Name()
+		if who == "" {
+			who = "an unknown signer"
+		} else {
+			who = fmt.Sprintf("%q", who)
+		}
+		head = fmt.Sprintf("%s: signature by %s %s", base, who, what)
+		if verdict.Checked {
+			head += "; " + verdict.String()
+		}
+	case sigErr != nil:
+		head = fmt.Sprintf("%s: malformed signature (%v)", base, sigErr)
+	case vi != nil:
+		head = base + ": no embedded signature"
+	default:
+		return nil // nothing to say
+	}
+	o.Detail = withFacts(head)
+	return []detect.Observation{o}
+}
+
+// skipTally counts the files not examined, by reason, keeping the first
+// example of each for the message.
+type skipTally struct {
+	total    int
+	badPaths int
+	counts   [skipNotFile + 1]int
+	first    [skipNotFile + 1]string
+	errs     [skipNotFile + 1]error
+}
+
+func newSkipTally(total int) *skipTally { return &skipTally{total: total} }
+
+func (t *skipTally) add(r skipReason, winPath string, err error) {
+	if t.counts[r] == 0 {
+		t.first[r], t.errs[r] = winPath, err
+	}
+	t.counts[r]++
+}
+
+// err summarises the skipped files in one error, or returns nil. It
+// unwraps to the first error of each reason.
+func (t *skipTally) err() error {
+	var parts []string
+	var errs []error
+	n := t.badPaths
+	if t.badPaths > 0 {
+		parts = append(parts, fmt.Sprintf("%d with a path that cannot be looked up", t.badPaths))
+	}
+	for r := skipMissing; r <= skipNotFile; r++ {
+		c := t.counts[r]
+		if c == 0 {
+			continue
+		}
+		n += c
+		parts = append(parts, fmt.Sprintf("%d %s (%s)", c, r, t.first[r]))
+		if t.errs[r] != nil {
+			errs = append(errs, t.errs[r])
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return &SkipError{Skipped: n, Total: t.total, msg: strings.Join(parts, ", "), errs: errs}
+}
+
+// SkipError is the enricher's error when some files could not be
+// examined: missing (a dangling service image path), unreadable, not PE
+// images. Everything else was examined.
+type SkipError struct {
+	Skipped, Total int
+	msg            string
+	errs           []error
+}
+
+func (e *SkipError) Error() string {
+	return fmt.Sprintf("pe: %d of %d files not examined: %s", e.Skipped, e.Total, e.msg)
+}
+
+// Unwrap returns the first error of each kind, for errors.Is.
+func (e *SkipError) Unwrap() []error { return e.errs }

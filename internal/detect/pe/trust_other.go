@@ -1,0 +1,5 @@
+//go:build !windows
+
+package pe
+
+func osTrust() TrustChecker { return nil }
