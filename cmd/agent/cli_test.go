@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
-	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/report/schema"
 )
 
 func TestUsageErrors(t *testing.T) {
@@ -56,7 +56,7 @@ func TestScanOutputFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := report.Validate(doc); err != nil {
+	if err := schema.Validate(doc); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(out)

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/report/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden reports in testdata/golden")
@@ -69,7 +70,7 @@ func scanJSON(t *testing.T, wantCode int, args ...string) (*report.Report, []byt
 	if code != wantCode {
 		t.Fatalf("avscout scan %v: exit %d, want %d\nstderr: %s", args, code, wantCode, stderr)
 	}
-	if err := report.Validate([]byte(out)); err != nil {
+	if err := schema.Validate([]byte(out)); err != nil {
 		t.Fatalf("report does not match the schema: %v\n%s", err, out)
 	}
 	var r report.Report

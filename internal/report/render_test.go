@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
+	"github.com/avscout/avscout/internal/report/schema"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -59,7 +60,7 @@ func TestRenderJSONMatchesSchema(t *testing.T) {
 	for name, r := range fixtures() {
 		t.Run(name, func(t *testing.T) {
 			out := render(t, r, FormatJSON)
-			if err := Validate(out); err != nil {
+			if err := schema.Validate(out); err != nil {
 				t.Fatalf("Validate: %v\n%s", err, out)
 			}
 			if !bytes.HasSuffix(out, []byte("}\n")) || !bytes.HasPrefix(out, []byte("{\n  \"schema_version\": 1,\n")) {

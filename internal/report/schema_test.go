@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"errors"
+	"github.com/avscout/avscout/internal/report/schema"
 	"reflect"
 	"slices"
 	"strings"
@@ -44,7 +45,7 @@ func TestValidateAcceptsFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := Validate(b); err != nil {
+			if err := schema.Validate(b); err != nil {
 				t.Error(err)
 			}
 		})
@@ -61,7 +62,7 @@ func TestValidateAcceptsAdditions(t *testing.T) {
 	field(m, "products", 0, "evidence", 0)["sha256"] = "00"
 	field(m, "sources", 0)["retries"] = 2
 	b, _ := json.Marshal(m)
-	if err := Validate(b); err != nil {
+	if err := schema.Validate(b); err != nil {
 		t.Error(err)
 	}
 }
@@ -123,12 +124,12 @@ func TestValidateRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = Validate(doc)
-			var ve *ValidationError
+			err = schema.Validate(doc)
+			var ve *schema.ValidationError
 			if !errors.As(err, &ve) {
-				t.Fatalf("Validate = %v, want a *ValidationError", err)
+				t.Fatalf("Validate = %v, want a *schema.ValidationError", err)
 			}
-			i := slices.IndexFunc(ve.Problems, func(p FieldError) bool { return p.Path == tt.wantPath })
+			i := slices.IndexFunc(ve.Problems, func(p schema.FieldError) bool { return p.Path == tt.wantPath })
 			if i < 0 {
 				t.Fatalf("no problem at %s in %v", tt.wantPath, ve.Problems)
 			}
@@ -151,7 +152,7 @@ func TestValidateConcurrent(t *testing.T) {
 			if i%2 == 1 {
 				doc = []byte(`{"schema_version": 2}`)
 			}
-			if err := Validate(doc); (err == nil) != (i%2 == 0) {
+			if err := schema.Validate(doc); (err == nil) != (i%2 == 0) {
 				t.Errorf("goroutine %d: Validate = %v", i, err)
 			}
 		})
@@ -161,22 +162,22 @@ func TestValidateConcurrent(t *testing.T) {
 
 func TestValidateRejectsNonJSON(t *testing.T) {
 	for _, doc := range []string{"", "{", "not json", `{"schema_version":1} trailing`, "[1,2]"} {
-		if err := Validate([]byte(doc)); err == nil {
-			t.Errorf("Validate(%q) = nil", doc)
+		if err := schema.Validate([]byte(doc)); err == nil {
+			t.Errorf("schema.Validate(%q) = nil", doc)
 		}
 	}
-	err := Validate([]byte("[]"))
-	var ve *ValidationError
+	err := schema.Validate([]byte("[]"))
+	var ve *schema.ValidationError
 	if !errors.As(err, &ve) || ve.Problems[0].Path != "(root)" {
-		t.Errorf("Validate([]) = %v, want a problem at (root)", err)
+		t.Errorf("schema.Validate([]) = %v, want a problem at (root)", err)
 	}
 }
 
 func TestValidationErrorListsAtMostFive(t *testing.T) {
-	err := Validate([]byte(`{}`))
-	var ve *ValidationError
+	err := schema.Validate([]byte(`{}`))
+	var ve *schema.ValidationError
 	if !errors.As(err, &ve) || len(ve.Problems) != 9 {
-		t.Fatalf("Validate({}) = %v, want 9 missing fields", err)
+		t.Fatalf("schema.Validate({}) = %v, want 9 missing fields", err)
 	}
 	if !strings.HasSuffix(err.Error(), "; and 4 more") {
 		t.Errorf("Error() = %q", err)
@@ -184,13 +185,13 @@ func TestValidationErrorListsAtMostFive(t *testing.T) {
 }
 
 func TestSchemaIsACopy(t *testing.T) {
-	s := Schema()
+	s := schema.Schema()
 	if !json.Valid(s) {
-		t.Fatal("Schema() is not JSON")
+		t.Fatal("schema.Schema() is not JSON")
 	}
 	s[0] = 'X'
-	if Schema()[0] != '{' {
-		t.Error("Schema() returned the embedded bytes")
+	if schema.Schema()[0] != '{' {
+		t.Error("schema.Schema() returned the embedded bytes")
 	}
 }
 
@@ -205,7 +206,7 @@ func TestSchemaCoversTypes(t *testing.T) {
 			Required   []string       `json:"required"`
 		} `json:"$defs"`
 	}
-	if err := json.Unmarshal(Schema(), &sch); err != nil {
+	if err := json.Unmarshal(schema.Schema(), &sch); err != nil {
 		t.Fatal(err)
 	}
 	check := func(name string, typ reflect.Type, props map[string]any, required []string) {
@@ -252,7 +253,7 @@ func TestSchemaEnums(t *testing.T) {
 			} `json:"properties"`
 		} `json:"$defs"`
 	}
-	if err := json.Unmarshal(Schema(), &sch); err != nil {
+	if err := json.Unmarshal(schema.Schema(), &sch); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

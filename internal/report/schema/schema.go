@@ -1,10 +1,15 @@
-package report
+// Package schema holds the JSON Schema of avscout's report and validates
+// documents against it. It is apart from package report so that the agent,
+// which only writes reports, does not carry the validator (whose start-up
+// cost alone is ~16 ms); the collector and the tests use it.
+package schema
 
 import (
 	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/avscout/avscout/internal/report/internal/text"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,7 +22,7 @@ import (
 	"golang.org/x/text/message"
 )
 
-//go:embed schema/report.schema.json
+//go:embed report.schema.json
 var schemaJSON []byte
 
 // schemaURL is the $id of the embedded schema.
@@ -141,7 +146,7 @@ func problems(root *jsonschema.ValidationError, v any) []FieldError {
 			}
 		}
 		// Messages may quote the document's values: bound their length.
-		msg := truncate(oneLine(e.ErrorKind.LocalizedString(printer)), maxMessage)
+		msg := text.Truncate(text.OneLine(e.ErrorKind.LocalizedString(printer)), maxMessage)
 		out = append(out, FieldError{Path: orRoot(path), Message: msg})
 	}
 	walk(root)
