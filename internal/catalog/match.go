@@ -51,9 +51,10 @@ func Match(c *Catalog, targetOS string, obs []detect.Observation) []Finding {
 
 // Matcher is a catalog compiled for one target OS.
 type Matcher struct {
-	cat      *Catalog
-	products *index // owners are indexes into cat.Products
-	tech     *index // owners are indexes into cat.Vendors
+	cat          *Catalog
+	productIndex map[string]int // product id → index into cat.Products
+	products     *index         // owners are indexes into cat.Products
+	tech         *index         // owners are indexes into cat.Vendors
 	// identity lookups, all lower-cased
 	publishers map[string]*Vendor
 	emails     []vendorString
@@ -164,7 +165,9 @@ func (ix *index) matches(o *detect.Observation) []int {
 	var owners []int
 	switch o.Kind {
 	case detect.KindPackage:
-		return ix.lookup(owners, "packages", name)
+		// A package's Path is its own install folder when a source knows
+		// it (a macOS receipt's install prefix).
+		owners = ix.lookup(owners, "packages", name)
 	case detect.KindApp:
 		owners = ix.lookup(owners, "apps", strings.ToLower(o.Display), name)
 	case detect.KindProcess:
@@ -186,14 +189,16 @@ func (ix *index) matches(o *detect.Observation) []int {
 // Matcher compiles the catalog's fingerprints for targetOS.
 func (c *Catalog) Matcher(targetOS string) *Matcher {
 	m := &Matcher{
-		cat:        c,
-		products:   newIndex(),
-		tech:       newIndex(),
-		publishers: map[string]*Vendor{},
-		signers:    map[string]*Vendor{},
-		teamIDs:    map[string]*Vendor{},
+		cat:          c,
+		productIndex: map[string]int{},
+		products:     newIndex(),
+		tech:         newIndex(),
+		publishers:   map[string]*Vendor{},
+		signers:      map[string]*Vendor{},
+		teamIDs:      map[string]*Vendor{},
 	}
 	for i := range c.Products {
+		m.productIndex[c.Products[i].ID] = i
 		m.products.add(i, c.Products[i].Fingerprints[targetOS])
 	}
 	for i := range c.Vendors {
@@ -370,11 +375,20 @@ func (m *Matcher) Match(obs []detect.Observation) []Finding {
 			m.noteVendorEvidence(g, idv, tv, &o)
 		case len(prods) > 1:
 			ambiguous = append(ambiguous, pendingObs{o: o, vendor: cmp.Or(idv, tv), matches: prods})
-		case idv != nil && o.Kind != detect.KindSigner && o.Kind != detect.KindPath && o.Kind != detect.KindKey:
+		case idv != nil && (o.Kind == detect.KindPackage || o.Kind == detect.KindApp):
+			// Installed software of a known vendor that no catalog entry
+			// names is still that vendor's product. (Its services, drivers
+			// and processes join the product that holds them, below.)
 			name := cmp.Or(o.Display, o.Name)
-			g := get(idv.ID+"-"+slug(name), func() *group {
-				return &group{vendor: idv, name: name, category: idv.Category}
-			})
+			id := idv.ID + "-" + slug(name)
+			var g *group
+			if i, ok := m.productIndex[id]; ok {
+				g = productGroup(i) // the catalogued product after all
+			} else {
+				g = get(id, func() *group {
+					return &group{vendor: idv, name: name, category: idv.Category}
+				})
+			}
 			g.add(o, true)
 			g.identity = true
 			if o.Kind == detect.KindApp && !showsBrand(o.Display, idv) {

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -197,6 +198,16 @@ func TestMatch(t *testing.T) {
 				state: StateActive, confidence: ConfidenceHigh, restricted: true, evidence: 2}},
 		},
 		{
+			name: "a service known only by its signer joins the signer's product",
+			os:   "windows",
+			obs: []detect.Observation{
+				app("Kaspersky Endpoint Security for Windows", "AO Kaspersky Lab", "12.1.0.506", `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0`),
+				{Source: "services", Kind: detect.KindService, Name: "klsvc", Path: `C:\Windows\System32\klsvc.exe`, Signer: "CN=AO Kaspersky Lab, O=AO Kaspersky Lab", Status: detect.Running},
+			},
+			want: []want{{id: "kes-windows", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Windows", version: "12.1.0.506",
+				state: StateActive, confidence: ConfidenceHigh, restricted: true, evidence: 2}},
+		},
+		{
 			name: "nothing observed",
 			os:   "linux",
 			obs:  nil,
@@ -316,4 +327,27 @@ func FuzzParse(f *testing.F) {
 			m.Match([]detect.Observation{{Kind: detect.KindPackage, Name: "kesl", Vendor: "x <a@b>"}, {Kind: detect.KindPath, Path: "/opt/x"}})
 		}
 	})
+}
+
+// Software of a known vendor whose name slug is a catalogued product's id
+// is that product: it must not create a second finding under the same id.
+func TestMatchDynamicNameIsCatalogued(t *testing.T) {
+	c, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(c.Products, func(p Product) bool { return p.ID == "crowdstrike-falcon" })
+	if i < 0 {
+		t.Fatal("catalog has no crowdstrike-falcon product")
+	}
+	v, _ := c.Vendor("crowdstrike")
+	if len(v.Publishers) == 0 {
+		t.Fatal("crowdstrike has no publisher to identify it by")
+	}
+	got := Match(c, "darwin", []detect.Observation{
+		{Source: "apps", Kind: detect.KindApp, Display: "Falcon", Name: "com.example.unlisted", Vendor: v.Publishers[0], Path: "/Applications/Falcon.app", Status: detect.Installed},
+	})
+	if len(got) != 1 || got[0].ProductID != "crowdstrike-falcon" || got[0].Name != c.Products[i].Name {
+		t.Errorf("got %s", describe(got))
+	}
 }
