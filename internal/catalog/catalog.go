@@ -106,6 +106,11 @@ type Fingerprints struct {
 	Drivers   []string `yaml:"drivers,omitempty" json:"drivers,omitempty"`     // kernel drivers, kexts, system extensions
 	Paths     []string `yaml:"paths,omitempty" json:"paths,omitempty"`         // files or folders (matched with everything beneath)
 	Keys      []string `yaml:"keys,omitempty" json:"keys,omitempty"`           // registry keys (matched with everything beneath)
+	// ProductKeys are registry keys (globs allowed) under which installed
+	// products describe themselves with ProductName, ProductVersion and
+	// ProductRoot values; the vendor-keys source reads them. They are
+	// read, not matched: what they describe is matched like an app.
+	ProductKeys []string `yaml:"product_keys,omitempty" json:"product_keys,omitempty"`
 }
 
 // Categories a product may have.
@@ -254,6 +259,16 @@ func (fp Fingerprints) validate(what, os string) []error {
 	if !slices.Contains(OSes, os) {
 		errs = append(errs, fmt.Errorf("%s: unknown OS %q (want one of %v)", what, os, OSes))
 	}
+	for _, k := range fp.ProductKeys {
+		if err := validKey(k); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s product_keys: %w", what, os, err))
+		}
+	}
+	for _, k := range fp.Keys {
+		if err := validKey(k); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s keys: %w", what, os, err))
+		}
+	}
 	for kind, list := range fp.lists() {
 		for _, p := range list {
 			if strings.TrimSpace(p) == "" {
@@ -266,6 +281,20 @@ func (fp Fingerprints) validate(what, os string) []error {
 		}
 	}
 	return errs
+}
+
+// validKey checks that a registry key pattern names a hive the sources
+// read (HKLM or HKU) and is a valid glob.
+func validKey(k string) error {
+	n := normKey(k)
+	hive, _, _ := strings.Cut(strings.TrimPrefix(n, "/"), "/")
+	if hive != "hklm" && hive != "hku" {
+		return fmt.Errorf("key %q: want one under HKLM or HKU", k)
+	}
+	if _, err := path.Match(n, ""); err != nil {
+		return fmt.Errorf("key %q: %w", k, err)
+	}
+	return nil
 }
 
 func (fp Fingerprints) lists() map[string][]string {
@@ -313,6 +342,31 @@ func (c *Catalog) RuleFor(vendorIDs ...string) *Rule {
 // through its vendor or the technology it is built on.
 func (c *Catalog) Restricts(p Product) bool {
 	return c.RuleFor(p.Vendor, p.Technology) != nil
+}
+
+// Keys returns every registry key the catalog names for targetOS —
+// product keys and vendor technology, globs included — sorted and without
+// duplicates, for the source that checks which of them exist.
+func (c *Catalog) Keys(targetOS string) []string {
+	return c.collect(targetOS, func(fp Fingerprints) []string { return fp.Keys })
+}
+
+// ProductKeys returns the registry keys (globs included) under which
+// products describe themselves on targetOS, sorted and without duplicates.
+func (c *Catalog) ProductKeys(targetOS string) []string {
+	return c.collect(targetOS, func(fp Fingerprints) []string { return fp.ProductKeys })
+}
+
+func (c *Catalog) collect(targetOS string, list func(Fingerprints) []string) []string {
+	var out []string
+	for _, p := range c.Products {
+		out = append(out, list(p.Fingerprints[targetOS])...)
+	}
+	for _, v := range c.Vendors {
+		out = append(out, list(v.Technology[targetOS])...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Paths returns every path the catalog names for targetOS — product

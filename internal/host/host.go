@@ -1,6 +1,6 @@
 // Package host describes the machine being scanned as data: which operating
 // system it runs, a read-only filesystem rooted at it, and the live OS APIs
-// (processes, later registry and services) behind small interfaces.
+// (processes, the Windows registry and services) behind small interfaces.
 //
 // Detection code never asks runtime.GOOS or opens absolute paths: it reads
 // [Host.FS] and consults [Host.OS], so the same code scans this machine, a
@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/avscout/avscout/internal/winreg"
 )
 
 // OS names a target operating system family as it appears in reports.
@@ -69,6 +71,12 @@ type Host struct {
 	Live bool
 	// Processes lists running processes; nil when the host is not live.
 	Processes ProcessLister
+	// Registry is the Windows registry; nil unless the host is a live
+	// Windows machine.
+	Registry winreg.Registry
+	// Services lists Windows services and drivers from the service control
+	// manager; nil unless the host is a live Windows machine.
+	Services ServiceLister
 }
 
 // LocalPath returns the path on this machine of the target file name (slash
@@ -128,5 +136,7 @@ func Live(target OS) (*Host, error) {
 		FS:        r.FS(),
 		Live:      true,
 		Processes: newLiveProcesses(),
+		Registry:  newLiveRegistry(),
+		Services:  newLiveServices(),
 	}, nil
 }

@@ -54,7 +54,13 @@ func (h *Host) Describe() Info {
 	case Darwin:
 		info.OSVersion = macOSVersion(readSmall(h.FS, "System/Library/CoreServices/SystemVersion.plist"))
 	}
-	machineID := firstLine(readSmall(h.FS, "etc/machine-id"))
+	var machineID string
+	if h.OS == Windows {
+		info.OSVersion, machineID = windowsIdentity(h.Registry)
+	}
+	if machineID == "" {
+		machineID = firstLine(readSmall(h.FS, "etc/machine-id"))
+	}
 	if machineID == "" {
 		machineID = firstLine(readSmall(h.FS, "var/lib/dbus/machine-id"))
 	}

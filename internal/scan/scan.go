@@ -52,11 +52,17 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		return nil, err
 	}
 	matcher := opts.Catalog.Matcher(string(opts.Host.OS))
+	p := enrichersFor(opts.Host.OS)
+	keep := matcher.Relevant
+	if p.wants != nil {
+		keep = func(o detect.Observation) bool { return matcher.Relevant(o) || p.wants(o) }
+	}
 	runner := detect.Runner{
-		Sources: sources,
-		Timeout: opts.SourceTimeout,
-		Keep:    matcher.Relevant,
-		Logger:  opts.Logger,
+		Sources:   sources,
+		Enrichers: p.enrichers,
+		Timeout:   opts.SourceTimeout,
+		Keep:      keep,
+		Logger:    opts.Logger,
 	}
 	obs, results := runner.Run(ctx, opts.Host)
 	findings := matcher.Match(obs)

@@ -5,10 +5,18 @@ import (
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/apk"
 	"github.com/avscout/avscout/internal/detect/dpkg"
+	"github.com/avscout/avscout/internal/detect/launchd"
+	"github.com/avscout/avscout/internal/detect/macapps"
+	"github.com/avscout/avscout/internal/detect/macpkgs"
 	"github.com/avscout/avscout/internal/detect/paths"
+	"github.com/avscout/avscout/internal/detect/pe"
 	"github.com/avscout/avscout/internal/detect/procs"
 	"github.com/avscout/avscout/internal/detect/rpm"
+	"github.com/avscout/avscout/internal/detect/sysext"
 	"github.com/avscout/avscout/internal/detect/units"
+	"github.com/avscout/avscout/internal/detect/winapps"
+	"github.com/avscout/avscout/internal/detect/winsvc"
+	"github.com/avscout/avscout/internal/detect/wsc"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -19,7 +27,37 @@ func Available(cat *catalog.Catalog, target host.OS) []detect.Source {
 	switch target {
 	case host.Linux:
 		return []detect.Source{dpkg.Source{}, rpm.Source{}, apk.Source{}, units.New(), wellKnown, procs.New()}
+	case host.Windows:
+		os := string(target)
+		return []detect.Source{
+			winapps.NewUninstall(),
+			winapps.NewVendorKeys(cat.Keys(os), cat.ProductKeys(os)),
+			winsvc.New(),
+			wsc.NewLive(),
+			wellKnown,
+			procs.New(),
+		}
+	case host.Darwin:
+		return []detect.Source{macapps.New(), macpkgs.New(), launchd.New(), sysext.New(), wellKnown, procs.New()}
 	default:
 		return []detect.Source{wellKnown, procs.New()}
 	}
+}
+
+// plan is what a scan of a target runs after its sources: the enrichers
+// that look closer at what they saw, and the observations those need.
+type plan struct {
+	enrichers []detect.Enricher
+	// wants keeps observations an enricher needs even when the catalog
+	// does not know them: a white-labelled build hides behind names no
+	// catalog lists, and only its signature gives it away.
+	wants func(detect.Observation) bool
+}
+
+// enrichersFor returns the enrichers that fit a target OS.
+func enrichersFor(target host.OS) plan {
+	if target == host.Windows {
+		return plan{enrichers: []detect.Enricher{pe.New()}, wants: pe.Wants}
+	}
+	return plan{}
 }

@@ -367,7 +367,10 @@ func (t *skipTally) err() error {
 	if t.badPaths > 0 {
 		parts = append(parts, fmt.Sprintf("%d with a path that cannot be looked up", t.badPaths))
 	}
-	for r := skipMissing; r <= skipNotFile; r++ {
+	// Missing files are not counted: a service or uninstall entry pointing
+	// at a file that is gone is ordinary residue, and the source that saw
+	// it reports it as such.
+	for r := skipUnreadable; r <= skipNotFile; r++ {
 		c := t.counts[r]
 		if c == 0 {
 			continue

@@ -1,0 +1,722 @@
+//go:build linux
+
+package main
+
+// End-to-end tests of the Windows agent: the real avscout.exe, cross-
+// compiled, scans Wine prefixes set up like Windows hosts — registry
+// fixtures imported into both views and a user hive, services registered
+// with sc.exe and started through the service control manager, fake
+// security executables running under their real names and folders — and
+// its JSON report is checked and compared with testdata/golden/windows-*.
+//
+// Wine 8 and the mingw-w64 cross compiler are required: without them the
+// test fails, so CI cannot pass without running it (scripts/install-deps.sh
+// installs both). See scripts/wine-prefix.sh and
+// shared/reference/testing-on-linux.md §1 for the Wine facts used here.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/report/schema"
+)
+
+// winTools are the programs the Wine harness runs.
+var winTools = []string{"wine", "wineserver", "wineboot", "x86_64-w64-mingw32-gcc"}
+
+// winFixtures holds what every scenario shares: the binaries and a
+// template prefix each scenario copies.
+type winFixtures struct {
+	avscout, fakeav, template string
+}
+
+func setupWine(t *testing.T) winFixtures {
+	t.Helper()
+	var missing []string
+	for _, tool := range winTools {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) > 0 {
+		t.Fatalf("the Windows end-to-end test needs Wine and mingw-w64 (missing: %s): CI must install them "+
+			"(scripts/install-deps.sh does: apt-get install wine wine64 gcc-mingw-w64-x86-64-win32)", strings.Join(missing, ", "))
+	}
+	dir := t.TempDir()
+	fx := winFixtures{avscout: filepath.Join(dir, "avscout.exe"), fakeav: filepath.Join(dir, "fakeav.exe")}
+	for out, pkg := range map[string]string{fx.avscout: ".", fx.fakeav: "./testdata/fakeav"} {
+		build := exec.Command("go", "build", "-o", out, pkg)
+		build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+		if b, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build %s for Windows: %v\n%s", pkg, err, b)
+		}
+	}
+	// One prefix is booted (wineboot takes 10-50 s) and kept in the
+	// repository's .cache; each scenario works on a copy of it.
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.template = filepath.Join(repo, ".cache", "wine", "e2e-template")
+	mk := exec.Command(filepath.Join(repo, "scripts", "wine-prefix.sh"), fx.template)
+	if b, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/wine-prefix.sh: %v\n%s", err, b)
+	}
+	return fx
+}
+
+// winHost is one scenario's Wine prefix.
+type winHost struct {
+	t      *testing.T
+	fx     winFixtures
+	prefix string
+	env    []string
+	procs  []*exec.Cmd
+}
+
+func newWinHost(t *testing.T, fx winFixtures) *winHost {
+	t.Helper()
+	prefix := filepath.Join(t.TempDir(), "prefix")
+	// A plain copy: hard links would share system.reg, which wineserver
+	// rewrites in place.
+	if b, err := exec.Command("cp", "-a", fx.template, prefix).CombinedOutput(); err != nil {
+		t.Fatalf("copy the template prefix: %v\n%s", err, b)
+	}
+	w := &winHost{t: t, fx: fx, prefix: prefix, env: append(os.Environ(),
+		"WINEPREFIX="+prefix, "WINEDEBUG=-all", "DISPLAY=", "WINEARCH=win64", "WINEDLLOVERRIDES=mscoree,mshtml=")}
+	// A persistent wineserver makes every later wine command start warm.
+	if err := w.cmd("wineserver", "-p").Run(); err != nil {
+		t.Fatalf("wineserver -p: %v", err)
+	}
+	t.Cleanup(w.close)
+	return w
+}
+
+func (w *winHost) cmd(name string, args ...string) *exec.Cmd {
+	c := exec.Command(name, args...)
+	c.Env = w.env
+	return c
+}
+
+// output runs c with its output going to files rather than pipes: the
+// first wine command of a prefix starts Wine's own services, which inherit
+// its stdout and stderr and would keep a pipe open, and the command's
+// Wait with it, for as long as they live.
+func (w *winHost) output(c *exec.Cmd) (stdout, stderr []byte, err error) {
+	w.t.Helper()
+	dir := w.t.TempDir()
+	out, err := os.Create(filepath.Join(dir, "stdout"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer out.Close()
+	errf, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer errf.Close()
+	c.Stdout, c.Stderr = out, errf
+	err = c.Run()
+	stdout, _ = os.ReadFile(out.Name())
+	stderr, _ = os.ReadFile(errf.Name())
+	return stdout, stderr, err
+}
+
+// wine runs a Windows program to completion and fails the test on error.
+func (w *winHost) wine(args ...string) string {
+	w.t.Helper()
+	out, errOut, err := w.output(w.cmd("wine", args...))
+	if err != nil {
+		w.t.Fatalf("wine %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return string(out)
+}
+
+func (w *winHost) close() {
+	for _, c := range w.procs {
+		c.Process.Kill()
+	}
+	w.cmd("wineserver", "-k").Run()
+	for _, c := range w.procs {
+		c.Wait()
+	}
+	w.cmd("wineserver", "-w").Run()
+}
+
+// local returns the Linux path of a C:\ path in the prefix, matching
+// existing folders case-insensitively as Windows would.
+func (w *winHost) local(winPath string) string {
+	w.t.Helper()
+	rel, ok := strings.CutPrefix(winPath, `C:\`)
+	if !ok {
+		w.t.Fatalf("not a C:\\ path: %s", winPath)
+	}
+	dir := filepath.Join(w.prefix, "drive_c")
+	for _, c := range strings.Split(rel, `\`) {
+		next := filepath.Join(dir, c)
+		if ents, err := os.ReadDir(dir); err == nil {
+			for _, e := range ents {
+				if strings.EqualFold(e.Name(), c) {
+					next = filepath.Join(dir, e.Name())
+					break
+				}
+			}
+		}
+		dir = next
+	}
+	return dir
+}
+
+// file creates a file at a C:\ path: a copy of the fake executable (a
+// real PE image) for .exe and .sys names, else the given content.
+func (w *winHost) file(winPath, content string) {
+	w.t.Helper()
+	data := []byte(content)
+	if ext := strings.ToLower(filepath.Ext(winPath)); ext == ".exe" || ext == ".sys" {
+		var err error
+		if data, err = os.ReadFile(w.fx.fakeav); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	p := w.local(winPath)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o755); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// importReg imports testdata/windows/NAME.reg into the 64-bit view and
+// NAME-32.reg, when present, into the 32-bit view, re-encoded as the
+// UTF-16LE regedit writes (Wine reads hex(2) data of an ASCII file as ANSI).
+func (w *winHost) importReg(name string) {
+	w.t.Helper()
+	found := false
+	for _, v := range []struct{ file, view string }{{name + ".reg", "/reg:64"}, {name + "-32.reg", "/reg:32"}} {
+		text, err := os.ReadFile(filepath.Join("testdata", "windows", v.file))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		found = true
+		u := utf16.Encode([]rune(string(text)))
+		b := []byte{0xff, 0xfe}
+		for _, c := range u {
+			b = append(b, byte(c), byte(c>>8))
+		}
+		tmp := filepath.Join(w.prefix, "drive_c", "import-"+v.file)
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			w.t.Fatal(err)
+		}
+		w.wine("reg", "import", `C:\import-`+v.file, v.view)
+		os.Remove(tmp)
+	}
+	if !found {
+		w.t.Fatalf("no fixture testdata/windows/%s.reg", name)
+	}
+}
+
+// service registers a demand-start service running exe as a Windows
+// service (the fake answers the SCM), and starts it when start is true.
+// Demand start matters: an auto-start service whose binary is no real
+// service makes every wineserver start wait 10 s.
+func (w *winHost) service(name, display, exe string, start bool) {
+	w.t.Helper()
+	w.file(exe, "")
+	w.wine("sc", "create", name, "binpath=", fmt.Sprintf(`"%s" -service %s`, exe, name), "displayname=", display, "start=", "demand")
+	if start {
+		w.wine("sc", "start", name)
+		w.waitRunning(name)
+	}
+}
+
+func (w *winHost) waitRunning(name string) {
+	w.t.Helper()
+	for i := 0; ; i++ {
+		out, _, _ := w.output(w.cmd("wine", "sc", "query", name))
+		if strings.Contains(string(out), "RUNNING") {
+			return
+		}
+		if i == 50 {
+			w.t.Fatalf("service %s did not start:\n%s", name, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// run starts exe (copied from the fake) as a process that runs until the
+// scenario ends, and waits until it does run.
+func (w *winHost) run(exe string) {
+	w.t.Helper()
+	w.file(exe, "")
+	ready := fmt.Sprintf(`C:\ready-%d`, len(w.procs))
+	c := w.cmd("wine", exe, "-ready", ready) // output to /dev/null: no pipes
+	if err := c.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	w.procs = append(w.procs, c)
+	for i := 0; ; i++ {
+		if _, err := os.Stat(w.local(ready)); err == nil {
+			return
+		}
+		if i == 100 {
+			w.t.Fatalf("%s did not start", exe)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// scan runs `wine avscout.exe scan --format json --fail-on restricted`,
+// checks the exit code and the schema, and returns the report.
+func (w *winHost) scan(wantCode int) (*report.Report, []byte) {
+	w.t.Helper()
+	out, errOut, err := w.output(w.cmd("wine", w.fx.avscout, "scan", "--format", "json", "--fail-on", "restricted"))
+	stdout, stderr := bytes.NewBuffer(out), bytes.NewBuffer(errOut)
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatal(err)
+	}
+	// A Windows binary Wine cannot run exits 0 without a word (no 32-bit
+	// Wine, a missing DLL): only the output proves the scan ran.
+	if stdout.Len() == 0 {
+		w.t.Fatalf("avscout.exe printed nothing (exit %d); stderr:\n%s", code, stderr.String())
+	}
+	if code != wantCode {
+		w.t.Errorf("avscout.exe exit %d, want %d; stderr:\n%s", code, wantCode, stderr.String())
+	}
+	if err := schema.Validate(stdout.Bytes()); err != nil {
+		w.t.Fatalf("report does not match the schema: %v\n%s", err, stdout.String())
+	}
+	var r report.Report
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		w.t.Fatal(err)
+	}
+	for _, s := range r.Sources {
+		// Wine has no WMI: Security Center must say unavailable, not fail.
+		if s.Name == "securitycenter" && s.Status == "unavailable" {
+			continue
+		}
+		if s.Status != "ok" {
+			w.t.Errorf("source %s: %s %s", s.Name, s.Status, s.Error)
+		}
+	}
+	if s := sourceStatus(&r, "securitycenter"); s.Status != "unavailable" {
+		w.t.Errorf("securitycenter under Wine: %+v, want unavailable", s)
+	}
+	if r.Host.OS != "windows" || !strings.Contains(r.Host.OSVersion, "Windows") {
+		w.t.Errorf("host %+v", r.Host)
+	}
+	return &r, stdout.Bytes()
+}
+
+var (
+	pidRE     = regexp.MustCompile(`\(pid \d+\)`)
+	processRE = regexp.MustCompile(`process \d+`)
+	writtenRE = regexp.MustCompile(`entry written \d{4}-\d\d-\d\d`)
+)
+
+// redactWindows replaces what changes from run to run in a report of a
+// Wine prefix: ids, times, the Linux hostname, Wine's process ids, and the
+// number of Wine's own processes.
+func redactWindows(t *testing.T, doc []byte) []byte {
+	t.Helper()
+	doc = pidRE.ReplaceAll(doc, []byte("(pid N)"))
+	doc = processRE.ReplaceAll(doc, []byte("process N"))
+	doc = writtenRE.ReplaceAll(doc, []byte("entry written DATE"))
+	var m map[string]any
+	if err := json.Unmarshal(doc, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["report_id"], m["generated_at"], m["duration_ms"] = "REDACTED", "REDACTED", 0
+	m["agent"].(map[string]any)["version"] = "REDACTED"
+	h := m["host"].(map[string]any)
+	h["id"], h["hostname"] = "REDACTED", "REDACTED"
+	for _, s := range m["sources"].([]any) {
+		s := s.(map[string]any)
+		s["duration_ms"] = 0
+		if s["name"] == "processes" {
+			s["items"] = 0 // Wine starts helper processes of its own
+		}
+	}
+	for _, p := range m["products"].([]any) {
+		ev := p.(map[string]any)["evidence"].([]any)
+		slices.SortFunc(ev, func(a, b any) int {
+			x, _ := json.Marshal(a)
+			y, _ := json.Marshal(b)
+			return bytes.Compare(x, y)
+		})
+	}
+	out, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, '\n')
+}
+
+func checkWindowsGolden(t *testing.T, name string, doc []byte) {
+	t.Helper()
+	got := redactWindows(t, doc)
+	file := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/agent -run Wine -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("report differs from %s (rerun with -update if the change is intended):\n%s", file, diff(string(want), string(got)))
+	}
+}
+
+// hasEvidence reports whether p has evidence from source whose value
+// contains s.
+func hasEvidence(p report.Product, source, s string) bool {
+	return slices.ContainsFunc(p.Evidence, func(e report.Evidence) bool {
+		return e.Source == source && strings.Contains(e.Value, s)
+	})
+}
+
+const (
+	kesDir     = `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0`
+	naDir      = `C:\Program Files (x86)\Kaspersky Lab\NetworkAgent`
+	ktsDir     = `C:\Program Files (x86)\Kaspersky Lab\Kaspersky Total Security 21.3`
+	driversDir = `C:\windows\system32\drivers`
+)
+
+func TestWindowsUnderWine(t *testing.T) {
+	start := time.Now()
+	fx := setupWine(t)
+	t.Logf("setup (builds, template prefix): %s", time.Since(start).Round(time.Millisecond))
+
+	for _, sc := range []struct {
+		name  string
+		setup func(w *winHost)
+		code  int
+		check func(t *testing.T, r *report.Report)
+	}{{
+		name: "kes-active",
+		setup: func(w *winHost) {
+			w.importReg("kes")
+			w.file(driversDir+`\klif.sys`, "MZ not really a driver")
+			w.file(kesDir+`\avpui.exe`, "")
+			w.service("AVP", "Kaspersky Endpoint Security Service", kesDir+`\avp.exe`, true)
+		},
+		code: 1,
+		check: func(t *testing.T, r *report.Report) {
+			p, ok := product(r, "kaspersky-endpoint-security-windows")
+			if !ok || p.State != "active" || !p.Restricted || p.WhiteLabel || p.Version != "12.1.0.506" || p.Confidence != "high" || r.Compliant {
+				t.Errorf("KES: %+v (found %v), compliant %v", p, ok, r.Compliant)
+			}
+			for _, want := range [][2]string{
+				{"uninstall", "Kaspersky Endpoint Security for Windows 12.1.0.506 (AO Kaspersky Lab)"},
+				{"vendorkeys", "bases 2024-09-28"},
+				{"services", `service AVP "Kaspersky Endpoint Security Service"`},
+				{"services", "running"},
+				{"services", "driver klif"},
+				{"services", "altitude 320400"},
+				{"processes", `KES.12.1.0\avp.exe`},
+			} {
+				if !hasEvidence(p, want[0], want[1]) {
+					t.Errorf("KES lacks %s evidence %q: %+v", want[0], want[1], p.Evidence)
+				}
+			}
+			if len(r.Products) != 1 {
+				t.Errorf("products %v", productIDs(r))
+			}
+		},
+	}, {
+		name: "network-agent-only",
+		setup: func(w *winHost) {
+			w.importReg("netagent")
+			w.service("klnagent", "Kaspersky Security Center Network Agent", naDir+`\klnagent.exe`, false)
+			w.run(naDir + `\klnagent.exe`)
+		},
+		code: 1,
+		check: func(t *testing.T, r *report.Report) {
+			p, ok := product(r, "kaspersky-network-agent")
+			if !ok || p.State != "active" || !p.Restricted || p.Category != "management-agent" {
+				t.Errorf("Network Agent: %+v (found %v)", p, ok)
+			}
+			if !hasEvidence(p, "uninstall", "14.0.0.10902") || !hasEvidence(p, "vendorkeys", `WOW6432Node\KasperskyLab\Components\34\1103`) {
+				t.Errorf("Network Agent evidence: %+v", p.Evidence)
+			}
+			if _, ok := product(r, "kaspersky-endpoint-security-windows"); ok || len(r.Products) != 1 {
+				t.Errorf("products %v", productIDs(r))
+			}
+		},
+	}, {
+		name: "consumer-32bit",
+		setup: func(w *winHost) {
+			w.importReg("consumer")
+			w.file(ktsDir+`\avp.exe`, "")
+			w.file(ktsDir+`\avpui.exe`, "")
+		},
+		code: 1,
+		check: func(t *testing.T, r *report.Report) {
+			p, ok := product(r, "kaspersky-total-security")
+			if !ok || p.State != "installed" || !p.Restricted || p.Version != "21.3.10.391" {
+				t.Errorf("Total Security: %+v (found %v)", p, ok)
+			}
+			if !slices.ContainsFunc(p.Evidence, func(e report.Evidence) bool {
+				return e.Source == "uninstall" && strings.HasPrefix(e.Location, `HKLM\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\`)
+			}) {
+				t.Errorf("the 32-bit uninstall entry is not in the evidence: %+v", p.Evidence)
+			}
+			if !hasEvidence(p, "services", "AVP21.3") {
+				t.Errorf("the AVP21.3 service is not in the evidence: %+v", p.Evidence)
+			}
+		},
+	}, {
+		name: "per-user",
+		setup: func(w *winHost) {
+			w.importReg("peruser")
+			w.file(`C:\users\Public\AppData\Local\Programs\Kaspersky VPN 21.16\ksde.exe`, "")
+		},
+		code: 1,
+		check: func(t *testing.T, r *report.Report) {
+			p, ok := product(r, "kaspersky-vpn-secure-connection")
+			if !ok || p.State != "installed" || !p.Restricted {
+				t.Errorf("per-user VPN: %+v (found %v)", p, ok)
+			}
+			if !slices.ContainsFunc(p.Evidence, func(e report.Evidence) bool {
+				return strings.HasPrefix(e.Location, `HKU\S-1-5-21-`) && strings.HasSuffix(e.Location, `\Uninstall\KasperskyVPN`)
+			}) {
+				t.Errorf("evidence does not point into the user's hive: %+v", p.Evidence)
+			}
+		},
+	}, {
+		name: "white-label",
+		setup: func(w *winHost) {
+			w.importReg("whitelabel")
+			w.file(`C:\Program Files\SafeNet\uninstall.exe`, "")
+			w.run(`C:\Program Files\SafeNet\avp.exe`)
+		},
+		code: 1,
+		check: func(t *testing.T, r *report.Report) {
+			if len(r.Products) != 1 {
+				t.Fatalf("products %v", productIDs(r))
+			}
+			p := r.Products[0]
+			if p.Name != "SafeNet Home Guard" || p.Vendor != "SafeNet Labs" || !p.WhiteLabel || !p.Restricted || p.State != "active" || r.Compliant {
+				t.Errorf("white-labelled build: %+v", p)
+			}
+			if !hasEvidence(p, "processes", `C:\Program Files\SafeNet\avp.exe`) {
+				t.Errorf("the engine that gave it away is not in the evidence: %+v", p.Evidence)
+			}
+		},
+	}, {
+		name: "leftovers",
+		setup: func(w *winHost) {
+			w.importReg("leftovers")
+			w.file(`C:\ProgramData\Kaspersky Lab\AVP21.3\Data\settings.dat`, "x")
+		},
+		code: 0,
+		check: func(t *testing.T, r *report.Report) {
+			if !r.Compliant || len(r.Products) == 0 {
+				t.Fatalf("leftovers: compliant %v, products %v", r.Compliant, productIDs(r))
+			}
+			for _, p := range r.Products {
+				if p.State != "leftover" || !p.Restricted {
+					t.Errorf("%s: state %s restricted %v, want a restricted leftover", p.ID, p.State, p.Restricted)
+				}
+			}
+			all := slices.Concat(evidenceOf(r)...)
+			for _, want := range []string{"image missing", `C:\ProgramData\Kaspersky Lab`, `HKLM\SOFTWARE\WOW6432Node\KasperskyLab`, "(folder missing); bases 2024-09-18"} {
+				if !slices.ContainsFunc(all, func(e report.Evidence) bool { return strings.Contains(e.Value, want) }) {
+					t.Errorf("no evidence shows %q", want)
+				}
+			}
+		},
+	}, {
+		name: "ultraav-migrated",
+		setup: func(w *winHost) {
+			w.importReg("ultraav")
+			w.importReg("leftovers")
+			w.file(`C:\ProgramData\Kaspersky Lab\AVP21.3\Data\settings.dat`, "x")
+			w.run(`C:\Program Files\UltraAV\UltraAV.exe`)
+		},
+		code: 0,
+		check: func(t *testing.T, r *report.Report) {
+			u, ok := product(r, "ultraav")
+			if !ok || u.Restricted || u.WhiteLabel || u.State != "installed" {
+				t.Errorf("UltraAV: %+v (found %v)", u, ok)
+			}
+			if !r.Compliant {
+				t.Error("UltraAV with Kaspersky leftovers reported non-compliant")
+			}
+			var left int
+			for _, p := range r.Products {
+				if p.Restricted {
+					left++
+					if p.State != "leftover" {
+						t.Errorf("%s: %s, want leftover", p.ID, p.State)
+					}
+				}
+			}
+			if left == 0 {
+				t.Errorf("Kaspersky leftovers not reported beside UltraAV: %v", productIDs(r))
+			}
+		},
+	}, {
+		name: "defender-crowdstrike",
+		setup: func(w *winHost) {
+			w.importReg("defender-crowdstrike")
+			w.file(driversDir+`\CrowdStrike\CSAgent.sys`, "MZ")
+			w.run(`C:\ProgramData\Microsoft\Windows Defender\Platform\4.18.24090.11-0\MsMpEng.exe`)
+		},
+		code: 0,
+		check: func(t *testing.T, r *report.Report) {
+			d, ok := product(r, "microsoft-defender-antivirus")
+			if !ok || d.State != "active" || d.Restricted {
+				t.Errorf("Defender: %+v (found %v)", d, ok)
+			}
+			c, ok := product(r, "crowdstrike-falcon")
+			if !ok || c.State != "installed" || c.Restricted || c.Confidence != "high" {
+				t.Errorf("CrowdStrike: %+v (found %v)", c, ok)
+			}
+			if !r.Compliant || len(r.Products) != 2 {
+				t.Errorf("products %v compliant %v", productIDs(r), r.Compliant)
+			}
+		},
+	}, {
+		name:  "clean",
+		setup: func(w *winHost) {},
+		code:  0,
+		check: func(t *testing.T, r *report.Report) {
+			if len(r.Products) != 0 || !r.Compliant {
+				t.Errorf("false positives on a clean Wine prefix: %v", productIDs(r))
+			}
+			for _, name := range []string{"uninstall", "vendorkeys", "services", "paths", "processes"} {
+				if s := sourceStatus(r, name); s.Status != "ok" {
+					t.Errorf("source %s: %+v", name, s)
+				}
+			}
+			if s := sourceStatus(r, "services"); s.Items < 10 {
+				t.Errorf("services source saw %d of Wine's own services", s.Items)
+			}
+		},
+	}} {
+		t.Run(sc.name, func(t *testing.T) {
+			began := time.Now()
+			w := newWinHost(t, fx)
+			sc.setup(w)
+			ready := time.Now()
+			r, doc := w.scan(sc.code)
+			t.Logf("setup %s, scan %s (agent: %d ms)", ready.Sub(began).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond), r.DurationMS)
+			sc.check(t, r)
+			checkWindowsGolden(t, "windows-"+sc.name, doc)
+		})
+	}
+	t.Logf("Wine end-to-end: %s", time.Since(start).Round(time.Millisecond))
+}
+
+func evidenceOf(r *report.Report) [][]report.Evidence {
+	var out [][]report.Evidence
+	for _, p := range r.Products {
+		out = append(out, p.Evidence)
+	}
+	return out
+}
+
+// TestWindowsUnderWinePerformance measures a live scan of a host the size
+// of a typical Windows machine: hundreds of uninstall entries (both views
+// and a user hive), hundreds of services and drivers, and many processes.
+// It only logs the figures, since timings on a shared 2-core machine say
+// little; run it with AVSCOUT_WINE_PERF=1, or =APPS,SERVICES,PROCESSES for
+// another size than the default 600 uninstall entries, 500 services and
+// drivers (besides Wine's own) and 60 processes.
+func TestWindowsUnderWinePerformance(t *testing.T) {
+	size := os.Getenv("AVSCOUT_WINE_PERF")
+	if size == "" {
+		t.Skip("set AVSCOUT_WINE_PERF=1 to measure a scan of a large Wine host")
+	}
+	apps, services, procs := 600, 500, 60
+	if size != "1" {
+		if _, err := fmt.Sscanf(size, "%d,%d,%d", &apps, &services, &procs); err != nil {
+			t.Fatalf("AVSCOUT_WINE_PERF=%q: want 1 or APPS,SERVICES,PROCESSES", size)
+		}
+	}
+	fx := setupWine(t)
+	w := newWinHost(t, fx)
+	var b strings.Builder
+	b.WriteString("Windows Registry Editor Version 5.00\n\n")
+	for i := range apps {
+		root := `HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall`
+		switch i % 3 {
+		case 1:
+			root = `HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall`
+		case 2:
+			root = `HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Uninstall`
+		}
+		fmt.Fprintf(&b, "[%s\\{%08X-0000-4000-8000-000000000000}]\n\"DisplayName\"=\"Application %d\"\n\"Publisher\"=\"Vendor %d\"\n"+
+			"\"DisplayVersion\"=\"%d.0.%d\"\n\"InstallLocation\"=\"C:\\\\Program Files\\\\Vendor %d\\\\App %d\"\n\"InstallDate\"=\"20240101\"\n"+
+			"\"UninstallString\"=\"MsiExec.exe /X{%08X-0000-4000-8000-000000000000}\"\n\n", root, i, i, i%40, i%9, i, i%40, i, i)
+	}
+	for i := range services {
+		kind, image := 0x10, fmt.Sprintf(`"C:\\Program Files\\Vendor %d\\svc%d.exe" -k`, i%40, i)
+		if i%2 == 1 {
+			kind, image = 1, fmt.Sprintf(`\\SystemRoot\\System32\\drivers\\drv%d.sys`, i)
+		}
+		fmt.Fprintf(&b, "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Svc%d]\n\"Type\"=dword:%08x\n\"Start\"=dword:00000003\n"+
+			"\"ImagePath\"=\"%s\"\n\"DisplayName\"=\"Service %d\"\n\n", i, kind, strings.ReplaceAll(image, `\`, `\\`), i)
+	}
+	file := filepath.Join("testdata", "windows", "perf.reg")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(file)
+	w.importReg("perf")
+	w.importReg("kes")
+	for i := range procs {
+		w.run(fmt.Sprintf(`C:\Program Files\Vendor %d\proc%d.exe`, i%40, i))
+	}
+	w.run(kesDir + `\avp.exe`)
+	t.Logf("host: %d uninstall entries, %d services and drivers besides Wine's, %d processes besides Wine's", apps, services, procs+1)
+	var total []int64
+	for range 7 {
+		r, _ := w.scan(1)
+		total = append(total, r.DurationMS)
+		var per []string
+		for _, s := range r.Sources {
+			per = append(per, fmt.Sprintf("%s %d ms (%d items)", s.Name, s.DurationMS, s.Items))
+		}
+		t.Logf("scan %d ms: %s", r.DurationMS, strings.Join(per, ", "))
+	}
+	slices.Sort(total)
+	t.Logf("median of %d scans: %d ms (min %d, max %d)", len(total), total[len(total)/2], total[0], total[len(total)-1])
+	// Each source alone: under Wine they all queue on one wineserver.
+	for _, src := range []string{"uninstall", "vendorkeys", "services", "paths", "processes"} {
+		var ms []int64
+		for range 3 {
+			out, _, err := w.output(w.cmd("wine", fx.avscout, "scan", "--format", "json", "--sources", src))
+			var r report.Report
+			if err != nil || json.Unmarshal(out, &r) != nil || len(r.Sources) != 1 {
+				t.Fatalf("scan --sources %s: %v", src, err)
+			}
+			ms = append(ms, r.Sources[0].DurationMS)
+		}
+		slices.Sort(ms)
+		t.Logf("%s alone: %d ms (median of 3)", src, ms[1])
+	}
+}

@@ -1,0 +1,54 @@
+// Package macos holds what the macOS sources (apps, receipts, launchd,
+// extensions) share: reading property lists in any of Apple's formats
+// with a size cap, finding files in a macOS root the way macOS would
+// (case-insensitively, with absolute symbolic links resolved inside the
+// root), listing directories with a bound, reading a bundle's Info.plist
+// and the code signature of its main executable, and keeping a source's
+// errors to a readable number.
+//
+// It exists so that the four sources read the same way: a binary plist
+// that decodes in one decodes in all, a loop of symbolic links is caught
+// everywhere, and no source can be made to read a gigabyte plist or list
+// a million-entry directory. It observes nothing and knows no vendor.
+// Everything here reads an [fs.FS] rooted at the target, so it runs on
+// Linux against fixture roots and mounted images as it does on a Mac.
+package macos
+
+import (
+	"errors"
+	"fmt"
+)
+
+// MaxErrors is how many errors [Errors] keeps; the rest are counted.
+const MaxErrors = 10
+
+// Errors collects the errors of one source run. It keeps the first
+// MaxErrors and counts the others, so a root with ten thousand broken
+// bundles still gives a report a person can read.
+type Errors struct {
+	list    []error
+	dropped int
+}
+
+// Add records err; nil is ignored.
+func (e *Errors) Add(err error) {
+	switch {
+	case err == nil:
+	case len(e.list) < MaxErrors:
+		e.list = append(e.list, err)
+	default:
+		e.dropped++
+	}
+}
+
+// Len is the number of errors recorded, kept or not.
+func (e *Errors) Len() int { return len(e.list) + e.dropped }
+
+// Err joins the kept errors, with a last one counting those left out;
+// nil when none was recorded.
+func (e *Errors) Err() error {
+	if e.dropped > 0 {
+		return errors.Join(append(e.list, fmt.Errorf("and %d more errors", e.dropped))...)
+	}
+	return errors.Join(e.list...)
+}

@@ -1,0 +1,327 @@
+// Package sysext is the "extensions" source: the system extensions and
+// kernel extensions of a macOS target.
+//
+// Endpoint security products hook into macOS through extensions: since
+// macOS 11 as system extensions (Endpoint Security, network filters),
+// before that as kernel extensions. sysextd records every system
+// extension it knows in /Library/SystemExtensions/db.plist — bundle id,
+// Team ID, version and state — which tells, from the files alone, whether
+// an extension is enabled, waiting for the user's approval, or waiting to
+// be removed at the next reboot. Kernel extensions are bundles in
+// /Library/Extensions (and, staged for loading, /Library/StagedExtensions).
+// Both carry the vendor's Team ID, so a white-labelled product's
+// extension still names its maker. The source knows no vendor.
+package sysext
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/macos"
+	"github.com/avscout/avscout/internal/host"
+)
+
+// DBPath is sysextd's database of system extensions.
+const DBPath = "Library/SystemExtensions/db.plist"
+
+// Bounds on the work.
+const (
+	// maxExtensions bounds the entries read from db.plist.
+	maxExtensions = 10_000
+	// maxStagedDepth bounds how deep StagedExtensions is searched for
+	// .kext bundles: it mirrors the paths the kexts came from
+	// (StagedExtensions/Library/Extensions/X.kext,
+	// StagedExtensions/Applications/Foo.app/Contents/Library/Extensions/X.kext).
+	maxStagedDepth = 8
+	// maxKexts bounds the kernel extension bundles read, maxDirs the
+	// folders listed looking for them.
+	maxKexts = 10_000
+	maxDirs  = 10_000
+)
+
+// Source reads system and kernel extensions.
+type Source struct{}
+
+// New returns the extensions source.
+func New() *Source { return &Source{} }
+
+// Name implements [detect.Source].
+func (*Source) Name() string { return "extensions" }
+
+// Collect implements [detect.Source]. It emits one [detect.KindDriver]
+// observation per system extension recorded in db.plist (see
+// [ObserveSystemExtension]) and per kernel extension bundle (see
+// [ObserveKext]). Missing locations are not errors; an unreadable
+// database or bundle is reported in the returned error. A non-macOS target
+// is unavailable.
+func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
+	if h.OS != host.Darwin {
+		return fmt.Errorf("extensions: system and kernel extensions are a macOS thing, target is %q: %w", h.OS, detect.ErrUnavailable)
+	}
+	if h.FS == nil {
+		return fmt.Errorf("extensions: no filesystem: %w", detect.ErrUnavailable)
+	}
+	var errs macos.Errors
+	if err := systemExtensions(ctx, h.FS, emit, &errs); err != nil {
+		return fmt.Errorf("extensions: %w", err)
+	}
+	k := &kexts{fsys: h.FS, emit: emit, errs: &errs, seen: map[string]bool{}}
+	for _, dir := range []struct {
+		name  string
+		depth int
+	}{{"Library/Extensions", 0}, {"Library/StagedExtensions", maxStagedDepth}} {
+		if err := k.walk(ctx, dir.name, dir.depth); err != nil {
+			return fmt.Errorf("extensions: %w", err)
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return fmt.Errorf("extensions: %w", err)
+	}
+	return nil
+}
+
+// systemExtensions reads db.plist. It returns only a cancelled context;
+// other errors are recorded.
+func systemExtensions(ctx context.Context, fsys fs.FS, emit func(detect.Observation), errs *macos.Errors) error {
+	db, loc, err := macos.ReadPlist(fsys, DBPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		errs.Add(err)
+		return nil
+	}
+	list, ok := db["extensions"].([]any)
+	if !ok {
+		if _, present := db["extensions"]; present {
+			errs.Add(fmt.Errorf("%s: extensions is not an array", loc))
+		}
+		return nil
+	}
+	if len(list) > maxExtensions {
+		errs.Add(fmt.Errorf("%s: %d extensions, only the first %d read", loc, len(list), maxExtensions))
+		list = list[:maxExtensions]
+	}
+	for i, v := range list {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			errs.Add(fmt.Errorf("%s: extensions[%d] is not a dictionary", loc, i))
+			continue
+		}
+		o, err := ObserveSystemExtension(macos.Dict(m), loc)
+		if err != nil {
+			errs.Add(fmt.Errorf("extensions[%d]: %w", i, err))
+			continue
+		}
+		emit(o)
+	}
+	return nil
+}
+
+// Status maps a system extension state, as sysextd names it in db.plist
+// (and systemextensionsctl prints it with spaces), to how alive the
+// extension is:
+//
+//   - activated_enabled: Running — enabled, so macOS keeps it running;
+//   - terminated_*, terminating_for_uninstall*, uninstalling, uninstalled:
+//     Residual — being removed, or removed and waiting for a reboot;
+//   - any other state (activated_waiting_for_user, activated_disabled,
+//     activated_enabling, activated_waiting_to_upgrade,
+//     terminating_for_disable, validating…) and unknown ones: Installed —
+//     present and not on its way out.
+func Status(state string) detect.Status {
+	s := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(state)), " ", "_")
+	switch {
+	case s == "activated_enabled":
+		return detect.Running
+	case strings.HasPrefix(s, "terminated"),
+		strings.HasPrefix(s, "terminating_for_uninstall"),
+		s == "uninstalling", s == "uninstalled":
+		return detect.Residual
+	}
+	return detect.Installed
+}
+
+// ObserveSystemExtension describes one entry of db.plist read from loc.
+// Name is its identifier, Signer its teamID, Version
+// bundleVersion.CFBundleShortVersionString (else CFBundleVersion), Path
+// the copy inside its application (originPath), which places it in that
+// application's install folder; Status follows [Status]. An entry without
+// an identifier is an error.
+func ObserveSystemExtension(d macos.Dict, loc string) (detect.Observation, error) {
+	id := strings.TrimSpace(d.String("identifier"))
+	if id == "" {
+		return detect.Observation{}, fmt.Errorf("%s: entry without identifier", loc)
+	}
+	bv := d.Dict("bundleVersion")
+	version := bv.String("CFBundleShortVersionString")
+	if version == "" {
+		version = bv.String("CFBundleVersion")
+	}
+	state := d.String("state")
+	origin := d.String("originPath")
+	app := d.Dict("container").String("bundlePath")
+	if origin == "" {
+		origin = app
+	}
+	o := detect.Observation{
+		Kind:     detect.KindDriver,
+		Status:   Status(state),
+		Name:     id,
+		Version:  strings.TrimSpace(version),
+		Signer:   strings.TrimSpace(d.String("teamID")),
+		Path:     origin,
+		Location: loc,
+	}
+	var b strings.Builder
+	b.WriteString("system extension " + id)
+	if o.Version != "" {
+		b.WriteString(" " + o.Version)
+	}
+	if o.Signer != "" {
+		b.WriteString(" (team " + o.Signer + ")")
+	}
+	if state == "" {
+		state = "no state"
+	}
+	b.WriteString(": " + state)
+	for _, c := range d.Strings("categories") {
+		b.WriteString(", " + strings.TrimPrefix(c, "com.apple.system_extension."))
+	}
+	if app != "" {
+		b.WriteString(", from " + app)
+	}
+	o.Detail = b.String()
+	return o, nil
+}
+
+// kexts finds kernel extension bundles.
+type kexts struct {
+	fsys  fs.FS
+	emit  func(detect.Observation)
+	errs  *macos.Errors
+	seen  map[string]bool // link-free names of directories visited
+	count int             // bundles read
+	dirs  int             // folders listed
+}
+
+// walk reads the .kext bundles in dir and, depth levels further, in its
+// subfolders. Bundles are not descended into: a kext's plug-ins belong to
+// it. It returns only errors that end the walk.
+func (k *kexts) walk(ctx context.Context, dir string, depth int) error {
+	if k.dirs++; k.dirs > maxDirs {
+		return fmt.Errorf("more than %d folders searched for kernel extensions; the rest were not", maxDirs)
+	}
+	real, ents, err := macos.ReadDir(ctx, k.fsys, dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		k.errs.Add(err)
+	}
+	if k.seen[real] {
+		return nil
+	}
+	k.seen[real] = true
+	for _, de := range ents {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !de.IsDir() && de.Type()&fs.ModeSymlink == 0 {
+			continue
+		}
+		isKext := strings.EqualFold(path.Ext(de.Name()), ".kext")
+		if !isKext && depth == 0 {
+			continue
+		}
+		e, err := macos.Resolve(k.fsys, dir, real, de)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			k.errs.Add(err)
+			continue
+		case !e.IsDir:
+			continue
+		case !isKext:
+			if err := k.walk(ctx, e.Name, depth-1); err != nil {
+				return err
+			}
+			continue
+		case k.seen[e.Real]:
+			continue
+		}
+		k.seen[e.Real] = true
+		if k.count++; k.count > maxKexts {
+			return fmt.Errorf("more than %d kernel extensions; the rest were not read", maxKexts)
+		}
+		o, errs := ObserveKext(k.fsys, e.Name, e.Real)
+		for _, err := range errs {
+			k.errs.Add(err)
+		}
+		k.emit(o)
+	}
+	return nil
+}
+
+// ObserveKext describes the kernel extension bundle listed as name whose
+// link-free name is real: Name is its CFBundleIdentifier (the folder's
+// name when the Info.plist cannot be read, which is also an error),
+// Version its version, Path its target path, Signer the Team ID of its
+// executable. Status is Installed: a kext in these folders is installed,
+// whether or not it is loaded now.
+func ObserveKext(fsys fs.FS, name, real string) (detect.Observation, []error) {
+	var errs []error
+	o := detect.Observation{
+		Kind:     detect.KindDriver,
+		Status:   detect.Installed,
+		Path:     "/" + name,
+		Location: real + "/Contents/Info.plist",
+	}
+	b, loc, err := macos.ReadBundle(fsys, real)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		o.Location = loc
+	}
+	o.Name, o.Version = b.Identifier, b.VersionString()
+	if o.Name == "" {
+		o.Name = path.Base(name)
+	}
+	signed := ""
+	sig, _, err := macos.ExecutableSignature(fsys, real, b)
+	switch {
+	case errors.Is(err, macos.ErrNoExecutable):
+		signed = "no executable"
+	case err != nil:
+		errs = append(errs, err)
+		signed = "signature unreadable"
+	case sig.TeamID != "":
+		o.Signer = sig.TeamID
+		signed = "team " + sig.TeamID
+	case sig.Signed:
+		signed = "signed without a team"
+	default:
+		signed = "unsigned"
+	}
+	kind := "kernel extension"
+	if strings.HasPrefix(name, "Library/StagedExtensions/") {
+		kind = "staged kernel extension"
+	}
+	o.Detail = fmt.Sprintf("%s %s", kind, o.Name)
+	if o.Version != "" {
+		o.Detail += " " + o.Version
+	}
+	o.Detail += " at " + o.Path + " (" + signed + ")"
+	return o, errs
+}

@@ -1,0 +1,269 @@
+package winapps
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/winpath"
+	"github.com/avscout/avscout/internal/winreg"
+)
+
+// fixtureHost is a live-looking Windows host whose registry is the fake
+// loaded from testdata/host.reg, and whose system drive holds the KES
+// folder only.
+func fixtureHost(t *testing.T) (*host.Host, *winreg.Fake) {
+	t.Helper()
+	f, err := os.Open("testdata/host.reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	reg := winreg.NewFake()
+	reg.Time = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	if err := reg.Import(f, winreg.View64); err != nil {
+		t.Fatal(err)
+	}
+	fsys := fstest.MapFS{
+		"Program Files (x86)/Kaspersky Lab/KES.12.1.0/avp.exe": {},
+		"Windows/System32/drivers/klif.sys":                    {},
+	}
+	return &host.Host{OS: host.Windows, Root: `C:\`, FS: fsys, Live: true, Registry: reg}, reg
+}
+
+func collect(t *testing.T, src detect.Source, h *host.Host) ([]detect.Observation, error) {
+	t.Helper()
+	var obs []detect.Observation
+	err := src.Collect(context.Background(), h, func(o detect.Observation) { obs = append(obs, o) })
+	return obs, err
+}
+
+func byName(obs []detect.Observation) map[string]detect.Observation {
+	m := map[string]detect.Observation{}
+	for _, o := range obs {
+		m[o.Name] = o
+	}
+	return m
+}
+
+func TestUninstall(t *testing.T) {
+	h, _ := fixtureHost(t)
+	obs, err := collect(t, NewUninstall(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byName(obs)
+	if len(obs) != 6 {
+		for _, o := range obs {
+			t.Logf("%+v", o)
+		}
+		t.Fatalf("%d observations, want 6 (KES once, Network Agent, SafeNet, hidden, odd, VPN)", len(obs))
+	}
+	kes := got["{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}"]
+	want := detect.Observation{
+		Kind: detect.KindApp, Status: detect.Installed,
+		Name:     "{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}",
+		Display:  "Kaspersky Endpoint Security for Windows",
+		Version:  "12.1.0.506",
+		Vendor:   "AO Kaspersky Lab",
+		Path:     `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\`,
+		Location: `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`,
+		Detail:   "Kaspersky Endpoint Security for Windows 12.1.0.506 (AO Kaspersky Lab), installed 2024-01-15, uninstall: MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}",
+	}
+	if kes != want {
+		t.Errorf("KES\n got %+v\nwant %+v", kes, want)
+	}
+	na := got["{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}"]
+	if na.Location != `HKLM\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}` ||
+		na.Path != `C:\Program Files (x86)\Kaspersky Lab\NetworkAgent` {
+		t.Errorf("Network Agent (32-bit view, folder of its icon): %+v", na)
+	}
+	if !strings.Contains(na.Detail, "entry written 2024-03-01") {
+		t.Errorf("no InstallDate: the key's last write should show: %q", na.Detail)
+	}
+	if sn := got["SafeNet Home Guard"]; sn.Path != `C:\Program Files\SafeNet` || sn.Vendor != "SafeNet Labs" {
+		t.Errorf("SafeNet (folder of its uninstaller): %+v", sn)
+	}
+	if hc := got["{11111111-2222-3333-4444-555555555555}"]; hc.Path != "" || !strings.Contains(hc.Detail, "hidden (SystemComponent)") {
+		t.Errorf("hidden component: %+v (System32 is no install folder)", hc)
+	}
+	if odd := got["Odd"]; odd.Version != "7" || odd.Path != "" {
+		t.Errorf("odd types: %+v", odd)
+	}
+	vpn := got["KasperskyVPN"]
+	if vpn.Location != `HKU\S-1-5-21-0-0-0-1000\Software\Microsoft\Windows\CurrentVersion\Uninstall\KasperskyVPN` ||
+		vpn.Path != `C:\Users\alice\AppData\Local\Programs\Kaspersky VPN` {
+		t.Errorf("per-user entry: %+v", vpn)
+	}
+	for _, skipped := range []string{"NoName", "KB123456", "NotAUser"} {
+		if _, ok := got[skipped]; ok {
+			t.Errorf("%s was reported", skipped)
+		}
+	}
+}
+
+func TestUninstallBadValues(t *testing.T) {
+	h, reg := fixtureHost(t)
+	key := `SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\Huge`
+	reg.Set(winreg.LocalMachine, key, winreg.View64, "DisplayName", winreg.Value{Type: winreg.SZ, Data: []byte("B\x00i\x00g\x00\x00\x00")})
+	reg.Set(winreg.LocalMachine, key, winreg.View64, "Publisher", winreg.Value{Type: winreg.SZ, Data: make([]byte, winreg.MaxValueSize+2)})
+	reg.Set(winreg.LocalMachine, key, winreg.View64, "DisplayVersion", winreg.Value{Type: winreg.SZ, Data: []byte(strings.Repeat("9\x00", 4000))})
+	obs, err := collect(t, NewUninstall(), h)
+	if err == nil || !errors.Is(err, winreg.ErrTooLarge) || !strings.Contains(err.Error(), `Uninstall\Huge value "Publisher"`) {
+		t.Errorf("error %v: want the huge value named", err)
+	}
+	o, ok := byName(obs)["Huge"]
+	if !ok || o.Display != "Big" || o.Vendor != "" || len(o.Version) > maxText+len("…") {
+		t.Errorf("entry with a huge value: %+v, reported %v", o, ok)
+	}
+	if len(obs) != 7 {
+		t.Errorf("%d observations: the other entries must still be reported", len(obs))
+	}
+}
+
+func TestUninstallUnavailable(t *testing.T) {
+	_, err := collect(t, NewUninstall(), &host.Host{OS: host.Windows})
+	if !errors.Is(err, detect.ErrUnavailable) {
+		t.Errorf("no registry: %v", err)
+	}
+	_, err = collect(t, NewVendorKeys(nil, nil), &host.Host{OS: host.Windows})
+	if !errors.Is(err, detect.ErrUnavailable) {
+		t.Errorf("no registry: %v", err)
+	}
+}
+
+func TestInstallDir(t *testing.T) {
+	env := winpath.Env{SystemRoot: `C:\Windows`}
+	for _, tt := range []struct {
+		e    Entry
+		want string
+	}{
+		{Entry{InstallLocation: `"C:\Program Files\Vendor\App"`}, `C:\Program Files\Vendor\App`},
+		{Entry{InstallLocation: `%ProgramFiles%\Vendor`}, `C:\Program Files\Vendor`},
+		{Entry{InstallLocation: `C:\Program Files`}, ""},
+		{Entry{InstallLocation: `C:\Program Files (x86)\`}, ""},
+		{Entry{InstallLocation: `C:\ProgramData`}, ""},
+		{Entry{InstallLocation: `C:\Program Files\Common Files`}, ""},
+		{Entry{InstallLocation: `C:\Windows\System32`}, ""},
+		{Entry{InstallLocation: `C:\`}, ""},
+		{Entry{InstallLocation: `D:\Games\X`}, `D:\Games\X`},
+		{Entry{InstallLocation: `C:\Users\bob`}, ""},
+		{Entry{InstallLocation: `C:\Users\bob\AppData\Local`}, ""},
+		{Entry{InstallLocation: `C:\Users\bob\AppData\Local\Programs`}, ""},
+		{Entry{InstallLocation: `relative\dir`}, ""},
+		{Entry{DisplayIcon: `C:\Program Files\Vendor\app.exe,0`}, `C:\Program Files\Vendor`},
+		{Entry{DisplayIcon: `C:\Windows\System32\shell32.dll,5`, UninstallString: `"C:\Program Files\V\u.exe" /S`}, `C:\Program Files\V`},
+		{Entry{UninstallString: `MsiExec.exe /X{GUID}`}, ""},
+		{Entry{UninstallString: `rundll32.exe C:\Program Files\V\x.dll,Uninstall`}, ""},
+		{Entry{UninstallString: `C:\Windows\unins000.exe`}, ""},
+		{Entry{UninstallString: `uninstall.exe`}, ""},
+	} {
+		if got := InstallDir(tt.e, env); got != tt.want {
+			t.Errorf("InstallDir(%+v) = %q, want %q", tt.e, got, tt.want)
+		}
+	}
+}
+
+func TestVendorKeys(t *testing.T) {
+	h, _ := fixtureHost(t)
+	src := NewVendorKeys(
+		[]string{
+			`HKLM\SOFTWARE\KasperskyLab`,                                 // absent
+			`HKLM\SOFTWARE\WOW6432Node\KasperskyLab`,                     // present
+			`HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\KasperskyLab`,       // the same, written another way
+			`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES*`,      // a glob
+			`HKLM\SOFTWARE\WOW6432Node\kasperskylab\PROTECTED\AVP*\Data`, // glob in the middle, other case
+		},
+		[]string{`HKLM\SOFTWARE\KasperskyLab\protected\*\environment`, `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\*\environment`},
+	)
+	obs, err := collect(t, src, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	apps := map[string]detect.Observation{}
+	for _, o := range obs {
+		switch o.Kind {
+		case detect.KindKey:
+			keys = append(keys, o.Path)
+			if o.Status != detect.Present {
+				t.Errorf("key %s status %s", o.Path, o.Status)
+			}
+		case detect.KindApp:
+			apps[o.Name] = o
+		}
+	}
+	wantKeys := []string{
+		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab`,
+		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES`,
+		`HKLM\SOFTWARE\WOW6432Node\kasperskylab\PROTECTED\AVP21.3\Data`, // literal parts as written
+	}
+	if strings.Join(keys, "\n") != strings.Join(wantKeys, "\n") {
+		t.Errorf("keys:\n%s\nwant:\n%s", strings.Join(keys, "\n"), strings.Join(wantKeys, "\n"))
+	}
+	kes := apps["KES"]
+	want := detect.Observation{
+		Kind: detect.KindApp, Status: detect.Installed, Name: "KES",
+		Display:  "Kaspersky Endpoint Security for Windows",
+		Version:  "12.1.0.506",
+		Path:     `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\`,
+		Location: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES\environment`,
+		Detail:   `Kaspersky Endpoint Security for Windows 12.1.0.506 in C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\; bases 2024-09-28`,
+	}
+	if kes != want {
+		t.Errorf("KES product key\n got %+v\nwant %+v", kes, want)
+	}
+	kts := apps["AVP21.3"]
+	if kts.Status != detect.Present || kts.Version != "21.3.10.391" || !strings.Contains(kts.Detail, "(folder missing); bases never updated") {
+		t.Errorf("product whose folder is gone: %+v", kts)
+	}
+	if _, ok := apps["Empty"]; ok || len(apps) != 2 {
+		t.Errorf("apps %v", apps)
+	}
+}
+
+func TestExpandErrors(t *testing.T) {
+	reg := winreg.NewFake()
+	for _, bad := range []string{`HKCR\X`, `HKCU\Software\X`, `HKLM\SOFTWARE\[`} {
+		if _, err := Expand(context.Background(), reg, bad); err == nil {
+			t.Errorf("Expand(%q) accepted", bad)
+		}
+	}
+	// Many matches are bounded.
+	for i := range maxMatches + 10 {
+		reg.Set(winreg.LocalMachine, `SOFTWARE\V\k`+strings.Repeat("x", i%50)+string(rune('a'+i%26))+time.Duration(i).String(), winreg.View64, "v", winreg.Value{Type: winreg.SZ})
+	}
+	found, err := Expand(context.Background(), reg, `HKLM\SOFTWARE\V\*`)
+	if err != nil || len(found) != maxMatches {
+		t.Errorf("%d found, %v; want the bound %d", len(found), err, maxMatches)
+	}
+}
+
+// deniedRegistry refuses to open one key, as a product's self-defence may.
+type deniedRegistry struct {
+	winreg.Registry
+	path string
+}
+
+func (d deniedRegistry) OpenKey(h winreg.Hive, p string, v winreg.View) (winreg.Key, error) {
+	if strings.EqualFold(p, d.path) {
+		return nil, errors.New("open HKLM\\" + p + ": Access is denied.")
+	}
+	return d.Registry.OpenKey(h, p, v)
+}
+
+// A key that exists but may not be read is still evidence that it exists.
+func TestVendorKeysDenied(t *testing.T) {
+	h, reg := fixtureHost(t)
+	h.Registry = deniedRegistry{reg, `SOFTWARE\WOW6432Node\KasperskyLab`}
+	obs, err := collect(t, NewVendorKeys([]string{`HKLM\SOFTWARE\WOW6432Node\KasperskyLab`}, nil), h)
+	if err != nil || len(obs) != 1 || !strings.Contains(obs[0].Detail, "exists, unreadable: ") || obs[0].Status != detect.Present {
+		t.Errorf("denied key: %+v, %v", obs, err)
+	}
+}

@@ -1,0 +1,5 @@
+package host
+
+import "github.com/avscout/avscout/internal/winreg"
+
+func newLiveRegistry() winreg.Registry { return winreg.Live() }
