@@ -16,9 +16,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/avscout/avscout/internal/detect/internal/workers"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -135,7 +134,7 @@ func (s *Uninstall) collectRoot(ctx context.Context, r winreg.Registry, root uni
 		err error
 	}
 	results := make([]result, len(names))
-	forEach(ctx, len(names), func(i int) {
+	workers.ForEach(ctx, len(names), maxWorkers, func(i int) {
 		path := root.path + `\` + names[i]
 		ek, err := r.OpenKey(root.hive, path, root.view)
 		if err != nil {
@@ -174,27 +173,8 @@ func (s *Uninstall) collectRoot(ctx context.Context, r winreg.Registry, root uni
 	return errs
 }
 
-// workers is how many registry keys are read at once.
-const workers = 4
-
-// forEach calls fn(i) for i in [0, n) from a few goroutines, stopping early
-// when ctx is done.
-func forEach(ctx context.Context, n int, fn func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
-}
+// maxWorkers is how many registry keys are read at once.
+const maxWorkers = 4
 
 // Entry is one uninstall entry as the registry holds it.
 type Entry struct {

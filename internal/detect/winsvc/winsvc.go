@@ -15,10 +15,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/avscout/avscout/internal/detect/internal/workers"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/avscout/avscout/internal/detect"
@@ -166,7 +165,7 @@ func readRegistry(ctx context.Context, r winreg.Registry, known map[string]*Entr
 		err error
 	}
 	results := make([]result, len(names))
-	forEach(ctx, len(names), func(i int) {
+	workers.ForEach(ctx, len(names), maxWorkers, func(i int) {
 		path := ServicesKey + `\` + names[i]
 		sk, err := r.OpenKey(winreg.LocalMachine, path, winreg.View64)
 		if err != nil {
@@ -208,27 +207,8 @@ func readRegistry(ctx context.Context, r winreg.Registry, known map[string]*Entr
 	return errors.Join(errs...)
 }
 
-// workers is how many registry keys are read at once.
-const workers = 4
-
-// forEach calls fn(i) for i in [0, n) from a few goroutines, stopping early
-// when ctx is done.
-func forEach(ctx context.Context, n int, fn func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
-}
+// maxWorkers is how many registry keys are read at once.
+const maxWorkers = 4
 
 // ReadKey reads one service's registry key: Type, Start, ImagePath,
 // DisplayName and, for drivers, the altitudes of Instances\*; the type and
