@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return fail("unexpected argument %q", fs.Arg(0))
 	}
-	if !validFormat(*format) {
+	if !slices.Contains(report.Formats(), *format) { // checked before scanning, not after
 		return fail("unknown --format %q (want %s)", *format, strings.Join(report.Formats(), ", "))
 	}
 	if *failOn != "" && *failOn != "restricted" {
@@ -110,15 +111,6 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitRestricted
 	}
 	return exitOK
-}
-
-func validFormat(f string) bool {
-	for _, v := range report.Formats() {
-		if v == f {
-			return true
-		}
-	}
-	return false
 }
 
 // loadCatalog returns the built-in catalog, or the one in file. A file
