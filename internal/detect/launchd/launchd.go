@@ -62,38 +62,15 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 			dirs = append(dirs, e.Name+"/Library/LaunchAgents")
 		}
 	}
-	seen := map[string]bool{}
-	for _, dir := range dirs {
-		real, ents, err := macos.ReadDir(ctx, h.FS, dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+	err = macos.ReadPlistDirs(ctx, h.FS, dirs, &errs, func(d macos.Dict, loc string) {
+		o, oerrs := Observe(h.FS, d, loc)
+		for _, err := range oerrs {
+			errs.Add(err)
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("launchd: %w", ctx.Err())
-		}
-		errs.Add(err)
-		if seen[real] {
-			continue
-		}
-		seen[real] = true
-		for _, e := range ents {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("launchd: %w", err)
-			}
-			if !strings.HasSuffix(e.Name(), ".plist") || e.IsDir() {
-				continue
-			}
-			d, loc, err := macos.ReadPlist(h.FS, real+"/"+e.Name())
-			if err != nil {
-				errs.Add(err)
-				continue
-			}
-			o, oerrs := Observe(h.FS, d, loc)
-			for _, err := range oerrs {
-				errs.Add(err)
-			}
-			emit(o)
-		}
+		emit(o)
+	})
+	if err != nil {
+		return fmt.Errorf("launchd: %w", err)
 	}
 	if err := errs.Err(); err != nil {
 		return fmt.Errorf("launchd: %w", err)

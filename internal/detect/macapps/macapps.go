@@ -190,33 +190,8 @@ func (sc *scan) folder(ctx context.Context, dir, real string, depth int) error {
 // path of the bundle ("/Applications/Foo.app"); Signer is the Team ID of
 // the main executable; Location is the Info.plist read.
 func Observe(fsys fs.FS, name, real string) (detect.Observation, []error) {
-	var errs []error
-	o := detect.Observation{
-		Kind:     detect.KindApp,
-		Status:   detect.Installed,
-		Path:     "/" + name,
-		Location: real + "/Contents/Info.plist",
-	}
-	b, loc, err := macos.ReadBundle(fsys, real)
-	if err != nil {
-		errs = append(errs, err)
-	} else {
-		o.Location = loc
-	}
+	o, b, signed, errs := macos.ObserveBundle(fsys, name, real, detect.KindApp, describeSignature)
 	o.Name, o.Display, o.Version = b.Identifier, b.Title(name), b.VersionString()
-
-	var signed string
-	sig, exe, err := macos.ExecutableSignature(fsys, real, b)
-	switch {
-	case errors.Is(err, macos.ErrNoExecutable):
-		signed = "no executable"
-	case err != nil:
-		errs = append(errs, err)
-		signed = "signature unreadable"
-	default:
-		o.Signer = sig.TeamID
-		signed = describeSignature(sig, exe)
-	}
 	o.Detail = detail(o, signed)
 	return o, errs
 }

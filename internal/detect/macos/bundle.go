@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/macho"
 )
 
@@ -98,6 +99,42 @@ func ExecutableSignature(fsys fs.FS, dir string, b Bundle) (macho.Signature, str
 		return macho.Signature{}, "", fmt.Errorf("%s: CFBundleExecutable %q is not a file name", dir, exe)
 	}
 	return FileSignature(fsys, dir+"/Contents/MacOS/"+exe)
+}
+
+// ObserveBundle starts the observation of the bundle listed as name
+// (slash separated, relative to the root) whose link-free name is real:
+// Kind is kind, Status Installed, Path "/"+name, Location the Info.plist
+// read (its expected name when it cannot be read). It returns what the
+// Info.plist says and how the main executable is signed: "no executable",
+// "signature unreadable", or, when the signature was read, Signer is set
+// to its Team ID and signed is describe's text. What cannot be read is
+// returned as errors, Info.plist first; the rest of the observation
+// (Name, Version, Detail…) is the caller's.
+func ObserveBundle(fsys fs.FS, name, real string, kind detect.Kind, describe func(sig macho.Signature, exe string) string) (o detect.Observation, b Bundle, signed string, errs []error) {
+	o = detect.Observation{
+		Kind:     kind,
+		Status:   detect.Installed,
+		Path:     "/" + name,
+		Location: real + "/Contents/Info.plist",
+	}
+	b, loc, err := ReadBundle(fsys, real)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		o.Location = loc
+	}
+	sig, exe, err := ExecutableSignature(fsys, real, b)
+	switch {
+	case errors.Is(err, ErrNoExecutable):
+		signed = "no executable"
+	case err != nil:
+		errs = append(errs, err)
+		signed = "signature unreadable"
+	default:
+		o.Signer = sig.TeamID
+		signed = describe(sig, exe)
+	}
+	return o, b, signed, errs
 }
 
 // maxInMemory bounds a file read whole because fsys gives no ReaderAt.

@@ -117,6 +117,44 @@ func ReadDir(ctx context.Context, fsys fs.FS, name string) (string, []fs.DirEntr
 	}
 }
 
+// ReadPlistDirs reads the *.plist files directly in each of dirs and
+// calls each with every one read and the name it was read under. A
+// missing directory is skipped, one reached again (through a link) is
+// read once; directories and plists that cannot be read are added to
+// errs. It returns only ctx's error, when ctx is done.
+func ReadPlistDirs(ctx context.Context, fsys fs.FS, dirs []string, errs *Errors, each func(d Dict, loc string)) error {
+	seen := map[string]bool{}
+	for _, dir := range dirs {
+		real, ents, err := ReadDir(ctx, fsys, dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		errs.Add(err)
+		if seen[real] {
+			continue
+		}
+		seen[real] = true
+		for _, e := range ents {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if !strings.HasSuffix(e.Name(), ".plist") || e.IsDir() {
+				continue
+			}
+			d, loc, err := ReadPlist(fsys, real+"/"+e.Name())
+			if err != nil {
+				errs.Add(err)
+				continue
+			}
+			each(d, loc)
+		}
+	}
+	return nil
+}
+
 func sorted(ents []fs.DirEntry) []fs.DirEntry {
 	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return ents

@@ -31,7 +31,6 @@ package macpkgs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -82,39 +81,16 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 		return fmt.Errorf("receipts: no filesystem: %w", detect.ErrUnavailable)
 	}
 	var errs macos.Errors
-	seen := map[string]bool{}
-	for _, dir := range receiptDirs {
-		real, ents, err := macos.ReadDir(ctx, h.FS, dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+	err := macos.ReadPlistDirs(ctx, h.FS, receiptDirs, &errs, func(d macos.Dict, loc string) {
+		o, err := Observe(h.FS, d, loc)
+		if err != nil {
+			errs.Add(err)
+			return
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("receipts: %w", ctx.Err())
-		}
-		errs.Add(err)
-		if seen[real] {
-			continue
-		}
-		seen[real] = true
-		for _, e := range ents {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("receipts: %w", err)
-			}
-			if !strings.HasSuffix(e.Name(), ".plist") || e.IsDir() {
-				continue
-			}
-			d, loc, err := macos.ReadPlist(h.FS, real+"/"+e.Name())
-			if err != nil {
-				errs.Add(err)
-				continue
-			}
-			o, err := Observe(h.FS, d, loc)
-			if err != nil {
-				errs.Add(err)
-				continue
-			}
-			emit(o)
-		}
+		emit(o)
+	})
+	if err != nil {
+		return fmt.Errorf("receipts: %w", err)
 	}
 	if err := errs.Err(); err != nil {
 		return fmt.Errorf("receipts: %w", err)

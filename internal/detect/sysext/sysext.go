@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/macho"
 	"github.com/avscout/avscout/internal/detect/macos"
 	"github.com/avscout/avscout/internal/host"
 )
@@ -281,38 +282,10 @@ func (k *kexts) walk(ctx context.Context, dir string, depth int) error {
 // executable. Status is Installed: a kext in these folders is installed,
 // whether or not it is loaded now.
 func ObserveKext(fsys fs.FS, name, real string) (detect.Observation, []error) {
-	var errs []error
-	o := detect.Observation{
-		Kind:     detect.KindDriver,
-		Status:   detect.Installed,
-		Path:     "/" + name,
-		Location: real + "/Contents/Info.plist",
-	}
-	b, loc, err := macos.ReadBundle(fsys, real)
-	if err != nil {
-		errs = append(errs, err)
-	} else {
-		o.Location = loc
-	}
+	o, b, signed, errs := macos.ObserveBundle(fsys, name, real, detect.KindDriver, describeKextSignature)
 	o.Name, o.Version = b.Identifier, b.VersionString()
 	if o.Name == "" {
 		o.Name = path.Base(name)
-	}
-	signed := ""
-	sig, _, err := macos.ExecutableSignature(fsys, real, b)
-	switch {
-	case errors.Is(err, macos.ErrNoExecutable):
-		signed = "no executable"
-	case err != nil:
-		errs = append(errs, err)
-		signed = "signature unreadable"
-	case sig.TeamID != "":
-		o.Signer = sig.TeamID
-		signed = "team " + sig.TeamID
-	case sig.Signed:
-		signed = "signed without a team"
-	default:
-		signed = "unsigned"
 	}
 	kind := "kernel extension"
 	if strings.HasPrefix(name, "Library/StagedExtensions/") {
@@ -324,4 +297,16 @@ func ObserveKext(fsys fs.FS, name, real string) (detect.Observation, []error) {
 	}
 	o.Detail += " at " + o.Path + " (" + signed + ")"
 	return o, errs
+}
+
+// describeKextSignature says how a kext's executable is signed, for the
+// detail.
+func describeKextSignature(sig macho.Signature, _ string) string {
+	switch {
+	case sig.TeamID != "":
+		return "team " + sig.TeamID
+	case sig.Signed:
+		return "signed without a team"
+	}
+	return "unsigned"
 }
