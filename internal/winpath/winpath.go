@@ -124,8 +124,9 @@ func Resolve(p string, env Env) string {
 			"programfiles": e.ProgramFiles, "programw6432": e.ProgramFiles,
 			"programfiles(x86)": e.ProgramFilesX86,
 			"programdata":       e.ProgramData, "allusersprofile": e.ProgramData,
-			"commonprogramfiles": e.CommonProgramFiles,
-			"systemdrive":        Drive(e.SystemRoot),
+			"commonprogramfiles": e.CommonProgramFiles, "commonprogramw6432": e.CommonProgramFiles,
+			"commonprogramfiles(x86)": e.ProgramFilesX86 + `\Common Files`,
+			"systemdrive":             Drive(e.SystemRoot),
 		})
 	}
 	switch {

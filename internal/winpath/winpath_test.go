@@ -33,6 +33,8 @@ func TestResolve(t *testing.T) {
 		`%windir%\x.exe`:                            `C:\windows\x.exe`,
 		`%ProgramFiles(x86)%\Kaspersky Lab\avp.exe`: `C:\Program Files (x86)\Kaspersky Lab\avp.exe`,
 		`%ProgramData%\Kaspersky Lab`:               `C:\ProgramData\Kaspersky Lab`,
+		`%CommonProgramFiles(x86)%\x.dll`:           `C:\Program Files (x86)\Common Files\x.dll`,
+		`%CommonProgramW6432%\x.dll`:                `C:\Program Files\Common Files\x.dll`,
 		`%Unknown%\x.exe`:                           `C:\windows\%Unknown%\x.exe`,
 		`\Windows\x.sys`:                            `C:\Windows\x.sys`,
 		`"D:\Apps\x.exe"`:                           `D:\Apps\x.exe`,

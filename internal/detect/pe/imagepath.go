@@ -4,30 +4,8 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/winpath"
 )
-
-// expandVar expands the environment variables services and Security
-// Center write into paths, as a path relative to the system drive. Others
-// are not expanded and the path is then not read.
-func expandVar(v string) (string, bool) {
-	switch strings.ToLower(v) {
-	case "%systemroot%", "%windir%":
-		return `\Windows`, true
-	case "%systemdrive%":
-		return "", true
-	case "%programfiles%", "%programw6432%":
-		return `\Program Files`, true
-	case "%programfiles(x86)%":
-		return `\Program Files (x86)`, true
-	case "%programdata%", "%allusersprofile%":
-		return `\ProgramData`, true
-	case "%commonprogramfiles%", "%commonprogramw6432%":
-		return `\Program Files\Common Files`, true
-	case "%commonprogramfiles(x86)%":
-		return `\Program Files (x86)\Common Files`, true
-	}
-	return "", false
-}
 
 // isExecutableExt reports whether ext (with its dot, any case) is the
 // extension of a file whose signature and version resource are read.
@@ -91,13 +69,13 @@ func Wants(o detect.Observation) bool {
 func commandImage(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, `"`) {
-		if end := strings.IndexByte(s[1:], '"'); end >= 0 {
-			return s[1 : 1+end]
-		}
-		return strings.Trim(s, `"`)
+		return winpath.Program(s)
 	}
 	// Unquoted: the shortest prefix ending in an executable extension
-	// followed by the end, a space or an icon index.
+	// followed by the end, a space or an icon index. Not winpath.Program:
+	// the extensions are pe's (.drv and .efi, not .bat and .cmd), and
+	// Program indexes the line by its lower-cased copy, whose length
+	// differs for some non-ASCII letters.
 	for i := 0; i < len(s); i++ {
 		if s[i] != ' ' && s[i] != '\t' && s[i] != ',' {
 			continue
@@ -110,46 +88,42 @@ func commandImage(s string) string {
 }
 
 // plainPath turns the path forms Windows' service control manager and
-// Security Center use into a plain absolute path on drive; "" when it
-// cannot.
+// Security Center use into a plain absolute path on drive, with
+// winpath.Resolve; "" when it cannot. It takes fewer forms than Resolve,
+// which would put the rest somewhere under SystemRoot or leave them as
+// they are: shares (\??\UNC\…, \\server\…), drive-relative paths (C:x.exe),
+// bare names Windows looks up on the PATH (svchost.exe), and variables
+// other than one known %VAR% at the start are refused — a file that
+// cannot be placed is not guessed at.
 func plainPath(p, drive string) string {
 	p = strings.TrimSpace(p)
+	rest := p
 	for _, prefix := range []string{`\??\`, `\\?\`, `\\.\`} {
-		if strings.HasPrefix(p, prefix) {
-			p = p[len(prefix):]
-			if strings.HasPrefix(strings.ToUpper(p), `UNC\`) {
-				return ""
-			}
+		if strings.HasPrefix(rest, prefix) {
+			rest = rest[len(prefix):]
 			break
 		}
 	}
-	lower := strings.ToLower(p)
+	lower := strings.ToLower(rest)
 	switch {
-	case strings.HasPrefix(lower, `\systemroot\`):
-		p = drive + `\Windows\` + p[len(`\systemroot\`):]
-	case strings.HasPrefix(lower, `system32\`), strings.HasPrefix(lower, `syswow64\`):
-		p = drive + `\Windows\` + p
-	case strings.HasPrefix(lower, "%"):
-		end := strings.IndexByte(lower[1:], '%')
-		if end < 0 {
+	case strings.HasPrefix(lower, `unc\`), strings.HasPrefix(rest, `\\`):
+		return ""
+	case strings.HasPrefix(rest, "%"):
+		if strings.Count(rest, "%") != 2 {
 			return ""
 		}
-		v, ok := expandVar(lower[:end+2])
-		if !ok {
-			return ""
-		}
-		p = drive + v + p[end+2:]
-	}
-	if strings.Contains(p, "%") {
+	case strings.Contains(rest, "%"):
+		return ""
+	case strings.HasPrefix(rest, `\`), strings.HasPrefix(lower, `system32\`), strings.HasPrefix(lower, `syswow64\`):
+	case winpath.Drive(rest) != "" && len(rest) >= 3 && (rest[2] == '\\' || rest[2] == '/'):
+	default:
 		return ""
 	}
-	if len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') {
-		return p
+	r := winpath.Resolve(p, winpath.Env{SystemRoot: drive + `\Windows`})
+	if strings.Contains(r, "%") || winpath.Drive(r) == "" || len(r) < 3 || r[2] != '\\' {
+		return "" // an unknown variable, or a drive-relative path it expanded to
 	}
-	if strings.HasPrefix(p, `\`) && !strings.HasPrefix(p, `\\`) {
-		return drive + p
-	}
-	return ""
+	return r
 }
 
 func hasExecutableExt(p string) bool {
