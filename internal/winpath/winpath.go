@@ -39,7 +39,9 @@ func Program(cmdline string) string {
 		}
 		return strings.TrimSpace(s[1:])
 	}
-	lower := strings.ToLower(s)
+	// Only ASCII letters are folded, so positions in lower are positions
+	// in s: strings.ToLower changes the byte length of some letters.
+	lower := asciiLower(s)
 	best := -1
 	for _, ext := range exts {
 		for from := 0; ; {
@@ -64,6 +66,16 @@ func Program(cmdline string) string {
 		return s[:i]
 	}
 	return s
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // Env holds the folders environment variables in configured paths stand

@@ -16,6 +16,10 @@ func TestProgram(t *testing.T) {
 		`"unterminated`:                                                `unterminated`,
 		`noext arg`:                                                    `noext`,
 		`  `:                                                           ``,
+		// Letters whose lower case is longer or shorter in UTF-8 must not
+		// shift the cut (this once panicked: index out of range).
+		`Ⱥ.exe`:                    `Ⱥ.exe`,
+		`C:\Ⱥȿ\İnstall\app.EXE -x`: `C:\Ⱥȿ\İnstall\app.EXE`,
 	} {
 		if got := Program(in); got != want {
 			t.Errorf("Program(%q) = %q, want %q", in, got, want)
