@@ -9,11 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/avscout/avscout/internal/atomicfile"
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/report"
@@ -101,7 +101,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	if *output != "" {
-		if err := writeFileAtomic(*output, buf.Bytes()); err != nil {
+		if err := atomicfile.Write(*output, buf.Bytes(), 0o600); err != nil {
 			return fail("%v", err)
 		}
 	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
@@ -142,35 +142,4 @@ func loadCatalog(file string) (*catalog.Catalog, error) {
 		return nil, fmt.Errorf("catalog %s: %w", file, err)
 	}
 	return c, nil
-}
-
-// writeFileAtomic writes data to name through a temporary file in the same
-// directory, so a reader never sees half a report. The file is private:
-// reports describe a host's defences.
-func writeFileAtomic(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, ".avscout-*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }
