@@ -4,7 +4,10 @@
 # comes with dpkg; rpm brings rpm and rpmbuild), plistutil for macOS
 # fixtures, Wine (wine64 only: Debian 12's wine32 is not installable here)
 # and the mingw-w64 cross compiler for the Windows tests, and a Go
-# toolchain (scripts/ensure-go.sh).
+# toolchain (scripts/ensure-go.sh); for the service and the collector:
+# systemd-analyze (checks our unit file; systemd need not run), PostgreSQL
+# (the collector's tests start a throwaway server) and Chromium (the
+# dashboard's browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +26,10 @@ declare -A pkgs=(
 	[wineserver]=wine64
 	[x86_64-w64-mingw32-gcc]=gcc-mingw-w64-x86-64-win32
 	[flock]=util-linux
+	[unshare]=util-linux
+	[chromium]=chromium
+	[systemd-analyze]=systemd
+	[/usr/lib/postgresql/15/bin/initdb]=postgresql
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do
