@@ -30,6 +30,7 @@ import (
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/winpath"
 )
 
 // DefaultTimeout bounds the Security Center query: WMI can hang for tens
@@ -189,50 +190,20 @@ func executable(p Product, drive string) string {
 	return ""
 }
 
-// plainPath expands the environment variables Security Center rows use and
-// returns an absolute path with a drive and a file name; "" otherwise.
+// plainPath expands the environment variables Security Center rows use
+// (as Windows would, through internal/winpath) and returns an absolute path
+// with a drive and a file name; "" for anything else, such as Defender's
+// windowsdefender:// URI or a variable winpath does not know.
 func plainPath(s, drive string) string {
 	s = strings.Trim(s, `"`)
-	if strings.HasPrefix(s, "%") {
-		end := strings.IndexByte(s[1:], '%')
-		if end < 0 {
-			return ""
-		}
-		v, ok := expandVar(s[:end+2])
-		if !ok {
-			return ""
-		}
-		s = drive + v + s[end+2:]
-	}
-	if len(s) < 4 || s[1] != ':' || s[2] != '\\' || !isLetter(s[0]) || strings.ContainsAny(s, "%\"") {
+	if winpath.Drive(s) == "" && !strings.HasPrefix(s, "%") {
 		return ""
 	}
-	if strings.HasSuffix(s, `\`) {
+	p := winpath.Resolve(s, winpath.Env{SystemRoot: drive + `\Windows`})
+	if winpath.Drive(p) == "" || len(p) < 4 || p[2] != '\\' || strings.ContainsAny(p[2:], "%\":") || strings.HasSuffix(p, `\`) {
 		return ""
 	}
-	return s
-}
-
-// expandVar expands the variables products write into their Security
-// Center paths, relative to the system drive.
-func expandVar(v string) (string, bool) {
-	switch strings.ToLower(v) {
-	case "%programfiles%", "%programw6432%":
-		return `\Program Files`, true
-	case "%programfiles(x86)%":
-		return `\Program Files (x86)`, true
-	case "%programdata%", "%allusersprofile%":
-		return `\ProgramData`, true
-	case "%systemroot%", "%windir%":
-		return `\Windows`, true
-	case "%commonprogramfiles%":
-		return `\Program Files\Common Files`, true
-	case "%commonprogramfiles(x86)%":
-		return `\Program Files (x86)\Common Files`, true
-	case "%systemdrive%":
-		return "", true
-	}
-	return "", false
+	return p
 }
 
 // missing reports whether the executable is known not to exist on h. A
@@ -253,14 +224,11 @@ func missing(h *host.Host, exe string) bool {
 // systemDrive is the drive letter of a Windows root ("C:" for C:\); "C:"
 // for a root that is not a drive.
 func systemDrive(h *host.Host) string {
-	r := h.Root
-	if len(r) >= 2 && r[1] == ':' && isLetter(r[0]) {
-		return strings.ToUpper(r[:2])
+	if d := winpath.Drive(h.Root); d != "" {
+		return d
 	}
 	return "C:"
 }
-
-func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
 
 // clean keeps a WMI string on one line and bounded.
 func clean(s string) string {

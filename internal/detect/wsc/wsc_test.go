@@ -364,3 +364,22 @@ type loopErr struct{}
 
 func (loopErr) Error() string     { return "loop" }
 func (l loopErr) SubError() error { return l }
+
+func TestPlainPath(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`%ProgramFiles%\Kaspersky Lab\KES\avp.exe`, `C:\Program Files\Kaspersky Lab\KES\avp.exe`},
+		{`%programfiles(x86)%\Vendor\x.exe`, `C:\Program Files (x86)\Vendor\x.exe`},
+		{`"D:\Tools\AV\scan.exe"`, `D:\Tools\AV\scan.exe`},
+		{`%SystemDrive%\AV\scan.exe`, `C:\AV\scan.exe`},
+		{`windowsdefender://`, ``},
+		{`%UnknownVar%\x.exe`, ``},
+		{`C:\Program Files\Vendor\`, ``},
+		{`relative\x.exe`, ``},
+		{`C:`, ``},
+		{``, ``},
+	} {
+		if got := plainPath(tc.in, "C:"); got != tc.want {
+			t.Errorf("plainPath(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
