@@ -1,0 +1,5 @@
+//go:build !linux && !darwin && !windows
+
+package agent
+
+func lowerPriority() error { return nil }
