@@ -43,6 +43,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runScan(ctx, rest, stdout, stderr)
 	case "catalog":
 		err = runCatalog(rest, stdout, stderr)
+	case "service":
+		return runService(ctx, rest, stdout, stderr)
+	case "status":
+		return runStatus(rest, stdout, stderr)
+	case "config":
+		return runConfig(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "avscout %s\n", version)
 	case "help", "-h", "--help", "-help":
@@ -72,9 +78,14 @@ Usage:
   avscout scan [--format table|json|jamf] [--output FILE] [--root DIR] [--os linux|windows|darwin]
                [--catalog FILE] [--fail-on restricted] [--sources a,b,…]
   avscout catalog [--format table|json] [--catalog FILE]
+  avscout service install|uninstall|start|stop|restart|status [--config FILE]
+  avscout service run [--config FILE] [--once]    (what the service manager runs)
+  avscout status [--format table|json] [--config FILE]
+  avscout config show [--config FILE]
   avscout version
 
 Exit codes: 0 scan completed; 1 with --fail-on restricted when a restricted
-product is installed or active; 2 usage or configuration error.
+product is installed or active; 2 usage or configuration error; 3 from
+status commands when the service is not running or has not scanned yet.
 `)
 }

@@ -236,7 +236,21 @@ func TestDelivererIsWokenAtStartAndAfterEachQueuedReport(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	wakes := make(chan struct{}, 10)
+	var mu sync.Mutex
+	wakes := 0
+	seen := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return wakes
+	}
+	// waitWakes blocks until the deliverer has taken n wakes, so that
+	// pending wakes are not coalesced by the scheduler's whim.
+	waitWakes := func(n int) {
+		deadline := time.Now().Add(10 * time.Second)
+		for seen() < n && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	scans := 0
 	a := &Agent{
 		Queue:    &memQueue{},
@@ -244,7 +258,9 @@ func TestDelivererIsWokenAtStartAndAfterEachQueuedReport(t *testing.T) {
 		Now:      clk.Now,
 		After:    clk.After,
 		Scan: func(context.Context) (*report.Report, error) {
-			if scans++; scans == 2 {
+			scans++
+			waitWakes(scans) // scan 1: the start-up wake; scan 2: scan 1's
+			if scans == 2 {
 				defer cancel()
 			}
 			return sampleReport(report.NewID(), time.Now()), nil
@@ -255,7 +271,9 @@ func TestDelivererIsWokenAtStartAndAfterEachQueuedReport(t *testing.T) {
 				case <-ctx.Done():
 					return
 				case <-wake:
-					wakes <- struct{}{}
+					mu.Lock()
+					wakes++
+					mu.Unlock()
 				}
 			}
 		},
@@ -263,11 +281,8 @@ func TestDelivererIsWokenAtStartAndAfterEachQueuedReport(t *testing.T) {
 	if err := a.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// Run waits for Deliver to return, so every wake it saw is counted.
-	// At least the start-up pass and one per scan; coalescing may merge a
-	// pending start-up wake with the first scan's.
-	if n := len(wakes); n < 2 {
-		t.Errorf("deliverer woken %d times, want ≥ 2 (start-up and after scans)", n)
+	if n := seen(); n < 2 {
+		t.Errorf("deliverer woken %d times, want ≥ 2 (at start-up and after the first scan)", n)
 	}
 }
 

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/kardianos/service"
+)
+
+// The unit files we install instead of the library's defaults: restart on
+// failure, a memory ceiling, background priority and sandboxing.
+var (
+	//go:embed units/avscout.service
+	systemdUnit string
+	//go:embed units/avscout.plist
+	launchdPlist string
+)
+
+// stopTimeout bounds how long a stop waits for a scan or a send in flight.
+const stopTimeout = 20 * time.Second
+
+// serviceName is the name the service manager knows the agent by.
+func serviceName(goos string) string {
+	if goos == "darwin" {
+		return "io.avscout.agent" // launchd labels are reverse-DNS
+	}
+	return "avscout"
+}
+
+// serviceConfig describes the installed service. The service runs
+// `avscout service run`; on Windows with --scm, which tells it the SCM
+// started it (Wine's SCM does not make that detectable).
+func serviceConfig(goos, configPath string) *service.Config {
+	args := []string{"service", "run"}
+	if configPath != "" {
+		args = append(args, "--config", configPath)
+	}
+	if goos == "windows" {
+		args = append(args, "--scm")
+	}
+	return &service.Config{
+		Name:        serviceName(goos),
+		DisplayName: "avscout endpoint agent",
+		Description: "Finds antivirus and endpoint-security software, flags restricted (Kaspersky) products and reports to the fleet collector.",
+		Arguments:   args,
+		Option: service.KeyValue{
+			"SystemdScript": systemdUnit,
+			"LaunchdConfig": launchdPlist,
+			// Windows: restart after a crash (30 s, counter reset daily).
+			// (Delayed start is set after install: see afterInstall.)
+			"StartType":              "automatic",
+			"OnFailure":              "restart",
+			"OnFailureDelayDuration": "30s",
+			"OnFailureResetPeriod":   86400,
+		},
+	}
+}
+
+// runService handles `avscout service …`.
+func runService(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "avscout service: want install, uninstall, start, stop, restart, status or run")
+		return exitUsage
+	}
+	sub, rest := args[0], args[1:]
+	if sub == "run" {
+		return runServiceRun(ctx, rest, stdout, stderr)
+	}
+	fs := flag.NewFlagSet("service "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config `FILE` the installed service reads (default: the OS's standard path)")
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "avscout service %s: unexpected argument %q\n", sub, fs.Arg(0))
+		return exitUsage
+	}
+	cfg := serviceConfig(runtime.GOOS, *cfgPath)
+	s, err := service.New(&program{}, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "avscout service %s: %v\n", sub, err)
+		return exitUsage
+	}
+	switch sub {
+	case "status":
+		st, err := s.Status()
+		switch {
+		case errors.Is(err, service.ErrNotInstalled):
+			fmt.Fprintln(stdout, "not installed")
+			return exitNotRunning
+		case err != nil:
+			fmt.Fprintf(stderr, "avscout service status: %v\n", err)
+			return exitUsage
+		case st == service.StatusRunning:
+			fmt.Fprintln(stdout, "running")
+			return exitOK
+		case st == service.StatusStopped:
+			fmt.Fprintln(stdout, "stopped")
+			return exitNotRunning
+		default:
+			fmt.Fprintln(stdout, "unknown")
+			return exitNotRunning
+		}
+	case "install", "uninstall", "start", "stop", "restart":
+		if sub == "install" && *cfgPath != "" {
+			// Refuse to install a service that could not start.
+			if _, err := loadConfig(*cfgPath, true); err != nil {
+				fmt.Fprintf(stderr, "avscout service install: %v\n", err)
+				return exitUsage
+			}
+		}
+		if err := service.Control(s, sub); err != nil {
+			fmt.Fprintf(stderr, "avscout service %s: %v\n", sub, err)
+			return exitUsage
+		}
+		if sub == "install" {
+			if note := afterInstall(cfg.Name); note != "" {
+				fmt.Fprintf(stderr, "avscout service install: note: %s\n", note)
+			}
+		}
+		fmt.Fprintf(stdout, "avscout service %s: done (%s)\n", sub, cfg.Name)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "avscout service: unknown command %q (want install, uninstall, start, stop, restart, status or run)\n", sub)
+	return exitUsage
+}
+
+// exitNotRunning is `service status`'s answer for a service that is
+// installed but stopped, or not installed (the LSB convention is 3).
+const exitNotRunning = 3
+
+// program adapts the service loop to the service manager: Start returns at
+// once with the loop running; Stop cancels it and waits a bounded time.
+type program struct {
+	run    func(ctx context.Context) error
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Start implements service.Interface.
+func (p *program) Start(service.Service) error {
+	if p.run == nil {
+		return errors.New("nothing to run")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	p.done = make(chan error, 1)
+	go func() { p.done <- p.run(ctx) }()
+	return nil
+}
+
+// Stop implements service.Interface.
+func (p *program) Stop(service.Service) error {
+	if p.cancel == nil {
+		return nil
+	}
+	p.cancel()
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(stopTimeout):
+		return fmt.Errorf("the service loop did not stop within %v", stopTimeout)
+	}
+}
+
+// Wait returns when the loop ends by itself (it only does on a fatal
+// error) with that error.
+func (p *program) Wait() <-chan error { return p.done }

@@ -1,0 +1,116 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The Windows service path, end to end under Wine: the real avscout.exe
+// installs itself with the SCM (recovery actions, automatic start), starts,
+// scans this "Windows host", delivers to a real HTTP server on loopback,
+// answers `service status` and `status`, stops and uninstalls.
+func TestWindowsServiceUnderWine(t *testing.T) {
+	fx := setupWine(t)
+	w := newWinHost(t, fx)
+	const token = "enroll-wine-5b7e"
+	coll := newLoopCollector(t, token)
+
+	exe := `C:\Program Files\avscout\avscout.exe`
+	local := w.local(exe)
+	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(fx.avscout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(local, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w.file(`C:\ProgramData\avscout\config.yaml`, fmt.Sprintf(
+		"collector:\n  url: %q\n  token: %q\nschedule:\n  splay: 0s\ntags:\n  site: wine-lab\n", coll.url, token))
+	w.importReg("kes")
+
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		out, errOut, err := w.output(w.cmd("wine", append([]string{exe}, args...)...))
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out) + string(errOut), code
+	}
+
+	if out, code := run("service", "install"); code != 0 {
+		t.Fatalf("service install: exit %d\n%s", code, out)
+	}
+	// Wine's sc.exe has no qc: read the service's registry key.
+	qc := w.wine("reg", "query", `HKLM\System\CurrentControlSet\Services\avscout`)
+	// (Wine accepts the recovery actions but does not store them, so
+	// they cannot be checked here.)
+	if !strings.Contains(qc, `avscout.exe" service run --scm`) || !regexp.MustCompile(`Start\s+REG_DWORD\s+0x2\b`).MatchString(qc) {
+		t.Errorf("the service key lacks the --scm image path or automatic start:\n%s", qc)
+	}
+	if out, code := run("service", "start"); code != 0 {
+		t.Fatalf("service start: exit %d\n%s", code, out)
+	}
+	w.waitRunning("avscout")
+	if out, code := run("service", "status"); code != 0 || !strings.Contains(out, "running") {
+		t.Errorf("service status while running: exit %d, %q", code, out)
+	}
+
+	waitFor(t, "the service's first report at the collector", 90*time.Second, func() bool { return len(coll.stored()) >= 1 })
+	for id, r := range coll.stored() {
+		if r.Host.OS != "windows" || r.Tags["site"] != "wine-lab" {
+			t.Errorf("report %s: host %+v tags %v", id, r.Host, r.Tags)
+		}
+		if _, ok := product(r, "kaspersky-endpoint-security-windows"); !ok {
+			t.Errorf("report %s lacks Kaspersky Endpoint Security: %v", id, productIDs(r))
+		}
+	}
+	if p := coll.problems(); len(p) > 0 {
+		t.Errorf("collector saw bad requests: %v", p)
+	}
+
+	var status string
+	waitFor(t, "status to record the delivery", 30*time.Second, func() bool {
+		status, _ = run("status")
+		return strings.Contains(status, "Last success:")
+	})
+	if !strings.Contains(status, "NOT COMPLIANT") {
+		t.Errorf("status:\n%s", status)
+	}
+
+	if out, code := run("service", "stop"); code != 0 {
+		t.Fatalf("service stop: exit %d\n%s", code, out)
+	}
+	waitFor(t, "the service to stop", 30*time.Second, func() bool {
+		out, _, _ := w.output(w.cmd("wine", "sc", "query", "avscout"))
+		return strings.Contains(string(out), "STOPPED")
+	})
+	if out, code := run("service", "status"); code != exitNotRunning || !strings.Contains(out, "stopped") {
+		t.Errorf("service status after stop: exit %d, %q", code, out)
+	}
+	logText, _ := os.ReadFile(w.local(`C:\ProgramData\avscout\logs\avscout.log`))
+	if len(logText) == 0 {
+		t.Error("the service wrote no log file")
+	} else if strings.Contains(string(logText), token) {
+		t.Error("the token appears in the service log")
+	}
+	if out, code := run("service", "uninstall"); code != 0 {
+		t.Fatalf("service uninstall: exit %d\n%s", code, out)
+	}
+	if out, code := run("service", "status"); code != exitNotRunning || !strings.Contains(out, "not installed") {
+		t.Errorf("service status after uninstall: exit %d, %q", code, out)
+	}
+}

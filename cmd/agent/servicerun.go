@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/avscout/avscout/internal/agent"
+	"github.com/avscout/avscout/internal/catalog"
+	"github.com/avscout/avscout/internal/config"
+	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/logfile"
+	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/scan"
+	"github.com/avscout/avscout/internal/spool"
+	"github.com/avscout/avscout/internal/transport"
+)
+
+// Files and folders under the state directory.
+const (
+	stateFileName = "state.json"
+	spoolDirName  = "spool"
+)
+
+// runOptions are `service run`'s flags beyond the config.
+type runOptions struct {
+	configPath string
+	scm        bool
+	once       bool
+	root       string
+	target     string
+	interval   time.Duration
+	splay      time.Duration
+}
+
+func runServiceRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("service run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o runOptions
+	fs.StringVar(&o.configPath, "config", "", "config `FILE` (default: the OS's standard path)")
+	fs.BoolVar(&o.scm, "scm", false, "the Windows service manager started this process (set by `service install`)")
+	fs.BoolVar(&o.once, "once", false, "scan once, queue and deliver the report, then exit")
+	fs.StringVar(&o.root, "root", "", "scan `DIR` as the target's root instead of this machine (an image scanned on a schedule)")
+	fs.StringVar(&o.target, "os", "", "target OS with --root: linux, windows or darwin (default: detected)")
+	fs.DurationVar(&o.interval, "interval", 0, "override the config's scan interval (testing)")
+	fs.DurationVar(&o.splay, "splay", -1, "override the config's first-scan splay (testing)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "avscout service run: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	eff, err := loadConfig(o.configPath, o.configPath != "")
+	if err != nil {
+		fmt.Fprintf(stderr, "avscout service run: %v\n", err)
+		return exitUsage
+	}
+	logger, closeLog, err := serviceLogger(eff.Config.Log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "avscout service run: %v\n", err)
+		return exitUsage
+	}
+	defer closeLog()
+	for _, w := range eff.Warnings {
+		logger.Warn("config", "warning", w)
+	}
+	d, err := newDaemon(eff.Config, o, logger)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		fmt.Fprintf(stderr, "avscout service run: %v\n", err)
+		return exitUsage
+	}
+	defer d.close()
+
+	if o.once {
+		if err := d.once(ctx); err != nil {
+			fmt.Fprintf(stderr, "avscout service run --once: %v\n", err)
+			return exitUsage
+		}
+		return exitOK
+	}
+	if o.scm || isWindowsService() {
+		if err := runUnderSCM(serviceName(runtime.GOOS), d.run, logger); err != nil {
+			logger.Error("service manager", "err", err)
+			fmt.Fprintf(stderr, "avscout service run: %v\n", err)
+			return exitUsage
+		}
+		return exitOK
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger.Info("avscout service running in the foreground", "version", version, "pid", os.Getpid())
+	if err := d.run(ctx); err != nil {
+		logger.Error("service loop ended", "err", err)
+		return exitUsage
+	}
+	logger.Info("avscout service stopped")
+	return exitOK
+}
+
+// daemon is the service's parts wired together from the config.
+type daemon struct {
+	agent   *agent.Agent
+	spool   *spool.Spool
+	deliver *transport.Deliverer
+	logger  *slog.Logger
+}
+
+func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*daemon, error) {
+	if err := agent.LowerPriority(); err != nil {
+		logger.Warn("could not lower the scan priority", "err", err)
+	}
+	cat, err := catalog.Default()
+	if err != nil {
+		return nil, err
+	}
+	var target host.OS
+	if o.target != "" {
+		if target, err = host.ParseOS(o.target); err != nil {
+			return nil, fmt.Errorf("--os: %w", err)
+		}
+	}
+	scanHost := func() (*host.Host, error) {
+		if o.root != "" {
+			return host.OpenRoot(o.root, target)
+		}
+		return host.Live(target)
+	}
+	if _, err := scanHost(); err != nil {
+		return nil, err
+	}
+	stateDir := cfg.StateDir
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	sp, err := spool.Open(filepath.Join(stateDir, spoolDirName),
+		spool.Limits{MaxReports: cfg.Spool.MaxReports, MaxBytes: cfg.Spool.MaxBytes}, logger)
+	if err != nil {
+		return nil, err
+	}
+	state := agent.OpenState(filepath.Join(stateDir, stateFileName), logger)
+	d := &daemon{spool: sp, logger: logger}
+
+	sched := agent.Schedule{
+		Splay:    time.Duration(cfg.Schedule.Splay),
+		Interval: time.Duration(cfg.Schedule.Interval),
+		Jitter:   time.Duration(cfg.Schedule.Jitter),
+	}
+	if o.interval > 0 {
+		sched.Interval, sched.Jitter = o.interval, 0
+	}
+	if o.splay >= 0 {
+		sched.Splay = o.splay
+	}
+	d.agent = &agent.Agent{
+		Queue:    sp,
+		Schedule: sched,
+		State:    state,
+		Logger:   logger,
+		Scan: func(ctx context.Context) (*report.Report, error) {
+			h, err := scanHost()
+			if err != nil {
+				return nil, err
+			}
+			return scan.Run(ctx, scan.Options{
+				Host:          h,
+				Catalog:       cat,
+				Sources:       cfg.Scan.Sources,
+				SourceTimeout: time.Duration(cfg.Scan.SourceTimeout),
+				AgentVersion:  version,
+				Tags:          cfg.Tags,
+				Logger:        logger,
+			})
+		},
+	}
+	if cfg.Collector.URL == "" {
+		logger.Warn("no collector.url configured: reports stay in the spool", "spool", filepath.Join(stateDir, spoolDirName))
+		return d, nil
+	}
+	client, err := transport.New(transport.Options{
+		URL:        cfg.Collector.URL,
+		Token:      cfg.Collector.Token,
+		CAFile:     cfg.Collector.CAFile,
+		CAPins:     cfg.Collector.CAPins,
+		ClientCert: cfg.Collector.ClientCert,
+		ClientKey:  cfg.Collector.ClientKey,
+		Proxy:      cfg.Collector.Proxy,
+		Timeout:    time.Duration(cfg.Collector.Timeout),
+		UserAgent:  "avscout/" + version,
+	})
+	if err != nil {
+		sp.Close()
+		return nil, err
+	}
+	d.deliver = &transport.Deliverer{
+		Client: client,
+		Queue:  sp,
+		Logger: logger,
+		OnResult: func(r transport.Result) {
+			recordDelivery(state, sp, r)
+		},
+	}
+	d.agent.Deliver = d.deliver.Run
+	return d, nil
+}
+
+// recordDelivery keeps the outcome of a delivery pass in the state file.
+func recordDelivery(state *agent.StateFile, sp *spool.Spool, r transport.Result) {
+	state.Update(func(s *agent.State) {
+		prev := s.LastDelivery
+		ds := agent.DeliveryState{At: r.At.UTC(), Sent: r.Sent, DeadLettered: r.DeadLettered}
+		if prev != nil {
+			ds.LastSuccess = prev.LastSuccess
+		}
+		if r.Err != nil {
+			ds.Error = r.Err.Error()
+		}
+		if r.Sent > 0 {
+			ds.LastSuccess = r.At.UTC()
+		}
+		s.LastDelivery = &ds
+		if st, err := sp.Stats(); err == nil {
+			s.Dropped = max(s.Dropped, st.Dropped)
+		}
+	})
+}
+
+// run is the service loop until ctx ends.
+func (d *daemon) run(ctx context.Context) error {
+	return d.agent.Run(ctx)
+}
+
+// once scans once, queues, and sends what the spool holds.
+func (d *daemon) once(ctx context.Context) error {
+	if err := d.agent.RunOnce(ctx); err != nil {
+		return err
+	}
+	if d.deliver == nil {
+		return nil
+	}
+	r := d.deliver.DrainOnce(ctx)
+	if d.deliver.OnResult != nil {
+		d.deliver.OnResult(r)
+	}
+	if r.Err != nil {
+		return fmt.Errorf("delivery: %w (the report stays queued)", r.Err)
+	}
+	return nil
+}
+
+func (d *daemon) close() {
+	if err := d.spool.Close(); err != nil {
+		d.logger.Warn("close spool", "err", err)
+	}
+}
+
+// serviceLogger logs JSON lines to the configured file (rotated), or text to
+// standard error where the service manager keeps it (the journal).
+func serviceLogger(lc config.Log, stderr io.Writer) (*slog.Logger, func(), error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(lc.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if lc.File == "" {
+		return slog.New(slog.NewTextHandler(stderr, opts)), func() {}, nil
+	}
+	w, err := logfile.Open(lc.File, int64(lc.MaxSizeMB)<<20, lc.MaxFiles)
+	if err != nil {
+		return nil, nil, err
+	}
+	return slog.New(slog.NewJSONHandler(w, opts)), func() { w.Close() }, nil
+}
+
+// loadConfig loads the effective config of this machine: the file (path,
+// or the OS's standard one), the environment and the MDM-managed settings.
+func loadConfig(path string, explicit bool) (*config.Effective, error) {
+	managed, err := managedSettings()
+	if err != nil {
+		return nil, err
+	}
+	return config.Load(config.LoadOptions{
+		OS:        config.OS(runtime.GOOS),
+		Path:      path,
+		Explicit:  explicit,
+		LookupEnv: os.LookupEnv,
+		Managed:   managed,
+		Euid:      os.Geteuid(),
+	})
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/avscout/avscout/internal/agent"
+	"github.com/avscout/avscout/internal/spool"
+)
+
+// statusDoc is `avscout status --format json`: the service's state file
+// and the spool's counts, read without scanning.
+type statusDoc struct {
+	StateDir     string               `json:"state_dir"`
+	StartedAt    *time.Time           `json:"started_at,omitempty"`
+	LastScan     *agent.ScanState     `json:"last_scan"`
+	NextScan     *time.Time           `json:"next_scan,omitempty"`
+	Queue        queueDoc             `json:"queue"`
+	LastDelivery *agent.DeliveryState `json:"last_delivery"`
+}
+
+type queueDoc struct {
+	Reports     int   `json:"reports"`
+	Bytes       int64 `json:"bytes"`
+	DeadLetters int   `json:"dead_letters"`
+	Dropped     int64 `json:"dropped"`
+}
+
+// runStatus handles `avscout status`: it answers at once from the files
+// the service keeps, for MDM checks (Intune remediation, Jamf EA).
+func runStatus(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config `FILE` (default: the OS's standard path)")
+	format := fs.String("format", "table", "output format: table or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if *format != "table" && *format != "json" {
+		fmt.Fprintf(stderr, "avscout status: unknown --format %q (want table or json)\n", *format)
+		return exitUsage
+	}
+	eff, err := loadConfig(*cfgPath, *cfgPath != "")
+	if err != nil {
+		fmt.Fprintf(stderr, "avscout status: %v\n", err)
+		return exitUsage
+	}
+	dir := eff.Config.StateDir
+	doc := statusDoc{StateDir: dir}
+	st, err := agent.ReadState(filepath.Join(dir, stateFileName))
+	switch {
+	case errors.Is(err, iofs.ErrNotExist):
+		// Not run yet: say so, in the requested format.
+	case err != nil:
+		fmt.Fprintf(stderr, "avscout status: %v\n", err)
+		return exitUsage
+	default:
+		doc.LastScan, doc.LastDelivery = st.LastScan, st.LastDelivery
+		doc.Queue.Dropped = st.Dropped
+		if !st.StartedAt.IsZero() {
+			doc.StartedAt = &st.StartedAt
+		}
+		if !st.NextScan.IsZero() {
+			doc.NextScan = &st.NextScan
+		}
+	}
+	if qs, err := spool.Inspect(filepath.Join(dir, spoolDirName)); err == nil {
+		doc.Queue.Reports, doc.Queue.Bytes, doc.Queue.DeadLetters = qs.Queued, qs.Bytes, qs.DeadLetters
+		doc.Queue.Dropped = max(doc.Queue.Dropped, qs.Dropped)
+	} else if !errors.Is(err, iofs.ErrNotExist) {
+		fmt.Fprintf(stderr, "avscout status: %v\n", err)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			fmt.Fprintf(stderr, "avscout status: %v\n", err)
+			return exitUsage
+		}
+	} else {
+		writeStatusTable(stdout, doc, time.Now())
+	}
+	if doc.LastScan == nil {
+		return exitNotRunning
+	}
+	return exitOK
+}
+
+func writeStatusTable(w io.Writer, d statusDoc, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	when := func(t time.Time) string {
+		ago := now.Sub(t).Round(time.Second)
+		if ago < 0 {
+			return fmt.Sprintf("%s (in %s)", t.Format(time.RFC3339), (-ago).String())
+		}
+		return fmt.Sprintf("%s (%s ago)", t.Format(time.RFC3339), ago)
+	}
+	fmt.Fprintf(tw, "State directory:\t%s\n", d.StateDir)
+	if s := d.LastScan; s == nil {
+		fmt.Fprintf(tw, "Last scan:\tnone recorded (the service has not scanned yet)\n")
+	} else {
+		fmt.Fprintf(tw, "Last scan:\t%s, %d ms\n", when(s.At), s.DurationMS)
+		switch {
+		case s.Error != "":
+			fmt.Fprintf(tw, "Result:\tfailed: %s\n", s.Error)
+		case s.Compliant:
+			fmt.Fprintf(tw, "Result:\tcompliant, %d product(s)\n", s.Products)
+		default:
+			fmt.Fprintf(tw, "Result:\tNOT COMPLIANT: %s\n", strings.Join(s.Restricted, ", "))
+		}
+		if s.ReportID != "" {
+			fmt.Fprintf(tw, "Report:\t%s\n", s.ReportID)
+		}
+		if len(s.FailedSources) > 0 {
+			fmt.Fprintf(tw, "Failed sources:\t%s\n", strings.Join(s.FailedSources, ", "))
+		}
+	}
+	if d.NextScan != nil {
+		fmt.Fprintf(tw, "Next scan:\t%s\n", when(*d.NextScan))
+	}
+	fmt.Fprintf(tw, "Queued reports:\t%d (%d bytes)\n", d.Queue.Reports, d.Queue.Bytes)
+	if d.Queue.DeadLetters > 0 || d.Queue.Dropped > 0 {
+		fmt.Fprintf(tw, "Undeliverable:\t%d dead-lettered, %d dropped (spool full)\n", d.Queue.DeadLetters, d.Queue.Dropped)
+	}
+	if l := d.LastDelivery; l == nil {
+		fmt.Fprintf(tw, "Last delivery:\tnone\n")
+	} else {
+		res := fmt.Sprintf("%d sent", l.Sent)
+		if l.Error != "" {
+			res = "failed: " + l.Error
+		}
+		fmt.Fprintf(tw, "Last delivery:\t%s, %s\n", when(l.At), res)
+		if !l.LastSuccess.IsZero() {
+			fmt.Fprintf(tw, "Last success:\t%s\n", when(l.LastSuccess))
+		}
+	}
+	tw.Flush()
+}
+
+// runConfig handles `avscout config show`.
+func runConfig(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "show" {
+		fmt.Fprintln(stderr, "avscout config: want show")
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("config show", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config `FILE` (default: the OS's standard path)")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	eff, err := loadConfig(*cfgPath, *cfgPath != "")
+	if err != nil {
+		fmt.Fprintf(stderr, "avscout config show: %v\n", err)
+		return exitUsage
+	}
+	if err := eff.Show(stdout); err != nil {
+		fmt.Fprintf(stderr, "avscout config show: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
