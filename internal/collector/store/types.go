@@ -1,0 +1,137 @@
+package store
+
+import (
+	"time"
+
+	"github.com/avscout/avscout/internal/report"
+)
+
+// Host states in the fleet view, derived from the host's latest report and
+// its age.
+const (
+	// HostRestricted: the latest report has a restricted product that is
+	// active or installed (the report is not compliant).
+	HostRestricted = "restricted"
+	// HostUnprotected: compliant, but no antivirus/EDR/security-suite
+	// product is active.
+	HostUnprotected = "unprotected"
+	// HostClean: compliant and protected by an active product.
+	HostClean = "clean"
+)
+
+// HostFilter selects hosts for the list, the API and the export. Zero
+// fields do not filter.
+type HostFilter struct {
+	Compliant  *bool
+	Product    string // catalog product id present on the host (any state)
+	Vendor     string // vendor name present on the host (any state), case-insensitive
+	State      string // HostRestricted, HostUnprotected or HostClean
+	Stale      *bool  // last seen before StaleBefore
+	StaleAfter time.Duration
+	Tag        string // "key=value"
+	Search     string // substring of hostname or host id, case-insensitive
+	SeenSince  time.Time
+	Limit      int // default 100, max 1000
+	Offset     int
+}
+
+// HostSummary is one row of the fleet list: a host and the gist of its
+// latest report.
+type HostSummary struct {
+	ID           string            `json:"id"`
+	Hostname     string            `json:"hostname"`
+	OS           string            `json:"os"`
+	OSVersion    string            `json:"os_version"`
+	Arch         string            `json:"arch"`
+	AgentVersion string            `json:"agent_version"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	FirstSeen    time.Time         `json:"first_seen"`
+	LastSeen     time.Time         `json:"last_seen"` // when the latest report was received
+	LastReportID string            `json:"last_report_id"`
+	Compliant    bool              `json:"compliant"`
+	State        string            `json:"state"` // HostRestricted, HostUnprotected or HostClean
+	Stale        bool              `json:"stale"`
+	Restricted   []string          `json:"restricted"` // names of restricted products active or installed
+	Protection   []string          `json:"protection"` // names of active security products
+	Products     int               `json:"products"`
+}
+
+// HostPage is one page of hosts.
+type HostPage struct {
+	Hosts  []HostSummary `json:"hosts"`
+	Total  int           `json:"total"` // hosts matching the filter, all pages
+	Limit  int           `json:"limit"`
+	Offset int           `json:"offset"`
+}
+
+// HostDetail is a host with its latest full report and the history of
+// changes between its reports.
+type HostDetail struct {
+	HostSummary
+	Latest  report.Report `json:"latest"`
+	History []Change      `json:"history"` // newest first
+}
+
+// Change is one difference between two consecutive reports of a host.
+type Change struct {
+	At       time.Time `json:"at"`        // generated_at of the report that showed it
+	ReportID string    `json:"report_id"` // that report
+	Kind     string    `json:"kind"`      // "product-added", "product-removed", "state-changed", "version-changed", "compliance-changed", "first-report"
+	Product  string    `json:"product,omitempty"`
+	From     string    `json:"from,omitempty"`
+	To       string    `json:"to,omitempty"`
+}
+
+// Summary is the fleet at a glance.
+type Summary struct {
+	Hosts       int `json:"hosts"`
+	Compliant   int `json:"compliant"`
+	Restricted  int `json:"restricted"`  // hosts with a restricted product active or installed
+	Unprotected int `json:"unprotected"` // compliant hosts without an active security product
+	Stale       int `json:"stale"`       // hosts not seen within the stale window
+	WhiteLabel  int `json:"white_label"` // hosts with a white-label build of restricted technology
+	// RestrictedProducts counts hosts per restricted product (active or
+	// installed), most hosts first.
+	RestrictedProducts []ProductCount `json:"restricted_products"`
+	StaleAfter         time.Duration  `json:"-"`
+	GeneratedAt        time.Time      `json:"generated_at"`
+}
+
+// ProductCount is how many hosts have a product.
+type ProductCount struct {
+	ID     string `json:"id"`
+	Vendor string `json:"vendor"`
+	Name   string `json:"name"`
+	Hosts  int    `json:"hosts"`
+}
+
+// CompliantPercent is the share of compliant hosts, 0–100.
+func (s Summary) CompliantPercent() float64 {
+	if s.Hosts == 0 {
+		return 0
+	}
+	return 100 * float64(s.Compliant) / float64(s.Hosts)
+}
+
+// HostProduct is one product of a host's latest report, without its
+// evidence (which [HostDetail.Latest] carries).
+type HostProduct struct {
+	ID         string `json:"id"`
+	Vendor     string `json:"vendor"`
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+	Category   string `json:"category"`
+	State      string `json:"state"`
+	Restricted bool   `json:"restricted"`
+	WhiteLabel bool   `json:"white_label"`
+	Technology string `json:"technology,omitempty"`
+	Confidence string `json:"confidence"`
+}
+
+// ExportRow is one row of the fleet export: a host and one of its current
+// products. A host without products gives one row with HasProduct false.
+type ExportRow struct {
+	Host       HostSummary
+	HasProduct bool
+	Product    HostProduct
+}
