@@ -7,16 +7,24 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build scan test test-windows deps vet lint fmt-check cross bench clean
+.PHONY: all build scan collector test test-windows deps vet lint fmt-check cross bench clean
 
 all: build
 
 build:
 	$(BUILD) -o bin/avscout ./cmd/agent
+	$(BUILD) -o bin/avscout-collector ./cmd/collector
 
 ## scan: a one-off scan of this machine, printed as a table
 scan: build
 	./bin/avscout scan
+
+## collector: a local collector on 127.0.0.1:8443 with an SQLite database in
+## .cache/collector (admin token in .cache/collector/admin-token)
+collector: build
+	@mkdir -p .cache/collector && chmod 700 .cache/collector
+	@[ -s .cache/collector/admin-token ] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > .cache/collector/admin-token)
+	./bin/avscout-collector serve --listen 127.0.0.1:8443 --db .cache/collector/avscout.db --admin-token-file .cache/collector/admin-token
 
 deps:
 	scripts/install-deps.sh
@@ -51,8 +59,9 @@ cross:
 	@for p in $(PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
 		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/avscout-$$os-$$arch$$ext ./cmd/agent || exit 1; \
+		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/avscout-collector-$$os-$$arch$$ext ./cmd/collector || exit 1; \
 	done
-	@ls -l dist/ | awk 'NR>1 {printf "%-28s %6.1f MB\n", $$9, $$5/1048576}'
+	@ls -l dist/ | awk 'NR>1 {printf "%-38s %6.1f MB\n", $$9, $$5/1048576}'
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -108,5 +110,20 @@ func TestExampleConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The example shipped for administrators is the one these tests load.
+func TestPackagedExampleIsTheTestedOne(t *testing.T) {
+	shipped, err := os.ReadFile("../../packaging/config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested, err := os.ReadFile("testdata/config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(shipped, tested) {
+		t.Error("packaging/config.example.yaml differs from internal/config/testdata/config.example.yaml: copy the tested one over")
 	}
 }

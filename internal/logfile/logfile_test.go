@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -33,14 +34,14 @@ func TestRotation(t *testing.T) {
 		if st.Size() != 80 {
 			t.Errorf("%s is %d bytes, want 80", name, st.Size())
 		}
-		if perm := st.Mode().Perm(); perm != 0o600 {
+		if perm := st.Mode().Perm(); perm != 0o600 && runtime.GOOS != "windows" {
 			t.Errorf("%s mode %v, want 0600", name, perm)
 		}
 	}
 	if _, err := os.Stat(path + ".3"); !os.IsNotExist(err) {
 		t.Errorf("a fourth file exists beyond MaxFiles=3: %v", err)
 	}
-	if st, _ := os.Stat(filepath.Dir(path)); st.Mode().Perm() != 0o700 {
+	if st, _ := os.Stat(filepath.Dir(path)); st.Mode().Perm() != 0o700 && runtime.GOOS != "windows" {
 		t.Errorf("log folder mode %v, want 0700", st.Mode().Perm())
 	}
 }
