@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/avscout/avscout/internal/winpath"
 )
 
 // Size limits of the files Load reads: anything larger is a mistake (or
@@ -380,33 +382,8 @@ func (l *loader) expand() {
 			continue
 		}
 		p := s.field(&l.e.Config).(*string)
-		*p = expandWindows(*p, l.o.LookupEnv)
+		*p = winpath.ExpandVars(*p, l.o.LookupEnv)
 	}
-}
-
-// expandWindows expands %NAME% references in s.
-func expandWindows(s string, lookup func(string) (string, bool)) string {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(s, '%')
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(s[i+1:], '%')
-		if j < 0 {
-			break
-		}
-		name := s[i+1 : i+1+j]
-		if v, ok := lookup(name); ok && name != "" {
-			b.WriteString(s[:i])
-			b.WriteString(v)
-		} else {
-			b.WriteString(s[:i+2+j])
-		}
-		s = s[i+2+j:]
-	}
-	b.WriteString(s)
-	return b.String()
 }
 
 // defaultJitter keeps the default jitter below a short interval: the

@@ -155,6 +155,16 @@ func Resolve(p string, env Env) string {
 // expandVars replaces %NAME% (case-insensitive) by vars[lower(NAME)],
 // leaving unknown variables as written.
 func expandVars(p string, vars map[string]string) string {
+	return ExpandVars(p, func(name string) (string, bool) {
+		v, ok := vars[strings.ToLower(name)]
+		return v, ok
+	})
+}
+
+// ExpandVars replaces each %NAME% in p for which lookup has a value, as
+// Windows expands REG_EXPAND_SZ data; unknown variables, an empty %% and
+// a lone % stay as written.
+func ExpandVars(p string, lookup func(name string) (string, bool)) string {
 	var b strings.Builder
 	for {
 		i := strings.IndexByte(p, '%')
@@ -166,7 +176,7 @@ func expandVars(p string, vars map[string]string) string {
 			break
 		}
 		name := p[i+1 : i+1+j]
-		if v, ok := vars[strings.ToLower(name)]; ok {
+		if v, ok := lookup(name); ok && name != "" {
 			b.WriteString(p[:i])
 			b.WriteString(v)
 		} else {
