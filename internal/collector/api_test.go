@@ -69,7 +69,7 @@ func TestHostsAPI(t *testing.T) {
 				{"stale", "stale=true", []string{"win-kes", "win-left"}, 0},
 				{"not_stale", "stale=false&state=clean", []string{"mac-other", "win-def"}, 0},
 				{"tag", "tag=site%3Dparis", []string{"win-left", "mac-other"}, 0},
-				{"search", "q=WIN-", []string{"win-kes", "win-left", "win-def"}, 0},
+				{"search", "search=WIN-", []string{"win-kes", "win-left", "win-def"}, 0},
 				{"seen_since_duration", "seen_since=90m", []string{"deb-kes", "mac-wl", "deb-clean", "mac-other"}, 0},
 				{"seen_since_time", "seen_since=" + url.QueryEscape(now.Add(-3*time.Hour).Format(time.RFC3339)), []string{"deb-kes", "mac-wl", "deb-clean", "mac-other", "win-def"}, 0},
 				{"paging", "limit=3&offset=2", []string{"win-kes", "deb-clean", "win-left"}, 7},
