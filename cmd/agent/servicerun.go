@@ -74,6 +74,9 @@ func runServiceRun(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return exitUsage
 	}
 	defer closeLog()
+	if o.scm || isWindowsService() {
+		logger = withEventLog(logger, serviceName(runtime.GOOS))
+	}
 	for _, w := range eff.Warnings {
 		logger.Warn("config", "warning", w)
 	}
