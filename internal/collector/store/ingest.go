@@ -194,10 +194,12 @@ func (s *Store) Ingest(ctx context.Context, r *report.Report, raw []byte, tokenI
 	return Stored, nil
 }
 
-// later reports whether report (genA, idA) comes after (genB, idB) in a
-// host's history: by generated_at, then report id for a stable order.
+// later reports whether an arriving report (genA, idA) supersedes the
+// host's current one (genB, idB): by generated_at, which has second
+// precision, so of two reports generated in the same second the one that
+// arrives last is the newer (an agent queues and sends in order).
 func later(genA int64, idA string, genB int64, idB string) bool {
-	return genA > genB || genA == genB && idA > idB
+	return genA > genB || genA == genB && idA != idB
 }
 
 // checkReport rejects what the store cannot hold or index.

@@ -848,3 +848,26 @@ func TestExport(t *testing.T) {
 		}
 	})
 }
+
+// generated_at has second precision: of two reports of one host generated
+// in the same second, the one that arrives last is the current state,
+// whatever their random ids.
+func TestSameSecondReportsFollowArrival(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, c *clock) {
+		for i := 0; i < 8; i++ { // random ids: both orders of the ids occur
+			host := fmt.Sprintf("same-second-%d", i)
+			first := fleettest.Report(t, "debian-kaspersky", host, host, t0)
+			second := fleettest.Report(t, "debian-leftovers", host, host, t0)
+			ingest(t, s, first, t0, Stored)
+			ingest(t, s, second, t0.Add(time.Second), Stored)
+			d, err := s.Host(context.Background(), host, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.LastReportID != second.ReportID || !d.Compliant {
+				t.Errorf("ids %s then %s: current report %s compliant %v, want the later arrival",
+					first.ReportID, second.ReportID, d.LastReportID, d.Compliant)
+			}
+		}
+	})
+}
