@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/report/reporttest"
 )
 
 // child returns a command that re-runs this test binary as a child with
@@ -43,9 +46,9 @@ func crashChild(dir string) {
 	}
 	fmt.Println("open")
 	for i := 0; ; i++ {
-		id := newID()
+		id := report.NewID()
 		fmt.Println("put", id)
-		dropped, err := s.Put(id, report(nopTB{}, id, 2000+i%7*1000))
+		dropped, err := s.Put(id, reporttest.Gzip(nopTB{}, id, 2000+i%7*1000))
 		if err != nil {
 			fmt.Println("error", err)
 			os.Exit(3)
@@ -184,7 +187,7 @@ func TestCrashSafety(t *testing.T) {
 			if err != nil {
 				t.Fatalf("round %d: Read(%s): %v", round, e.ID, err)
 			}
-			if id, err := idIn(gz); err != nil || id != e.ID {
+			if id, err := reporttest.ID(gz); err != nil || id != e.ID {
 				t.Fatalf("round %d: entry %s holds %q (%v)", round, e.ID, id, err)
 			}
 			if !slices.Contains(acked, e.ID) && e.ID != inflight && !cut[e.ID] {

@@ -12,6 +12,9 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/report/reporttest"
 )
 
 // mountTmpfs mounts a private tmpfs of the given size on a new directory
@@ -46,8 +49,8 @@ func TestPutReadOnlyDir(t *testing.T) {
 		dir, wantErr = mountTmpfs(t, "1m"), syscall.EROFS
 	}
 	s := open(t, dir, Limits{MaxReports: 1})
-	first := newID()
-	gz := report(t, first, 100)
+	first := report.NewID()
+	gz := reporttest.Gzip(t, first, 100)
 	put(t, s, first, gz)
 	if asRoot {
 		if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
@@ -59,8 +62,8 @@ func TestPutReadOnlyDir(t *testing.T) {
 		}
 		t.Cleanup(func() { os.Chmod(dir, 0o700) })
 	}
-	id := newID()
-	dropped, err := s.Put(id, report(t, id, 100))
+	id := report.NewID()
+	dropped, err := s.Put(id, reporttest.Gzip(t, id, 100))
 	if err == nil {
 		t.Fatal("Put into an unwritable directory succeeded")
 	}
@@ -91,8 +94,8 @@ func TestPutDiskFull(t *testing.T) {
 	stored := map[string][]byte{}
 	var err error
 	for i := 0; i < 100 && err == nil; i++ {
-		id := newID()
-		gz := report(t, id, 60_000) // about 30 KiB of gzip
+		id := report.NewID()
+		gz := reporttest.Gzip(t, id, 60_000) // about 30 KiB of gzip
 		if _, err = s.Put(id, gz); err == nil {
 			stored[id] = gz
 		}
@@ -126,8 +129,8 @@ func TestPutDiskFull(t *testing.T) {
 		}
 		break
 	}
-	id := newID()
-	put(t, s, id, report(t, id, 60_000))
+	id := report.NewID()
+	put(t, s, id, reporttest.Gzip(t, id, 60_000))
 }
 
 // TestPutFileSizeLimit is disk-full seen through RLIMIT_FSIZE, which needs
@@ -140,7 +143,7 @@ func TestPutFileSizeLimit(t *testing.T) {
 
 func checkFileSizeLimit(t *testing.T) {
 	dir := t.TempDir()
-	small, big := newID(), newID()
+	small, big := report.NewID(), report.NewID()
 	cmd := child(t, "fsize", dir)
 	cmd.Env = append(cmd.Env, "SPOOL_TEST_IDS="+small+","+big)
 	out, err := cmd.Output()
@@ -182,12 +185,12 @@ func osChild(role, dir string) bool {
 		fmt.Println("error setrlimit:", err)
 		os.Exit(3)
 	}
-	if _, err := s.Put(small, report(nopTB{}, small, 1000)); err != nil {
+	if _, err := s.Put(small, reporttest.Gzip(nopTB{}, small, 1000)); err != nil {
 		fmt.Println("small error", err)
 	} else {
 		fmt.Println("small ok")
 	}
-	if _, err := s.Put(big, report(nopTB{}, big, 200_000)); err != nil {
+	if _, err := s.Put(big, reporttest.Gzip(nopTB{}, big, 200_000)); err != nil {
 		fmt.Println("big error", err)
 	} else {
 		fmt.Println("big ok")

@@ -2,10 +2,6 @@ package spool
 
 import (
 	"bytes"
-	"compress/gzip"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/report/reporttest"
 )
 
 // TestMain lets the tests re-run this binary as a child process (for
@@ -48,48 +47,6 @@ func runChild(role, dir string) {
 			os.Exit(3)
 		}
 	}
-}
-
-// newID returns a random version-4 UUID.
-func newID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	h := hex.EncodeToString(u[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// report returns a gzip-compressed JSON report for id, padded with pad
-// bytes of random (incompressible) hex so its size can be steered.
-func report(t testing.TB, id string, pad int) []byte {
-	t.Helper()
-	noise := make([]byte, pad/2)
-	_, _ = rand.Read(noise)
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if err := json.NewEncoder(zw).Encode(map[string]string{"report_id": id, "pad": hex.EncodeToString(noise)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// idIn decompresses a report and returns its report_id.
-func idIn(gz []byte) (string, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return "", err
-	}
-	var r struct {
-		ReportID string `json:"report_id"`
-	}
-	if err := json.NewDecoder(zr).Decode(&r); err != nil {
-		return "", err
-	}
-	return r.ReportID, nil
 }
 
 func open(t testing.TB, dir string, lim Limits) *Spool {
@@ -145,10 +102,10 @@ func tempFiles(t testing.TB, dir string) []string {
 func TestPutPendingReadDelete(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "spool")
 	s := open(t, dir, Limits{})
-	ids := []string{newID(), newID(), newID()}
+	ids := []string{report.NewID(), report.NewID(), report.NewID()}
 	data := map[string][]byte{}
 	for _, id := range ids {
-		data[id] = report(t, id, 100)
+		data[id] = reporttest.Gzip(t, id, 100)
 		if d := put(t, s, id, data[id]); len(d) != 0 {
 			t.Fatalf("Put dropped %v from an empty spool", d)
 		}
@@ -218,16 +175,16 @@ func TestOrderSurvivesReopen(t *testing.T) {
 	s := open(t, dir, Limits{})
 	var ids []string
 	for range 20 {
-		id := newID()
+		id := report.NewID()
 		ids = append(ids, id)
-		put(t, s, id, report(t, id, 10))
+		put(t, s, id, reporttest.Gzip(t, id, 10))
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s = open(t, dir, Limits{})
-	last := newID()
-	put(t, s, last, report(t, last, 10))
+	last := report.NewID()
+	put(t, s, last, reporttest.Gzip(t, last, 10))
 	if got, want := pendingIDs(t, s), append(ids, last); !slices.Equal(got, want) {
 		t.Fatalf("after reopen Pending = %v, want %v", got, want)
 	}
@@ -236,7 +193,7 @@ func TestOrderSurvivesReopen(t *testing.T) {
 func TestLimitsDropOldest(t *testing.T) {
 	const size = 2000 // bytes of padding per report: about 1100 bytes of gzip
 	// Reports of this padding differ in size by a few bytes at most.
-	per := int64(len(report(t, newID(), size)))
+	per := int64(len(reporttest.Gzip(t, report.NewID(), size)))
 	tests := []struct {
 		name        string
 		lim         Limits
@@ -256,9 +213,9 @@ func TestLimitsDropOldest(t *testing.T) {
 			s := open(t, dir, tc.lim)
 			var ids, dropped []string
 			for range tc.puts {
-				id := newID()
+				id := report.NewID()
 				ids = append(ids, id)
-				dropped = append(dropped, put(t, s, id, report(t, id, size))...)
+				dropped = append(dropped, put(t, s, id, reporttest.Gzip(t, id, size))...)
 			}
 			kept := ids[len(ids)-tc.wantKept:]
 			if got := pendingIDs(t, s); !slices.Equal(got, kept) {
@@ -286,8 +243,8 @@ func TestLimitsDropOldest(t *testing.T) {
 				t.Fatalf("Inspect after close = %+v, %v; want Dropped %d", st, err, tc.wantDropped)
 			}
 			s = open(t, dir, tc.lim)
-			id := newID()
-			extra := int64(len(put(t, s, id, report(t, id, size))))
+			id := report.NewID()
+			extra := int64(len(put(t, s, id, reporttest.Gzip(t, id, size))))
 			st, err = s.Stats()
 			if err != nil || st.Dropped != tc.wantDropped+extra {
 				t.Fatalf("after reopen and one more Put, Stats = %+v, %v; want Dropped %d", st, err, tc.wantDropped+extra)
@@ -299,10 +256,10 @@ func TestLimitsDropOldest(t *testing.T) {
 func TestPutTooLarge(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, Limits{MaxBytes: 4000})
-	small := newID()
-	put(t, s, small, report(t, small, 100))
-	big := newID()
-	dropped, err := s.Put(big, report(t, big, 10000))
+	small := report.NewID()
+	put(t, s, small, reporttest.Gzip(t, small, 100))
+	big := report.NewID()
+	dropped, err := s.Put(big, reporttest.Gzip(t, big, 10000))
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Put of an oversize report: %v, want ErrTooLarge", err)
 	}
@@ -342,7 +299,7 @@ func TestIDValidation(t *testing.T) {
 		{"windows_drive", `C:\Windows\System32\config\SAM00000`},
 		{"unicode", "3f2c1a9e-7b4d-4e8a-9c61-0d5e2f7a8bé"},
 	}
-	gz := report(t, newID(), 10)
+	gz := reporttest.Gzip(t, report.NewID(), 10)
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := s.Put(tc.id, gz); !errors.Is(err, ErrInvalidID) {
@@ -368,14 +325,14 @@ func TestIDValidation(t *testing.T) {
 		t.Fatalf("files appeared beside the spool: %v", des)
 	}
 	// Upper-case hex is still a UUID.
-	up := strings.ToUpper(newID())
-	put(t, s, up, report(t, up, 10))
+	up := strings.ToUpper(report.NewID())
+	put(t, s, up, reporttest.Gzip(t, up, 10))
 }
 
 func TestPutRejectsNonGzip(t *testing.T) {
 	s := open(t, t.TempDir(), Limits{})
 	for _, data := range [][]byte{nil, {}, {0x1f}, []byte(`{"report_id":"x"}`)} {
-		if _, err := s.Put(newID(), data); err == nil || !strings.Contains(err.Error(), "not gzip") {
+		if _, err := s.Put(report.NewID(), data); err == nil || !strings.Contains(err.Error(), "not gzip") {
 			t.Errorf("Put(%q): %v, want a not-gzip error", data, err)
 		}
 	}
@@ -426,8 +383,8 @@ func TestOpenLockedByOtherProcess(t *testing.T) {
 func TestOpenCleansLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, Limits{})
-	id := newID()
-	put(t, s, id, report(t, id, 10))
+	id := report.NewID()
+	put(t, s, id, reporttest.Gzip(t, id, 10))
 	s.Close()
 
 	// What a crash mid-write leaves, and files the spool does not own.
@@ -440,7 +397,7 @@ func TestOpenCleansLeftovers(t *testing.T) {
 	write(filepath.Join(deadDir, ".tmp-8899aabbccddeeff"), "reason: half")
 	write("README.txt", "an admin's note")
 	write("00000000000000000001-not-a-uuid.json.gz", "x")
-	if err := os.Mkdir(filepath.Join(dir, entryName(5, newID())), 0o700); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, entryName(5, report.NewID())), 0o700); err != nil {
 		t.Fatal(err)
 	}
 
@@ -457,7 +414,7 @@ func TestOpenCleansLeftovers(t *testing.T) {
 }
 
 func TestCorruptEntryDeadLettered(t *testing.T) {
-	valid := report(t, newID(), 1000)
+	valid := reporttest.Gzip(t, report.NewID(), 1000)
 	tests := []struct {
 		name string
 		data []byte
@@ -471,9 +428,9 @@ func TestCorruptEntryDeadLettered(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := open(t, dir, Limits{})
-			good := newID()
-			put(t, s, good, report(t, good, 10))
-			bad := newID()
+			good := report.NewID()
+			put(t, s, good, reporttest.Gzip(t, good, 10))
+			bad := report.NewID()
 			name := entryName(1, bad) // oldest
 			if err := os.WriteFile(filepath.Join(dir, name), tc.data, 0o600); err != nil {
 				t.Fatal(err)
@@ -510,9 +467,9 @@ func TestDeadLetter(t *testing.T) {
 	s := open(t, dir, Limits{MaxDeadLetters: 3})
 	var ids []string
 	for range 5 {
-		id := newID()
+		id := report.NewID()
 		ids = append(ids, id)
-		put(t, s, id, report(t, id, 10))
+		put(t, s, id, reporttest.Gzip(t, id, 10))
 	}
 	long := "HTTP 400 Bad Request:\nline two\r\x00" + strings.Repeat("x", 5000)
 	for _, id := range ids {
@@ -637,8 +594,8 @@ func TestInspect(t *testing.T) {
 	s := open(t, dir, Limits{MaxReports: 2})
 	sizes := map[string]int64{}
 	for range 4 {
-		id := newID()
-		gz := report(t, id, 10)
+		id := report.NewID()
+		gz := reporttest.Gzip(t, id, 10)
 		sizes[id] = int64(len(gz))
 		put(t, s, id, gz) // the third and fourth drop the first two
 	}
@@ -676,8 +633,8 @@ func TestClosed(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	id := newID()
-	if _, err := s.Put(id, report(t, id, 1)); !errors.Is(err, ErrClosed) {
+	id := report.NewID()
+	if _, err := s.Put(id, reporttest.Gzip(t, id, 1)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Put after Close: %v", err)
 	}
 	if _, err := s.Pending(); !errors.Is(err, ErrClosed) {
@@ -707,8 +664,8 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Go(func() {
 		defer close(ids)
 		for range n {
-			id := newID()
-			if _, err := s.Put(id, report(t, id, 100)); err != nil {
+			id := report.NewID()
+			if _, err := s.Put(id, reporttest.Gzip(t, id, 100)); err != nil {
 				t.Error(err)
 				return
 			}
@@ -726,7 +683,7 @@ func TestConcurrentUse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if id, err := idIn(gz); err != nil || id != e.ID {
+			if id, err := reporttest.ID(gz); err != nil || id != e.ID {
 				t.Fatalf("entry %s holds report %q (%v)", e.ID, id, err)
 			}
 			if err := s.Delete(e.ID); err != nil {
@@ -757,7 +714,7 @@ func must[T any](v T, err error) T {
 func BenchmarkPut(b *testing.B) {
 	s := open(b, b.TempDir(), Limits{MaxReports: 1 << 30, MaxBytes: 1 << 40})
 	// 40 KiB of hex padding gzips to about 20 KiB, the size of a large report.
-	gz := report(b, newID(), 40<<10)
+	gz := reporttest.Gzip(b, report.NewID(), 40<<10)
 	b.SetBytes(int64(len(gz)))
 	b.ReportMetric(float64(len(gz)), "report-bytes")
 	ids := make([]string, 0, 1024)
@@ -765,7 +722,7 @@ func BenchmarkPut(b *testing.B) {
 		if len(ids) == 0 {
 			b.StopTimer()
 			for range cap(ids) {
-				ids = append(ids, newID())
+				ids = append(ids, report.NewID())
 			}
 			b.StartTimer()
 		}
@@ -779,9 +736,9 @@ func BenchmarkPut(b *testing.B) {
 
 func BenchmarkPending500(b *testing.B) {
 	s := open(b, b.TempDir(), Limits{})
-	gz := report(b, newID(), 100)
+	gz := reporttest.Gzip(b, report.NewID(), 100)
 	for range 500 {
-		put(b, s, newID(), gz)
+		put(b, s, report.NewID(), gz)
 	}
 	for b.Loop() {
 		es, err := s.Pending()

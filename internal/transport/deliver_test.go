@@ -20,6 +20,9 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/spool"
+
+	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/report/reporttest"
 )
 
 func openSpool(t *testing.T) (*spool.Spool, string) {
@@ -37,8 +40,8 @@ func queue(t *testing.T, s *spool.Spool, n int) []string {
 	t.Helper()
 	var ids []string
 	for range n {
-		id := newID()
-		if _, err := s.Put(id, gzReport(t, id, 200)); err != nil {
+		id := report.NewID()
+		if _, err := s.Put(id, reporttest.Gzip(t, id, 200)); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
@@ -87,7 +90,7 @@ func TestDrainOnce(t *testing.T) {
 	s, dir := openSpool(t)
 	ids := queue(t, s, 6)
 	// A corrupt entry, oldest of all.
-	corrupt := newID()
+	corrupt := report.NewID()
 	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%020d-%s.json.gz", 1, corrupt)), []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +378,7 @@ func (c *flakyCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	if rid, err := reportID(body); err != nil || rid != id {
+	if rid, err := reporttest.ID(body); err != nil || rid != id {
 		c.t.Errorf("request for %s carries report %q (%v)", id, rid, err)
 		http.Error(w, "body does not match key", http.StatusBadRequest)
 		return

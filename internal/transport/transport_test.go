@@ -7,8 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,46 +21,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/report/reporttest"
 )
 
 const testToken = "tok-7f3a9c-SECRET"
-
-func newID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	h := hex.EncodeToString(u[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// gzReport is a small gzip-compressed report for id, padded to about pad
-// bytes of JSON.
-func gzReport(t testing.TB, id string, pad int) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if err := json.NewEncoder(zw).Encode(map[string]string{"report_id": id, "pad": strings.Repeat("x", pad)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// reportID reads the report_id of a gzip-compressed report.
-func reportID(gz []byte) (string, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return "", err
-	}
-	var r struct {
-		ReportID string `json:"report_id"`
-	}
-	err = json.NewDecoder(zr).Decode(&r)
-	return r.ReportID, err
-}
 
 func newClient(t *testing.T, o Options) *Client {
 	t.Helper()
@@ -81,8 +45,8 @@ func newClient(t *testing.T, o Options) *Client {
 // when the send succeeded or failed otherwise.
 func sendErr(t *testing.T, c *Client, ctx context.Context) *SendError {
 	t.Helper()
-	id := newID()
-	err := c.Send(ctx, id, gzReport(t, id, 10))
+	id := report.NewID()
+	err := c.Send(ctx, id, reporttest.Gzip(t, id, 10))
 	if err == nil {
 		t.Fatal("Send succeeded, want an error")
 	}
@@ -118,8 +82,8 @@ func TestSendSuccess(t *testing.T) {
 	if want := srv.URL + "/base/v1/reports"; c.Endpoint() != want {
 		t.Fatalf("Endpoint = %s, want %s", c.Endpoint(), want)
 	}
-	id := newID()
-	gz := gzReport(t, id, 5000)
+	id := report.NewID()
+	gz := reporttest.Gzip(t, id, 5000)
 	if err := c.Send(context.Background(), id, gz); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -132,7 +96,7 @@ func TestSendSuccess(t *testing.T) {
 	if !bytes.Equal(s.body, gz) {
 		t.Fatal("body is not the gzip bytes as given")
 	}
-	if rid, err := reportID(s.body); err != nil || rid != id {
+	if rid, err := reporttest.ID(s.body); err != nil || rid != id {
 		t.Fatalf("body decompresses to report %q (%v), want %s", rid, err, id)
 	}
 }
@@ -288,7 +252,7 @@ func TestSendResetMidBody(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := newClient(t, Options{URL: srv.URL})
-	id := newID()
+	id := report.NewID()
 	big := make([]byte, 1<<20)
 	_, _ = rand.Read(big)
 	var buf bytes.Buffer
@@ -350,8 +314,8 @@ func TestSendTLS(t *testing.T) {
 			tc.opts(&o)
 			c := newClient(t, o)
 			if tc.wantErr == "" {
-				id := newID()
-				if err := c.Send(context.Background(), id, gzReport(t, id, 10)); err != nil {
+				id := report.NewID()
+				if err := c.Send(context.Background(), id, reporttest.Gzip(t, id, 10)); err != nil {
 					t.Fatalf("Send: %v", err)
 				}
 				if hits.Load() != 1 {
@@ -443,8 +407,8 @@ func TestSendViaProxy(t *testing.T) {
 
 	t.Run("connect_tunnel_for_https", func(t *testing.T) {
 		c := newClient(t, Options{URL: tlsSrv.URL, CAFile: p.caFile, Proxy: pxSrv.URL})
-		id := newID()
-		if err := c.Send(context.Background(), id, gzReport(t, id, 10)); err != nil {
+		id := report.NewID()
+		if err := c.Send(context.Background(), id, reporttest.Gzip(t, id, 10)); err != nil {
 			t.Fatalf("Send via proxy: %v", err)
 		}
 		if px.connects.Load() != 1 || got.Load() != id {
@@ -453,8 +417,8 @@ func TestSendViaProxy(t *testing.T) {
 	})
 	t.Run("forward_for_http", func(t *testing.T) {
 		c := newClient(t, Options{URL: plainSrv.URL, Proxy: pxSrv.URL})
-		id := newID()
-		if err := c.Send(context.Background(), id, gzReport(t, id, 10)); err != nil {
+		id := report.NewID()
+		if err := c.Send(context.Background(), id, reporttest.Gzip(t, id, 10)); err != nil {
 			t.Fatalf("Send via proxy: %v", err)
 		}
 		if px.forwards.Load() != 1 || got.Load() != id {
