@@ -213,7 +213,7 @@ func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*daemon, e
 		Queue:  sp,
 		Logger: logger,
 		OnResult: func(r transport.Result) {
-			recordDelivery(state, sp, r)
+			recordDelivery(state, r)
 		},
 	}
 	d.agent.Deliver = d.deliver.Run
@@ -221,7 +221,7 @@ func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*daemon, e
 }
 
 // recordDelivery keeps the outcome of a delivery pass in the state file.
-func recordDelivery(state *agent.StateFile, sp *spool.Spool, r transport.Result) {
+func recordDelivery(state *agent.StateFile, r transport.Result) {
 	state.Update(func(s *agent.State) {
 		prev := s.LastDelivery
 		ds := agent.DeliveryState{At: r.At.UTC(), Sent: r.Sent, DeadLettered: r.DeadLettered}
@@ -235,9 +235,6 @@ func recordDelivery(state *agent.StateFile, sp *spool.Spool, r transport.Result)
 			ds.LastSuccess = r.At.UTC()
 		}
 		s.LastDelivery = &ds
-		if st, err := sp.Stats(); err == nil {
-			s.Dropped = max(s.Dropped, st.Dropped)
-		}
 	})
 }
 

@@ -67,7 +67,6 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	default:
 		doc.LastScan, doc.LastDelivery = st.LastScan, st.LastDelivery
-		doc.Queue.Dropped = st.Dropped
 		if !st.StartedAt.IsZero() {
 			doc.StartedAt = &st.StartedAt
 		}
@@ -76,8 +75,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if qs, err := spool.Inspect(filepath.Join(dir, spoolDirName)); err == nil {
-		doc.Queue.Reports, doc.Queue.Bytes, doc.Queue.DeadLetters = qs.Queued, qs.Bytes, qs.DeadLetters
-		doc.Queue.Dropped = max(doc.Queue.Dropped, qs.Dropped)
+		doc.Queue = queueDoc{Reports: qs.Queued, Bytes: qs.Bytes, DeadLetters: qs.DeadLetters, Dropped: qs.Dropped}
 	} else if !errors.Is(err, iofs.ErrNotExist) {
 		fmt.Fprintf(stderr, "avscout status: %v\n", err)
 	}

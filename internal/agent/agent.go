@@ -29,8 +29,8 @@ type Scanner func(ctx context.Context) (*report.Report, error)
 
 // Queue is where reports wait for delivery: the spool.
 type Queue interface {
-	// Put stores a gzip-compressed report durably and returns the ids of
-	// older reports dropped to make room.
+	// Put stores a gzip-compressed report durably. It may drop older
+	// reports to make room; the queue itself logs and counts those.
 	Put(id string, gz []byte) (dropped []string, err error)
 }
 
@@ -141,12 +141,7 @@ func (a *Agent) cycle(ctx context.Context, wake chan<- struct{}) (err error) {
 	summary := summarize(r)
 	gz, err := encode(r)
 	if err == nil {
-		var dropped []string
-		dropped, err = a.Queue.Put(r.ReportID, gz)
-		for _, id := range dropped {
-			log.Warn("spool full: dropped the oldest report", "report_id", id)
-		}
-		a.State.Update(func(s *State) { s.Dropped += int64(len(dropped)) })
+		_, err = a.Queue.Put(r.ReportID, gz)
 	}
 	if err != nil {
 		// The scan result is not lost from view: the state keeps its gist.

@@ -23,7 +23,6 @@ type memQueue struct {
 	reports  map[string][]byte
 	order    []string
 	failWith error
-	dropped  []string
 }
 
 func (q *memQueue) Put(id string, gz []byte) ([]string, error) {
@@ -37,9 +36,7 @@ func (q *memQueue) Put(id string, gz []byte) ([]string, error) {
 	}
 	q.reports[id] = gz
 	q.order = append(q.order, id)
-	d := q.dropped
-	q.dropped = nil
-	return d, nil
+	return nil, nil
 }
 
 // sampleReport is a report as scan.Run makes them, from the report
@@ -144,7 +141,7 @@ func TestRunFollowsTheSchedule(t *testing.T) {
 func TestCycleQueuesGzipJSONAndRecordsState(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state", "state.json")
-	q := &memQueue{dropped: []string{"old-1", "old-2"}}
+	q := &memQueue{}
 	at := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
 	r := sampleReport("0b6f1a52-5d2c-4b8e-9a51-3f0d2a7c9e11", at)
 	a := &Agent{Queue: q, State: OpenState(path, nil), Scan: func(context.Context) (*report.Report, error) { return r, nil }}
@@ -175,9 +172,6 @@ func TestCycleQueuesGzipJSONAndRecordsState(t *testing.T) {
 	}
 	if len(ls.FailedSources) != 1 || ls.FailedSources[0] != "securitycenter" {
 		t.Errorf("failed sources = %v", ls.FailedSources)
-	}
-	if st.Dropped != 2 {
-		t.Errorf("dropped = %d, want 2", st.Dropped)
 	}
 	if runtime.GOOS != "windows" {
 		fi, _ := os.Stat(path)
@@ -290,9 +284,9 @@ func TestOpenStateSurvivesADamagedFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
 	os.WriteFile(path, []byte("{\"version\": 1, \"last_scan\": {tru"), 0o600)
 	f := OpenState(path, nil)
-	f.Update(func(s *State) { s.Dropped = 7 })
+	f.Update(func(s *State) { s.PID = 7 })
 	st, err := ReadState(path)
-	if err != nil || st.Dropped != 7 {
+	if err != nil || st.PID != 7 {
 		t.Fatalf("state after replacing a damaged file: %+v, %v", st, err)
 	}
 }

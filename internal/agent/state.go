@@ -24,13 +24,11 @@ const maxStateSize = 1 << 20
 // State is what the service remembers between its own runs and tells
 // `avscout status`: the last scan, the queue, the last delivery.
 type State struct {
-	Version   int        `json:"version"`
-	PID       int        `json:"pid,omitempty"`
-	StartedAt time.Time  `json:"started_at,omitzero"`
-	NextScan  time.Time  `json:"next_scan,omitzero"`
-	LastScan  *ScanState `json:"last_scan,omitempty"`
-	// Dropped counts reports the spool dropped because it was full.
-	Dropped      int64          `json:"dropped"`
+	Version      int            `json:"version"`
+	PID          int            `json:"pid,omitempty"`
+	StartedAt    time.Time      `json:"started_at,omitzero"`
+	NextScan     time.Time      `json:"next_scan,omitzero"`
+	LastScan     *ScanState     `json:"last_scan,omitempty"`
 	LastDelivery *DeliveryState `json:"last_delivery,omitempty"`
 }
 
