@@ -22,7 +22,8 @@ var (
 	launchdPlist string
 )
 
-// stopTimeout bounds how long a stop waits for a scan or a send in flight.
+// stopTimeout bounds how long a stop waits for a scan or a send in flight
+// (the Windows service handler; systemd and launchd wait 30 s).
 const stopTimeout = 20 * time.Second
 
 // serviceName is the name the service manager knows the agent by.
@@ -86,7 +87,7 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitUsage
 	}
 	cfg := serviceConfig(runtime.GOOS, *cfgPath)
-	s, err := service.New(&program{}, cfg)
+	s, err := service.New(controlOnly{}, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "avscout service %s: %v\n", sub, err)
 		return exitUsage
@@ -139,40 +140,14 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // installed but stopped, or not installed (the LSB convention is 3).
 const exitNotRunning = 3
 
-// program adapts the service loop to the service manager: Start returns at
-// once with the loop running; Stop cancels it and waits a bounded time.
-type program struct {
-	run    func(ctx context.Context) error
-	cancel context.CancelFunc
-	done   chan error
-}
+// controlOnly is what the service library needs to install, start, stop
+// and query the service from the command line. It never runs the loop:
+// the service manager starts `avscout service run`, which does (see
+// servicerun.go and, on Windows, scm_windows.go).
+type controlOnly struct{}
 
 // Start implements service.Interface.
-func (p *program) Start(service.Service) error {
-	if p.run == nil {
-		return errors.New("nothing to run")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
-	p.done = make(chan error, 1)
-	go func() { p.done <- p.run(ctx) }()
-	return nil
-}
+func (controlOnly) Start(service.Service) error { return nil }
 
 // Stop implements service.Interface.
-func (p *program) Stop(service.Service) error {
-	if p.cancel == nil {
-		return nil
-	}
-	p.cancel()
-	select {
-	case err := <-p.done:
-		return err
-	case <-time.After(stopTimeout):
-		return fmt.Errorf("the service loop did not stop within %v", stopTimeout)
-	}
-}
-
-// Wait returns when the loop ends by itself (it only does on a fatal
-// error) with that error.
-func (p *program) Wait() <-chan error { return p.done }
+func (controlOnly) Stop(service.Service) error { return nil }
