@@ -155,6 +155,9 @@ func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*daemon, e
 		return nil, err
 	}
 	state := agent.OpenState(filepath.Join(stateDir, stateFileName), logger)
+	if p := publicStatusFile(runtime.GOOS); p != "" && o.root == "" { // an image's scans are not this host's status
+		state.Publish(p, staleAfter(cfg.Schedule))
+	}
 	d := &daemon{spool: sp, logger: logger}
 
 	sched := agent.Schedule{

@@ -8,6 +8,7 @@ import (
 	"io"
 	iofs "io/fs"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,21 +36,37 @@ type queueDoc struct {
 }
 
 // runStatus handles `avscout status`: it answers at once from the files
-// the service keeps, for MDM checks (Intune remediation, Jamf EA).
+// the service keeps, for people (table), scripts (json) and MDM checks
+// (intune-remediation, intune-compliance, jamf: see mdm.go).
 func runStatus(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "config `FILE` (default: the OS's standard path)")
-	format := fs.String("format", "table", "output format: table or json")
+	format := fs.String("format", "table", "output format: table, json, intune-remediation, intune-compliance or jamf")
+	public := fs.Bool("public", false, "with an MDM format: read the world-readable summary the Linux service publishes, not the config and state (for checks that run unprivileged)")
+	publicFile := fs.String("public-file", "", "with --public: the summary `FILE` (default "+publicStatusFile("linux")+" on Linux)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
-	if *format != "table" && *format != "json" {
-		fmt.Fprintf(stderr, "avscout status: unknown --format %q (want table or json)\n", *format)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "avscout status: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if *format != "table" && *format != "json" && !isMDMFormat(*format) {
+		fmt.Fprintf(stderr, "avscout status: unknown --format %q (want table, json, %s, %s or %s)\n",
+			*format, formatIntuneRemediation, formatIntuneCompliance, formatJamf)
+		return exitUsage
+	}
+	if (*public || *publicFile != "") && !isMDMFormat(*format) {
+		fmt.Fprintf(stderr, "avscout status: --public goes with an MDM format (%s, %s, %s)\n",
+			formatIntuneRemediation, formatIntuneCompliance, formatJamf)
+		return exitUsage
+	}
+	if isMDMFormat(*format) {
+		return runStatusMDM(*format, *cfgPath, *public || *publicFile != "", *publicFile, stdout)
 	}
 	eff, err := loadConfig(*cfgPath, *cfgPath != "")
 	if err != nil {
@@ -93,6 +110,31 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return exitNotRunning
 	}
 	return exitOK
+}
+
+// runStatusMDM writes the status in an MDM format. Whatever goes wrong is
+// told in that format on standard output, with the format's exit code:
+// an MDM shows a script's stderr, at best, as a bare script error.
+func runStatusMDM(format, cfgPath string, public bool, publicFile string, stdout io.Writer) int {
+	now := time.Now()
+	if public {
+		if publicFile == "" {
+			publicFile = publicStatusFile(runtime.GOOS)
+		}
+		return writeMDM(stdout, format, readPublicStatus(publicFile, now))
+	}
+	eff, err := loadConfig(cfgPath, cfgPath != "")
+	if err != nil {
+		return writeMDM(stdout, format, mdmState{err: err, now: now})
+	}
+	st, err := agent.ReadState(filepath.Join(eff.Config.StateDir, stateFileName))
+	switch {
+	case errors.Is(err, iofs.ErrNotExist):
+		st = nil
+	case err != nil:
+		return writeMDM(stdout, format, mdmState{err: err, now: now})
+	}
+	return writeMDM(stdout, format, mdmStateOf(st, staleAfter(eff.Config.Schedule), now))
 }
 
 func writeStatusTable(w io.Writer, d statusDoc, now time.Time) {

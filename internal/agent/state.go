@@ -61,6 +61,9 @@ type StateFile struct {
 	logger *slog.Logger
 	mu     sync.Mutex
 	state  State
+	// public and staleAfter are set by Publish.
+	public     string
+	staleAfter time.Duration
 }
 
 // OpenState loads the state at path, or starts an empty one when the file
@@ -93,6 +96,7 @@ func (f *StateFile) Update(change func(*State)) {
 	if err := writeJSONAtomic(f.path, f.state); err != nil {
 		f.logger.Warn("could not save the state file", "path", f.path, "err", err)
 	}
+	f.writePublic()
 }
 
 // Snapshot returns a copy of the current state.
@@ -149,3 +153,103 @@ func writeJSONAtomic(path string, v any) error {
 }
 
 func currentPID() int { return os.Getpid() }
+
+// Public is the part of the state an unprivileged user may read: the gist
+// of the last scan and when it counts as stale. The service publishes it,
+// world-readable, for MDM checks that do not run as root (Intune custom
+// compliance on Linux runs its discovery script as the logged-in user).
+// It holds nothing secret: no collector URL, token, report id, delivery
+// outcome or error text (which may name files and hosts).
+type Public struct {
+	Version int `json:"version"`
+	// StaleAfterSeconds is the age beyond which the last scan is stale,
+	// from the service's schedule.
+	StaleAfterSeconds int64      `json:"stale_after_seconds"`
+	LastScan          *ScanState `json:"last_scan,omitempty"`
+}
+
+// PublicScanError replaces a failed scan's error text in [Public].
+const PublicScanError = "the last scan failed (details: avscout status, as root)"
+
+// PublicOf returns the publishable part of s.
+func PublicOf(s State, staleAfter time.Duration) Public {
+	p := Public{Version: StateVersion, StaleAfterSeconds: int64(staleAfter / time.Second)}
+	if s.LastScan != nil {
+		ls := *s.LastScan
+		ls.ReportID = ""
+		if ls.Error != "" {
+			ls.Error = PublicScanError
+		}
+		p.LastScan = &ls
+	}
+	return p
+}
+
+// Publish makes every later [StateFile.Update] also write [PublicOf] the
+// state to path, mode 0644 in a folder of mode 0755, and writes it now.
+func (f *StateFile) Publish(path string, staleAfter time.Duration) {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.public, f.staleAfter = path, staleAfter
+	f.writePublic()
+}
+
+// writePublic writes the public summary; f.mu is held.
+func (f *StateFile) writePublic() {
+	if f.public == "" {
+		return
+	}
+	if err := writePublicJSON(f.public, PublicOf(f.state, f.staleAfter)); err != nil {
+		f.logger.Warn("could not publish the status summary", "path", f.public, "err", err)
+	}
+}
+
+// ReadPublic reads a summary written by [StateFile.Publish].
+func ReadPublic(path string) (*Public, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read status summary %s: %w", path, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxStateSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read status summary %s: %w", path, err)
+	}
+	if len(b) > maxStateSize {
+		return nil, fmt.Errorf("read status summary %s: larger than %d bytes", path, maxStateSize)
+	}
+	var p Public
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("read status summary %s: %w", path, err)
+	}
+	if p.Version > StateVersion {
+		return nil, fmt.Errorf("read status summary %s: version %d is newer than this agent's %d", path, p.Version, StateVersion)
+	}
+	return &p, nil
+}
+
+// writePublicJSON writes v to path atomically, readable by everyone.
+func writePublicJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	// A folder made here gets 0755 whatever the umask (systemd's UMask=0077).
+	if dir := filepath.Dir(path); !exists(dir) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	return atomicfile.Write(path, append(b, '\n'), 0o644)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
