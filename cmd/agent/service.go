@@ -70,8 +70,11 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitUsage
 	}
 	sub, rest := args[0], args[1:]
-	if sub == "run" {
+	switch sub {
+	case "run":
 		return runServiceRun(ctx, rest, stdout, stderr)
+	case "unit":
+		return runServiceUnit(rest, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("service "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -61,6 +62,15 @@ ls -A /etc/systemd/system > %[1]s/after
 	}
 
 	unit := read("avscout.service")
+	// The packages ship the unit `service unit` prints: it must be what
+	// the service library writes.
+	var printed, errOut strings.Builder
+	if code := run(context.Background(), []string{"service", "unit", "--init", "systemd", "--path", binary, "--config", cfg}, &printed, &errOut); code != 0 {
+		t.Fatalf("service unit: exit %d: %s", code, errOut.String())
+	}
+	if printed.String() != unit {
+		t.Errorf("service unit printed\n%s\nbut service install wrote\n%s", printed.String(), unit)
+	}
 	wantLines := []string{
 		"ExecStart=" + binary + ` "service" "run" "--config" "` + cfg + `"`,
 		"Restart=on-failure",

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// `avscout service unit` prints the service definition that `avscout
+// service install` writes, for packages that install the file themselves
+// (the .deb and .rpm ship the systemd unit, the macOS .pkg the launchd
+// plist): one template, one rendering, whether the package manager or the
+// agent puts it in place.
+//
+// The service library renders our templates with its own small engine
+// (values by name, `|` pipelines, range and if); renderUnit implements the
+// same subset for the same templates, without text/template, whose use
+// of reflection would grow the agent binary. The systemd test compares
+// the two renderings byte for byte.
+
+// runServiceUnit handles `avscout service unit --init systemd|launchd`.
+func runServiceUnit(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("service unit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	initSystem := fs.String("init", "", "service manager: systemd or launchd")
+	path := fs.String("path", "", "absolute `PATH` of the installed agent binary")
+	cfgPath := fs.String("config", "", "config `FILE` the service reads (default: the OS's standard path)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	var goos, text string
+	switch *initSystem {
+	case "systemd":
+		goos, text = "linux", systemdUnit
+	case "launchd":
+		goos, text = "darwin", launchdPlist
+	default:
+		fmt.Fprintf(stderr, "avscout service unit: --init %q: want systemd or launchd\n", *initSystem)
+		return exitUsage
+	}
+	if !strings.HasPrefix(*path, "/") || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "avscout service unit: want --path with the binary's absolute path, and no arguments")
+		return exitUsage
+	}
+	cfg := serviceConfig(goos, *cfgPath)
+	out, err := renderUnit(text, map[string]any{
+		"Name":        cfg.Name,
+		"Description": cfg.Description,
+		"Path":        *path,
+		"Arguments":   cfg.Arguments,
+		"EnvVars":     []string(nil),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "avscout service unit: %v\n", err)
+		return exitUsage
+	}
+	io.WriteString(stdout, out)
+	return exitOK
+}
+
+// unitFuncs are the pipeline functions our templates use, with the
+// service library's meanings.
+var unitFuncs = map[string]func(string) string{
+	// cmd quotes one ExecStart argument.
+	"cmd": func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` },
+	// cmdEscape escapes the spaces of ExecStart's program path.
+	"cmdEscape": func(s string) string { return strings.ReplaceAll(s, " ", `\x20`) },
+	// html escapes a plist string.
+	"html": strings.NewReplacer(`&`, "&amp;", `'`, "&#39;", `<`, "&lt;", `>`, "&gt;", `"`, "&#34;").Replace,
+}
+
+// renderUnit renders text: {{Key}}, {{Key | fn | …}}, {{.}} inside a
+// range, {{range Key}}…{{end}} over a []string and {{if Key}}…{{end}}
+// (true when the value is a non-empty string or list).
+func renderUnit(text string, data map[string]any) (string, error) {
+	var b strings.Builder
+	rest, term, err := renderNodes(&b, text, data, "", true)
+	if err != nil {
+		return "", err
+	}
+	if term != "" || rest != "" {
+		return "", fmt.Errorf("template: unexpected {{%s}}", term)
+	}
+	return b.String(), nil
+}
+
+// renderNodes renders src up to an unmatched {{end}} (returned as term,
+// with what follows it as rest) or the end of src. Nothing is written
+// when emit is false (a false if, an empty range).
+func renderNodes(b *strings.Builder, src string, data map[string]any, dot string, emit bool) (rest, term string, err error) {
+	for {
+		i := strings.Index(src, "{{")
+		if i < 0 {
+			if emit {
+				b.WriteString(src)
+			}
+			return "", "", nil
+		}
+		if emit {
+			b.WriteString(src[:i])
+		}
+		j := strings.Index(src[i:], "}}")
+		if j < 0 {
+			return "", "", errors.New("template: unclosed {{")
+		}
+		action := strings.TrimSpace(src[i+2 : i+j])
+		src = src[i+j+2:]
+		switch word, arg, _ := strings.Cut(action, " "); word {
+		case "end":
+			return src, "end", nil
+		case "range", "if":
+			v, ok := data[strings.TrimSpace(arg)]
+			if !ok {
+				return "", "", fmt.Errorf("template: unknown value %q", arg)
+			}
+			list, isList := v.([]string)
+			if word == "if" || !isList {
+				s, _ := v.(string)
+				body, term, err := renderNodes(b, src, data, dot, emit && (s != "" || len(list) > 0))
+				if err != nil || term != "end" {
+					return "", "", cmpErr(err, action)
+				}
+				src = body
+				continue
+			}
+			after := src
+			if len(list) == 0 {
+				if after, term, err = renderNodes(b, src, data, dot, false); err != nil || term != "end" {
+					return "", "", cmpErr(err, action)
+				}
+			}
+			for _, item := range list {
+				if after, term, err = renderNodes(b, src, data, item, emit); err != nil || term != "end" {
+					return "", "", cmpErr(err, action)
+				}
+			}
+			src = after
+		default:
+			parts := strings.Split(action, "|")
+			name := strings.TrimSpace(parts[0])
+			var s string
+			if name == "." {
+				s = dot
+			} else if v, ok := data[name].(string); ok {
+				s = v
+			} else {
+				return "", "", fmt.Errorf("template: {{%s}}: no text value %q", action, name)
+			}
+			for _, fn := range parts[1:] {
+				f, ok := unitFuncs[strings.TrimSpace(fn)]
+				if !ok {
+					return "", "", fmt.Errorf("template: {{%s}}: unknown function %q", action, strings.TrimSpace(fn))
+				}
+				s = f(s)
+			}
+			if emit {
+				b.WriteString(s)
+			}
+		}
+	}
+}
+
+func cmpErr(err error, action string) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("template: {{%s}} has no {{end}}", action)
+}
