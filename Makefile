@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build scan collector test test-windows deps vet lint fmt-check cross bench clean
+.PHONY: all build scan collector test test-windows deps vet lint fmt-check cross packages bench clean
 
 all: build
 
@@ -62,6 +62,13 @@ cross:
 		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/avscout-collector-$$os-$$arch$$ext ./cmd/collector || exit 1; \
 	done
 	@ls -l dist/ | awk 'NR>1 {printf "%-38s %6.1f MB\n", $$9, $$5/1048576}'
+
+## packages: every release artifact in dist/release — deb and rpm (agent, collector;
+## amd64, arm64), the Windows MSI, the macOS pkg, the bare binaries — each with a
+## CycloneDX SBOM, and SHA256SUMS. Signs the Windows artifacts when SIGN_CERT and
+## SIGN_KEY are set. See scripts/packages.sh.
+packages: deps cross
+	VERSION=$(VERSION) scripts/packages.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
