@@ -1,0 +1,87 @@
+// Command avscout-msi-setup does the two install steps of the avscout MSI
+// that Windows Installer tables written by wixl cannot express: it writes
+// the agent's first configuration from the MSI properties COLLECTOR_URL,
+// COLLECTOR_TOKEN and TAGS, and it gives the service the recovery actions
+// and delayed start that `avscout service install` sets.
+//
+// It exists because wixl (msitools 0.101, the MSI compiler available on
+// Debian 12) has no way to write a file from property values, ignores
+// Component/@NeverOverwrite (the MSI must seed the config on the first
+// install only and keep it on upgrades and reinstalls) and has no
+// util:ServiceConfig. The MSI carries this
+// program in its Binary table (it is not installed) and runs it as a
+// deferred, non-impersonated custom action, i.e. as LocalSystem, before the
+// service starts (between InstallServices and StartServices). See
+// packaging/windows/README.md.
+//
+// Configuration:
+//   - the config file already exists: nothing is changed (exit 0);
+//   - no property was given: nothing is written, the agent runs on its
+//     defaults (scan and keep state, no delivery) (exit 0);
+//   - else the token goes to a token file next to the config, the config
+//     names it, both get a private ACL (SYSTEM and Administrators only),
+//     and the result is checked with the agent's own config loader; on a
+//     bad value both files are removed again (exit 1, the install fails
+//     and rolls back, the reason is on stderr and in the MSI log's
+//     custom-action return code).
+//
+// Service (with --service NAME): restart 30 s after a failure, failure
+// count reset after a day, as cmd/agent's serviceConfig; a failure to set
+// them fails the install. Delayed automatic start is asked for too, and a
+// refusal (Wine) is only reported, as `avscout service install` does.
+//
+// Exit codes: 0 done, 1 bad value or I/O or SCM error, 2 usage.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/avscout/avscout/internal/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("avscout-msi-setup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var s seed
+	fs.StringVar(&s.configPath, "config", config.DefaultPath(config.Windows), "config `FILE` to create")
+	fs.StringVar(&s.url, "url", "", "collector `URL` (MSI property COLLECTOR_URL)")
+	fs.StringVar(&s.token, "token", "", "enrollment `TOKEN` (MSI property COLLECTOR_TOKEN)")
+	fs.StringVar(&s.tags, "tags", "", "report tags `k=v,k2=v2` (MSI property TAGS)")
+	service := fs.String("service", "", "service `NAME` to give recovery actions and delayed start (empty: none)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "avscout-msi-setup: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	res, err := s.apply(osFS{})
+	if err != nil {
+		fmt.Fprintf(stderr, "avscout-msi-setup: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "avscout-msi-setup: %s\n", res)
+	if *service != "" {
+		note, err := configureService(*service)
+		if err != nil {
+			fmt.Fprintf(stderr, "avscout-msi-setup: service %s: %v\n", *service, err)
+			return 1
+		}
+		if note != "" {
+			fmt.Fprintf(stderr, "avscout-msi-setup: service %s: note: %s\n", *service, note)
+		}
+		fmt.Fprintf(stdout, "avscout-msi-setup: service %s: recovery actions set\n", *service)
+	}
+	return 0
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/avscout/avscout/internal/config"
+)
+
+// tokenFileName is the token file's name, next to the config file.
+const tokenFileName = "collector.token"
+
+// seed is one run's input.
+type seed struct {
+	configPath string
+	url        string
+	token      string
+	tags       string
+}
+
+// files is what apply needs from the file system, so that the logic is
+// tested on Linux with a fake.
+type files interface {
+	Stat(name string) (fs.FileInfo, error)
+	ReadFile(name string) ([]byte, error)
+	// MkdirPrivate creates dir (and parents) if missing.
+	MkdirPrivate(dir string) error
+	// WritePrivate creates name, which must not exist, readable and
+	// writable by SYSTEM and Administrators only.
+	WritePrivate(name string, data []byte) error
+	Remove(name string) error
+}
+
+// apply writes the config unless it exists or nothing was given, and
+// says what it did.
+func (s seed) apply(f files) (string, error) {
+	// The folder is made private first, also when nothing is written:
+	// C:\ProgramData lets every user create files, and a config planted
+	// there before the service starts would steer a SYSTEM process.
+	dir := winDir(s.configPath)
+	if err := f.MkdirPrivate(dir); err != nil {
+		return "", fmt.Errorf("config folder %s: %w", dir, err)
+	}
+	if _, err := f.Stat(s.configPath); err == nil {
+		return "kept the existing " + s.configPath, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("config %s: %w", s.configPath, err)
+	}
+	if s.url == "" && s.token == "" && s.tags == "" {
+		return "no collector given: " + s.configPath + " not written (the agent runs on its defaults)", nil
+	}
+	tags, err := parseTags(s.tags)
+	if err != nil {
+		return "", err
+	}
+	tokenPath := ""
+	if s.token != "" {
+		tokenPath = dir + `\` + tokenFileName
+	}
+	text, err := render(s.url, tokenPath, tags)
+	if err != nil {
+		return "", err
+	}
+	var written []string
+	undo := func() {
+		for _, p := range written {
+			f.Remove(p)
+		}
+	}
+	if tokenPath != "" {
+		// A token file left from an earlier install whose config was
+		// deleted is replaced: the new token is the one asked for.
+		if err := f.Remove(tokenPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("token file %s: %w", tokenPath, err)
+		}
+		if err := f.WritePrivate(tokenPath, []byte(s.token+"\n")); err != nil {
+			return "", fmt.Errorf("token file %s: %w", tokenPath, err)
+		}
+		written = append(written, tokenPath)
+	}
+	if err := f.WritePrivate(s.configPath, text); err != nil {
+		undo()
+		return "", fmt.Errorf("config %s: %w", s.configPath, err)
+	}
+	written = append(written, s.configPath)
+	// The agent's own loader is the judge: an install that would leave a
+	// service unable to start fails now, with the loader's reason.
+	if _, err := config.Load(config.LoadOptions{
+		OS:        config.Windows,
+		Path:      s.configPath,
+		Explicit:  true,
+		LookupEnv: func(string) (string, bool) { return "", false },
+		ReadFile:  f.ReadFile,
+		Stat:      f.Stat,
+	}); err != nil {
+		undo()
+		return "", fmt.Errorf("the MSI properties make an invalid config (nothing written): %w", err)
+	}
+	return "wrote " + s.configPath, nil
+}
+
+// winDir is the folder of a Windows path (filepath.Dir does not know
+// backslashes on Linux, where the tests run).
+func winDir(p string) string {
+	i := strings.LastIndexAny(p, `\/`)
+	if i < 0 {
+		return "."
+	}
+	return p[:i]
+}
+
+// parseTags reads "k=v,k2=v2" (the agent's AVSCOUT_TAGS syntax).
+func parseTags(s string) (map[string]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("TAGS: %q is not key=value (write TAGS=site=berlin,dept=it)", kv)
+		}
+		k = strings.TrimSpace(k)
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("TAGS: tag %q is given twice", k)
+		}
+		m[k] = strings.TrimSpace(v)
+	}
+	return m, nil
+}
+
+// render writes the config YAML; the YAML encoder does the quoting.
+func render(url, tokenFile string, tags map[string]string) ([]byte, error) {
+	var b strings.Builder
+	b.WriteString("# Written by the avscout MSI on first install from its properties.\n" +
+		"# Upgrades and reinstalls keep this file; edit it, then restart the service.\n")
+	doc := yaml.Node{Kind: yaml.MappingNode}
+	add := func(m *yaml.Node, k string, v *yaml.Node) {
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, v)
+	}
+	str := func(s string) *yaml.Node {
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: s, Style: yaml.DoubleQuotedStyle}
+	}
+	if url != "" || tokenFile != "" {
+		coll := &yaml.Node{Kind: yaml.MappingNode}
+		if url != "" {
+			add(coll, "url", str(url))
+		}
+		if tokenFile != "" {
+			add(coll, "token_file", str(tokenFile))
+		}
+		add(&doc, "collector", coll)
+	}
+	if len(tags) > 0 {
+		tm := &yaml.Node{Kind: yaml.MappingNode}
+		keys := make([]string, 0, len(tags))
+		for k := range tags {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			add(tm, k, str(tags[k]))
+		}
+		add(&doc, "tags", tm)
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return nil, fmt.Errorf("render the config: %w", err)
+	}
+	b.Write(out)
+	return []byte(b.String()), nil
+}
+
+// osFS is the real file system.
+type osFS struct{}
+
+func (osFS) Stat(name string) (fs.FileInfo, error)    { return os.Stat(name) }
+func (osFS) ReadFile(name string) ([]byte, error)     { return os.ReadFile(name) }
+func (osFS) Remove(name string) error                 { return os.Remove(name) }
+func (osFS) MkdirPrivate(dir string) error            { return mkdirPrivate(filepath.Clean(dir)) }
+func (osFS) WritePrivate(name string, b []byte) error { return writePrivate(name, b) }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/svc/mgr"
+)
+
+// The recovery settings of cmd/agent's serviceConfig (OnFailure restart,
+// OnFailureDelayDuration 30s, OnFailureResetPeriod 86400), which
+// kardianos/service applies with SetRecoveryActions in its Install.
+const (
+	restartDelay = 30 * time.Second
+	resetPeriod  = 86400 // seconds
+)
+
+// configureService quotes the service's image path when it is not (an
+// unquoted path with spaces lets C:\Program.exe run as SYSTEM; Wine's
+// Windows Installer writes it unquoted, `avscout service install` quotes
+// it), sets the recovery actions (an error fails the install) and asks
+// for delayed automatic start (a refusal is a note).
+func configureService(name string) (note string, err error) {
+	m, err := mgr.Connect()
+	if err != nil {
+		return "", fmt.Errorf("connect to the service manager: %w", err)
+	}
+	defer m.Disconnect()
+	s, err := m.OpenService(name)
+	if err != nil {
+		return "", fmt.Errorf("open: %w", err)
+	}
+	defer s.Close()
+	if err := quoteImagePath(s.Handle); err != nil {
+		return "", err
+	}
+	if err := s.SetRecoveryActions([]mgr.RecoveryAction{{Type: mgr.ServiceRestart, Delay: restartDelay}}, resetPeriod); err != nil {
+		return "", fmt.Errorf("set recovery actions: %w", err)
+	}
+	// Directly, not through mgr's Config/UpdateConfig: Config fails under
+	// Wine ("Invalid level.", see the testing reference).
+	info := windows.SERVICE_DELAYED_AUTO_START_INFO{IsDelayedAutoStartUp: 1}
+	if err := windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_DELAYED_AUTO_START_INFO, (*byte)(unsafe.Pointer(&info))); err != nil {
+		return fmt.Sprintf("delayed start not set (the service starts automatically at boot): %v", err), nil
+	}
+	return "", nil
+}
+
+// quoteImagePath puts quotes around the executable of an unquoted image
+// path ("C:\Program Files\avscout\avscout.exe service run --scm").
+func quoteImagePath(h windows.Handle) error {
+	var need uint32
+	err := windows.QueryServiceConfig(h, nil, 0, &need)
+	if err != nil && err != windows.ERROR_INSUFFICIENT_BUFFER {
+		return fmt.Errorf("query config: %w", err)
+	}
+	buf := make([]byte, need)
+	cfg := (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0]))
+	if err := windows.QueryServiceConfig(h, cfg, need, &need); err != nil {
+		return fmt.Errorf("query config: %w", err)
+	}
+	quoted, changed := quote(windows.UTF16PtrToString(cfg.BinaryPathName))
+	if !changed {
+		return nil
+	}
+	p, err := windows.UTF16PtrFromString(quoted)
+	if err != nil {
+		return err
+	}
+	if err := windows.ChangeServiceConfig(h, windows.SERVICE_NO_CHANGE, windows.SERVICE_NO_CHANGE, windows.SERVICE_NO_CHANGE,
+		p, nil, nil, nil, nil, nil, nil); err != nil {
+		return fmt.Errorf("quote the image path: %w", err)
+	}
+	return nil
+}
