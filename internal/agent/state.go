@@ -61,9 +61,11 @@ type StateFile struct {
 	logger *slog.Logger
 	mu     sync.Mutex
 	state  State
-	// public and staleAfter are set by Publish.
-	public     string
-	staleAfter time.Duration
+	// public and staleAfter are set by Publish; publicWarned stops a
+	// failing publication from logging at every update.
+	public       string
+	staleAfter   time.Duration
+	publicWarned bool
 }
 
 // OpenState loads the state at path, or starts an empty one when the file
@@ -202,8 +204,14 @@ func (f *StateFile) writePublic() {
 	if f.public == "" {
 		return
 	}
-	if err := writePublicJSON(f.public, PublicOf(f.state, f.staleAfter)); err != nil {
-		f.logger.Warn("could not publish the status summary", "path", f.public, "err", err)
+	err := writePublicJSON(f.public, PublicOf(f.state, f.staleAfter))
+	switch {
+	case err != nil && !f.publicWarned:
+		f.logger.Warn("could not publish the status summary for unprivileged MDM checks", "path", f.public, "err", err)
+		f.publicWarned = true
+	case err == nil && f.publicWarned:
+		f.logger.Info("status summary published again", "path", f.public)
+		f.publicWarned = false
 	}
 }
 
