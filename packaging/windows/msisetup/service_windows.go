@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 	"unsafe"
 
@@ -13,6 +15,7 @@ import (
 // OnFailureDelayDuration 30s, OnFailureResetPeriod 86400), which
 // kardianos/service applies with SetRecoveryActions in its Install.
 const (
+	agentExe     = "avscout.exe"
 	restartDelay = 30 * time.Second
 	resetPeriod  = 86400 // seconds
 )
@@ -61,7 +64,13 @@ func quoteImagePath(h windows.Handle) error {
 	if err := windows.QueryServiceConfig(h, cfg, need, &need); err != nil {
 		return fmt.Errorf("query config: %w", err)
 	}
-	quoted, changed := quote(windows.UTF16PtrToString(cfg.BinaryPathName))
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("own path: %w", err)
+	}
+	// The MSI installs this helper next to the agent.
+	exe := filepath.Join(filepath.Dir(self), agentExe)
+	quoted, changed := quote(windows.UTF16PtrToString(cfg.BinaryPathName), exe)
 	if !changed {
 		return nil
 	}
