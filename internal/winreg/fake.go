@@ -172,6 +172,18 @@ type fakeKey struct {
 	name string
 }
 
+func (k *fakeKey) OpenSubKey(path string) (Key, error) {
+	path = strings.Trim(path, `\`)
+	name := k.name + `\` + path
+	n := k.n
+	for _, c := range split(path) {
+		if n = n.children[strings.ToLower(c)]; n == nil {
+			return nil, fmt.Errorf("open %s: %w", name, ErrNotExist)
+		}
+	}
+	return &fakeKey{n: n, name: name}, nil
+}
+
 func (k *fakeKey) SubKeyNames() ([]string, error) {
 	names := make([]string, 0, len(k.n.children))
 	for _, c := range k.n.children {

@@ -41,17 +41,29 @@ func (liveRegistry) OpenKey(hive Hive, path string, view View) (Key, error) {
 		// A wine64-only prefix has been seen to answer "not found" through
 		// KEY_WOW64_32KEY for keys that its WOW6432Node path holds; on
 		// Windows the two are the same key.
-		k, err = registry.OpenKey(root, Redirect(hive, path, view), access|registry.WOW64_64KEY)
+		flag = registry.WOW64_64KEY
+		k, err = registry.OpenKey(root, Redirect(hive, path, view), access|flag)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, mapErr(err))
 	}
-	return &liveKey{k: k, name: name}, nil
+	return &liveKey{k: k, name: name, flag: flag}, nil
 }
 
 type liveKey struct {
 	k    registry.Key
 	name string
+	flag uint32 // the view flag the key was opened with, for its subkeys
+}
+
+func (k *liveKey) OpenSubKey(path string) (Key, error) {
+	path = strings.Trim(path, `\`)
+	name := k.name + `\` + path
+	sk, err := registry.OpenKey(k.k, path, access|k.flag)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, mapErr(err))
+	}
+	return &liveKey{k: sk, name: name, flag: k.flag}, nil
 }
 
 func (k *liveKey) SubKeyNames() ([]string, error) {

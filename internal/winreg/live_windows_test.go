@@ -115,6 +115,33 @@ func TestLiveMatchesFake(t *testing.T) {
 	if _, err := live.OpenKey(LocalMachine, root+`\Nothing`, View64); !errors.Is(err, ErrNotExist) {
 		t.Errorf("missing key: %v", err)
 	}
+	// A subkey opened from its parent is in the parent's view.
+	for _, c := range []struct {
+		hive Hive
+		view View
+		sub  string
+	}{{LocalMachine, View64, "App"}, {LocalMachine, View32, "App"}, {CurrentUser, View64, "User"}} {
+		pk, err := live.OpenKey(c.hive, root, c.view)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sk, err := pk.OpenSubKey(c.sub)
+		fk, _ := fake.OpenKey(c.hive, root+`\`+c.sub, c.view)
+		if err != nil {
+			t.Errorf("%s: open %s from its parent: %v", Name(c.hive, root, c.view), c.sub, err)
+		} else {
+			ls, _ := String(sk, "DisplayName")
+			fs, _ := String(fk, "DisplayName")
+			if ls != fs {
+				t.Errorf("%s\\%s DisplayName %q, want %q", Name(c.hive, root, c.view), c.sub, ls, fs)
+			}
+			sk.Close()
+		}
+		if _, err := pk.OpenSubKey("Nothing"); !errors.Is(err, ErrNotExist) {
+			t.Errorf("missing subkey: %v", err)
+		}
+		pk.Close()
+	}
 	// HKEY_USERS lists the loaded user hives.
 	k, err := live.OpenKey(Users, "", View64)
 	if err != nil {

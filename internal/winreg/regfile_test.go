@@ -142,6 +142,21 @@ func TestImport32BitView(t *testing.T) {
 	}
 }
 
+func TestFakeOpenSubKey(t *testing.T) {
+	f := loadFake(t, []byte("Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Vendor\\App\\Sub]\n\"V\"=\"1\"\n"), View32)
+	k := open(t, f, LocalMachine, `SOFTWARE\Vendor`, View32)
+	sk, err := k.OpenSubKey(`app\SUB`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := String(sk, "V"); v != "1" || err != nil {
+		t.Errorf("V = %q, %v", v, err)
+	}
+	if _, err := k.OpenSubKey("Nothing"); !errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), `HKLM\SOFTWARE\WOW6432Node\Vendor\Nothing`) {
+		t.Errorf("missing subkey: %v", err)
+	}
+}
+
 func TestRegedit4(t *testing.T) {
 	data, err := os.ReadFile("testdata/regedit4.reg")
 	if err != nil {

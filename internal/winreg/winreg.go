@@ -110,6 +110,11 @@ type Registry interface {
 
 // Key is an open registry key. Close it when done.
 type Key interface {
+	// OpenSubKey opens the key at path (backslash separated) below this
+	// one, in the view this key was opened in. It costs one registry call,
+	// where OpenKey with the full path makes the registry walk the path
+	// from the hive again. A missing key is an error wrapping ErrNotExist.
+	OpenSubKey(path string) (Key, error)
 	// SubKeyNames lists the names of the key's subkeys.
 	SubKeyNames() ([]string, error)
 	// ValueNames lists the names of the key's values; "" is the default value.

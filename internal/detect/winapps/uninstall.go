@@ -136,7 +136,7 @@ func (s *Uninstall) collectRoot(ctx context.Context, r winreg.Registry, root uni
 	results := make([]result, len(names))
 	workers.ForEach(ctx, len(names), maxWorkers, func(i int) {
 		path := root.path + `\` + names[i]
-		ek, err := r.OpenKey(root.hive, path, root.view)
+		ek, err := k.OpenSubKey(names[i]) // not the full path: one lookup, not six
 		if err != nil {
 			if !errors.Is(err, winreg.ErrNotExist) { // removed meanwhile
 				results[i].err = err

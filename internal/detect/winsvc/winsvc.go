@@ -153,8 +153,8 @@ func readRegistry(ctx context.Context, r winreg.Registry, known map[string]*Entr
 	if err != nil {
 		return err
 	}
+	defer k.Close()
 	names, err := k.SubKeyNames()
-	k.Close()
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
@@ -167,7 +167,7 @@ func readRegistry(ctx context.Context, r winreg.Registry, known map[string]*Entr
 	results := make([]result, len(names))
 	workers.ForEach(ctx, len(names), maxWorkers, func(i int) {
 		path := ServicesKey + `\` + names[i]
-		sk, err := r.OpenKey(winreg.LocalMachine, path, winreg.View64)
+		sk, err := k.OpenSubKey(names[i])
 		if err != nil {
 			if !errors.Is(err, winreg.ErrNotExist) {
 				results[i].err = err
@@ -178,7 +178,7 @@ func readRegistry(ctx context.Context, r winreg.Registry, known map[string]*Entr
 		if e := known[strings.ToLower(names[i])]; e != nil {
 			have = e.Service // known maps are only read here
 		}
-		e, err := ReadKey(r, sk, path, have)
+		e, err := ReadKey(sk, path, have)
 		sk.Close()
 		results[i] = result{e, true, err}
 	})
@@ -214,7 +214,7 @@ const maxWorkers = 4
 // DisplayName and, for drivers, the altitudes of Instances\*; the type and
 // display name only when have (what the SCM said) lacks them. Missing
 // values stay empty; unreadable ones are reported with what could be read.
-func ReadKey(r winreg.Registry, k winreg.Key, path string, have host.Service) (Entry, error) {
+func ReadKey(k winreg.Key, path string, have host.Service) (Entry, error) {
 	var e Entry
 	var errs []error
 	note := func(err error) {
@@ -255,7 +255,7 @@ func ReadKey(r winreg.Registry, k winreg.Key, path string, have host.Service) (E
 	}
 	e.Type = host.ServiceTypeOf(e.RawType)
 	if e.Type == host.TypeDriver { // minifilters are drivers
-		e.Altitudes = altitudes(r, path, note)
+		e.Altitudes = altitudes(k, note)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return e, fmt.Errorf("%s: %w", winreg.Name(winreg.LocalMachine, path, winreg.View64), err)
@@ -263,19 +263,19 @@ func ReadKey(r winreg.Registry, k winreg.Key, path string, have host.Service) (E
 	return e, nil
 }
 
-// altitudes reads Instances\*\Altitude of a minifilter's key.
-func altitudes(r winreg.Registry, path string, note func(error)) []string {
-	ik, err := r.OpenKey(winreg.LocalMachine, path+`\Instances`, winreg.View64)
+// altitudes reads Instances\*\Altitude of a minifilter's key k.
+func altitudes(k winreg.Key, note func(error)) []string {
+	ik, err := k.OpenSubKey("Instances")
 	if err != nil {
 		note(err)
 		return nil
 	}
+	defer ik.Close()
 	insts, err := ik.SubKeyNames()
 	note(err)
-	ik.Close()
 	var out []string
 	for _, inst := range insts {
-		ak, err := r.OpenKey(winreg.LocalMachine, path+`\Instances\`+inst, winreg.View64)
+		ak, err := ik.OpenSubKey(inst)
 		if err != nil {
 			note(err)
 			continue
