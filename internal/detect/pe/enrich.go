@@ -13,6 +13,7 @@ import (
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/winpath"
 )
 
 // maxWorkers bounds the files read at once.
@@ -97,8 +98,14 @@ func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observ
 	outcomes := make([]outcome, len(files))
 	done := make([]chan struct{}, len(files))
 	sem := make(chan struct{}, min(maxWorkers, max(1, runtime.GOMAXPROCS(0))))
+	missing := missingFiles(h, files)
 	for i := range files {
 		done[i] = make(chan struct{})
+		if missing[i] {
+			outcomes[i] = outcome{skip: skipMissing}
+			close(done[i])
+			continue
+		}
 		go func() {
 			defer close(done[i])
 			select {
@@ -168,6 +175,27 @@ func collect(h *host.Host, obs []detect.Observation) ([]file, int) {
 		files = append(files, file{winPath: wp, target: target, status: o.Status})
 	}
 	return files, bad
+}
+
+// missingFiles tells which files are certainly missing, from one listing
+// of each folder on their way rather than a lookup of each file: on a
+// typical host most service and driver image paths that are read point
+// at nothing (residue, or drivers Windows keeps elsewhere), hundreds of
+// them in the same few folders. A file that may exist is left to examine,
+// and so is a path with a short 8.3 name ("PROGRA~1"), which no listing
+// shows.
+func missingFiles(h *host.Host, files []file) []bool {
+	out := make([]bool, len(files))
+	check := winpath.NewChecker(h.FS, "C:")
+	for i, f := range files {
+		if strings.Contains(f.target, "~") {
+			continue
+		}
+		if exists, known := check.Exists(`C:\` + strings.ReplaceAll(f.target, "/", `\`)); known && !exists {
+			out[i] = true
+		}
+	}
+	return out
 }
 
 // systemDrive is the drive letter of a live Windows root ("D:" for D:\),
