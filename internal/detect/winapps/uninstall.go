@@ -53,7 +53,7 @@ type uninstallRoot struct {
 // Collect implements [detect.Source]. It emits one [detect.KindApp]
 // observation, status Installed, per uninstall entry with a DisplayName:
 // HKLM's in the 64-bit view, then in the 32-bit view (WOW6432Node), then
-// each user's under HKEY_USERS. An entry seen identically in two places
+// each user's under HKEY_USERS, in Software and Software\WOW6432Node. An entry seen identically in two places
 // (on 32-bit Windows both views are one) is emitted once.
 //
 // Entries marked SystemComponent=1 are kept, although the Programs list
@@ -76,7 +76,11 @@ func (s *Uninstall) Collect(ctx context.Context, h *host.Host, emit func(detect.
 		errs = append(errs, err)
 	}
 	for _, sid := range sids {
-		roots = append(roots, uninstallRoot{winreg.Users, sid + `\Software\` + UninstallKey, winreg.View64})
+		// A user's hive has no 32-bit view of its own, but 32-bit
+		// installers that place themselves write its WOW6432Node.
+		roots = append(roots,
+			uninstallRoot{winreg.Users, sid + `\Software\` + UninstallKey, winreg.View64},
+			uninstallRoot{winreg.Users, sid + `\Software\WOW6432Node\` + UninstallKey, winreg.View64})
 	}
 	seen := map[string]bool{}
 	for _, root := range roots {

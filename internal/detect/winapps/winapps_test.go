@@ -267,3 +267,33 @@ func TestVendorKeysDenied(t *testing.T) {
 		t.Errorf("denied key: %+v, %v", obs, err)
 	}
 }
+
+// Entries under a user's Software\WOW6432Node are read too, and one that
+// is in both of the user's keys is reported once.
+func TestUninstallPerUser32Bit(t *testing.T) {
+	f, err := os.Open("testdata/peruser-wow64.reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	reg := winreg.NewFake()
+	if err := reg.Import(f, winreg.View64); err != nil {
+		t.Fatal(err)
+	}
+	h := &host.Host{OS: host.Windows, Root: `C:\`, FS: fstest.MapFS{}, Live: true, Registry: reg}
+	obs, err := collect(t, NewUninstall(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs) != 2 {
+		t.Fatalf("%d observations, want 2: %+v", len(obs), obs)
+	}
+	kpm := byName(obs)["Kaspersky Password Manager"]
+	if kpm.Location != `HKU\S-1-5-21-0-0-0-1000\Software\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\Kaspersky Password Manager` ||
+		kpm.Version != "24.0.0.427" || kpm.Path != `C:\Users\alice\AppData\Local\Kaspersky Lab\Kaspersky Password Manager 24.0` {
+		t.Errorf("per-user 32-bit entry: %+v", kpm)
+	}
+	if tw := byName(obs)["Twice"]; !strings.HasPrefix(tw.Location, `HKU\S-1-5-21-0-0-0-1000\Software\Microsoft\`) {
+		t.Errorf("an entry in both keys is reported from the first: %+v", tw)
+	}
+}
