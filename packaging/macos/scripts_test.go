@@ -131,8 +131,9 @@ func TestPostinstall(t *testing.T) {
 				"bootstrap system " + plist, "print system/" + label,
 				"bootstrap system " + plist, "kickstart -k system/" + label}
 		}},
-		{"still loaded: restarted by kickstart -k", []string{"FAKE_BOOTSTRAP_FAILS=99", "FAKE_LOADED=1"}, func(plist string) []string {
-			return []string{"enable system/" + label, "bootstrap system " + plist, "print system/" + label, "kickstart -k system/" + label}
+		{"old job still loaded: unloaded, then the new plist loaded", []string{"FAKE_BOOTSTRAP_FAILS=1", "FAKE_LOADED=1"}, func(plist string) []string {
+			return []string{"enable system/" + label, "bootstrap system " + plist, "print system/" + label, "bootout system/" + label,
+				"bootstrap system " + plist, "kickstart -k system/" + label}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,4 +160,10 @@ func TestPostinstall(t *testing.T) {
 			}
 		})
 	}
+	t.Run("launchctl refuses: the install fails, saying why", func(t *testing.T) {
+		r := runScript(t, "postinstall", targetVolume(t), "FAKE_ENABLE=error")
+		if r.code != 1 || !strings.Contains(r.stderr, "avscout postinstall: launchctl enable system/"+label) {
+			t.Errorf("exit %d, stderr %q; want 1 and the failing step", r.code, r.stderr)
+		}
+	})
 }
