@@ -77,6 +77,10 @@ type Host struct {
 	// Services lists Windows services and drivers from the service control
 	// manager; nil unless the host is a live Windows machine.
 	Services ServiceLister
+	// CaseInsensitiveFS is true when FS itself finds a name in any case (a
+	// live Windows machine), so that a name missing in one case is missing
+	// in all and no directory need be listed to look for it.
+	CaseInsensitiveFS bool
 }
 
 // LocalPath returns the path on this machine of the target file name (slash
@@ -138,5 +142,7 @@ func Live(target OS) (*Host, error) {
 		Processes: newLiveProcesses(),
 		Registry:  newLiveRegistry(),
 		Services:  newLiveServices(),
+
+		CaseInsensitiveFS: runtime.GOOS == "windows",
 	}, nil
 }

@@ -36,7 +36,7 @@ func expand(fsys fs.FS, o host.OS, pattern string, opt Options) ([]string, error
 		var next []string
 		for _, dir := range dirs {
 			if !isPattern(comp) {
-				loc, _, err := Resolve(fsys, path.Join(dir, comp), Options{FoldCase: opt.FoldCase})
+				loc, _, err := Resolve(fsys, path.Join(dir, comp), Options{FoldCase: opt.FoldCase, CaseInsensitiveFS: opt.CaseInsensitiveFS})
 				if err == nil {
 					next = append(next, loc)
 				} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrNotDir) {

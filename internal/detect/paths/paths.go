@@ -70,7 +70,10 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	}
 	// Windows volumes are case-insensitive, and so are macOS's by default;
 	// a root mounted on Linux may not be.
-	opt := Options{FoldCase: h.OS == host.Windows || h.OS == host.Darwin, NoFollow: true}
+	// On a live Windows machine a missing path costs one lookup, not a
+	// listing of its folder: each listing there also asks the volume's
+	// serial number, which under Wine is a round trip to its mount manager.
+	opt := Options{FoldCase: h.OS == host.Windows || h.OS == host.Darwin, NoFollow: true, CaseInsensitiveFS: h.CaseInsensitiveFS}
 	seen := make(map[string]bool)
 	var errs []error
 	for _, p := range list {

@@ -35,6 +35,10 @@ type Options struct {
 	// entry that differs only in case, as on Windows (and macOS's default
 	// volumes). When several entries match, the one that sorts first wins.
 	FoldCase bool
+	// CaseInsensitiveFS says that the filesystem matches names in any case
+	// itself (a live Windows machine): a missing name is then missing in
+	// every case, and its directory is not listed to look for it.
+	CaseInsensitiveFS bool
 	// NoFollow leaves the last component alone when it is a symbolic link,
 	// like lstat(2). Links in the other components are always followed.
 	NoFollow bool
@@ -77,7 +81,7 @@ func Resolve(fsys fs.FS, name string, opt Options) (string, fs.FileInfo, error) 
 		}
 		next := path.Join(cur, c)
 		fi, err := fs.Lstat(fsys, next)
-		if err != nil && opt.FoldCase && errors.Is(err, fs.ErrNotExist) {
+		if err != nil && opt.FoldCase && !opt.CaseInsensitiveFS && errors.Is(err, fs.ErrNotExist) {
 			if actual, ferr := foldLookup(fsys, cur, c); ferr != nil {
 				err = ferr
 			} else if actual != "" {
