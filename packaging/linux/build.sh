@@ -9,6 +9,9 @@
 #   VERSION      full version, e.g. 0.1.40+g9bd243b (named in the description)
 #   PKG_VERSION  package version MAJOR.MINOR.BUILD, e.g. 0.1.40
 #   ARCHES       optional, default "amd64 arm64"
+#   AGENT_CONFIG optional: the default /etc/avscout/config.yaml the agent
+#                package ships (default packaging/config.example.yaml;
+#                a site can ship its collector URL this way)
 #   GO           optional go binary (default: scripts/ensure-go.sh)
 #
 # Writes avscout_<v>_<arch>.deb, avscout-<v>-1.<rpmarch>.rpm and the same
@@ -40,6 +43,9 @@ die() {
 	die "VERSION=$VERSION does not start with PKG_VERSION=$PKG_VERSION"
 [[ $VERSION =~ ^[0-9A-Za-z.+~-]+$ ]] || die "VERSION=$VERSION: only letters, digits and . + ~ - allowed"
 arches=${ARCHES:-amd64 arm64}
+AGENT_CONFIG=${AGENT_CONFIG:-$src/packaging/config.example.yaml}
+[ -f "$AGENT_CONFIG" ] || die "AGENT_CONFIG=$AGENT_CONFIG: no such file"
+AGENT_CONFIG=$(cd "$(dirname "$AGENT_CONFIG")" && pwd)/$(basename "$AGENT_CONFIG")
 for arch in $arches; do
 	case $arch in
 	amd64 | arm64) ;;
@@ -80,7 +86,7 @@ renderer=$BIN/avscout-linux-$host
 grep -q '^ExecStart=/usr/bin/avscout "service" "run"$' "$stage/avscout.service" ||
 	die "the rendered unit has no ExecStart=/usr/bin/avscout \"service\" \"run\""
 
-export SRC=$src STAGE=$stage PKG_VERSION VERSION
+export SRC=$src STAGE=$stage PKG_VERSION VERSION AGENT_CONFIG
 for arch in $arches; do
 	export ARCH=$arch
 	export AGENT_BIN=$BIN/avscout-linux-$arch COLLECTOR_BIN=$BIN/avscout-collector-linux-$arch

@@ -27,6 +27,10 @@ have_systemctl() { command -v systemctl >/dev/null 2>&1; }
 # sd_booted(3): systemd is the running init when /run/systemd/system exists.
 systemd_running() { [ -d /run/systemd/system ]; }
 
+if systemd_running; then
+	systemctl daemon-reload || true
+fi
+
 # /etc/default/avscout is the unit's EnvironmentFile (KEY=value lines):
 # its collector URL counts too.
 if [ -r /etc/default/avscout ]; then
