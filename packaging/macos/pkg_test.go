@@ -163,6 +163,24 @@ func TestPackage(t *testing.T) {
 				t.Errorf("%s: bsdtar and macpkg extract different bytes (%v, %v)", m, err, err2)
 			}
 		}
+		// And it reads the gzip'ed cpio Payload: every entry root:wheel (0:0).
+		out, err = exec.Command("bsdtar", "--numeric-owner", "-tvf", filepath.Join(dir, "base.pkg/Payload")).Output()
+		if err != nil {
+			t.Fatalf("bsdtar -tvf Payload: %v", err)
+		}
+		var names []string
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 9 || f[2] != "0" || f[3] != "0" {
+				t.Errorf("bsdtar Payload line %q: want uid 0 gid 0", line)
+				continue
+			}
+			names = append(names, f[8])
+		}
+		if want := []string{".", "./Library", "./Library/LaunchDaemons", "./Library/LaunchDaemons/io.avscout.agent.plist",
+			"./opt", "./opt/avscout", "./opt/avscout/bin", "./opt/avscout/bin/avscout"}; !reflect.DeepEqual(names, want) {
+			t.Errorf("bsdtar lists the Payload as %q, want %q", names, want)
+		}
 	})
 
 	read := func(p string) []byte {
