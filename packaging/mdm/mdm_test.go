@@ -453,9 +453,9 @@ func TestPowerShellScripts(t *testing.T) {
 		want []string
 	}{
 		{"intune/detect-restricted.ps1", []string{"$env:ProgramW6432", `'avscout\avscout.exe'`,
-			"& $avscout status --format intune-remediation\n", "exit $LASTEXITCODE\n", "exit 1\n"}},
+			"& $avscout status --format intune-remediation\n", "exit $LASTEXITCODE\n", "exit 1\n", "OutputEncoding = [System.Text.Encoding]::UTF8"}},
 		{"intune/compliance-discovery.ps1", []string{"$env:ProgramW6432", `'avscout\avscout.exe'`,
-			"& $avscout status --format intune-compliance\n", "ConvertTo-Json -Compress", "exit 0\n"}},
+			"& $avscout status --format intune-compliance\n", "ConvertTo-Json -Compress", "exit 0\n", "OutputEncoding = [System.Text.Encoding]::UTF8"}},
 		{"intune/detection.ps1", []string{"$env:ProgramW6432", `'avscout\avscout.exe'`, "RegistryView]::Registry64",
 			`OpenSubKey('SOFTWARE\avscout')`, "GetValue('Version')", "Write-Output"}},
 		{"sccm/detect.ps1", []string{"$env:ProgramW6432", `'avscout\avscout.exe'`, "RegistryView]::Registry64",

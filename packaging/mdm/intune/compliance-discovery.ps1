@@ -25,5 +25,8 @@ if (-not (Test-Path -LiteralPath $avscout -PathType Leaf)) {
     }
     return $hash | ConvertTo-Json -Compress
 }
+# The agent writes UTF-8; without this PowerShell decodes its output with
+# the OEM code page and garbles non-ASCII product names.
+[Console]::OutputEncoding = [System.Text.Encoding]::UTF8
 & $avscout status --format intune-compliance
 exit 0

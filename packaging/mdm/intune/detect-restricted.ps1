@@ -20,5 +20,8 @@ if (-not (Test-Path -LiteralPath $avscout -PathType Leaf)) {
     Write-Output "NOT INSTALLED: $avscout not found"
     exit 1
 }
+# The agent writes UTF-8; without this PowerShell decodes its output with
+# the OEM code page and garbles non-ASCII product names.
+[Console]::OutputEncoding = [System.Text.Encoding]::UTF8
 & $avscout status --format intune-remediation
 exit $LASTEXITCODE
