@@ -85,6 +85,16 @@ func runBuild(t *testing.T, root, bin string) []byte {
 	return data
 }
 
+// hasLoad says whether f has a load command of type cmd.
+func hasLoad(f *macho.File, cmd uint32) bool {
+	for _, l := range f.Loads {
+		if raw := l.Raw(); len(raw) >= 4 && f.ByteOrder.Uint32(raw) == cmd {
+			return true
+		}
+	}
+	return false
+}
+
 func gunzipCPIO(t *testing.T, name string, data []byte) []macpkg.File {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(data))
@@ -270,6 +280,11 @@ func TestPackage(t *testing.T) {
 			a := ff.Arches[i]
 			if a.Cpu != w.cpu || a.Align != w.align || a.Offset%(1<<a.Align) != 0 || !bytes.Equal(fat[a.Offset:a.Offset+a.Size], w.data) {
 				t.Errorf("slice %d: %v align 2^%d offset %d size %d; want %v, the darwin binary", i, a.Cpu, a.Align, a.Offset, a.Size, w.cpu)
+			}
+			// The Go linker ad-hoc signs darwin/arm64 binaries (Apple silicon
+			// runs nothing unsigned); the slice keeps its LC_CODE_SIGNATURE.
+			if w.cpu == macho.CpuArm64 && !hasLoad(a.File, 0x1d) {
+				t.Error("arm64 slice lost its LC_CODE_SIGNATURE")
 			}
 		}
 	})
