@@ -87,8 +87,11 @@ func (w *bomWriter) add(b []byte) uint32 {
 // reserve adds an empty block to be filled in later with set.
 func (w *bomWriter) reserve() uint32        { return w.add(nil) }
 func (w *bomWriter) set(i uint32, b []byte) { w.blocks[i] = b }
-func (w *bomWriter) node(size int, b *be) []byte { // pad a tree node to its block size
-	out := make([]byte, size)
+
+// node pads a tree node to the tree's block size (the callers keep nodes
+// within it: at most maxLeafEntries entries).
+func (w *bomWriter) node(size int, b *be) []byte {
+	out := make([]byte, max(size, b.Len()))
 	copy(out, b.Bytes())
 	return out
 }

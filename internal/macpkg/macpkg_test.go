@@ -239,6 +239,7 @@ func TestProductValidation(t *testing.T) {
 		"identifier": func(p *Product) { p.Identifier = "bad id\"" },
 		"version":    func(p *Product) { p.Version = "1.2.3+g123" },
 		"min os":     func(p *Product) { p.MinOS = "" },
+		"title":      func(p *Product) { p.Title = " " },
 		"script":     func(p *Product) { p.Scripts = map[string][]byte{"evil": nil} },
 		"tree":       func(p *Product) { p.Files = p.Files[1:] },
 	} {

@@ -37,24 +37,23 @@ type Product struct {
 	ModTime time.Time
 }
 
-var (
-	identRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
-	versionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+){0,3}$`)
-	scriptRE  = regexp.MustCompile(`^(preinstall|postinstall)$`)
-)
-
 func (p Product) check() error {
+	identRE := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
+	versionRE := regexp.MustCompile(`^[0-9]+(\.[0-9]+){0,3}$`)
 	if !identRE.MatchString(p.Identifier) {
 		return fmt.Errorf("pkg identifier %q: want reverse-DNS letters, digits, dots, dashes", p.Identifier)
 	}
 	if !versionRE.MatchString(p.Version) {
 		return fmt.Errorf("pkg version %q: want numeric MAJOR.MINOR.BUILD", p.Version)
 	}
+	if strings.TrimSpace(p.Title) == "" {
+		return fmt.Errorf("pkg %s: no title", p.Identifier)
+	}
 	if !versionRE.MatchString(p.MinOS) {
 		return fmt.Errorf("pkg minimum macOS %q: want a version like 12.0", p.MinOS)
 	}
 	for name := range p.Scripts {
-		if !scriptRE.MatchString(name) {
+		if name != "preinstall" && name != "postinstall" {
 			return fmt.Errorf("pkg script %q: only preinstall and postinstall are supported", name)
 		}
 	}
