@@ -213,7 +213,35 @@ func describeKey(r winreg.Registry, f Found) string {
 	defer k.Close()
 	subs, _ := k.SubKeyNames()
 	vals, _ := k.ValueNames()
-	return fmt.Sprintf(" (%s, %s)", count(len(subs), "subkey"), count(len(vals), "value"))
+	d := fmt.Sprintf(" (%s, %s)", count(len(subs), "subkey"), count(len(vals), "value"))
+	if bases := statisticsBasesDate(k, subs); bases != "" {
+		d += "; bases " + bases
+	}
+	return d
+}
+
+// statisticsBasesDate reads the bases date that a component registered
+// with Kaspersky Security Center keeps in <version>\Statistics\AVState
+// (Components\34\<product>\1.0.0.0\…: Network Agent's protection
+// statistics, as Checkmk's kaspersky_av_client plugin reads them):
+// Protection_BasesDate, "dd-MM-yyyy HH-mm-ss" in UTC, as a date. It looks
+// below the first few subkeys only and returns "" when none has one.
+func statisticsBasesDate(k winreg.Key, subs []string) string {
+	for _, sub := range subs[:min(len(subs), 4)] {
+		sk, err := k.OpenSubKey(sub + `\Statistics\AVState`)
+		if err != nil {
+			continue
+		}
+		v, err := winreg.String(sk, "Protection_BasesDate")
+		sk.Close()
+		if err != nil {
+			continue
+		}
+		if t, err := time.Parse("02-01-2006 15-04-05", strings.TrimSpace(v)); err == nil {
+			return t.Format("2006-01-02")
+		}
+	}
+	return ""
 }
 
 func count(n int, what string) string {

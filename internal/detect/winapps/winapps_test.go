@@ -297,3 +297,35 @@ func TestUninstallPerUser32Bit(t *testing.T) {
 		t.Errorf("an entry in both keys is reported from the first: %+v", tw)
 	}
 }
+
+// A Security Center component's key shows the bases date of its
+// protection statistics (Network Agent's, product 1103).
+func TestVendorKeysStatisticsBasesDate(t *testing.T) {
+	f, err := os.Open("testdata/netagent.reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	reg := winreg.NewFake()
+	if err := reg.Import(f, winreg.View64); err != nil {
+		t.Fatal(err)
+	}
+	h := &host.Host{OS: host.Windows, Root: `C:\`, FS: fstest.MapFS{}, Live: true, Registry: reg}
+	src := NewVendorKeys([]string{
+		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103`,
+		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1093`,
+	}, nil)
+	obs, err := collect(t, src, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs) != 2 {
+		t.Fatalf("%d observations, want 2: %+v", len(obs), obs)
+	}
+	if want := `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103 (1 subkey, 0 values); bases 2024-09-28`; obs[0].Detail != want {
+		t.Errorf("Network Agent key detail %q, want %q", obs[0].Detail, want)
+	}
+	if strings.Contains(obs[1].Detail, "bases") {
+		t.Errorf("a date in an unknown form is shown: %q", obs[1].Detail)
+	}
+}
