@@ -80,7 +80,8 @@ Usage:
   avscout catalog [--format table|json] [--catalog FILE]
   avscout service install|uninstall|start|stop|restart|status [--config FILE]
   avscout service run [--config FILE] [--once]    (what the service manager runs)
-  avscout status [--format table|json] [--config FILE]
+  avscout service unit --init systemd|launchd --path BIN [--config FILE]   (print the unit install writes)
+  avscout status [--format table|json|intune-remediation|intune-compliance|jamf] [--public] [--config FILE]
   avscout config show [--config FILE]
   avscout version
 
