@@ -5,7 +5,7 @@
 # for productsign / rcodesign on a release machine (README-macos.md).
 #
 # env: BIN          folder with avscout-darwin-amd64, avscout-darwin-arm64
-#                   and avscout-linux-amd64 (renders the launchd plist)
+#                   and avscout-linux-<build machine arch> (prints the launchd plist)
 #      OUT          output folder
 #      PKG_VERSION  numeric MAJOR.MINOR.BUILD (scripts/version.sh package)
 #      VERSION      full version, logged only (scripts/version.sh full)
@@ -20,11 +20,12 @@ VERSION=${VERSION:-$PKG_VERSION}
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 	SOURCE_DATE_EPOCH=$(git -C "$repo" log -1 --format=%ct 2>/dev/null || echo 0)
 fi
-for f in avscout-darwin-amd64 avscout-darwin-arm64 avscout-linux-amd64; do
+go=$("$repo/scripts/ensure-go.sh")
+host=avscout-linux-$("$go" env GOHOSTARCH)
+for f in avscout-darwin-amd64 avscout-darwin-arm64 "$host"; do
 	[ -f "$BIN/$f" ] || { echo "build.sh: $BIN/$f missing (make cross)" >&2; exit 1; }
 done
 command -v plistutil >/dev/null || { echo "build.sh: plistutil missing (apt-get install libplist-utils)" >&2; exit 1; }
-go=$("$repo/scripts/ensure-go.sh")
 mkdir -p "$OUT"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -35,8 +36,8 @@ start=$(date +%s%N)
 # The launchd plist is exactly what `avscout service install` writes
 # (`service unit` renders the same template with the same engine).
 plist=$tmp/io.avscout.agent.plist
-"$BIN/avscout-linux-amd64" service unit --init launchd --path /opt/avscout/bin/avscout >"$plist" ||
-	{ echo "build.sh: $BIN/avscout-linux-amd64 service unit --init launchd failed" >&2; exit 1; }
+"$BIN/$host" service unit --init launchd --path /opt/avscout/bin/avscout >"$plist" ||
+	{ echo "build.sh: $BIN/$host service unit --init launchd failed" >&2; exit 1; }
 plistutil -i "$plist" -o /dev/null || { echo "build.sh: $plist is not a valid property list" >&2; exit 1; }
 
 pkg="$OUT/avscout-$PKG_VERSION.pkg"
