@@ -14,6 +14,8 @@
 # its stderr fails the build. Two table cells wixl cannot write are set
 # afterwards with msibuild (see avscout.wxs).
 #
+# WXS overrides the source (tests use it to show that a warning fails).
+#
 # Needs (apt): wixl msitools osslsigncode; Go (scripts/ensure-go.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,7 +74,7 @@ fi
 msi=$work/avscout.msi
 # wixl finds sources relative to the current folder (absolute paths fail).
 if ! (cd "$work" && wixl -a x64 -D Version="$PKG_VERSION" -D AgentExe=avscout.exe -D SetupExe=avscout-msi-setup.exe \
-	-o "$msi" "$here/avscout.wxs" 2>"$work/wixl.err"); then
+	-o "$msi" "${WXS:-$here/avscout.wxs}" 2>"$work/wixl.err"); then
 	cat "$work/wixl.err" >&2
 	die "wixl failed"
 fi
@@ -85,9 +87,12 @@ fi
 # impersonation) + 8192 (HideTarget: keep the command line, which holds the
 # token, out of the log) (learn.microsoft.com: Registry Table, Custom
 # Action In-Script Execution Options, Custom Action Type 18).
+# RemoveExistingProducts right after InstallValidate (1400): wixl places it
+# after the last explicitly numbered action.
 msibuild "$msi" \
 	-q "UPDATE \`Registry\` SET \`Value\` = '#%%SystemRoot%\\System32\\EventCreate.exe' WHERE \`Name\` = 'EventMessageFile'" \
-	-q "UPDATE \`CustomAction\` SET \`Type\` = 11282 WHERE \`Action\` = 'AvscoutSetup'" ||
+	-q "UPDATE \`CustomAction\` SET \`Type\` = 11282 WHERE \`Action\` = 'AvscoutSetup'" \
+	-q "UPDATE \`InstallExecuteSequence\` SET \`Sequence\` = 1401 WHERE \`Action\` = 'RemoveExistingProducts'" ||
 	die "msibuild could not patch $msi"
 if [ -n "$sign" ]; then
 	authenticode "$msi" "$work/signed.msi"

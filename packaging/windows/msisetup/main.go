@@ -30,6 +30,11 @@
 // them fails the install. Delayed automatic start is asked for too, and a
 // refusal (Wine) is only reported, as `avscout service install` does.
 //
+// Removal (with --wait-exit LIMIT, run between DeleteServices and
+// RemoveFiles): waits until no process runs the agent's executable, so that
+// its file can be deleted; after LIMIT it gives up with a note (the file
+// goes at the next reboot) rather than fail the removal.
+//
 // Exit codes: 0 done, 1 bad value or I/O or SCM error, 2 usage.
 package main
 
@@ -56,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&s.token, "token", "", "enrollment `TOKEN` (MSI property COLLECTOR_TOKEN)")
 	fs.StringVar(&s.tags, "tags", "", "report tags `k=v,k2=v2` (MSI property TAGS)")
 	service := fs.String("service", "", "service `NAME` to give recovery actions and delayed start (empty: none)")
+	wait := fs.Duration("wait-exit", 0, "on removal: wait up to `LIMIT` for the agent's processes to exit, and do nothing else")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -65,6 +71,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "avscout-msi-setup: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if *wait > 0 {
+		res, err := waitExit(*wait)
+		if err != nil {
+			fmt.Fprintf(stderr, "avscout-msi-setup: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "avscout-msi-setup: %s\n", res)
+		return 0
 	}
 	res, err := s.apply(osFS{})
 	if err != nil {

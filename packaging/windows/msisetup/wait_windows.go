@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+)
+
+// waitExit waits until no process runs the agent executable next to this
+// helper, for at most limit. The MSI runs it on removal between
+// DeleteServices and RemoveFiles: the SCM reports the service stopped a
+// moment before its process has exited, and a file still mapped by a
+// process cannot be deleted (Windows Installer then leaves it for a
+// reboot; under load that happened in the Wine test).
+func waitExit(limit time.Duration) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("own path: %w", err)
+	}
+	exe := filepath.Join(filepath.Dir(self), agentExe)
+	deadline := time.Now().Add(limit)
+	for {
+		pids, err := running(exe)
+		if err != nil {
+			return "", err
+		}
+		if len(pids) == 0 {
+			return "no process runs " + exe, nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Sprintf("%s still runs (pids %v) after %s: Windows Installer removes it at the next reboot", exe, pids, limit), nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// running returns the ids of the processes whose image is exe.
+func running(exe string) ([]uint32, error) {
+	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
+	if err != nil {
+		return nil, fmt.Errorf("process snapshot: %w", err)
+	}
+	defer windows.CloseHandle(snap)
+	var pe windows.ProcessEntry32
+	pe.Size = uint32(unsafe.Sizeof(pe))
+	err = windows.Process32First(snap, &pe)
+	var pids []uint32
+	for err == nil {
+		if strings.EqualFold(windows.UTF16ToString(pe.ExeFile[:]), filepath.Base(exe)) && imageIs(pe.ProcessID, exe) {
+			pids = append(pids, pe.ProcessID)
+		}
+		err = windows.Process32Next(snap, &pe)
+	}
+	if !errors.Is(err, windows.ERROR_NO_MORE_FILES) {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	return pids, nil
+}
+
+// imageIs reports whether process pid runs exe; a process that cannot be
+// opened (it has just exited) does not.
+func imageIs(pid uint32, exe string) bool {
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return false
+	}
+	defer windows.CloseHandle(h)
+	buf := make([]uint16, windows.MAX_LONG_PATH)
+	n := uint32(len(buf))
+	if err := windows.QueryFullProcessImageName(h, 0, &buf[0], &n); err != nil {
+		return false
+	}
+	return strings.EqualFold(windows.UTF16ToString(buf[:n]), exe)
+}

@@ -1,0 +1,387 @@
+//go:build linux
+
+package winpkg_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// winHost is one Wine prefix.
+type winHost struct {
+	t      *testing.T
+	prefix string
+	env    []string
+}
+
+func newWinHost(t *testing.T, repo string) *winHost {
+	t.Helper()
+	for _, tool := range []string{"wine", "wineserver", "wineboot", "x86_64-w64-mingw32-gcc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("the MSI test under Wine needs %s (apt: wine wine64 gcc-mingw-w64-x86-64-win32)", tool)
+		}
+	}
+	prefix := filepath.Join(t.TempDir(), "prefix")
+	start := time.Now()
+	if b, err := exec.Command(filepath.Join(repo, "scripts", "wine-prefix.sh"), prefix).CombinedOutput(); err != nil {
+		t.Fatalf("scripts/wine-prefix.sh: %v\n%s", err, b)
+	}
+	t.Logf("fresh Wine prefix in %s", time.Since(start).Round(time.Millisecond))
+	w := &winHost{t: t, prefix: prefix, env: append(os.Environ(),
+		"WINEPREFIX="+prefix, "WINEDEBUG=-all", "DISPLAY=", "WINEARCH=win64", "WINEDLLOVERRIDES=mscoree,mshtml=")}
+	if err := w.cmd("wineserver", "-p").Run(); err != nil {
+		t.Fatalf("wineserver -p: %v", err)
+	}
+	t.Cleanup(func() {
+		w.cmd("wineserver", "-k").Run()
+		w.cmd("wineserver", "-w").Run()
+	})
+	return w
+}
+
+func (w *winHost) cmd(name string, args ...string) *exec.Cmd {
+	c := exec.Command(name, args...)
+	c.Env = w.env
+	return c
+}
+
+// run runs a Windows program with its output going to files, not pipes
+// (Wine's services inherit them and would hold a pipe open), and returns
+// its output and exit code.
+func (w *winHost) run(args ...string) (string, int) {
+	w.t.Helper()
+	f, err := os.CreateTemp(w.t.TempDir(), "out")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer f.Close()
+	c := w.cmd("wine", args...)
+	c.Stdout, c.Stderr = f, f
+	err = c.Run()
+	out, _ := os.ReadFile(f.Name())
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return string(out), ee.ExitCode()
+	case err != nil:
+		w.t.Fatalf("wine %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out), 0
+}
+
+// local is the Linux path of C:\ path p (existing folders matched
+// case-insensitively).
+func (w *winHost) local(p string) string {
+	w.t.Helper()
+	rel, ok := strings.CutPrefix(p, `C:\`)
+	if !ok {
+		w.t.Fatalf("not a C:\\ path: %s", p)
+	}
+	dir := filepath.Join(w.prefix, "drive_c")
+	for _, c := range strings.Split(rel, `\`) {
+		next := filepath.Join(dir, c)
+		if ents, err := os.ReadDir(dir); err == nil {
+			for _, e := range ents {
+				if strings.EqualFold(e.Name(), c) {
+					next = filepath.Join(dir, e.Name())
+				}
+			}
+		}
+		dir = next
+	}
+	return dir
+}
+
+func (w *winHost) exists(p string) bool {
+	_, err := os.Stat(w.local(p))
+	return err == nil
+}
+
+func (w *winHost) read(p string) string {
+	w.t.Helper()
+	b, err := os.ReadFile(w.local(p))
+	if err != nil {
+		w.t.Fatalf("read %s: %v", p, err)
+	}
+	return string(b)
+}
+
+// values returns the values of a registry key in the 64-bit view, nil
+// when the key does not exist.
+func (w *winHost) values(key string) map[string]string {
+	w.t.Helper()
+	out, code := w.run("reg", "query", key, "/reg:64")
+	if code != 0 {
+		return nil
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(strings.ReplaceAll(out, "\r", ""), "\n") {
+		if g := regLine.FindStringSubmatch(l); g != nil {
+			m[g[1]] = g[3]
+		}
+	}
+	return m
+}
+
+// subkeys returns the names of the subkeys of key.
+func (w *winHost) subkeys(key string) []string {
+	w.t.Helper()
+	out, _ := w.run("reg", "query", key, "/reg:64")
+	// reg prints subkeys as full paths (HKEY_LOCAL_MACHINE\…\name).
+	_, leaf, _ := strings.Cut(key, `\`)
+	leaf = strings.ToLower(leaf) + `\`
+	var names []string
+	for _, l := range strings.Split(strings.ReplaceAll(out, "\r", ""), "\n") {
+		if i := strings.Index(strings.ToLower(l), leaf); i >= 0 && strings.HasPrefix(l, "HKEY_") && len(l) > i+len(leaf) {
+			names = append(names, l[i+len(leaf):])
+		}
+	}
+	return names
+}
+
+func (w *winHost) waitState(service, state string) {
+	w.t.Helper()
+	for i := 0; ; i++ {
+		out, _ := w.run("sc", "query", service)
+		if strings.Contains(out, state) {
+			return
+		}
+		if i == 100 {
+			w.t.Fatalf("service %s is not %s:\n%s", service, state, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// msiexec runs msiexec with a verbose log and returns its exit code and
+// the log.
+func (w *winHost) msiexec(step string, args ...string) (int, string) {
+	w.t.Helper()
+	logPath := `C:\` + strings.ReplaceAll(step, " ", "-") + ".log"
+	start := time.Now()
+	_, code := w.run(append(append([]string{"msiexec"}, args...), "/qn", "/l*v", logPath)...)
+	w.t.Logf("%s: msiexec exit %d in %s", step, code, time.Since(start).Round(time.Millisecond))
+	log := ""
+	if w.exists(logPath) {
+		log = w.read(logPath)
+	}
+	return code, log
+}
+
+const (
+	uninstallKey = `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall`
+	serviceKey   = `HKLM\SYSTEM\CurrentControlSet\Services\avscout`
+	eventLogKey  = `HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\avscout`
+	detectKey    = `HKLM\SOFTWARE\avscout`
+	agentExe     = `C:\Program Files\avscout\avscout.exe`
+	configFile   = `C:\ProgramData\avscout\config.yaml`
+	tokenFile    = `C:\ProgramData\avscout\collector.token`
+	agentLog     = `C:\ProgramData\avscout\logs\avscout.log`
+)
+
+// arpEntries returns the Uninstall entries named like the agent.
+func (w *winHost) arpEntries() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, k := range w.subkeys(uninstallKey) {
+		if v := w.values(uninstallKey + `\` + k); v["DisplayName"] == serviceDisplayName {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// installed checks what an installed version must have.
+func (w *winHost) installed(version, productCode string) {
+	w.t.Helper()
+	t := w.t
+	for _, f := range []string{agentExe, `C:\Program Files\avscout\avscout-msi-setup.exe`} {
+		if !w.exists(f) {
+			t.Errorf("%s is missing", f)
+		}
+	}
+	arp := w.arpEntries()
+	if len(arp) != 1 || arp[productCode] == nil {
+		t.Errorf("Uninstall entries of the agent: %v, want one under %s", arp, productCode)
+	} else if v := arp[productCode]; v["DisplayVersion"] != version || v["Publisher"] != "avscout" ||
+		!strings.Contains(v["UninstallString"], productCode) {
+		t.Errorf("Uninstall entry %s: %v", productCode, v)
+	}
+	if v := w.values(detectKey); v["Version"] != version || v["InstallDir"] != `C:\Program Files\avscout\` {
+		t.Errorf("%s: %v, want Version %s and InstallDir", detectKey, v, version)
+	}
+	svc := w.values(serviceKey)
+	for name, want := range map[string]string{
+		"ImagePath": imagePath, "Start": "0x2", "ObjectName": "LocalSystem", "Type": "0x10",
+		"DisplayName": serviceDisplayName, "Description": serviceDescription,
+	} {
+		if svc[name] != want {
+			t.Errorf("service %s = %q, want %q", name, svc[name], want)
+		}
+	}
+	if v := w.values(eventLogKey); v["EventMessageFile"] != `%SystemRoot%\System32\EventCreate.exe` || v["TypesSupported"] != "0x7" {
+		t.Errorf("event log source: %v", v)
+	}
+	w.waitState(serviceName, "RUNNING")
+	if out, code := w.run(agentExe, "service", "status"); code != 0 || !strings.Contains(out, "running") {
+		t.Errorf("avscout service status: exit %d, %q", code, out)
+	}
+}
+
+func testUnderWine(t *testing.T, f *fixture, msi123 string) {
+	total := time.Now()
+	msi122 := f.mustBuild(t, "1.2.2")
+	msi124 := f.mustBuild(t, "1.2.4")
+	w := newWinHost(t, f.repo)
+	for _, m := range []string{msi122, msi123, msi124} {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(w.prefix, "drive_c", filepath.Base(m)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	win := func(m string) string { return `C:\` + filepath.Base(m) }
+	pc123, pc124 := productCode(t, msi123), productCode(t, msi124)
+
+	const (
+		url    = "https://collector.test:8443"
+		token  = "enroll-FIRST-7f3a9c"
+		token2 = "enroll-SECOND-1b2c"
+	)
+	// First install, with the properties.
+	code, log := w.msiexec("install", "/i", win(msi123), "COLLECTOR_URL="+url, "COLLECTOR_TOKEN="+token, "TAGS=site=wine-lab,dept=it")
+	if code != 0 {
+		t.Fatalf("install: exit %d\n%s", code, tail(log))
+	}
+	if strings.Contains(log, token) {
+		t.Error("the token is in the install log")
+	}
+	w.installed("1.2.3", pc123)
+	cfg := w.read(configFile)
+	for _, s := range []string{`url: "` + url + `"`, `token_file: "C:\\ProgramData\\avscout\\collector.token"`, `site: "wine-lab"`, `dept: "it"`} {
+		if !strings.Contains(cfg, s) {
+			t.Errorf("config lacks %s:\n%s", s, cfg)
+		}
+	}
+	if got := strings.TrimSpace(w.read(tokenFile)); got != token {
+		t.Errorf("token file holds %q", got)
+	}
+	// The agent itself accepts the config it was given.
+	if out, code := w.run(agentExe, "config", "show"); code != 0 || !strings.Contains(out, url) || strings.Contains(out, token) {
+		t.Errorf("avscout config show: exit %d\n%s", code, out)
+	}
+
+	// A downgrade is refused and changes nothing.
+	code, log = w.msiexec("downgrade", "/i", win(msi122))
+	// Wine's exit code is 1603 (ERROR_INSTALL_FAILURE) truncated to 8
+	// bits, and its log lacks the LaunchCondition message (on Windows the
+	// message is the error shown and logged).
+	if code != 1603&0xff {
+		t.Errorf("installing 1.2.2 over 1.2.3: exit %d, want 1603 (as %d)", code, 1603&0xff)
+	}
+	if !strings.Contains(log, "WIX_DOWNGRADE_DETECTED = "+pc123) {
+		t.Errorf("the downgrade log does not show the newer product detected (%d bytes):\n%s", len(log), tail(log))
+	}
+	if v := w.values(detectKey); v["Version"] != "1.2.3" {
+		t.Errorf("after the refused downgrade: %v", v)
+	}
+
+	// Major upgrade with other properties: the first config stays.
+	code, log = w.msiexec("upgrade", "/i", win(msi124), "COLLECTOR_URL=https://other.test", "COLLECTOR_TOKEN="+token2)
+	if code != 0 {
+		t.Fatalf("upgrade: exit %d\n%s", code, tail(log))
+	}
+	if strings.Contains(log, token2) {
+		t.Error("the token is in the upgrade log")
+	}
+	w.installed("1.2.4", pc124)
+	if got := w.read(configFile); got != cfg {
+		t.Errorf("the upgrade changed the config:\n%s", got)
+	}
+	if got := strings.TrimSpace(w.read(tokenFile)); got != token {
+		t.Errorf("the upgrade changed the token file: %q", got)
+	}
+
+	// Removal: files, service, registry go; the config and state stay.
+	code, log = w.msiexec("uninstall", "/x", pc124)
+	if code != 0 {
+		t.Fatalf("uninstall: exit %d\n%s", code, tail(log))
+	}
+	w.removed()
+	if !w.exists(configFile) || !w.exists(tokenFile) {
+		t.Error("the uninstall removed the config (it is documented to stay)")
+	}
+
+	// A machine that never had a config, installed without properties:
+	// the service runs on defaults and keeps its reports in the spool.
+	if err := os.RemoveAll(w.local(`C:\ProgramData\avscout`)); err != nil {
+		t.Fatal(err)
+	}
+	code, log = w.msiexec("install without properties", "/i", win(msi124))
+	if code != 0 {
+		t.Fatalf("install without properties: exit %d\n%s", code, tail(log))
+	}
+	w.installed("1.2.4", pc124)
+	if w.exists(configFile) {
+		t.Errorf("a config was written without properties:\n%s", w.read(configFile))
+	}
+	waitLog := time.Now()
+	for !strings.Contains(w.readIfExists(agentLog), "no collector.url configured") {
+		if time.Since(waitLog) > 30*time.Second {
+			t.Fatalf("the agent did not log that it has no collector:\n%s", w.readIfExists(agentLog))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code, log = w.msiexec("uninstall again", "/x", win(msi124)); code != 0 {
+		t.Fatalf("second uninstall: exit %d\n%s", code, tail(log))
+	}
+	w.removed()
+	t.Logf("Wine scenario in %s", time.Since(total).Round(time.Millisecond))
+}
+
+func (w *winHost) readIfExists(p string) string {
+	b, _ := os.ReadFile(w.local(p))
+	return string(b)
+}
+
+// removed checks that an uninstall left nothing of the product.
+func (w *winHost) removed() {
+	w.t.Helper()
+	t := w.t
+	if ents, err := os.ReadDir(w.local(`C:\Program Files\avscout`)); err == nil && len(ents) > 0 {
+		t.Errorf("files left in C:\\Program Files\\avscout: %v", ents)
+	}
+	for _, k := range []string{serviceKey, detectKey, eventLogKey} {
+		if v := w.values(k); v != nil {
+			t.Errorf("%s is left: %v", k, v)
+		}
+	}
+	if arp := w.arpEntries(); len(arp) > 0 {
+		t.Errorf("Uninstall entries left: %v", arp)
+	}
+	if out, _ := w.run("sc", "query", serviceName); strings.Contains(out, "RUNNING") || strings.Contains(out, "STOPPED") {
+		t.Errorf("the service is left:\n%s", out)
+	}
+}
+
+// tail is the end of an MSI log, for failure messages.
+func tail(log string) string {
+	lines := strings.Split(log, "\n")
+	if len(lines) > 40 {
+		lines = lines[len(lines)-40:]
+	}
+	return string(bytes.Join(func() [][]byte {
+		var b [][]byte
+		for _, l := range lines {
+			b = append(b, []byte(l))
+		}
+		return b
+	}(), []byte("\n")))
+}
