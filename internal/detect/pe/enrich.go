@@ -222,18 +222,9 @@ func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 
 // examine reads one file and describes it.
 func (e *Enricher) examine(ctx context.Context, h *host.Host, f file) outcome {
-	loc, fi, err := paths.Resolve(h.FS, f.target, paths.Options{FoldCase: true})
-	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
-		return outcome{skip: skipMissing, err: err}
-	case err != nil:
-		return outcome{skip: skipUnreadable, err: err}
-	case !fi.Mode().IsRegular():
-		return outcome{skip: skipNotFile, err: fmt.Errorf("%s: %s", loc, fi.Mode().Type())}
-	}
-	fh, err := h.FS.Open(loc)
-	if err != nil {
-		return outcome{skip: skipUnreadable, err: err}
+	fh, loc, fi, o, ok := open(h, f)
+	if !ok {
+		return o
 	}
 	defer fh.Close()
 	ra, ok := fh.(io.ReaderAt)
@@ -264,6 +255,41 @@ func (e *Enricher) examine(ctx context.Context, h *host.Host, f file) outcome {
 		verdict = e.Trust.CheckTrust(h.LocalPath(loc))
 	}
 	return outcome{obs: describe(f, loc, vi, viErr, sigs, sigErr, verdict)}
+}
+
+// open opens the file f names, with its name on h.FS and its info, or
+// returns the outcome of not opening it.
+//
+// On a filesystem that matches names in any case itself (a live Windows
+// machine) the file is opened as written, the one walk down its folders
+// that Windows makes anyway (a file reached through a link keeps the name
+// it was reached by); one that cannot be opened so, or is no regular
+// file, is resolved as elsewhere: [paths.Resolve] looks at each folder on
+// the way, which costs a lookup and a volume query per folder (under
+// Wine, a round trip to its mount manager each).
+func open(h *host.Host, f file) (fs.File, string, fs.FileInfo, outcome, bool) {
+	if h.CaseInsensitiveFS {
+		if fh, err := h.FS.Open(f.target); err == nil {
+			if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
+				return fh, f.target, fi, outcome{}, true
+			}
+			fh.Close()
+		}
+	}
+	loc, fi, err := paths.Resolve(h.FS, f.target, paths.Options{FoldCase: true})
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
+		return nil, "", nil, outcome{skip: skipMissing, err: err}, false
+	case err != nil:
+		return nil, "", nil, outcome{skip: skipUnreadable, err: err}, false
+	case !fi.Mode().IsRegular():
+		return nil, "", nil, outcome{skip: skipNotFile, err: fmt.Errorf("%s: %s", loc, fi.Mode().Type())}, false
+	}
+	fh, err := h.FS.Open(loc)
+	if err != nil {
+		return nil, "", nil, outcome{skip: skipUnreadable, err: err}, false
+	}
+	return fh, loc, fi, outcome{}, true
 }
 
 // describe turns what a file says into observations.

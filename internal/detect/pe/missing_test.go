@@ -1,6 +1,7 @@
 package pe
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"testing/fstest"
@@ -27,5 +28,24 @@ func TestMissingFiles(t *testing.T) {
 	want := []bool{false, true, false, true, false, false}
 	if !slices.Equal(got, want) {
 		t.Errorf("missingFiles = %v, want %v", got, want)
+	}
+}
+
+// A filesystem that matches any case itself is read the short way, with
+// the same outcome: the files the long way finds, in the same names.
+func TestEnrichCaseInsensitiveFS(t *testing.T) {
+	f := newEnrichFixture(t)
+	trust := func() *fakeTrust {
+		return &fakeTrust{trusted: map[string]bool{"KES.12.3.0/avp.exe": true, "drivers/klif.sys": true}}
+	}
+	want, wantErr := enrich(t, &Enricher{Trust: trust()}, f.host, f.observations())
+	h := *f.host
+	h.CaseInsensitiveFS = true // not true of the fixture: names in another case take the long way
+	got, err := enrich(t, &Enricher{Trust: trust()}, &h, f.observations())
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+	if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+		t.Errorf("err %v, want %v", err, wantErr)
 	}
 }
