@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ func crossBuild(t *testing.T, root string) string {
 		t.Fatalf("scripts/ensure-go.sh: %v", err)
 	}
 	bin := t.TempDir()
-	for _, p := range []string{"darwin/amd64", "darwin/arm64", "linux/amd64"} {
+	for _, p := range []string{"darwin/amd64", "darwin/arm64", "linux/" + runtime.GOARCH} {
 		goos, goarch, _ := strings.Cut(p, "/")
 		cmd := exec.Command(strings.TrimSpace(string(goBin)), "build", "-trimpath", "-o", filepath.Join(bin, "avscout-"+goos+"-"+goarch), "./cmd/agent")
 		cmd.Dir = root
@@ -202,7 +203,7 @@ func TestPackage(t *testing.T) {
 	}
 	darwinAMD64, _ := os.ReadFile(filepath.Join(bin, "avscout-darwin-amd64"))
 	darwinARM64, _ := os.ReadFile(filepath.Join(bin, "avscout-darwin-arm64"))
-	unit, err := exec.Command(filepath.Join(bin, "avscout-linux-amd64"), "service", "unit", "--init", "launchd", "--path", "/opt/avscout/bin/avscout").Output()
+	unit, err := exec.Command(filepath.Join(bin, "avscout-linux-"+runtime.GOARCH), "service", "unit", "--init", "launchd", "--path", "/opt/avscout/bin/avscout").Output()
 	if err != nil {
 		t.Fatalf("service unit: %v", err)
 	}
