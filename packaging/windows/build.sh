@@ -4,10 +4,12 @@
 #        packaging/windows/build.sh
 #
 # Builds the avscout MSI: OUT/avscout-PKG_VERSION-windows-amd64.msi from
-# BIN/avscout-windows-amd64.exe and the install helper built here from
-# packaging/windows/msisetup. With SIGN_CERT and SIGN_KEY (PEM) both
-# executables and then the MSI are Authenticode-signed (SHA-256) with
-# osslsigncode, timestamped when SIGN_TIMESTAMP_URL (RFC 3161) is set.
+# BIN/avscout-windows-amd64.exe and the install helper (msisetup), taken
+# from BIN/avscout-msi-setup-windows-amd64.exe when present, else built
+# here. With SIGN_CERT and SIGN_KEY (PEM) both executables and then the MSI
+# are Authenticode-signed (SHA-256) with osslsigncode, timestamped when
+# SIGN_TIMESTAMP_URL (RFC 3161) is set, and the signed agent is written to
+# OUT/avscout-windows-amd64.exe too (for manual installs).
 #
 # wixl (msitools 0.101) ignores attributes it does not know with only a
 # warning, which would silently drop part of the package: any output on
@@ -62,8 +64,12 @@ authenticode() {
 }
 
 cp "$exe" "$work/avscout.exe"
-(cd "$repo" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w" \
-	-o "$work/avscout-msi-setup.exe" ./packaging/windows/msisetup) || die "building the install helper failed"
+if [ -f "$BIN/avscout-msi-setup-windows-amd64.exe" ]; then
+	cp "$BIN/avscout-msi-setup-windows-amd64.exe" "$work/avscout-msi-setup.exe"
+else
+	(cd "$repo" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w" \
+		-o "$work/avscout-msi-setup.exe" ./packaging/windows/msisetup) || die "building the install helper failed"
+fi
 if [ -n "$sign" ]; then
 	for f in avscout.exe avscout-msi-setup.exe; do
 		authenticode "$work/$f" "$work/signed-$f"
@@ -102,4 +108,5 @@ fi
 mkdir -p "$OUT"
 dest=$OUT/avscout-$PKG_VERSION-windows-amd64.msi
 mv "$msi" "$dest"
+[ -n "$sign" ] && cp "$work/avscout.exe" "$OUT/avscout-windows-amd64.exe"
 echo "$dest"

@@ -232,8 +232,9 @@ func TestMSI(t *testing.T) {
 		if b, err := exec.Command("msiextract", "-C", dir, msi).CombinedOutput(); err != nil {
 			t.Fatalf("msiextract: %v\n%s", err, b)
 		}
-		for _, exe := range []string{"avscout.exe", "avscout-msi-setup.exe"} {
-			p := filepath.Join(dir, "avscout", exe)
+		for _, p := range []string{filepath.Join(dir, "avscout", "avscout.exe"), filepath.Join(dir, "avscout", "avscout-msi-setup.exe"),
+			filepath.Join(f.out, "avscout-windows-amd64.exe")} {
+			exe := filepath.Base(p)
 			if out, err := verify(p, f.cert); err != nil || !bytes.Contains(out, []byte("Signature verification: ok")) {
 				t.Errorf("%s signature: %v\n%s", exe, err, out)
 			}
@@ -263,9 +264,13 @@ func TestMSI(t *testing.T) {
 	})
 
 	t.Run("unsigned without a certificate", func(t *testing.T) {
-		path, out, err := f.build(t, "1.2.3", "SIGN_CERT=", "SIGN_KEY=", "OUT="+t.TempDir())
+		outDir := t.TempDir()
+		path, out, err := f.build(t, "1.2.3", "SIGN_CERT=", "SIGN_KEY=", "OUT="+outDir)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
+		}
+		if ents, _ := os.ReadDir(outDir); len(ents) != 1 {
+			t.Errorf("an unsigned build wrote %v, want only the MSI", ents)
 		}
 		if out, err := verify(path, f.cert); err == nil {
 			t.Errorf("an MSI built without SIGN_CERT has a signature:\n%s", out)
