@@ -255,6 +255,7 @@ func TestPackages(t *testing.T) {
 	b := buildAll(t)
 	t.Run("names and metadata", func(t *testing.T) { testMetadata(t, b) })
 	t.Run("reproducible", func(t *testing.T) { testReproducible(t, b) })
+	t.Run("arm64 names", func(t *testing.T) { testArm64Names(t, b) })
 	t.Run("deb agent", func(t *testing.T) { testDebAgent(t, b) })
 	t.Run("deb agent with collector in /etc/default", func(t *testing.T) { testDebAgentEnvCollector(t, b) })
 	t.Run("deb collector", func(t *testing.T) { testDebCollector(t, b) })
@@ -315,6 +316,25 @@ func testReproducible(t *testing.T, b *build) {
 		first := mustRead(t, filepath.Join(b.out1, filepath.Base(f)))
 		if !bytes.Equal(again, first) {
 			t.Errorf("%s: a second build with the same SOURCE_DATE_EPOCH differs", filepath.Base(f))
+		}
+	}
+}
+
+// testArm64Names checks the arm64 file names and architecture fields.
+// (The amd64 binaries stand in for arm64 ones: only names are checked.)
+func testArm64Names(t *testing.T, b *build) {
+	bin, out := t.TempDir(), t.TempDir()
+	for _, name := range []string{"avscout", "avscout-collector"} {
+		writeFile(t, filepath.Join(bin, name+"-linux-arm64"), string(mustRead(t, filepath.Join(b.bin, name+"-linux-amd64"))), 0o755)
+	}
+	run(t, []string{"BIN=" + bin, "OUT=" + out, "ARCHES=arm64", "VERSION=" + v1 + "+gtest", "PKG_VERSION=" + v1},
+		filepath.Join(repoRoot(t), "packaging/linux/build.sh"))
+	for _, name := range []string{"avscout", "avscout-collector"} {
+		if got := run(t, nil, "dpkg-deb", "-f", filepath.Join(out, name+"_"+v1+"_arm64.deb"), "Architecture"); got != "arm64\n" {
+			t.Errorf("%s arm64 deb: Architecture %q", name, got)
+		}
+		if got := run(t, nil, "rpm", "-qp", "--qf", "%{ARCH}\n", filepath.Join(out, name+"-"+v1+"-1.aarch64.rpm")); got != "aarch64\n" {
+			t.Errorf("%s aarch64 rpm: ARCH %q", name, got)
 		}
 	}
 }
