@@ -258,6 +258,7 @@ func TestPackages(t *testing.T) {
 	t.Run("arm64 names", func(t *testing.T) { testArm64Names(t, b) })
 	t.Run("deb agent", func(t *testing.T) { testDebAgent(t, b) })
 	t.Run("deb agent with collector in /etc/default", func(t *testing.T) { testDebAgentEnvCollector(t, b) })
+	t.Run("deb conffile prompt", func(t *testing.T) { testDebConffilePrompt(t, b) })
 	t.Run("deb collector", func(t *testing.T) { testDebCollector(t, b) })
 	t.Run("rpm agent", func(t *testing.T) { testRPMAgent(t, b) })
 	t.Run("rpm collector", func(t *testing.T) { testRPMCollector(t, b) })
@@ -424,6 +425,27 @@ func testDebAgentEnvCollector(t *testing.T, b *build) {
 		t.Errorf("upgrade with an invalid config says:\n%s", out)
 	}
 	wantLog(t, r, "upgrade with an invalid config", "daemon-reload\ndaemon-reload\n")
+}
+
+// What dpkg does without --force-confold when the admin edited the
+// config and the new release changed its default: it asks, and with no
+// terminal (stdin at end of file) the upgrade stops, unpacked but not configured, until
+// `dpkg --configure` answers. Unattended upgrades must pass
+// --force-confold (apt: -o Dpkg::Options::=--force-confold; Ansible's
+// apt module does by default).
+func testDebConffilePrompt(t *testing.T, b *build) {
+	r := newRoot(t, false)
+	dpkg(t, r, "-i", deb(b.out1, "avscout", v1))
+	edited := adminEdit(t, r)
+	cmd := exec.Command("dpkg", "--root="+r, "-i", deb(b.out2, "avscout", v2))
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "end of file on stdin at conffile prompt") {
+		t.Errorf("upgrade without a terminal or --force-confold: %v\n%s", err, out)
+	}
+	wantDpkgStatus(t, r, "avscout", v2+" unpacked")
+	dpkg(t, r, "--force-confold", "--configure", "avscout")
+	wantDpkgStatus(t, r, "avscout", v2+" installed")
+	wantFile(t, r, "etc/avscout/config.yaml", 0o600, edited)
 }
 
 func testDebCollector(t *testing.T, b *build) {
