@@ -34,6 +34,7 @@ die() {
 
 [ -n "${BIN:-}" ] || die "BIN is not set (the folder of the release binaries)"
 [ -d "$BIN" ] || die "BIN=$BIN: no such folder"
+BIN=$(cd "$BIN" && pwd)
 [ -n "${OUT:-}" ] || die "OUT is not set (the folder the packages go to)"
 [ -n "${PKG_VERSION:-}" ] || die "PKG_VERSION is not set (MAJOR.MINOR.BUILD, e.g. 0.1.40)"
 [ -n "${VERSION:-}" ] || die "VERSION is not set (the full version, e.g. 0.1.40+g9bd243b)"
