@@ -215,7 +215,7 @@ func TestMSI(t *testing.T) {
 		// between InstallServices and StartServices.
 		if n("InstallValidate") != "1400" || n("RemoveExistingProducts") != "1401" || n("AvscoutSetup") != "5850" ||
 			n("InstallServices") != "5800" || n("StartServices") != "5900" || n("ForgetToken") != "6601" ||
-			n("DeleteServices") != "2000" || n("AvscoutWaitExit") != "2001" || n("RemoveFiles") != "3500" {
+			n("DeleteServices") != "2000" || n("AvscoutWaitExit") != "1901" || n("AvscoutPurge") != "2002" || n("RemoveFiles") != "3500" {
 			t.Errorf("InstallExecuteSequence:\n%q", seq)
 		}
 		files := table(t, msi, "File")

@@ -316,7 +316,7 @@ func testUnderWine(t *testing.T, f *fixture, msi123 string) {
 	}
 	w.removed()
 	if !w.exists(configFile) || !w.exists(tokenFile) {
-		t.Error("the uninstall removed the config (it is documented to stay)")
+		t.Error("the uninstall removed the config (it is documented to stay without PURGE=1)")
 	}
 
 	// A machine that never had a config, installed without properties:
@@ -339,10 +339,14 @@ func testUnderWine(t *testing.T, f *fixture, msi123 string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if code, log = w.msiexec("uninstall again", "/x", win(msi124)); code != 0 {
-		t.Fatalf("second uninstall: exit %d\n%s", code, tail(log))
+	// PURGE=1 also removes the config folder.
+	if code, log = w.msiexec("uninstall with purge", "/x", win(msi124), "PURGE=1"); code != 0 {
+		t.Fatalf("uninstall with PURGE=1: exit %d\n%s", code, tail(log))
 	}
 	w.removed()
+	if w.exists(`C:\ProgramData\avscout`) {
+		t.Error("PURGE=1 left C:\\ProgramData\\avscout")
+	}
 	t.Logf("Wine scenario in %s", time.Since(total).Round(time.Millisecond))
 }
 
@@ -369,6 +373,26 @@ func (w *winHost) removed() {
 	if out, _ := w.run("sc", "query", serviceName); strings.Contains(out, "RUNNING") || strings.Contains(out, "STOPPED") {
 		t.Errorf("the service is left:\n%s", out)
 	}
+	if pids := w.agentProcesses(); len(pids) > 0 {
+		t.Errorf("avscout.exe still runs after the removal (Linux pids %v)", pids)
+	}
+}
+
+// agentProcesses returns the Linux pids of this prefix's processes whose
+// command line names avscout.exe.
+func (w *winHost) agentProcesses() []string {
+	var pids []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.Contains(env, []byte("WINEPREFIX="+w.prefix+"\x00")) {
+			continue
+		}
+		if cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); bytes.Contains(bytes.ToLower(cmd), []byte("avscout.exe")) {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
 }
 
 // tail is the end of an MSI log, for failure messages.

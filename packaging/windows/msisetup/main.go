@@ -30,10 +30,15 @@
 // them fails the install. Delayed automatic start is asked for too, and a
 // refusal (Wine) is only reported, as `avscout service install` does.
 //
-// Removal (with --wait-exit LIMIT, run between DeleteServices and
-// RemoveFiles): waits until no process runs the agent's executable, so that
-// its file can be deleted; after LIMIT it gives up with a note (the file
-// goes at the next reboot) rather than fail the removal.
+// Removal (with --wait-exit LIMIT [--service NAME], run between
+// StopServices and DeleteServices): stops the service if it still runs,
+// then waits until no process runs the agent's executable, so that its file
+// can be deleted; after LIMIT it gives up with a note (the file goes at the
+// next reboot) rather than fail the removal.
+//
+// Purge (with --purge, run on removal when PURGE=1, not in an upgrade):
+// deletes the config folder with everything in it, the enrollment token
+// included; a state_dir or log file configured elsewhere is not chased.
 //
 // Exit codes: 0 done, 1 bad value or I/O or SCM error, 2 usage.
 package main
@@ -61,7 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&s.token, "token", "", "enrollment `TOKEN` (MSI property COLLECTOR_TOKEN)")
 	fs.StringVar(&s.tags, "tags", "", "report tags `k=v,k2=v2` (MSI property TAGS)")
 	service := fs.String("service", "", "service `NAME` to give recovery actions and delayed start (empty: none)")
-	wait := fs.Duration("wait-exit", 0, "on removal: wait up to `LIMIT` for the agent's processes to exit, and do nothing else")
+	wait := fs.Duration("wait-exit", 0, "on removal: stop --service, wait up to `LIMIT` for it and the agent's processes to exit, and do nothing else")
+	purgeFlag := fs.Bool("purge", false, "on removal with PURGE=1: delete the config folder "+winDir(config.DefaultPath(config.Windows))+" (config, token, state, spool, logs), and do nothing else")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -73,12 +79,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *wait > 0 {
+		if *service != "" {
+			res, err := stopService(*service, *wait)
+			if err != nil {
+				fmt.Fprintf(stderr, "avscout-msi-setup: %v\n", err)
+				return 1
+			}
+			fmt.Fprintf(stdout, "avscout-msi-setup: %s\n", res)
+		}
 		res, err := waitExit(*wait)
 		if err != nil {
 			fmt.Fprintf(stderr, "avscout-msi-setup: %v\n", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "avscout-msi-setup: %s\n", res)
+		return 0
+	}
+	if *purgeFlag {
+		dir := winDir(s.configPath)
+		if err := purge(dir); err != nil {
+			fmt.Fprintf(stderr, "avscout-msi-setup: purge %s: %v\n", dir, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "avscout-msi-setup: purged %s\n", dir)
 		return 0
 	}
 	res, err := s.apply(osFS{})

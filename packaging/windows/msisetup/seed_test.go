@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -217,5 +219,28 @@ func TestRunUsage(t *testing.T) {
 	}
 	if code := run([]string{"--nope"}, &out, &errOut); code != 2 {
 		t.Errorf("exit %d, want 2", code)
+	}
+}
+
+func TestPurge(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "avscout")
+	for _, p := range []string{"config.yaml", "collector.token", "logs/avscout.log", "spool/deadletter/x.json.gz"} {
+		p = filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := purge(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(root); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s is left: %v", root, err)
+	}
+	if err := purge(root); err != nil {
+		t.Errorf("purging a missing folder: %v", err)
 	}
 }

@@ -16,3 +16,8 @@ func configureService(string) (string, error) {
 func waitExit(time.Duration) (string, error) {
 	return "", errors.New("processes are waited for on Windows only")
 }
+
+// stopService exists on Windows only.
+func stopService(string, time.Duration) (string, error) {
+	return "", errors.New("services are stopped on Windows only")
+}

@@ -10,14 +10,15 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/mgr"
 )
 
 // waitExit waits until no process runs the agent executable next to this
-// helper, for at most limit. The MSI runs it on removal between
-// DeleteServices and RemoveFiles: the SCM reports the service stopped a
-// moment before its process has exited, and a file still mapped by a
-// process cannot be deleted (Windows Installer then leaves it for a
-// reboot; under load that happened in the Wine test).
+// helper, for at most limit. The MSI runs it on removal after StopServices
+// and before RemoveFiles: the SCM reports the service stopped a moment
+// before its process has exited, and a file still mapped by a process
+// cannot be deleted (Windows Installer then leaves it for a reboot).
 func waitExit(limit time.Duration) (string, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -77,4 +78,45 @@ func imageIs(pid uint32, exe string) bool {
 		return false
 	}
 	return strings.EqualFold(windows.UTF16ToString(buf[:n]), exe)
+}
+
+// stopService asks the SCM to stop service name and waits, for at most
+// limit, until it reports stopped. The MSI's own StopServices is not
+// enough: Wine's did not stop the agent on a removal (the process outlived
+// the uninstall), and this costs nothing where it works.
+func stopService(name string, limit time.Duration) (string, error) {
+	m, err := mgr.Connect()
+	if err != nil {
+		return "", fmt.Errorf("connect to the service manager: %w", err)
+	}
+	defer m.Disconnect()
+	s, err := m.OpenService(name)
+	if errors.Is(err, windows.ERROR_SERVICE_DOES_NOT_EXIST) {
+		return "service " + name + " is not installed", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("open service %s: %w", name, err)
+	}
+	defer s.Close()
+	st, err := s.Query()
+	if err != nil {
+		return "", fmt.Errorf("query service %s: %w", name, err)
+	}
+	if st.State == svc.Stopped {
+		return "service " + name + " is stopped", nil
+	}
+	if _, err := s.Control(svc.Stop); err != nil && !errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE) {
+		return "", fmt.Errorf("stop service %s: %w", name, err)
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		st, err := s.Query()
+		if err != nil || st.State == svc.Stopped {
+			return "service " + name + " stopped", nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Sprintf("service %s did not stop within %s (state %d)", name, limit, st.State), nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
