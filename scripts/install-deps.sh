@@ -7,7 +7,11 @@
 # toolchain (scripts/ensure-go.sh); for the service and the collector:
 # systemd-analyze (checks our unit file; systemd need not run), PostgreSQL
 # (the collector's tests start a throwaway server) and Chromium (the
-# dashboard's browser tests).
+# dashboard's browser tests); for the release packages: msitools (wixl
+# builds the MSI), libarchive-tools (bsdtar cross-checks the macOS pkg),
+# busybox-static (the shell of the dpkg/rpm chroot test roots), ansible-core
+# with python3-apt (the Ansible role's tests) and openssl (throwaway
+# code-signing certificates).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,10 +34,25 @@ declare -A pkgs=(
 	[chromium]=chromium
 	[systemd-analyze]=systemd
 	[/usr/lib/postgresql/15/bin/initdb]=postgresql
+	[wixl]=msitools
+	[msiinfo]=msitools
+	[bsdtar]=libarchive-tools
+	[busybox]=busybox-static
+	[ansible-playbook]=ansible-core
+	[openssl]=openssl
+	[sha256sum]=coreutils
+	[setpriv]=util-linux
+)
+# file → Debian package, for what is not a command
+declare -A files=(
+	[/usr/lib/python3/dist-packages/apt/__init__.py]=python3-apt
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do
 	command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkgs[$cmd]}")
+done
+for f in "${!files[@]}"; do
+	[ -e "$f" ] || missing+=("${files[$f]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -47,3 +66,5 @@ fi
 
 go=$(scripts/ensure-go.sh)
 "$go" mod download
+# nfpm, which builds the deb and rpm, is a tool in its own module.
+(cd packaging/linux/nfpm && "$go" mod download)
