@@ -255,8 +255,29 @@ func testUnderWine(t *testing.T, f *fixture, msi123 string) {
 		token  = "enroll-FIRST-7f3a9c"
 		token2 = "enroll-SECOND-1b2c"
 	)
+	// A value the agent would refuse (plain http to a remote collector)
+	// fails the install, which rolls back and writes no config.
+	code, log := w.msiexec("install with a bad URL", "/i", win(msi123), "COLLECTOR_URL=http://collector.test", "COLLECTOR_TOKEN="+token)
+	if code == 0 {
+		t.Error("an install with COLLECTOR_URL=http://collector.test succeeded")
+	}
+	if w.exists(configFile) || w.exists(tokenFile) {
+		t.Error("the failed install left a config or token file")
+	}
+	if arp := w.arpEntries(); len(arp) > 0 {
+		t.Errorf("the failed install left Uninstall entries: %v", arp)
+	}
+	// Wine ignores MsiHiddenProperties: its end-of-session property dump
+	// shows the token when the install fails before ForgetToken (on
+	// Windows the hidden property is never logged). Nothing else may.
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, token) && !strings.HasPrefix(strings.TrimSpace(l), "Property(S): COLLECTOR_TOKEN = ") {
+			t.Errorf("the failed install's log shows the token: %s", l)
+		}
+	}
+
 	// First install, with the properties.
-	code, log := w.msiexec("install", "/i", win(msi123), "COLLECTOR_URL="+url, "COLLECTOR_TOKEN="+token, "TAGS=site=wine-lab,dept=it")
+	code, log = w.msiexec("install", "/i", win(msi123), "COLLECTOR_URL="+url, "COLLECTOR_TOKEN="+token, "TAGS=site=wine-lab,dept=it")
 	if code != 0 {
 		t.Fatalf("install: exit %d\n%s", code, tail(log))
 	}
