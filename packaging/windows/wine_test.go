@@ -264,9 +264,7 @@ func testUnderWine(t *testing.T, f *fixture, msi123 string) {
 	if w.exists(configFile) || w.exists(tokenFile) {
 		t.Error("the failed install left a config or token file")
 	}
-	if arp := w.arpEntries(); len(arp) > 0 {
-		t.Errorf("the failed install left Uninstall entries: %v", arp)
-	}
+	w.removed() // rolled back: no files, service, registry values
 	// Wine ignores MsiHiddenProperties: its end-of-session property dump
 	// shows the token when the install fails before ForgetToken (on
 	// Windows the hidden property is never logged). Nothing else may.
@@ -328,6 +326,21 @@ func testUnderWine(t *testing.T, f *fixture, msi123 string) {
 	}
 	if got := strings.TrimSpace(w.read(tokenFile)); got != token {
 		t.Errorf("the upgrade changed the token file: %q", got)
+	}
+
+	// A repair (reinstall of the same version) with other properties
+	// leaves the config alone too.
+	code, log = w.msiexec("repair", "/i", win(msi124), "REINSTALL=ALL", "REINSTALLMODE=vamus",
+		"COLLECTOR_URL=https://third.test", "COLLECTOR_TOKEN="+token2)
+	if code != 0 {
+		t.Fatalf("repair: exit %d\n%s", code, tail(log))
+	}
+	w.installed("1.2.4", pc124)
+	if got := w.read(configFile); got != cfg {
+		t.Errorf("the repair changed the config:\n%s", got)
+	}
+	if strings.Contains(log, token2) {
+		t.Error("the token is in the repair log")
 	}
 
 	// Removal: files, service, registry go; the config and state stay.
