@@ -209,7 +209,7 @@ func (w *winHost) installed(version, productCode string) {
 	if len(arp) != 1 || arp[productCode] == nil {
 		t.Errorf("Uninstall entries of the agent: %v, want one under %s", arp, productCode)
 	} else if v := arp[productCode]; v["DisplayVersion"] != version || v["Publisher"] != "avscout" ||
-		!strings.Contains(v["UninstallString"], productCode) {
+		!strings.Contains(v["UninstallString"], productCode) || v["InstallLocation"] != `C:\Program Files\avscout\` {
 		t.Errorf("Uninstall entry %s: %v", productCode, v)
 	}
 	if v := w.values(detectKey); v["Version"] != version || v["InstallDir"] != `C:\Program Files\avscout\` {
