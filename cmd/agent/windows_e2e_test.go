@@ -19,11 +19,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -652,7 +654,12 @@ func evidenceOf(r *report.Report) [][]report.Evidence {
 // It only logs the figures, since timings on a shared 2-core machine say
 // little; run it with AVSCOUT_WINE_PERF=1, or =APPS,SERVICES,PROCESSES for
 // another size than the default 600 uninstall entries, 500 services and
-// drivers (besides Wine's own) and 60 processes.
+// drivers (besides Wine's own) and 60 processes. AVSCOUT_WINE_PERF_RUNS
+// sets the number of scans (7), AVSCOUT_WINE_PERF_BASELINE another
+// avscout.exe to take turns with, AVSCOUT_WINE_PERF_ALONE=0 skips the
+// scans of one source at a time, and AVSCOUT_WINE_PERF_TRACE=1 adds the
+// count of wineserver requests per source, which unlike a duration does
+// not depend on the machine's load.
 func TestWindowsUnderWinePerformance(t *testing.T) {
 	size := os.Getenv("AVSCOUT_WINE_PERF")
 	if size == "" {
@@ -695,35 +702,152 @@ func TestWindowsUnderWinePerformance(t *testing.T) {
 	defer os.Remove(file)
 	w.importReg("perf")
 	w.importReg("kes")
-	for i := range procs {
-		w.run(fmt.Sprintf(`C:\Program Files\Vendor %d\proc%d.exe`, i%40, i))
+	startProcs := func() {
+		for i := range procs {
+			w.run(fmt.Sprintf(`C:\Program Files\Vendor %d\proc%d.exe`, i%40, i))
+		}
+		w.run(kesDir + `\avp.exe`)
 	}
-	w.run(kesDir + `\avp.exe`)
+	startProcs()
 	t.Logf("host: %d uninstall entries, %d services and drivers besides Wine's, %d processes besides Wine's", apps, services, procs+1)
-	var total []int64
-	for range 7 {
-		r, _ := w.scan(1)
-		total = append(total, r.DurationMS)
-		var per []string
-		for _, s := range r.Sources {
-			per = append(per, fmt.Sprintf("%s %d ms (%d items)", s.Name, s.DurationMS, s.Items))
-		}
-		t.Logf("scan %d ms: %s", r.DurationMS, strings.Join(per, ", "))
+	runs := 7
+	if n, err := strconv.Atoi(os.Getenv("AVSCOUT_WINE_PERF_RUNS")); err == nil && n > 0 {
+		runs = n
 	}
-	slices.Sort(total)
-	t.Logf("median of %d scans: %d ms (min %d, max %d)", len(total), total[len(total)/2], total[0], total[len(total)-1])
-	// Each source alone: under Wine they all queue on one wineserver.
-	for _, src := range []string{"uninstall", "vendorkeys", "services", "paths", "processes"} {
-		var ms []int64
-		for range 3 {
-			out, _, err := w.output(w.cmd("wine", fx.avscout, "scan", "--format", "json", "--sources", src))
-			var r report.Report
-			if err != nil || json.Unmarshal(out, &r) != nil || len(r.Sources) != 1 {
-				t.Fatalf("scan --sources %s: %v", src, err)
+	// Another build to compare with, on the same host: the two take turns,
+	// so that both see the same load.
+	exes, labels := []string{fx.avscout}, []string{"this build"}
+	if base := os.Getenv("AVSCOUT_WINE_PERF_BASELINE"); base != "" {
+		exes, labels = []string{base, fx.avscout}, []string{"baseline", "this build"}
+	}
+	total := make([][]int64, len(exes))
+	perSource := make([]map[string][]int64, len(exes))
+	for j := range exes {
+		perSource[j] = map[string][]int64{}
+	}
+	for range runs {
+		for j, exe := range exes {
+			r := w.scanWith(exe)
+			total[j] = append(total[j], r.DurationMS)
+			var per []string
+			for _, s := range r.Sources {
+				per = append(per, fmt.Sprintf("%s %d ms (%d items)", s.Name, s.DurationMS, s.Items))
+				perSource[j][s.Name] = append(perSource[j][s.Name], s.DurationMS)
 			}
-			ms = append(ms, r.Sources[0].DurationMS)
+			t.Logf("%s: scan %d ms: %s", labels[j], r.DurationMS, strings.Join(per, ", "))
 		}
-		slices.Sort(ms)
-		t.Logf("%s alone: %d ms (median of 3)", src, ms[1])
+	}
+	median := func(ms []int64) int64 { slices.Sort(ms); return ms[len(ms)/2] }
+	for j := range exes {
+		var per []string
+		for name, ms := range perSource[j] {
+			per = append(per, fmt.Sprintf("%s %d", name, median(ms)))
+		}
+		slices.Sort(per)
+		ms := total[j]
+		t.Logf("%s: median of %d scans %d ms (min %d, max %d); per source, median ms: %s", labels[j], len(ms), median(ms), ms[0], ms[len(ms)-1], strings.Join(per, ", "))
+	}
+	// Each source alone: under Wine they all queue on one wineserver.
+	alone := []string{"uninstall", "vendorkeys", "services", "paths", "processes"}
+	if os.Getenv("AVSCOUT_WINE_PERF_ALONE") == "0" {
+		alone = nil
+	}
+	for _, src := range alone {
+		for j, exe := range exes {
+			var ms []int64
+			for range 3 {
+				r := w.scanWith(exe, "--sources", src)
+				// The source, and pe after it when it points at executables.
+				i := slices.IndexFunc(r.Sources, func(s report.Source) bool { return s.Name == src })
+				if i < 0 {
+					t.Fatalf("scan --sources %s: sources %+v", src, r.Sources)
+				}
+				ms = append(ms, r.Sources[i].DurationMS)
+			}
+			t.Logf("%s: %s alone: %d ms (median of 3)", labels[j], src, median(ms))
+		}
+	}
+	if os.Getenv("AVSCOUT_WINE_PERF_TRACE") != "" {
+		w.countServerRequests(exes, labels, []string{"uninstall", "vendorkeys", "services", "paths", "processes"}, startProcs)
+	}
+}
+
+// scanWith runs a JSON scan with the avscout.exe at exe and returns its
+// report.
+func (w *winHost) scanWith(exe string, args ...string) *report.Report {
+	w.t.Helper()
+	out, errOut, err := w.output(w.cmd("wine", append([]string{exe, "scan", "--format", "json"}, args...)...))
+	var r report.Report
+	if _, exit := err.(*exec.ExitError); err != nil && !exit || json.Unmarshal(out, &r) != nil {
+		w.t.Fatalf("%s scan %q: %v\n%s", exe, args, err, errOut)
+	}
+	return &r
+}
+
+// countServerRequests logs how many wineserver requests (registry, handle,
+// process …) each source alone makes: a count that, unlike a duration,
+// does not depend on what else the machine is doing. The server is
+// restarted with request tracing (wineserver -d1), the processes started
+// again, and a run of `avscout
+// version` gives the cost of starting the program, which is subtracted.
+func (w *winHost) countServerRequests(exes, labels, sources []string, restart func()) {
+	w.t.Helper()
+	for _, c := range w.procs { // the processes die with the server
+		c.Process.Kill()
+	}
+	w.cmd("wineserver", "-k").Run()
+	for _, c := range w.procs {
+		c.Wait()
+	}
+	w.procs = nil
+	w.cmd("wineserver", "-w").Run()
+	trace := filepath.Join(w.t.TempDir(), "trace")
+	f, err := os.Create(trace)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer f.Close()
+	srv := w.cmd("wineserver", "-f", "-p", "-d1")
+	srv.Stderr = f
+	if err := srv.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	defer func() { w.cmd("wineserver", "-k").Run(); srv.Wait() }()
+	time.Sleep(time.Second) // the server's socket
+	restart()
+	req := regexp.MustCompile(`^[0-9a-f]{4}: ([a-z_]+)\(`)
+	count := func(exe string, args ...string) map[string]int {
+		off, _ := f.Seek(0, io.SeekCurrent)
+		w.output(w.cmd("wine", append([]string{exe}, args...)...))
+		time.Sleep(200 * time.Millisecond) // let the trace of the exit land
+		b, _ := os.ReadFile(trace)
+		n := map[string]int{}
+		for _, line := range strings.Split(string(b[off:]), "\n") {
+			if m := req.FindStringSubmatch(line); m != nil && !strings.Contains(line, ") = ") {
+				n[m[1]]++
+				n[""]++
+			}
+		}
+		f.Seek(0, io.SeekEnd)
+		return n
+	}
+	count(exes[0], "version") // the first run starts Wine's services
+	for j, exe := range exes {
+		base := count(exe, "version")
+		all := 0
+		for _, src := range sources {
+			n := count(exe, "scan", "--format", "json", "--sources", src)
+			var top []string
+			for k, v := range n {
+				if k != "" && v-base[k] >= 50 {
+					top = append(top, fmt.Sprintf("%s %d", k, v-base[k]))
+				}
+			}
+			slices.Sort(top)
+			all += n[""] - base[""]
+			w.t.Logf("%s: %s: %d wineserver requests (%s)", labels[j], src, n[""]-base[""], strings.Join(top, ", "))
+		}
+		n := count(exe, "scan", "--format", "json")
+		w.t.Logf("%s: whole scan: %d wineserver requests (the sources alone: %d)", labels[j], n[""]-base[""], all)
 	}
 }
