@@ -7,8 +7,8 @@
 # toolchain (scripts/ensure-go.sh); for the service and the collector:
 # systemd-analyze (checks our unit file; systemd need not run), PostgreSQL
 # (the collector's tests start a throwaway server) and Chromium (the
-# dashboard's browser tests); for the release packages: msitools (wixl
-# builds the MSI), libarchive-tools (bsdtar cross-checks the macOS pkg),
+# dashboard's browser tests); for the release packages: wixl (builds the
+# MSI) and msitools (reads and fixes its tables), libarchive-tools (bsdtar cross-checks the macOS pkg),
 # busybox-static (the shell of the dpkg/rpm chroot test roots), ansible-core
 # with python3-apt (the Ansible role's tests) and openssl (throwaway
 # code-signing certificates).
@@ -34,7 +34,7 @@ declare -A pkgs=(
 	[chromium]=chromium
 	[systemd-analyze]=systemd
 	[/usr/lib/postgresql/15/bin/initdb]=postgresql
-	[wixl]=msitools
+	[wixl]=wixl
 	[msiinfo]=msitools
 	[bsdtar]=libarchive-tools
 	[busybox]=busybox-static

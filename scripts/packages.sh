@@ -42,12 +42,21 @@ step() {
 	"$@"
 	echo "packages:   done in $((SECONDS - t0)) s" >&2
 }
+# The MSI's install helper, a Go binary too: built here so that its SBOM
+# entry is the binary the MSI holds.
+if [ ! -f "$BIN/avscout-msi-setup-windows-amd64.exe" ]; then
+	(cd "$repo" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w" \
+		-o "$BIN/avscout-msi-setup-windows-amd64.exe" ./packaging/windows/msisetup)
+fi
+
 step "Linux deb and rpm" packaging/linux/build.sh
 step "Windows MSI" packaging/windows/build.sh
 step "macOS pkg" packaging/macos/build.sh
+# The bare binaries; the Windows build leaves its signed avscout.exe in
+# OUT, which stays.
 for f in "$BIN"/avscout-*-*; do
-	case $f in *.cdx.json) continue ;; esac
-	cp "$f" "$OUT/"
+	case ${f##*/} in *.cdx.json | avscout-msi-setup-*) continue ;; esac
+	[ -e "$OUT/${f##*/}" ] || cp "$f" "$OUT/"
 done
 
 # The Go binaries inside an artifact, for its SBOM.
@@ -60,7 +69,7 @@ binaries_of() {
 	case $name in
 	avscout-collector_*.deb | avscout-collector-*.rpm) echo "$BIN/avscout-collector-linux-$arch" ;;
 	avscout_*.deb | avscout-*.rpm) echo "$BIN/avscout-linux-$arch" ;;
-	*.msi) echo "$BIN/avscout-windows-amd64.exe" ;;
+	*.msi) echo "$OUT/avscout-windows-amd64.exe" "$BIN/avscout-msi-setup-windows-amd64.exe" ;;
 	*.pkg) echo "$BIN/avscout-darwin-amd64" "$BIN/avscout-darwin-arm64" ;;
 	avscout-*) echo "$OUT/$name" ;; # a bare binary is its own content
 	esac

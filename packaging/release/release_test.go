@@ -52,10 +52,11 @@ func TestPackagesScript(t *testing.T) {
 	bin, out := t.TempDir(), filepath.Join(t.TempDir(), "release")
 	const pkgVersion, version = "0.1.7", "0.1.7+gabc1234"
 	crossBuild(t, repo, bin, version)
+	cert, key := testSigningCert(t)
 
 	cmd := exec.Command(filepath.Join(repo, "scripts", "packages.sh"))
 	cmd.Env = append(os.Environ(), "BIN="+bin, "OUT="+out, "VERSION="+version, "PKG_VERSION="+pkgVersion,
-		"SOURCE_DATE_EPOCH=1764547200", "SIGN_CERT=", "SIGN_KEY=")
+		"SOURCE_DATE_EPOCH=1764547200", "SIGN_CERT="+cert, "SIGN_KEY="+key)
 	b, err := cmd.CombinedOutput()
 	t.Logf("scripts/packages.sh:\n%s", b)
 	if err != nil {
@@ -120,6 +121,13 @@ func TestPackagesScript(t *testing.T) {
 		}
 	}
 
+	// The Windows artifacts in the release are the signed ones.
+	for _, f := range []string{"avscout-windows-amd64.exe", "avscout-" + pkgVersion + "-windows-amd64.msi"} {
+		if b, err := exec.Command("osslsigncode", "verify", "-CAfile", cert, "-in", filepath.Join(out, f)).CombinedOutput(); err != nil {
+			t.Errorf("%s: osslsigncode verify: %v\n%s", f, err, b)
+		}
+	}
+
 	// The checksums cover every artifact and SBOM, and verify.
 	sums, err := os.ReadFile(filepath.Join(out, "SHA256SUMS"))
 	if err != nil {
@@ -140,4 +148,18 @@ func TestPackagesScript(t *testing.T) {
 	if b, err := check.CombinedOutput(); err == nil || !strings.Contains(string(b), "avscout-linux-amd64: FAILED") {
 		t.Errorf("a tampered artifact passed: %v\n%s", err, b)
 	}
+}
+
+// testSigningCert makes a throwaway self-signed code-signing certificate.
+func testSigningCert(t *testing.T) (cert, key string) {
+	t.Helper()
+	dir := t.TempDir()
+	cert, key = filepath.Join(dir, "cs.crt"), filepath.Join(dir, "cs.key")
+	b, err := exec.Command("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+		"-subj", "/CN=avscout release test", "-addext", "extendedKeyUsage=codeSigning",
+		"-keyout", key, "-out", cert).CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl (apt: openssl): %v\n%s", err, b)
+	}
+	return cert, key
 }
