@@ -183,12 +183,12 @@ func collect(h *host.Host, obs []detect.Observation) ([]file, int) {
 // at nothing (residue, or drivers Windows keeps elsewhere), hundreds of
 // them in the same few folders. A file that may exist is left to examine,
 // and so is a path with a short 8.3 name ("PROGRA~1"), which no listing
-// shows.
+// shows; the executable of something running is not looked for at all.
 func missingFiles(h *host.Host, files []file) []bool {
 	out := make([]bool, len(files))
 	check := winpath.NewChecker(h.FS, "C:")
 	for i, f := range files {
-		if strings.Contains(f.target, "~") {
+		if f.status == detect.Running || strings.Contains(f.target, "~") {
 			continue
 		}
 		if exists, known := check.Exists(`C:\` + strings.ReplaceAll(f.target, "/", `\`)); known && !exists {

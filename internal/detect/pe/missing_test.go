@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -23,9 +24,10 @@ func TestMissingFiles(t *testing.T) {
 		{target: "Program Files/Other/app.exe"},
 		{target: "PROGRA~1/Vendor/app.exe"},
 		{target: "Program Files/Vendor/app.exe/x.dll"},
+		{target: "Program Files/Running/app.exe", status: detect.Running},
 	}
 	got := missingFiles(h, files)
-	want := []bool{false, true, false, true, false, false}
+	want := []bool{false, true, false, true, false, false, false}
 	if !slices.Equal(got, want) {
 		t.Errorf("missingFiles = %v, want %v", got, want)
 	}
