@@ -514,7 +514,7 @@ func (l *loader) warn() {
 	c := &l.e.Config
 	switch {
 	case c.Collector.URL == "":
-		l.e.Warnings = append(l.e.Warnings, "collector.url is not set: reports are not delivered, only kept in the state")
+		l.e.Warnings = append(l.e.Warnings, "collector.url is not set: reports are not delivered, they stay in the spool of the state directory")
 	case c.Collector.Token == "":
 		l.e.Warnings = append(l.e.Warnings, "no enrollment token (collector.token or collector.token_file): the collector may refuse reports")
 	}
