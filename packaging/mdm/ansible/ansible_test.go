@@ -147,18 +147,29 @@ func TestRoleConfig(t *testing.T) {
 // cloneScript makes a throwaway copy-on-write clone of this machine and
 // runs $2 in it: an overlay of / whose writes go to a tmpfs, in the
 // private mount namespace unshare gives it, with its own /proc, /run
-// (empty: no systemd runs there) and the host's /dev; $3 is bound in
-// for the results. Nothing written in the clone reaches the host.
+// (empty: no systemd runs there) and the host's /dev. The overlay holds
+// only the root filesystem, so the folders the run needs that may be
+// other mounts (a tmpfs /tmp, a checkout on a volume) are bound in: $3
+// read-write, for the results, and $4… read-only (the checkout, the
+// packages). Nothing else written in the clone reaches the host.
 const cloneScript = `set -e
 c=$1/clone
+cmd=$2
+rw=$3
+shift 3
 mkdir -p $c && mount -t tmpfs tmpfs $c
 mkdir -p $c/upper $c/work $c/root
 mount -t overlay overlay -o lowerdir=/,upperdir=$c/upper,workdir=$c/work $c/root
 mount -t proc proc $c/root/proc
 mount --rbind /dev $c/root/dev
 mount -t tmpfs tmpfs $c/root/run
-mount --bind $3 $c/root$3
-exec chroot $c/root sh -c "$2"
+mkdir -p "$c/root$rw" && mount --bind "$rw" "$c/root$rw"
+for d in "$@"; do
+	mkdir -p "$c/root$d"
+	mount --rbind "$d" "$c/root$d"
+	mount -o remount,bind,ro "$c/root$d"
+done
+exec chroot $c/root sh -c "$cmd"
 `
 
 // The whole role, package and service included, on a throwaway clone of
@@ -208,7 +219,7 @@ func TestRoleInstallInClone(t *testing.T) {
 	playbook := "ansible-playbook -i localhost, testdata/clone.yml -e avscout_version=0.1.40 -e avscout_package_dir=" + pkgs +
 		" -e avscout_collector_url=https://collector.example:8443 -e avscout_collector_token=enroll-0123456789" +
 		` -e '{"avscout_tags": {"site": "berlin"}}'`
-	inClone := "export ANSIBLE_ROLES_PATH=" + absPath(t, "roles") + " ANSIBLE_HOME=" + work + "/ansible ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=default" +
+	inClone := "export ANSIBLE_ROLES_PATH=" + absPath(t, "roles") + " ANSIBLE_HOME=/var/tmp/avscout-ansible-test ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=default" +
 		" && cd " + absPath(t, ".") +
 		" && " + playbook + " > " + res + "/run1 2>&1" +
 		" && " + playbook + " > " + res + "/run2 2>&1" +
@@ -216,7 +227,7 @@ func TestRoleInstallInClone(t *testing.T) {
 		" && stat -c '%n %a %U' /usr/bin/avscout /etc/avscout/config.yaml /etc/avscout/token > " + res + "/stat" +
 		" && readlink /etc/systemd/system/multi-user.target.wants/avscout.service > " + res + "/wants" +
 		" && /usr/bin/avscout config show > " + res + "/config 2>&1"
-	out, err := exec.Command("unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c", cloneScript, "clone", work, inClone, res).CombinedOutput()
+	out, err := exec.Command("unshare", "--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c", cloneScript, "clone", work, inClone, res, root, pkgs).CombinedOutput()
 	read := func(name string) string {
 		b, _ := os.ReadFile(filepath.Join(res, name))
 		return string(b)
