@@ -45,7 +45,7 @@ step() {
 # The MSI's install helper, a Go binary too: built here so that its SBOM
 # entry is the binary the MSI holds.
 if [ ! -f "$BIN/avscout-msi-setup-windows-amd64.exe" ]; then
-	(cd "$repo" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w" \
+	(cd "$repo" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w -H windowsgui" \
 		-o "$BIN/avscout-msi-setup-windows-amd64.exe" ./packaging/windows/msisetup)
 fi
 

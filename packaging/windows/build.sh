@@ -67,7 +67,7 @@ cp "$exe" "$work/avscout.exe"
 if [ -f "$BIN/avscout-msi-setup-windows-amd64.exe" ]; then
 	cp "$BIN/avscout-msi-setup-windows-amd64.exe" "$work/avscout-msi-setup.exe"
 else
-	(cd "$repo" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w" \
+	(cd "$repo" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w -H windowsgui" \
 		-o "$work/avscout-msi-setup.exe" ./packaging/windows/msisetup) || die "building the install helper failed"
 fi
 if [ -n "$sign" ]; then

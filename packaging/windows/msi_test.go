@@ -4,6 +4,7 @@ package winpkg_test
 
 import (
 	"bytes"
+	"debug/pe"
 	"fmt"
 	"os"
 	"os/exec"
@@ -238,6 +239,17 @@ func TestMSI(t *testing.T) {
 			if out, err := verify(p, f.cert); err != nil || !bytes.Contains(out, []byte("Signature verification: ok")) {
 				t.Errorf("%s signature: %v\n%s", exe, err, out)
 			}
+		}
+		// The install helper runs as SYSTEM in repairs any user can start:
+		// as a console program it would open a SYSTEM console on the
+		// user's desktop.
+		if pf, err := pe.Open(filepath.Join(dir, "avscout", "avscout-msi-setup.exe")); err != nil {
+			t.Error(err)
+		} else {
+			if oh, ok := pf.OptionalHeader.(*pe.OptionalHeader64); !ok || oh.Subsystem != pe.IMAGE_SUBSYSTEM_WINDOWS_GUI {
+				t.Errorf("avscout-msi-setup.exe is not a GUI-subsystem program (-H windowsgui): %#v", pf.OptionalHeader)
+			}
+			pf.Close()
 		}
 		// One byte changed inside the embedded cabinet (a file's data).
 		b, err := os.ReadFile(msi)

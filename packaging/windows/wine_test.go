@@ -255,6 +255,55 @@ func testUnderWine(t *testing.T, f *fixture, msi123 string) {
 		token  = "enroll-FIRST-7f3a9c"
 		token2 = "enroll-SECOND-1b2c"
 	)
+	// A config folder made before the install by someone else is not
+	// trusted: the install fails and changes nothing in it. Wine derives
+	// owners from Unix owners (the prefix's Unix user is the Windows user
+	// that runs everything, the helper included; another uid shows as
+	// ANONYMOUS LOGON), so a folder or config file chowned to another uid
+	// stands for one planted by a normal user on Windows. Needs root.
+	cfgDir := w.local(`C:\ProgramData\avscout`)
+	const planted = "collector:\n  url: https://evil.test\n"
+	for _, which := range []string{"folder", "config"} {
+		if os.Getuid() != 0 {
+			t.Log("not root: the foreign-owner cases are not run (chown needs root)")
+			break
+		}
+		if err := os.MkdirAll(cfgDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cfgDir, "config.yaml"), []byte(planted), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		chown := cfgDir
+		if which == "config" {
+			chown = filepath.Join(cfgDir, "config.yaml")
+		}
+		if err := os.Chown(chown, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		code, _ := w.msiexec("install with a planted "+which, "/i", win(msi123), "COLLECTOR_URL="+url, "COLLECTOR_TOKEN="+token)
+		if code == 0 {
+			t.Errorf("an install over a %s owned by another user succeeded", which)
+		}
+		if w.read(configFile) != planted || w.exists(tokenFile) {
+			t.Errorf("the refused install (planted %s) changed the folder", which)
+		}
+		w.removed()
+		if err := os.RemoveAll(cfgDir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A value the command line cannot carry (a double quote) fails the
+	// install, nothing written.
+	code, _ := w.msiexec("install with a quote", "/i", win(msi123), "COLLECTOR_URL="+url, `COLLECTOR_TOKEN=tok"x`)
+	if code == 0 {
+		t.Error(`an install with COLLECTOR_TOKEN=tok"x succeeded`)
+	}
+	if w.exists(configFile) || w.exists(tokenFile) {
+		t.Error("the install with a quote left a config or token file")
+	}
+	w.removed()
+
 	// A value the agent would refuse (plain http to a remote collector)
 	// fails the install, which rolls back and writes no config.
 	code, log := w.msiexec("install with a bad URL", "/i", win(msi123), "COLLECTOR_URL=http://collector.test", "COLLECTOR_TOKEN="+token)

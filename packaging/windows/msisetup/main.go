@@ -23,7 +23,12 @@
 //     and the result is checked with the agent's own config loader; on a
 //     bad value both files are removed again (exit 1, the install fails
 //     and rolls back, the reason is on stderr and in the MSI log's
-//     custom-action return code).
+//     custom-action return code; see main for where the reason goes).
+//   - the config folder exists but is a junction or symbolic link, or is
+//     not owned by SYSTEM or Administrators, or a kept config or token file
+//     is not: refused (exit 1), nothing is trusted or changed; a value
+//     with a double quote or a trailing backslash, which the custom
+//     action's command line cannot carry: refused (exit 1).
 //
 // Service (with --service NAME): restart 30 s after a failure, failure
 // count reset after a day, as cmd/agent's serviceConfig; a failure to set
@@ -54,7 +59,29 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// The helper is built for the GUI subsystem (-H windowsgui): as a
+	// console program, run as SYSTEM in a repair that any user can start
+	// (msiexec /fa), it would open a SYSTEM console on the user's desktop.
+	// It has no console then, and Windows Installer does not capture an
+	// EXE custom action's output anyway (the MSI log has its exit code):
+	// what it says also goes to the Application event log, source avscout.
+	stdout, stderr, done := outputs()
+	code := run(os.Args[1:], stdout, stderr)
+	done()
+	os.Exit(code)
+}
+
+// tee writes to each writer, ignoring failures (a GUI process's standard
+// handles may be missing).
+type tee []io.Writer
+
+func (t tee) Write(p []byte) (int, error) {
+	for _, w := range t {
+		if w != nil {
+			w.Write(p)
+		}
+	}
+	return len(p), nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -103,6 +130,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "avscout-msi-setup: purged %s\n", dir)
 		return 0
+	}
+	if err := checkCommandLine(rawCommandLine()); err != nil {
+		fmt.Fprintf(stderr, "avscout-msi-setup: %v\n", err)
+		return 1
 	}
 	res, err := s.apply(osFS{})
 	if err != nil {

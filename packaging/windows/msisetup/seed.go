@@ -36,11 +36,17 @@ type files interface {
 	// writable by SYSTEM and Administrators only.
 	WritePrivate(name string, data []byte) error
 	Remove(name string) error
+	// CheckOwned fails if name is a junction or symbolic link or is not
+	// owned by SYSTEM or Administrators (off Windows: root or the caller).
+	CheckOwned(name string) error
 }
 
 // apply writes the config unless it exists or nothing was given, and
 // says what it did.
 func (s seed) apply(f files) (string, error) {
+	if err := s.checkValues(); err != nil {
+		return "", err
+	}
 	// The folder is made private first, also when nothing is written:
 	// C:\ProgramData lets every user create files, and a config planted
 	// there before the service starts would steer a SYSTEM process.
@@ -48,7 +54,22 @@ func (s seed) apply(f files) (string, error) {
 	if err := f.MkdirPrivate(dir); err != nil {
 		return "", fmt.Errorf("config folder %s: %w", dir, err)
 	}
+	tokenPath := ""
+	if s.token != "" {
+		tokenPath = dir + `\` + tokenFileName
+	}
 	if _, err := f.Stat(s.configPath); err == nil {
+		// Kept only if SYSTEM or an administrator wrote it: a config or
+		// token planted by a user would steer (or feed) a SYSTEM service.
+		if err := f.CheckOwned(s.configPath); err != nil {
+			return "", fmt.Errorf("the existing config: %w", err)
+		}
+		tok := dir + `\` + tokenFileName
+		if _, err := f.Stat(tok); err == nil {
+			if err := f.CheckOwned(tok); err != nil {
+				return "", fmt.Errorf("the existing token file: %w", err)
+			}
+		}
 		return "kept the existing " + s.configPath, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("config %s: %w", s.configPath, err)
@@ -59,10 +80,6 @@ func (s seed) apply(f files) (string, error) {
 	tags, err := parseTags(s.tags)
 	if err != nil {
 		return "", err
-	}
-	tokenPath := ""
-	if s.token != "" {
-		tokenPath = dir + `\` + tokenFileName
 	}
 	text, err := render(s.url, tokenPath, tags)
 	if err != nil {
@@ -104,6 +121,48 @@ func (s seed) apply(f files) (string, error) {
 		return "", fmt.Errorf("the MSI properties make an invalid config (nothing written): %w", err)
 	}
 	return "wrote " + s.configPath, nil
+}
+
+// checkValues refuses property values that the custom action's command
+// line (--url "[COLLECTOR_URL]" …, avscout.wxs) cannot carry: a double
+// quote ends the quoted argument early and a trailing backslash escapes
+// the closing quote, so the helper would see other values than the ones
+// given. Nothing is written.
+func (s seed) checkValues() error {
+	for _, v := range []struct{ prop, val string }{
+		{"COLLECTOR_URL", s.url}, {"COLLECTOR_TOKEN", s.token}, {"TAGS", s.tags},
+	} {
+		if strings.Contains(v.val, `"`) {
+			return fmt.Errorf("%s contains a double quote (\"), which the installer's command line cannot pass: nothing written", v.prop)
+		}
+		if strings.HasSuffix(v.val, `\`) {
+			return fmt.Errorf("%s ends in a backslash (\\), which the installer's command line cannot pass: nothing written", v.prop)
+		}
+	}
+	return nil
+}
+
+// checkCommandLine checks the raw Windows command line of the helper: with
+// the quoting of avscout.wxs, every double quote opens an argument (it
+// follows a space or starts the line) or closes one (a space or the end
+// follows it), and none has a backslash before it. A property value with a
+// quote inside, or ending in a backslash, breaks that, even when the split
+// arguments look plausible.
+func checkCommandLine(cl string) error {
+	for i := 0; i < len(cl); i++ {
+		if cl[i] != '"' {
+			continue
+		}
+		if i > 0 && cl[i-1] == '\\' {
+			return fmt.Errorf("a property value ends in a backslash (\\) or holds a double quote (\"), which the installer's command line cannot pass: nothing written")
+		}
+		opens := i == 0 || cl[i-1] == ' ' || cl[i-1] == '\t' || cl[i-1] == '='
+		closes := i == len(cl)-1 || cl[i+1] == ' ' || cl[i+1] == '\t'
+		if !opens && !closes {
+			return fmt.Errorf("a property value holds a double quote (\"), which the installer's command line cannot pass: nothing written")
+		}
+	}
+	return nil
 }
 
 // winDir is the folder of a Windows path (filepath.Dir does not know
@@ -186,3 +245,4 @@ func (osFS) ReadFile(name string) ([]byte, error)     { return os.ReadFile(name)
 func (osFS) Remove(name string) error                 { return os.Remove(name) }
 func (osFS) MkdirPrivate(dir string) error            { return mkdirPrivate(filepath.Clean(dir)) }
 func (osFS) WritePrivate(name string, b []byte) error { return writePrivate(name, b) }
+func (osFS) CheckOwned(name string) error             { return checkOwned(name) }

@@ -18,6 +18,15 @@ type memFS struct {
 	dirs  map[string]bool
 	// failWrite makes WritePrivate of this path fail.
 	failWrite string
+	// untrusted are paths CheckOwned refuses (owned by a user).
+	untrusted map[string]bool
+}
+
+func (m *memFS) CheckOwned(name string) error {
+	if m.untrusted[name] {
+		return errors.New(name + " is owned by a user")
+	}
+	return nil
 }
 
 func newMemFS() *memFS { return &memFS{files: map[string]string{}, dirs: map[string]bool{}} }
@@ -67,6 +76,7 @@ func TestApply(t *testing.T) {
 		name      string
 		seed      seed
 		existing  map[string]string
+		untrusted []string
 		failWrite string
 		wantErr   string // substring; "" = success
 		wantRes   string // substring of the result
@@ -88,6 +98,34 @@ func TestApply(t *testing.T) {
 			existing:  map[string]string{cfgPath: "collector:\n  url: https://first.test\n", tokPath: "tok-first\n"},
 			wantRes:   "kept",
 			wantFiles: map[string]string{cfgPath: "collector:\n  url: https://first.test\n", tokPath: "tok-first\n"},
+		},
+		{
+			name:      "a kept config owned by a user is refused",
+			seed:      seed{url: "https://other.test"},
+			existing:  map[string]string{cfgPath: "collector:\n  url: https://evil.test\n"},
+			untrusted: []string{cfgPath},
+			wantErr:   cfgPath,
+			wantFiles: map[string]string{cfgPath: "collector:\n  url: https://evil.test\n"},
+		},
+		{
+			name:      "a kept token file owned by a user is refused",
+			seed:      seed{},
+			existing:  map[string]string{cfgPath: "collector:\n  url: https://first.test\n", tokPath: "tok-planted\n"},
+			untrusted: []string{tokPath},
+			wantErr:   tokPath,
+			wantFiles: map[string]string{cfgPath: "collector:\n  url: https://first.test\n", tokPath: "tok-planted\n"},
+		},
+		{
+			name:      "a quote in a value is refused before anything is written",
+			seed:      seed{url: "https://c.test", token: `tok"123`},
+			wantErr:   "COLLECTOR_TOKEN contains a double quote",
+			wantFiles: map[string]string{},
+		},
+		{
+			name:      "a trailing backslash is refused",
+			seed:      seed{url: "https://c.test", tags: `site=x\`},
+			wantErr:   "TAGS ends in a backslash",
+			wantFiles: map[string]string{},
 		},
 		{
 			name:      "no properties write nothing",
@@ -123,7 +161,7 @@ func TestApply(t *testing.T) {
 		{
 			name:      "a quote in the URL cannot smuggle YAML",
 			seed:      seed{url: "https://c.test\"\nlog:\n  file: C:\\evil"},
-			wantErr:   "collector.url",
+			wantErr:   "COLLECTOR_URL contains a double quote",
 			wantFiles: map[string]string{},
 		},
 		{
@@ -146,6 +184,10 @@ func TestApply(t *testing.T) {
 				m.files[k] = v
 			}
 			m.failWrite = tc.failWrite
+			m.untrusted = map[string]bool{}
+			for _, p := range tc.untrusted {
+				m.untrusted[p] = true
+			}
 			s := tc.seed
 			s.configPath = cfgPath
 			res, err := s.apply(m)
@@ -161,7 +203,7 @@ func TestApply(t *testing.T) {
 			} else if !strings.Contains(res, tc.wantRes) {
 				t.Errorf("result %q, want %q", res, tc.wantRes)
 			}
-			if !m.dirs[`C:\ProgramData\avscout`] {
+			if !m.dirs[`C:\ProgramData\avscout`] && tc.wantErr == "" {
 				t.Error("the folder was not made private")
 			}
 			got := map[string]string{}
@@ -172,7 +214,7 @@ func TestApply(t *testing.T) {
 				}
 				got[k] = v
 			}
-			if len(tc.existing) > 0 && tc.wantRes == "kept" {
+			if len(tc.existing) > 0 && (tc.wantRes == "kept" || len(tc.untrusted) > 0) {
 				got = m.files
 			}
 			for k, want := range tc.wantFiles {
@@ -242,5 +284,107 @@ func TestPurge(t *testing.T) {
 	}
 	if err := purge(root); err != nil {
 		t.Errorf("purging a missing folder: %v", err)
+	}
+}
+
+func TestCheckCommandLine(t *testing.T) {
+	const exe = `"C:\Program Files\avscout\avscout-msi-setup.exe" `
+	for _, tc := range []struct {
+		cl string
+		ok bool
+	}{
+		{exe + `--url "https://c.test:8443" --token "tok-1" --tags "site=berlin,dept=it" --service avscout`, true},
+		{exe + `--url "" --token "" --tags "" --service avscout`, true},
+		{`C:\Windows\Installer\MSI12.tmp --url "https://c.test" --token "" --tags ""`, true},
+		{exe + `--config="C:\x\config.yaml" --url "https://c.test"`, true},
+		{exe + `--purge`, true},
+		// COLLECTOR_URL=https://c.test\ : the backslash escapes the quote.
+		{exe + `--url "https://c.test\" --token "tok" --tags "" --service avscout`, false},
+		// COLLECTOR_TOKEN=a"b
+		{exe + `--url "https://c.test" --token "a"b" --tags "" --service avscout`, false},
+		// TAGS=site=x" --url "https://evil.test
+		{exe + `--url "https://c.test" --token "" --tags "site=x" --url "https://evil.test" --service avscout`, true /* indistinguishable here: the split values are checked, see TestApply */},
+		// COLLECTOR_URL=x"" (two quotes)
+		{exe + `--url "x""" --token ""`, false},
+	} {
+		if err := checkCommandLine(tc.cl); (err == nil) != tc.ok {
+			t.Errorf("checkCommandLine(%s) = %v, want ok %v", tc.cl, err, tc.ok)
+		}
+	}
+}
+
+func TestMkdirPrivateRefusesALink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "elsewhere")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "avscout")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkdirPrivate(link); err == nil || !strings.Contains(err.Error(), "junction or symbolic link") {
+		t.Errorf("mkdirPrivate through a link: %v", err)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o755 {
+		t.Errorf("the link's target changed mode: %v", fi.Mode())
+	}
+	if err := checkOwned(link); err == nil {
+		t.Error("checkOwned accepted a link")
+	}
+	real := filepath.Join(dir, "real")
+	if err := mkdirPrivate(real); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkdirPrivate(real); err != nil {
+		t.Errorf("an existing folder of ours: %v", err)
+	}
+	if fi, _ := os.Stat(real); !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Errorf("%s: %v", real, fi.Mode())
+	}
+}
+
+func TestPurgeDoesNotFollowLinks(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(dir, "outside")
+	if err := os.MkdirAll(filepath.Join(outside, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(outside, "sub", "keep.txt")
+	if err := os.WriteFile(keep, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "avscout")
+	if err := os.MkdirAll(filepath.Join(root, "logs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A subfolder that is a link to a folder outside, and a link to a file.
+	if err := os.Symlink(outside, filepath.Join(root, "spool")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(keep, filepath.Join(root, "logs", "avscout.log")); err != nil {
+		t.Fatal(err)
+	}
+	if err := purge(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(root); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s is left: %v", root, err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("purge deleted through a link: %v", err)
+	}
+	// The config folder itself a link: only the link goes.
+	if err := os.Symlink(outside, root); err != nil {
+		t.Fatal(err)
+	}
+	if err := purge(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(root); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the link %s is left: %v", root, err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("purge deleted through the root link: %v", err)
 	}
 }
