@@ -119,26 +119,36 @@ func (f *StateFile) Snapshot() State {
 
 // ReadState reads a state file written by a service.
 func ReadState(path string) (*State, error) {
+	var s State
+	if err := readVersioned(path, "state", &s, &s.Version); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// readVersioned reads the JSON document at path, named what in errors,
+// into v, whose layout version is *version: a version newer than
+// [StateVersion] is refused.
+func readVersioned(path, what string, v any, version *int) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read state %s: %w", path, err)
+		return fmt.Errorf("read %s %s: %w", what, path, err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxStateSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read state %s: %w", path, err)
+		return fmt.Errorf("read %s %s: %w", what, path, err)
 	}
 	if len(b) > maxStateSize {
-		return nil, fmt.Errorf("read state %s: larger than %d bytes", path, maxStateSize)
+		return fmt.Errorf("read %s %s: larger than %d bytes", what, path, maxStateSize)
 	}
-	var s State
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("read state %s: %w", path, err)
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("read %s %s: %w", what, path, err)
 	}
-	if s.Version > StateVersion {
-		return nil, fmt.Errorf("read state %s: version %d is newer than this agent's %d", path, s.Version, StateVersion)
+	if *version > StateVersion {
+		return fmt.Errorf("read %s %s: version %d is newer than this agent's %d", what, path, *version, StateVersion)
 	}
-	return &s, nil
+	return nil
 }
 
 // writeJSONAtomic writes v to path atomically, private to the service
@@ -217,24 +227,9 @@ func (f *StateFile) writePublic() {
 
 // ReadPublic reads a summary written by [StateFile.Publish].
 func ReadPublic(path string) (*Public, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read status summary %s: %w", path, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxStateSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read status summary %s: %w", path, err)
-	}
-	if len(b) > maxStateSize {
-		return nil, fmt.Errorf("read status summary %s: larger than %d bytes", path, maxStateSize)
-	}
 	var p Public
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("read status summary %s: %w", path, err)
-	}
-	if p.Version > StateVersion {
-		return nil, fmt.Errorf("read status summary %s: version %d is newer than this agent's %d", path, p.Version, StateVersion)
+	if err := readVersioned(path, "status summary", &p, &p.Version); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }
