@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,10 +62,13 @@ type StateFile struct {
 	logger *slog.Logger
 	mu     sync.Mutex
 	state  State
-	// public and staleAfter are set by Publish; publicWarned stops a
-	// failing publication from logging at every update.
+	// public and staleAfter are set by Publish; published is the summary
+	// last written there, so that updates that change only the private
+	// state (next scan, deliveries) do not rewrite it; publicWarned stops
+	// a failing publication from logging at every update.
 	public       string
 	staleAfter   time.Duration
+	published    []byte
 	publicWarned bool
 }
 
@@ -205,7 +209,7 @@ func (f *StateFile) Publish(path string, staleAfter time.Duration) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.public, f.staleAfter = path, staleAfter
+	f.public, f.staleAfter, f.published = path, staleAfter, nil
 	f.writePublic()
 }
 
@@ -214,7 +218,17 @@ func (f *StateFile) writePublic() {
 	if f.public == "" {
 		return
 	}
-	err := writePublicJSON(f.public, PublicOf(f.state, f.staleAfter))
+	b, err := json.MarshalIndent(PublicOf(f.state, f.staleAfter), "", "  ")
+	if err == nil {
+		if bytes.Equal(b, f.published) {
+			return // only the private state changed
+		}
+		err = writePublicFile(f.public, append(b, '\n'))
+	}
+	f.published = nil
+	if err == nil {
+		f.published = b
+	}
 	switch {
 	case err != nil && !f.publicWarned:
 		f.logger.Warn("could not publish the status summary for unprivileged MDM checks", "path", f.public, "err", err)
@@ -234,12 +248,8 @@ func ReadPublic(path string) (*Public, error) {
 	return &p, nil
 }
 
-// writePublicJSON writes v to path atomically, readable by everyone.
-func writePublicJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
+// writePublicFile writes b to path atomically, readable by everyone.
+func writePublicFile(path string, b []byte) error {
 	// A folder made here gets 0755 whatever the umask (systemd's UMask=0077).
 	if dir := filepath.Dir(path); !exists(dir) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -249,7 +259,7 @@ func writePublicJSON(path string, v any) error {
 			return err
 		}
 	}
-	return atomicfile.Write(path, append(b, '\n'), 0o644)
+	return atomicfile.Write(path, b, 0o644)
 }
 
 func exists(path string) bool {

@@ -79,3 +79,27 @@ func TestPublishFailureIsLoggedOnce(t *testing.T) {
 		t.Errorf("state file: %v", err)
 	}
 }
+
+// Updates that leave the summary as it is (the next scan's time, a
+// delivery) do not rewrite it; a new scan does.
+func TestPublishRewritesOnlyChanges(t *testing.T) {
+	dir := t.TempDir()
+	pub := filepath.Join(dir, "status.json")
+	f := OpenState(filepath.Join(dir, "state.json"), nil)
+	f.Publish(pub, time.Hour)
+	// A marker in place of the summary shows whether it was rewritten.
+	const marker = "not rewritten\n"
+	if err := os.WriteFile(pub, []byte(marker), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.Update(func(s *State) { s.NextScan = time.Now() })
+	f.Update(func(s *State) { s.LastDelivery = &DeliveryState{At: time.Now(), Sent: 1} })
+	if b, _ := os.ReadFile(pub); string(b) != marker {
+		t.Errorf("summary rewritten by updates that do not change it:\n%s", b)
+	}
+	f.Update(func(s *State) { s.LastScan = &ScanState{At: time.Now().UTC(), Products: 3} })
+	p, err := ReadPublic(pub)
+	if err != nil || p.LastScan == nil || p.LastScan.Products != 3 {
+		t.Errorf("summary after a scan = %+v, %v", p, err)
+	}
+}
