@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 	"testing/fstest"
+
+	"github.com/avscout/avscout/internal/host"
 )
 
 func TestResolve(t *testing.T) {
@@ -125,5 +127,42 @@ func TestResolveFoldBounded(t *testing.T) {
 	}
 	if _, _, err := Resolve(fsys, "big/ZZZ-TARGET", Options{FoldCase: true}); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("entry past the bound: error %v, want not exist", err)
+	}
+}
+
+// openCounter is a MapFS that counts what is opened: Resolve itself only
+// stats, so each open is a folder listed to match a name in another case.
+type openCounter struct {
+	fstest.MapFS
+	opens int
+}
+
+func (c *openCounter) Open(name string) (fs.File, error) {
+	c.opens++
+	return c.MapFS.Open(name)
+}
+
+// On a filesystem that matches any case itself, a name missing as written
+// is missing: no folder is listed to look for it in another case. (This
+// MapFS does not match any case, so the lookup fails where folding finds
+// it.)
+func TestResolveCaseInsensitiveFS(t *testing.T) {
+	fsys := &openCounter{MapFS: fstest.MapFS{"Program Files/App/x.exe": {}}}
+	const name = "program files/app/X.EXE"
+	if got, _, err := Resolve(fsys, name, Options{FoldCase: true}); err != nil || got != "Program Files/App/x.exe" || fsys.opens == 0 {
+		t.Fatalf("folding Resolve(%q) = %q, %v after %d listings", name, got, err, fsys.opens)
+	}
+	fsys.opens = 0
+	if got, _, err := Resolve(fsys, name, Options{FoldCase: true, CaseInsensitiveFS: true}); !errors.Is(err, fs.ErrNotExist) || fsys.opens != 0 {
+		t.Errorf("Resolve(%q) on a case-insensitive filesystem = %q, %v after %d listings; want not exist after none", name, got, err, fsys.opens)
+	}
+	// expand passes it on to the literal components it resolves.
+	const pattern = `C:\program files\app\*.exe`
+	if got, err := expand(fsys, host.Windows, pattern, Options{FoldCase: true}); len(got) != 1 || err != nil {
+		t.Errorf("folding expand(%q) = %q, %v", pattern, got, err)
+	}
+	fsys.opens = 0
+	if got, err := expand(fsys, host.Windows, pattern, Options{FoldCase: true, CaseInsensitiveFS: true}); len(got) != 0 || err != nil || fsys.opens != 0 {
+		t.Errorf("expand on a case-insensitive filesystem = %q, %v after %d listings; want nothing after none", got, err, fsys.opens)
 	}
 }
