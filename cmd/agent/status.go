@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/agent"
+	"github.com/avscout/avscout/internal/config"
 	"github.com/avscout/avscout/internal/spool"
 )
 
@@ -68,21 +69,14 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if isMDMFormat(*format) {
 		return runStatusMDM(*format, *cfgPath, *public || *publicFile != "", *publicFile, stdout)
 	}
-	eff, err := loadConfig(*cfgPath, *cfgPath != "")
+	eff, st, err := readServiceState(*cfgPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "avscout status: %v\n", err)
 		return exitUsage
 	}
 	dir := eff.Config.StateDir
 	doc := statusDoc{StateDir: dir}
-	st, err := agent.ReadState(filepath.Join(dir, stateFileName))
-	switch {
-	case errors.Is(err, iofs.ErrNotExist):
-		// Not run yet: say so, in the requested format.
-	case err != nil:
-		fmt.Fprintf(stderr, "avscout status: %v\n", err)
-		return exitUsage
-	default:
+	if st != nil { // nil: not run yet; say so, in the requested format
 		doc.LastScan, doc.LastDelivery = st.LastScan, st.LastDelivery
 		if !st.StartedAt.IsZero() {
 			doc.StartedAt = &st.StartedAt
@@ -123,18 +117,25 @@ func runStatusMDM(format, cfgPath string, public bool, publicFile string, stdout
 		}
 		return writeMDM(stdout, format, readPublicStatus(publicFile, now))
 	}
-	eff, err := loadConfig(cfgPath, cfgPath != "")
+	eff, st, err := readServiceState(cfgPath)
 	if err != nil {
 		return writeMDM(stdout, format, mdmState{err: err, now: now})
 	}
-	st, err := agent.ReadState(filepath.Join(eff.Config.StateDir, stateFileName))
-	switch {
-	case errors.Is(err, iofs.ErrNotExist):
-		st = nil
-	case err != nil:
-		return writeMDM(stdout, format, mdmState{err: err, now: now})
-	}
 	return writeMDM(stdout, format, mdmStateOf(st, staleAfter(eff.Config.Schedule), now))
+}
+
+// readServiceState loads the config and reads the state the service keeps
+// in its state folder; st is nil when the service has not written it yet.
+func readServiceState(cfgPath string) (eff *config.Effective, st *agent.State, err error) {
+	eff, err = loadConfig(cfgPath, cfgPath != "")
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err = agent.ReadState(filepath.Join(eff.Config.StateDir, stateFileName))
+	if errors.Is(err, iofs.ErrNotExist) {
+		return eff, nil, nil
+	}
+	return eff, st, err
 }
 
 func writeStatusTable(w io.Writer, d statusDoc, now time.Time) {
