@@ -62,8 +62,13 @@ func (p Product) check() error {
 
 // gzipBytes compresses deterministically (no name, zero mtime in the header).
 func gzipBytes(b []byte) ([]byte, error) {
+	return compress(b, func(w io.Writer) (io.WriteCloser, error) { return gzip.NewWriterLevel(w, gzip.BestCompression) })
+}
+
+// compress runs b through the compressing writer newWriter makes.
+func compress(b []byte, newWriter func(io.Writer) (io.WriteCloser, error)) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, err := newWriter(&buf)
 	if err != nil {
 		return nil, err
 	}

@@ -112,18 +112,7 @@ func sha1Hex(b []byte) string {
 }
 
 func zlibBytes(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&buf, zlib.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return compress(b, func(w io.Writer) (io.WriteCloser, error) { return zlib.NewWriterLevel(w, zlib.BestCompression) })
 }
 
 // WriteXar writes files as a xar archive with a SHA-1 TOC checksum and
