@@ -222,8 +222,8 @@ func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 
 // examine reads one file and describes it.
 func (e *Enricher) examine(ctx context.Context, h *host.Host, f file) outcome {
-	fh, loc, fi, o, ok := open(h, f)
-	if !ok {
+	fh, loc, fi, o := open(h, f)
+	if fh == nil {
 		return o
 	}
 	defer fh.Close()
@@ -258,7 +258,7 @@ func (e *Enricher) examine(ctx context.Context, h *host.Host, f file) outcome {
 }
 
 // open opens the file f names, with its name on h.FS and its info, or
-// returns the outcome of not opening it.
+// returns a nil file and the outcome of not opening it.
 //
 // On a filesystem that matches names in any case itself (a live Windows
 // machine) the file is opened as written, the one walk down its folders
@@ -267,11 +267,11 @@ func (e *Enricher) examine(ctx context.Context, h *host.Host, f file) outcome {
 // file, is resolved as elsewhere: [paths.Resolve] looks at each folder on
 // the way, which costs a lookup and a volume query per folder (under
 // Wine, a round trip to its mount manager each).
-func open(h *host.Host, f file) (fs.File, string, fs.FileInfo, outcome, bool) {
+func open(h *host.Host, f file) (fs.File, string, fs.FileInfo, outcome) {
 	if h.CaseInsensitiveFS {
 		if fh, err := h.FS.Open(f.target); err == nil {
 			if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
-				return fh, f.target, fi, outcome{}, true
+				return fh, f.target, fi, outcome{}
 			}
 			fh.Close()
 		}
@@ -279,17 +279,17 @@ func open(h *host.Host, f file) (fs.File, string, fs.FileInfo, outcome, bool) {
 	loc, fi, err := paths.Resolve(h.FS, f.target, paths.Options{FoldCase: true})
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
-		return nil, "", nil, outcome{skip: skipMissing, err: err}, false
+		return nil, "", nil, outcome{skip: skipMissing, err: err}
 	case err != nil:
-		return nil, "", nil, outcome{skip: skipUnreadable, err: err}, false
+		return nil, "", nil, outcome{skip: skipUnreadable, err: err}
 	case !fi.Mode().IsRegular():
-		return nil, "", nil, outcome{skip: skipNotFile, err: fmt.Errorf("%s: %s", loc, fi.Mode().Type())}, false
+		return nil, "", nil, outcome{skip: skipNotFile, err: fmt.Errorf("%s: %s", loc, fi.Mode().Type())}
 	}
 	fh, err := h.FS.Open(loc)
 	if err != nil {
-		return nil, "", nil, outcome{skip: skipUnreadable, err: err}, false
+		return nil, "", nil, outcome{skip: skipUnreadable, err: err}
 	}
-	return fh, loc, fi, outcome{}, true
+	return fh, loc, fi, outcome{}
 }
 
 // describe turns what a file says into observations.
