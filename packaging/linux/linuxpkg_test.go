@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
 )
 
 const (
@@ -110,7 +112,8 @@ func buildAll(t *testing.T) *build {
 }
 
 // newRoot makes a test root for dpkg --root and rpm --root, which chroot
-// into it to run the maintainer scripts: a static busybox as /bin/sh and
+// into it to run the maintainer scripts: an empty dpkg database
+// (dpkgtest.InitDB), a static busybox as /bin/sh and
 // the few utilities the scripts use, /dev/null, and a systemctl stand-in
 // that records its arguments in /systemctl.log. systemd cannot run in a
 // chroot, so that stand-in is the only fake here; with
@@ -130,12 +133,12 @@ func newRoot(t *testing.T, systemdRunning bool) string {
 	}
 	f.Close()
 	r := t.TempDir()
-	for _, d := range []string{"bin", "usr/bin", "tmp", "dev", "var/lib/dpkg/info", "var/lib/dpkg/updates", "var/lib/dpkg/triggers"} {
+	dpkgtest.InitDB(t, r)
+	for _, d := range []string{"bin", "usr/bin", "tmp", "dev"} {
 		if err := os.MkdirAll(filepath.Join(r, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	writeFile(t, filepath.Join(r, "var/lib/dpkg/status"), "", 0o644)
 	data, err := os.ReadFile(busybox)
 	if err != nil {
 		t.Fatal(err)
