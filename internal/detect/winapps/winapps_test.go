@@ -20,21 +20,36 @@ import (
 // folder only.
 func fixtureHost(t *testing.T) (*host.Host, *winreg.Fake) {
 	t.Helper()
-	f, err := os.Open("testdata/host.reg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	reg := winreg.NewFake()
 	reg.Time = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
-	if err := reg.Import(f, winreg.View64); err != nil {
-		t.Fatal(err)
-	}
+	importReg(t, reg, "testdata/host.reg")
 	fsys := fstest.MapFS{
 		"Program Files (x86)/Kaspersky Lab/KES.12.1.0/avp.exe": {},
 		"Windows/System32/drivers/klif.sys":                    {},
 	}
 	return &host.Host{OS: host.Windows, Root: `C:\`, FS: fsys, Live: true, Registry: reg}, reg
+}
+
+// importReg imports the .reg file into reg in the 64-bit view.
+func importReg(t *testing.T, reg *winreg.Fake, file string) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := reg.Import(f, winreg.View64); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// regHost is a live-looking Windows host with an empty system drive and
+// the registry of the .reg file.
+func regHost(t *testing.T, file string) *host.Host {
+	t.Helper()
+	reg := winreg.NewFake()
+	importReg(t, reg, file)
+	return &host.Host{OS: host.Windows, Root: `C:\`, FS: fstest.MapFS{}, Live: true, Registry: reg}
 }
 
 func collect(t *testing.T, src detect.Source, h *host.Host) ([]detect.Observation, error) {
@@ -271,16 +286,7 @@ func TestVendorKeysDenied(t *testing.T) {
 // Entries under a user's Software\WOW6432Node are read too, and one that
 // is in both of the user's keys is reported once.
 func TestUninstallPerUser32Bit(t *testing.T) {
-	f, err := os.Open("testdata/peruser-wow64.reg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	reg := winreg.NewFake()
-	if err := reg.Import(f, winreg.View64); err != nil {
-		t.Fatal(err)
-	}
-	h := &host.Host{OS: host.Windows, Root: `C:\`, FS: fstest.MapFS{}, Live: true, Registry: reg}
+	h := regHost(t, "testdata/peruser-wow64.reg")
 	obs, err := collect(t, NewUninstall(), h)
 	if err != nil {
 		t.Fatal(err)
@@ -301,16 +307,7 @@ func TestUninstallPerUser32Bit(t *testing.T) {
 // A Security Center component's key shows the bases date of its
 // protection statistics (Network Agent's, product 1103).
 func TestVendorKeysStatisticsBasesDate(t *testing.T) {
-	f, err := os.Open("testdata/netagent.reg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	reg := winreg.NewFake()
-	if err := reg.Import(f, winreg.View64); err != nil {
-		t.Fatal(err)
-	}
-	h := &host.Host{OS: host.Windows, Root: `C:\`, FS: fstest.MapFS{}, Live: true, Registry: reg}
+	h := regHost(t, "testdata/netagent.reg")
 	src := NewVendorKeys([]string{
 		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103`,
 		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1093`,
