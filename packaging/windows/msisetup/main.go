@@ -56,6 +56,7 @@ import (
 	"os"
 
 	"github.com/avscout/avscout/internal/config"
+	"github.com/avscout/avscout/internal/winpath"
 )
 
 func main() {
@@ -94,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&s.tags, "tags", "", "report tags `k=v,k2=v2` (MSI property TAGS)")
 	service := fs.String("service", "", "service `NAME` to give recovery actions and delayed start (empty: none)")
 	wait := fs.Duration("wait-exit", 0, "on removal: stop --service, wait up to `LIMIT` for it and the agent's processes to exit, and do nothing else")
-	purgeFlag := fs.Bool("purge", false, "on removal with PURGE=1: delete the config folder "+winDir(config.DefaultPath(config.Windows))+" (config, token, state, spool, logs), and do nothing else")
+	purgeFlag := fs.Bool("purge", false, "on removal with PURGE=1: delete the config folder "+winpath.Dir(config.DefaultPath(config.Windows))+" (config, token, state, spool, logs), and do nothing else")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -123,7 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if *purgeFlag {
-		dir := winDir(s.configPath)
+		dir := winpath.Dir(s.configPath)
 		if err := purge(dir); err != nil {
 			fmt.Fprintf(stderr, "avscout-msi-setup: purge %s: %v\n", dir, err)
 			return 1

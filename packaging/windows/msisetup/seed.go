@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/avscout/avscout/internal/config"
+	"github.com/avscout/avscout/internal/winpath"
 )
 
 // tokenFileName is the token file's name, next to the config file.
@@ -50,7 +51,7 @@ func (s seed) apply(f files) (string, error) {
 	// The folder is made private first, also when nothing is written:
 	// C:\ProgramData lets every user create files, and a config planted
 	// there before the service starts would steer a SYSTEM process.
-	dir := winDir(s.configPath)
+	dir := winpath.Dir(s.configPath)
 	if err := f.MkdirPrivate(dir); err != nil {
 		return "", fmt.Errorf("config folder %s: %w", dir, err)
 	}
@@ -163,16 +164,6 @@ func checkCommandLine(cl string) error {
 		}
 	}
 	return nil
-}
-
-// winDir is the folder of a Windows path (filepath.Dir does not know
-// backslashes on Linux, where the tests run).
-func winDir(p string) string {
-	i := strings.LastIndexAny(p, `\/`)
-	if i < 0 {
-		return "."
-	}
-	return p[:i]
 }
 
 // parseTags reads "k=v,k2=v2" (the agent's AVSCOUT_TAGS syntax).
