@@ -24,6 +24,18 @@ const (
 	fileSDDL = "O:SYD:P(A;;FA;;;SY)(A;;FA;;;BA)"
 )
 
+// securityAttributes are the attributes that create an object with the
+// security descriptor sddl.
+func securityAttributes(sddl string) (*windows.SecurityAttributes, error) {
+	sd, err := windows.SecurityDescriptorFromString(sddl)
+	if err != nil {
+		return nil, fmt.Errorf("parse SDDL %s: %w", sddl, err)
+	}
+	sa := &windows.SecurityAttributes{SecurityDescriptor: sd}
+	sa.Length = uint32(unsafe.Sizeof(*sa))
+	return sa, nil
+}
+
 // mkdirPrivate creates dir with owner SYSTEM and the private DACL, or, when
 // it exists, checks that it is a real folder (no junction or symbolic link)
 // owned by SYSTEM or Administrators and resets its owner and DACL. A folder
@@ -35,16 +47,14 @@ func mkdirPrivate(dir string) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return err
 	}
-	sd, err := windows.SecurityDescriptorFromString(dirSDDL)
+	sa, err := securityAttributes(dirSDDL)
 	if err != nil {
-		return fmt.Errorf("parse SDDL %s: %w", dirSDDL, err)
+		return err
 	}
 	p, err := windows.UTF16PtrFromString(dir)
 	if err != nil {
 		return err
 	}
-	sa := &windows.SecurityAttributes{SecurityDescriptor: sd}
-	sa.Length = uint32(unsafe.Sizeof(*sa))
 	created := true
 	if err := windows.CreateDirectory(p, sa); err != nil {
 		if !errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
@@ -72,11 +82,11 @@ func mkdirPrivate(dir string) error {
 			return err
 		}
 	}
-	owner, _, err := sd.Owner()
+	owner, _, err := sa.SecurityDescriptor.Owner()
 	if err != nil {
 		return err
 	}
-	dacl, _, err := sd.DACL()
+	dacl, _, err := sa.SecurityDescriptor.DACL()
 	if err != nil {
 		return err
 	}
@@ -154,16 +164,14 @@ func checkOwned(name string) error {
 // the private DACL from the start, then writes it, so that the data never
 // sits under the folder's inherited ACL.
 func writePrivate(name string, data []byte) error {
-	sd, err := windows.SecurityDescriptorFromString(fileSDDL)
+	sa, err := securityAttributes(fileSDDL)
 	if err != nil {
-		return fmt.Errorf("parse SDDL %s: %w", fileSDDL, err)
+		return err
 	}
 	p, err := windows.UTF16PtrFromString(name)
 	if err != nil {
 		return err
 	}
-	sa := &windows.SecurityAttributes{SecurityDescriptor: sd}
-	sa.Length = uint32(unsafe.Sizeof(*sa))
 	h, err := windows.CreateFile(p, windows.GENERIC_WRITE, 0, sa, windows.CREATE_NEW,
 		windows.FILE_ATTRIBUTE_NORMAL|windows.FILE_FLAG_OPEN_REPARSE_POINT, 0)
 	if err != nil {
