@@ -5,7 +5,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -41,13 +40,7 @@ func TestWindowsServiceUnderWine(t *testing.T) {
 
 	run := func(args ...string) (string, int) {
 		t.Helper()
-		out, errOut, err := w.output(w.cmd("wine", append([]string{exe}, args...)...))
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		out, errOut, code := w.exit("wine", append([]string{exe}, args...)...)
 		return string(out) + string(errOut), code
 	}
 

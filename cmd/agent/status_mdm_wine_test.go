@@ -3,7 +3,6 @@
 package main
 
 import (
-	"os/exec"
 	"regexp"
 	"testing"
 )
@@ -19,13 +18,7 @@ func TestStatusMDMUnderWine(t *testing.T) {
 	w := newWinHost(t, fx)
 	status := func(format string, wantCode int, want string) {
 		t.Helper()
-		out, errOut, err := w.output(w.cmd("wine", fx.avscout, "status", "--format", format))
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		out, errOut, code := w.exit("wine", fx.avscout, "status", "--format", format)
 		if code != wantCode || !regexp.MustCompile(`^`+want+`$`).Match(out) || len(errOut) > 0 {
 			t.Errorf("status --format %s: exit %d, stdout %q, stderr %q; want exit %d, stdout matching %q, no stderr",
 				format, code, out, errOut, wantCode, want)

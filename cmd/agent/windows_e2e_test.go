@@ -136,6 +136,19 @@ func (w *winHost) output(c *exec.Cmd) (stdout, stderr []byte, err error) {
 	return stdout, stderr, err
 }
 
+// exit runs a command as output does and returns its exit code; a
+// command that could not run at all fails the test.
+func (w *winHost) exit(name string, args ...string) (stdout, stderr []byte, code int) {
+	w.t.Helper()
+	stdout, stderr, err := w.output(w.cmd(name, args...))
+	if ee, ok := err.(*exec.ExitError); ok {
+		return stdout, stderr, ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatal(err)
+	}
+	return stdout, stderr, 0
+}
+
 // wine runs a Windows program to completion and fails the test on error.
 func (w *winHost) wine(args ...string) string {
 	w.t.Helper()
@@ -287,14 +300,8 @@ func (w *winHost) run(exe string) {
 // checks the exit code and the schema, and returns the report.
 func (w *winHost) scan(wantCode int) (*report.Report, []byte) {
 	w.t.Helper()
-	out, errOut, err := w.output(w.cmd("wine", w.fx.avscout, "scan", "--format", "json", "--fail-on", "restricted"))
+	out, errOut, code := w.exit("wine", w.fx.avscout, "scan", "--format", "json", "--fail-on", "restricted")
 	stdout, stderr := bytes.NewBuffer(out), bytes.NewBuffer(errOut)
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		w.t.Fatal(err)
-	}
 	// A Windows binary Wine cannot run exits 0 without a word (no 32-bit
 	// Wine, a missing DLL): only the output proves the scan ran.
 	if stdout.Len() == 0 {
