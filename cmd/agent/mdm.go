@@ -12,11 +12,10 @@ import (
 	"runtime"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/avscout/avscout/internal/agent"
 	"github.com/avscout/avscout/internal/config"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // MDM formats of `avscout status --format`.
@@ -245,20 +244,9 @@ func jamfEscape(s string) string {
 	return strings.NewReplacer("<", "(", ">", ")").Replace(s)
 }
 
-// fitText makes s one line (control characters and line breaks become
-// spaces) of at most max runes, cut with an ellipsis.
+// fitText makes s one printable line of at most max runes.
 func fitText(s string, max int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	rs := []rune(s)
-	return strings.TrimRight(string(rs[:max-1]), " ") + "…"
+	return text.Truncate(text.OneLine(s), max)
 }
 
 // mdmStateOf builds the MDM view of a read state (st nil: never run).

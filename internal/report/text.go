@@ -3,7 +3,7 @@ package report
 import (
 	"strings"
 
-	"github.com/avscout/avscout/internal/report/internal/text"
+	"github.com/avscout/avscout/internal/text"
 )
 
 const ellipsis = text.Ellipsis

@@ -9,7 +9,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"github.com/avscout/avscout/internal/report/internal/text"
+	"github.com/avscout/avscout/internal/text"
 	"regexp"
 	"slices"
 	"strconv"

@@ -1,6 +1,7 @@
 // Package text makes values that come from a scanned host safe to print:
 // one line, printable, bounded. The report renderers and the schema
-// validator's messages share it.
+// validator's messages share it, and so do the MDM outputs of `avscout
+// status`.
 package text
 
 import (
