@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -42,5 +43,17 @@ func TestLiveProcessesWindows(t *testing.T) {
 	// Read by avscout's own means, not by gopsutil's fallback.
 	if cl, err := commandLine(windows.CurrentProcess()); err != nil || cl != me.Cmdline {
 		t.Errorf("command line: %q, %v; want %q", cl, err, me.Cmdline)
+	}
+	// Each of its two ways, whichever the listing took: in one call where
+	// this Windows has ProcessCommandLineInformation, and through the PEB.
+	if cl, err := commandLineInfo(windows.CurrentProcess()); errors.Is(err, windows.STATUS_INVALID_INFO_CLASS) || errors.Is(err, windows.STATUS_NOT_IMPLEMENTED) {
+		t.Logf("no ProcessCommandLineInformation here: %v", err)
+	} else if err != nil || cl != me.Cmdline {
+		t.Errorf("command line from ProcessCommandLineInformation: %q, %v; want %q", cl, err, me.Cmdline)
+	}
+	was := noCommandLineInfo.Swap(true)
+	defer noCommandLineInfo.Store(was)
+	if cl, err := commandLine(windows.CurrentProcess()); err != nil || cl != me.Cmdline {
+		t.Errorf("command line from the PEB: %q, %v; want %q", cl, err, me.Cmdline)
 	}
 }
