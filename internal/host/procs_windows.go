@@ -82,7 +82,7 @@ func readProcess(pid uint32) (exe, cmdline string) {
 }
 
 // noCommandLineInfo is set once ProcessCommandLineInformation turned out
-// to be unknown (before Windows 8.1, Wine 8), so that it is asked once.
+// to be unknown (before Windows 8.1, and in Wine 8.0), so that it is asked once.
 var noCommandLineInfo atomic.Bool
 
 // commandLine reads a process's command line: in one call with
