@@ -23,7 +23,7 @@ func TestWindowsServiceUnderWine(t *testing.T) {
 	coll := newLoopCollector(t, token)
 
 	exe := `C:\Program Files\avscout\avscout.exe`
-	local := w.local(exe)
+	local := w.Local(exe)
 	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -88,13 +88,13 @@ func TestWindowsServiceUnderWine(t *testing.T) {
 		t.Fatalf("service stop: exit %d\n%s", code, out)
 	}
 	waitFor(t, "the service to stop", 30*time.Second, func() bool {
-		out, _, _ := w.output(w.cmd("wine", "sc", "query", "avscout"))
+		out, _, _ := w.Output(w.Cmd("wine", "sc", "query", "avscout"))
 		return strings.Contains(string(out), "STOPPED")
 	})
 	if out, code := run("service", "status"); code != exitNotRunning || !strings.Contains(out, "stopped") {
 		t.Errorf("service status after stop: exit %d, %q", code, out)
 	}
-	logText, _ := os.ReadFile(w.local(`C:\ProgramData\avscout\logs\avscout.log`))
+	logText, _ := os.ReadFile(w.Local(`C:\ProgramData\avscout\logs\avscout.log`))
 	if len(logText) == 0 {
 		t.Error("the service wrote no log file")
 	} else if strings.Contains(string(logText), token) {

@@ -33,10 +33,8 @@ import (
 
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/report/schema"
+	"github.com/avscout/avscout/internal/winetest"
 )
-
-// winTools are the programs the Wine harness runs.
-var winTools = []string{"wine", "wineserver", "wineboot", "x86_64-w64-mingw32-gcc"}
 
 // winFixtures holds what every scenario shares: the binaries and a
 // template prefix each scenario copies.
@@ -46,13 +44,7 @@ type winFixtures struct {
 
 func setupWine(t *testing.T) winFixtures {
 	t.Helper()
-	var missing []string
-	for _, tool := range winTools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) > 0 {
+	if missing := winetest.Missing(); len(missing) > 0 {
 		t.Fatalf("the Windows end-to-end test needs Wine and mingw-w64 (missing: %s): CI must install them "+
 			"(scripts/install-deps.sh does: apt-get install wine wine64 gcc-mingw-w64-x86-64-win32)", strings.Join(missing, ", "))
 	}
@@ -81,11 +73,10 @@ func setupWine(t *testing.T) winFixtures {
 
 // winHost is one scenario's Wine prefix.
 type winHost struct {
-	t      *testing.T
-	fx     winFixtures
-	prefix string
-	env    []string
-	procs  []*exec.Cmd
+	*winetest.Prefix
+	t     *testing.T
+	fx    winFixtures
+	procs []*exec.Cmd
 }
 
 func newWinHost(t *testing.T, fx winFixtures) *winHost {
@@ -96,51 +87,16 @@ func newWinHost(t *testing.T, fx winFixtures) *winHost {
 	if b, err := exec.Command("cp", "-a", fx.template, prefix).CombinedOutput(); err != nil {
 		t.Fatalf("copy the template prefix: %v\n%s", err, b)
 	}
-	w := &winHost{t: t, fx: fx, prefix: prefix, env: append(os.Environ(),
-		"WINEPREFIX="+prefix, "WINEDEBUG=-all", "DISPLAY=", "WINEARCH=win64", "WINEDLLOVERRIDES=mscoree,mshtml=")}
-	// A persistent wineserver makes every later wine command start warm.
-	if err := w.cmd("wineserver", "-p").Run(); err != nil {
-		t.Fatalf("wineserver -p: %v", err)
-	}
+	w := &winHost{Prefix: winetest.Start(t, prefix), t: t, fx: fx}
 	t.Cleanup(w.close)
 	return w
 }
 
-func (w *winHost) cmd(name string, args ...string) *exec.Cmd {
-	c := exec.Command(name, args...)
-	c.Env = w.env
-	return c
-}
-
-// output runs c with its output going to files rather than pipes: the
-// first wine command of a prefix starts Wine's own services, which inherit
-// its stdout and stderr and would keep a pipe open, and the command's
-// Wait with it, for as long as they live.
-func (w *winHost) output(c *exec.Cmd) (stdout, stderr []byte, err error) {
-	w.t.Helper()
-	dir := w.t.TempDir()
-	out, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer out.Close()
-	errf, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer errf.Close()
-	c.Stdout, c.Stderr = out, errf
-	err = c.Run()
-	stdout, _ = os.ReadFile(out.Name())
-	stderr, _ = os.ReadFile(errf.Name())
-	return stdout, stderr, err
-}
-
-// exit runs a command as output does and returns its exit code; a
+// exit runs a command as Output does and returns its exit code; a
 // command that could not run at all fails the test.
 func (w *winHost) exit(name string, args ...string) (stdout, stderr []byte, code int) {
 	w.t.Helper()
-	stdout, stderr, err := w.output(w.cmd(name, args...))
+	stdout, stderr, err := w.Output(w.Cmd(name, args...))
 	if ee, ok := err.(*exec.ExitError); ok {
 		return stdout, stderr, ee.ExitCode()
 	} else if err != nil {
@@ -152,7 +108,7 @@ func (w *winHost) exit(name string, args ...string) (stdout, stderr []byte, code
 // wine runs a Windows program to completion and fails the test on error.
 func (w *winHost) wine(args ...string) string {
 	w.t.Helper()
-	out, errOut, err := w.output(w.cmd("wine", args...))
+	out, errOut, err := w.Output(w.Cmd("wine", args...))
 	if err != nil {
 		w.t.Fatalf("wine %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
 	}
@@ -163,35 +119,11 @@ func (w *winHost) close() {
 	for _, c := range w.procs {
 		c.Process.Kill()
 	}
-	w.cmd("wineserver", "-k").Run()
+	w.Cmd("wineserver", "-k").Run()
 	for _, c := range w.procs {
 		c.Wait()
 	}
-	w.cmd("wineserver", "-w").Run()
-}
-
-// local returns the Linux path of a C:\ path in the prefix, matching
-// existing folders case-insensitively as Windows would.
-func (w *winHost) local(winPath string) string {
-	w.t.Helper()
-	rel, ok := strings.CutPrefix(winPath, `C:\`)
-	if !ok {
-		w.t.Fatalf("not a C:\\ path: %s", winPath)
-	}
-	dir := filepath.Join(w.prefix, "drive_c")
-	for _, c := range strings.Split(rel, `\`) {
-		next := filepath.Join(dir, c)
-		if ents, err := os.ReadDir(dir); err == nil {
-			for _, e := range ents {
-				if strings.EqualFold(e.Name(), c) {
-					next = filepath.Join(dir, e.Name())
-					break
-				}
-			}
-		}
-		dir = next
-	}
-	return dir
+	w.Cmd("wineserver", "-w").Run()
 }
 
 // file creates a file at a C:\ path: a copy of the fake executable (a
@@ -205,7 +137,7 @@ func (w *winHost) file(winPath, content string) {
 			w.t.Fatal(err)
 		}
 	}
-	p := w.local(winPath)
+	p := w.Local(winPath)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		w.t.Fatal(err)
 	}
@@ -234,7 +166,7 @@ func (w *winHost) importReg(name string) {
 		for _, c := range u {
 			b = append(b, byte(c), byte(c>>8))
 		}
-		tmp := filepath.Join(w.prefix, "drive_c", "import-"+v.file)
+		tmp := filepath.Join(w.Dir, "drive_c", "import-"+v.file)
 		if err := os.WriteFile(tmp, b, 0o644); err != nil {
 			w.t.Fatal(err)
 		}
@@ -263,7 +195,7 @@ func (w *winHost) service(name, display, exe string, start bool) {
 func (w *winHost) waitRunning(name string) {
 	w.t.Helper()
 	for i := 0; ; i++ {
-		out, _, _ := w.output(w.cmd("wine", "sc", "query", name))
+		out, _, _ := w.Output(w.Cmd("wine", "sc", "query", name))
 		if strings.Contains(string(out), "RUNNING") {
 			return
 		}
@@ -280,13 +212,13 @@ func (w *winHost) run(exe string) {
 	w.t.Helper()
 	w.file(exe, "")
 	ready := fmt.Sprintf(`C:\ready-%d`, len(w.procs))
-	c := w.cmd("wine", exe, "-ready", ready) // output to /dev/null: no pipes
+	c := w.Cmd("wine", exe, "-ready", ready) // output to /dev/null: no pipes
 	if err := c.Start(); err != nil {
 		w.t.Fatal(err)
 	}
 	w.procs = append(w.procs, c)
 	for i := 0; ; i++ {
-		if _, err := os.Stat(w.local(ready)); err == nil {
+		if _, err := os.Stat(w.Local(ready)); err == nil {
 			return
 		}
 		if i == 100 {
@@ -783,7 +715,7 @@ func TestWindowsUnderWinePerformance(t *testing.T) {
 // report.
 func (w *winHost) scanWith(exe string, args ...string) *report.Report {
 	w.t.Helper()
-	out, errOut, err := w.output(w.cmd("wine", append([]string{exe, "scan", "--format", "json"}, args...)...))
+	out, errOut, err := w.Output(w.Cmd("wine", append([]string{exe, "scan", "--format", "json"}, args...)...))
 	var r report.Report
 	if _, exit := err.(*exec.ExitError); err != nil && !exit || json.Unmarshal(out, &r) != nil {
 		w.t.Fatalf("%s scan %q: %v\n%s", exe, args, err, errOut)
@@ -802,30 +734,30 @@ func (w *winHost) countServerRequests(exes, labels, sources []string, restart fu
 	for _, c := range w.procs { // the processes die with the server
 		c.Process.Kill()
 	}
-	w.cmd("wineserver", "-k").Run()
+	w.Cmd("wineserver", "-k").Run()
 	for _, c := range w.procs {
 		c.Wait()
 	}
 	w.procs = nil
-	w.cmd("wineserver", "-w").Run()
+	w.Cmd("wineserver", "-w").Run()
 	trace := filepath.Join(w.t.TempDir(), "trace")
 	f, err := os.Create(trace)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	defer f.Close()
-	srv := w.cmd("wineserver", "-f", "-p", "-d1")
+	srv := w.Cmd("wineserver", "-f", "-p", "-d1")
 	srv.Stderr = f
 	if err := srv.Start(); err != nil {
 		w.t.Fatal(err)
 	}
-	defer func() { w.cmd("wineserver", "-k").Run(); srv.Wait() }()
+	defer func() { w.Cmd("wineserver", "-k").Run(); srv.Wait() }()
 	time.Sleep(time.Second) // the server's socket
 	restart()
 	req := regexp.MustCompile(`^[0-9a-f]{4}: ([a-z_]+)\(`)
 	count := func(exe string, args ...string) map[string]int {
 		off, _ := f.Seek(0, io.SeekCurrent)
-		w.output(w.cmd("wine", append([]string{exe}, args...)...))
+		w.Output(w.Cmd("wine", append([]string{exe}, args...)...))
 		time.Sleep(200 * time.Millisecond) // let the trace of the exit land
 		b, _ := os.ReadFile(trace)
 		n := map[string]int{}

@@ -11,21 +11,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/avscout/avscout/internal/winetest"
 )
 
 // winHost is one Wine prefix.
 type winHost struct {
-	t      *testing.T
-	prefix string
-	env    []string
+	*winetest.Prefix
+	t *testing.T
 }
 
 func newWinHost(t *testing.T, repo string) *winHost {
 	t.Helper()
-	for _, tool := range []string{"wine", "wineserver", "wineboot", "x86_64-w64-mingw32-gcc"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("the MSI test under Wine needs %s (apt: wine wine64 gcc-mingw-w64-x86-64-win32)", tool)
-		}
+	if missing := winetest.Missing(); len(missing) > 0 {
+		t.Fatalf("the MSI test under Wine needs %s (apt: wine wine64 gcc-mingw-w64-x86-64-win32)", strings.Join(missing, ", "))
 	}
 	prefix := filepath.Join(t.TempDir(), "prefix")
 	start := time.Now()
@@ -33,79 +32,35 @@ func newWinHost(t *testing.T, repo string) *winHost {
 		t.Fatalf("scripts/wine-prefix.sh: %v\n%s", err, b)
 	}
 	t.Logf("fresh Wine prefix in %s", time.Since(start).Round(time.Millisecond))
-	w := &winHost{t: t, prefix: prefix, env: append(os.Environ(),
-		"WINEPREFIX="+prefix, "WINEDEBUG=-all", "DISPLAY=", "WINEARCH=win64", "WINEDLLOVERRIDES=mscoree,mshtml=")}
-	if err := w.cmd("wineserver", "-p").Run(); err != nil {
-		t.Fatalf("wineserver -p: %v", err)
-	}
-	t.Cleanup(func() {
-		w.cmd("wineserver", "-k").Run()
-		w.cmd("wineserver", "-w").Run()
-	})
+	w := &winHost{Prefix: winetest.Start(t, prefix), t: t}
+	t.Cleanup(w.Stop)
 	return w
 }
 
-func (w *winHost) cmd(name string, args ...string) *exec.Cmd {
-	c := exec.Command(name, args...)
-	c.Env = w.env
-	return c
-}
-
-// run runs a Windows program with its output going to files, not pipes
-// (Wine's services inherit them and would hold a pipe open), and returns
-// its output and exit code.
+// run runs a Windows program and returns its output (stdout, then
+// stderr) and exit code.
 func (w *winHost) run(args ...string) (string, int) {
 	w.t.Helper()
-	f, err := os.CreateTemp(w.t.TempDir(), "out")
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer f.Close()
-	c := w.cmd("wine", args...)
-	c.Stdout, c.Stderr = f, f
-	err = c.Run()
-	out, _ := os.ReadFile(f.Name())
+	stdout, stderr, err := w.Output(w.Cmd("wine", args...))
+	out := string(stdout) + string(stderr)
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
-		return string(out), ee.ExitCode()
+		return out, ee.ExitCode()
 	case err != nil:
 		w.t.Fatalf("wine %s: %v", strings.Join(args, " "), err)
 	}
-	return string(out), 0
-}
-
-// local is the Linux path of C:\ path p (existing folders matched
-// case-insensitively).
-func (w *winHost) local(p string) string {
-	w.t.Helper()
-	rel, ok := strings.CutPrefix(p, `C:\`)
-	if !ok {
-		w.t.Fatalf("not a C:\\ path: %s", p)
-	}
-	dir := filepath.Join(w.prefix, "drive_c")
-	for _, c := range strings.Split(rel, `\`) {
-		next := filepath.Join(dir, c)
-		if ents, err := os.ReadDir(dir); err == nil {
-			for _, e := range ents {
-				if strings.EqualFold(e.Name(), c) {
-					next = filepath.Join(dir, e.Name())
-				}
-			}
-		}
-		dir = next
-	}
-	return dir
+	return out, 0
 }
 
 func (w *winHost) exists(p string) bool {
-	_, err := os.Stat(w.local(p))
+	_, err := os.Stat(w.Local(p))
 	return err == nil
 }
 
 func (w *winHost) read(p string) string {
 	w.t.Helper()
-	b, err := os.ReadFile(w.local(p))
+	b, err := os.ReadFile(w.Local(p))
 	if err != nil {
 		w.t.Fatalf("read %s: %v", p, err)
 	}
@@ -243,7 +198,7 @@ func testUnderWine(t *testing.T, f *fixture, msi123 string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(w.prefix, "drive_c", filepath.Base(m)), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(w.Dir, "drive_c", filepath.Base(m)), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -261,7 +216,7 @@ func testUnderWine(t *testing.T, f *fixture, msi123 string) {
 	// that runs everything, the helper included; another uid shows as
 	// ANONYMOUS LOGON), so a folder or config file chowned to another uid
 	// stands for one planted by a normal user on Windows. Needs root.
-	cfgDir := w.local(`C:\ProgramData\avscout`)
+	cfgDir := w.Local(`C:\ProgramData\avscout`)
 	const planted = "collector:\n  url: https://evil.test\n"
 	for _, which := range []string{"folder", "config"} {
 		if os.Getuid() != 0 {
@@ -404,7 +359,7 @@ func testUnderWine(t *testing.T, f *fixture, msi123 string) {
 
 	// A machine that never had a config, installed without properties:
 	// the service runs on defaults and keeps its reports in the spool.
-	if err := os.RemoveAll(w.local(`C:\ProgramData\avscout`)); err != nil {
+	if err := os.RemoveAll(w.Local(`C:\ProgramData\avscout`)); err != nil {
 		t.Fatal(err)
 	}
 	code, log = w.msiexec("install without properties", "/i", win(msi124))
@@ -434,7 +389,7 @@ func testUnderWine(t *testing.T, f *fixture, msi123 string) {
 }
 
 func (w *winHost) readIfExists(p string) string {
-	b, _ := os.ReadFile(w.local(p))
+	b, _ := os.ReadFile(w.Local(p))
 	return string(b)
 }
 
@@ -442,7 +397,7 @@ func (w *winHost) readIfExists(p string) string {
 func (w *winHost) removed() {
 	w.t.Helper()
 	t := w.t
-	if ents, err := os.ReadDir(w.local(`C:\Program Files\avscout`)); err == nil && len(ents) > 0 {
+	if ents, err := os.ReadDir(w.Local(`C:\Program Files\avscout`)); err == nil && len(ents) > 0 {
 		t.Errorf("files left in C:\\Program Files\\avscout: %v", ents)
 	}
 	for _, k := range []string{serviceKey, detectKey, eventLogKey} {
@@ -468,7 +423,7 @@ func (w *winHost) agentProcesses() []string {
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err != nil || !bytes.Contains(env, []byte("WINEPREFIX="+w.prefix+"\x00")) {
+		if err != nil || !bytes.Contains(env, []byte("WINEPREFIX="+w.Dir+"\x00")) {
 			continue
 		}
 		if cmd, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); bytes.Contains(bytes.ToLower(cmd), []byte("avscout.exe")) {
