@@ -439,11 +439,5 @@ func tail(log string) string {
 	if len(lines) > 40 {
 		lines = lines[len(lines)-40:]
 	}
-	return string(bytes.Join(func() [][]byte {
-		var b [][]byte
-		for _, l := range lines {
-			b = append(b, []byte(l))
-		}
-		return b
-	}(), []byte("\n")))
+	return strings.Join(lines, "\n")
 }
