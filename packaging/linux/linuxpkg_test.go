@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
+	"github.com/avscout/avscout/packaging/linux/linuxpkgtest"
 )
 
 const (
@@ -40,15 +41,6 @@ func repoRoot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return root
-}
-
-func goBinary(t *testing.T, root string) string {
-	t.Helper()
-	out, err := exec.Command(filepath.Join(root, "scripts", "ensure-go.sh")).Output()
-	if err != nil {
-		t.Fatalf("scripts/ensure-go.sh: %v", err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 func needTools(t *testing.T, tools ...string) {
@@ -79,21 +71,9 @@ func run(t *testing.T, env []string, name string, args ...string) string {
 func buildAll(t *testing.T) *build {
 	t.Helper()
 	root := repoRoot(t)
-	goBin := goBinary(t, root)
+	goBin := linuxpkgtest.GoBinary(t, root)
 	b := &build{bin: t.TempDir(), out1: t.TempDir(), out2: t.TempDir()}
-	for _, name := range []string{"avscout", "avscout-collector"} {
-		pkg := "./cmd/agent"
-		if name == "avscout-collector" {
-			pkg = "./cmd/collector"
-		}
-		cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags", "-s -w -X main.version="+v1+"+gtest",
-			"-o", filepath.Join(b.bin, name+"-linux-amd64"), pkg)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
-	}
+	linuxpkgtest.BuildBinaries(t, root, goBin, b.bin, v1+"+gtest")
 	var err error
 	if b.config1, err = os.ReadFile(filepath.Join(root, "packaging", "config.example.yaml")); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/avscout/avscout/packaging/linux/linuxpkgtest"
 )
 
 func needAnsible(t *testing.T) {
@@ -60,12 +62,8 @@ func TestRoleConfig(t *testing.T) {
 		t.Fatal("the role writes root-owned files and needs root (CI runs as root)")
 	}
 	root := absPath(t, "../../..")
-	goBin, err := exec.Command(filepath.Join(root, "scripts/ensure-go.sh")).Output()
-	if err != nil {
-		t.Fatalf("scripts/ensure-go.sh: %v", err)
-	}
 	agent := filepath.Join(t.TempDir(), "avscout")
-	build := exec.Command(strings.TrimSpace(string(goBin)), "build", "-trimpath", "-o", agent, "./cmd/agent")
+	build := exec.Command(linuxpkgtest.GoBinary(t, root), "build", "-trimpath", "-o", agent, "./cmd/agent")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -193,23 +191,12 @@ func TestRoleInstallInClone(t *testing.T) {
 		t.Fatalf("Ansible's apt module needs python3-apt (Debian package python3-apt): %v\n%s", err, out)
 	}
 	root := absPath(t, "../../..")
-	goBin, err := exec.Command(filepath.Join(root, "scripts/ensure-go.sh")).Output()
-	if err != nil {
-		t.Fatalf("scripts/ensure-go.sh: %v", err)
-	}
+	goBin := linuxpkgtest.GoBinary(t, root)
 	bin, pkgs := t.TempDir(), t.TempDir()
-	for name, pkg := range map[string]string{"avscout": "./cmd/agent", "avscout-collector": "./cmd/collector"} {
-		build := exec.Command(strings.TrimSpace(string(goBin)), "build", "-trimpath", "-ldflags", "-s -w -X main.version=0.1.40+gtest",
-			"-o", filepath.Join(bin, name+"-linux-amd64"), pkg)
-		build.Dir = root
-		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
-	}
+	linuxpkgtest.BuildBinaries(t, root, goBin, bin, "0.1.40+gtest")
 	build := exec.Command(filepath.Join(root, "packaging/linux/build.sh"))
 	build.Env = append(os.Environ(), "BIN="+bin, "OUT="+pkgs, "ARCHES=amd64", "VERSION=0.1.40+gtest", "PKG_VERSION=0.1.40",
-		"GO="+strings.TrimSpace(string(goBin)))
+		"GO="+goBin)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("packaging/linux/build.sh: %v\n%s", err, out)
 	}
