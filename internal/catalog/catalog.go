@@ -111,6 +111,12 @@ type Fingerprints struct {
 	// ProductRoot values; the vendor-keys source reads them. They are
 	// read, not matched: what they describe is matched like an app.
 	ProductKeys []string `yaml:"product_keys,omitempty" json:"product_keys,omitempty"`
+	// BasesKeys are registry keys (globs allowed) where a component
+	// registered with a management server keeps its protection statistics:
+	// a Protection_BasesDate value ("dd-MM-yyyy HH-mm-ss"), the date of its
+	// last bases update. The vendor-keys source adds that date to the
+	// catalogued key it lies under.
+	BasesKeys []string `yaml:"bases_keys,omitempty" json:"bases_keys,omitempty"`
 }
 
 // Categories a product may have.
@@ -269,6 +275,11 @@ func (fp Fingerprints) validate(what, os string) []error {
 			errs = append(errs, fmt.Errorf("%s %s keys: %w", what, os, err))
 		}
 	}
+	for _, k := range fp.BasesKeys {
+		if err := validKey(k); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s bases_keys: %w", what, os, err))
+		}
+	}
 	for kind, list := range fp.lists() {
 		for _, p := range list {
 			if strings.TrimSpace(p) == "" {
@@ -355,6 +366,13 @@ func (c *Catalog) Keys(targetOS string) []string {
 // products describe themselves on targetOS, sorted and without duplicates.
 func (c *Catalog) ProductKeys(targetOS string) []string {
 	return c.collect(targetOS, func(fp Fingerprints) []string { return fp.ProductKeys })
+}
+
+// BasesKeys returns the registry keys (globs included) that hold
+// protection statistics with a bases date on targetOS, sorted and without
+// duplicates.
+func (c *Catalog) BasesKeys(targetOS string) []string {
+	return c.collect(targetOS, func(fp Fingerprints) []string { return fp.BasesKeys })
 }
 
 func (c *Catalog) collect(targetOS string, list func(Fingerprints) []string) []string {

@@ -28,6 +28,9 @@ func TestDefaultCatalogKeys(t *testing.T) {
 	if !slices.Contains(pk, `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\*\environment`) || len(pk) != 2 {
 		t.Errorf("ProductKeys(windows) = %v", pk)
 	}
+	if bk := c.BasesKeys("windows"); !slices.Contains(bk, `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103\*\Statistics\AVState`) || len(bk) != 2 {
+		t.Errorf("BasesKeys(windows) = %v", bk)
+	}
 	if len(c.Keys("linux")) != 0 || len(c.ProductKeys("darwin")) != 0 {
 		t.Error("registry keys on an OS without a registry")
 	}
@@ -35,7 +38,7 @@ func TestDefaultCatalogKeys(t *testing.T) {
 
 func TestParseRejectsBadKeys(t *testing.T) {
 	for _, bad := range []string{`HKCR\Foo`, `SOFTWARE\Foo`, `HKLM\SOFTWARE\[`} {
-		for _, field := range []string{"keys", "product_keys"} {
+		for _, field := range []string{"keys", "product_keys", "bases_keys"} {
 			doc := `version: "1"
 policy: {id: p}
 vendors:

@@ -31,7 +31,7 @@ func Available(cat *catalog.Catalog, target host.OS) []detect.Source {
 		os := string(target)
 		return []detect.Source{
 			winapps.NewUninstall(),
-			winapps.NewVendorKeys(cat.Keys(os), cat.ProductKeys(os)),
+			winapps.NewVendorKeys(cat.Keys(os), cat.ProductKeys(os), cat.BasesKeys(os)),
 			winsvc.New(),
 			wsc.NewLive(),
 			wellKnown,

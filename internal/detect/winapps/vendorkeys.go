@@ -19,17 +19,22 @@ const maxMatches = 1000
 
 // VendorKeys is the "vendorkeys" source.
 type VendorKeys struct {
-	keys, productKeys []string
+	keys, productKeys, basesKeys []string
 }
 
-// NewVendorKeys returns a source that reports which of keys exist and
-// reads the product descriptions under productKeys. Both are registry keys
+// NewVendorKeys returns a source that reports which of keys exist, reads
+// the product descriptions under productKeys and the bases dates of the
+// protection statistics under basesKeys. All are registry keys
 // written as `HKLM\SOFTWARE\Vendor`, under HKLM or HKU, where a path.Match
 // glob may stand for any key name (`…\protected\*\environment`); the 64-bit
 // view is read, so 32-bit keys are named with their WOW6432Node. The lists
 // are copied.
-func NewVendorKeys(keys, productKeys []string) *VendorKeys {
-	return &VendorKeys{keys: append([]string(nil), keys...), productKeys: append([]string(nil), productKeys...)}
+func NewVendorKeys(keys, productKeys, basesKeys []string) *VendorKeys {
+	return &VendorKeys{
+		keys:        append([]string(nil), keys...),
+		productKeys: append([]string(nil), productKeys...),
+		basesKeys:   append([]string(nil), basesKeys...),
+	}
 }
 
 // Name implements [detect.Source].
@@ -43,13 +48,21 @@ func (*VendorKeys) Name() string { return "vendorkeys" }
 // ProductRoot values, and from LastSuccessfulUpdate (Unix time) in the
 // sibling Data key: the detail gives that date as "bases YYYY-MM-DD". A
 // product whose ProductRoot folder is gone from the system drive is only
-// Present: its description outlived it.
+// Present: its description outlived it. A bases key's date
+// (Protection_BasesDate) is added to the detail of the key it lies under,
+// as "; bases YYYY-MM-DD".
 func (s *VendorKeys) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h.Registry == nil {
 		return fmt.Errorf("vendorkeys: no registry: %w", detect.ErrUnavailable)
 	}
 	var errs []error
+	bases, err := s.basesDates(ctx, h.Registry)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	seen := map[string]bool{}
+	var keys []Found // the catalogued keys found, and how the catalog wrote each
+	var written []string
 	for _, pattern := range s.keys {
 		found, err := Expand(ctx, h.Registry, pattern)
 		if err != nil {
@@ -60,19 +73,23 @@ func (s *VendorKeys) Collect(ctx context.Context, h *host.Host, emit func(detect
 				continue
 			}
 			seen[strings.ToLower(f.Name)] = true
-			written := f.Name
-			if !isGlob(pattern) {
-				written = pattern
+			keys = append(keys, f)
+			if isGlob(pattern) {
+				written = append(written, f.Name)
+			} else {
+				written = append(written, pattern)
 			}
-			emit(detect.Observation{
-				Kind:     detect.KindKey,
-				Status:   detect.Present,
-				Name:     winpath.Base(f.Path),
-				Path:     written,
-				Location: f.Name,
-				Detail:   f.Name + describeKey(h.Registry, f),
-			})
 		}
+	}
+	for i, f := range keys {
+		emit(detect.Observation{
+			Kind:     detect.KindKey,
+			Status:   detect.Present,
+			Name:     winpath.Base(f.Path),
+			Path:     written[i],
+			Location: f.Name,
+			Detail:   f.Name + describeKey(h.Registry, f) + bases.of(f, keys),
+		})
 	}
 	env := winpath.EnvFrom(h.Registry)
 	for _, pattern := range s.productKeys {
@@ -213,35 +230,73 @@ func describeKey(r winreg.Registry, f Found) string {
 	defer k.Close()
 	subs, _ := k.SubKeyNames()
 	vals, _ := k.ValueNames()
-	d := fmt.Sprintf(" (%s, %s)", count(len(subs), "subkey"), count(len(vals), "value"))
-	if bases := statisticsBasesDate(k, subs); bases != "" {
-		d += "; bases " + bases
-	}
-	return d
+	return fmt.Sprintf(" (%s, %s)", count(len(subs), "subkey"), count(len(vals), "value"))
 }
 
-// statisticsBasesDate reads the bases date that a component registered
-// with Kaspersky Security Center keeps in <version>\Statistics\AVState
-// (Components\34\<product>\1.0.0.0\…: Network Agent's protection
-// statistics, as Checkmk's kaspersky_av_client plugin reads them):
-// Protection_BasesDate, "dd-MM-yyyy HH-mm-ss" in UTC, as a date. It looks
-// below the first few subkeys only and returns "" when none has one.
-func statisticsBasesDate(k winreg.Key, subs []string) string {
-	for _, sub := range subs[:min(len(subs), 4)] {
-		sk, err := k.OpenSubKey(sub + `\Statistics\AVState`)
+// basesDates are the bases dates read from bases keys.
+type basesDates []struct {
+	key  Found
+	date string
+}
+
+// basesDates reads Protection_BasesDate, "dd-MM-yyyy HH-mm-ss" in UTC,
+// from each key the bases patterns match (Network Agent's protection
+// statistics, as Checkmk's kaspersky_av_client plugin reads them). A
+// date in another form is left out.
+func (s *VendorKeys) basesDates(ctx context.Context, r winreg.Registry) (basesDates, error) {
+	var out basesDates
+	var errs []error
+	for _, pattern := range s.basesKeys {
+		found, err := Expand(ctx, r, pattern)
 		if err != nil {
-			continue
+			errs = append(errs, err)
 		}
-		v, err := winreg.String(sk, "Protection_BasesDate")
-		sk.Close()
-		if err != nil {
-			continue
+		for _, f := range found {
+			if f.Err != nil {
+				continue
+			}
+			k, err := r.OpenKey(f.Hive, f.Path, winreg.View64)
+			if err != nil {
+				continue
+			}
+			v, err := winreg.String(k, "Protection_BasesDate")
+			k.Close()
+			if err != nil {
+				continue
+			}
+			if t, err := time.Parse("02-01-2006 15-04-05", strings.TrimSpace(v)); err == nil {
+				out = append(out, struct {
+					key  Found
+					date string
+				}{f, t.Format("2006-01-02")})
+			}
 		}
-		if t, err := time.Parse("02-01-2006 15-04-05", strings.TrimSpace(v)); err == nil {
-			return t.Format("2006-01-02")
+	}
+	return out, errors.Join(errs...)
+}
+
+// of is "; bases YYYY-MM-DD" for the first bases date whose nearest
+// catalogued key is key (a date below Components\34\1103 belongs to
+// that key, not to the vendor's root key above it), or "".
+func (b basesDates) of(key Found, keys []Found) string {
+	for _, d := range b {
+		if nearest(d.key, keys) == key.Name {
+			return "; bases " + d.date
 		}
 	}
 	return ""
+}
+
+// nearest is the name of the deepest of keys that k lies below, or "".
+func nearest(k Found, keys []Found) string {
+	best, depth := "", -1
+	path := strings.ToLower(k.Path)
+	for _, c := range keys {
+		if c.Hive == k.Hive && strings.HasPrefix(path, strings.ToLower(c.Path)+`\`) && len(c.Path) > depth {
+			best, depth = c.Name, len(c.Path)
+		}
+	}
+	return best
 }
 
 func count(n int, what string) string {

@@ -147,7 +147,7 @@ func TestUninstallUnavailable(t *testing.T) {
 	if !errors.Is(err, detect.ErrUnavailable) {
 		t.Errorf("no registry: %v", err)
 	}
-	_, err = collect(t, NewVendorKeys(nil, nil), &host.Host{OS: host.Windows})
+	_, err = collect(t, NewVendorKeys(nil, nil, nil), &host.Host{OS: host.Windows})
 	if !errors.Is(err, detect.ErrUnavailable) {
 		t.Errorf("no registry: %v", err)
 	}
@@ -196,6 +196,7 @@ func TestVendorKeys(t *testing.T) {
 			`HKLM\SOFTWARE\WOW6432Node\kasperskylab\PROTECTED\AVP*\Data`, // glob in the middle, other case
 		},
 		[]string{`HKLM\SOFTWARE\KasperskyLab\protected\*\environment`, `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\*\environment`},
+		nil,
 	)
 	obs, err := collect(t, src, h)
 	if err != nil {
@@ -277,7 +278,7 @@ func (d deniedRegistry) OpenKey(h winreg.Hive, p string, v winreg.View) (winreg.
 func TestVendorKeysDenied(t *testing.T) {
 	h, reg := fixtureHost(t)
 	h.Registry = deniedRegistry{reg, `SOFTWARE\WOW6432Node\KasperskyLab`}
-	obs, err := collect(t, NewVendorKeys([]string{`HKLM\SOFTWARE\WOW6432Node\KasperskyLab`}, nil), h)
+	obs, err := collect(t, NewVendorKeys([]string{`HKLM\SOFTWARE\WOW6432Node\KasperskyLab`}, nil, nil), h)
 	if err != nil || len(obs) != 1 || !strings.Contains(obs[0].Detail, "exists, unreadable: ") || obs[0].Status != detect.Present {
 		t.Errorf("denied key: %+v, %v", obs, err)
 	}
@@ -311,18 +312,23 @@ func TestVendorKeysStatisticsBasesDate(t *testing.T) {
 	src := NewVendorKeys([]string{
 		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103`,
 		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1093`,
-	}, nil)
+		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab`,
+	}, nil, []string{`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\*\*\Statistics\AVState`})
 	obs, err := collect(t, src, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(obs) != 2 {
-		t.Fatalf("%d observations, want 2: %+v", len(obs), obs)
+	if len(obs) != 3 {
+		t.Fatalf("%d observations, want 3: %+v", len(obs), obs)
 	}
 	if want := `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103 (1 subkey, 0 values); bases 2024-09-28`; obs[0].Detail != want {
 		t.Errorf("Network Agent key detail %q, want %q", obs[0].Detail, want)
 	}
 	if strings.Contains(obs[1].Detail, "bases") {
 		t.Errorf("a date in an unknown form is shown: %q", obs[1].Detail)
+	}
+	// The date belongs to the nearest catalogued key, not to the root.
+	if strings.Contains(obs[2].Detail, "bases") {
+		t.Errorf("the vendor's root key shows a component's date: %q", obs[2].Detail)
 	}
 }
