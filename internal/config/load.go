@@ -288,7 +288,7 @@ func (l *loader) readManaged() (layer, error) {
 		}
 		where := "managed " + s.Managed + in
 		if s.Kind == KindTags {
-			base, err := parseTags(v)
+			base, err := ParseTags(v)
 			if err != nil {
 				l.errs = append(l.errs, &Error{Setting: s.Name, Where: where, Err: err})
 				continue

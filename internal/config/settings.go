@@ -195,7 +195,7 @@ func (s *setting) parse(text string) (any, error) {
 	case KindList:
 		return splitList(text), nil
 	case KindTags:
-		return parseTags(text)
+		return ParseTags(text)
 	}
 	return nil, fmt.Errorf("unknown kind %q", s.Kind)
 }
@@ -277,7 +277,7 @@ func splitList(s string) []string {
 
 // parseTags reads "key=value,key=value". Values cannot hold commas here;
 // the file and managed dictionaries can.
-func parseTags(s string) (map[string]string, error) {
+func ParseTags(s string) (map[string]string, error) {
 	m := map[string]string{}
 	for i, e := range strings.Split(s, ",") {
 		if strings.TrimSpace(e) == "" {

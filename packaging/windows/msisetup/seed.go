@@ -78,9 +78,12 @@ func (s seed) apply(f files) (string, error) {
 	if s.url == "" && s.token == "" && s.tags == "" {
 		return "no collector given: " + s.configPath + " not written (the agent runs on its defaults)", nil
 	}
-	tags, err := parseTags(s.tags)
-	if err != nil {
-		return "", err
+	var tags map[string]string
+	if strings.TrimSpace(s.tags) != "" {
+		var err error
+		if tags, err = config.ParseTags(s.tags); err != nil {
+			return "", fmt.Errorf("TAGS: %w (write TAGS=site=berlin,dept=it)", err)
+		}
 	}
 	text, err := render(s.url, tokenPath, tags)
 	if err != nil {
@@ -164,26 +167,6 @@ func checkCommandLine(cl string) error {
 		}
 	}
 	return nil
-}
-
-// parseTags reads "k=v,k2=v2" (the agent's AVSCOUT_TAGS syntax).
-func parseTags(s string) (map[string]string, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	m := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("TAGS: %q is not key=value (write TAGS=site=berlin,dept=it)", kv)
-		}
-		k = strings.TrimSpace(k)
-		if _, dup := m[k]; dup {
-			return nil, fmt.Errorf("TAGS: tag %q is given twice", k)
-		}
-		m[k] = strings.TrimSpace(v)
-	}
-	return m, nil
 }
 
 // render writes the config YAML; the YAML encoder does the quoting.
