@@ -161,21 +161,29 @@ func (w *winHost) importReg(name string) {
 			w.t.Fatal(err)
 		}
 		found = true
-		u := utf16.Encode([]rune(string(text)))
-		b := []byte{0xff, 0xfe}
-		for _, c := range u {
-			b = append(b, byte(c), byte(c>>8))
-		}
-		tmp := filepath.Join(w.Dir, "drive_c", "import-"+v.file)
-		if err := os.WriteFile(tmp, b, 0o644); err != nil {
-			w.t.Fatal(err)
-		}
-		w.wine("reg", "import", `C:\import-`+v.file, v.view)
-		os.Remove(tmp)
+		w.importRegText(v.file, string(text), v.view)
 	}
 	if !found {
 		w.t.Fatalf("no fixture testdata/windows/%s.reg", name)
 	}
+}
+
+// importRegText imports .reg text into the registry view ("/reg:64" or
+// "/reg:32") through Wine's reg.exe, as UTF-16, the encoding regedit
+// exports.
+func (w *winHost) importRegText(file, text, view string) {
+	w.t.Helper()
+	u := utf16.Encode([]rune(text))
+	b := []byte{0xff, 0xfe}
+	for _, c := range u {
+		b = append(b, byte(c), byte(c>>8))
+	}
+	tmp := filepath.Join(w.Dir, "drive_c", "import-"+file)
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	w.wine("reg", "import", `C:\import-`+file, view)
+	os.Remove(tmp)
 }
 
 // service registers a demand-start service running exe as a Windows
@@ -634,12 +642,7 @@ func TestWindowsUnderWinePerformance(t *testing.T) {
 		fmt.Fprintf(&b, "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Svc%d]\n\"Type\"=dword:%08x\n\"Start\"=dword:00000003\n"+
 			"\"ImagePath\"=\"%s\"\n\"DisplayName\"=\"Service %d\"\n\n", i, kind, strings.ReplaceAll(image, `\`, `\\`), i)
 	}
-	file := filepath.Join("testdata", "windows", "perf.reg")
-	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(file)
-	w.importReg("perf")
+	w.importRegText("perf.reg", b.String(), "/reg:64")
 	w.importReg("kes")
 	startProcs := func() {
 		for i := range procs {
