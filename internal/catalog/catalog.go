@@ -106,6 +106,15 @@ type Fingerprints struct {
 	Drivers   []string `yaml:"drivers,omitempty" json:"drivers,omitempty"`     // kernel drivers, kexts, system extensions
 	Paths     []string `yaml:"paths,omitempty" json:"paths,omitempty"`         // files or folders (matched with everything beneath)
 	Keys      []string `yaml:"keys,omitempty" json:"keys,omitempty"`           // registry keys (matched with everything beneath)
+	// ProgramDirs are folders (globs allowed) the product's programs and
+	// drivers run from. An executable found beneath one, named like one of
+	// the catalog's processes or drivers, shows the product installed even
+	// where no package database or registry is read.
+	ProgramDirs []string `yaml:"program_dirs,omitempty" json:"program_dirs,omitempty"`
+	// Altitudes are minifilter altitudes Microsoft allocated to the vendor
+	// (exact values or globs): a driver registering one is the vendor's
+	// whatever its name.
+	Altitudes []string `yaml:"altitudes,omitempty" json:"altitudes,omitempty"`
 	// ProductKeys are registry keys (globs allowed) under which installed
 	// products describe themselves with ProductName, ProductVersion and
 	// ProductRoot values; the vendor-keys source reads them. They are

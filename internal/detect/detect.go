@@ -27,6 +27,10 @@ const (
 	KindPath    Kind = "path"    // a file or directory that exists
 	KindKey     Kind = "key"     // a registry key that exists
 	KindSigner  Kind = "signer"  // the code-signing identity of a file
+	// KindExecutable is a program or driver image present where it runs
+	// from (beneath a product's program folder): evidence of an install
+	// even when no package database or registry knows it.
+	KindExecutable Kind = "executable"
 )
 
 // Status is how alive the thing observed is. It decides a product's state.
@@ -75,6 +79,10 @@ type Observation struct {
 	Packager string
 	Path     string // target path of the executable, file or install location
 	Signer   string // code-signing subject or team identifier
+	// Altitude holds the minifilter altitudes a Windows driver registers
+	// (Instances\*\Altitude), comma-separated when several; Microsoft
+	// allocates them per vendor. A string keeps Observation comparable.
+	Altitude string
 
 	// Location is where the evidence was read: a file relative to the root
 	// ("var/lib/dpkg/status"), a registry key, "process 1234".
@@ -92,6 +100,23 @@ type Source interface {
 	// what the source reads, and keeps going past bad records, returning the
 	// first error at the end: what was emitted before an error is kept.
 	Collect(ctx context.Context, h *host.Host, emit func(Observation)) error
+}
+
+// ItemError is the failure to read one item (a bundle, a unit file, a
+// registry key) inside a source that otherwise worked. Returned from
+// Collect, alone or joined with others, it is a warning in the report:
+// the source still saw the rest, so the verdict stays complete.
+type ItemError struct{ Err error }
+
+func (e *ItemError) Error() string { return e.Err.Error() }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// Warn marks err as the failure of one item; nil stays nil.
+func Warn(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ItemError{Err: err}
 }
 
 // ErrUnavailable marks a source that cannot run on this host (processes of
