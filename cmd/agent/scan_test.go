@@ -270,10 +270,12 @@ func TestScanCorruptDatabases(t *testing.T) {
 	}
 }
 
-// A real process under Kaspersky's executable name is seen as active.
-func TestScanLiveProcess(t *testing.T) {
+// A real process named like Kaspersky's engine, running from an ordinary
+// folder with nothing else of Kaspersky on the host, is a name alone: it
+// is not reported, and the scan stays compliant.
+func TestScanLiveProcessNameAlone(t *testing.T) {
 	dir := t.TempDir()
-	exe := filepath.Join(dir, "opt/kaspersky/kesl/libexec/kesl")
+	exe := filepath.Join(dir, "bin/kesl")
 	if err := os.MkdirAll(filepath.Dir(exe), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -291,17 +293,16 @@ func TestScanLiveProcess(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	time.Sleep(50 * time.Millisecond) // let exec finish so /proc shows the new image
 
-	r, _ := scanJSON(t, 1, "--sources", "processes", "--fail-on", "restricted")
-	p, ok := product(r, "kaspersky-endpoint-security-linux")
-	if !ok {
-		t.Fatalf("running kesl not found; products %v", productIDs(r))
+	r, _ := scanJSON(t, 0, "--sources", "processes", "--fail-on", "restricted")
+	if len(r.Products) != 0 || !r.Compliant {
+		t.Errorf("a process named kesl alone was reported: %v compliant %v", productIDs(r), r.Compliant)
 	}
-	if p.State != "active" || !p.Restricted || r.Compliant {
-		t.Errorf("running kesl: %+v compliant %v", p, r.Compliant)
+	if s := sourceStatus(r, "processes"); s.Status != "ok" || s.Items == 0 {
+		t.Errorf("processes source: %+v", s)
 	}
-	if !slices.ContainsFunc(p.Evidence, func(e report.Evidence) bool { return strings.Contains(e.Value, exe) }) {
-		t.Errorf("evidence does not name the executable %s: %+v", exe, p.Evidence)
-	}
+	_ = slices.Contains[[]string]
+	_ = report.Evidence{}
+	_ = strings.Contains
 }
 
 // This machine has no antivirus: a full live scan finds nothing and every

@@ -284,6 +284,16 @@ func (fp Fingerprints) validate(what, os string) []error {
 			errs = append(errs, fmt.Errorf("%s %s keys: %w", what, os, err))
 		}
 	}
+	for _, d := range fp.ProgramDirs {
+		if _, err := path.Match(normPath(d), ""); err != nil || strings.TrimSpace(d) == "" {
+			errs = append(errs, fmt.Errorf("%s %s program_dirs: bad pattern %q", what, os, d))
+		}
+	}
+	for _, a := range fp.Altitudes {
+		if _, err := path.Match(a, ""); err != nil || strings.TrimSpace(a) == "" {
+			errs = append(errs, fmt.Errorf("%s %s altitudes: bad pattern %q", what, os, a))
+		}
+	}
 	for _, k := range fp.BasesKeys {
 		if err := validKey(k); err != nil {
 			errs = append(errs, fmt.Errorf("%s %s bases_keys: %w", what, os, err))
@@ -295,7 +305,7 @@ func (fp Fingerprints) validate(what, os string) []error {
 				errs = append(errs, fmt.Errorf("%s %s %s: empty pattern", what, os, kind))
 				continue
 			}
-			if _, err := path.Match(normPattern(kind, p), ""); err != nil {
+			if _, err := path.Match(normPattern(fpKindNamed(kind), p), ""); err != nil {
 				errs = append(errs, fmt.Errorf("%s %s %s: bad pattern %q: %w", what, os, kind, p, err))
 			}
 		}
@@ -315,6 +325,17 @@ func validKey(k string) error {
 		return fmt.Errorf("key %q: %w", k, err)
 	}
 	return nil
+}
+
+// fpKindNamed returns the kind a list name in [Fingerprints.lists] stands
+// for.
+func fpKindNamed(name string) fpKind {
+	for k, n := range fpKindNames {
+		if n == name {
+			return fpKind(k)
+		}
+	}
+	return numFPKinds
 }
 
 func (fp Fingerprints) lists() map[string][]string {

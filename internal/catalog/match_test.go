@@ -92,9 +92,15 @@ func TestMatch(t *testing.T) {
 				state: StateLeftover, confidence: ConfidenceLow, restricted: true, evidence: 2}},
 		},
 		{
-			name: "a running engine without a package is active",
+			name: "a running engine known only by its name is not counted",
 			os:   "linux",
 			obs:  []detect.Observation{proc("kavhttpd", "/usr/local/scanner/kavhttpd")},
+			want: nil,
+		},
+		{
+			name: "a running engine in the vendor's folder is active",
+			os:   "linux",
+			obs:  []detect.Observation{proc("kavhttpd", "/opt/kaspersky/ScanEngine/bin/kavhttpd")},
 			want: []want{{id: "kaspersky-components", vendor: "Kaspersky", name: "Kaspersky components",
 				state: StateActive, confidence: ConfidenceMedium, restricted: true, evidence: 1}},
 		},
@@ -120,15 +126,26 @@ func TestMatch(t *testing.T) {
 				state: StateInstalled, confidence: ConfidenceHigh, evidence: 1}},
 		},
 		{
-			name: "white-label: an unknown brand with the Kaspersky engine in its folder",
+			name: "white-label: an unknown brand with the Kaspersky engine in its folder, signed by Kaspersky",
 			os:   "windows",
 			obs: []detect.Observation{
 				app("AcmeShield Antivirus", "Acme Security Inc.", "5.2", `C:\Program Files\AcmeShield`),
 				proc("avp.exe", `C:\Program Files\AcmeShield\bin\avp.exe`),
+				{Source: "pe", Kind: detect.KindSigner, Name: "avp.exe", Path: `C:\Program Files\AcmeShield\bin\avp.exe`,
+					Vendor: "Acme Security Inc.", Signer: "CN=AO Kaspersky Lab, O=AO Kaspersky Lab", Status: detect.Running},
 				app("7-Zip 23.01 (x64)", "Igor Pavlov", "23.01", `C:\Program Files\7-Zip`),
 			},
 			want: []want{{id: "unknown-acmeshield-antivirus", vendor: "Acme Security Inc.", name: "AcmeShield Antivirus", version: "5.2",
-				state: StateActive, confidence: ConfidenceMedium, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 2}},
+				state: StateActive, confidence: ConfidenceHigh, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 3}},
+		},
+		{
+			name: "an engine's name alone in an unknown brand's folder is no white label",
+			os:   "windows",
+			obs: []detect.Observation{
+				app("AcmeShield Antivirus", "Acme Security Inc.", "5.2", `C:\Program Files\AcmeShield`),
+				proc("avp.exe", `C:\Program Files\AcmeShield\bin\avp.exe`),
+			},
+			want: nil,
 		},
 		{
 			name: "white-label: a Kaspersky signature beneath another brand's folder",
@@ -253,7 +270,9 @@ func TestRelevant(t *testing.T) {
 		{detect.Observation{Kind: detect.KindPackage, Name: "KESL"}, true},
 		{detect.Observation{Kind: detect.KindPackage, Name: "bash", Vendor: "AO Kaspersky Lab"}, true},
 		{detect.Observation{Kind: detect.KindPackage, Name: "bash", Vendor: "Debian Bash Maintainers <bash@packages.debian.org>"}, false},
-		{detect.Observation{Kind: detect.KindProcess, Name: "sshd", Path: "/usr/sbin/sshd"}, false},
+		{detect.Observation{Kind: detect.KindProcess, Name: "sshd", Path: "/usr/sbin/sshd"}, true}, // may run from a found product's folder
+		{detect.Observation{Kind: detect.KindProcess, Name: "kworker/0:1"}, false},
+		{detect.Observation{Kind: detect.KindSigner, Name: "AvP.exe", Path: `C:\Games\AvP.exe`, Vendor: "Rebellion"}, false}, // linux catalog has no avp.exe
 		{detect.Observation{Kind: detect.KindProcess, Name: "x", Path: "/opt/kaspersky/kesl/libexec/kesl"}, true},
 		{detect.Observation{Kind: detect.KindApp, Display: "7-Zip", Path: `C:\Program Files\7-Zip`}, true},
 	} {

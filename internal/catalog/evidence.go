@@ -1,0 +1,304 @@
+package catalog
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/avscout/avscout/internal/detect"
+)
+
+// evidence is one observation with what the catalog makes of it.
+type evidence struct {
+	o detect.Observation
+	// products are the catalogued products whose fingerprints match it, in
+	// catalog order.
+	products []int
+	// tech is the vendor whose technology it shows (a driver, an engine
+	// executable, a vendor folder or key) when no product claims it alone.
+	tech *Vendor
+	// id is the vendor its publisher, maintainer or signer names.
+	id *Vendor
+	// folder is the vendor whose catalogued folder holds what it points at.
+	folder *Vendor
+	// byName: it matched only because a program is called like a vendor's
+	// (a process or an executable file), which is weak until corroborated.
+	byName bool
+	// techByName: the technology matched by the observation's own name
+	// (an app's bundle id in the vendor's namespace, say), not its folder.
+	techByName bool
+	// why says how it matched, and corroboration what confirmed a weak
+	// match, for the decision trace.
+	why, corroboration string
+}
+
+// vendor is the vendor the evidence is attributed to: the one it names,
+// else its product's vendor, else the vendor whose technology it shows.
+func (e *evidence) vendor(c *Catalog) *Vendor {
+	if e.id != nil {
+		return e.id
+	}
+	if len(e.products) > 0 {
+		v, _ := c.Vendor(c.Products[e.products[0]].Vendor)
+		return v
+	}
+	return e.tech
+}
+
+// restrictedVendor is the vendor whose technology the evidence carries for
+// the purpose of corroboration: a white-label product's technology vendor,
+// or the evidence's own vendor.
+func (e *evidence) techVendor(c *Catalog) *Vendor {
+	if len(e.products) > 0 {
+		if p := &c.Products[e.products[0]]; p.WhiteLabel {
+			v, _ := c.Vendor(p.Technology)
+			return v
+		}
+	}
+	return e.vendor(c)
+}
+
+// classify works out what one observation shows. ok is false when it shows
+// nothing the catalog knows.
+func (m *Matcher) classify(o detect.Observation) (evidence, bool) {
+	e := evidence{o: o, id: m.ids.identity(&o)}
+	if o.Kind == detect.KindSigner {
+		// A signer observation describes a file; it is evidence only when it
+		// names a vendor, and then as the vendor's technology.
+		if e.id == nil || e.id.ConfirmOnly {
+			return e, false
+		}
+		e.why = fmt.Sprintf("file %s signed or described by %s", o.Path, e.id.Name)
+		return e, true
+	}
+	byName := m.products.byName(&o)
+	byLoc := m.products.byLocation(&o)
+	e.products = append(byName, byLoc...)
+	e.products = slices.Compact(sortedCopy(e.products))
+	if f := m.folderOwner(&o); f != nil {
+		e.folder = f
+	}
+	techName := m.tech.byName(&o)
+	techLoc := m.tech.byLocation(&o)
+	if owners := append(techName, techLoc...); len(owners) > 0 {
+		e.tech = &m.cat.Vendors[slices.Min(owners)]
+		e.techByName = len(techName) > 0
+	}
+	if e.tech == nil && len(e.products) == 0 {
+		// A driver at a minifilter altitude allocated to a vendor is the
+		// vendor's, whatever it is called.
+		if fs := m.altitudeFacts(&o); len(fs) > 0 {
+			e.tech = fs[0].vendor
+			e.why = fmt.Sprintf("driver %q registers %s, allocated to %s", o.Name, fs[0].what, fs[0].org)
+			return e, true
+		}
+	}
+	if e.id != nil && e.id.ConfirmOnly && len(e.products) != 1 {
+		e.id = nil // such a publisher says nothing about unknown software
+	}
+	if e.id == nil && len(e.products) == 0 && e.tech == nil {
+		return e, false
+	}
+	// A program known only by its name is weak: a game may call its
+	// executable avp.exe.
+	program := o.Kind == detect.KindProcess || o.Kind == detect.KindExecutable
+	e.byName = program && e.id == nil && len(byLoc) == 0 && len(techLoc) == 0
+	if program && !e.byName && e.id == nil {
+		e.corroboration = "it lies in a catalogued folder of " + e.techVendor(m.cat).Name
+	}
+	switch {
+	case len(e.products) > 0 && len(byName) > 0:
+		e.why = fmt.Sprintf("%s %q matches %s", o.Kind, nameOf(o), m.productList(e.products))
+	case len(e.products) > 0:
+		e.why = fmt.Sprintf("%s %s lies in a folder or key of %s", o.Kind, o.Path, m.productList(e.products))
+	case e.id != nil:
+		e.why = fmt.Sprintf("%s %q is %s's (%s)", o.Kind, nameOf(o), e.id.Name, m.identityField(&o))
+	default:
+		e.why = fmt.Sprintf("%s %q is %s technology", o.Kind, nameOf(o), e.tech.Name)
+	}
+	return e, true
+}
+
+func sortedCopy(s []int) []int {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+func nameOf(o detect.Observation) string {
+	switch {
+	case o.Display != "" && o.Kind == detect.KindApp:
+		return o.Display
+	case o.Name != "":
+		return o.Name
+	}
+	return o.Path
+}
+
+func (m *Matcher) productList(ids []int) string {
+	if len(ids) == 1 {
+		return m.cat.Products[ids[0]].Name
+	}
+	return fmt.Sprintf("%d products (%s, …)", len(ids), m.cat.Products[ids[0]].Name)
+}
+
+// identityField names the field that identified an observation's vendor.
+func (m *Matcher) identityField(o *detect.Observation) string {
+	switch {
+	case m.ids.organisation(o.Vendor) != nil:
+		return "publisher " + o.Vendor
+	case m.ids.organisation(o.Packager) != nil:
+		return "packager " + o.Packager
+	}
+	return "signer " + o.Signer
+}
+
+// folderOwner returns the vendor whose catalogued folder (a product's or
+// the vendor's own) holds the path an observation points at.
+func (m *Matcher) folderOwner(o *detect.Observation) *Vendor {
+	if o.Path == "" || o.Kind == detect.KindKey {
+		return nil
+	}
+	p := normPath(o.Path)
+	if owners := m.tech.lookupBeneath(nil, fpPaths, p); len(owners) > 0 {
+		return &m.cat.Vendors[slices.Min(owners)]
+	}
+	if owners := m.products.lookupBeneath(nil, fpPaths, p); len(owners) > 0 {
+		v, _ := m.cat.Vendor(m.cat.Products[slices.Min(owners)].Vendor)
+		return v
+	}
+	return nil
+}
+
+// Dropped is an observation that matched the catalog but was not counted,
+// and why: a name contradicted by the file's own signer or version
+// information, or a name nothing else on the host corroborates.
+type Dropped struct {
+	Evidence detect.Observation
+	Reason   string
+}
+
+// screen keeps the evidence that counts. A program known only by its name
+// counts when its file's version information or signer names the vendor,
+// when it runs from the vendor's folder, or when the host holds
+// independent evidence of the vendor (a package, an uninstall entry, a
+// service, a driver, a registry key, a signed file). Version information
+// or a signer naming another organisation contradicts any match on a file
+// and drops it.
+func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evidence, dropped []Dropped) {
+	facts := map[string][]orgFact{} // normalised file path → what it says
+	for i := range all {
+		o := &all[i]
+		if o.Kind == detect.KindSigner && o.Path != "" {
+			p := normPath(o.Path)
+			facts[p] = append(facts[p], m.ids.factsOf(o)...)
+		}
+	}
+	hostApps := appPublishers(all)
+
+	var pending []int
+	for i := range evs {
+		e := &evs[i]
+		v := e.techVendor(m.cat)
+		if e.o.Kind == detect.KindSigner || v == nil {
+			kept = append(kept, *e)
+			continue
+		}
+		fs := append(m.ids.factsOf(&e.o), m.altitudeFacts(&e.o)...)
+		fs = append(fs, facts[normPath(e.o.Path)]...)
+		if why, ok := names(fs, v, e.vendor(m.cat)); ok {
+			if e.byName {
+				e.byName, e.corroboration = false, why
+			}
+			kept = append(kept, *e)
+			continue
+		}
+		if why, contra := m.contradicts(fs, v, normPath(e.o.Path), hostApps); contra {
+			dropped = append(dropped, Dropped{e.o, why})
+			continue
+		}
+		if !e.byName {
+			kept = append(kept, *e)
+			continue
+		}
+		pending = append(pending, i)
+	}
+
+	// Independent evidence of each vendor: what is not a program name and
+	// not residue of a removal.
+	independent := map[*Vendor]string{}
+	for _, e := range kept {
+		if e.byName || e.o.Status == detect.Residual || e.o.Kind == detect.KindPath {
+			continue
+		}
+		for _, v := range []*Vendor{e.vendor(m.cat), e.techVendor(m.cat)} {
+			if v != nil && independent[v] == "" {
+				independent[v] = fmt.Sprintf("%s %s (%s)", e.o.Kind, nameOf(e.o), e.o.Source)
+			}
+		}
+	}
+	for _, i := range pending {
+		e := evs[i]
+		v := e.techVendor(m.cat)
+		if by := independent[v]; by != "" {
+			e.corroboration = fmt.Sprintf("the host holds other %s evidence: %s", v.Name, by)
+			kept = append(kept, e)
+			continue
+		}
+		dropped = append(dropped, Dropped{e.o, fmt.Sprintf("only the name %q says %s, and nothing else on the host corroborates it", nameOf(e.o), v.Name)})
+	}
+	return kept, dropped
+}
+
+// names reports whether one of a file's facts names the vendor (or the
+// vendor the product is attributed to).
+func names(fs []orgFact, vendors ...*Vendor) (string, bool) {
+	for _, f := range fs {
+		if f.vendor != nil && slices.Contains(vendors, f.vendor) {
+			return fmt.Sprintf("its %s names %s (%q)", f.what, f.vendor.Name, f.org), true
+		}
+	}
+	return "", false
+}
+
+// contradicts reports whether a file's facts name an organisation other
+// than v. The brand a white-labelled build shows — the publisher of the
+// application whose folder holds the file — is not a contradiction.
+func (m *Matcher) contradicts(fs []orgFact, v *Vendor, file string, hostApps []appFolder) (string, bool) {
+	if !v.hasIdentity() {
+		return "", false
+	}
+	for _, f := range fs {
+		if f.vendor == v || f.org == "" {
+			continue
+		}
+		if f.vendor == nil && brandOfFolder(hostApps, file, f.org) {
+			continue
+		}
+		return fmt.Sprintf("its %s names %q, not %s", f.what, f.org, v.Name), true
+	}
+	return "", false
+}
+
+// appFolder is an installed application's folder and publisher.
+type appFolder struct {
+	root, publisher string
+}
+
+func appPublishers(all []detect.Observation) []appFolder {
+	var out []appFolder
+	for _, o := range all {
+		if o.Kind == detect.KindApp && o.Path != "" && o.Vendor != "" {
+			out = append(out, appFolder{normPath(o.Path), normOrg(o.Vendor)})
+		}
+	}
+	return out
+}
+
+func brandOfFolder(apps []appFolder, file, org string) bool {
+	for _, a := range apps {
+		if a.publisher == normOrg(org) && within(file, a.root) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,404 @@
+package catalog
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/avscout/avscout/internal/detect"
+)
+
+// groupKind says how a group of evidence came to be a product.
+type groupKind uint8
+
+const (
+	// catalogued: a product the catalog lists.
+	catalogued groupKind = iota
+	// vendorSoftware: a known vendor's software no catalog entry names,
+	// named from its own package, bundle or uninstall entry.
+	vendorSoftware
+	// hosted: another brand's product found to carry a vendor's technology
+	// (a white-label build), named after that brand.
+	hosted
+	// components: a vendor's pieces no product claims.
+	components
+)
+
+// group collects the evidence of one product while matching.
+type group struct {
+	kind      groupKind
+	id        string
+	product   *Product // for catalogued groups
+	vendor    *Vendor  // nil for another brand's product of an unknown vendor
+	vendorStr string   // vendor name when vendor is nil
+	name      string
+	category  string
+
+	evidence []evidence
+	specific map[detect.Kind]bool // kinds of product-specific evidence
+	// identity: a publisher or signer confirmed the vendor.
+	identity     bool
+	tech         *Vendor // another vendor whose technology the product carries
+	techBySigner bool
+	techWhy      string
+	// otherBrand: the vendor's own software presenting a name that shows
+	// none of the vendor's brands.
+	otherBrand bool
+	maxStatus  detect.Status
+	trace      []string
+}
+
+func (g *group) add(e evidence, specific bool, how string) {
+	g.evidence = append(g.evidence, e)
+	if specific {
+		g.specific[e.o.Kind] = true
+	}
+	g.maxStatus = max(g.maxStatus, e.o.Status)
+	line := e.why
+	if e.corroboration != "" {
+		line += "; counted because " + e.corroboration
+	}
+	if how != "" {
+		line += "; " + how
+	}
+	g.trace = append(g.trace, fmt.Sprintf("evidence: %s (%s, %s)", line, e.o.Source, e.o.Status))
+}
+
+// builtOn reports whether the group's product carries v's technology: v's
+// own product or a white-label build of it.
+func (g *group) builtOn(v *Vendor) bool {
+	return g.kind != components && (g.vendor == v || g.tech == v)
+}
+
+// installRoots are the folders a product is installed in, as its uninstall
+// entries and bundles record them: engine files found beneath belong to it.
+func (g *group) installRoots() []string {
+	var roots []string
+	for _, e := range g.evidence {
+		if e.o.Kind == detect.KindApp && e.o.Path != "" {
+			if r := normPath(e.o.Path); strings.Count(r, "/") >= 2 {
+				roots = append(roots, r)
+			}
+		}
+	}
+	return roots
+}
+
+// grouping assigns evidence to products.
+type grouping struct {
+	m      *Matcher
+	groups map[string]*group
+	order  []string // creation order, for stable tie-breaks
+}
+
+func (b *grouping) get(id string, mk func() *group) *group {
+	if g, ok := b.groups[id]; ok {
+		return g
+	}
+	g := mk()
+	g.id, g.specific = id, map[detect.Kind]bool{}
+	b.groups[id] = g
+	b.order = append(b.order, id)
+	return g
+}
+
+func (b *grouping) product(i int) *group {
+	p := &b.m.cat.Products[i]
+	return b.get(p.ID, func() *group {
+		v, _ := b.m.cat.Vendor(p.Vendor)
+		return &group{kind: catalogued, product: p, vendor: v, name: p.Name, category: p.Category}
+	})
+}
+
+// vendorSoftware returns the group of a known vendor's uncatalogued
+// software called name — or the catalogued product whose id that makes.
+func (b *grouping) vendorSoftware(v *Vendor, name string) *group {
+	id := v.ID + "-" + slug(name)
+	if i, ok := b.m.productIndex[id]; ok {
+		return b.product(i)
+	}
+	return b.get(id, func() *group {
+		return &group{kind: vendorSoftware, vendor: v, name: name, category: v.Category}
+	})
+}
+
+// hostedBy returns the group of another brand's product, known by an
+// installed application or only by the name its files show.
+func (b *grouping) hostedBy(name, vendorName string, v *Vendor) *group {
+	return b.get("unknown-"+slug(name), func() *group {
+		return &group{kind: hosted, vendorStr: cmp.Or(vendorName, "Unknown"), name: name, category: v.Category}
+	})
+}
+
+// assign builds the groups: first what catalogued products and vendors'
+// own software claim, then the vendor technology nothing claims by name.
+func (b *grouping) assign(kept []evidence, unmatched []detect.Observation) {
+	var pending, ambiguous []evidence
+	for _, e := range kept {
+		switch {
+		case len(e.products) == 1:
+			g := b.product(e.products[0])
+			g.add(e, true, "")
+			b.noteVendor(g, e)
+		case len(e.products) > 1:
+			ambiguous = append(ambiguous, e)
+		case e.id != nil && (e.o.Kind == detect.KindPackage || e.o.Kind == detect.KindApp),
+			e.id == nil && e.o.Kind == detect.KindApp && e.tech != nil && (e.techByName || showsBrand(e.o.Display, e.tech)):
+			// Installed software of a known vendor that no catalog entry
+			// names is still that vendor's product, and so is a bundle in
+			// its reverse-DNS namespace. (Its services, drivers and
+			// processes join the product that holds them, below.)
+			v := cmp.Or(e.id, e.tech)
+			name := cmp.Or(e.o.Display, e.o.Name)
+			g := b.vendorSoftware(v, name)
+			g.add(e, true, "")
+			g.identity = true
+			if e.o.Kind == detect.KindApp && !showsBrand(e.o.Display, v) {
+				g.otherBrand = true
+			}
+		default:
+			pending = append(pending, e)
+		}
+	}
+
+	// An observation matching several products (avp.exe is in many of one
+	// vendor's suites) belongs to those that other evidence found.
+	for _, e := range ambiguous {
+		var found []int
+		for _, i := range e.products {
+			if _, ok := b.groups[b.m.cat.Products[i].ID]; ok {
+				found = append(found, i)
+			}
+		}
+		if len(found) > 0 {
+			for _, i := range found {
+				b.product(i).add(e, false, "shared by several products; joined the one found")
+			}
+			continue
+		}
+		if v := b.m.sameVendor(e.products); v != nil {
+			e.products, e.tech = nil, v
+			pending = append(pending, e)
+			continue
+		}
+		for _, i := range e.products {
+			b.product(i).add(e, false, "")
+		}
+	}
+
+	// Vendor technology without a product of its own. Inside a product's
+	// install folder it belongs to that product (and gives away a
+	// white-label build); under another brand's name it is that brand's
+	// white-label product.
+	hostApps := installedApps(unmatched)
+	var rest []evidence
+	for _, e := range pending {
+		v := e.vendor(b.m.cat)
+		bySign := e.id != nil && (e.o.Signer != "" || e.o.Kind == detect.KindSigner)
+		if g := b.holder(e.o); g != nil {
+			b.join(g, e, v, bySign, "in the install folder of "+g.name)
+			continue
+		}
+		if app, ok := hostAppFor(hostApps, e.o); ok {
+			b.joinHost(app, e, v, bySign, "in the install folder of "+cmp.Or(app.Display, app.Name))
+			continue
+		}
+		if brand := rebrandedAs(e, v); brand != "" {
+			if app, ok := appNamed(hostApps, brand); ok {
+				b.joinHost(app, e, v, bySign, "its files name the product "+brand)
+			} else {
+				g := b.hostedBy(brand, "", v)
+				b.join(g, e, v, bySign, fmt.Sprintf("%s technology presented as %q", v.Name, brand))
+			}
+			continue
+		}
+		rest = append(rest, e)
+	}
+
+	// Elsewhere it belongs with the one product on the host built on that
+	// technology: a KES host's klif driver lives in System32, not in KES's
+	// folder. Residue of a removal never joins an installed product.
+	for _, e := range rest {
+		v := e.vendor(b.m.cat)
+		if g, why := b.onlyProductOn(v); g != nil && (e.o.Status != detect.Residual || g.maxStatus < detect.Installed) {
+			b.join(g, e, v, false, why)
+			continue
+		}
+		g := b.get(v.ID+"-components", func() *group {
+			return &group{kind: components, vendor: v, name: v.Name + " components", category: v.Category}
+		})
+		how := "no product on the host claims it"
+		if e.o.Status == detect.Residual {
+			how = "residue of a removal, kept apart from installed products"
+		}
+		g.add(e, false, how)
+	}
+}
+
+// addActivity adds to each product the processes that run from its
+// install folder, which no fingerprint names: a running program of an
+// uncatalogued product makes it active.
+func (b *grouping) addActivity(unmatched []detect.Observation) {
+	for _, o := range unmatched {
+		if o.Kind != detect.KindProcess || o.Path == "" {
+			continue
+		}
+		if g := b.holder(o); g != nil && g.kind != components {
+			e := evidence{o: o, why: fmt.Sprintf("process %q runs from the install folder of %s", nameOf(o), g.name)}
+			g.add(e, false, "")
+		}
+	}
+}
+
+// join adds vendor evidence to a group; a vendor other than the group's
+// makes it carry that vendor's technology.
+func (b *grouping) join(g *group, e evidence, v *Vendor, bySign bool, how string) {
+	g.add(e, false, how)
+	switch {
+	case g.vendor != v:
+		g.tech = v
+		g.techBySigner = g.techBySigner || bySign
+		if g.techWhy == "" {
+			g.techWhy = e.why
+		}
+	case bySign:
+		g.identity = true
+	}
+}
+
+// joinHost adds vendor technology to the product of an installed
+// application that no catalog entry names.
+func (b *grouping) joinHost(app detect.Observation, e evidence, v *Vendor, bySign bool, how string) {
+	name := cmp.Or(app.Display, app.Name)
+	g := b.hostedBy(name, app.Vendor, v)
+	if len(g.evidence) == 0 {
+		g.add(evidence{o: app, why: fmt.Sprintf("application %q is installed", name)}, true, "")
+	}
+	b.join(g, e, v, bySign, how)
+}
+
+// holder returns the product whose install folder holds the observed file.
+func (b *grouping) holder(o detect.Observation) *group {
+	p := normPath(o.Path)
+	if p == "" {
+		return nil
+	}
+	for _, id := range b.order {
+		for _, root := range b.groups[id].installRoots() {
+			if within(p, root) {
+				return b.groups[id]
+			}
+		}
+	}
+	return nil
+}
+
+// onlyProductOn returns the one product found on the host that is built on
+// v's technology; among several, the one engine product (antivirus, suite,
+// EDR, scan engine) if there is exactly one.
+func (b *grouping) onlyProductOn(v *Vendor) (*group, string) {
+	var all, engines []*group
+	for _, id := range b.order {
+		g := b.groups[id]
+		if !g.builtOn(v) {
+			continue
+		}
+		all = append(all, g)
+		if slices.Contains(engineCategories, g.category) {
+			engines = append(engines, g)
+		}
+	}
+	switch {
+	case len(all) == 1:
+		return all[0], fmt.Sprintf("the only product on %s technology on the host", v.Name)
+	case len(engines) == 1:
+		return engines[0], fmt.Sprintf("the only %s product on the host that carries an engine (%s)", v.Name, engines[0].category)
+	}
+	return nil, ""
+}
+
+// engineCategories are the categories of products that run an engine and
+// its drivers; a management agent or a VPN does not.
+var engineCategories = []string{"antivirus", "security-suite", "edr", "scan-engine"}
+
+// noteVendor records what evidence matched to a product says about who
+// made it.
+func (b *grouping) noteVendor(g *group, e evidence) {
+	if e.id != nil {
+		if e.id == g.vendor {
+			g.identity = true
+		} else if !e.id.ConfirmOnly {
+			g.tech = e.id
+			g.techBySigner = g.techBySigner || e.o.Signer != ""
+			g.techWhy = e.why
+		}
+	}
+	if e.tech != nil && e.tech != g.vendor {
+		g.tech = e.tech
+		g.techWhy = e.why
+	}
+}
+
+func (m *Matcher) sameVendor(prods []int) *Vendor {
+	var v *Vendor
+	for _, i := range prods {
+		pv, _ := m.cat.Vendor(m.cat.Products[i].Vendor)
+		if v != nil && pv != v {
+			return nil
+		}
+		v = pv
+	}
+	return v
+}
+
+// installedApps are the applications with an install folder that the
+// catalog does not know: vendor technology found inside shows a
+// white-label build.
+func installedApps(all []detect.Observation) []detect.Observation {
+	var out []detect.Observation
+	for _, o := range all {
+		if o.Kind == detect.KindApp && o.Path != "" && strings.Count(normPath(o.Path), "/") >= 2 {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func hostAppFor(apps []detect.Observation, o detect.Observation) (detect.Observation, bool) {
+	p := normPath(o.Path)
+	for _, a := range apps {
+		if within(p, normPath(a.Path)) {
+			return a, true
+		}
+	}
+	return detect.Observation{}, false
+}
+
+func appNamed(apps []detect.Observation, name string) (detect.Observation, bool) {
+	for _, a := range apps {
+		if strings.EqualFold(a.Display, name) {
+			return a, true
+		}
+	}
+	return detect.Observation{}, false
+}
+
+// rebrandedAs returns the brand a component of v's technology presents when
+// it is v's by its signer but neither its name nor its product name shows
+// v: a system extension signed by v's team under another identifier, a
+// driver whose version information names another product.
+func rebrandedAs(e evidence, v *Vendor) string {
+	if e.id == nil || e.id != v || e.techByName || len(e.products) > 0 || e.folder != nil {
+		return ""
+	}
+	switch e.o.Kind {
+	case detect.KindDriver, detect.KindService, detect.KindSigner, detect.KindExecutable, detect.KindProcess:
+	default:
+		return ""
+	}
+	if brand := strings.TrimSpace(e.o.Display); brand != "" && !showsBrand(brand, v) {
+		return brand
+	}
+	return ""
+}

@@ -1,0 +1,244 @@
+package catalog
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/avscout/avscout/internal/detect"
+)
+
+// Observations as the sources report them, for the rule tests below.
+func running(kind detect.Kind, name, path string) detect.Observation {
+	return detect.Observation{Source: "processes", Kind: kind, Name: name, Path: path, Status: detect.Running}
+}
+
+func fileSays(path, company, product, signer string, st detect.Status) detect.Observation {
+	return detect.Observation{Source: "pe", Kind: detect.KindSigner, Name: baseName(path), Path: path,
+		Vendor: company, Display: product, Signer: signer, Status: st}
+}
+
+const klSigner = "CN=AO Kaspersky Lab, O=AO Kaspersky Lab, L=Moscow, C=RU"
+
+// row is what a rule test checks of a finding.
+type row struct {
+	name, state            string
+	restricted, whiteLabel bool
+}
+
+func rows(fs []Finding) []row {
+	var out []row
+	for _, f := range fs {
+		out = append(out, row{f.Name, f.State, f.Restricted, f.WhiteLabel})
+	}
+	return out
+}
+
+// TestMatchRules checks the rules of issue #12 class by class: a name
+// alone is never a restricted product; installed means installed and
+// leftover only residue; one real product is one row.
+func TestMatchRules(t *testing.T) {
+	c := loadTestCatalog(t)
+	steam := `C:\Program Files (x86)\Steam\steamapps\common\Aliens vs Predator\AvP.exe`
+	tests := []struct {
+		name        string
+		os          string
+		obs         []detect.Observation
+		want        []row
+		wantDropped []string // a word of each drop reason, in order
+		wantTrace   []string // words some finding's trace must hold
+	}{
+		// 1. A file or process name alone is never a restricted product.
+		{
+			name:        "a game's AvP.exe whose version info names its publisher",
+			os:          "windows",
+			obs:         []detect.Observation{running(detect.KindProcess, "AvP.exe", steam), fileSays(steam, "Rebellion", "Aliens vs Predator", "", detect.Running)},
+			wantDropped: []string{`version info names "Rebellion"`},
+		},
+		{
+			name:        "a game's AvP.exe signed by its publisher",
+			os:          "windows",
+			obs:         []detect.Observation{running(detect.KindProcess, "AvP.exe", steam), fileSays(steam, "", "", "CN=Rebellion Developments Ltd, O=Rebellion Developments Ltd", detect.Running)},
+			wantDropped: []string{`signer names "Rebellion Developments Ltd"`},
+		},
+		{
+			name:        "avp.exe with nothing to say about it",
+			os:          "windows",
+			obs:         []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\Games\avp.exe`)},
+			wantDropped: []string{"nothing else on the host corroborates"},
+		},
+		{
+			name: "avp.exe whose version info names Kaspersky",
+			os:   "windows",
+			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\Tools\avp.exe`),
+				fileSays(`C:\Tools\avp.exe`, "AO Kaspersky Lab", "Kaspersky Anti-Virus", "", detect.Running)},
+			want:      []row{{"Kaspersky components", StateActive, true, false}},
+			wantTrace: []string{"its version info names Kaspersky"},
+		},
+		{
+			name: "avp.exe corroborated by a vendor key on the host",
+			os:   "windows",
+			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\Tools\avp.exe`),
+				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\KasperskyLab`, Status: detect.Present}},
+			want:      []row{{"Kaspersky components", StateActive, true, false}},
+			wantTrace: []string{"the host holds other Kaspersky evidence: key"},
+		},
+		{
+			name:        "a Linux script called kesl in a home folder",
+			os:          "linux",
+			obs:         []detect.Observation{running(detect.KindProcess, "kesl", "/home/ann/bin/kesl")},
+			wantDropped: []string{"nothing else on the host corroborates"},
+		},
+		{
+			name: "a Mac app named like a Kaspersky product but signed by another team",
+			os:   "darwin",
+			obs: []detect.Observation{{Source: "apps", Kind: detect.KindApp, Name: "com.example.kis", Display: "Kaspersky Internet Security",
+				Signer: "ABCDE12345", Path: "/Applications/Kaspersky Internet Security.app", Status: detect.Installed}},
+			wantDropped: []string{`signer names "ABCDE12345"`},
+		},
+		{
+			name: "a driver called klif signed by another company",
+			os:   "windows",
+			obs: []detect.Observation{{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running},
+				fileSays(`C:\Windows\System32\drivers\klif.sys`, "Contoso Ltd", "Contoso Filter", "CN=Contoso Ltd", detect.Running)},
+			wantDropped: []string{`signer names "Contoso Ltd"`},
+		},
+		{
+			name: "a driver at a minifilter altitude allocated to Kaspersky, whatever its name",
+			os:   "windows",
+			obs: []detect.Observation{{Source: "services", Kind: detect.KindDriver, Name: "sngrd", Path: `C:\Windows\System32\drivers\sngrd.sys`,
+				Altitude: "320400", Status: detect.Running}},
+			want:      []row{{"Kaspersky components", StateActive, true, false}},
+			wantTrace: []string{"allocated to Kaspersky"},
+		},
+		{
+			name: "an executable known only by name does not make a white label",
+			os:   "windows",
+			obs: []detect.Observation{
+				{Source: "uninstall", Kind: detect.KindApp, Display: "AcmeShield", Vendor: "Acme", Path: `C:\Program Files\AcmeShield`, Status: detect.Installed},
+				{Source: "paths", Kind: detect.KindExecutable, Name: "avp.exe", Path: `C:\Program Files\AcmeShield\avp.exe`, Status: detect.Installed},
+			},
+			wantDropped: []string{"nothing else on the host corroborates"},
+		},
+		{
+			name: "the brand's own version info on a Kaspersky-signed engine is no contradiction",
+			os:   "windows",
+			obs: []detect.Observation{
+				{Source: "uninstall", Kind: detect.KindApp, Display: "AcmeShield", Vendor: "Acme", Path: `C:\Program Files\AcmeShield`, Status: detect.Installed},
+				running(detect.KindProcess, "avp.exe", `C:\Program Files\AcmeShield\avp.exe`),
+				fileSays(`C:\Program Files\AcmeShield\avp.exe`, "Acme", "AcmeShield", klSigner, detect.Running),
+			},
+			want:      []row{{"AcmeShield", StateActive, true, true}},
+			wantTrace: []string{"white_label: presents Acme but carries Kaspersky technology"},
+		},
+
+		// 2. Installed means installed; leftover means only residue.
+		{
+			name: "KESL's program tree without a package database is installed",
+			os:   "linux",
+			obs: []detect.Observation{
+				{Source: "paths", Kind: detect.KindExecutable, Name: "kesl", Path: "/var/opt/kaspersky/kesl/install_12.1.0.1297/opt/kaspersky/kesl/libexec/kesl", Status: detect.Installed},
+				{Source: "paths", Kind: detect.KindPath, Path: "/var/opt/kaspersky/kesl", Status: detect.Present},
+			},
+			want:      []row{{"Kaspersky Endpoint Security for Linux", StateInstalled, true, false}},
+			wantTrace: []string{"state installed: executable"},
+		},
+		{
+			name: "a unit whose program is gone is residue",
+			os:   "linux",
+			obs: []detect.Observation{
+				{Source: "units", Kind: detect.KindService, Name: "kesl.service", Path: "/opt/kaspersky/kesl/libexec/kesl", Status: detect.Present},
+			},
+			want:      []row{{"Kaspersky Endpoint Security for Linux", StateLeftover, true, false}},
+			wantTrace: []string{"state leftover: only residue"},
+		},
+		{
+			name: "a Kaspersky product description key whose files are gone beside UltraAV",
+			os:   "windows",
+			obs: []detect.Observation{
+				{Source: "uninstall", Kind: detect.KindApp, Display: "UltraAV", Vendor: "Pango", Path: `C:\Program Files\UltraAV`, Status: detect.Installed},
+				{Source: "vendorkeys", Kind: detect.KindApp, Name: "AVP21.3", Display: "Kaspersky Total Security", Path: `C:\Program Files (x86)\Kaspersky Lab\Kaspersky Total Security 21.3`,
+					Location: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\AVP21.3\environment`, Status: detect.Present},
+				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab`, Status: detect.Present},
+			},
+			want: []row{{"Kaspersky Total Security", StateLeftover, true, false}, {"UltraAV", StateInstalled, false, false}},
+		},
+
+		// 3. One real product, one row.
+		{
+			name: "a Mac with an uncatalogued Kaspersky app, a rebranded Kaspersky extension and an orphaned receipt",
+			os:   "darwin",
+			obs: []detect.Observation{
+				{Source: "apps", Kind: detect.KindApp, Name: "com.kaspersky.secureconnection", Display: "Kaspersky Secure Connection", Signer: "2Y8XE5CQ94",
+					Path: "/Applications/Kaspersky Secure Connection.app", Status: detect.Installed},
+				running(detect.KindProcess, "Kaspersky Secure Connection", "/Applications/Kaspersky Secure Connection.app/Contents/MacOS/Kaspersky Secure Connection"),
+				{Source: "extensions", Kind: detect.KindDriver, Name: "com.safenet.guard.netext", Display: "SafeNet Guard", Signer: "2Y8XE5CQ94", Status: detect.Running},
+				{Source: "receipts", Kind: detect.KindPackage, Name: "com.kaspersky.kav.legacy", Path: "/Applications/Kaspersky Anti-Virus.app", Status: detect.Residual},
+			},
+			want: []row{
+				{"Kaspersky Secure Connection", StateActive, true, false},
+				{"SafeNet Guard", StateActive, true, true},
+				{"Kaspersky components", StateLeftover, true, false},
+			},
+			wantTrace: []string{"residue of a removal"},
+		},
+		{
+			name: "a white-label build's driver in System32 joins the only product on that technology",
+			os:   "windows",
+			obs: []detect.Observation{
+				{Source: "uninstall", Kind: detect.KindApp, Display: "SafeNet Home Guard", Vendor: "SafeNet Labs", Path: `C:\Program Files\SafeNet`, Status: detect.Installed},
+				fileSays(`C:\Program Files\SafeNet\guard.exe`, "SafeNet Labs", "SafeNet Home Guard", klSigner, detect.Installed),
+				{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running},
+			},
+			want:      []row{{"SafeNet Home Guard", StateActive, true, true}},
+			wantTrace: []string{"the only product on Kaspersky technology"},
+		},
+		{
+			name: "a vendor driver beside two products joins the engine product",
+			os:   "windows",
+			obs: []detect.Observation{
+				{Source: "uninstall", Kind: detect.KindApp, Display: "Kaspersky Endpoint Security for Windows", Vendor: "AO Kaspersky Lab", Status: detect.Installed},
+				{Source: "uninstall", Kind: detect.KindApp, Display: "Kaspersky Security Center Network Agent", Vendor: "AO Kaspersky Lab", Status: detect.Installed},
+				{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running},
+			},
+			want: []row{
+				{"Kaspersky Endpoint Security for Windows", StateActive, true, false},
+				{"Kaspersky Security Center Network Agent", StateInstalled, true, false},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := c.Matcher(tt.os).Judge(tt.obs)
+			got := rows(j.Findings)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("findings:\n got %+v\nwant %+v\ntraces:\n%s", got, tt.want, traces(j.Findings))
+			}
+			if len(j.Dropped) != len(tt.wantDropped) {
+				t.Errorf("dropped %d, want %d: %+v", len(j.Dropped), len(tt.wantDropped), j.Dropped)
+			}
+			for i, w := range tt.wantDropped {
+				if i < len(j.Dropped) && !strings.Contains(j.Dropped[i].Reason, w) {
+					t.Errorf("dropped[%d] reason %q lacks %q", i, j.Dropped[i].Reason, w)
+				}
+			}
+			all := traces(j.Findings)
+			for _, w := range tt.wantTrace {
+				if !strings.Contains(all, w) {
+					t.Errorf("no trace says %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}
+
+func traces(fs []Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString(f.Name + ":\n")
+		for _, l := range f.Trace {
+			b.WriteString("  " + l + "\n")
+		}
+	}
+	return b.String()
+}
