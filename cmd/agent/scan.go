@@ -33,6 +33,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		srcs    = fs.String("sources", "", "comma-separated `list` of sources to run (default: all for the OS)")
 		timeout = fs.Duration("timeout", 30*time.Second, "time limit for each source")
 		verbose = fs.Bool("verbose", false, "log what each source does to standard error")
+		explain = fs.Bool("explain", false, "say why: each finding's decision trace, and the matches that did not count")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,6 +92,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Sources:       names,
 		SourceTimeout: *timeout,
 		AgentVersion:  version,
+		Explain:       *explain,
 		Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {

@@ -293,16 +293,51 @@ func TestScanLiveProcessNameAlone(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	time.Sleep(50 * time.Millisecond) // let exec finish so /proc shows the new image
 
-	r, _ := scanJSON(t, 0, "--sources", "processes", "--fail-on", "restricted")
+	r, _ := scanJSON(t, 0, "--sources", "processes", "--fail-on", "restricted", "--explain")
 	if len(r.Products) != 0 || !r.Compliant {
 		t.Errorf("a process named kesl alone was reported: %v compliant %v", productIDs(r), r.Compliant)
 	}
 	if s := sourceStatus(r, "processes"); s.Status != "ok" || s.Items == 0 {
 		t.Errorf("processes source: %+v", s)
 	}
-	_ = slices.Contains[[]string]
-	_ = report.Evidence{}
-	_ = strings.Contains
+	// --explain says what was left out and why.
+	if !slices.ContainsFunc(r.Dropped, func(d report.Dropped) bool {
+		return strings.Contains(d.Evidence.Value, exe) && strings.Contains(d.Reason, "nothing else on the host corroborates")
+	}) {
+		t.Errorf("the dropped kesl process is not explained: %+v", r.Dropped)
+	}
+	out, _, code := avscout(t, "scan", "--sources", "processes", "--explain")
+	if code != 0 || !strings.Contains(out, "Not counted:") || !strings.Contains(out, "kesl (pid") || !strings.Contains(out, "corroborates") {
+		t.Errorf("table --explain (exit %d) does not list the dropped process:\n%s", code, out)
+	}
+}
+
+// --explain gives every finding its decision trace, in JSON and in the
+// table; without it the report carries none.
+func TestScanExplain(t *testing.T) {
+	root := newRoot(t, "deb-explain", debian12OSRelease)
+	dpkgtest.Build(t, root, []dpkgtest.Pkg{
+		{Name: "kesl", Version: "12.1.0-2968", Maintainer: kasperskyMaintainer,
+			Files: map[string]string{"/opt/kaspersky/kesl/bin/kesl-control": "#!/bin/sh\n"}},
+	})
+	r, _ := scanJSON(t, 1, "--root", root, "--fail-on", "restricted", "--explain")
+	kesl, ok := product(r, "kaspersky-endpoint-security-linux")
+	if !ok {
+		t.Fatalf("KESL not found: %v", productIDs(r))
+	}
+	for _, want := range []string{`evidence: package "kesl" matches Kaspersky Endpoint Security for Linux`, "state installed: package", "restricted: policy rule bis-icts-2021-002", "confidence high"} {
+		if !slices.ContainsFunc(kesl.Explain, func(l string) bool { return strings.Contains(l, want) }) {
+			t.Errorf("trace lacks %q:\n%s", want, strings.Join(kesl.Explain, "\n"))
+		}
+	}
+	out, _, _ := avscout(t, "scan", "--root", root, "--explain")
+	if !strings.Contains(out, "    - state installed: package") {
+		t.Errorf("table --explain lacks the trace:\n%s", out)
+	}
+	plain, _ := scanJSON(t, 0, "--root", root)
+	if p, _ := product(plain, "kaspersky-endpoint-security-linux"); len(p.Explain) != 0 || len(plain.Dropped) != 0 {
+		t.Errorf("a report without --explain carries a trace: %+v", p.Explain)
+	}
 }
 
 // This machine has no antivirus: a full live scan finds nothing and every

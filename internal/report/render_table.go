@@ -25,6 +25,7 @@ const (
 	maxEvidence    = 60
 	maxSourceName  = 24
 	maxSourceError = 120
+	maxExplain     = 240
 
 	// whyEvidence is how many evidence values a "seen:" line lists.
 	whyEvidence = 3
@@ -44,6 +45,10 @@ func renderTable(w io.Writer, r *Report) error {
 		b.WriteString("No antivirus or endpoint-security software found.\n")
 	} else {
 		writeProducts(&b, r.Products)
+	}
+	if len(r.Dropped) > 0 {
+		b.WriteByte('\n')
+		writeDropped(&b, r.Dropped)
 	}
 	b.WriteByte('\n')
 	writeSources(&b, r.Sources)
@@ -154,10 +159,23 @@ func writeProducts(b *bytes.Buffer, products []Product) {
 	for i, l := range lines {
 		b.WriteString(strings.TrimRight(l, " "))
 		b.WriteByte('\n')
-		if i == 0 || !products[i-1].Restricted {
+		if i == 0 {
 			continue
 		}
-		writeWhy(b, products[i-1])
+		if products[i-1].Restricted {
+			writeWhy(b, products[i-1])
+		}
+		for _, l := range products[i-1].Explain {
+			fmt.Fprintf(b, "    - %s\n", cell(l, maxExplain))
+		}
+	}
+}
+
+// writeDropped lists the matches that did not count (scan --explain).
+func writeDropped(b *bytes.Buffer, dropped []Dropped) {
+	b.WriteString("Not counted:\n")
+	for _, d := range dropped {
+		fmt.Fprintf(b, "  %s (%s): %s\n", cell(d.Evidence.Value, maxEvidence), cell(d.Evidence.Source, maxSourceName), cell(d.Reason, maxExplain))
 	}
 }
 

@@ -81,6 +81,8 @@ type Report struct {
 	Products  []Product         `json:"products"`
 	Sources   []Source          `json:"sources"`
 	Tags      map[string]string `json:"tags,omitempty"` // fleet tags set by the administrator
+	// Dropped lists, with scan --explain, the matches that did not count.
+	Dropped []Dropped `json:"dropped,omitempty"`
 }
 
 // Agent identifies the software that wrote the report.
@@ -119,6 +121,18 @@ type Product struct {
 	Technology string     `json:"technology,omitempty"`
 	Confidence string     `json:"confidence"` // ConfidenceHigh, ConfidenceMedium or ConfidenceLow
 	Evidence   []Evidence `json:"evidence"`
+	// Explain is the decision trace (scan --explain only): which evidence
+	// made the finding and why it counted, and which rule set its state,
+	// white label, restriction and confidence.
+	Explain []string `json:"explain,omitempty"`
+}
+
+// Dropped is evidence that matched the catalog but was not counted, and
+// why (scan --explain only): a file's own signer or version information
+// naming another company, or a name nothing else on the host corroborates.
+type Dropped struct {
+	Evidence Evidence `json:"evidence"`
+	Reason   string   `json:"reason"`
 }
 
 // Policy is the policy rule that restricts a product, and why.
@@ -157,6 +171,7 @@ type wireReport struct {
 	Products      []Product         `json:"products"`
 	Sources       []Source          `json:"sources"`
 	Tags          map[string]string `json:"tags,omitempty"`
+	Dropped       []Dropped         `json:"dropped,omitempty"`
 }
 
 // MarshalJSON writes the report with generated_at in RFC 3339 UTC at
@@ -190,6 +205,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		Products:      products,
 		Sources:       sources,
 		Tags:          r.Tags,
+		Dropped:       r.Dropped,
 	})
 }
 

@@ -36,6 +36,9 @@ type Options struct {
 	Logger        *slog.Logger
 	// Now returns the current time; nil means time.Now. Tests fix it.
 	Now func() time.Time
+	// Explain adds each finding's decision trace and the matches that were
+	// dropped, and why, to the report.
+	Explain bool
 }
 
 // Run scans opts.Host and returns the report. It fails only when the scan
@@ -65,7 +68,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		Logger:    opts.Logger,
 	}
 	obs, results := runner.Run(ctx, opts.Host)
-	findings := matcher.Match(obs)
+	judged := matcher.Judge(obs)
 	info := opts.Host.Describe()
 
 	r := &report.Report{
@@ -85,12 +88,21 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 			Arch:      info.Arch,
 			Root:      info.Root,
 		},
-		Products: make([]report.Product, 0, len(findings)),
+		Products: make([]report.Product, 0, len(judged.Findings)),
 		Sources:  make([]report.Source, 0, len(results)),
 		Tags:     opts.Tags,
 	}
-	for _, f := range findings {
-		r.Products = append(r.Products, productOf(f))
+	for _, f := range judged.Findings {
+		p := productOf(f)
+		if opts.Explain {
+			p.Explain = f.Trace
+		}
+		r.Products = append(r.Products, p)
+	}
+	if opts.Explain {
+		for _, d := range judged.Dropped {
+			r.Dropped = append(r.Dropped, report.Dropped{Evidence: evidenceOf(d.Evidence), Reason: d.Reason})
+		}
 	}
 	for _, res := range results {
 		s := report.Source{Name: res.Name, Status: res.Status, Items: res.Items, DurationMS: res.Duration.Milliseconds()}
@@ -123,14 +135,18 @@ func productOf(f catalog.Finding) report.Product {
 		p.Policy = &report.Policy{Rule: f.Rule.ID, Reason: f.Rule.Reason}
 	}
 	for _, o := range f.Evidence {
-		p.Evidence = append(p.Evidence, report.Evidence{
-			Source:   o.Source,
-			Kind:     string(o.Kind),
-			Value:    evidenceValue(o),
-			Location: o.Location,
-		})
+		p.Evidence = append(p.Evidence, evidenceOf(o))
 	}
 	return p
+}
+
+func evidenceOf(o detect.Observation) report.Evidence {
+	return report.Evidence{
+		Source:   o.Source,
+		Kind:     string(o.Kind),
+		Value:    evidenceValue(o),
+		Location: o.Location,
+	}
 }
 
 // evidenceValue is what a reader sees of an observation.

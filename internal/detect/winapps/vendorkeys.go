@@ -343,9 +343,14 @@ func productObservation(h *host.Host, env winpath.Env, f Found) (detect.Observat
 		dk.Close()
 	}
 
+	// A product's description under the vendor's key says what was
+	// installed, not that it still is: uninstallers leave these keys
+	// behind (a host migrated to another product keeps them). Alone it is
+	// residue; the uninstall entry, services and program files say
+	// installed.
 	o := detect.Observation{
 		Kind:     detect.KindApp,
-		Status:   detect.Installed,
+		Status:   detect.Present,
 		Name:     winpath.Base(parent),
 		Display:  name,
 		Version:  version,
@@ -361,7 +366,6 @@ func productObservation(h *host.Host, env winpath.Env, f Found) (detect.Observat
 		o.Path = root
 		b.WriteString(" in " + root)
 		if exists, known := winpath.NewChecker(h.FS, winpath.Drive(env.SystemRoot)).Exists(root); known && !exists {
-			o.Status = detect.Present
 			b.WriteString(" (folder missing)")
 		}
 	}

@@ -225,7 +225,7 @@ func TestVendorKeys(t *testing.T) {
 	}
 	kes := apps["KES"]
 	want := detect.Observation{
-		Kind: detect.KindApp, Status: detect.Installed, Name: "KES",
+		Kind: detect.KindApp, Status: detect.Present, Name: "KES", // a description, not an install record,
 		Display:  "Kaspersky Endpoint Security for Windows",
 		Version:  "12.1.0.506",
 		Path:     `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\`,
