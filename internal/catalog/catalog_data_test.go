@@ -694,6 +694,11 @@ func TestDefaultCatalogAltitudes(t *testing.T) {
 		if o.os != "windows" && len(o.fp.Altitudes) > 0 {
 			t.Errorf("%s %s: altitudes exist only on Windows", o.owner, o.os)
 		}
+		// Allocations are per company: the matcher reads them from vendor
+		// technology only.
+		if strings.HasPrefix(o.owner, "product ") && len(o.fp.Altitudes) > 0 {
+			t.Errorf("%s: altitudes belong under the vendor's technology", o.owner)
+		}
 		for _, a := range o.fp.Altitudes {
 			digits := strings.Trim(a, "0123456789")
 			if a == "" || (digits != "" && !(digits == "." || isGlob(a))) || strings.HasPrefix(a, "0") {
