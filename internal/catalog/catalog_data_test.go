@@ -553,3 +553,253 @@ func TestDefaultCatalogThroughMatch(t *testing.T) {
 		})
 	}
 }
+
+// fieldOwner is one product's or vendor technology's fingerprints on one OS.
+type fieldOwner struct {
+	owner string // "product X" or "vendor X technology"
+	os    string
+	fp    Fingerprints
+	// whiteLabel and technology are the product's, empty for technology.
+	whiteLabel bool
+	technology string
+}
+
+func fieldOwners(c *Catalog) []fieldOwner {
+	var out []fieldOwner
+	for _, p := range c.Products {
+		for os, fp := range p.Fingerprints {
+			out = append(out, fieldOwner{"product " + p.ID, os, fp, p.WhiteLabel, p.Technology})
+		}
+	}
+	for _, v := range c.Vendors {
+		for os, fp := range v.Technology {
+			out = append(out, fieldOwner{"vendor " + v.ID + " technology", os, fp, false, ""})
+		}
+	}
+	return out
+}
+
+// Program dirs are where programs and drivers run from: absolute, anchored,
+// and never a data folder, where residue outlives an uninstall.
+func TestDefaultCatalogProgramDirs(t *testing.T) {
+	c := builtinCatalog(t)
+	dataPrefixes := []string{
+		"/programdata", "/var/log", "/var/lib", "/var/cache", "/home/", "/users/",
+		"/library/logs", "/library/caches", "/library/preferences", "/library/receipts",
+	}
+	for _, o := range fieldOwners(c) {
+		for _, d := range o.fp.ProgramDirs {
+			what := fmt.Sprintf("%s %s program_dirs %q", o.owner, o.os, d)
+			if strings.TrimSpace(d) == "" || strings.ContainsAny(d[:1], `*?[`) {
+				t.Errorf("%s: empty or starts with a wildcard", what)
+				continue
+			}
+			if o.os == "windows" {
+				if len(d) < 3 || d[1] != ':' || d[2] != '\\' || strings.Contains(d, "/") || strings.HasSuffix(d, `\`) {
+					t.Errorf(`%s: want an absolute C:\ path with backslashes`, what)
+				}
+			} else if !strings.HasPrefix(d, "/") || strings.Contains(d, `\`) || strings.HasSuffix(d, "/") {
+				t.Errorf("%s: want an absolute path with slashes", what)
+			}
+			cd := canon("paths", d)
+			if strings.Count(cd, "/") < 2 {
+				t.Errorf("%s: too close to the root", what)
+			}
+			if _, err := path.Match(cd, ""); err != nil {
+				t.Errorf("%s: bad pattern: %v", what, err)
+			}
+			for _, pre := range dataPrefixes {
+				if strings.HasPrefix(cd, pre) {
+					t.Errorf("%s: a data folder (%s) is not a program dir", what, pre)
+				}
+			}
+			for _, part := range strings.Split(cd, "/") {
+				if part == "bases" {
+					t.Errorf("%s: a bases folder is not a program dir", what)
+				}
+			}
+			// /var/opt holds data; the only program trees there are
+			// versioned install folders (KESL's install_<version>).
+			if strings.HasPrefix(cd, "/var/opt/") && !strings.Contains(cd, "/install") {
+				t.Errorf("%s: /var/opt is data unless it is an install_<version> tree", what)
+			}
+		}
+	}
+
+	k, _ := c.Vendor("kaspersky")
+	for _, os := range OSes {
+		if len(k.Technology[os].ProgramDirs) == 0 {
+			t.Errorf("Kaspersky technology has no program_dirs on %s", os)
+		}
+	}
+
+	// Where executables are found, by owner.
+	under := func(os, file string) []string {
+		var out []string
+		for _, o := range fieldOwners(c) {
+			if o.os != os {
+				continue
+			}
+			for _, d := range o.fp.ProgramDirs {
+				if matches("paths", canon("paths", d), canon("paths", file)) {
+					out = append(out, o.owner)
+					break
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	const tech = "vendor kaspersky technology"
+	for _, tt := range []struct {
+		os, file string
+		want     []string // owners that must be among those found; nil: none at all
+	}{
+		{"linux", "/var/opt/kaspersky/kesl/install_12.1.0.1274/opt/kaspersky/kesl/libexec/kesl", []string{"product kaspersky-endpoint-security-linux"}},
+		{"linux", "/opt/kaspersky/klnagent64/sbin/klnagent", []string{"product kaspersky-network-agent", tech}},
+		{"linux", "/opt/kaspersky/kav4proxy/sbin/kav4proxy-kavicapserver", []string{"product kaspersky-anti-virus-proxy-server", tech}},
+		{"linux", "/opt/kaspersky/klms/bin/klms-control", []string{"product kaspersky-linux-mail-server", tech}},
+		{"linux", "/opt/kav/5.6/kavmilter/bin/kavmilter", []string{"product kaspersky-anti-virus-sendmail-milter", tech}},
+		{"linux", "/var/opt/kaspersky/kesl/common/kesl.ini", nil},
+		{"linux", "/var/log/kaspersky/kesl/kesl.log", nil},
+		{"windows", `C:\Program Files (x86)\Kaspersky Lab\KES.12.2.0\avp.exe`, []string{"product kaspersky-endpoint-security-windows", tech}},
+		{"windows", `C:\Program Files (x86)\Kaspersky Lab\NetworkAgent\klpsm.exe`, []string{"product kaspersky-network-agent", tech}},
+		{"windows", `C:\Windows\System32\drivers\klif.sys`, []string{tech}},
+		{"windows", `C:\ProgramData\Kaspersky Lab\AVP21.3\Bases\klids.sys`, nil},
+		{"windows", `C:\Program Files (x86)\CheckPoint\ZoneAlarm\zatray.exe`, []string{"product zonealarm"}},
+		{"darwin", "/Library/Application Support/Kaspersky Lab/KAV/Binaries/kav", []string{tech}},
+		{"darwin", "/Library/Logs/Kaspersky Lab/kav.log", nil},
+	} {
+		got := under(tt.os, tt.file)
+		if tt.want == nil {
+			if len(got) > 0 {
+				t.Errorf("%s %q lies in program dirs of %v, want none (data)", tt.os, tt.file, got)
+			}
+			continue
+		}
+		for _, w := range tt.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%s %q: program dirs of %v, want %s among them", tt.os, tt.file, got, w)
+			}
+		}
+	}
+}
+
+// Altitudes are Microsoft's allocations [MS-ALT]: numbers, on Windows only,
+// and each one allocated to one company, so listed by one owner only.
+func TestDefaultCatalogAltitudes(t *testing.T) {
+	c := builtinCatalog(t)
+	seen := map[string]string{}
+	for _, o := range fieldOwners(c) {
+		if o.os != "windows" && len(o.fp.Altitudes) > 0 {
+			t.Errorf("%s %s: altitudes exist only on Windows", o.owner, o.os)
+		}
+		// Allocations are per company: the matcher reads them from vendor
+		// technology only.
+		if strings.HasPrefix(o.owner, "product ") && len(o.fp.Altitudes) > 0 {
+			t.Errorf("%s: altitudes belong under the vendor's technology", o.owner)
+		}
+		for _, a := range o.fp.Altitudes {
+			digits := strings.Trim(a, "0123456789")
+			if a == "" || (digits != "" && !(digits == "." || isGlob(a))) || strings.HasPrefix(a, "0") {
+				t.Errorf("%s: altitude %q is not a number", o.owner, a)
+			}
+			if _, err := path.Match(a, ""); err != nil {
+				t.Errorf("%s: altitude %q: %v", o.owner, a, err)
+			}
+			if other, dup := seen[a]; dup && other != o.owner {
+				t.Errorf("altitude %s is listed by %s and %s", a, other, o.owner)
+			}
+			seen[a] = o.owner
+		}
+	}
+	k, _ := c.Vendor("kaspersky")
+	alt := k.Technology["windows"].Altitudes
+	for _, want := range []string{"320400", "320401", "328650", "320450", "320350", "389510", "87200", "44890"} {
+		if !slices.Contains(alt, want) {
+			t.Errorf("Kaspersky technology lacks altitude %s (klif, klam, klboot, klsec, klbackupflt)", want)
+		}
+	}
+	if len(alt) != 26 {
+		t.Errorf("Kaspersky technology has %d altitudes, want the 26 rows of MS-ALT", len(alt))
+	}
+}
+
+// A ZoneAlarm without Kaspersky's engine is not a white-label product: the
+// ZoneAlarm name, folders, services and keys belong to a product that is
+// not, and only the Kaspersky pieces (the KAV SDK key) to one that is.
+func TestDefaultCatalogZoneAlarmLayout(t *testing.T) {
+	c := builtinCatalog(t)
+	byID := map[string]Product{}
+	for _, p := range c.Products {
+		byID["product "+p.ID] = p
+	}
+	owners := func(kind, value string) []string {
+		var out []string
+		for _, p := range append(productPatterns(c), technologyPatterns(c)...) {
+			if p.os == "windows" && p.kind == kind && matches(kind, canon(kind, p.value), canon(kind, value)) {
+				out = append(out, p.owner)
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	for _, own := range []struct{ kind, value string }{
+		{"apps", "ZoneAlarm Free Firewall"},
+		{"apps", "ZoneAlarm Extreme Security"},
+		{"services", "vsmon"},
+		{"processes", "zatray.exe"},
+		{"drivers", "vsdatant.sys"},
+		{"paths", `C:\Program Files (x86)\CheckPoint\ZoneAlarm\vsmon.exe`},
+		{"keys", `HKLM\SOFTWARE\Zone Labs\ZoneAlarm`},
+	} {
+		got := owners(own.kind, own.value)
+		if !slices.Equal(got, []string{"product zonealarm"}) {
+			t.Errorf("ZoneAlarm's own %s %q: owners %v, want only product zonealarm", own.kind, own.value, got)
+		}
+	}
+	if p := byID["product zonealarm"]; p.WhiteLabel || p.Technology != "" || c.Restricts(p) {
+		t.Errorf("product zonealarm is white-label or restricted: %+v", p)
+	}
+	got := owners("keys", `HKLM\SOFTWARE\KasperskyLab\sdk\AVP8\environment`)
+	want := []string{"product zonealarm-kaspersky-engine", "vendor kaspersky technology"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the KAV SDK key: owners %v, want %v", got, want)
+	}
+	if p := byID["product zonealarm-kaspersky-engine"]; !p.WhiteLabel || p.Technology != "kaspersky" || p.Vendor != "check-point" || !c.Restricts(p) {
+		t.Errorf("product zonealarm-kaspersky-engine is not a restricted Check Point white-label of Kaspersky: %+v", p)
+	}
+}
+
+// The server and legacy products of issue #12, by the names their packages,
+// init scripts and processes carry.
+func TestDefaultCatalogServerProducts(t *testing.T) {
+	c := builtinCatalog(t)
+	for _, tt := range []struct{ kind, value, want string }{
+		{"packages", "klms", "product kaspersky-linux-mail-server"},
+		{"services", "klms", "product kaspersky-linux-mail-server"},
+		{"services", "klmsdb", "product kaspersky-linux-mail-server"},
+		{"packages", "kav4proxy", "product kaspersky-anti-virus-proxy-server"},
+		{"services", "kav4proxy", "product kaspersky-anti-virus-proxy-server"},
+		{"processes", "kav4proxy-kavicapserver", "product kaspersky-anti-virus-proxy-server"},
+		{"paths", "/etc/opt/kaspersky/kav4proxy.conf", "product kaspersky-anti-virus-proxy-server"},
+		{"services", "kav4lms", "product kaspersky-anti-virus-linux-mail-server"},
+		{"services", "kavmilterd", "product kaspersky-anti-virus-sendmail-milter"},
+		{"paths", "/var/db/kav/5.6/kavmilter/bases", "product kaspersky-anti-virus-sendmail-milter"},
+		{"paths", "/opt/kaspersky/khse/libexec/libframework.so", "product kaspersky-khse-metascanner"},
+		{"services", "klnagent64", "product kaspersky-network-agent"},
+		{"services", "klnagent", "product kaspersky-network-agent"},
+	} {
+		var got []string
+		for _, p := range productPatterns(c) {
+			if p.os == "linux" && p.kind == tt.kind && matches(tt.kind, canon(tt.kind, p.value), canon(tt.kind, tt.value)) {
+				got = append(got, p.owner)
+			}
+		}
+		slices.Sort(got)
+		got = slices.Compact(got)
+		if !slices.Equal(got, []string{tt.want}) {
+			t.Errorf("linux %s %q: products %v, want [%s]", tt.kind, tt.value, got, tt.want)
+		}
+	}
+}
