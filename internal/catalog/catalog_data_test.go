@@ -519,6 +519,20 @@ func TestDefaultCatalogThroughMatch(t *testing.T) {
 					Signer: "CN=AO Kaspersky Lab, O=AO Kaspersky Lab, L=Moscow, C=RU", Status: detect.Running},
 			},
 			[]want{{"", true, true}}},
+		{"ZoneAlarm alone is not Kaspersky", "windows",
+			[]detect.Observation{
+				app("ZoneAlarm Free Firewall", "Check Point Software Technologies LTD", `C:\Program Files (x86)\CheckPoint\ZoneAlarm`),
+				{Source: "services", Kind: detect.KindService, Name: "vsmon", Status: detect.Running},
+			},
+			[]want{{"zonealarm", false, false}}},
+		{"ZoneAlarm with the Kaspersky SDK engine is one restricted white-label product", "windows",
+			[]detect.Observation{
+				app("ZoneAlarm Extreme Security", "Check Point Software Technologies LTD", `C:\Program Files (x86)\CheckPoint\ZoneAlarm`),
+				{Source: "services", Kind: detect.KindService, Name: "vsmon", Status: detect.Running},
+				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\sdk\AVP10`, Status: detect.Present},
+				{Source: "paths", Kind: detect.KindPath, Path: `C:\ProgramData\CheckPoint\ZoneAlarm\Data\avsys`, Status: detect.Present},
+			},
+			[]want{{"zonealarm", true, true}}},
 		{"a game's AvP.exe is not Kaspersky", "windows",
 			[]detect.Observation{
 				proc("AvP.exe", `C:\Program Files (x86)\Steam\steamapps\common\Aliens vs Predator\AvP.exe`),

@@ -86,7 +86,7 @@ func (m *Matcher) classify(o detect.Observation) (evidence, bool) {
 	if e.tech == nil && len(e.products) == 0 {
 		// A driver at a minifilter altitude allocated to a vendor is the
 		// vendor's, whatever it is called.
-		if fs := m.altitudeFacts(&o); len(fs) > 0 {
+		if fs := m.altitudeFacts(&o); len(fs) > 0 && !fs[0].vendor.ConfirmOnly {
 			e.tech = fs[0].vendor
 			e.why = fmt.Sprintf("driver %q registers %s, allocated to %s", o.Name, fs[0].what, fs[0].org)
 			return e, true

@@ -251,6 +251,41 @@ func (b *grouping) addActivity(unmatched []detect.Observation) {
 	}
 }
 
+// mergeEnginePieces folds a catalogued white-label product that was found
+// only through its vendor-technology pieces (a KAV SDK key, a bases
+// folder), with no application of its own, into the one other product of
+// the same brand on the host: ZoneAlarm with the Kaspersky engine is one
+// product, not ZoneAlarm plus an engine.
+func (b *grouping) mergeEnginePieces() {
+	for _, id := range slices.Clone(b.order) {
+		g := b.groups[id]
+		if g.kind != catalogued || !g.product.WhiteLabel || slices.ContainsFunc(g.evidence, func(e evidence) bool { return e.o.Kind == detect.KindApp }) {
+			continue
+		}
+		var into *group
+		for _, oid := range b.order {
+			o := b.groups[oid]
+			if o == g || o.vendor != g.vendor || o.kind == components || o.kind == catalogued && o.product.WhiteLabel {
+				continue
+			}
+			if into != nil {
+				into = nil // several: which one carries the engine is unknown
+				break
+			}
+			into = o
+		}
+		if into == nil {
+			continue
+		}
+		tech, _ := b.m.cat.Vendor(g.product.Technology)
+		for _, e := range g.evidence {
+			b.join(into, e, tech, false, "an engine piece of "+g.name+", which is "+into.name+"'s")
+		}
+		delete(b.groups, id)
+		b.order = slices.DeleteFunc(b.order, func(s string) bool { return s == id })
+	}
+}
+
 // join adds vendor evidence to a group; a vendor other than the group's
 // makes it carry that vendor's technology.
 func (b *grouping) join(g *group, e evidence, v *Vendor, bySign bool, how string) {

@@ -172,6 +172,7 @@ func (m *Matcher) Judge(obs []detect.Observation) Judgement {
 	kept, dropped := m.screen(evs, obs)
 	b := &grouping{m: m, groups: map[string]*group{}}
 	b.assign(kept, unmatched)
+	b.mergeEnginePieces()
 	b.addActivity(unmatched)
 
 	findings := make([]Finding, 0, len(b.groups))
