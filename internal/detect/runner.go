@@ -27,8 +27,16 @@ type SourceResult struct {
 	Status   string // StatusOK, StatusError, StatusUnavailable or StatusTimeout
 	Items    int    // observations the source emitted
 	Duration time.Duration
-	Err      error
+	Err      error // nil when the status is StatusOK
+	// Warnings are the items the source could not read although it saw
+	// the rest (see [ItemError]): the first [MaxWarnings], then a line
+	// counting the others. A source with warnings only is StatusOK.
+	Warnings []string
 }
+
+// MaxWarnings is how many warnings a [SourceResult] keeps; the rest are
+// counted in one more line.
+const MaxWarnings = 20
 
 // Runner runs sources concurrently.
 type Runner struct {
@@ -66,6 +74,9 @@ func (r *Runner) Run(ctx context.Context, h *host.Host) ([]Observation, []Source
 				per[i], results[i] = obs, res
 				if res.Err != nil && res.Status != StatusUnavailable {
 					logger.Warn("source failed", "source", res.Name, "status", res.Status, "err", res.Err)
+				}
+				if len(res.Warnings) > 0 {
+					logger.Info("source could not read some items", "source", res.Name, "warnings", res.Warnings)
 				}
 			})
 		}
@@ -159,6 +170,8 @@ func (r *Runner) runOne(ctx context.Context, c collector, timeout time.Duration)
 	switch {
 	case err == nil:
 		res.Status = StatusOK
+	case ctx.Err() == nil && onlyItemErrors(err):
+		res.Status, res.Warnings = StatusOK, warnings(err)
 	case errors.Is(err, ErrUnavailable):
 		res.Status, res.Err = StatusUnavailable, err
 	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
@@ -167,4 +180,64 @@ func (r *Runner) runOne(ctx context.Context, c collector, timeout time.Duration)
 		res.Status, res.Err = StatusError, err
 	}
 	return kept, res
+}
+
+// onlyItemErrors reports whether every error in err's tree is an
+// [ItemError]: err is one, or wraps one, or joins errors that all are
+// (however deeply nested). Anything else in the tree — a database that
+// could not be opened, a cut-short listing — is the source's failure.
+func onlyItemErrors(err error) bool {
+	for {
+		switch e := err.(type) {
+		case nil:
+			return false
+		case *ItemError:
+			return true
+		case interface{ Unwrap() []error }:
+			errs := e.Unwrap()
+			if len(errs) == 0 {
+				return false
+			}
+			for _, x := range errs {
+				if !onlyItemErrors(x) {
+					return false
+				}
+			}
+			return true
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		default:
+			return false
+		}
+	}
+}
+
+// warnings lists the messages of the item errors in err's tree, in order,
+// at most [MaxWarnings] of them and then "and N more".
+func warnings(err error) []string {
+	var out []string
+	more := 0
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *ItemError:
+			if len(out) < MaxWarnings {
+				out = append(out, e.Error())
+			} else {
+				more++
+			}
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	if more > 0 {
+		out = append(out, fmt.Sprintf("and %d more", more))
+	}
+	return out
 }

@@ -161,3 +161,87 @@ func TestRunnerEnrichers(t *testing.T) {
 		t.Errorf("results %+v", results)
 	}
 }
+
+// A source whose only failures are items it could not read is ok, with
+// warnings; one item error beside any other error is the source's failure.
+func TestRunnerItemErrorsAreWarnings(t *testing.T) {
+	bundle := func(n int) error {
+		return Warn(fmt.Errorf("Applications/App%d.app/Contents/Info.plist: %w", n, errors.New("unexpected EOF")))
+	}
+	var many []error
+	for i := range MaxWarnings + 5 {
+		many = append(many, bundle(i))
+	}
+	tests := []struct {
+		name       string
+		err        error
+		status     string
+		warnings   []string
+		errContain string
+	}{
+		{"one item", bundle(1), StatusOK, []string{"Applications/App1.app/Contents/Info.plist: unexpected EOF"}, ""},
+		{"wrapped join", fmt.Errorf("apps: %w", errors.Join(bundle(1), bundle(2))), StatusOK,
+			[]string{"Applications/App1.app/Contents/Info.plist: unexpected EOF", "Applications/App2.app/Contents/Info.plist: unexpected EOF"}, ""},
+		{"nested joins", errors.Join(bundle(1), fmt.Errorf("users: %w", errors.Join(bundle(2), fmt.Errorf("x: %w", bundle(3))))), StatusOK,
+			[]string{"Applications/App1.app/Contents/Info.plist: unexpected EOF", "Applications/App2.app/Contents/Info.plist: unexpected EOF",
+				"Applications/App3.app/Contents/Info.plist: unexpected EOF"}, ""},
+		{"item and database", errors.Join(bundle(1), errors.New("var/lib/dpkg/status: permission denied")), StatusError, nil, "permission denied"},
+		{"item beside a plain wrap", fmt.Errorf("%w; %w", bundle(1), errors.New("listing cut short")), StatusError, nil, "cut short"},
+		{"plain error", errors.New("corrupt database"), StatusError, nil, "corrupt database"},
+		{"empty join", fmt.Errorf("x: %w", errors.Join()), StatusError, nil, "x:"},
+		{"unavailable", fmt.Errorf("no database: %w", ErrUnavailable), StatusUnavailable, nil, "no database"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Runner{Sources: []Source{&fakeSource{name: "apps", obs: []string{"a"}, err: tt.err}}}
+			obs, results := r.Run(context.Background(), &host.Host{})
+			res := results[0]
+			if res.Status != tt.status {
+				t.Errorf("status %s, want %s (err %v)", res.Status, tt.status, res.Err)
+			}
+			if strings.Join(res.Warnings, "\n") != strings.Join(tt.warnings, "\n") {
+				t.Errorf("warnings %q, want %q", res.Warnings, tt.warnings)
+			}
+			if tt.errContain == "" && res.Err != nil {
+				t.Errorf("err %v, want none", res.Err)
+			}
+			if tt.errContain != "" && (res.Err == nil || !strings.Contains(res.Err.Error(), tt.errContain)) {
+				t.Errorf("err %v, want one containing %q", res.Err, tt.errContain)
+			}
+			if len(obs) != 1 || res.Items != 1 {
+				t.Errorf("observations %v, items %d: what the source saw must be kept", obs, res.Items)
+			}
+		})
+	}
+	t.Run("bounded", func(t *testing.T) {
+		r := Runner{Sources: []Source{&fakeSource{name: "apps", err: errors.Join(many...)}}}
+		_, results := r.Run(context.Background(), &host.Host{})
+		w := results[0].Warnings
+		if results[0].Status != StatusOK || len(w) != MaxWarnings+1 || w[MaxWarnings] != "and 5 more" {
+			t.Errorf("status %s, %d warnings ending %q; want ok, %d and \"and 5 more\"", results[0].Status, len(w), w[len(w)-1], MaxWarnings+1)
+		}
+	})
+	t.Run("timeout wins", func(t *testing.T) {
+		block := make(chan struct{})
+		defer close(block)
+		r := Runner{Timeout: 10 * time.Millisecond, Sources: []Source{&timeoutItems{block: block}}}
+		_, results := r.Run(context.Background(), &host.Host{})
+		if results[0].Status != StatusTimeout {
+			t.Errorf("status %s, want timeout: a source cut short by its deadline did not see the rest", results[0].Status)
+		}
+	})
+}
+
+// timeoutItems waits for its deadline, then returns only item errors, as a
+// source that stops reading at the deadline and reports what it skipped.
+type timeoutItems struct{ block chan struct{} }
+
+func (*timeoutItems) Name() string { return "slow" }
+
+func (s *timeoutItems) Collect(ctx context.Context, _ *host.Host, _ func(Observation)) error {
+	select {
+	case <-ctx.Done():
+	case <-s.block:
+	}
+	return Warn(fmt.Errorf("item: %w", ctx.Err()))
+}
