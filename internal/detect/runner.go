@@ -170,7 +170,7 @@ func (r *Runner) runOne(ctx context.Context, c collector, timeout time.Duration)
 	switch {
 	case err == nil:
 		res.Status = StatusOK
-	case ctx.Err() == nil && onlyItemErrors(err):
+	case ctx.Err() == nil && IsWarning(err):
 		res.Status, res.Warnings = StatusOK, warnings(err)
 	case errors.Is(err, ErrUnavailable):
 		res.Status, res.Err = StatusUnavailable, err
@@ -182,11 +182,12 @@ func (r *Runner) runOne(ctx context.Context, c collector, timeout time.Duration)
 	return kept, res
 }
 
-// onlyItemErrors reports whether every error in err's tree is an
-// [ItemError]: err is one, or wraps one, or joins errors that all are
-// (however deeply nested). Anything else in the tree — a database that
-// could not be opened, a cut-short listing — is the source's failure.
-func onlyItemErrors(err error) bool {
+// IsWarning reports whether every error in err's tree is an [ItemError]:
+// err is one, or wraps one, or joins errors that all are (however deeply
+// nested). Anything else in the tree — a database that could not be
+// opened, a cut-short listing — is the source's failure. nil is no
+// warning.
+func IsWarning(err error) bool {
 	for {
 		switch e := err.(type) {
 		case nil:
@@ -199,7 +200,7 @@ func onlyItemErrors(err error) bool {
 				return false
 			}
 			for _, x := range errs {
-				if !onlyItemErrors(x) {
+				if !IsWarning(x) {
 					return false
 				}
 			}

@@ -41,9 +41,10 @@ func (*Source) Name() string { return "launchd" }
 
 // Collect implements [detect.Source]. It emits one [detect.KindService]
 // observation per job definition (see [Observe]). Definitions that cannot
-// be read, and programs whose Mach-O code signature is malformed, are
-// reported in the returned error; missing directories are not errors. A
-// non-macOS target is unavailable.
+// be read, and programs whose Mach-O code signature is malformed, are one
+// job's failure, returned as warnings ([detect.Warn]); folders that cannot
+// be listed are the source's failure. Missing directories are not
+// errors. A non-macOS target is unavailable.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h.OS != host.Darwin {
 		return fmt.Errorf("launchd: launchd jobs are a macOS thing, target is %q: %w", h.OS, detect.ErrUnavailable)
@@ -65,7 +66,7 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	err = macos.ReadPlistDirs(ctx, h.FS, dirs, &errs, func(d macos.Dict, loc string) {
 		o, oerrs := Observe(h.FS, d, loc)
 		for _, err := range oerrs {
-			errs.Add(err)
+			errs.Add(detect.Warn(err)) // the job is still reported
 		}
 		emit(o)
 	})

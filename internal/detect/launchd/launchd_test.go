@@ -126,6 +126,9 @@ func TestCollectBadDefinitions(t *testing.T) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
+	if !detect.IsWarning(err) {
+		t.Errorf("bad job definitions failed the source: %v; want warnings (one job each)", err)
+	}
 }
 
 func TestCollectNotDarwin(t *testing.T) {

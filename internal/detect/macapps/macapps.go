@@ -64,9 +64,11 @@ type scan struct {
 
 // Collect implements [detect.Source]. It emits one [detect.KindApp]
 // observation, status Installed, per bundle (see [Observe]). Unreadable
-// Info.plists, executables that are not Mach-O and broken signatures are
-// reported in the returned error — the bundle is still emitted with what
-// could be read — as are link loops and oversized directories. Missing
+// Info.plists, executables that are not Mach-O, broken signatures and
+// link loops are one bundle's failure, returned as warnings
+// ([detect.Warn]) — the bundle is still emitted with what could be read.
+// Folders that cannot be listed, oversized directories and too many
+// bundles are the source's failure: it did not see everything. Missing
 // folders are not errors. It returns an error wrapping
 // [detect.ErrUnavailable] when the target is not macOS.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
@@ -153,7 +155,7 @@ func (sc *scan) folder(ctx context.Context, dir, real string, depth int) error {
 		case errors.Is(err, fs.ErrNotExist):
 			continue // a dangling link: nothing installed there
 		case err != nil:
-			sc.errs.Add(err)
+			sc.errs.Add(detect.Warn(err)) // a link loop: one entry lost
 			continue
 		case !e.IsDir:
 			continue
@@ -171,7 +173,7 @@ func (sc *scan) folder(ctx context.Context, dir, real string, depth int) error {
 		}
 		o, errs := Observe(sc.fsys, e.Name, e.Real)
 		for _, err := range errs {
-			sc.errs.Add(err)
+			sc.errs.Add(detect.Warn(err)) // the bundle is still reported
 		}
 		sc.emit(o)
 	}

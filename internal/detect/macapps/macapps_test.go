@@ -187,6 +187,9 @@ func TestCollectLinks(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Applications/Self.app") || !strings.Contains(err.Error(), "too many levels of symbolic links") {
 		t.Errorf("err = %v, want the link loop reported", err)
 	}
+	if !detect.IsWarning(err) {
+		t.Errorf("a link loop failed the source: %v; want a warning", err)
+	}
 	if strings.Contains(fmt.Sprint(err), "Gone.app") {
 		t.Errorf("a dangling link is reported as an error: %v", err)
 	}
@@ -220,6 +223,9 @@ func TestCollectBadInput(t *testing.T) {
 	obs, err := collect(t, root)
 	if err == nil {
 		t.Fatal("no error for broken bundles")
+	}
+	if !detect.IsWarning(err) {
+		t.Errorf("broken bundles failed the source: %v\nwant warnings only (each bundle is one item; the rest were seen)", err)
 	}
 	if len(obs) != 8 {
 		t.Errorf("%d observations, want every bundle reported:\n%s", len(obs), dump(obs))

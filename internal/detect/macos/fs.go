@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/paths"
 )
 
@@ -120,8 +121,9 @@ func ReadDir(ctx context.Context, fsys fs.FS, name string) (string, []fs.DirEntr
 // ReadPlistDirs reads the *.plist files directly in each of dirs and
 // calls each with every one read and the name it was read under. A
 // missing directory is skipped, one reached again (through a link) is
-// read once; directories and plists that cannot be read are added to
-// errs. It returns only ctx's error, when ctx is done.
+// read once; directories that cannot be listed are added to errs, plists
+// that cannot be read too, as warnings ([detect.Warn]: one item lost, the
+// rest seen). It returns only ctx's error, when ctx is done.
 func ReadPlistDirs(ctx context.Context, fsys fs.FS, dirs []string, errs *Errors, each func(d Dict, loc string)) error {
 	seen := map[string]bool{}
 	for _, dir := range dirs {
@@ -146,7 +148,7 @@ func ReadPlistDirs(ctx context.Context, fsys fs.FS, dirs []string, errs *Errors,
 			}
 			d, loc, err := ReadPlist(fsys, real+"/"+e.Name())
 			if err != nil {
-				errs.Add(err)
+				errs.Add(detect.Warn(err))
 				continue
 			}
 			each(d, loc)

@@ -17,6 +17,8 @@ package macos
 import (
 	"errors"
 	"fmt"
+
+	"github.com/avscout/avscout/internal/detect"
 )
 
 // MaxErrors is how many errors [Errors] keeps; the rest are counted.
@@ -24,10 +26,14 @@ const MaxErrors = 10
 
 // Errors collects the errors of one source run. It keeps the first
 // MaxErrors and counts the others, so a root with ten thousand broken
-// bundles still gives a report a person can read.
+// bundles still gives a report a person can read. Errors marked with
+// [detect.Warn] (one item unreadable) stay warnings when counted: the
+// count is a warning too unless an error it stands for was not.
 type Errors struct {
 	list    []error
 	dropped int
+	// droppedFailures counts the dropped errors that were not warnings.
+	droppedFailures int
 }
 
 // Add records err; nil is ignored.
@@ -38,6 +44,9 @@ func (e *Errors) Add(err error) {
 		e.list = append(e.list, err)
 	default:
 		e.dropped++
+		if !detect.IsWarning(err) {
+			e.droppedFailures++
+		}
 	}
 }
 
@@ -48,7 +57,11 @@ func (e *Errors) Len() int { return len(e.list) + e.dropped }
 // nil when none was recorded.
 func (e *Errors) Err() error {
 	if e.dropped > 0 {
-		return errors.Join(append(e.list, fmt.Errorf("and %d more errors", e.dropped))...)
+		more := fmt.Errorf("and %d more errors", e.dropped)
+		if e.droppedFailures == 0 {
+			more = detect.Warn(more)
+		}
+		return errors.Join(append(e.list, more)...)
 	}
 	return errors.Join(e.list...)
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/macos"
 	"github.com/avscout/avscout/internal/detect/macos/mactest"
 	"github.com/avscout/avscout/internal/detect/paths"
@@ -171,6 +172,23 @@ func TestErrors(t *testing.T) {
 	msg := e.Err().Error()
 	if e.Len() != 25 || !strings.Contains(msg, "error 9") || strings.Contains(msg, "error 10") || !strings.HasSuffix(msg, "and 15 more errors") {
 		t.Errorf("%d: %s", e.Len(), msg)
+	}
+	if detect.IsWarning(e.Err()) {
+		t.Error("plain errors counted as warnings")
+	}
+
+	// Warnings past the limit are counted as a warning; one failure among
+	// them makes the count a failure.
+	var w macos.Errors
+	for i := range 25 {
+		w.Add(detect.Warn(fmt.Errorf("bundle %d", i)))
+	}
+	if err := w.Err(); !detect.IsWarning(err) || !strings.HasSuffix(err.Error(), "and 15 more errors") {
+		t.Errorf("warnings only: %v, IsWarning %v", err, detect.IsWarning(err))
+	}
+	w.Add(errors.New("Users: permission denied"))
+	if detect.IsWarning(w.Err()) {
+		t.Errorf("a dropped failure hidden among warnings: %v", w.Err())
 	}
 }
 

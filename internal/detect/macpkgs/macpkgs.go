@@ -71,7 +71,8 @@ func (*Source) Name() string { return "receipts" }
 
 // Collect implements [detect.Source]. It emits one [detect.KindPackage]
 // observation per receipt (see [Observe]); receipts that cannot be read
-// are reported in the returned error. A root without receipt directories
+// are warnings ([detect.Warn]), receipt folders that cannot be listed the
+// source's failure. A root without receipt directories
 // gives nothing and no error; a non-macOS target is unavailable.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h.OS != host.Darwin {
@@ -84,7 +85,7 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	err := macos.ReadPlistDirs(ctx, h.FS, receiptDirs, &errs, func(d macos.Dict, loc string) {
 		o, err := Observe(h.FS, d, loc)
 		if err != nil {
-			errs.Add(err)
+			errs.Add(detect.Warn(err)) // one receipt
 			return
 		}
 		emit(o)

@@ -113,6 +113,9 @@ func TestCollectBadReceipts(t *testing.T) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
+	if !detect.IsWarning(err) {
+		t.Errorf("bad receipts failed the source: %v; want warnings (one receipt each)", err)
+	}
 }
 
 func TestCollectNoReceipts(t *testing.T) {

@@ -57,9 +57,11 @@ func (*Source) Name() string { return "extensions" }
 // Collect implements [detect.Source]. It emits one [detect.KindDriver]
 // observation per system extension recorded in db.plist (see
 // [ObserveSystemExtension]) and per kernel extension bundle (see
-// [ObserveKext]). Missing locations are not errors; an unreadable
-// database or bundle is reported in the returned error. A non-macOS target
-// is unavailable.
+// [ObserveKext]). Missing locations are not errors. An unreadable or
+// malformed db.plist, a folder that cannot be listed and too many
+// extensions are the source's failure; one entry of db.plist or one
+// kext bundle that cannot be read is a warning ([detect.Warn]). A
+// non-macOS target is unavailable.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h.OS != host.Darwin {
 		return fmt.Errorf("extensions: system and kernel extensions are a macOS thing, target is %q: %w", h.OS, detect.ErrUnavailable)
@@ -114,12 +116,12 @@ func systemExtensions(ctx context.Context, fsys fs.FS, emit func(detect.Observat
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			errs.Add(fmt.Errorf("%s: extensions[%d] is not a dictionary", loc, i))
+			errs.Add(detect.Warn(fmt.Errorf("%s: extensions[%d] is not a dictionary", loc, i)))
 			continue
 		}
 		o, err := ObserveSystemExtension(macos.Dict(m), loc)
 		if err != nil {
-			errs.Add(fmt.Errorf("extensions[%d]: %w", i, err))
+			errs.Add(detect.Warn(fmt.Errorf("extensions[%d]: %w", i, err)))
 			continue
 		}
 		emit(o)
@@ -250,7 +252,7 @@ func (k *kexts) walk(ctx context.Context, dir string, depth int) error {
 		case errors.Is(err, fs.ErrNotExist):
 			continue
 		case err != nil:
-			k.errs.Add(err)
+			k.errs.Add(detect.Warn(err)) // a link loop: one entry lost
 			continue
 		case !e.IsDir:
 			continue
@@ -268,7 +270,7 @@ func (k *kexts) walk(ctx context.Context, dir string, depth int) error {
 		}
 		o, errs := ObserveKext(k.fsys, e.Name, e.Real)
 		for _, err := range errs {
-			k.errs.Add(err)
+			k.errs.Add(detect.Warn(err)) // the kext is still reported
 		}
 		k.emit(o)
 	}

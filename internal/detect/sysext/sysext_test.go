@@ -143,12 +143,13 @@ func TestCollectBadDatabase(t *testing.T) {
 		content []byte
 		want    string
 		n       int
+		warning bool // only entries were lost, the database was read
 	}{
-		{"truncated_binary", goodBin[:len(goodBin)-30], "db.plist: not a valid property list", 0},
-		{"truncated_xml", mactest.Encode(t, good, mactest.XML)[:300], "db.plist: not a valid property list", 0},
-		{"not_an_array", mactest.Encode(t, map[string]any{"extensions": "none"}, mactest.XML), "extensions is not an array", 0},
+		{"truncated_binary", goodBin[:len(goodBin)-30], "db.plist: not a valid property list", 0, false},
+		{"truncated_xml", mactest.Encode(t, good, mactest.XML)[:300], "db.plist: not a valid property list", 0, false},
+		{"not_an_array", mactest.Encode(t, map[string]any{"extensions": "none"}, mactest.XML), "extensions is not an array", 0, false},
 		{"bad_entries", mactest.Encode(t, map[string]any{"extensions": []any{"x", map[string]any{"state": "activated_enabled"}, good["extensions"].([]any)[0]}}, mactest.Binary),
-			"extensions[0] is not a dictionary", 1},
+			"extensions[0] is not a dictionary", 1, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
@@ -156,6 +157,9 @@ func TestCollectBadDatabase(t *testing.T) {
 			obs, err := collect(t, root)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || len(obs) != tt.n {
 				t.Errorf("obs %v, err %v; want %d observations and %q", obs, err, tt.n, tt.want)
+			}
+			if detect.IsWarning(err) != tt.warning {
+				t.Errorf("warning only = %v, want %v: %v", detect.IsWarning(err), tt.warning, err)
 			}
 		})
 	}
