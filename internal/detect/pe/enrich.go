@@ -81,7 +81,9 @@ func (r skipReason) String() string {
 // carrying the version resource), or one without Signer when the file has
 // no valid signature but has a version resource or a broken signature.
 // Files that are missing, unreadable or not PE images are counted and
-// reported in the returned error; they never stop the others.
+// reported in the returned error, a [*SkipError] marked as a warning
+// ([detect.Warn]: one file each, the rest examined); they never stop the
+// others.
 func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observation, emit func(detect.Observation)) error {
 	if h.OS != host.Windows {
 		return fmt.Errorf("pe: target is %s: %w", h.OS, detect.ErrUnavailable)
@@ -137,7 +139,8 @@ func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observ
 			tally.add(o.skip, f.winPath, o.err)
 		}
 	}
-	return tally.err()
+	// Each file is one item: the others were examined.
+	return detect.Warn(tally.err())
 }
 
 // collect gathers the distinct executables the observations point at, in

@@ -193,6 +193,9 @@ func TestEnrich(t *testing.T) {
 	if !errors.As(err, &skip) {
 		t.Fatalf("err %v, want a *SkipError", err)
 	}
+	if !detect.IsWarning(err) {
+		t.Errorf("files not examined failed the enricher: %v; want a warning (one file each)", err)
+	}
 	// A missing file is residue the services source reports, not a
 	// failure to examine: it is not counted.
 	if skip.Skipped != 3 || skip.Total != 11 {

@@ -61,6 +61,10 @@ type uninstallRoot struct {
 // installs carry it, and a product that would rather not be seen is the
 // one to report. The detail says "hidden (SystemComponent)". Updates
 // (ParentKeyName set) are skipped as Windows lists them apart.
+//
+// An entry that cannot be opened or read is a warning ([detect.Warn]):
+// one program unseen, the rest listed. An Uninstall key or HKEY_USERS that
+// cannot be opened or listed is the source's failure.
 func (s *Uninstall) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h.Registry == nil {
 		return fmt.Errorf("uninstall: no registry: %w", detect.ErrUnavailable)
@@ -143,14 +147,15 @@ func (s *Uninstall) collectRoot(ctx context.Context, r winreg.Registry, root uni
 		ek, err := k.OpenSubKey(names[i]) // not the full path: one lookup, not six
 		if err != nil {
 			if !errors.Is(err, winreg.ErrNotExist) { // removed meanwhile
-				results[i].err = err
+				// One entry unreadable: the others were read.
+				results[i].err = detect.Warn(err) // registry errors name the key
 			}
 			return
 		}
 		e, err := ReadEntry(ek)
 		ek.Close()
 		e.KeyName, e.Location = names[i], winreg.Name(root.hive, path, root.view)
-		results[i] = result{e, true, err}
+		results[i] = result{e, true, detect.Warn(err)}
 	})
 	if err := ctx.Err(); err != nil {
 		errs = append(errs, err)

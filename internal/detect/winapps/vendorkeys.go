@@ -51,6 +51,11 @@ func (*VendorKeys) Name() string { return "vendorkeys" }
 // Present: its description outlived it. A bases key's date
 // (Protection_BasesDate) is added to the detail of the key it lies under,
 // as "; bases YYYY-MM-DD".
+//
+// A key that exists but cannot be opened or listed (a product's
+// self-defence), or a product key whose values cannot be read, is a
+// warning ([detect.Warn]): the key itself is still reported. A pattern
+// the registry cannot parse is the source's failure.
 func (s *VendorKeys) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h.Registry == nil {
 		return fmt.Errorf("vendorkeys: no registry: %w", detect.ErrUnavailable)
@@ -99,12 +104,13 @@ func (s *VendorKeys) Collect(ctx context.Context, h *host.Host, emit func(detect
 		}
 		for _, f := range found {
 			if f.Err != nil {
-				errs = append(errs, f.Err)
+				// Denied (self-defence): the key is reported as present above.
+				errs = append(errs, detect.Warn(f.Err))
 				continue
 			}
 			o, ok, err := productObservation(h, env, f)
 			if err != nil {
-				errs = append(errs, err)
+				errs = append(errs, detect.Warn(err))
 			}
 			if ok && !seen["product\x00"+strings.ToLower(f.Name)] {
 				seen["product\x00"+strings.ToLower(f.Name)] = true
@@ -129,8 +135,9 @@ type Found struct {
 
 // Expand returns the keys that match pattern: the key itself when it has
 // no glob, else every key whose names match component by component, in
-// the 64-bit view. Missing keys are no error; a bad pattern or an
-// unreadable key is, with what was found.
+// the 64-bit view. Missing keys are no error; a bad pattern is; a key
+// that cannot be listed is a warning ([detect.Warn]: what lies beneath it
+// is unseen, the rest was found), returned with what was found.
 func Expand(ctx context.Context, r winreg.Registry, pattern string) ([]Found, error) {
 	hive, p, err := winreg.ParseKey(pattern)
 	if err != nil {
@@ -183,14 +190,14 @@ func Expand(ctx context.Context, r winreg.Registry, pattern string) ([]Found, er
 			k, err := r.OpenKey(hive, pre, winreg.View64)
 			if err != nil {
 				if !errors.Is(err, winreg.ErrNotExist) {
-					errs = append(errs, err)
+					errs = append(errs, detect.Warn(err))
 				}
 				continue
 			}
 			names, err := k.SubKeyNames()
 			k.Close()
 			if err != nil {
-				errs = append(errs, err)
+				errs = append(errs, detect.Warn(err))
 			}
 			for _, n := range names {
 				if ok, _ := path.Match(strings.ToLower(c), strings.ToLower(n)); ok && len(next) < maxMatches {

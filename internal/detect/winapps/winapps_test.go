@@ -332,3 +332,74 @@ func TestVendorKeysStatisticsBasesDate(t *testing.T) {
 		t.Errorf("the vendor's root key shows a component's date: %q", obs[2].Detail)
 	}
 }
+
+// Keys a product's self-defence denies are warnings: the key is still
+// reported, and the source saw everything else. Likewise a denied
+// uninstall entry. A denied Uninstall key itself fails the source.
+func TestDeniedKeysAreWarnings(t *testing.T) {
+	h, reg := fixtureHost(t)
+	h.Registry = deniedRegistry{reg, `SOFTWARE\KasperskyLab`}
+	_, err := collect(t, NewVendorKeys([]string{`HKLM\SOFTWARE\KasperskyLab\*`}, []string{`HKLM\SOFTWARE\KasperskyLab\protected\*\environment`}, nil), h)
+	if err == nil || !detect.IsWarning(err) || !strings.Contains(err.Error(), "Access is denied") {
+		t.Errorf("vendor keys under a denied key: %v; want a warning naming the denial", err)
+	}
+
+	h, reg = fixtureHost(t)
+	entries := `SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall`
+	names := subKeys(t, reg, entries)
+	if len(names) < 2 {
+		t.Fatalf("the fixture has %d uninstall entries, want at least 2", len(names))
+	}
+	h.Registry = deniedSubKey{reg, names[0]}
+	obs, err := collect(t, NewUninstall(), h)
+	if err == nil || !detect.IsWarning(err) || !strings.Contains(err.Error(), "Access is denied") || len(obs) == 0 {
+		t.Errorf("one denied uninstall entry: %d observations, %v; want the others and a warning", len(obs), err)
+	}
+
+	h.Registry = deniedRegistry{reg, entries}
+	if _, err := collect(t, NewUninstall(), h); err == nil || detect.IsWarning(err) {
+		t.Errorf("denied Uninstall key: %v; want the source's failure", err)
+	}
+}
+
+// subKeys lists the subkeys of an HKLM key of the 64-bit view.
+func subKeys(t *testing.T, r winreg.Registry, path string) []string {
+	t.Helper()
+	k, err := r.OpenKey(winreg.LocalMachine, path, winreg.View64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	names, err := k.SubKeyNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// deniedSubKey refuses to open one subkey by name through its parent, as
+// Windows does for a key whose ACL shuts out the caller.
+type deniedSubKey struct {
+	winreg.Registry
+	name string
+}
+
+func (d deniedSubKey) OpenKey(h winreg.Hive, p string, v winreg.View) (winreg.Key, error) {
+	k, err := d.Registry.OpenKey(h, p, v)
+	if err != nil {
+		return nil, err
+	}
+	return deniedKey{k, d.name}, nil
+}
+
+type deniedKey struct {
+	winreg.Key
+	name string
+}
+
+func (k deniedKey) OpenSubKey(name string) (winreg.Key, error) {
+	if strings.EqualFold(name, k.name) {
+		return nil, errors.New(`open ` + name + `: Access is denied.`)
+	}
+	return k.Key.OpenSubKey(name)
+}

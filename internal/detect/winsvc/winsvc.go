@@ -65,7 +65,9 @@ type Entry struct {
 // the SCM is asked for the configuration of a service only when the
 // registry has none, which keeps the scan to one SCM call on a healthy
 // host. The source is unavailable only when the host has neither. Each one's errors are returned, without hiding what the other
-// gave.
+// gave. One service whose key or configuration cannot be read is a
+// warning ([detect.Warn]); a list the SCM refuses, or a Services key that
+// cannot be opened or listed, is the source's failure.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h.Services == nil && h.Registry == nil {
 		return fmt.Errorf("services: %w: %w", detect.ErrUnavailable, host.ErrNotLive)
@@ -111,7 +113,7 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 			}
 			cfg, err := h.Services.Config(ctx, e.Name)
 			if err != nil {
-				errs = append(errs, err)
+				errs = append(errs, detect.Warn(err)) // one service; it is still reported
 				continue
 			}
 			e.ImagePath, e.StartType = cfg.ImagePath, cfg.StartType
@@ -187,7 +189,7 @@ func readRegistry(ctx context.Context, r winreg.Registry, known map[string]*Entr
 	}
 	for i, res := range results {
 		if res.err != nil {
-			errs = append(errs, res.err)
+			errs = append(errs, detect.Warn(res.err)) // one service's key
 		}
 		reg := res.e
 		if !res.ok || reg.RawType == 0 && reg.ImagePath == "" && known[strings.ToLower(names[i])] == nil {

@@ -81,6 +81,9 @@ func TestServices(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `Services\Broken`) {
 		t.Errorf("error %v: want the broken key named", err)
 	}
+	if !detect.IsWarning(err) {
+		t.Errorf("one broken service key failed the source: %v; want a warning", err)
+	}
 
 	klif := got["klif"]
 	want := detect.Observation{
@@ -131,6 +134,9 @@ func TestServicesRegistryOnly(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "service control manager: access denied") {
 		t.Errorf("error %v", err)
 	}
+	if detect.IsWarning(err) {
+		t.Errorf("a refused service list is a warning: %v; want the source's failure", err)
+	}
 	if o := got["AVP"]; o.Status != detect.Installed || o.Display != "" {
 		t.Errorf("AVP from the registry only: %+v", o)
 	}
@@ -150,6 +156,9 @@ func TestServicesSCMOnlyAndUnavailable(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "service denied: query config: access denied") || got["denied"].Name != "denied" {
 		t.Errorf("a service whose config is denied is still reported, and the error too: %v %+v", err, got["denied"])
+	}
+	if !detect.IsWarning(err) {
+		t.Errorf("one denied service config failed the source: %v; want a warning", err)
 	}
 	if _, err := collect(t, &host.Host{OS: host.Windows}); !errors.Is(err, detect.ErrUnavailable) {
 		t.Errorf("neither: %v", err)
