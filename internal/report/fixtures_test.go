@@ -20,11 +20,12 @@ func bisPolicy() *Policy {
 // fixtures returns fresh copies of every named fixture report.
 func fixtures() map[string]*Report {
 	return map[string]*Report{
-		"mixed":    mixedReport(),
-		"leftover": leftoverReport(),
-		"defender": defenderReport(),
-		"clean":    cleanReport(),
-		"hostile":  hostileReport(),
+		"mixed":      mixedReport(),
+		"leftover":   leftoverReport(),
+		"defender":   defenderReport(),
+		"clean":      cleanReport(),
+		"hostile":    hostileReport(),
+		"incomplete": incompleteReport(),
 	}
 }
 
@@ -42,6 +43,7 @@ func mixedReport() *Report {
 			ID: "4c4c4544-0031-3510-8052-b4c04f4e3732", Hostname: "WS-0142",
 			OS: "windows", OSVersion: "Windows 11 Enterprise 23H2 (10.0.22631)", Arch: "amd64", Root: "/",
 		},
+		Verdict:   VerdictNonCompliant,
 		Compliant: false,
 		Products: []Product{
 			{
@@ -110,6 +112,7 @@ func leftoverReport() *Report {
 			ID: "8d4f2e6a1b3c4d5e9f0a1b2c3d4e5f60", Hostname: "ws-0077",
 			OS: "linux", OSVersion: "Debian GNU/Linux 12 (bookworm)", Arch: "amd64", Root: "/mnt/ws-0077",
 		},
+		Verdict:   VerdictCompliant,
 		Compliant: true,
 		Products: []Product{
 			{
@@ -152,6 +155,7 @@ func defenderReport() *Report {
 			ID: "C02XK1ZJJG5H", Hostname: "mbp-anna",
 			OS: "darwin", OSVersion: "macOS 14.6.1", Arch: "arm64", Root: "/",
 		},
+		Verdict:   VerdictCompliant,
 		Compliant: true,
 		Products: []Product{
 			{
@@ -182,6 +186,7 @@ func cleanReport() *Report {
 			ID: "5f3e9b0c2d7a4e1f8a6b4c3d2e1f0a9b", Hostname: "build-07",
 			OS: "linux", OSVersion: "Ubuntu 24.04.1 LTS", Arch: "arm64", Root: "/",
 		},
+		Verdict:   VerdictCompliant,
 		Compliant: true,
 		Sources: []Source{
 			{Name: "rpm", Status: StatusUnavailable, Error: "no rpm database"},
@@ -204,6 +209,7 @@ func hostileReport() *Report {
 			ID: "x", Hostname: "evil\nhost\tname\x1b]0;pwned\x07",
 			OS: "linux", OSVersion: "Debian\r\n12", Arch: "amd64", Root: "/mnt/\x00img",
 		},
+		Verdict:   VerdictNonCompliant,
 		Compliant: false,
 		Products: []Product{
 			{
@@ -229,5 +235,49 @@ func hostileReport() *Report {
 			{Name: "dpkg", Status: StatusError, Error: strings.Repeat("very long error ", 30) + "\nsecond line\x1b[0m"},
 		},
 		Tags: map[string]string{"a\nb": "c\td"},
+	}
+}
+
+// incompleteReport: a Linux host whose dpkg database could not be read
+// and whose units source timed out, so nothing restricted was seen but
+// the scan cannot vouch for the host; ClamAV was found running, a
+// Kaspersky leftover folder remains, and the paths source could not read
+// two folders (warnings, not failures).
+func incompleteReport() *Report {
+	return &Report{
+		SchemaVersion: SchemaVersion,
+		ReportID:      "0e8a3c1d-5b7f-4a29-8d6e-2f4b9c1a7e53",
+		GeneratedAt:   fixedTime,
+		DurationMS:    30112,
+		Agent:         Agent{Name: "avscout", Version: "0.1.0", CatalogVersion: "2026.11.22"},
+		Host: Host{
+			ID: "2a9c4e6b8d0f4a1c3e5b7d9f1a3c5e7b", Hostname: "srv-mail-03",
+			OS: "linux", OSVersion: "Debian GNU/Linux 12 (bookworm)", Arch: "amd64", Root: "/",
+		},
+		Verdict:   VerdictIncomplete,
+		Compliant: false,
+		Products: []Product{
+			{
+				ID: "kaspersky-endpoint-security-linux", Vendor: "Kaspersky", Name: "Kaspersky Endpoint Security for Linux",
+				Category: CategoryAntivirus, State: StateLeftover, Restricted: true, Policy: bisPolicy(), Confidence: ConfidenceLow,
+				Evidence: []Evidence{
+					{Source: "paths", Kind: "path", Value: "/var/opt/kaspersky/kesl", Location: "var/opt/kaspersky/kesl"},
+				},
+			},
+			{
+				ID: "clamav", Vendor: "Cisco", Name: "ClamAV", Category: CategoryAntivirus, State: StateActive, Confidence: ConfidenceMedium,
+				Evidence: []Evidence{
+					{Source: "processes", Kind: "process", Value: "clamd /usr/sbin/clamd", Location: "process 812"},
+				},
+			},
+		},
+		Sources: []Source{
+			{Name: "units", Status: StatusTimeout, Items: 140, DurationMS: 30000, Error: "source units: context deadline exceeded after 30s"},
+			{Name: "dpkg", Status: StatusError, DurationMS: 1, Error: "reading var/lib/dpkg/status: read var/lib/dpkg/status: is a directory"},
+			{Name: "processes", Status: StatusOK, Items: 211, DurationMS: 14},
+			{Name: "paths", Status: StatusOK, Items: 3, DurationMS: 2, Warnings: []string{
+				"opt/kaspersky: permission denied", "var/log/kaspersky: permission denied"}},
+			{Name: "rpm", Status: StatusUnavailable, Error: "no rpm database: unavailable"},
+		},
 	}
 }

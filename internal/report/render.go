@@ -71,6 +71,19 @@ func restrictedCounts(products []Product) (inUse, leftover int) {
 	return inUse, leftover
 }
 
+// FailedSources names the sources that failed or timed out, each with
+// how ("dpkg (error)", "processes (timeout)"), in the order given: why a
+// scan is incomplete.
+func FailedSources(sources []Source) []string {
+	var out []string
+	for _, s := range sources {
+		if Failed(s) {
+			out = append(out, oneLine(s.Name)+" ("+s.Status+")")
+		}
+	}
+	return out
+}
+
 // distinctValues returns up to n distinct evidence values, in order, and
 // how many distinct values were left out.
 func distinctValues(ev []Evidence, n int) (vals []string, more int) {

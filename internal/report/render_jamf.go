@@ -21,6 +21,7 @@ const (
 // know, most urgent first:
 //
 //	RESTRICTED: <name version (state)>; …  a restricted product is active or installed
+//	INCOMPLETE: <source (status)>, …       none found, but a source failed or timed out
 //	LEFTOVER: <vendor> components          only residue of a restricted product remains
 //	COMPLIANT: <name>; …                   other products are active or installed
 //	NONE                                   nothing active or installed
@@ -55,6 +56,12 @@ func renderJamf(w io.Writer, r *Report) error {
 	switch {
 	case len(inUse) > 0:
 		text = fitList("RESTRICTED: ", inUse, "; ", "")
+	case VerdictOf(r) == VerdictIncomplete:
+		failed := FailedSources(r.Sources)
+		for i, f := range failed {
+			failed[i] = jamfItem(f)
+		}
+		text = fitList("INCOMPLETE: ", failed, ", ", "")
 	case len(leftoverVendors) > 0:
 		text = fitList("LEFTOVER: ", leftoverVendors, ", ", " components")
 	case len(other) > 0:

@@ -88,11 +88,24 @@ func writeTableHeader(b *bytes.Buffer, r *Report) {
 	}
 }
 
+// writeVerdict writes the banner: NOT COMPLIANT, INCOMPLETE (with the
+// sources that could not look, and how) or COMPLIANT.
 func writeVerdict(b *bytes.Buffer, r *Report) {
 	inUse, leftover := restrictedCounts(r.Products)
-	switch {
-	case !r.Compliant:
+	switch verdict := VerdictOf(r); {
+	case verdict == VerdictNonCompliant:
 		fmt.Fprintf(b, "NOT COMPLIANT: %d restricted product(s) installed or active\n", inUse)
+	case verdict == VerdictIncomplete:
+		b.WriteString("INCOMPLETE: no restricted product found, but ")
+		if failed := FailedSources(r.Sources); len(failed) > 0 {
+			fmt.Fprintf(b, "%d source(s) could not look: %s", len(failed), truncate(strings.Join(failed, ", "), 3*maxHeaderValue))
+		} else {
+			b.WriteString("the scan could not see everything")
+		}
+		if leftover > 0 {
+			fmt.Fprintf(b, "; %d restricted leftover(s) found (residue only)", leftover)
+		}
+		b.WriteByte('\n')
 	case leftover > 0:
 		fmt.Fprintf(b, "COMPLIANT (%d restricted leftover(s) found: residue only, neither installed nor active)\n", leftover)
 	default:
@@ -231,8 +244,13 @@ func writeSources(b *bytes.Buffer, sources []Source) {
 			fmt.Sprintf("%*d ms", msWidth, s.DurationMS),
 		}
 		// Every row gets the error cell, empty or not, so that the columns
-		// before it align across all rows.
-		row = append(row, errorLine(s.Error, maxSourceError))
+		// before it align across all rows. A source that worked but could
+		// not read some items shows the first of them.
+		note := s.Error
+		if note == "" && len(s.Warnings) > 0 {
+			note = fmt.Sprintf("%d warning(s): %s", len(s.Warnings), s.Warnings[0])
+		}
+		row = append(row, errorLine(note, maxSourceError))
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush() // writes to a bytes.Buffer: cannot fail

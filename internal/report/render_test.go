@@ -258,7 +258,7 @@ func TestJamfResults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := cleanReport()
 			r.Products = tt.products
-			r.Compliant = ComputeCompliant(tt.products)
+			r.SetVerdict()
 			out := string(render(t, r, FormatJamf))
 			text, ok := strings.CutPrefix(strings.TrimSuffix(out, "</result>\n"), "<result>")
 			if !ok || strings.Contains(text, "\n") {
@@ -315,4 +315,53 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// An incomplete scan is never COMPLIANT or NONE in the Jamf line nor in
+// the table banner; a restricted product found wins over a failed source.
+func TestIncompleteBannerAndJamf(t *testing.T) {
+	kes := Product{ID: "kes", Vendor: "Kaspersky", Name: "KES", Version: "1.0", Category: CategoryAntivirus,
+		State: StateActive, Restricted: true, Policy: bisPolicy(), Confidence: ConfidenceHigh}
+	clam := Product{ID: "clamav", Vendor: "Cisco", Name: "ClamAV", Category: CategoryAntivirus, State: StateActive, Confidence: ConfidenceHigh}
+	timedOut := Source{Name: "units", Status: StatusTimeout, Error: "deadline exceeded"}
+	failed := Source{Name: "dpkg", Status: StatusError, Error: "is a directory"}
+	for _, tt := range []struct {
+		name              string
+		products          []Product
+		sources           []Source
+		jamf, banner      string
+		verdict           string
+		compliant         bool
+		legacyWithoutVerd bool // the report lacks the verdict field (an older agent's)
+	}{
+		{"nothing_seen", nil, []Source{timedOut, failed}, "INCOMPLETE: dpkg (error), units (timeout)",
+			"INCOMPLETE: no restricted product found, but 2 source(s) could not look: dpkg (error), units (timeout)", VerdictIncomplete, false, false},
+		{"other_product", []Product{clam}, []Source{failed}, "INCOMPLETE: dpkg (error)",
+			"INCOMPLETE: no restricted product found, but 1 source(s) could not look: dpkg (error)", VerdictIncomplete, false, false},
+		{"restricted_wins", []Product{kes}, []Source{failed}, "RESTRICTED: KES 1.0 (active)",
+			"NOT COMPLIANT: 1 restricted product(s) installed or active", VerdictNonCompliant, false, false},
+		{"warnings_only", []Product{clam}, []Source{{Name: "apps", Status: StatusOK, Warnings: []string{"X.app: bad"}}}, "COMPLIANT: ClamAV",
+			"COMPLIANT", VerdictCompliant, true, false},
+		{"older_report", nil, []Source{failed}, "INCOMPLETE: dpkg (error)",
+			"INCOMPLETE: no restricted product found, but 1 source(s) could not look: dpkg (error)", VerdictIncomplete, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := cleanReport()
+			r.Products, r.Sources = tt.products, tt.sources
+			r.SetVerdict()
+			if r.Verdict != tt.verdict || r.Compliant != tt.compliant {
+				t.Errorf("verdict %q compliant %v, want %q %v", r.Verdict, r.Compliant, tt.verdict, tt.compliant)
+			}
+			if tt.legacyWithoutVerd {
+				r.Verdict, r.Compliant = "", true // what an older agent wrote
+			}
+			if got := string(render(t, r, FormatJamf)); got != "<result>"+tt.jamf+"</result>\n" {
+				t.Errorf("jamf %q, want %q", got, tt.jamf)
+			}
+			table := string(render(t, r, FormatTable))
+			if !strings.Contains(table, "\n\n"+tt.banner+"\n") {
+				t.Errorf("table lacks the banner %q:\n%s", tt.banner, table)
+			}
+		})
+	}
 }

@@ -67,6 +67,29 @@ func TestValidateAcceptsAdditions(t *testing.T) {
 	}
 }
 
+// Reports of agents older than the verdict must still be accepted: no
+// verdict, and compliant true although a source failed (the old rule).
+func TestValidateAcceptsOlderReports(t *testing.T) {
+	r := incompleteReport()
+	r.Verdict, r.Compliant = "", true
+	for i := range r.Sources {
+		r.Sources[i].Warnings = nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "verdict") || strings.Contains(string(b), "warnings") {
+		t.Fatalf("an empty verdict or warnings list is written: %s", b)
+	}
+	if err := schema.Validate(b); err != nil {
+		t.Error(err)
+	}
+	if got := VerdictOf(r); got != VerdictIncomplete {
+		t.Errorf("derived verdict %q, want incomplete", got)
+	}
+}
+
 func TestValidateRejects(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -100,9 +123,30 @@ func TestValidateRejects(t *testing.T) {
 		{"empty_root", func(m map[string]any) { field(m, "host")["root"] = "" }, "host.root", "minLength"},
 		{"restricted_without_policy", func(m map[string]any) { delete(field(m, "products", 0), "policy") }, "products[0].policy", "missing"},
 		{"compliant_true_but_restricted_active", func(m map[string]any) { m["compliant"] = true }, "compliant", "restricted product is active or installed"},
-		{"compliant_false_without_restricted", func(m map[string]any) {
+		{"compliant_false_without_restricted", func(m map[string]any) { // a report of an older agent
+			delete(m, "verdict")
 			m["products"] = []any{}
 		}, "compliant", "no restricted product"},
+		{"wrong_enum_verdict", func(m map[string]any) { m["verdict"] = "unknown" }, "verdict", "incomplete"},
+		{"non_compliant_without_restricted", func(m map[string]any) { m["products"] = []any{} }, "verdict", "is non_compliant, but no restricted product"},
+		{"non_compliant_but_compliant", func(m map[string]any) { m["compliant"] = true }, "verdict", "is non_compliant, but compliant is true"},
+		{"compliant_verdict_with_failed_source", func(m map[string]any) {
+			m["verdict"], m["compliant"], m["products"] = "compliant", true, []any{}
+		}, "verdict", "is compliant, but a source failed or timed out"},
+		{"compliant_verdict_but_not_compliant", func(m map[string]any) {
+			m["verdict"], m["compliant"], m["products"], m["sources"] = "compliant", false, []any{}, []any{}
+		}, "verdict", "is compliant, but compliant is false"},
+		{"incomplete_with_restricted", func(m map[string]any) { m["verdict"] = "incomplete" }, "verdict", "is incomplete, but a restricted product is active or installed"},
+		{"incomplete_without_failed_source", func(m map[string]any) {
+			m["verdict"], m["products"] = "incomplete", []any{}
+			for _, s := range m["sources"].([]any) {
+				s.(map[string]any)["status"] = "ok"
+			}
+		}, "verdict", "is incomplete, but no source failed or timed out"},
+		{"incomplete_but_compliant", func(m map[string]any) {
+			m["verdict"], m["compliant"], m["products"] = "incomplete", true, []any{}
+		}, "verdict", "is incomplete, but compliant is true"},
+		{"warnings_not_strings", func(m map[string]any) { field(m, "sources", 0)["warnings"] = []any{1} }, "sources[0].warnings[0]", "string"},
 		{"everything_missing", func(m map[string]any) { clear(m) }, "agent", "missing"},
 	}
 	for _, tt := range tests {
@@ -247,6 +291,9 @@ func TestSchemaCoversTypes(t *testing.T) {
 // TestSchemaEnums checks the schema's enums against the Go constants.
 func TestSchemaEnums(t *testing.T) {
 	var sch struct {
+		Properties map[string]struct {
+			Enum []string `json:"enum"`
+		} `json:"properties"`
 		Defs map[string]struct {
 			Properties map[string]struct {
 				Enum []string `json:"enum"`
@@ -266,6 +313,10 @@ func TestSchemaEnums(t *testing.T) {
 		{"product", "category", []string{CategoryAntivirus, CategoryEDR, CategoryManagementAgent, CategoryVPN,
 			CategoryPasswordManager, CategoryParentalControl, CategorySecuritySuite, CategoryScanEngine, CategoryOther}},
 		{"source", "status", []string{StatusOK, StatusError, StatusUnavailable, StatusTimeout}},
+		{"failedSource", "status", []string{StatusError, StatusTimeout}},
+	}
+	if got, want := sch.Properties["verdict"].Enum, []string{VerdictCompliant, VerdictNonCompliant, VerdictIncomplete}; !slices.Equal(got, want) {
+		t.Errorf("verdict enum = %v, want %v", got, want)
 	}
 	for _, tt := range tests {
 		t.Run(tt.def+"_"+tt.prop, func(t *testing.T) {

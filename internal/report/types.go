@@ -51,6 +51,19 @@ const (
 	StatusTimeout     = "timeout"
 )
 
+// Verdicts of a report: what a compliance check concludes from one scan.
+const (
+	// VerdictCompliant: no restricted product is active or installed, and
+	// every source that could have seen one worked.
+	VerdictCompliant = "compliant"
+	// VerdictNonCompliant: a restricted product is active or installed.
+	VerdictNonCompliant = "non_compliant"
+	// VerdictIncomplete: no restricted product was found, but a source
+	// that could have seen one failed or timed out: the scan could not
+	// see everything, so it cannot vouch for the host.
+	VerdictIncomplete = "incomplete"
+)
+
 // Categories of products, as the schema lists them.
 const (
 	CategoryAntivirus       = "antivirus"
@@ -75,8 +88,13 @@ type Report struct {
 	DurationMS    int64     `json:"duration_ms"`
 	Agent         Agent     `json:"agent"`
 	Host          Host      `json:"host"`
-	// Compliant is false exactly when a restricted product is active or
-	// installed; see [ComputeCompliant].
+	// Verdict is VerdictCompliant, VerdictNonCompliant or
+	// VerdictIncomplete; see [ComputeVerdict]. Reports of agents older
+	// than the field lack it: [VerdictOf] derives it for them.
+	Verdict string `json:"verdict,omitempty"`
+	// Compliant is true exactly when Verdict is VerdictCompliant. (Before
+	// the verdict it was false only when a restricted product was active
+	// or installed; an incomplete scan is now not compliant either.)
 	Compliant bool              `json:"compliant"`
 	Products  []Product         `json:"products"`
 	Sources   []Source          `json:"sources"`
@@ -156,6 +174,10 @@ type Source struct {
 	Items      int    `json:"items"`
 	DurationMS int64  `json:"duration_ms"`
 	Error      string `json:"error"` // empty when none
+	// Warnings name the items (a bundle, a registry key, a file) the
+	// source could not read although it saw the rest: they do not make
+	// the scan incomplete. At most about twenty, then a count.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // wireReport is Report as written: generated_at formatted, slices non-nil.
@@ -167,6 +189,7 @@ type wireReport struct {
 	DurationMS    int64             `json:"duration_ms"`
 	Agent         Agent             `json:"agent"`
 	Host          Host              `json:"host"`
+	Verdict       string            `json:"verdict,omitempty"`
 	Compliant     bool              `json:"compliant"`
 	Products      []Product         `json:"products"`
 	Sources       []Source          `json:"sources"`
@@ -201,6 +224,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		DurationMS:    r.DurationMS,
 		Agent:         r.Agent,
 		Host:          r.Host,
+		Verdict:       r.Verdict,
 		Compliant:     r.Compliant,
 		Products:      products,
 		Sources:       sources,
@@ -235,11 +259,57 @@ func NewID() string {
 	return string(s[:])
 }
 
-// ComputeCompliant reports whether a host with these products is compliant:
-// false exactly when a restricted product is active or installed. Restricted
-// leftovers are reported but do not by themselves make a host non-compliant.
-func ComputeCompliant(products []Product) bool {
-	return !slices.ContainsFunc(products, restrictedInUse)
+// ComputeVerdict says what a scan with these products and sources
+// concludes:
+//
+//   - VerdictNonCompliant when a restricted product is active or
+//     installed (restricted leftovers are reported but do not by themselves
+//     make a host non-compliant);
+//   - otherwise VerdictIncomplete when a source failed or timed out (see
+//     [Failed]): it could have seen a restricted product that the report
+//     therefore cannot rule out;
+//   - otherwise VerdictCompliant.
+//
+// Every source and enricher counts as one that could have seen a
+// restricted product: package databases, services and units, well-known
+// folders, processes, registry keys, Security Center, bundles, receipts,
+// launchd jobs, extensions, and the pe enricher, whose signers reveal
+// white-labelled builds. A source that is unavailable (processes of a
+// mounted root, Security Center on Windows Server, a package manager the
+// host does not have) is no failure: there was nothing for it to see.
+func ComputeVerdict(products []Product, sources []Source) string {
+	switch {
+	case slices.ContainsFunc(products, restrictedInUse):
+		return VerdictNonCompliant
+	case slices.ContainsFunc(sources, Failed):
+		return VerdictIncomplete
+	}
+	return VerdictCompliant
+}
+
+// Failed reports whether s failed or timed out, which leaves a scan
+// incomplete. Warnings alone are no failure.
+func Failed(s Source) bool {
+	return s.Status == StatusError || s.Status == StatusTimeout
+}
+
+// VerdictOf returns r's verdict: its Verdict field when it holds one of
+// the three verdicts, else (a report of an agent older than the field)
+// the verdict its products and sources support, by [ComputeVerdict].
+func VerdictOf(r *Report) string {
+	switch r.Verdict {
+	case VerdictCompliant, VerdictNonCompliant, VerdictIncomplete:
+		return r.Verdict
+	}
+	return ComputeVerdict(r.Products, r.Sources)
+}
+
+// SetVerdict computes r's verdict from its products and sources and sets
+// Verdict and Compliant, which is true exactly when the verdict is
+// VerdictCompliant.
+func (r *Report) SetVerdict() {
+	r.Verdict = ComputeVerdict(r.Products, r.Sources)
+	r.Compliant = r.Verdict == VerdictCompliant
 }
 
 // restrictedInUse reports whether p makes a host non-compliant.
@@ -327,5 +397,8 @@ func (r *Report) clone() *Report {
 		}
 	}
 	c.Sources = slices.Clone(r.Sources)
+	for i := range c.Sources {
+		c.Sources[i].Warnings = slices.Clone(c.Sources[i].Warnings)
+	}
 	return &c
 }

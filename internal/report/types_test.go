@@ -9,29 +9,68 @@ import (
 	"time"
 )
 
-func TestComputeCompliant(t *testing.T) {
+func TestComputeVerdict(t *testing.T) {
 	p := func(restricted bool, state string) Product {
 		return Product{Restricted: restricted, State: state}
 	}
+	src := func(name, status string, warnings ...string) Source {
+		return Source{Name: name, Status: status, Warnings: warnings}
+	}
+	ok := []Source{src("dpkg", StatusOK), src("processes", StatusUnavailable), src("apps", StatusOK, "Applications/X.app: bad plist")}
 	tests := []struct {
 		name     string
 		products []Product
-		want     bool
+		sources  []Source
+		want     string
 	}{
-		{"no_products", nil, true},
-		{"unrestricted_active", []Product{p(false, StateActive)}, true},
-		{"restricted_active", []Product{p(true, StateActive)}, false},
-		{"restricted_installed", []Product{p(true, StateInstalled)}, false},
-		{"restricted_leftover", []Product{p(true, StateLeftover)}, true},
-		{"restricted_unknown_state", []Product{p(true, "")}, true},
-		{"leftover_and_installed", []Product{p(true, StateLeftover), p(false, StateActive), p(true, StateInstalled)}, false},
+		{"no_products", nil, nil, VerdictCompliant},
+		{"unrestricted_active", []Product{p(false, StateActive)}, ok, VerdictCompliant},
+		{"restricted_active", []Product{p(true, StateActive)}, ok, VerdictNonCompliant},
+		{"restricted_installed", []Product{p(true, StateInstalled)}, ok, VerdictNonCompliant},
+		{"restricted_leftover", []Product{p(true, StateLeftover)}, ok, VerdictCompliant},
+		{"restricted_unknown_state", []Product{p(true, "")}, ok, VerdictCompliant},
+		{"leftover_and_installed", []Product{p(true, StateLeftover), p(false, StateActive), p(true, StateInstalled)}, ok, VerdictNonCompliant},
+		// Unavailable sources and warnings are no failure.
+		{"unavailable_and_warnings", nil, ok, VerdictCompliant},
+		{"source_error", nil, append(ok, src("rpm", StatusError)), VerdictIncomplete},
+		{"source_timeout", []Product{p(true, StateLeftover)}, append(ok, src("units", StatusTimeout)), VerdictIncomplete},
+		{"enricher_error", []Product{p(false, StateActive)}, append(ok, src("pe", StatusError)), VerdictIncomplete},
+		// A restricted product found wins over a failed source.
+		{"restricted_and_timeout", []Product{p(true, StateActive)}, append(ok, src("units", StatusTimeout)), VerdictNonCompliant},
+		{"unknown_status", nil, []Source{src("x", "weird")}, VerdictCompliant},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ComputeCompliant(tt.products); got != tt.want {
-				t.Errorf("ComputeCompliant = %v, want %v", got, tt.want)
+			if got := ComputeVerdict(tt.products, tt.sources); got != tt.want {
+				t.Errorf("ComputeVerdict = %q, want %q", got, tt.want)
+			}
+			r := &Report{Products: tt.products, Sources: tt.sources, Compliant: true, Verdict: "bogus"}
+			r.SetVerdict()
+			if r.Verdict != tt.want || r.Compliant != (tt.want == VerdictCompliant) {
+				t.Errorf("SetVerdict: verdict %q compliant %v", r.Verdict, r.Compliant)
 			}
 		})
+	}
+}
+
+// An older report has no verdict: VerdictOf derives it; a report with one
+// keeps it.
+func TestVerdictOf(t *testing.T) {
+	failed := []Source{{Name: "dpkg", Status: StatusError}}
+	for _, tt := range []struct {
+		name string
+		r    Report
+		want string
+	}{
+		{"old_compliant_with_failed_source", Report{Compliant: true, Sources: failed}, VerdictIncomplete},
+		{"old_clean", Report{Compliant: true}, VerdictCompliant},
+		{"old_restricted", Report{Products: []Product{{Restricted: true, State: StateActive}}, Sources: failed}, VerdictNonCompliant},
+		{"has_verdict", Report{Verdict: VerdictIncomplete}, VerdictIncomplete},
+		{"unknown_verdict", Report{Verdict: "maybe", Sources: failed}, VerdictIncomplete},
+	} {
+		if got := VerdictOf(&tt.r); got != tt.want {
+			t.Errorf("%s: VerdictOf = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
 

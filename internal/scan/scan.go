@@ -43,7 +43,8 @@ type Options struct {
 
 // Run scans opts.Host and returns the report. It fails only when the scan
 // cannot run at all (an unknown source name); a failing source is recorded
-// in the report's sources.
+// in the report's sources and makes the verdict incomplete unless a
+// restricted product was found anyway (see [report.ComputeVerdict]).
 func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	now := opts.Now
 	if now == nil {
@@ -105,13 +106,14 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		}
 	}
 	for _, res := range results {
-		s := report.Source{Name: res.Name, Status: res.Status, Items: res.Items, DurationMS: res.Duration.Milliseconds()}
+		s := report.Source{Name: res.Name, Status: res.Status, Items: res.Items, DurationMS: res.Duration.Milliseconds(),
+			Warnings: res.Warnings}
 		if res.Err != nil {
 			s.Error = res.Err.Error()
 		}
 		r.Sources = append(r.Sources, s)
 	}
-	r.Compliant = report.ComputeCompliant(r.Products)
+	r.SetVerdict()
 	r.Sort()
 	r.DurationMS = now().Sub(start).Milliseconds()
 	return r, nil

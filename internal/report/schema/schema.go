@@ -121,6 +121,14 @@ func problems(root *jsonschema.ValidationError, v any) []FieldError {
 	var out []FieldError
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
+		// A rule tying the verdict and compliant to products and sources
+		// is told as what it means, not as the keyword that failed.
+		if m := ruleLocation.FindStringSubmatch(e.SchemaURL); m != nil {
+			if p, ok := ruleProblems[m[1]+"/"+m[2]]; ok {
+				out = append(out, p)
+				return
+			}
+		}
 		if len(e.Causes) > 0 {
 			for _, c := range e.Causes {
 				walk(c)
@@ -128,22 +136,11 @@ func problems(root *jsonschema.ValidationError, v any) []FieldError {
 			return
 		}
 		path := fieldPath(v, e.InstanceLocation)
-		switch k := e.ErrorKind.(type) {
-		case *kind.Required:
+		if k, ok := e.ErrorKind.(*kind.Required); ok {
 			for _, m := range k.Missing {
 				out = append(out, FieldError{Path: joinPath(path, m), Message: "required field is missing"})
 			}
 			return
-		case *kind.Not:
-			if path == "products" {
-				out = append(out, FieldError{Path: "compliant", Message: "is true, but a restricted product is active or installed"})
-				return
-			}
-		case *kind.Contains:
-			if path == "products" {
-				out = append(out, FieldError{Path: "compliant", Message: "is false, but no restricted product is active or installed"})
-				return
-			}
 		}
 		// Messages may quote the document's values: bound their length.
 		msg := text.Truncate(text.OneLine(e.ErrorKind.LocalizedString(printer)), maxMessage)
@@ -152,6 +149,24 @@ func problems(root *jsonschema.ValidationError, v any) []FieldError {
 	walk(root)
 	slices.SortStableFunc(out, func(a, b FieldError) int { return strings.Compare(a.Path, b.Path) })
 	return slices.Compact(out)
+}
+
+// ruleLocation finds, in a failing keyword's schema location, the rule
+// ($defs entry) and the property it constrains.
+var ruleLocation = regexp.MustCompile(`#/\$defs/(compliantTrue|compliantFalseWithoutVerdict|verdict[A-Za-z]+)/properties/([a-z_]+)(?:/|$)`)
+
+// ruleProblems says what each consistency rule of the schema means, by
+// rule and property.
+var ruleProblems = map[string]FieldError{
+	"compliantTrue/products":                {"compliant", "is true, but a restricted product is active or installed"},
+	"compliantFalseWithoutVerdict/products": {"compliant", "is false, but no restricted product is active or installed"},
+	"verdictCompliant/compliant":            {"verdict", "is compliant, but compliant is false"},
+	"verdictCompliant/sources":              {"verdict", "is compliant, but a source failed or timed out"},
+	"verdictNonCompliant/compliant":         {"verdict", "is non_compliant, but compliant is true"},
+	"verdictNonCompliant/products":          {"verdict", "is non_compliant, but no restricted product is active or installed"},
+	"verdictIncomplete/compliant":           {"verdict", "is incomplete, but compliant is true"},
+	"verdictIncomplete/products":            {"verdict", "is incomplete, but a restricted product is active or installed"},
+	"verdictIncomplete/sources":             {"verdict", "is incomplete, but no source failed or timed out"},
 }
 
 var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
