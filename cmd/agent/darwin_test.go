@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -339,10 +340,38 @@ func TestScanMacClean(t *testing.T) {
 	}
 }
 
+// One broken bundle on an otherwise clean Mac: the apps source read every
+// other bundle, so its failure is a warning, the verdict stays compliant
+// and even --fail-on incomplete passes; the table shows the warning.
+func TestScanMacOneBadBundle(t *testing.T) {
+	m := newMac(t)
+	info := mactest.Encode(t, mactest.InfoPlist("com.example.notes", "Notes Plus", "2.1", "Notes Plus"), mactest.Binary)
+	mactest.WriteFile(t, m.root, "Applications/Notes Plus.app/Contents/Info.plist", info[:len(info)/2], 0o644)
+
+	r, _ := scanJSON(t, 0, "--root", m.root, "--fail-on", "restricted,incomplete")
+	s := sourceStatus(r, "apps")
+	if s.Status != "ok" || s.Error != "" || len(s.Warnings) != 1 ||
+		!strings.Contains(s.Warnings[0], "Applications/Notes Plus.app/Contents/Info.plist: not a valid property list") {
+		t.Errorf("apps: %+v, want ok with one warning naming the bundle's Info.plist", s)
+	}
+	if s.Items != 4 {
+		t.Errorf("apps saw %d bundles, want 4 (the broken one is still listed)", s.Items)
+	}
+	if r.Verdict != "compliant" || !r.Compliant {
+		t.Errorf("verdict %q compliant %v, want compliant", r.Verdict, r.Compliant)
+	}
+	out, _, code := avscout(t, "scan", "--root", m.root)
+	if code != 0 || !strings.Contains(out, "\nCOMPLIANT\n") || !regexp.MustCompile(`(?m)^  apps +ok +4 items .* 1 warning\(s\): Applications/Notes Plus\.app`).MatchString(out) {
+		t.Errorf("table (exit %d) lacks COMPLIANT or the apps warning:\n%s", code, out)
+	}
+}
+
 // Broken input everywhere: malformed and truncated plists (XML and
 // binary), link loops, executables that are not Mach-O or whose
 // signature is cut short. Every source reports what is wrong by name,
-// nothing crashes, and what can be read still finds Kaspersky.
+// nothing crashes, and what can be read still finds Kaspersky. One bad
+// bundle, job or receipt is a warning (the source saw the rest); the
+// corrupt system extension database is the extensions source's error.
 func TestScanMacBrokenInput(t *testing.T) {
 	m := newMac(t)
 	info := mactest.Encode(t, mactest.InfoPlist("com.example.x", "X", "1", "X"), mactest.Binary)
@@ -362,27 +391,42 @@ func TestScanMacBrokenInput(t *testing.T) {
 	mactest.WriteFile(t, m.root, "private/var/db/receipts/com.kaspersky.kis.pkg.plist", []byte{}, 0o644)
 
 	r, _ := scanJSON(t, 1, "--root", m.root, "--fail-on", "restricted")
-	for name, wants := range map[string][]string{
-		"apps": {
+	for name, tt := range map[string]struct {
+		status string
+		wants  []string
+	}{
+		"apps": {"ok", []string{
 			"Applications/Truncated.app/Contents/Info.plist: not a valid property list",
 			"Applications/Malformed.app/Contents/Info.plist: not a valid property list",
 			`Applications/Script.app/Contents/MacOS/Script: not a Mach-O file`,
 			"Applications/Kaspersky Internet Security.app/Contents/MacOS/Kaspersky Internet Security: malformed Mach-O file",
 			"Applications/Loop.app: too many levels of symbolic links",
-		},
-		"extensions": {"Library/SystemExtensions/db.plist: not a valid property list"},
-		"launchd":    {"Library/LaunchDaemons/com.kaspersky.kav.plist: not a valid property list"},
-		"receipts":   {"com.kaspersky.kis.pkg.plist: not a valid property list: empty file"},
+		}},
+		"extensions": {"error", []string{"Library/SystemExtensions/db.plist: not a valid property list"}},
+		"launchd":    {"ok", []string{"Library/LaunchDaemons/com.kaspersky.kav.plist: not a valid property list"}},
+		"receipts":   {"ok", []string{"com.kaspersky.kis.pkg.plist: not a valid property list: empty file"}},
 	} {
 		s := sourceStatus(r, name)
-		if s.Status != "error" {
-			t.Errorf("source %s: %+v, want an error", name, s)
+		if s.Status != tt.status {
+			t.Errorf("source %s: %+v, want status %s", name, s, tt.status)
 		}
-		for _, want := range wants {
-			if !strings.Contains(s.Error, want) {
-				t.Errorf("source %s error lacks %q:\n%s", name, want, s.Error)
+		told := s.Error
+		if tt.status == "ok" {
+			told = strings.Join(s.Warnings, "\n")
+			if s.Error != "" {
+				t.Errorf("source %s: ok with an error %q", name, s.Error)
 			}
 		}
+		for _, want := range tt.wants {
+			if !strings.Contains(told, want) {
+				t.Errorf("source %s lacks %q:\n%s", name, want, told)
+			}
+		}
+	}
+	// KIS is found, so the verdict is non_compliant despite the failed
+	// extensions source.
+	if r.Verdict != "non_compliant" || r.Compliant {
+		t.Errorf("verdict %q compliant %v, want non_compliant", r.Verdict, r.Compliant)
 	}
 	// The bundle with the cut signature is still found by its name.
 	if p, ok := product(r, "kaspersky-internet-security-mac"); !ok || p.State != "installed" {

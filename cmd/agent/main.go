@@ -20,7 +20,7 @@ var version = "dev"
 // Exit codes, part of the CLI contract (DESIGN.md).
 const (
 	exitOK         = 0
-	exitRestricted = 1
+	exitRestricted = 1 // also: a condition named by --fail-on holds
 	exitUsage      = 2
 )
 
@@ -76,7 +76,7 @@ func usage(w io.Writer) {
 
 Usage:
   avscout scan [--format table|json|jamf] [--output FILE] [--root DIR] [--os linux|windows|darwin]
-               [--catalog FILE] [--fail-on restricted] [--sources a,b,…]
+               [--catalog FILE] [--fail-on restricted[,incomplete]] [--sources a,b,…]
   avscout catalog [--format table|json] [--catalog FILE]
   avscout service install|uninstall|start|stop|restart|status [--config FILE]
   avscout service run [--config FILE] [--once]    (what the service manager runs)
@@ -85,8 +85,10 @@ Usage:
   avscout config show [--config FILE]
   avscout version
 
-Exit codes: 0 scan completed; 1 with --fail-on restricted when a restricted
-product is installed or active; 2 usage or configuration error; 3 from
-status commands when the service is not running or has not scanned yet.
+Exit codes: 0 scan completed; 1 with --fail-on when a condition it names holds
+(restricted: a restricted product is installed or active; incomplete: the
+verdict is incomplete, a source that could have seen one failed or timed out);
+2 usage or configuration error; 3 from status commands when the service is not
+running or has not scanned yet.
 `)
 }

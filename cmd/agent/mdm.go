@@ -15,6 +15,7 @@ import (
 
 	"github.com/avscout/avscout/internal/agent"
 	"github.com/avscout/avscout/internal/config"
+	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/text"
 )
 
@@ -60,6 +61,7 @@ type mdmState struct {
 // ScanStatus values of the custom compliance output.
 const (
 	scanOK           = "Ok"
+	scanIncomplete   = "Incomplete" // the last scan could not see everything: not Ok
 	scanStale        = "Stale"
 	scanFailed       = "Failed"
 	scanNeverScanned = "NeverScanned"
@@ -80,8 +82,28 @@ func (m mdmState) scanStatus() string {
 		return scanFailed
 	case m.staleAfter > 0 && m.age() > m.staleAfter:
 		return scanStale
+	case m.scan.VerdictOf() == report.VerdictIncomplete:
+		return scanIncomplete
 	}
 	return scanOK
+}
+
+// verdict is the last scan's verdict, "" when there is none to trust
+// (never scanned, failed, unreadable).
+func (m mdmState) verdict() string {
+	if m.err != nil {
+		return ""
+	}
+	return m.scan.VerdictOf()
+}
+
+// failedSources names the last scan's failed sources, or "a source" when
+// the state does not say which.
+func (m mdmState) failedSources() string {
+	if len(m.scan.FailedSources) == 0 {
+		return "a source"
+	}
+	return strings.Join(m.scan.FailedSources, ", ")
 }
 
 func (m mdmState) restricted() []string {
@@ -115,9 +137,10 @@ const (
 
 // writeIntuneRemediation is an Intune Remediations detection result: one
 // line, and exit 1 ("issue found", the remediation or alert runs) unless
-// the last scan is recent, succeeded and found no restricted product in
-// use. Never scanned, stale, failed and unreadable all count as issues: a
-// check that cannot vouch for the host must not say it is fine.
+// the last scan is recent, succeeded, could see everything and found no
+// restricted product in use. Never scanned, stale, failed, incomplete and
+// unreadable all count as issues: a check that cannot vouch for the host
+// must not say it is fine.
 func writeIntuneRemediation(w io.Writer, m mdmState) int {
 	var line string
 	code := exitRestricted
@@ -132,6 +155,8 @@ func writeIntuneRemediation(w io.Writer, m mdmState) int {
 		line = "SCAN FAILED: " + m.scan.Error + "; last attempt " + m.when()
 	case st == scanStale:
 		line = fmt.Sprintf("STALE: last scan %s, older than %s: is the avscout service running?", m.when(), shortDuration(m.staleAfter))
+	case st == scanIncomplete:
+		line = "INCOMPLETE: no restricted product found, but " + m.failedSources() + " could not look; last scan " + m.when()
 	default:
 		line = fmt.Sprintf("COMPLIANT: no restricted product installed, %d product(s) found; last scan %s", m.scan.Products, m.when())
 		code = exitOK
@@ -167,8 +192,11 @@ type complianceDoc struct {
 	// LastScanAgeHours is -1 when there is no scan to age.
 	LastScanAgeHours  int
 	FailedSourceCount int
-	ScanStatus        string // Ok, Stale, Failed, NeverScanned, Error
-	AgentVersion      string // numeric, for the Version data type
+	ScanStatus        string // Ok, Incomplete, Stale, Failed, NeverScanned, Error
+	// Verdict is the last scan's: compliant, non_compliant or incomplete;
+	// "" when there is none (never scanned, failed, unreadable).
+	Verdict      string
+	AgentVersion string // numeric, for the Version data type
 }
 
 // writeIntuneCompliance writes one line of compressed JSON and exits 0:
@@ -180,6 +208,7 @@ func writeIntuneCompliance(w io.Writer, m mdmState) int {
 		RestrictedProducts:       strings.Join(m.restricted(), "; "),
 		LastScanAgeHours:         -1,
 		ScanStatus:               m.scanStatus(),
+		Verdict:                  m.verdict(),
 		AgentVersion:             numericVersion(version),
 	}
 	if m.err == nil && m.scan != nil {
@@ -215,8 +244,9 @@ func numericVersion(v string) string {
 // writeJamfStatus writes a Jamf Pro extension attribute: one
 // "<result>…</result>" line whose first word a smart group matches, in the
 // words of `scan --format jamf`: COMPLIANT, RESTRICTED: <names>,
-// NOT SCANNED, STALE: …, SCAN FAILED: …, ERROR: …. The script that calls
-// it prints NOT INSTALLED when the agent is missing.
+// INCOMPLETE: <failed sources>, NOT SCANNED, STALE: …, SCAN FAILED: …,
+// ERROR: …. The script that calls it prints NOT INSTALLED when the agent
+// is missing.
 func writeJamfStatus(w io.Writer, m mdmState) int {
 	var text string
 	switch st := m.scanStatus(); {
@@ -230,6 +260,8 @@ func writeJamfStatus(w io.Writer, m mdmState) int {
 		text = "SCAN FAILED: " + m.scan.Error
 	case st == scanStale:
 		text = "STALE: last scan " + m.scan.At.UTC().Format(time.RFC3339)
+	case st == scanIncomplete:
+		text = "INCOMPLETE: " + m.failedSources()
 	default:
 		text = "COMPLIANT"
 	}

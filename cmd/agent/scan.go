@@ -29,7 +29,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		root    = fs.String("root", "", "scan `DIR` as the target's filesystem root (a mounted image, a container rootfs)")
 		osName  = fs.String("os", "", "target OS: linux, windows or darwin (default: detected)")
 		catFile = fs.String("catalog", "", "load the catalog or policy from `FILE` instead of the built-in one")
-		failOn  = fs.String("fail-on", "", "exit 1 when the condition holds: restricted")
+		failOn  = fs.String("fail-on", "", "exit 1 when any of the comma-separated `conditions` holds: restricted (a restricted product installed or active), incomplete (a source that could have seen one failed or timed out)")
 		srcs    = fs.String("sources", "", "comma-separated `list` of sources to run (default: all for the OS)")
 		timeout = fs.Duration("timeout", 30*time.Second, "time limit for each source")
 		verbose = fs.Bool("verbose", false, "log what each source does to standard error")
@@ -51,8 +51,9 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !slices.Contains(report.Formats(), *format) { // checked before scanning, not after
 		return fail("unknown --format %q (want %s)", *format, strings.Join(report.Formats(), ", "))
 	}
-	if *failOn != "" && *failOn != "restricted" {
-		return fail("unknown --fail-on %q (want restricted)", *failOn)
+	conditions, err := parseFailOn(*failOn)
+	if err != nil {
+		return fail("%v", err)
 	}
 	var target host.OS
 	if *osName != "" {
@@ -109,10 +110,43 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
 		return fail("write report: %v", err)
 	}
-	if *failOn == "restricted" && !r.Compliant {
+	if failing(conditions, report.VerdictOf(r)) {
 		return exitRestricted
 	}
 	return exitOK
+}
+
+// --fail-on conditions.
+const (
+	failRestricted = "restricted" // the verdict is non_compliant
+	failIncomplete = "incomplete" // the verdict is incomplete
+)
+
+// parseFailOn reads --fail-on's comma-separated conditions; empty names
+// none. An unknown condition is an error: a typo must not turn a gate off.
+func parseFailOn(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, c := range strings.Split(s, ",") {
+		switch c = strings.TrimSpace(c); c {
+		case failRestricted, failIncomplete:
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		default:
+			return nil, fmt.Errorf("unknown --fail-on %q (want a comma-separated list of %s, %s)", c, failRestricted, failIncomplete)
+		}
+	}
+	return out, nil
+}
+
+// failing reports whether a scan with this verdict meets one of the
+// conditions.
+func failing(conditions []string, verdict string) bool {
+	return slices.Contains(conditions, failRestricted) && verdict == report.VerdictNonCompliant ||
+		slices.Contains(conditions, failIncomplete) && verdict == report.VerdictIncomplete
 }
 
 // loadCatalog returns the built-in catalog, or the one in file. A file

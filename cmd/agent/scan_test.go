@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -354,5 +355,78 @@ func TestScanThisMachine(t *testing.T) {
 	}
 	if r.Host.Root != "/" || r.Host.OS != "linux" || r.Host.Hostname == "" || r.Host.ID == "" {
 		t.Errorf("host block: %+v", r.Host)
+	}
+}
+
+// Every source timed out: the scan could not see, so the verdict is
+// incomplete, the banner says INCOMPLETE with the reason, and only
+// --fail-on incomplete fails on it.
+func TestScanAllSourcesTimedOut(t *testing.T) {
+	root := newRoot(t, "deb-timeout", debian12OSRelease)
+	dpkgtest.Build(t, root, []dpkgtest.Pkg{
+		{Name: "bash", Version: "5.2.15-2+b7", Maintainer: "Matthias Klose <doko@debian.org>"},
+	})
+	r, _ := scanJSON(t, 1, "--root", root, "--timeout", "1ns", "--fail-on", "restricted,incomplete")
+	if r.Verdict != report.VerdictIncomplete || r.Compliant {
+		t.Errorf("verdict %q compliant %v, want incomplete and not compliant", r.Verdict, r.Compliant)
+	}
+	if s := sourceStatus(r, "dpkg"); s.Status != report.StatusTimeout {
+		t.Errorf("dpkg: %+v, want timeout", s)
+	}
+
+	out, stderr, code := avscout(t, "scan", "--root", root, "--timeout", "1ns", "--fail-on", "restricted,incomplete")
+	if code != exitRestricted {
+		t.Errorf("--fail-on restricted,incomplete: exit %d, want %d: %s", code, exitRestricted, stderr)
+	}
+	banner := regexp.MustCompile(`(?m)^INCOMPLETE: no restricted product found, but \d+ source\(s\) could not look: .*dpkg \(timeout\)`)
+	if !banner.MatchString(out) || strings.Contains(out, "COMPLIANT") {
+		t.Errorf("table banner is not INCOMPLETE with the reason:\n%s", out)
+	}
+	for _, tt := range []struct {
+		failOn string
+		code   int
+	}{
+		{"restricted", exitOK},
+		{"incomplete", exitRestricted},
+		{"incomplete, restricted", exitRestricted},
+		{"", exitOK},
+	} {
+		if _, stderr, code := avscout(t, "scan", "--root", root, "--timeout", "1ns", "--format", "jamf", "--fail-on", tt.failOn); code != tt.code {
+			t.Errorf("--fail-on %q: exit %d, want %d: %s", tt.failOn, code, tt.code, stderr)
+		}
+	}
+	jamf, _, _ := avscout(t, "scan", "--root", root, "--timeout", "1ns", "--format", "jamf")
+	if !strings.HasPrefix(jamf, "<result>INCOMPLETE: ") || !strings.Contains(jamf, "dpkg (timeout)") {
+		t.Errorf("jamf %q, want INCOMPLETE naming dpkg", jamf)
+	}
+}
+
+// A dpkg database that cannot be read (the status file is a directory, as
+// root could not be kept out by permissions) is dpkg's error, and the
+// verdict is incomplete: the scan could not see the packages.
+func TestScanUnreadablePackageDatabase(t *testing.T) {
+	root := newRoot(t, "deb-unreadable", debian12OSRelease)
+	if err := os.MkdirAll(filepath.Join(root, "var/lib/dpkg/status"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, doc := scanJSON(t, 1, "--root", root, "--fail-on", "incomplete")
+	if s := sourceStatus(r, "dpkg"); s.Status != report.StatusError || !strings.Contains(s.Error, "var/lib/dpkg/status") {
+		t.Errorf("dpkg: %+v, want an error naming the status file", s)
+	}
+	if r.Verdict != report.VerdictIncomplete || r.Compliant || !strings.Contains(string(doc), `"verdict": "incomplete"`) {
+		t.Errorf("verdict %q compliant %v, want incomplete", r.Verdict, r.Compliant)
+	}
+	scanJSON(t, 0, "--root", root, "--fail-on", "restricted")
+}
+
+// Unknown --fail-on conditions are usage errors, so that a typo cannot
+// silently turn the gate off.
+func TestScanFailOnUsage(t *testing.T) {
+	root := newRoot(t, "failon", debian12OSRelease)
+	for _, v := range []string{"restricted,incompete", "compliant", "restricted,", "RESTRICTED"} {
+		_, stderr, code := avscout(t, "scan", "--root", root, "--fail-on", v)
+		if code != exitUsage || !strings.Contains(stderr, "unknown --fail-on") {
+			t.Errorf("--fail-on %q: exit %d, stderr %q; want a usage error", v, code, stderr)
+		}
 	}
 }

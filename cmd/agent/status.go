@@ -15,6 +15,7 @@ import (
 
 	"github.com/avscout/avscout/internal/agent"
 	"github.com/avscout/avscout/internal/config"
+	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/spool"
 )
 
@@ -78,6 +79,13 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	doc := statusDoc{StateDir: dir}
 	if st != nil { // nil: not run yet; say so, in the requested format
 		doc.LastScan, doc.LastDelivery = st.LastScan, st.LastDelivery
+		if ls := doc.LastScan; ls != nil && ls.Verdict == "" {
+			// A state an older agent wrote: derive the verdict, and say
+			// compliant only for a compliant one.
+			if ls.Verdict = ls.VerdictOf(); ls.Verdict != "" {
+				ls.Compliant = ls.Verdict == report.VerdictCompliant
+			}
+		}
 		if !st.StartedAt.IsZero() {
 			doc.StartedAt = &st.StartedAt
 		}
@@ -152,13 +160,19 @@ func writeStatusTable(w io.Writer, d statusDoc, now time.Time) {
 		fmt.Fprintf(tw, "Last scan:\tnone recorded (the service has not scanned yet)\n")
 	} else {
 		fmt.Fprintf(tw, "Last scan:\t%s, %d ms\n", when(s.At), s.DurationMS)
-		switch {
-		case s.Error != "":
-			fmt.Fprintf(tw, "Result:\tfailed: %s\n", s.Error)
-		case s.Compliant:
-			fmt.Fprintf(tw, "Result:\tcompliant, %d product(s)\n", s.Products)
-		default:
+		switch v := s.VerdictOf(); {
+		case v == report.VerdictNonCompliant:
 			fmt.Fprintf(tw, "Result:\tNOT COMPLIANT: %s\n", strings.Join(s.Restricted, ", "))
+		case s.Error != "" && v == "":
+			fmt.Fprintf(tw, "Result:\tfailed: %s\n", s.Error)
+		case v == report.VerdictIncomplete:
+			fmt.Fprintf(tw, "Result:\tINCOMPLETE: no restricted product found, but source(s) could not look: %s\n",
+				strings.Join(s.FailedSources, ", "))
+		default:
+			fmt.Fprintf(tw, "Result:\tcompliant, %d product(s)\n", s.Products)
+		}
+		if s.Error != "" && s.VerdictOf() != "" {
+			fmt.Fprintf(tw, "Error:\t%s\n", s.Error)
 		}
 		if s.ReportID != "" {
 			fmt.Fprintf(tw, "Report:\t%s\n", s.ReportID)

@@ -51,6 +51,17 @@ func compliantRoot(t *testing.T) string {
 	return root
 }
 
+// incompleteRoot is a Debian root whose dpkg database cannot be read: the
+// status file is a directory.
+func incompleteRoot(t *testing.T) string {
+	t.Helper()
+	root := newRoot(t, "mdm-incomplete", debian12OSRelease)
+	if err := os.MkdirAll(filepath.Join(root, "var/lib/dpkg/status"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
 // stateHost writes a state with the real agent.StateFile.
 func stateHost(t *testing.T, scan *agent.ScanState) mdmHost {
 	t.Helper()
@@ -75,6 +86,11 @@ func TestStatusMDMFormats(t *testing.T) {
 		"stale-restricted": stateHost(t, &agent.ScanState{At: time.Now().Add(-30 * time.Hour).UTC(), Products: 1,
 			Restricted: []string{kesl}}),
 		"failed": stateHost(t, &agent.ScanState{At: time.Now().UTC(), Error: "host: open root: permission denied"}),
+		// The real service over a root whose dpkg database is a directory.
+		"incomplete": scannedHost(t, incompleteRoot(t)),
+		// A state an older agent wrote: compliant with a failed source.
+		"old-incomplete": stateHost(t, &agent.ScanState{At: time.Now().UTC(), ReportID: "r1", Compliant: true, Products: 1,
+			Restricted: []string{}, FailedSources: []string{"units"}}),
 	}
 	// A config that group and others may write is refused: the checks say
 	// so on stdout, in their format.
@@ -97,6 +113,8 @@ func TestStatusMDMFormats(t *testing.T) {
 		{"stale-restricted", "intune-remediation", 1, `RESTRICTED: ` + kesl + `; last scan ` + whenRE + `\n`},
 		{"failed", "intune-remediation", 1, `SCAN FAILED: host: open root: permission denied; last attempt ` + whenRE + `\n`},
 		{"badconfig", "intune-remediation", 1, `ERROR: cannot read the avscout status: .*writable by group or others.*\n`},
+		{"incomplete", "intune-remediation", 1, `INCOMPLETE: no restricted product found, but dpkg could not look; last scan ` + whenRE + `\n`},
+		{"old-incomplete", "intune-remediation", 1, `INCOMPLETE: no restricted product found, but units could not look; last scan ` + whenRE + `\n`},
 
 		{"compliant", "jamf", 0, `<result>COMPLIANT</result>\n`},
 		{"restricted", "jamf", 0, `<result>RESTRICTED: ` + kesl + `</result>\n`},
@@ -104,13 +122,17 @@ func TestStatusMDMFormats(t *testing.T) {
 		{"stale", "jamf", 0, `<result>STALE: last scan \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ</result>\n`},
 		{"failed", "jamf", 0, `<result>SCAN FAILED: host: open root: permission denied</result>\n`},
 		{"badconfig", "jamf", 0, `<result>ERROR: .*</result>\n`},
+		{"incomplete", "jamf", 0, `<result>INCOMPLETE: dpkg</result>\n`},
+		{"old-incomplete", "jamf", 0, `<result>INCOMPLETE: units</result>\n`},
 
-		{"compliant", "intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":0,"ScanStatus":"Ok","AgentVersion":"0.0.0"\}\n`},
-		{"restricted", "intune-compliance", 0, `\{"RestrictedProductPresent":true,"RestrictedProducts":"` + kesl + `","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":0,"ScanStatus":"Ok","AgentVersion":"0.0.0"\}\n`},
-		{"never", "intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":-1,"FailedSourceCount":0,"ScanStatus":"NeverScanned","AgentVersion":"0.0.0"\}\n`},
-		{"stale-restricted", "intune-compliance", 0, `\{"RestrictedProductPresent":true,"RestrictedProducts":"` + kesl + `","ProductCount":1,"LastScanAgeHours":30,"FailedSourceCount":0,"ScanStatus":"Stale","AgentVersion":"0.0.0"\}\n`},
-		{"failed", "intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":0,"FailedSourceCount":0,"ScanStatus":"Failed","AgentVersion":"0.0.0"\}\n`},
-		{"badconfig", "intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":-1,"FailedSourceCount":0,"ScanStatus":"Error","AgentVersion":"0.0.0"\}\n`},
+		{"compliant", "intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":0,"ScanStatus":"Ok","Verdict":"compliant","AgentVersion":"0.0.0"\}\n`},
+		{"restricted", "intune-compliance", 0, `\{"RestrictedProductPresent":true,"RestrictedProducts":"` + kesl + `","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":0,"ScanStatus":"Ok","Verdict":"non_compliant","AgentVersion":"0.0.0"\}\n`},
+		{"never", "intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":-1,"FailedSourceCount":0,"ScanStatus":"NeverScanned","Verdict":"","AgentVersion":"0.0.0"\}\n`},
+		{"stale-restricted", "intune-compliance", 0, `\{"RestrictedProductPresent":true,"RestrictedProducts":"` + kesl + `","ProductCount":1,"LastScanAgeHours":30,"FailedSourceCount":0,"ScanStatus":"Stale","Verdict":"non_compliant","AgentVersion":"0.0.0"\}\n`},
+		{"failed", "intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":0,"FailedSourceCount":0,"ScanStatus":"Failed","Verdict":"","AgentVersion":"0.0.0"\}\n`},
+		{"badconfig", "intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":-1,"FailedSourceCount":0,"ScanStatus":"Error","Verdict":"","AgentVersion":"0.0.0"\}\n`},
+		{"incomplete", "intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":0,"FailedSourceCount":1,"ScanStatus":"Incomplete","Verdict":"incomplete","AgentVersion":"0.0.0"\}\n`},
+		{"old-incomplete", "intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":1,"ScanStatus":"Incomplete","Verdict":"incomplete","AgentVersion":"0.0.0"\}\n`},
 	} {
 		t.Run(tc.host+"/"+tc.format, func(t *testing.T) {
 			out, stderr, code := avscout(t, "status", "--config", hosts[tc.host].cfg, "--format", tc.format)
@@ -129,6 +151,7 @@ func TestStatusMDMFormats(t *testing.T) {
 		"compliant":  "<result>COMPLIANT</result>\n",
 		"restricted": "<result>RESTRICTED: " + kesl + "</result>\n",
 		"never":      "<result>NOT SCANNED</result>\n",
+		"incomplete": "<result>INCOMPLETE: dpkg</result>\n",
 	} {
 		script := kitScript(t, "jamf/extension-attribute.sh", "AVSCOUT=/opt/avscout/bin/avscout", wrapper(t, "--config", hosts[host].cfg))
 		if out, code := runSh(t, script); out != want || code != 0 {
@@ -274,8 +297,9 @@ func TestLinuxComplianceDiscoveryUnprivileged(t *testing.T) {
 		root func(*testing.T) string
 		want string
 	}{
-		{"compliant", compliantRoot, `{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":0,"ScanStatus":"Ok","AgentVersion":"0.0.0"}` + "\n"},
-		{"restricted", kasperskyRoot, `{"RestrictedProductPresent":true,"RestrictedProducts":"` + kesl + `","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":0,"ScanStatus":"Ok","AgentVersion":"0.0.0"}` + "\n"},
+		{"compliant", compliantRoot, `{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":0,"ScanStatus":"Ok","Verdict":"compliant","AgentVersion":"0.0.0"}` + "\n"},
+		{"restricted", kasperskyRoot, `{"RestrictedProductPresent":true,"RestrictedProducts":"` + kesl + `","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":0,"ScanStatus":"Ok","Verdict":"non_compliant","AgentVersion":"0.0.0"}` + "\n"},
+		{"incomplete", incompleteRoot, `{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":0,"FailedSourceCount":1,"ScanStatus":"Incomplete","Verdict":"incomplete","AgentVersion":"0.0.0"}` + "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := scannedHost(t, tc.root(t))
@@ -381,5 +405,42 @@ func TestMDMOutputLimits(t *testing.T) {
 		if got := numericVersion(v); got != want {
 			t.Errorf("numericVersion(%q) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// `avscout status` tells an incomplete last scan apart from a compliant
+// one, in the table and in JSON, also for a state an older agent wrote
+// (whose verdict is derived from its failed sources).
+func TestStatusShowsTheVerdict(t *testing.T) {
+	dpkgtest.Require(t)
+	for _, tc := range []struct {
+		name    string
+		host    mdmHost
+		verdict string
+		table   string // the Result line, after its label
+	}{
+		{"incomplete", scannedHost(t, incompleteRoot(t)), "incomplete", "INCOMPLETE: no restricted product found, but source(s) could not look: dpkg"},
+		{"compliant", scannedHost(t, compliantRoot(t)), "compliant", "compliant, 1 product(s)"},
+		{"old-state", stateHost(t, &agent.ScanState{At: time.Now().UTC(), ReportID: "r1", Compliant: true, Products: 2,
+			Restricted: []string{}, FailedSources: []string{"units", "rpm"}}), "incomplete",
+			"INCOMPLETE: no restricted product found, but source(s) could not look: units, rpm"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := avscout(t, "status", "--config", tc.host.cfg, "--format", "json")
+			if code != 0 {
+				t.Fatalf("status json: exit %d: %s", code, stderr)
+			}
+			var doc statusDoc
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc.LastScan == nil || doc.LastScan.Verdict != tc.verdict || doc.LastScan.Compliant != (tc.verdict == "compliant") {
+				t.Errorf("status json last scan %+v, want verdict %s", doc.LastScan, tc.verdict)
+			}
+			table, _, _ := avscout(t, "status", "--config", tc.host.cfg)
+			if !regexp.MustCompile(`(?m)^Result: +` + regexp.QuoteMeta(tc.table) + `$`).MatchString(table) {
+				t.Errorf("status table lacks the result %q:\n%s", tc.table, table)
+			}
+		})
 	}
 }

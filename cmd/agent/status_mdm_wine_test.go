@@ -29,7 +29,7 @@ func TestStatusMDMUnderWine(t *testing.T) {
 
 	status("intune-remediation", 1, `NOT SCANNED: the avscout service has not completed a scan yet\n`)
 	status("jamf", 0, `<result>NOT SCANNED</result>\n`)
-	status("intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":-1,"FailedSourceCount":0,"ScanStatus":"NeverScanned","AgentVersion":"0.0.0"\}\n`)
+	status("intune-compliance", 0, `\{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":-1,"FailedSourceCount":0,"ScanStatus":"NeverScanned","Verdict":"","AgentVersion":"0.0.0"\}\n`)
 
 	w.wine(fx.avscout, "service", "run", "--once")
 	status("intune-remediation", 0, `COMPLIANT: no restricted product installed, \d+ product\(s\) found; last scan `+when+`\n`)
@@ -39,5 +39,5 @@ func TestStatusMDMUnderWine(t *testing.T) {
 	w.wine(fx.avscout, "service", "run", "--once")
 	status("intune-remediation", 1, `RESTRICTED: Kaspersky Endpoint Security for Windows; last scan `+when+`\n`)
 	status("jamf", 0, `<result>RESTRICTED: Kaspersky Endpoint Security for Windows</result>\n`)
-	status("intune-compliance", 0, `\{"RestrictedProductPresent":true,"RestrictedProducts":"Kaspersky Endpoint Security for Windows","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":\d+,"ScanStatus":"Ok","AgentVersion":"0.0.0"\}\n`)
+	status("intune-compliance", 0, `\{"RestrictedProductPresent":true,"RestrictedProducts":"Kaspersky Endpoint Security for Windows","ProductCount":1,"LastScanAgeHours":0,"FailedSourceCount":\d+,"ScanStatus":"Ok","Verdict":"non_compliant","AgentVersion":"0.0.0"\}\n`)
 }

@@ -148,7 +148,7 @@ func (a *Agent) cycle(ctx context.Context, wake chan<- struct{}) (err error) {
 		summary.Error = fmt.Sprintf("queue report: %v", err)
 		log.Error("could not queue the report", "report_id", r.ReportID, "err", err)
 	} else {
-		log.Info("scan done", "report_id", r.ReportID, "compliant", r.Compliant,
+		log.Info("scan done", "report_id", r.ReportID, "verdict", summary.Verdict,
 			"products", len(r.Products), "restricted", len(summary.Restricted), "duration_ms", r.DurationMS)
 	}
 	a.State.Update(func(s *State) { s.LastScan = &summary })
@@ -167,7 +167,8 @@ func summarize(r *report.Report) ScanState {
 		At:         r.GeneratedAt.UTC(),
 		ReportID:   r.ReportID,
 		DurationMS: r.DurationMS,
-		Compliant:  r.Compliant,
+		Verdict:    report.VerdictOf(r),
+		Compliant:  report.VerdictOf(r) == report.VerdictCompliant,
 		Products:   len(r.Products),
 		Restricted: []string{},
 	}
@@ -177,7 +178,7 @@ func summarize(r *report.Report) ScanState {
 		}
 	}
 	for _, src := range r.Sources {
-		if src.Status == report.StatusError || src.Status == report.StatusTimeout {
+		if report.Failed(src) {
 			s.FailedSources = append(s.FailedSources, src.Name)
 		}
 	}

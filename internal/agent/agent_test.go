@@ -173,6 +173,9 @@ func TestCycleQueuesGzipJSONAndRecordsState(t *testing.T) {
 	if len(ls.FailedSources) != 1 || ls.FailedSources[0] != "securitycenter" {
 		t.Errorf("failed sources = %v", ls.FailedSources)
 	}
+	if ls.Verdict != report.VerdictNonCompliant {
+		t.Errorf("verdict = %q, want non_compliant", ls.Verdict)
+	}
 	if runtime.GOOS != "windows" {
 		fi, _ := os.Stat(path)
 		if fi.Mode().Perm() != 0o600 {
@@ -328,5 +331,57 @@ func TestRunRejectsAnIncompleteAgent(t *testing.T) {
 	a := &Agent{Queue: &memQueue{}, Scan: func(context.Context) (*report.Report, error) { return nil, nil }}
 	if err := a.Run(context.Background()); err == nil {
 		t.Error("Run with a zero interval succeeded")
+	}
+}
+
+// The state records the verdict; an incomplete scan is not compliant.
+func TestStateRecordsAnIncompleteVerdict(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	r := sampleReport("5c0b2d4e-8f1a-4c3b-9d2e-7a6f5e4d3c21", time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC))
+	r.Products = r.Products[1:] // only the leftover: nothing restricted in use
+	r.SetVerdict()
+	a := &Agent{Queue: &memQueue{}, State: OpenState(path, nil), Scan: func(context.Context) (*report.Report, error) { return r, nil }}
+	if err := a.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls := st.LastScan; ls.Verdict != report.VerdictIncomplete || ls.Compliant || len(ls.Restricted) != 0 {
+		t.Errorf("last scan = %+v, want verdict incomplete, not compliant", ls)
+	}
+	raw, _ := os.ReadFile(path)
+	if !bytes.Contains(raw, []byte(`"verdict": "incomplete"`)) {
+		t.Errorf("state file lacks the verdict:\n%s", raw)
+	}
+}
+
+// State files written before the verdict existed are still read, and
+// their verdict is derived from what they kept.
+func TestOldStateFilesGetAVerdict(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name, lastScan, want string
+	}{
+		// compliant:true with a failed source was the old rule's answer
+		{"incomplete", `{"at": "2026-11-20T08:00:00Z", "report_id": "r1", "duration_ms": 30001, "compliant": true, "products": 0, "failed_sources": ["dpkg"]}`, report.VerdictIncomplete},
+		{"restricted", `{"at": "2026-11-20T08:00:00Z", "report_id": "r2", "duration_ms": 12, "compliant": false, "products": 1, "restricted": ["Kaspersky Endpoint Security for Linux"], "failed_sources": ["units"]}`, report.VerdictNonCompliant},
+		{"compliant", `{"at": "2026-11-20T08:00:00Z", "report_id": "r3", "duration_ms": 12, "compliant": true, "products": 1}`, report.VerdictCompliant},
+		{"failed", `{"at": "2026-11-20T08:00:00Z", "duration_ms": 0, "compliant": false, "products": 0, "error": "host: open root: permission denied"}`, ""},
+		{"queue_failed", `{"at": "2026-11-20T08:00:00Z", "report_id": "r5", "duration_ms": 9, "compliant": true, "products": 0, "error": "queue report: disk full"}`, report.VerdictCompliant},
+	} {
+		p := filepath.Join(dir, tt.name+".json")
+		os.WriteFile(p, []byte(`{"version": 1, "pid": 12, "last_scan": `+tt.lastScan+`}`), 0o600)
+		st, err := ReadState(p)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := st.LastScan.VerdictOf(); got != tt.want || st.LastScan.Verdict != "" {
+			t.Errorf("%s: VerdictOf = %q (field %q), want %q derived", tt.name, got, st.LastScan.Verdict, tt.want)
+		}
+	}
+	if (*ScanState)(nil).VerdictOf() != "" {
+		t.Error("no scan has a verdict")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/atomicfile"
+	"github.com/avscout/avscout/internal/report"
 )
 
 // StateVersion is the version of the state file's layout.
@@ -35,14 +36,41 @@ type State struct {
 
 // ScanState is the gist of one scan.
 type ScanState struct {
-	At            time.Time `json:"at"`
-	ReportID      string    `json:"report_id,omitempty"`
-	DurationMS    int64     `json:"duration_ms"`
-	Compliant     bool      `json:"compliant"`
+	At         time.Time `json:"at"`
+	ReportID   string    `json:"report_id,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
+	// Verdict is the report's: compliant, non_compliant or incomplete;
+	// empty when the scan failed, and in states written before the
+	// verdict existed (see [ScanState.VerdictOf]).
+	Verdict       string    `json:"verdict,omitempty"`
+	Compliant     bool      `json:"compliant"` // true exactly when Verdict is compliant
 	Products      int       `json:"products"`
 	Restricted    []string  `json:"restricted,omitempty"` // names of restricted products active or installed
 	FailedSources []string  `json:"failed_sources,omitempty"`
 	Error         string    `json:"error,omitempty"` // the scan or queueing failed
+}
+
+// VerdictOf returns the scan's verdict: the one recorded, or, in a state
+// written by an agent older than the verdict, the one its restricted
+// products and failed sources support (the rule of
+// [report.ComputeVerdict]). It is "" for a scan that failed before it
+// could judge anything.
+func (s *ScanState) VerdictOf() string {
+	switch {
+	case s == nil:
+		return ""
+	case s.Verdict == report.VerdictCompliant, s.Verdict == report.VerdictNonCompliant, s.Verdict == report.VerdictIncomplete:
+		return s.Verdict
+	case len(s.Restricted) > 0:
+		return report.VerdictNonCompliant
+	case s.Error != "" && s.ReportID == "":
+		return "" // the scan itself failed: no report, no verdict
+	case len(s.FailedSources) > 0:
+		return report.VerdictIncomplete
+	case !s.Compliant:
+		return report.VerdictNonCompliant // the old rule: not compliant means restricted
+	}
+	return report.VerdictCompliant
 }
 
 // DeliveryState is the outcome of the last delivery attempt.

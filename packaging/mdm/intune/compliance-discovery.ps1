@@ -21,6 +21,7 @@ if (-not (Test-Path -LiteralPath $avscout -PathType Leaf)) {
         LastScanAgeHours         = -1
         FailedSourceCount        = 0
         ScanStatus               = 'NotInstalled'
+        Verdict                  = ''
         AgentVersion             = '0.0.0'
     }
     return $hash | ConvertTo-Json -Compress

@@ -10,7 +10,7 @@
 AVSCOUT=/usr/bin/avscout
 
 if [ ! -x "$AVSCOUT" ]; then
-	echo '{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":-1,"FailedSourceCount":0,"ScanStatus":"NotInstalled","AgentVersion":"0.0.0"}'
+	echo '{"RestrictedProductPresent":false,"RestrictedProducts":"","ProductCount":0,"LastScanAgeHours":-1,"FailedSourceCount":0,"ScanStatus":"NotInstalled","Verdict":"","AgentVersion":"0.0.0"}'
 	exit 0
 fi
 "$AVSCOUT" status --format intune-compliance --public 2>/dev/null

@@ -4,8 +4,10 @@
 # script needed for reporting). It runs the installed agent, which answers
 # from the status its service keeps (no scan, well under a second), and
 # passes its one-line output and exit code through:
-#   exit 0  COMPLIANT: the last scan is recent and found no restricted product
-#   exit 1  RESTRICTED / NOT SCANNED / STALE / SCAN FAILED / ERROR / NOT INSTALLED
+#   exit 0  COMPLIANT: the last scan is recent, saw everything and found no
+#           restricted product
+#   exit 1  RESTRICTED / INCOMPLETE / NOT SCANNED / STALE / SCAN FAILED /
+#           ERROR / NOT INSTALLED
 # Intune runs the remediation (or flags "With issues") on exit 1 only.
 #
 # Intune runs this in 32-bit PowerShell unless "Run script in 64-bit

@@ -3,9 +3,11 @@
 # String). Jamf stores only the text between <result> and </result>; this
 # prints exactly one such line, read from the status the agent's service
 # keeps (no scan, so inventory stays fast):
-#   COMPLIANT | RESTRICTED: <products> | NOT SCANNED | STALE: … |
-#   SCAN FAILED: … | ERROR: … | NOT INSTALLED
-# Smart groups: "avscout is COMPLIANT", "avscout like RESTRICTED".
+#   COMPLIANT | RESTRICTED: <products> | INCOMPLETE: <failed sources> |
+#   NOT SCANNED | STALE: … | SCAN FAILED: … | ERROR: … | NOT INSTALLED
+# Smart groups: "avscout is COMPLIANT", "avscout like RESTRICTED",
+# "avscout like INCOMPLETE" (a source that could have seen a restricted
+# product failed: the host is not vouched for).
 
 AVSCOUT=/opt/avscout/bin/avscout
 
