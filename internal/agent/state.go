@@ -42,12 +42,12 @@ type ScanState struct {
 	// Verdict is the report's: compliant, non_compliant or incomplete;
 	// empty when the scan failed, and in states written before the
 	// verdict existed (see [ScanState.VerdictOf]).
-	Verdict       string    `json:"verdict,omitempty"`
-	Compliant     bool      `json:"compliant"` // true exactly when Verdict is compliant
-	Products      int       `json:"products"`
-	Restricted    []string  `json:"restricted,omitempty"` // names of restricted products active or installed
-	FailedSources []string  `json:"failed_sources,omitempty"`
-	Error         string    `json:"error,omitempty"` // the scan or queueing failed
+	Verdict       string   `json:"verdict,omitempty"`
+	Compliant     bool     `json:"compliant"` // true exactly when Verdict is compliant
+	Products      int      `json:"products"`
+	Restricted    []string `json:"restricted,omitempty"` // names of restricted products active or installed
+	FailedSources []string `json:"failed_sources,omitempty"`
+	Error         string   `json:"error,omitempty"` // the scan or queueing failed
 }
 
 // VerdictOf returns the scan's verdict: the one recorded, or, in a state
