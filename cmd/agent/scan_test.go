@@ -410,6 +410,7 @@ func TestScanUnreadablePackageDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, doc := scanJSON(t, 1, "--root", root, "--fail-on", "incomplete")
+	checkGolden(t, "debian-incomplete", doc)
 	if s := sourceStatus(r, "dpkg"); s.Status != report.StatusError || !strings.Contains(s.Error, "var/lib/dpkg/status") {
 		t.Errorf("dpkg: %+v, want an error naming the status file", s)
 	}

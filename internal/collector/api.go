@@ -21,11 +21,12 @@ const maxFilterValue = 1024
 
 // filterParams are the query parameters of /v1/hosts and /v1/export.
 //
-//	compliant=true|false  state=restricted|unprotected|clean  stale=true|false
+//	compliant=true|false  verdict=compliant|non_compliant|incomplete
+//	state=restricted|incomplete|unprotected|clean  stale=true|false
 //	product=<catalog id>  vendor=<name, any case>  tag=<key>[=<value>]
 //	q=<part of hostname or id>  seen_since=<RFC 3339 time, or a duration like 24h meaning that long ago>
 //	limit=1…1000  offset=0…  (/v1/hosts only)
-var filterParams = []string{"compliant", "state", "stale", "product", "vendor", "tag", "search", "seen_since"}
+var filterParams = []string{"compliant", "verdict", "state", "stale", "product", "vendor", "tag", "search", "seen_since"}
 
 // parseFilter reads a store.HostFilter from q; paged says whether limit
 // and offset are allowed. Unknown parameters are refused, so that a typo
@@ -63,9 +64,14 @@ func (s *Server) parseFilter(q url.Values, paged bool) (store.HostFilter, error)
 		return f, err
 	}
 	switch f.State = q.Get("state"); f.State {
-	case "", store.HostRestricted, store.HostUnprotected, store.HostClean:
+	case "", store.HostRestricted, store.HostIncomplete, store.HostUnprotected, store.HostClean:
 	default:
-		return f, fmt.Errorf("state: want %s, %s or %s", store.HostRestricted, store.HostUnprotected, store.HostClean)
+		return f, fmt.Errorf("state: want %s, %s, %s or %s", store.HostRestricted, store.HostIncomplete, store.HostUnprotected, store.HostClean)
+	}
+	switch f.Verdict = q.Get("verdict"); f.Verdict {
+	case "", report.VerdictCompliant, report.VerdictNonCompliant, report.VerdictIncomplete:
+	default:
+		return f, fmt.Errorf("verdict: want %s, %s or %s", report.VerdictCompliant, report.VerdictNonCompliant, report.VerdictIncomplete)
 	}
 	f.Product, f.Vendor, f.Tag, f.Search = q.Get("product"), q.Get("vendor"), q.Get("tag"), q.Get("search")
 	if v := q.Get("seen_since"); v != "" {
@@ -155,8 +161,10 @@ func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 
 // CSVColumns are the columns of the CSV export, one row per host and
 // product (a host without products has one row, product columns empty).
+// verdict came last, after the others, so that readers counting columns
+// keep working.
 var CSVColumns = []string{"host_id", "hostname", "os", "os_version", "last_seen", "compliant", "state", "stale",
-	"product_id", "vendor", "product", "version", "product_state", "restricted", "white_label", "tags"}
+	"product_id", "vendor", "product", "version", "product_state", "restricted", "white_label", "tags", "verdict"}
 
 // exportHost is a host in the JSON export.
 type exportHost struct {
@@ -220,7 +228,7 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, f store.HostF
 		rows++
 		h, p := row.Host, row.Product
 		rec := []string{h.ID, h.Hostname, h.OS, h.OSVersion, report.FormatTime(h.LastSeen), strconv.FormatBool(h.Compliant),
-			h.State, strconv.FormatBool(h.Stale), "", "", "", "", "", "", "", formatTags(h.Tags)}
+			h.State, strconv.FormatBool(h.Stale), "", "", "", "", "", "", "", formatTags(h.Tags), h.Verdict}
 		if row.HasProduct {
 			copy(rec[8:15], []string{p.ID, p.Vendor, p.Name, p.Version, p.State, strconv.FormatBool(p.Restricted), strconv.FormatBool(p.WhiteLabel)})
 		}

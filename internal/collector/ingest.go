@@ -175,7 +175,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, ingestResponse{Status: "duplicate", ReportID: rep.ReportID})
 	default:
 		s.metrics.ingested.Add(1)
-		log.Debug("report stored", "bytes", len(raw), "compliant", rep.Compliant)
+		log.Debug("report stored", "bytes", len(raw), "verdict", report.ComputeVerdict(rep.Products, rep.Sources))
 		writeJSON(w, http.StatusCreated, ingestResponse{Status: "stored", ReportID: rep.ReportID})
 	}
 }

@@ -234,7 +234,7 @@ func (d *dashboard) css(w http.ResponseWriter, r *http.Request) {
 
 // summaryView is the summary page's body.
 type summaryView struct {
-	Hosts, Compliant, Restricted, Unprotected, Stale, WhiteLabel int
+	Hosts, Compliant, Restricted, Incomplete, Unprotected, Stale, WhiteLabel int
 	CompliantPct                                                 string
 	StaleAfter                                                   string
 	GeneratedAt                                                  stamp
@@ -260,6 +260,7 @@ func (d *dashboard) summary(w http.ResponseWriter, r *http.Request) {
 		Hosts:        s.Hosts,
 		Compliant:    s.Compliant,
 		Restricted:   s.Restricted,
+		Incomplete:   s.Incomplete,
 		Unprotected:  s.Unprotected,
 		Stale:        s.Stale,
 		WhiteLabel:   s.WhiteLabel,
@@ -279,8 +280,8 @@ func (d *dashboard) summary(w http.ResponseWriter, r *http.Request) {
 
 // hostsView is the host list's body.
 type hostsView struct {
-	Form                  filterForm
-	States, Compl, Stales []option
+	Form                     filterForm
+	States, Verdicts, Stales []option
 	Filtered              bool
 	Rows                  []hostRow
 	Pager                 pager
@@ -331,8 +332,10 @@ func (d *dashboard) hosts(w http.ResponseWriter, r *http.Request) {
 	now := d.now()
 	v := hostsView{
 		Form:      f,
-		States:    options(f.State, "", "Any", store.HostRestricted, "Restricted", store.HostUnprotected, "Unprotected", store.HostClean, "Clean"),
-		Compl:     options(f.Compliant, "", "Any", "true", "Compliant", "false", "Not compliant"),
+		States: options(f.State, "", "Any", store.HostRestricted, "Restricted", store.HostIncomplete, "Incomplete",
+			store.HostUnprotected, "Unprotected", store.HostClean, "Clean"),
+		Verdicts: options(f.Verdict, "", "Any", report.VerdictCompliant, "Compliant", report.VerdictNonCompliant, "Not compliant",
+			report.VerdictIncomplete, "Incomplete"),
 		Stales:    options(f.Stale, "", "Any", "true", "Stale", "false", "Seen recently"),
 		Filtered:  f.filtered(),
 		Pager:     newPager(f, pg.Total, len(pg.Hosts)),
@@ -360,6 +363,8 @@ func (d *dashboard) hosts(w http.ResponseWriter, r *http.Request) {
 type hostView struct {
 	Name, Hostname, ID                  string
 	Badge                               badge
+	Verdict                             string // the store's: compliant, non_compliant or incomplete
+	FailedSources                       []string
 	Compliant, Unprotected, Stale       bool
 	System                              []string // OS, version and architecture, those reported
 	Root                                string
@@ -400,6 +405,7 @@ type sourceView struct {
 	Items    int
 	Duration string
 	Error    string
+	Warnings []string // items it could not read although it saw the rest
 }
 
 // changeView is one entry of the host's history.
@@ -442,6 +448,8 @@ func newHostView(h store.HostDetail, now time.Time, staleAfter time.Duration) ho
 		Hostname:        h.Hostname,
 		ID:              h.ID,
 		Badge:           hostBadge(h.State),
+		Verdict:         h.Verdict,
+		FailedSources:   report.FailedSources(rep.Sources),
 		Compliant:       h.Compliant,
 		Unprotected:     h.State == store.HostUnprotected,
 		Stale:           h.Stale,
@@ -500,7 +508,7 @@ func newHostView(h store.HostDetail, now time.Time, staleAfter time.Duration) ho
 	for _, s := range rep.Sources {
 		v.Sources = append(v.Sources, sourceView{
 			Name: s.Name, Badge: sourceBadge(s.Status), Items: s.Items,
-			Duration: strconv.FormatInt(s.DurationMS, 10) + " ms", Error: s.Error,
+			Duration: strconv.FormatInt(s.DurationMS, 10) + " ms", Error: s.Error, Warnings: s.Warnings,
 		})
 	}
 	for _, c := range h.History {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/avscout/avscout/internal/collector/store"
+	"github.com/avscout/avscout/internal/report"
 )
 
 // Paging limits of the host list.
@@ -24,8 +25,9 @@ const (
 // the fields of the filter form, then the paging. Values are canonical
 // (trimmed, validated); the zero value lists every host.
 type filterForm struct {
-	State     string // "", store.HostRestricted, store.HostUnprotected or store.HostClean
-	Compliant string // "", "true" or "false"
+	State     string // "", store.HostRestricted, store.HostIncomplete, store.HostUnprotected or store.HostClean
+	Verdict   string // "", report.VerdictCompliant, report.VerdictNonCompliant or report.VerdictIncomplete
+	Compliant string // "", "true" or "false"; not in the form (Verdict says more), kept for links and the API's parity
 	Stale     string // "", "true" or "false"
 	Vendor    string
 	Product   string
@@ -98,7 +100,8 @@ func parseFilter(q url.Values) (filterForm, error) {
 		return nil
 	}
 	errs := []error{
-		choice("state", &f.State, store.HostRestricted, store.HostUnprotected, store.HostClean),
+		choice("state", &f.State, store.HostRestricted, store.HostIncomplete, store.HostUnprotected, store.HostClean),
+		choice("verdict", &f.Verdict, report.VerdictCompliant, report.VerdictNonCompliant, report.VerdictIncomplete),
 		choice("compliant", &f.Compliant, "true", "false"),
 		choice("stale", &f.Stale, "true", "false"),
 		text("vendor", &f.Vendor),
@@ -149,6 +152,7 @@ func quote(v string) string {
 func (f filterForm) hostFilter(staleAfter time.Duration) store.HostFilter {
 	hf := store.HostFilter{
 		State:      f.State,
+		Verdict:    f.Verdict,
 		Vendor:     f.Vendor,
 		Product:    f.Product,
 		Tag:        f.Tag,
@@ -192,6 +196,7 @@ func (f filterForm) values() url.Values {
 		}
 	}
 	set("state", f.State)
+	set("verdict", f.Verdict)
 	set("compliant", f.Compliant)
 	set("stale", f.Stale)
 	set("vendor", f.Vendor)

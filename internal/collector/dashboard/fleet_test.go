@@ -48,12 +48,18 @@ type testHost struct {
 }
 
 // Expected state of a host, computed from its report as the contract
-// (DESIGN.md) defines it.
-func (h testHost) compliant() bool { return report.ComputeCompliant(h.Latest.Products) }
+// (DESIGN.md) defines it: the verdict from products and sources, compliant
+// exactly when the verdict is.
+func (h testHost) verdict() string { return report.ComputeVerdict(h.Latest.Products, h.Latest.Sources) }
+
+func (h testHost) compliant() bool { return h.verdict() == report.VerdictCompliant }
 
 func (h testHost) state() string {
-	if !h.compliant() {
+	switch h.verdict() {
+	case report.VerdictNonCompliant:
 		return store.HostRestricted
+	case report.VerdictIncomplete:
+		return store.HostIncomplete
 	}
 	for _, p := range h.Latest.Products {
 		if p.State == report.StateActive && (p.Category == report.CategoryAntivirus || p.Category == report.CategoryEDR || p.Category == report.CategorySecuritySuite) {
@@ -224,7 +230,7 @@ func do(t *testing.T, h http.Handler, method, path string, header http.Header) (
 // wantSummary is the summary the test expects, computed from the
 // reports as DESIGN.md defines compliance and the store defines states.
 type wantSummary struct {
-	Hosts, Compliant, Restricted, Unprotected, Stale, WhiteLabel int
+	Hosts, Compliant, Restricted, Incomplete, Unprotected, Stale, WhiteLabel int
 	Products                                                     map[string]map[string]bool // restricted product in use -> host ids
 	Names                                                        map[string]string          // product id -> name
 }
@@ -238,6 +244,8 @@ func (f *testFleet) summary() wantSummary {
 		switch h.state() {
 		case store.HostRestricted:
 			w.Restricted++
+		case store.HostIncomplete:
+			w.Incomplete++
 		case store.HostUnprotected:
 			w.Unprotected++
 		}
@@ -267,6 +275,7 @@ func (w wantSummary) figures() map[string]string {
 		"n-compliant":       percent(w.Compliant, w.Hosts),
 		"n-compliant-hosts": strconv.Itoa(w.Compliant),
 		"n-restricted":      strconv.Itoa(w.Restricted),
+		"n-incomplete":      strconv.Itoa(w.Incomplete),
 		"n-unprotected":     strconv.Itoa(w.Unprotected),
 		"n-stale":           strconv.Itoa(w.Stale),
 		"n-whitelabel":      strconv.Itoa(w.WhiteLabel),

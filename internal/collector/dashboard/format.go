@@ -123,7 +123,8 @@ type badge struct {
 	Class string // one of a fixed set of CSS classes
 }
 
-// hostBadge is the badge of a host state (restricted, unprotected, clean).
+// hostBadge is the badge of a host state (restricted, incomplete,
+// unprotected, clean).
 func hostBadge(state string) badge {
 	return lookupBadge(state, state)
 }
@@ -152,6 +153,8 @@ func lookupBadge(key, text string) badge {
 	switch key {
 	case store.HostRestricted:
 		return badge{"Restricted", "bad"}
+	case store.HostIncomplete:
+		return badge{"Incomplete", "warn"}
 	case store.HostUnprotected:
 		return badge{"Unprotected", "warn"}
 	case store.HostClean:

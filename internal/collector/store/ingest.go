@@ -98,12 +98,12 @@ func (s *Store) Ingest(ctx context.Context, r *report.Report, raw []byte, tokenI
 		reportID            string
 		generatedAt         int64
 		firstSeen, lastSeen int64
-		compliant           int64
+		verdict             string
 	}
 	if !newHost {
-		err := tx.QueryRowContext(ctx, `SELECT last_report_id, last_generated_at, first_seen, last_seen, compliant
+		err := tx.QueryRowContext(ctx, `SELECT last_report_id, last_generated_at, first_seen, last_seen, verdict
 			FROM hosts WHERE id = $1`+s.dialect.forUpdate, h.id).
-			Scan(&prev.reportID, &prev.generatedAt, &prev.firstSeen, &prev.lastSeen, &prev.compliant)
+			Scan(&prev.reportID, &prev.generatedAt, &prev.firstSeen, &prev.lastSeen, &prev.verdict)
 		if err != nil {
 			return 0, fmt.Errorf("ingesting report %s: locking host: %w", r.ReportID, err)
 		}
@@ -138,7 +138,7 @@ func (s *Store) Ingest(ctx context.Context, r *report.Report, raw []byte, tokenI
 	} else if later(h.generatedAt, r.ReportID, prev.generatedAt, prev.reportID) {
 		// The common case: the newest report. Its predecessor is the
 		// current state, already in host_products.
-		pred, err := currentSnapshot(ctx, tx, h.id, prev.compliant == 1)
+		pred, err := currentSnapshot(ctx, tx, h.id, prev.verdict)
 		if err != nil {
 			return 0, fmt.Errorf("ingesting report %s: %w", r.ReportID, err)
 		}
@@ -290,7 +290,7 @@ type hostRow struct {
 	firstSeen, lastSeen               int64
 	lastReportID                      string
 	generatedAt                       int64
-	compliant                         bool
+	verdict                           string
 	state                             string
 	whiteLabel                        bool
 	restricted, protection            string
@@ -298,13 +298,13 @@ type hostRow struct {
 }
 
 const hostRowColumns = `id, hostname, os, os_version, arch, agent_version, catalog_version, tags, search,
-	first_seen, last_seen, last_report_id, last_generated_at, compliant, state, state_rank, white_label,
+	first_seen, last_seen, last_report_id, last_generated_at, compliant, verdict, state, state_rank, white_label,
 	restricted, protection, product_count`
 
 func (h *hostRow) args() []any {
 	return []any{h.id, h.hostname, h.os, h.osVersion, h.arch, h.agentVersion, h.catalogVersion, h.tags, h.search,
-		h.firstSeen, h.lastSeen, h.lastReportID, h.generatedAt, boolInt(h.compliant), h.state, stateRank(h.state),
-		boolInt(h.whiteLabel), h.restricted, h.protection, int64(h.products)}
+		h.firstSeen, h.lastSeen, h.lastReportID, h.generatedAt, boolInt(h.verdict == report.VerdictCompliant), h.verdict,
+		h.state, stateRank(h.state), boolInt(h.whiteLabel), h.restricted, h.protection, int64(h.products)}
 }
 
 func newHostRow(r *report.Report, receivedAt time.Time) *hostRow {
@@ -320,8 +320,10 @@ func newHostRow(r *report.Report, receivedAt time.Time) *hostRow {
 		lastSeen:       micros(receivedAt),
 		lastReportID:   r.ReportID,
 		generatedAt:    micros(r.GeneratedAt),
-		compliant:      report.ComputeCompliant(r.Products),
-		products:       len(r.Products),
+		// Derived, not taken from the agent: the same rule for reports of
+		// agents older than the verdict, and no trust in what one claims.
+		verdict:  report.ComputeVerdict(r.Products, r.Sources),
+		products: len(r.Products),
 	}
 	h.search = strings.ToLower(h.hostname) + "\n" + strings.ToLower(h.id)
 	tags := make(map[string]string, len(r.Tags))
@@ -341,15 +343,22 @@ func newHostRow(r *report.Report, receivedAt time.Time) *hostRow {
 		}
 	}
 	h.restricted, h.protection = mustJSON(restricted), mustJSON(protection)
-	switch {
-	case !h.compliant:
-		h.state = HostRestricted
-	case len(protection) == 0:
-		h.state = HostUnprotected
-	default:
-		h.state = HostClean
-	}
+	h.state = hostState(h.verdict, len(protection) > 0)
 	return h
+}
+
+// hostState is the fleet state of a host whose latest report has this
+// verdict and does or does not show an active security product.
+func hostState(verdict string, protected bool) string {
+	switch {
+	case verdict == report.VerdictNonCompliant:
+		return HostRestricted
+	case verdict == report.VerdictIncomplete:
+		return HostIncomplete
+	case !protected:
+		return HostUnprotected
+	}
+	return HostClean
 }
 
 func appendUnique(s []string, v string) []string {
@@ -368,15 +377,18 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// stateRank orders hosts in lists: the worst first.
+// stateRank orders hosts in lists: the worst first (restricted, then
+// incomplete, unprotected and clean).
 func stateRank(state string) int64 {
 	switch state {
 	case HostRestricted:
 		return 0
-	case HostUnprotected:
+	case HostIncomplete:
 		return 1
-	default:
+	case HostUnprotected:
 		return 2
+	default:
+		return 3
 	}
 }
 
@@ -466,7 +478,7 @@ func insertChanges(ctx context.Context, tx *sql.Tx, hostID string, changes []Cha
 type snapshot struct {
 	reportID    string
 	generatedAt time.Time
-	compliant   bool
+	verdict     string
 	products    []snapProduct
 }
 
@@ -478,7 +490,7 @@ type snapProduct struct {
 }
 
 func snapshotOf(r *report.Report) snapshot {
-	s := snapshot{reportID: r.ReportID, generatedAt: r.GeneratedAt.UTC(), compliant: report.ComputeCompliant(r.Products)}
+	s := snapshot{reportID: r.ReportID, generatedAt: r.GeneratedAt.UTC(), verdict: report.ComputeVerdict(r.Products, r.Sources)}
 	for _, p := range r.Products {
 		s.products = append(s.products, snapProduct{ID: clean(p.ID), Name: clean(p.Name), Version: clean(p.Version), State: clean(p.State)})
 	}
@@ -486,14 +498,14 @@ func snapshotOf(r *report.Report) snapshot {
 }
 
 // currentSnapshot reads the host's current products, those of its newest
-// report.
-func currentSnapshot(ctx context.Context, tx *sql.Tx, hostID string, compliant bool) (snapshot, error) {
+// report, whose verdict is given.
+func currentSnapshot(ctx context.Context, tx *sql.Tx, hostID string, verdict string) (snapshot, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT product_id, name, version, state FROM host_products WHERE host_id = $1 ORDER BY pos", hostID)
 	if err != nil {
 		return snapshot{}, fmt.Errorf("reading current products of host: %w", err)
 	}
 	defer rows.Close()
-	s := snapshot{compliant: compliant}
+	s := snapshot{verdict: verdict}
 	for rows.Next() {
 		var p snapProduct
 		if err := rows.Scan(&p.ID, &p.Name, &p.Version, &p.State); err != nil {
@@ -528,13 +540,13 @@ func neighbourSnapshot(ctx context.Context, tx *sql.Tx, hostID string, gen int64
 		return nil, fmt.Errorf("reading neighbouring report: %w", err)
 	}
 	var doc struct {
-		Compliant bool          `json:"compliant"`
-		Products  []snapProduct `json:"products"`
+		Products []report.Product `json:"products"`
+		Sources  []report.Source  `json:"sources"`
 	}
 	if err := decodeBody(body, &doc); err != nil {
 		return nil, fmt.Errorf("reading report %s: %w", rid, err)
 	}
-	s := &snapshot{reportID: rid, generatedAt: fromMicros(at), compliant: doc.Compliant}
+	s := &snapshot{reportID: rid, generatedAt: fromMicros(at), verdict: report.ComputeVerdict(doc.Products, doc.Sources)}
 	for _, p := range doc.Products {
 		s.products = append(s.products, snapProduct{ID: clean(p.ID), Name: clean(p.Name), Version: clean(p.Version), State: clean(p.State)})
 	}
@@ -558,11 +570,11 @@ func diff(prev *snapshot, cur snapshot) []Change {
 		return Change{At: cur.generatedAt, ReportID: cur.reportID, Kind: kind, Product: product, From: from, To: to}
 	}
 	if prev == nil {
-		return []Change{mk(ChangeFirstReport, "", "", complianceWord(cur.compliant))}
+		return []Change{mk(ChangeFirstReport, "", "", complianceWord(cur.verdict))}
 	}
 	var out []Change
-	if prev.compliant != cur.compliant {
-		out = append(out, mk(ChangeCompliance, "", complianceWord(prev.compliant), complianceWord(cur.compliant)))
+	if prev.verdict != cur.verdict {
+		out = append(out, mk(ChangeCompliance, "", complianceWord(prev.verdict), complianceWord(cur.verdict)))
 	}
 	index := func(ps []snapProduct) map[string]snapProduct {
 		m := make(map[string]snapProduct, len(ps))
@@ -604,9 +616,15 @@ func diff(prev *snapshot, cur snapshot) []Change {
 
 func productLabel(p snapProduct) string { return cmp.Or(p.Name, p.ID) }
 
-func complianceWord(c bool) string {
-	if c {
+// complianceWord names a verdict in the history: "compliant",
+// "non-compliant" (as it was written before the verdict existed) or
+// "incomplete".
+func complianceWord(verdict string) string {
+	switch verdict {
+	case report.VerdictCompliant:
 		return "compliant"
+	case report.VerdictIncomplete:
+		return "incomplete"
 	}
 	return "non-compliant"
 }

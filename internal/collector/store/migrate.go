@@ -29,6 +29,14 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// after runs in the migration's transaction right after its SQL: for
+	// what SQL cannot do, such as reading the compressed reports.
+	after func(ctx context.Context, tx *sql.Tx) error
+}
+
+// afterMigration holds the Go steps of migrations, by version.
+var afterMigration = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	2: backfillVerdicts,
 }
 
 // migrations returns the embedded migrations in version order, checking
@@ -50,7 +58,7 @@ func migrations(d dialect) ([]migration, error) {
 			return nil, fmt.Errorf("reading migration %s: %w", e.Name(), err)
 		}
 		text := strings.NewReplacer("{{bytes}}", d.bytesType, "{{bytewise}}", d.bytewise).Replace(string(b))
-		ms = append(ms, migration{version: v, name: e.Name(), sql: text})
+		ms = append(ms, migration{version: v, name: e.Name(), sql: text, after: afterMigration[v]})
 	}
 	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
 	for i, m := range ms {
@@ -95,6 +103,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	for _, m := range ms[current:] {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("applying migration %s: %w", m.name, err)
+		}
+		if m.after != nil {
+			if err := m.after(ctx, tx); err != nil {
+				return fmt.Errorf("applying migration %s: %w", m.name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
 			m.version, m.name, micros(s.now())); err != nil {

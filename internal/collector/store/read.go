@@ -23,7 +23,7 @@ const (
 
 // hostSelect are the columns scanHost reads, from hosts aliased h.
 const hostSelect = `h.id, h.hostname, h.os, h.os_version, h.arch, h.agent_version, h.tags, h.first_seen, h.last_seen,
-	h.last_report_id, h.compliant, h.state, h.restricted, h.protection, h.product_count`
+	h.last_report_id, h.compliant, h.verdict, h.state, h.restricted, h.protection, h.product_count`
 
 // hostOrder lists the worst hosts first, then by name, case-insensitively.
 const hostOrder = ` ORDER BY h.state_rank, h.search, h.id`
@@ -36,21 +36,29 @@ type hostCols struct {
 	firstSeen, lastSeen                                   int64
 	lastReportID                                          string
 	compliant                                             int64
-	state, restricted, protection                         string
+	verdict, state, restricted, protection                string
 	products                                              int64
 }
 
 func (c *hostCols) dest() []any {
 	return []any{&c.id, &c.hostname, &c.os, &c.osVersion, &c.arch, &c.agentVersion, &c.tags, &c.firstSeen, &c.lastSeen,
-		&c.lastReportID, &c.compliant, &c.state, &c.restricted, &c.protection, &c.products}
+		&c.lastReportID, &c.compliant, &c.verdict, &c.state, &c.restricted, &c.protection, &c.products}
 }
 
 func (c *hostCols) summary(staleBefore time.Time) (HostSummary, error) {
 	h := HostSummary{
 		ID: c.id, Hostname: c.hostname, OS: c.os, OSVersion: c.osVersion, Arch: c.arch, AgentVersion: c.agentVersion,
 		FirstSeen: fromMicros(c.firstSeen), LastSeen: fromMicros(c.lastSeen), LastReportID: c.lastReportID,
-		Compliant: c.compliant == 1, State: c.state, Products: int(c.products),
+		Verdict: c.verdict, Compliant: c.compliant == 1, State: c.state, Products: int(c.products),
 		Stale: c.lastSeen < micros(staleBefore),
+	}
+	if h.Verdict == "" {
+		// A host whose latest report could not be read when the verdict
+		// was backfilled: what its compliant flag said before.
+		h.Verdict = report.VerdictNonCompliant
+		if h.Compliant {
+			h.Verdict = report.VerdictCompliant
+		}
 	}
 	if err := json.Unmarshal([]byte(c.tags), &h.Tags); err != nil {
 		return HostSummary{}, fmt.Errorf("host %q: decoding tags: %w", c.id, err)
@@ -87,6 +95,14 @@ func (s *Store) where(f HostFilter) (string, []any, error) {
 	if f.Compliant != nil {
 		conds = append(conds, "h.compliant = "+arg(boolInt(*f.Compliant)))
 	}
+	switch f.Verdict {
+	case "":
+	case report.VerdictCompliant, report.VerdictNonCompliant, report.VerdictIncomplete:
+		conds = append(conds, "h.verdict = "+arg(f.Verdict))
+	default:
+		return "", nil, fmt.Errorf("%w filter: unknown verdict %q (want %s, %s or %s)", ErrInvalid, f.Verdict,
+			report.VerdictCompliant, report.VerdictNonCompliant, report.VerdictIncomplete)
+	}
 	if f.Product != "" {
 		conds = append(conds, "EXISTS (SELECT 1 FROM host_products p WHERE p.host_id = h.id AND p.product_id = "+arg(clean(f.Product))+")")
 	}
@@ -95,10 +111,11 @@ func (s *Store) where(f HostFilter) (string, []any, error) {
 	}
 	switch f.State {
 	case "":
-	case HostRestricted, HostUnprotected, HostClean:
+	case HostRestricted, HostIncomplete, HostUnprotected, HostClean:
 		conds = append(conds, "h.state = "+arg(f.State))
 	default:
-		return "", nil, fmt.Errorf("%w filter: unknown state %q (want %s, %s or %s)", ErrInvalid, f.State, HostRestricted, HostUnprotected, HostClean)
+		return "", nil, fmt.Errorf("%w filter: unknown state %q (want %s, %s, %s or %s)", ErrInvalid, f.State,
+			HostRestricted, HostIncomplete, HostUnprotected, HostClean)
 	}
 	if f.Stale != nil {
 		op := ">="
@@ -136,7 +153,8 @@ func escapeLike(s string) string {
 }
 
 // Hosts returns one page of the hosts matching f, the worst first
-// (restricted, unprotected, clean), then by hostname (case-insensitive).
+// (restricted, incomplete, unprotected, clean), then by hostname
+// (case-insensitive).
 func (s *Store) Hosts(ctx context.Context, f HostFilter) (HostPage, error) {
 	where, args, err := s.where(f)
 	if err != nil {
@@ -200,6 +218,10 @@ func (s *Store) Host(ctx context.Context, id string, staleAfter time.Duration) (
 	if err := decodeBody(body, &d.Latest); err != nil {
 		return HostDetail{}, fmt.Errorf("report %s of host %q: %w", c.lastReportID, id, err)
 	}
+	if d.Latest.Verdict == "" { // an agent older than the verdict
+		d.Latest.Verdict = report.VerdictOf(&d.Latest)
+		d.Latest.Compliant = d.Latest.Verdict == report.VerdictCompliant
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT report_id, at, kind, product, from_value, to_value FROM changes
 		WHERE host_id = $1 ORDER BY at DESC, report_id DESC, seq LIMIT $2`, c.id, int64(MaxHistory))
 	if err != nil {
@@ -251,10 +273,11 @@ func (s *Store) Summary(ctx context.Context, staleAfter time.Duration) (Summary,
 		COALESCE(SUM(CASE WHEN compliant = 1 THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN state = $1 THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN state = $2 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN last_seen < $3 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = $3 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN last_seen < $4 THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN white_label = 1 THEN 1 ELSE 0 END), 0)
-		FROM hosts`, HostRestricted, HostUnprotected, micros(now.Add(-staleAfter))).
-		Scan(&sum.Hosts, &sum.Compliant, &sum.Restricted, &sum.Unprotected, &sum.Stale, &sum.WhiteLabel)
+		FROM hosts`, HostRestricted, HostIncomplete, HostUnprotected, micros(now.Add(-staleAfter))).
+		Scan(&sum.Hosts, &sum.Compliant, &sum.Restricted, &sum.Incomplete, &sum.Unprotected, &sum.Stale, &sum.WhiteLabel)
 	if err != nil {
 		return Summary{}, fmt.Errorf("summarising hosts: %w", err)
 	}

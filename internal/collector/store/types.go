@@ -10,8 +10,12 @@ import (
 // its age.
 const (
 	// HostRestricted: the latest report has a restricted product that is
-	// active or installed (the report is not compliant).
+	// active or installed (its verdict is non_compliant).
 	HostRestricted = "restricted"
+	// HostIncomplete: the latest report found no restricted product, but
+	// a source that could have seen one failed or timed out (its verdict
+	// is incomplete): the host cannot be vouched for.
+	HostIncomplete = "incomplete"
 	// HostUnprotected: compliant, but no antivirus/EDR/security-suite
 	// product is active.
 	HostUnprotected = "unprotected"
@@ -23,9 +27,10 @@ const (
 // fields do not filter.
 type HostFilter struct {
 	Compliant  *bool
+	Verdict    string // report.VerdictCompliant, report.VerdictNonCompliant or report.VerdictIncomplete
 	Product    string // catalog product id present on the host (any state)
 	Vendor     string // vendor name present on the host (any state), case-insensitive
-	State      string // HostRestricted, HostUnprotected or HostClean
+	State      string // HostRestricted, HostIncomplete, HostUnprotected or HostClean
 	Stale      *bool  // last seen before StaleBefore
 	StaleAfter time.Duration
 	Tag        string // "key=value"
@@ -48,12 +53,16 @@ type HostSummary struct {
 	FirstSeen    time.Time         `json:"first_seen"`
 	LastSeen     time.Time         `json:"last_seen"` // when the latest report was received
 	LastReportID string            `json:"last_report_id"`
-	Compliant    bool              `json:"compliant"`
-	State        string            `json:"state"` // HostRestricted, HostUnprotected or HostClean
-	Stale        bool              `json:"stale"`
-	Restricted   []string          `json:"restricted"` // names of restricted products active or installed
-	Protection   []string          `json:"protection"` // names of active security products
-	Products     int               `json:"products"`
+	// Verdict is the latest report's, derived from its products and
+	// sources (see [report.ComputeVerdict]) whether or not the agent was
+	// new enough to write one.
+	Verdict    string   `json:"verdict"`
+	Compliant  bool     `json:"compliant"` // true exactly when Verdict is compliant
+	State      string   `json:"state"`     // HostRestricted, HostIncomplete, HostUnprotected or HostClean
+	Stale      bool     `json:"stale"`
+	Restricted []string `json:"restricted"` // names of restricted products active or installed
+	Protection []string `json:"protection"` // names of active security products
+	Products   int      `json:"products"`
 }
 
 // HostPage is one page of hosts.
@@ -68,6 +77,9 @@ type HostPage struct {
 // changes between its reports.
 type HostDetail struct {
 	HostSummary
+	// Latest is the latest report as received, except that a report of
+	// an agent older than the verdict gets the derived one (and compliant
+	// to match).
 	Latest  report.Report `json:"latest"`
 	History []Change      `json:"history"` // newest first
 }
@@ -76,7 +88,7 @@ type HostDetail struct {
 type Change struct {
 	At       time.Time `json:"at"`        // generated_at of the report that showed it
 	ReportID string    `json:"report_id"` // that report
-	Kind     string    `json:"kind"`      // "product-added", "product-removed", "state-changed", "version-changed", "compliance-changed", "first-report"
+	Kind     string    `json:"kind"`      // "product-added", "product-removed", "state-changed", "version-changed", "compliance-changed" (from/to: compliant, non-compliant, incomplete), "first-report"
 	Product  string    `json:"product,omitempty"`
 	From     string    `json:"from,omitempty"`
 	To       string    `json:"to,omitempty"`
@@ -84,9 +96,12 @@ type Change struct {
 
 // Summary is the fleet at a glance.
 type Summary struct {
-	Hosts       int `json:"hosts"`
-	Compliant   int `json:"compliant"`
-	Restricted  int `json:"restricted"`  // hosts with a restricted product active or installed
+	Hosts      int `json:"hosts"`
+	Compliant  int `json:"compliant"`  // hosts whose verdict is compliant
+	Restricted int `json:"restricted"` // hosts with a restricted product active or installed
+	// Incomplete counts the hosts whose latest scan found no restricted
+	// product but could not see everything (verdict incomplete).
+	Incomplete  int `json:"incomplete"`
 	Unprotected int `json:"unprotected"` // compliant hosts without an active security product
 	Stale       int `json:"stale"`       // hosts not seen within the stale window
 	WhiteLabel  int `json:"white_label"` // hosts with a white-label build of restricted technology
