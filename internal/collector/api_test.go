@@ -98,7 +98,7 @@ func TestHostsAPI(t *testing.T) {
 				})
 			}
 			for _, q := range []string{"compliant=maybe", "state=bad", "stale=2", "limit=0", "limit=1001", "offset=-1",
-				"seen_since=yesterday", "complaint=false", "search=a&search=b", "format=csv"} {
+				"seen_since=yesterday", "complaint=false", "search=a&search=b", "format=csv", "verdict=ok", "verdict=compliant&verdict=incomplete"} {
 				resp := e.get(t, "/v1/hosts?"+q)
 				msg := resp.errorMessage(t)
 				name, _, _ := strings.Cut(q, "=")
@@ -127,7 +127,7 @@ func TestHostDetailAPI(t *testing.T) {
 			e := newEnv(t, d, nil)
 			first := fleettest.Report(t, "windows-ultraav-migrated", "pc-1", "PC-1", t0)
 			first.Products = append(first.Products, fleettest.Report(t, "windows-kes-active", "x", "x", t0).Products...)
-			first.Compliant = false
+			first.SetVerdict() // Kaspersky active: non_compliant
 			e.mustSend(t, first)
 			// Kaspersky uninstalled: the second report lacks it.
 			e.clock.Set(t0.Add(24 * time.Hour))
@@ -193,15 +193,15 @@ func TestExportAPI(t *testing.T) {
 			}
 			want := [][]string{
 				{"deb-kes", "deb-kes", "linux", rows[1][3], "2026-11-04T09:00:00Z", "false", "restricted", "false",
-					"kaspersky-endpoint-security-linux", "Kaspersky", "Kaspersky Endpoint Security for Linux", "12.1.0-2968", "installed", "true", "false", "site=berlin"},
+					"kaspersky-endpoint-security-linux", "Kaspersky", "Kaspersky Endpoint Security for Linux", "12.1.0-2968", "installed", "true", "false", "site=berlin", "non_compliant"},
 				{"deb-kes", "deb-kes", "linux", rows[1][3], "2026-11-04T09:00:00Z", "false", "restricted", "false",
-					"kaspersky-network-agent", "Kaspersky", "Kaspersky Security Center Network Agent", "15.1.0-20748", "installed", "true", "false", "site=berlin"},
+					"kaspersky-network-agent", "Kaspersky", "Kaspersky Security Center Network Agent", "15.1.0-20748", "installed", "true", "false", "site=berlin", "non_compliant"},
 				{"deb-kes", "deb-kes", "linux", rows[1][3], "2026-11-04T09:00:00Z", "false", "restricted", "false",
-					"clamav", "Cisco Talos (ClamAV)", "ClamAV", "1.0.7+dfsg-1~deb12u1", "installed", "false", "false", "site=berlin"},
+					"clamav", "Cisco Talos (ClamAV)", "ClamAV", "1.0.7+dfsg-1~deb12u1", "installed", "false", "false", "site=berlin", "non_compliant"},
 				{"deb-kes", "deb-kes", "linux", rows[1][3], "2026-11-04T09:00:00Z", "false", "restricted", "false",
-					"microsoft-defender-endpoint", "Microsoft", "Microsoft Defender for Endpoint", "101.24082.0004", "installed", "false", "false", "site=berlin"},
+					"microsoft-defender-endpoint", "Microsoft", "Microsoft Defender for Endpoint", "101.24082.0004", "installed", "false", "false", "site=berlin", "non_compliant"},
 				{"deb-clean", "deb-clean", "linux", rows[5][3], "2026-11-04T09:00:00Z", "true", "unprotected", "false",
-					"", "", "", "", "", "", "", "site=berlin"},
+					"", "", "", "", "", "", "", "site=berlin", "compliant"},
 			}
 			if fmt.Sprint(rows[1:]) != fmt.Sprint(want) || rows[1][3] == "" {
 				t.Errorf("CSV rows\n got %q\nwant %q", rows[1:], want)
@@ -328,5 +328,96 @@ func TestCSVCell(t *testing.T) {
 		if got := CSVCell(tt.in); got != tt.want {
 			t.Errorf("CSVCell(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// Incomplete hosts are their own state and verdict in the API, the
+// summary and the exports, whether their agent wrote the verdict or is
+// older and the collector derives it.
+func TestVerdictAPI(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			e := newEnv(t, d, nil)
+			at := now.Add(-time.Hour)
+			e.clock.Set(at)
+			for id, golden := range map[string]string{"deb-kes": "debian-kaspersky", "deb-clean": "debian-clean", "deb-broken": "debian-incomplete"} {
+				e.mustSend(t, fleettest.Report(t, golden, id, id, at.Add(-time.Minute)))
+			}
+			// An agent older than the verdict: no verdict, and compliant
+			// true although dpkg failed (the old rule).
+			old := fleettest.Report(t, "debian-incomplete", "deb-old", "deb-old", at.Add(-time.Minute))
+			old.Verdict, old.Compliant = "", true
+			raw := fleettest.JSON(t, old)
+			if bytes.Contains(raw, []byte(`"verdict"`)) {
+				t.Fatal("the old agent's report has a verdict")
+			}
+			e.mustSend(t, old)
+			e.clock.Set(now)
+
+			for _, tt := range []struct{ query, want string }{
+				{"", "deb-kes deb-broken deb-old deb-clean"}, // restricted, incomplete (by name), unprotected
+				{"verdict=incomplete", "deb-broken deb-old"},
+				{"verdict=non_compliant", "deb-kes"},
+				{"verdict=compliant", "deb-clean"},
+				{"state=incomplete", "deb-broken deb-old"},
+				{"compliant=false", "deb-kes deb-broken deb-old"},
+				{"compliant=true", "deb-clean"},
+				{"state=unprotected", "deb-clean"},
+			} {
+				var page store.HostPage
+				e.get(t, "/v1/hosts?"+tt.query).json(t, &page)
+				var got []string
+				for _, h := range page.Hosts {
+					got = append(got, h.ID)
+					want := map[string]string{"deb-kes": "non_compliant", "deb-clean": "compliant", "deb-broken": "incomplete", "deb-old": "incomplete"}[h.ID]
+					if h.Verdict != want || h.Compliant != (want == "compliant") {
+						t.Errorf("%s: verdict %q compliant %v, want %q", h.ID, h.Verdict, h.Compliant, want)
+					}
+				}
+				if strings.Join(got, " ") != tt.want {
+					t.Errorf("?%s: hosts %v, want %s", tt.query, got, tt.want)
+				}
+			}
+
+			var det store.HostDetail
+			e.get(t, "/v1/hosts/deb-old").json(t, &det)
+			if det.State != store.HostIncomplete || det.Latest.Verdict != "incomplete" || det.Latest.Compliant {
+				t.Errorf("old agent's host: state %s, latest verdict %q compliant %v; want incomplete, derived", det.State, det.Latest.Verdict, det.Latest.Compliant)
+			}
+			if len(det.History) != 1 || det.History[0].To != "incomplete" {
+				t.Errorf("history %+v, want a first report that is incomplete", det.History)
+			}
+
+			var sum struct {
+				store.Summary
+				CompliantPercent float64 `json:"compliant_percent"`
+			}
+			e.get(t, "/v1/summary").json(t, &sum)
+			if sum.Hosts != 4 || sum.Compliant != 1 || sum.Incomplete != 2 || sum.Restricted != 1 || sum.Unprotected != 1 || sum.CompliantPercent != 25 {
+				t.Errorf("summary %+v", sum)
+			}
+
+			resp := e.get(t, "/v1/export?format=csv&verdict=incomplete")
+			rows, err := csv.NewReader(bytes.NewReader(resp.body)).ReadAll()
+			if err != nil || len(rows) != 3 {
+				t.Fatalf("CSV export of incomplete hosts: %v, %q", err, rows)
+			}
+			col := slices.Index(rows[0], "verdict")
+			for _, r := range rows[1:] {
+				if r[col] != "incomplete" || r[slices.Index(rows[0], "compliant")] != "false" || r[slices.Index(rows[0], "state")] != "incomplete" {
+					t.Errorf("CSV row %q", r)
+				}
+			}
+			var doc struct {
+				Hosts []struct {
+					ID      string `json:"id"`
+					Verdict string `json:"verdict"`
+				} `json:"hosts"`
+			}
+			e.get(t, "/v1/export?format=json&verdict=incomplete").json(t, &doc)
+			if len(doc.Hosts) != 2 || doc.Hosts[0].Verdict != "incomplete" || doc.Hosts[1].Verdict != "incomplete" {
+				t.Errorf("JSON export %+v", doc)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/avscout/avscout/internal/collector/store"
+	"github.com/avscout/avscout/internal/report"
 )
 
 // chromiumPath is the browser the tests drive: Debian's chromium package.
@@ -75,6 +77,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("summary_numbers", func(t *testing.T) { b.summaryNumbers(t, f) })
 	t.Run("filter_form", func(t *testing.T) { b.filterForm(t, f) })
 	t.Run("host_page_by_click", func(t *testing.T) { b.hostPageByClick(t, f) })
+	t.Run("incomplete_hosts", func(t *testing.T) { b.incompleteHosts(t, f) })
 	t.Run("hostile_report_inert", func(t *testing.T) { b.hostileInert(t, f) })
 	t.Run("without_javascript", func(t *testing.T) { b.withoutJavaScript(t, f) })
 	t.Run("narrow_screen", func(t *testing.T) { b.narrowScreen(t) })
@@ -284,6 +287,65 @@ func (b *browser) hostPageByClick(t *testing.T, f *testFleet) {
 	}
 	checkStyled(t, ctx)
 	b.screenshot(t, ctx, "host")
+}
+
+// incompleteHosts: a host whose scan could not see everything is its own
+// state, never "Compliant": the summary counts it, its figure and the
+// verdict filter list exactly such hosts, and its page says which source
+// failed.
+func (b *browser) incompleteHosts(t *testing.T, f *testFleet) {
+	var want []string
+	for _, h := range f.Hosts {
+		if h.verdict() == report.VerdictIncomplete {
+			want = append(want, h.Hostname)
+		}
+	}
+	slices.Sort(want)
+	if len(want) == 0 {
+		t.Fatal("the test fleet has no incomplete host: this scenario proves nothing")
+	}
+	ctx := b.tab(t)
+	b.open(t, ctx, "/", http.StatusOK)
+	if got := run(t, ctx, chromedp.Text(chromedp.ID("n-incomplete"))); strings.TrimSpace(got) != strconv.Itoa(len(want)) {
+		t.Errorf("incomplete figure %q, want %d", got, len(want))
+	}
+	follow(t, ctx, chromedp.ID("card-incomplete"))
+	if got := sorted(texts(t, ctx, "a.host")); !slices.Equal(got, want) {
+		t.Errorf("the incomplete figure leads to %q, want %q", got, want)
+	}
+
+	// The same hosts through the form's verdict filter, from the full list.
+	b.open(t, ctx, "/hosts", http.StatusOK)
+	run(t, ctx, chromedp.SetValue(chromedp.ID("f-verdict"), report.VerdictIncomplete))
+	follow(t, ctx, chromedp.ID("f-submit"))
+	loc := run(t, ctx, chromedp.Location())
+	if u, err := url.Parse(loc); err != nil || u.Query().Get("verdict") != report.VerdictIncomplete {
+		t.Fatalf("the form went to %q, want /hosts?…verdict=incomplete", loc)
+	}
+	if got := sorted(texts(t, ctx, "a.host")); !slices.Equal(got, want) {
+		t.Errorf("verdict=incomplete lists %q, want %q", got, want)
+	}
+	for _, badge := range texts(t, ctx, "#hosts td.state .badge:first-child") {
+		if badge != "Incomplete" {
+			t.Errorf("a row of the incomplete list has the state %q", badge)
+		}
+	}
+	if v := run(t, ctx, chromedp.Value(chromedp.ID("f-verdict"))); v != report.VerdictIncomplete {
+		t.Errorf("the form forgot the verdict filter: %q", v)
+	}
+	b.screenshot(t, ctx, "incomplete-hosts")
+
+	follow(t, ctx, chromedp.CSS("a.host"))
+	verdict := run(t, ctx, chromedp.Text(chromedp.CSS("p.verdict")))
+	if !strings.Contains(verdict, "Incomplete") || !strings.Contains(verdict, "dpkg") || strings.Contains(verdict, "Compliant") {
+		t.Errorf("incomplete host page says %q, want Incomplete naming dpkg and never Compliant", verdict)
+	}
+	if rows := texts(t, ctx, "#sources tbody tr"); !slices.ContainsFunc(rows, func(r string) bool {
+		return strings.HasPrefix(r, "dpkg") && strings.Contains(r, "Error") && strings.Contains(r, "is a directory")
+	}) {
+		t.Errorf("sources table does not show dpkg's error: %q", rows)
+	}
+	b.screenshot(t, ctx, "incomplete-host")
 }
 
 func (b *browser) hostileInert(t *testing.T, f *testFleet) {

@@ -235,11 +235,11 @@ func (d *dashboard) css(w http.ResponseWriter, r *http.Request) {
 // summaryView is the summary page's body.
 type summaryView struct {
 	Hosts, Compliant, Restricted, Incomplete, Unprotected, Stale, WhiteLabel int
-	CompliantPct                                                 string
-	StaleAfter                                                   string
-	GeneratedAt                                                  stamp
-	Products                                                     []productCount
-	ExportURL                                                    string
+	CompliantPct                                                             string
+	StaleAfter                                                               string
+	GeneratedAt                                                              stamp
+	Products                                                                 []productCount
+	ExportURL                                                                string
 }
 
 // productCount is one row of the restricted products table.
@@ -282,11 +282,11 @@ func (d *dashboard) summary(w http.ResponseWriter, r *http.Request) {
 type hostsView struct {
 	Form                     filterForm
 	States, Verdicts, Stales []option
-	Filtered              bool
-	Rows                  []hostRow
-	Pager                 pager
-	ExportURL             string
-	ClearURL              string
+	Filtered                 bool
+	Rows                     []hostRow
+	Pager                    pager
+	ExportURL                string
+	ClearURL                 string
 }
 
 // option is one choice of a select field.
@@ -331,7 +331,7 @@ func (d *dashboard) hosts(w http.ResponseWriter, r *http.Request) {
 	}
 	now := d.now()
 	v := hostsView{
-		Form:      f,
+		Form: f,
 		States: options(f.State, "", "Any", store.HostRestricted, "Restricted", store.HostIncomplete, "Incomplete",
 			store.HostUnprotected, "Unprotected", store.HostClean, "Clean"),
 		Verdicts: options(f.Verdict, "", "Any", report.VerdictCompliant, "Compliant", report.VerdictNonCompliant, "Not compliant",

@@ -121,7 +121,7 @@ func TestSummaryPage(t *testing.T) {
 	wantStatus(t, res, body, http.StatusOK)
 
 	want := f.summary()
-	if want.Hosts != 21 || want.Restricted != 11 || want.Stale != 3 || want.WhiteLabel != 3 {
+	if want.Hosts != 22 || want.Restricted != 11 || want.Incomplete != 1 || want.Stale != 3 || want.WhiteLabel != 3 {
 		t.Fatalf("test fleet changed: %+v", want)
 	}
 	for id, want := range want.figures() {
@@ -130,10 +130,10 @@ func TestSummaryPage(t *testing.T) {
 		}
 	}
 	products, names := want.Products, want.Names
-	if got := byID(t, body, "n-compliant"); got != "47.6 %" {
-		t.Errorf("compliant share = %q, want 47.6 %% (10 of 21)", got)
+	if got := byID(t, body, "n-compliant"); got != "45.5 %" {
+		t.Errorf("compliant share = %q, want 45.5 %% (10 of 22: the incomplete host is not compliant)", got)
 	}
-	for _, link := range []string{`href="/hosts?state=restricted"`, `href="/hosts?state=unprotected"`, `href="/hosts?stale=true"`, `href="/hosts"`, `href="/v1/export?format=csv"`} {
+	for _, link := range []string{`href="/hosts?state=restricted"`, `href="/hosts?verdict=incomplete"`, `href="/hosts?state=unprotected"`, `href="/hosts?stale=true"`, `href="/hosts"`, `href="/v1/export?format=csv"`} {
 		if !strings.Contains(body, link) {
 			t.Errorf("summary has no link %s", link)
 		}
@@ -218,6 +218,10 @@ func TestHostListFilters(t *testing.T) {
 	}{
 		{"all", "", func(testHost) bool { return true }},
 		{"restricted", "state=restricted", func(h testHost) bool { return h.state() == store.HostRestricted }},
+		{"incomplete", "state=incomplete", func(h testHost) bool { return h.state() == store.HostIncomplete }},
+		{"verdict_incomplete", "verdict=incomplete", func(h testHost) bool { return h.verdict() == report.VerdictIncomplete }},
+		{"verdict_non_compliant", "verdict=non_compliant", func(h testHost) bool { return h.verdict() == report.VerdictNonCompliant }},
+		{"verdict_compliant", "verdict=compliant", func(h testHost) bool { return h.verdict() == report.VerdictCompliant }},
 		{"unprotected", "state=unprotected", func(h testHost) bool { return h.state() == store.HostUnprotected }},
 		{"clean", "state=clean", func(h testHost) bool { return h.state() == store.HostClean }},
 		{"compliant", "compliant=true", testHost.compliant},
@@ -235,7 +239,7 @@ func TestHostListFilters(t *testing.T) {
 		{"combined", "state=unprotected&tag=site%3Daustin&stale=false", func(h testHost) bool {
 			return h.state() == store.HostUnprotected && h.Tags["site"] == "austin" && !h.stale()
 		}},
-		{"blank_form_fields", "state=&compliant=&stale=&vendor=&product=&tag=&search=", func(testHost) bool { return true }},
+		{"blank_form_fields", "state=&verdict=&compliant=&stale=&vendor=&product=&tag=&search=", func(testHost) bool { return true }},
 		{"nothing", "search=no-such-host", func(testHost) bool { return false }},
 	}
 	for _, tt := range tests {
@@ -320,7 +324,7 @@ func TestHostListPaging(t *testing.T) {
 			t.Fatalf("page %s has %d hosts", next, len(ids))
 		}
 		from := pages*4 + 1
-		if want := fmt.Sprintf("Hosts %d–%d of 21", from, from+len(ids)-1); !strings.Contains(body, want) {
+		if want := fmt.Sprintf("Hosts %d–%d of 22", from, from+len(ids)-1); !strings.Contains(body, want) {
 			t.Errorf("page %s does not say %q", next, want)
 		}
 		if pages == 0 && strings.Contains(body, `rel="prev"`) {
@@ -361,7 +365,8 @@ func TestHostListBadFilter(t *testing.T) {
 	tests := []struct {
 		name, query, msg string
 	}{
-		{"state", "state=banned", `state: "banned" is not one of restricted, unprotected, clean`},
+		{"state", "state=banned", `state: "banned" is not one of restricted, incomplete, unprotected, clean`},
+		{"verdict", "verdict=fine", `verdict: "fine" is not one of compliant, non_compliant, incomplete`},
 		{"compliant", "compliant=maybe", `compliant: "maybe" is not one of true, false`},
 		{"limit", "limit=5000", `limit: "5000" is not a whole number from 1 to 1000`},
 		{"offset", "offset=-4", `offset: "-4" is not a whole number`},
@@ -487,6 +492,23 @@ func TestHostPageHistoryAndVerdict(t *testing.T) {
 	_, body = get(t, f.Handler, hostPath("host-windows-leftovers"))
 	if !strings.Contains(body, `<span class="badge warn">Stale</span>`) || !strings.Contains(body, "Not seen for more than 2 days.") {
 		t.Errorf("stale host page does not say it is stale")
+	}
+
+	// The host whose dpkg database could not be read: incomplete, never
+	// compliant, and the page says which source failed.
+	_, body = get(t, f.Handler, hostPath("host-debian-incomplete"))
+	for _, want := range []string{
+		`<span class="badge warn">Incomplete</span>`,
+		"Incomplete: no restricted product was found, but dpkg (error) could not look, so the scan cannot vouch for this host.",
+		`<span class="badge bad">Error</span>`,
+		"is a directory",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("incomplete host page lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "Compliant, but") || strings.Contains(body, "Compliant and protected") {
+		t.Errorf("incomplete host page says it is compliant")
 	}
 }
 

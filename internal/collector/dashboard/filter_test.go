@@ -18,7 +18,8 @@ func TestParseFilter(t *testing.T) {
 		want  filterForm
 	}{
 		{"empty", "", filterForm{}},
-		{"blank_form", "state=&compliant=&stale=&vendor=&product=&tag=&search=", filterForm{}},
+		{"blank_form", "state=&verdict=&compliant=&stale=&vendor=&product=&tag=&search=", filterForm{}},
+		{"incomplete", "state=incomplete&verdict=incomplete", filterForm{State: "incomplete", Verdict: "incomplete"}},
 		{"all_fields", "state=restricted&compliant=false&stale=true&vendor=Kaspersky&product=kes-linux&tag=site%3Dberlin&search=web&limit=20&offset=40",
 			filterForm{State: "restricted", Compliant: "false", Stale: "true", Vendor: "Kaspersky", Product: "kes-linux", Tag: "site=berlin", Search: "web", Limit: 20, Offset: 40}},
 		{"trimmed", "vendor=+Kaspersky+&state=+clean", filterForm{Vendor: "Kaspersky", State: "clean"}},
@@ -52,7 +53,8 @@ func TestParseFilterRejects(t *testing.T) {
 		param string
 		msg   string // part of the message
 	}{
-		{"unknown_state", "state=banned", "state", `"banned" is not one of restricted, unprotected, clean`},
+		{"unknown_state", "state=banned", "state", `"banned" is not one of restricted, incomplete, unprotected, clean`},
+		{"unknown_verdict", "verdict=compliant%20enough", "verdict", `"compliant enough" is not one of compliant, non_compliant, incomplete`},
 		{"state_case", "state=Restricted", "state", "is not one of"},
 		{"compliant_yes", "compliant=yes", "compliant", "is not one of true, false"},
 		{"stale_number", "stale=1", "stale", "is not one of true, false"},
@@ -101,6 +103,8 @@ func TestHostFilter(t *testing.T) {
 			store.HostFilter{State: "clean", Compliant: &yes, Stale: &no, Vendor: "V", Product: "P", Tag: "k=v", Search: "s", StaleAfter: time.Hour, Limit: 10, Offset: 30}},
 		{"not_compliant_stale", filterForm{Compliant: "false", Stale: "true"},
 			store.HostFilter{Compliant: &no, Stale: &yes, StaleAfter: time.Hour, Limit: 50}},
+		{"incomplete", filterForm{State: "incomplete", Verdict: "incomplete"},
+			store.HostFilter{State: "incomplete", Verdict: "incomplete", StaleAfter: time.Hour, Limit: 50}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,11 +116,11 @@ func TestHostFilter(t *testing.T) {
 }
 
 func TestFilterURLs(t *testing.T) {
-	f := filterForm{State: "restricted", Tag: "site=a&b", Search: "<x>", Limit: 20, Offset: 40}
-	if got, want := f.listURL(60), "/hosts?limit=20&offset=60&search=%3Cx%3E&state=restricted&tag=site%3Da%26b"; got != want {
+	f := filterForm{State: "restricted", Verdict: "non_compliant", Tag: "site=a&b", Search: "<x>", Limit: 20, Offset: 40}
+	if got, want := f.listURL(60), "/hosts?limit=20&offset=60&search=%3Cx%3E&state=restricted&tag=site%3Da%26b&verdict=non_compliant"; got != want {
 		t.Errorf("listURL = %q, want %q", got, want)
 	}
-	if got, want := f.exportURL(), "/v1/export?format=csv&search=%3Cx%3E&state=restricted&tag=site%3Da%26b"; got != want {
+	if got, want := f.exportURL(), "/v1/export?format=csv&search=%3Cx%3E&state=restricted&tag=site%3Da%26b&verdict=non_compliant"; got != want {
 		t.Errorf("exportURL = %q, want %q", got, want)
 	}
 	if got, want := (filterForm{Limit: defaultPageSize}).listURL(0), "/hosts"; got != want {

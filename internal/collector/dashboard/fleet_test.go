@@ -231,8 +231,8 @@ func do(t *testing.T, h http.Handler, method, path string, header http.Header) (
 // reports as DESIGN.md defines compliance and the store defines states.
 type wantSummary struct {
 	Hosts, Compliant, Restricted, Incomplete, Unprotected, Stale, WhiteLabel int
-	Products                                                     map[string]map[string]bool // restricted product in use -> host ids
-	Names                                                        map[string]string          // product id -> name
+	Products                                                                 map[string]map[string]bool // restricted product in use -> host ids
+	Names                                                                    map[string]string          // product id -> name
 }
 
 func (f *testFleet) summary() wantSummary {

@@ -235,7 +235,7 @@ func TestReadFilters(t *testing.T) {
 		want := HostSummary{
 			ID: "h-deb-kes", Hostname: "deb-kes", OS: "linux", OSVersion: h.OSVersion, Arch: h.Arch, AgentVersion: "1.0.0",
 			Tags: map[string]string{"site": "berlin"}, FirstSeen: now.Add(-time.Hour), LastSeen: now.Add(-time.Hour),
-			LastReportID: h.LastReportID, Compliant: false, State: HostRestricted,
+			LastReportID: h.LastReportID, Verdict: report.VerdictNonCompliant, Compliant: false, State: HostRestricted,
 			Restricted: []string{"Kaspersky Endpoint Security for Linux", "Kaspersky Security Center Network Agent"},
 			Protection: []string{}, Products: 4,
 		}
@@ -734,6 +734,93 @@ func TestMigrations(t *testing.T) {
 					s2.Close()
 				}
 				t.Errorf("Open of a newer database: err = %v, want ErrSchemaTooNew", err)
+			}
+		})
+	}
+}
+
+// A database of the first schema, filled by a collector that knew no
+// verdict, gets every host's verdict, compliant flag, state and rank from
+// its latest report when migration 2 runs: a host whose scan could not
+// see (an old agent's report with compliant true and a failed source)
+// becomes incomplete instead of staying compliant.
+func TestMigrationBackfillsVerdicts(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := dsnFor(t, d)
+			s, err := Open(ctx, dsn, Options{Now: func() time.Time { return t0 }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, golden := range map[string]string{"kes": "debian-kaspersky", "clean": "debian-clean", "other": "darwin-other-vendors", "broken": "debian-incomplete"} {
+				ingest(t, s, fleettest.Report(t, golden, id, id, t0.Add(-time.Minute)), t0, Stored)
+			}
+			old := fleettest.Report(t, "debian-incomplete", "old", "old", t0.Add(-time.Minute))
+			old.Verdict, old.Compliant = "", true // an agent older than the verdict
+			ingest(t, s, old, t0, Stored)
+
+			// Make it the database the first schema's collector left: no
+			// verdict column, compliant from products alone, its ranks.
+			for _, q := range []string{
+				"DROP INDEX hosts_verdict",
+				"ALTER TABLE hosts DROP COLUMN verdict",
+				"UPDATE hosts SET compliant = 1, state = 'unprotected' WHERE state = 'incomplete'",
+				"UPDATE hosts SET state_rank = CASE state WHEN 'restricted' THEN 0 WHEN 'unprotected' THEN 1 ELSE 2 END",
+				"DELETE FROM schema_migrations WHERE version = 2",
+			} {
+				if _, err := s.w.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			s.Close()
+
+			want := map[string]struct {
+				verdict, state string
+			}{
+				"kes":    {report.VerdictNonCompliant, HostRestricted},
+				"broken": {report.VerdictIncomplete, HostIncomplete},
+				"old":    {report.VerdictIncomplete, HostIncomplete},
+				"clean":  {report.VerdictCompliant, HostUnprotected},
+				"other":  {report.VerdictCompliant, HostClean},
+			}
+			for range 2 { // the second open finds nothing to do
+				s = openDSN(t, dsn, Options{Now: func() time.Time { return t0 }})
+				if v, err := s.SchemaVersion(ctx); err != nil || v != KnownSchemaVersion() {
+					t.Fatalf("schema version %d, %v", v, err)
+				}
+				page, err := s.Hosts(ctx, HostFilter{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var order []string
+				for _, h := range page.Hosts {
+					order = append(order, h.ID)
+					w := want[h.ID]
+					if h.Verdict != w.verdict || h.State != w.state || h.Compliant != (w.verdict == report.VerdictCompliant) {
+						t.Errorf("%s: verdict %q state %q compliant %v, want %q %q", h.ID, h.Verdict, h.State, h.Compliant, w.verdict, w.state)
+					}
+				}
+				// The worst first: restricted, incomplete, unprotected, clean.
+				if got := strings.Join(order, " "); got != "kes broken old clean other" {
+					t.Errorf("order %q", got)
+				}
+				sum, err := s.Summary(ctx, 0)
+				if err != nil || sum.Incomplete != 2 || sum.Compliant != 2 || sum.Restricted != 1 || sum.Unprotected != 1 {
+					t.Errorf("summary %+v, %v", sum, err)
+				}
+				s.Close()
+			}
+			// A later report of the old host is diffed against the
+			// backfilled verdict: its history says it left incomplete.
+			s = openDSN(t, dsn, Options{Now: func() time.Time { return t0.Add(time.Hour) }})
+			ingest(t, s, fleettest.Report(t, "debian-clean", "old", "old", t0.Add(time.Hour)), t0.Add(time.Hour), Stored)
+			det, err := s.Host(ctx, "old", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(det.History) == 0 || det.History[0].Kind != ChangeCompliance || det.History[0].From != "incomplete" || det.History[0].To != "compliant" {
+				t.Errorf("history after the backfill: %s", fmtChanges(det.History))
 			}
 		})
 	}
