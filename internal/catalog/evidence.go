@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
 )
@@ -223,6 +224,10 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		pending = append(pending, i)
 	}
 
+	// What lies in a contradicted bundle or file goes with it: the folder
+	// of a Mac app signed by another team is no vendor folder either.
+	kept, dropped = dropBeneath(kept, dropped)
+
 	// Independent evidence of each vendor: what is not a program name and
 	// not residue of a removal.
 	independent := map[*Vendor]string{}
@@ -301,4 +306,29 @@ func brandOfFolder(apps []appFolder, file, org string) bool {
 		}
 	}
 	return false
+}
+
+// dropBeneath drops the kept files and folders that lie in what was
+// dropped as contradicted.
+func dropBeneath(kept []evidence, dropped []Dropped) ([]evidence, []Dropped) {
+	var roots []string
+	for _, d := range dropped {
+		if p := normPath(d.Evidence.Path); p != "" && strings.Count(p, "/") >= 2 {
+			roots = append(roots, p)
+		}
+	}
+	if len(roots) == 0 {
+		return kept, dropped
+	}
+	out := kept[:0]
+	for _, e := range kept {
+		p := normPath(e.o.Path)
+		i := slices.IndexFunc(roots, func(r string) bool { return within(p, r) })
+		if i >= 0 && (e.o.Kind == detect.KindPath || e.o.Kind == detect.KindExecutable || e.o.Kind == detect.KindProcess) {
+			dropped = append(dropped, Dropped{e.o, "it lies in " + roots[i] + ", whose own signer or version information names another company"})
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, dropped
 }

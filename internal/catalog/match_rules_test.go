@@ -97,6 +97,16 @@ func TestMatchRules(t *testing.T) {
 			wantDropped: []string{`signer names "ABCDE12345"`},
 		},
 		{
+			name: "the folder of a look-alike Mac app goes with it",
+			os:   "darwin",
+			obs: []detect.Observation{
+				{Source: "apps", Kind: detect.KindApp, Name: "com.example.kis", Display: "Kaspersky Internet Security",
+					Signer: "ABCDE12345", Path: "/Applications/Kaspersky Internet Security.app", Status: detect.Installed},
+				{Source: "paths", Kind: detect.KindPath, Path: "/Applications/Kaspersky Internet Security.app", Status: detect.Present},
+			},
+			wantDropped: []string{`signer names "ABCDE12345"`, "whose own signer or version information names another company"},
+		},
+		{
 			name: "a driver called klif signed by another company",
 			os:   "windows",
 			obs: []detect.Observation{{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running},
