@@ -15,12 +15,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/avscout/avscout/internal/detect/internal/workers"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/internal/workers"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/winpath"
 	"github.com/avscout/avscout/internal/winreg"
@@ -308,7 +308,8 @@ func ImagePath(s host.Service, env winpath.Env) string {
 }
 
 // Observe maps a merged entry, its resolved image path and whether that
-// file is known to be missing, to an observation.
+// file is known to be missing, to an observation. A minifilter's
+// altitudes go to Altitude, comma-separated in the registry's order.
 func Observe(e Entry, image string, missing bool) detect.Observation {
 	kind := detect.KindService
 	if e.Type == host.TypeDriver {
@@ -354,6 +355,7 @@ func Observe(e Entry, image string, missing bool) detect.Observation {
 		Name:     e.Name,
 		Display:  e.DisplayName,
 		Path:     image,
+		Altitude: strings.Join(e.Altitudes, ","),
 		Location: e.Location,
 		Detail:   truncate(b.String(), 2*maxText),
 	}

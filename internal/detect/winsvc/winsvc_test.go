@@ -89,6 +89,7 @@ func TestServices(t *testing.T) {
 	want := detect.Observation{
 		Kind: detect.KindDriver, Status: detect.Installed, Name: "klif", Display: "Kaspersky Lab KLIF",
 		Path:     `C:\Windows\system32\DRIVERS\klif.sys`,
+		Altitude: "320400,320401",
 		Location: `HKLM\SYSTEM\CurrentControlSet\Services\klif`,
 		Detail:   `driver klif "Kaspersky Lab KLIF" C:\Windows\system32\DRIVERS\klif.sys (start boot, altitude 320400, 320401)`,
 	}
@@ -180,5 +181,28 @@ func TestImagePath(t *testing.T) {
 		if got := ImagePath(tt.s, env); got != tt.want {
 			t.Errorf("ImagePath(%+v) = %q, want %q", tt.s, got, tt.want)
 		}
+	}
+}
+
+// TestObserveAltitude: a minifilter's altitudes reach Observation.Altitude
+// comma-separated (the matcher compares them with the vendor's allocated
+// ones); other drivers and services carry none.
+func TestObserveAltitude(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		e    Entry
+		want string
+	}{
+		{"one instance", Entry{Service: host.Service{Name: "klif", Type: host.TypeDriver}, Altitudes: []string{"320400"}}, "320400"},
+		{"two instances", Entry{Service: host.Service{Name: "klif", Type: host.TypeDriver}, Altitudes: []string{"320400", "320401"}}, "320400,320401"},
+		{"Defender minifilter", Entry{Service: host.Service{Name: "WdFilter", Type: host.TypeDriver}, Altitudes: []string{"328010"}}, "328010"},
+		{"driver without instances", Entry{Service: host.Service{Name: "klhk", Type: host.TypeDriver}}, ""},
+		{"service", Entry{Service: host.Service{Name: "AVP", Type: host.TypeService}}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Observe(tt.e, "", false).Altitude; got != tt.want {
+				t.Errorf("Altitude = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
