@@ -8,7 +8,9 @@
 // Team ID, version and state — which tells, from the files alone, whether
 // an extension is enabled, waiting for the user's approval, or waiting to
 // be removed at the next reboot. Kernel extensions are bundles in
-// /Library/Extensions (and, staged for loading, /Library/StagedExtensions).
+// /Library/Extensions (and, staged for loading, /Library/StagedExtensions)
+// and, up to OS X 10.10, also in /System/Library/Extensions, where legacy
+// security products put theirs beside Apple's.
 // Both carry the vendor's Team ID, so a white-labelled product's
 // extension still names its maker. The source knows no vendor.
 package sysext
@@ -45,6 +47,24 @@ const (
 	maxDirs  = 10_000
 )
 
+// kextDirs are the folders kernel extensions are loaded from, with how
+// deep each is searched. /System/Library/Extensions holds hundreds of
+// Apple's own kexts (com.apple.*), part of the OS, which are not reported:
+// only what a vendor added there (legacy kexts, up to OS X 10.10, lived
+// there) is.
+var kextDirs = []struct {
+	name         string
+	depth        int
+	skipPlatform bool
+}{
+	{"Library/Extensions", 0, false},
+	{"Library/StagedExtensions", maxStagedDepth, false},
+	{"System/Library/Extensions", 0, true},
+}
+
+// platformPrefix is the bundle identifier namespace of the OS's own kexts.
+const platformPrefix = "com.apple."
+
 // Source reads system and kernel extensions.
 type Source struct{}
 
@@ -74,10 +94,8 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 		return fmt.Errorf("extensions: %w", err)
 	}
 	k := &kexts{fsys: h.FS, emit: emit, errs: &errs, seen: map[string]bool{}}
-	for _, dir := range []struct {
-		name  string
-		depth int
-	}{{"Library/Extensions", 0}, {"Library/StagedExtensions", maxStagedDepth}} {
+	for _, dir := range kextDirs {
+		k.skipPlatform = dir.skipPlatform
 		if err := k.walk(ctx, dir.name, dir.depth); err != nil {
 			return fmt.Errorf("extensions: %w", err)
 		}
@@ -156,9 +174,13 @@ func Status(state string) detect.Status {
 // ObserveSystemExtension describes one entry of db.plist read from loc.
 // Name is its identifier, Signer its teamID, Version
 // bundleVersion.CFBundleShortVersionString (else CFBundleVersion), Path
-// the copy inside its application (originPath), which places it in that
-// application's install folder; Status follows [Status]. An entry without
-// an identifier is an error.
+// the copy inside its application (originPath, else the application's
+// container.bundlePath), which places it in that application's install
+// folder, and Display the name of that application: its bundle folder's
+// name without ".app" ("Kaspersky Internet Security" for
+// /Applications/Kaspersky Internet Security.app), which is the brand the
+// user sees whatever the extension's identifier says. Status follows
+// [Status]. An entry without an identifier is an error.
 func ObserveSystemExtension(d macos.Dict, loc string) (detect.Observation, error) {
 	id := strings.TrimSpace(d.String("identifier"))
 	if id == "" {
@@ -181,6 +203,7 @@ func ObserveSystemExtension(d macos.Dict, loc string) (detect.Observation, error
 		Name:     id,
 		Version:  strings.TrimSpace(version),
 		Signer:   strings.TrimSpace(d.String("teamID")),
+		Display:  AppName(app, origin),
 		Path:     origin,
 		Location: loc,
 	}
@@ -206,14 +229,32 @@ func ObserveSystemExtension(d macos.Dict, loc string) (detect.Observation, error
 	return o, nil
 }
 
+// AppName is the name of the application that delivered a system
+// extension: the base name, without ".app", of its container app, else
+// of the outermost .app folder on the extension's origin path; "" when
+// neither names one.
+func AppName(container, origin string) string {
+	for _, p := range []string{container, origin} {
+		for _, c := range strings.Split(p, "/") {
+			if len(c) > len(".app") && strings.EqualFold(path.Ext(c), ".app") {
+				return c[:len(c)-len(".app")]
+			}
+		}
+	}
+	return ""
+}
+
 // kexts finds kernel extension bundles.
 type kexts struct {
-	fsys  fs.FS
-	emit  func(detect.Observation)
-	errs  *macos.Errors
-	seen  map[string]bool // link-free names of directories visited
-	count int             // bundles read
-	dirs  int             // folders listed
+	fsys fs.FS
+	// skipPlatform leaves out the OS's own kexts (com.apple.*) of the
+	// folder being walked.
+	skipPlatform bool
+	emit         func(detect.Observation)
+	errs         *macos.Errors
+	seen         map[string]bool // link-free names of directories visited
+	count        int             // bundles read
+	dirs         int             // folders listed
 }
 
 // walk reads the .kext bundles in dir and, depth levels further, in its
@@ -267,6 +308,13 @@ func (k *kexts) walk(ctx context.Context, dir string, depth int) error {
 		k.seen[e.Real] = true
 		if k.count++; k.count > maxKexts {
 			return fmt.Errorf("more than %d kernel extensions; the rest were not read", maxKexts)
+		}
+		if k.skipPlatform {
+			// Info.plist first, so Apple's kexts cost one small read each
+			// and no signature is parsed for them.
+			if b, _, err := macos.ReadBundle(k.fsys, e.Real); err == nil && strings.HasPrefix(b.Identifier, platformPrefix) {
+				continue
+			}
 		}
 		o, errs := ObserveKext(k.fsys, e.Name, e.Real)
 		for _, err := range errs {

@@ -67,14 +67,17 @@ func TestCollect(t *testing.T) {
 			}
 			want := []detect.Observation{
 				{Kind: detect.KindDriver, Status: detect.Running, Name: "com.kaspersky.kav.sysext", Version: "21.0.4", Signer: "2Y8XE5CQ94",
+					Display:  "Kaspersky Internet Security",
 					Path:     "/Applications/Kaspersky Internet Security.app/Contents/Library/SystemExtensions/com.kaspersky.kav.sysext.systemextension",
 					Location: DBPath,
 					Detail:   "system extension com.kaspersky.kav.sysext 21.0.4 (team 2Y8XE5CQ94): activated_enabled, endpoint_security, from /Applications/Kaspersky Internet Security.app"},
 				{Kind: detect.KindDriver, Status: detect.Installed, Name: "com.crowdstrike.falcon.Agent", Version: "7.10", Signer: "X9E956P446",
+					Display:  "Falcon",
 					Path:     "/Applications/Falcon.app/Contents/Library/SystemExtensions/com.crowdstrike.falcon.Agent.systemextension",
 					Location: DBPath,
 					Detail:   "system extension com.crowdstrike.falcon.Agent 7.10 (team X9E956P446): activated_waiting_for_user, endpoint_security, from /Applications/Falcon.app"},
 				{Kind: detect.KindDriver, Status: detect.Residual, Name: "com.sophos.endpoint.networkextension", Version: "1.0", Signer: "2H5GFH3774",
+					Display:  "Sophos Network Extension",
 					Path:     "/Applications/Sophos/Sophos Network Extension.app/Contents/Library/SystemExtensions/com.sophos.endpoint.networkextension.systemextension",
 					Location: DBPath,
 					Detail:   "system extension com.sophos.endpoint.networkextension 1.0 (team 2H5GFH3774): terminated_waiting_to_uninstall_on_reboot, network_extension, from /Applications/Sophos/Sophos Network Extension.app"},
@@ -172,5 +175,73 @@ func TestCollectNothing(t *testing.T) {
 	h := &host.Host{OS: host.Linux, FS: os.DirFS(t.TempDir())}
 	if err := New().Collect(context.Background(), h, func(detect.Observation) {}); !errors.Is(err, detect.ErrUnavailable) {
 		t.Errorf("linux: %v", err)
+	}
+}
+
+// TestCollectSystemKexts: legacy security kexts lived in
+// /System/Library/Extensions beside Apple's own (OS X up to 10.10; the
+// klif.kext and klnke.kext names are those a legacy uninstaller removes
+// [KAVMAC-UNINST in the catalog]). A vendor kext there is Installed, as in
+// /Library/Extensions; Apple's kexts (com.apple.*) are the OS and are not
+// reported, nor is their signature read.
+func TestCollectSystemKexts(t *testing.T) {
+	root := t.TempDir()
+	bin, err := machotest.Minimal("amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := func(id string) []byte {
+		b, err := machotest.Sign(bin, machotest.Options{Identifier: id, TeamID: "2Y8XE5CQ94"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	kext := func(dir, id, exe string, content []byte) {
+		info := map[string]any{"CFBundleIdentifier": id, "CFBundleExecutable": exe, "CFBundlePackageType": "KEXT",
+			"CFBundleShortVersionString": "8.0.0", "CFBundleVersion": "8.0.0", "OSBundleRequired": "Root"}
+		mactest.WriteApp(t, root, mactest.App{Dir: dir, Info: info, Format: mactest.XML, Executable: content})
+	}
+	kext("System/Library/Extensions/klif.kext", "com.kaspersky.kext.klif", "klif", signed("com.kaspersky.kext.klif"))
+	kext("System/Library/Extensions/klnke.kext", "com.kaspersky.nke", "klnke", signed("com.kaspersky.nke"))
+	// Apple's own: skipped, even with an executable that is no Mach-O (its
+	// signature would be an error if it were read).
+	kext("System/Library/Extensions/AppleACPIPlatform.kext", "com.apple.driver.AppleACPIPlatform", "AppleACPIPlatform", []byte("not mach-o"))
+	kext("System/Library/Extensions/IOUSBFamily.kext", "com.apple.iokit.IOUSBFamily", "IOUSBFamily", []byte("not mach-o"))
+	// Not a kext, and a file: ignored.
+	mactest.WriteFile(t, root, "System/Library/Extensions/AppleKextExcludeList.kext.txt", []byte("x"), 0o644)
+
+	obs, err := collect(t, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []detect.Observation{
+		{Kind: detect.KindDriver, Status: detect.Installed, Name: "com.kaspersky.kext.klif", Version: "8.0.0", Signer: "2Y8XE5CQ94",
+			Path: "/System/Library/Extensions/klif.kext", Location: "System/Library/Extensions/klif.kext/Contents/Info.plist",
+			Detail: "kernel extension com.kaspersky.kext.klif 8.0.0 at /System/Library/Extensions/klif.kext (team 2Y8XE5CQ94)"},
+		{Kind: detect.KindDriver, Status: detect.Installed, Name: "com.kaspersky.nke", Version: "8.0.0", Signer: "2Y8XE5CQ94",
+			Path: "/System/Library/Extensions/klnke.kext", Location: "System/Library/Extensions/klnke.kext/Contents/Info.plist",
+			Detail: "kernel extension com.kaspersky.nke 8.0.0 at /System/Library/Extensions/klnke.kext (team 2Y8XE5CQ94)"},
+	}
+	if !reflect.DeepEqual(obs, want) {
+		t.Errorf("got:\n%v\nwant:\n%v", obs, want)
+	}
+}
+
+func TestAppName(t *testing.T) {
+	for _, tt := range []struct{ container, origin, want string }{
+		{"/Applications/Kaspersky Internet Security.app", "", "Kaspersky Internet Security"},
+		// A white-label build: the brand is the app's, not the extension's identifier.
+		{"", "/Applications/Acme Secure.app/Contents/Library/SystemExtensions/com.kaspersky.kav.sysext.systemextension", "Acme Secure"},
+		{"/Applications/Vendor/Agent.APP", "", "Agent"},
+		// The outermost app: a helper app inside the main one is not the product.
+		{"", "/Applications/Main.app/Contents/Helpers/Helper.app/Contents/Library/SystemExtensions/x.systemextension", "Main"},
+		{"", "/Library/SystemExtensions/1234/x.systemextension", ""},
+		{"", "", ""},
+		{"/Applications/.app", "", ""},
+	} {
+		if got := AppName(tt.container, tt.origin); got != tt.want {
+			t.Errorf("AppName(%q, %q) = %q, want %q", tt.container, tt.origin, got, tt.want)
+		}
 	}
 }
