@@ -9,8 +9,11 @@
 // an extension is enabled, waiting for the user's approval, or waiting to
 // be removed at the next reboot. Kernel extensions are bundles in
 // /Library/Extensions (and, staged for loading, /Library/StagedExtensions)
-// and, up to OS X 10.10, also in /System/Library/Extensions, where legacy
-// security products put theirs beside Apple's.
+// and in /System/Library/Extensions, the one folder kexts were loaded
+// from at boot in early Mac OS X (daringfireball.net, "The One and Only
+// Mac OS X Extensions Folder", 2003) and writable until System Integrity
+// Protection (OS X 10.11): legacy security products put theirs there,
+// beside Apple's.
 // Both carry the vendor's Team ID, so a white-labelled product's
 // extension still names its maker. The source knows no vendor.
 package sysext
@@ -50,8 +53,8 @@ const (
 // kextDirs are the folders kernel extensions are loaded from, with how
 // deep each is searched. /System/Library/Extensions holds hundreds of
 // Apple's own kexts (com.apple.*), part of the OS, which are not reported:
-// only what a vendor added there (legacy kexts, up to OS X 10.10, lived
-// there) is.
+// only what a vendor added there (legacy kexts, before System Integrity
+// Protection) is.
 var kextDirs = []struct {
 	name         string
 	depth        int
