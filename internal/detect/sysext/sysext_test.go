@@ -179,7 +179,7 @@ func TestCollectNothing(t *testing.T) {
 }
 
 // TestCollectSystemKexts: legacy security kexts lived in
-// /System/Library/Extensions beside Apple's own (OS X up to 10.10; the
+// /System/Library/Extensions beside Apple's own (before OS X 10.11; the
 // klif.kext and klnke.kext names are those a legacy uninstaller removes
 // [KAVMAC-UNINST in the catalog]). A vendor kext there is Installed, as in
 // /Library/Extensions; Apple's kexts (com.apple.*) are the OS and are not
