@@ -299,6 +299,11 @@ func (fp Fingerprints) validate(what, os string) []error {
 			errs = append(errs, fmt.Errorf("%s %s bases_keys: %w", what, os, err))
 		}
 	}
+	for _, d := range fp.ProgramDirs {
+		if _, err := path.Match(normPath(d), ""); err != nil || strings.TrimSpace(d) == "" {
+			errs = append(errs, fmt.Errorf("%s %s program_dirs: bad folder %q", what, os, d))
+		}
+	}
 	for kind, list := range fp.lists() {
 		for _, p := range list {
 			if strings.TrimSpace(p) == "" {
@@ -430,4 +435,27 @@ func (c *Catalog) Paths(targetOS string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// ProgramDirs returns the folders (globs included) products and vendor
+// technology run their programs and drivers from on targetOS, sorted and
+// without duplicates, for the source that looks for executables there.
+func (c *Catalog) ProgramDirs(targetOS string) []string {
+	return c.collect(targetOS, func(fp Fingerprints) []string { return fp.ProgramDirs })
+}
+
+// ExecutableNames returns the file-name patterns of the programs the
+// catalog names for targetOS (its processes: "avp.exe", "klnagent"),
+// sorted and without duplicates; like every fingerprint they are globs
+// compared case-insensitively.
+func (c *Catalog) ExecutableNames(targetOS string) []string {
+	return c.collect(targetOS, func(fp Fingerprints) []string { return fp.Processes })
+}
+
+// DriverNames returns the driver name patterns the catalog names for
+// targetOS, sorted and without duplicates: on Windows the service names
+// of kernel drivers ("klif"), whose image is <name>.sys; on macOS the
+// bundle identifiers of extensions.
+func (c *Catalog) DriverNames(targetOS string) []string {
+	return c.collect(targetOS, func(fp Fingerprints) []string { return fp.Drivers })
 }
