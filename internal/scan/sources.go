@@ -23,12 +23,16 @@ import (
 // Available returns the sources that fit a target OS, in report order.
 // Which sources read which OS is data here, not decisions inside them.
 func Available(cat *catalog.Catalog, target host.OS) []detect.Source {
-	wellKnown := paths.New(map[host.OS][]string{target: cat.Paths(string(target))})
+	os := string(target)
+	wellKnown := paths.New(map[host.OS][]string{target: cat.Paths(os)}).WithPrograms(map[host.OS]paths.Programs{target: {
+		Dirs:        cat.ProgramDirs(os),
+		Executables: cat.ExecutableNames(os),
+		Drivers:     cat.DriverNames(os),
+	}})
 	switch target {
 	case host.Linux:
 		return []detect.Source{dpkg.Source{}, rpm.Source{}, apk.Source{}, units.New(), wellKnown, procs.New()}
 	case host.Windows:
-		os := string(target)
 		return []detect.Source{
 			winapps.NewUninstall(),
 			winapps.NewVendorKeys(cat.Keys(os), cat.ProductKeys(os), cat.BasesKeys(os)),

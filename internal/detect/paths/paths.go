@@ -1,12 +1,17 @@
 // Package paths is the "paths" source: it reports which of a fixed list of
-// well-known paths exist on the target.
+// well-known paths exist on the target, and which programs and drivers
+// named in a second list sit in the program folders of a third.
 //
 // Install and data directories outlive the software that made them: an
 // uninstaller that failed, a product removed without its data, a build sold
 // under another brand but still writing to /opt/kaspersky. Checking a short
 // list of paths is cheap, works on a mounted image as well as on the live
-// machine, and gives evidence no package database holds. The list comes from
-// the catalog (vendor data); this package knows no vendor.
+// machine, and gives evidence no package database holds. A folder alone
+// is residue as much as an install, though; the executables in it are
+// what runs, so finding them where a product runs them from shows the
+// product installed where nothing else records it (a tarball install on
+// Arch Linux, a mounted Windows disk whose registry is not read). The
+// lists come from the catalog (vendor data); this package knows no vendor.
 //
 // Paths are written as on the target: "/opt/kaspersky" for Linux and macOS,
 // `C:\Program Files (x86)\Kaspersky Lab` for Windows. Windows paths are
@@ -23,6 +28,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
@@ -32,15 +38,17 @@ import (
 // maxCount bounds the entries counted in one directory for the detail text.
 const maxCount = 100_000
 
-// Source checks the paths listed for the target's OS.
+// Source checks the paths listed for the target's OS and searches its
+// program folders.
 type Source struct {
-	list map[host.OS][]string
+	list     map[host.OS][]string
+	programs map[host.OS]Programs
 }
 
 // New returns a source that checks, on a target running OS o, the paths
 // list[o], written as on that target. The list is copied.
 func New(list map[host.OS][]string) *Source {
-	s := &Source{list: make(map[host.OS][]string, len(list))}
+	s := &Source{list: make(map[host.OS][]string, len(list)), programs: map[host.OS]Programs{}}
 	for o, ps := range list {
 		s.list[o] = append([]string(nil), ps...)
 	}
@@ -51,18 +59,35 @@ func New(list map[host.OS][]string) *Source {
 func (*Source) Name() string { return "paths" }
 
 // Collect implements [detect.Source]. It emits one [detect.KindPath]
-// observation per listed path that exists (a symbolic link counts, even a
-// broken one). Missing paths are skipped silently; a path that cannot be
-// checked (permission denied, a file where a directory should be, a link
-// loop on the way) is reported in the returned error without stopping the
-// others. A path listed twice, or written two ways that lead to the same
-// place, is reported once.
+// observation, status Present, per listed path that exists (a symbolic
+// link counts, even a broken one). Missing paths are skipped silently; a
+// path that cannot be checked (permission denied, a file where a
+// directory should be, a link loop on the way) is reported in the
+// returned error, as one item's failure ([detect.Warn]), without stopping
+// the others. A path listed twice, or written two ways that lead to the
+// same place, is reported once.
+//
+// Then it searches the program folders given by [Source.WithPrograms],
+// breadth first, at most 6 levels deep and 20,000 entries per scan over
+// all of them, without descending into linked folders (a linked file is
+// followed, inside the root). Each regular file named like one of the
+// programs whose content is an executable for the target (see [Format])
+// is a [detect.KindExecutable] observation, status Installed: Name is
+// the file's name, Path its path written as on the target
+// (`C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe`), Location
+// its name in the root, Detail "executable <path> (PE)". On Windows a
+// <driver>.sys file named like one of the drivers is a
+// [detect.KindDriver] observation, status Installed, Name the driver's
+// name without ".sys" (as the services source names it), Detail "driver
+// <path> (PE)". Only files whose names match are opened, and only their
+// first 4 KiB are read, so a drivers folder of hundreds of files costs
+// one listing.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h.FS == nil {
 		return fmt.Errorf("paths: no filesystem: %w", detect.ErrUnavailable)
 	}
 	list := s.list[h.OS]
-	if len(list) == 0 {
+	if len(list) == 0 && len(s.programs[h.OS].Dirs) == 0 {
 		return nil
 	}
 	if _, err := fs.Stat(h.FS, "."); err != nil {
@@ -85,14 +110,14 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 		if isPattern(p) {
 			var err error
 			if concrete, err = expand(h.FS, h.OS, p, opt); err != nil {
-				errs = append(errs, fmt.Errorf("path %s: %w", p, err))
+				errs = append(errs, detect.Warn(fmt.Errorf("path %s: %w", p, err)))
 				continue
 			}
 		}
 		for _, p := range concrete {
 			o, ok, err := check(h.FS, h.OS, p, opt)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("path %s: %w", p, err))
+				errs = append(errs, detect.Warn(fmt.Errorf("path %s: %w", p, err)))
 			}
 			if !ok || seen[o.Location] {
 				continue
@@ -100,6 +125,15 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 			seen[o.Location] = true
 			emit(o)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		if !slices.ContainsFunc(errs, func(e error) bool { return errors.Is(e, err) }) {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}
+	if err := s.collectPrograms(ctx, h, opt, emit); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
