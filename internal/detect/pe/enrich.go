@@ -20,7 +20,9 @@ import (
 const maxWorkers = 4
 
 // Enricher is the "pe" enricher: for every executable that a process,
-// service, driver or uninstall entry points at, it reads the version
+// service, driver or uninstall entry points at, and every program or
+// driver file found in a product's program folder (an executable
+// observation, or a driver one with the file's path), it reads the version
 // resource and the Authenticode signature and reports them as a
 // [detect.KindSigner] observation. Each file is read once however many
 // observations point at it. Its zero value checks no chains; [New] returns

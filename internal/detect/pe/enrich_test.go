@@ -304,6 +304,43 @@ func TestEnrichInRunner(t *testing.T) {
 	}
 }
 
+// TestEnrichProgramFiles: on a mounted Windows disk, whose services and
+// processes are not read, the paths source reports the programs and
+// drivers it found in program folders; the enricher reads their version
+// resource and signer as it does for a service's image, so a file found
+// by name alone gets its vendor evidence (or, signed by another company,
+// its contradiction).
+func TestEnrichProgramFiles(t *testing.T) {
+	f := newEnrichFixture(t)
+	obs := []detect.Observation{
+		{Kind: detect.KindExecutable, Status: detect.Installed, Name: "avp.exe",
+			Path: `C:\Program Files (x86)\Kaspersky Lab\KES.12.3.0\avp.exe`, Location: "Program Files (x86)/Kaspersky Lab/KES.12.3.0/avp.exe"},
+		{Kind: detect.KindDriver, Status: detect.Installed, Name: "klif",
+			Path: `C:\Windows\System32\drivers\klif.sys`, Location: "Windows/System32/drivers/klif.sys"},
+		// A file named like a catalogued program, signed by someone else.
+		{Kind: detect.KindExecutable, Status: detect.Installed, Name: "other.exe",
+			Path: `C:\Program Files\Other Vendor\other.exe`, Location: "Program Files/Other Vendor/other.exe"},
+	}
+	out, err := enrich(t, &Enricher{}, f.host, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ name, path, signer, vendor string }{
+		{"avp.exe", `C:\Program Files (x86)\Kaspersky Lab\KES.12.3.0\avp.exe`, kasperskyDN, "AO Kaspersky Lab"},
+		{"klif.sys", `C:\Windows\System32\drivers\klif.sys`, kasperskyDN, "AO Kaspersky Lab"},
+		{"other.exe", `C:\Program Files\Other Vendor\other.exe`, otherDN, ""},
+	}
+	if len(out) != len(want) {
+		t.Fatalf("got %d observations, want %d: %+v", len(out), len(want), out)
+	}
+	for i, w := range want {
+		o := out[i]
+		if o.Kind != detect.KindSigner || o.Status != detect.Installed || o.Name != w.name || o.Path != w.path || o.Signer != w.signer || o.Vendor != w.vendor {
+			t.Errorf("observation %d: %+v\nwant %+v", i, o, w)
+		}
+	}
+}
+
 type sourceFunc func(context.Context, *host.Host, func(detect.Observation)) error
 
 func (sourceFunc) Name() string { return "fake" }

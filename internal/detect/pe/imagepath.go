@@ -21,11 +21,13 @@ func isExecutableExt(ext string) bool {
 // points at, written as on the target with drive (drive is "C:" or the
 // like, for paths written relative to the system root), and whether it has
 // one:
-//   - a process's Path is taken as it is;
+//   - a process's or executable's Path is taken as it is (an executable
+//     is a file the paths source found where a product runs it from);
 //   - a service's or driver's image path is a command line: quotes and
 //     arguments are dropped, and the forms the service control manager
 //     accepts — \SystemRoot\…, System32\drivers\x.sys, \??\C:\…,
-//     %SystemRoot%\… — are made plain;
+//     %SystemRoot%\… — are made plain; a driver file the paths source
+//     found has a plain path, which stays as it is;
 //   - an app's Path counts only when it names an executable (a
 //     DisplayIcon-like "x.exe,0"); install folders are not read.
 //
@@ -44,7 +46,7 @@ func ExecutablePath(o detect.Observation, drive string) (string, bool) {
 func rawImage(o detect.Observation) (string, bool) {
 	var p string
 	switch o.Kind {
-	case detect.KindProcess:
+	case detect.KindProcess, detect.KindExecutable:
 		p = strings.TrimSpace(o.Path)
 	case detect.KindService, detect.KindDriver, detect.KindApp:
 		p = commandImage(o.Path)

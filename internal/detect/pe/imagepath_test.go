@@ -30,6 +30,12 @@ func TestExecutablePath(t *testing.T) {
 		{"app_icon_path", detect.KindApp, `C:\Program Files\Parallels\Parallels Internet Security Powered by Kaspersky\avp.exe,0`, `C:\Program Files\Parallels\Parallels Internet Security Powered by Kaspersky\avp.exe`},
 		{"program_files_variable", detect.KindService, `"%ProgramFiles(x86)%\Kaspersky Lab\KES\avp.exe"`, `C:\Program Files (x86)\Kaspersky Lab\KES\avp.exe`},
 		{"other_kinds_ignored", detect.KindPath, `C:\x.exe`, ""},
+		// Files the paths source found in program folders: plain paths.
+		{"executable_in_program_folder", detect.KindExecutable, `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe`, `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe`},
+		{"executable_com", detect.KindExecutable, `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.com`, `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.com`},
+		{"executable_linux_path", detect.KindExecutable, `/opt/kaspersky/kesl/libexec/kesl`, ""},
+		{"driver_file_in_drivers_folder", detect.KindDriver, `C:\Windows\System32\drivers\klif.sys`, `C:\Windows\System32\drivers\klif.sys`},
+		{"driver_file_in_program_folder", detect.KindDriver, `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\x64\klif.sys`, `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\x64\klif.sys`},
 		{"empty", detect.KindService, ``, ""},
 		{"drive_relative_refused", detect.KindProcess, `C:x.exe`, ""},
 	}
@@ -44,7 +50,8 @@ func TestExecutablePath(t *testing.T) {
 	if got, _ := ExecutablePath(detect.Observation{Kind: detect.KindDriver, Path: `\SystemRoot\x.sys`}, "D:"); got != `D:\Windows\x.sys` {
 		t.Errorf("drive not used: %q", got)
 	}
-	if !Wants(detect.Observation{Kind: detect.KindService, Path: `"C:\a b\c.exe" x`}) || Wants(detect.Observation{Kind: detect.KindApp, Path: `C:\a b\`}) {
+	if !Wants(detect.Observation{Kind: detect.KindService, Path: `"C:\a b\c.exe" x`}) || Wants(detect.Observation{Kind: detect.KindApp, Path: `C:\a b\`}) ||
+		!Wants(detect.Observation{Kind: detect.KindExecutable, Path: `C:\a b\c.exe`}) {
 		t.Error("Wants disagrees with ExecutablePath")
 	}
 }
