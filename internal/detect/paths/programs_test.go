@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -209,9 +208,7 @@ func archRoot(t *testing.T) string {
 		"var/opt/kaspersky/kesl/common/kesl.ini":                      "file:[General]\n",
 	})
 	fifo := filepath.Join(root, "var/opt/kaspersky/kesl/common/kesl")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatalf("mkfifo: %v", err)
-	}
+	mkfifo(t, fifo)
 	return root
 }
 

@@ -1,13 +1,16 @@
 // Package units is the "units" source: the service definitions of a Linux
-// target, that is systemd unit files and SysV init scripts.
+// target, that is systemd unit files, SysV init scripts and OpenRC init
+// scripts.
 //
 // A unit file is the surest sign on Linux that a daemon was installed, and
 // often its longest-lived trace: package removal can leave a unit behind, an
 // admin may have masked it instead of removing the product, and software
 // installed from a tarball (Kaspersky's klnagent, many EDR agents) has a unit
-// but no package. The source reads directory listings only, never the unit
-// files themselves, so it costs a few ReadDir calls on a live system or a
-// mounted image alike. It knows no vendor: the catalog judges the names.
+// or init script but no package. So the source reads each definition for
+// the program it runs and looks that program up: a definition whose program
+// is there is an install, one whose program is gone is what an uninstall
+// left behind (a removed Debian package keeps its /etc/init.d script as a
+// conffile). It knows no vendor: the catalog judges the names and paths.
 package units
 
 import (
@@ -17,6 +20,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
@@ -40,11 +44,20 @@ var unitDirs = []string{
 // <unit>.requires, the links "systemctl enable" makes.
 const enableDirs = "etc/systemd/system"
 
-// initDir holds SysV init scripts; rcDirs hold their start links
-// (S<nn><script>) for the multi-user runlevels.
-const initDir = "etc/init.d"
+// initDirs hold SysV and OpenRC init scripts: /etc/init.d, and on Red Hat
+// likes /etc/rc.d/init.d (to which /etc/init.d usually links). rcDirs
+// hold the SysV start links (S<nn><script>) of the boot and multi-user
+// runlevels; runlevelsDir the OpenRC runlevels, a folder each holding
+// links named after the scripts they start.
+var (
+	initDirs = []string{"etc/init.d", "etc/rc.d/init.d"}
+	rcDirs   = []string{
+		"etc/rcS.d", "etc/rc2.d", "etc/rc3.d", "etc/rc4.d", "etc/rc5.d",
+		"etc/rc.d/rc2.d", "etc/rc.d/rc3.d", "etc/rc.d/rc4.d", "etc/rc.d/rc5.d",
+	}
+)
 
-var rcDirs = []string{"etc/rc2.d", "etc/rc3.d", "etc/rc4.d", "etc/rc5.d"}
+const runlevelsDir = "etc/runlevels"
 
 // unitSuffixes are the unit types systemd loads from unit files.
 var unitSuffixes = []string{
@@ -55,7 +68,7 @@ var unitSuffixes = []string{
 // devNull is the link target that masks a unit.
 const devNull = "/dev/null"
 
-// Source lists systemd units and SysV init scripts.
+// Source lists systemd units and SysV and OpenRC init scripts.
 type Source struct{}
 
 // New returns the units source.
@@ -65,15 +78,38 @@ func New() *Source { return &Source{} }
 func (*Source) Name() string { return "units" }
 
 // Collect implements [detect.Source]. It emits one [detect.KindService]
-// observation, status Present, per unit file name (the first found in
-// systemd's precedence order wins) and per init script. The detail says
-// "enabled" when a link to the unit sits in a .wants or .requires
-// directory of /etc/systemd/system (or an S link to the script in
-// /etc/rc[2-5].d), "masked" when the unit is a link to /dev/null, and
-// where a linked unit points and whether that target is missing.
+// observation per unit file name (the first found in systemd's precedence
+// order wins) and per init script, Location being the unit or script file
+// (relative to the root). Its state comes from the program it runs:
+//
+//   - a service unit runs the program of its ExecStart= (the prefixes
+//     -@:+!| taken off, a wrapper such as /bin/sh -c or env looked
+//     through, a bare name looked up where systemd looks); an init script
+//     the program its DAEMON=-like variables, start-stop-daemon --exec,
+//     daemon or exec name, else the absolute paths it runs (see
+//     [ParseInitScript]);
+//   - when that program exists in the root the status is Installed, Path
+//     is the program (so the catalog sees whose folder it lies in) and the
+//     detail says "runs <program>";
+//   - when it is missing the status is Present — residue, such as the
+//     init script a removed Debian package keeps as a conffile — Path is
+//     the program as written and the detail says "program missing";
+//   - when no program can be told (a target, a timer, a script that runs
+//     only variables), the status is Installed when the definition is
+//     enabled, else Present, and Path is the definition's own path;
+//   - a masked unit (a link to /dev/null), a broken link and a file that
+//     cannot be read are Present.
+//
+// The detail also says whether the definition is enabled: a link to the
+// unit in a .wants or .requires directory of /etc/systemd/system, an S
+// link to the script in /etc/rc[S2-5].d (or /etc/rc.d/rc[2-5].d), or the
+// script in an OpenRC runlevel other than shutdown ("enabled in
+// default"). Unit files and scripts are read whole up to 256 KiB, regular
+// files only. A definition that cannot be read, or whose program cannot be
+// looked up, is one item's failure: a warning ([detect.Warn]).
 //
 // It returns an error wrapping [detect.ErrUnavailable] when the target is
-// not Linux or has neither a unit directory nor /etc/init.d.
+// not Linux or has neither a unit directory nor an init script directory.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h.OS != host.Linux {
 		return fmt.Errorf("units: systemd units are a Linux thing, target is %q: %w", h.OS, detect.ErrUnavailable)
@@ -81,11 +117,12 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	if h.FS == nil {
 		return fmt.Errorf("units: no filesystem: %w", detect.ErrUnavailable)
 	}
-	var errs []error
+	c := &collector{fsys: h.FS, emit: emit, programs: map[string]lookup{}}
 	enabled, err := enabledUnits(h.FS)
 	if err != nil {
-		errs = append(errs, err)
+		c.errs = append(c.errs, err)
 	}
+	c.enabled = enabled
 	found := false
 	seen := make(map[string]bool)
 	for _, dir := range unitDirs {
@@ -95,13 +132,13 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 		}
 		found = true // it exists, even when it cannot be read
 		if err != nil {
-			errs = append(errs, err)
+			c.errs = append(c.errs, err)
 			continue
 		}
 		for i, e := range ents {
-			if i%256 == 0 {
+			if i%64 == 0 {
 				if err := ctx.Err(); err != nil {
-					return errors.Join(append(errs, err)...)
+					return errors.Join(append(c.errs, err)...)
 				}
 			}
 			name := e.Name()
@@ -109,48 +146,172 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 				continue
 			}
 			seen[name] = true
-			emit(unitObservation(h.FS, dir, real, e, enabled))
+			emit(c.unit(dir, real, e))
 		}
 	}
-	if ok, err := s.collectInit(ctx, h.FS, emit); ok || err != nil {
+	ok, err := c.collectInit(ctx)
+	if ok {
 		found = true
-		if err != nil {
-			errs = append(errs, err)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.Join(append(c.errs, err)...)
 		}
+		c.errs = append(c.errs, err)
 	}
 	if !found {
-		return fmt.Errorf("units: no systemd unit directory and no /%s in root %s: %w", initDir, h.Root, detect.ErrUnavailable)
+		return fmt.Errorf("units: no systemd unit directory and no /%s in root %s: %w", initDirs[0], h.Root, detect.ErrUnavailable)
 	}
-	return errors.Join(errs...)
+	return errors.Join(c.errs...)
 }
 
-// unitObservation describes the unit e of directory dir (read as real).
-func unitObservation(fsys fs.FS, dir, real string, e fs.DirEntry, enabled map[string]bool) detect.Observation {
+// collector is one scan's reading of unit files and init scripts.
+type collector struct {
+	fsys     fs.FS
+	emit     func(detect.Observation)
+	enabled  map[string]bool
+	programs map[string]lookup // programs looked up, by path as written
+	errs     []error
+}
+
+// warn records one item's failure.
+func (c *collector) warn(err error) { c.errs = append(c.errs, detect.Warn(err)) }
+
+// unit describes the unit e of directory dir (read as real).
+func (c *collector) unit(dir, real string, e fs.DirEntry) detect.Observation {
 	name := e.Name()
-	var notes []string
-	if e.Type()&fs.ModeSymlink != 0 {
-		target, err := fs.ReadLink(fsys, path.Join(real, name))
-		switch {
-		case err != nil:
-			notes = append(notes, "unreadable link: "+cause(err))
-		case path.Clean(target) == devNull:
-			notes = append(notes, "masked")
-		default:
-			notes = append(notes, "link to "+target+linkState(fsys, path.Join(real, name)))
-		}
-	}
-	if enabled[name] && !(len(notes) > 0 && notes[0] == "masked") {
-		notes = append(notes, "enabled")
-	}
 	loc := path.Join(dir, name)
-	return detect.Observation{
+	o := detect.Observation{
 		Kind:     detect.KindService,
 		Status:   detect.Present,
 		Name:     name,
 		Path:     "/" + loc,
 		Location: loc,
-		Detail:   detail(name, notes),
 	}
+	var notes []string
+	if e.Type()&fs.ModeSymlink != 0 {
+		target, err := fs.ReadLink(c.fsys, path.Join(real, name))
+		switch {
+		case err != nil:
+			c.warn(fmt.Errorf("units: %s: %w", loc, err))
+			o.Detail = detail(name, []string{"unreadable link: " + cause(err)})
+			return o
+		case path.Clean(target) == devNull:
+			o.Detail = detail(name, []string{"masked"})
+			return o
+		}
+		state := linkState(c.fsys, path.Join(real, name))
+		notes = append(notes, "link to "+target+state)
+		if state != "" {
+			o.Detail = detail(name, notes)
+			return o
+		}
+	}
+	enabled := c.enabled[name]
+	if enabled {
+		notes = append(notes, "enabled")
+	}
+	var prog string
+	if strings.HasSuffix(name, ".service") {
+		u, err := readUnit(c.fsys, path.Join(real, name))
+		if err != nil {
+			c.warn(fmt.Errorf("units: %s: %w", loc, err))
+			o.Detail = detail(name, append(notes, "unreadable: "+cause(err)))
+			return o
+		}
+		prog = ExecProgram(u.ExecStart)
+	}
+	c.decide(&o, []string{prog}, nil, enabled, notes)
+	return o
+}
+
+// decide sets o's status, path and detail from the programs a definition
+// runs (the first found wins; all missing is residue) or, when it names
+// none, from the other paths it names that are executable files, or,
+// failing those, from whether it is enabled.
+func (c *collector) decide(o *detect.Observation, programs, others []string, enabled bool, notes []string) {
+	programs = slices.DeleteFunc(slices.Clone(programs), func(p string) bool { return p == "" })
+	var missing string
+	unknown := false
+	for _, p := range programs {
+		l := c.lookup(o.Location, p)
+		switch {
+		case l.err != nil:
+			unknown = true
+		case l.found:
+			c.installed(o, l.where, notes)
+			return
+		case missing == "":
+			missing = p
+		}
+	}
+	if missing != "" && !unknown {
+		o.Status, o.Path = detect.Present, missing
+		o.Detail = detail(o.Name, append(notes, "program missing: "+missing))
+		return
+	}
+	if len(programs) == 0 {
+		for _, p := range others {
+			if l := c.lookup(o.Location, p); l.found && l.executable {
+				c.installed(o, l.where, notes)
+				return
+			}
+		}
+	}
+	// No program told: being enabled is what shows an install.
+	if enabled {
+		o.Status = detect.Installed
+	}
+	o.Detail = detail(o.Name, notes)
+}
+
+func (c *collector) installed(o *detect.Observation, program string, notes []string) {
+	o.Status, o.Path = detect.Installed, program
+	o.Detail = detail(o.Name, append(notes, "runs "+program))
+}
+
+// lookup is what looking a program up found.
+type lookup struct {
+	found, executable bool
+	where             string // the program's target path, found on the search path for a bare name
+	err               error
+}
+
+// lookup finds the program p (an absolute target path, or a bare name
+// systemd looks up on its search path) in the root, following links
+// inside it; a folder is no program. It is asked once per program.
+func (c *collector) lookup(loc, p string) lookup {
+	if l, ok := c.programs[p]; ok {
+		return l
+	}
+	var l lookup
+	if strings.HasPrefix(p, "/") {
+		l = c.find(strings.TrimPrefix(path.Clean(p), "/"))
+	} else if !strings.Contains(p, "/") {
+		for _, dir := range searchPath {
+			if l = c.find(path.Join(dir, p)); l.found || l.err != nil {
+				break
+			}
+		}
+	}
+	if l.err != nil {
+		c.warn(fmt.Errorf("units: %s: program %s: %w", loc, p, l.err))
+	}
+	c.programs[p] = l
+	return l
+}
+
+func (c *collector) find(rel string) lookup {
+	_, fi, err := paths.Resolve(c.fsys, rel, paths.Options{})
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
+		return lookup{}
+	case err != nil:
+		return lookup{err: err}
+	case !fi.Mode().IsRegular():
+		return lookup{}
+	}
+	return lookup{found: true, executable: fi.Mode().Perm()&0o111 != 0, where: "/" + rel}
 }
 
 // linkState is "" when the link at name leads to something, else why not.
@@ -165,44 +326,92 @@ func linkState(fsys fs.FS, name string) string {
 	return ", unresolvable: " + cause(err)
 }
 
-// collectInit emits the SysV init scripts. ok says /etc/init.d exists.
-func (*Source) collectInit(ctx context.Context, fsys fs.FS, emit func(detect.Observation)) (ok bool, err error) {
-	ents, real, err := readDir(fsys, initDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+// collectInit emits the SysV and OpenRC init scripts. ok says an init
+// script directory exists.
+func (c *collector) collectInit(ctx context.Context) (ok bool, err error) {
+	started, rcErr := startLinks(c.fsys)
+	if rcErr != nil {
+		c.errs = append(c.errs, rcErr)
 	}
-	if err != nil {
-		return true, err
+	levels, lvErr := runlevels(c.fsys)
+	if lvErr != nil {
+		c.errs = append(c.errs, lvErr)
 	}
-	started, rcErr := startLinks(fsys)
-	for _, e := range ents {
-		if err := ctx.Err(); err != nil {
-			return true, err
-		}
-		name := e.Name()
-		if e.IsDir() || !isInitScript(name) {
+	seenDir := map[string]bool{}
+	seen := map[string]bool{}
+	for _, dir := range initDirs {
+		ents, real, err := readDir(c.fsys, dir)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		notes := []string{"SysV init script"}
-		if e.Type()&fs.ModeSymlink != 0 {
-			if target, err := fs.ReadLink(fsys, path.Join(real, name)); err == nil {
-				notes = append(notes, "link to "+target+linkState(fsys, path.Join(real, name)))
+		ok = true
+		if err != nil {
+			c.errs = append(c.errs, err)
+			continue
+		}
+		if seenDir[real] { // /etc/init.d -> rc.d/init.d
+			continue
+		}
+		seenDir[real] = true
+		for _, e := range ents {
+			if err := ctx.Err(); err != nil {
+				return ok, err
+			}
+			name := e.Name()
+			if e.IsDir() || !isInitScript(name) || seen[name] {
+				continue
+			}
+			seen[name] = true
+			c.emit(c.script(dir, real, e, started[name], levels[name]))
+		}
+	}
+	return ok, nil
+}
+
+// script describes the init script e of directory dir (read as real).
+func (c *collector) script(dir, real string, e fs.DirEntry, started bool, levels []string) detect.Observation {
+	name := e.Name()
+	loc := path.Join(dir, name)
+	o := detect.Observation{
+		Kind:     detect.KindService,
+		Status:   detect.Present,
+		Name:     name,
+		Path:     "/" + loc,
+		Location: loc,
+	}
+	file := path.Join(real, name)
+	var link []string
+	if e.Type()&fs.ModeSymlink != 0 {
+		if target, err := fs.ReadLink(c.fsys, file); err == nil {
+			state := linkState(c.fsys, file)
+			link = append(link, "link to "+target+state)
+			if state != "" {
+				o.Detail = detail(name, append([]string{"SysV init script"}, link...))
+				return o
 			}
 		}
-		if started[name] {
-			notes = append(notes, "enabled")
-		}
-		loc := path.Join(initDir, name)
-		emit(detect.Observation{
-			Kind:     detect.KindService,
-			Status:   detect.Present,
-			Name:     name,
-			Path:     "/" + loc,
-			Location: loc,
-			Detail:   detail(name, notes),
-		})
 	}
-	return true, rcErr
+	sc, err := readScript(c.fsys, file)
+	kind := "SysV init script"
+	if err == nil && sc.OpenRC {
+		kind = "OpenRC init script"
+	}
+	notes := append([]string{kind}, link...)
+	enabled := started && !sc.OpenRC
+	switch {
+	case sc.OpenRC && len(levels) > 0:
+		enabled = true
+		notes = append(notes, "enabled in "+strings.Join(levels, ", "))
+	case enabled:
+		notes = append(notes, "enabled")
+	}
+	if err != nil {
+		c.warn(fmt.Errorf("units: %s: %w", loc, err))
+		o.Detail = detail(name, append(notes, "unreadable: "+cause(err)))
+		return o
+	}
+	c.decide(&o, sc.Programs, sc.Others, enabled, notes)
+	return o
 }
 
 // IsUnitName reports whether name is a unit file name: a non-empty name
@@ -276,7 +485,8 @@ func template(unit string) string {
 // startLink matches an rc start link: S, a two-digit order, the script.
 var startLink = regexp.MustCompile(`^S[0-9][0-9](.+)$`)
 
-// startLinks returns the init scripts started in a multi-user runlevel.
+// startLinks returns the init scripts started in the boot or a
+// multi-user runlevel.
 func startLinks(fsys fs.FS) (map[string]bool, error) {
 	started := make(map[string]bool)
 	var errs []error
@@ -295,6 +505,77 @@ func startLinks(fsys fs.FS) (map[string]bool, error) {
 		}
 	}
 	return started, errors.Join(errs...)
+}
+
+// runlevels returns, per OpenRC script, the runlevels that start it
+// (etc/runlevels/<level>/<script>), sorted; shutdown, which only stops
+// things, does not count.
+func runlevels(fsys fs.FS) (map[string][]string, error) {
+	out := make(map[string][]string)
+	levels, real, err := readDir(fsys, runlevelsDir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return out, nil
+		}
+		return out, err
+	}
+	var errs []error
+	for _, l := range levels {
+		if l.Name() == "shutdown" || !l.IsDir() {
+			continue
+		}
+		ents, _, err := readDir(fsys, path.Join(real, l.Name()))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, e := range ents {
+			out[e.Name()] = append(out[e.Name()], l.Name())
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// readUnit reads and parses the unit file name, following links inside
+// the root.
+func readUnit(fsys fs.FS, name string) (Unit, error) {
+	f, err := openRegular(fsys, name)
+	if err != nil {
+		return Unit{}, err
+	}
+	defer f.Close()
+	return ParseUnit(f)
+}
+
+// readScript reads and parses the init script name, following links
+// inside the root.
+func readScript(fsys fs.FS, name string) (Script, error) {
+	f, err := openRegular(fsys, name)
+	if err != nil {
+		return Script{}, err
+	}
+	defer f.Close()
+	return ParseInitScript(f)
+}
+
+// errNotRegular means a unit file or script is a device, a named pipe or
+// a folder: it is not opened, so a pipe cannot block the scan.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens name, following links inside the root, when it is a
+// regular file of at most MaxFile bytes.
+func openRegular(fsys fs.FS, name string) (fs.File, error) {
+	real, fi, err := paths.Resolve(fsys, name, paths.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
+	}
+	if fi.Size() > MaxFile {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrTooLarge}
+	}
+	return fsys.Open(real)
 }
 
 // readDir lists the target directory dir, following links on the way as

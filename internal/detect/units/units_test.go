@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/paths"
@@ -90,10 +91,22 @@ Also=avahi-daemon.socket
 Alias=dbus-org.freedesktop.Avahi.service
 `
 	initScript = "#!/bin/sh\n### BEGIN INIT INFO\n# Provides: kesl\n### END INIT INFO\n"
+	// keslInit runs KESL's launcher by path (testdata/init/kesl.sysv).
+	keslInit = "#!/bin/sh\n. /lib/lsb/init-functions\ncase \"$1\" in\n  start) /opt/kaspersky/kesl/libexec/kesl_launcher.sh start ;;\nesac\n"
 )
 
+// readFixture returns testdata/init/name.
+func readFixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "init", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // fixture builds a root in a temporary directory. Values: "dir",
-// "file:<content>", "link:<target>".
+// "file:<content>", "exec:<content>" (an executable file), "link:<target>".
 func fixture(t *testing.T, tree map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
@@ -114,6 +127,8 @@ func fixture(t *testing.T, tree map[string]string) string {
 			err = os.MkdirAll(p, 0o755)
 		case strings.HasPrefix(spec, "file:"):
 			err = os.WriteFile(p, []byte(strings.TrimPrefix(spec, "file:")), 0o644)
+		case strings.HasPrefix(spec, "exec:"):
+			err = os.WriteFile(p, []byte(strings.TrimPrefix(spec, "exec:")), 0o755)
 		case strings.HasPrefix(spec, "link:"):
 			err = os.Symlink(strings.TrimPrefix(spec, "link:"), p)
 			if err != nil && runtime.GOOS == "windows" {
@@ -136,11 +151,8 @@ func collect(t *testing.T, h *host.Host) (map[string]detect.Observation, error) 
 		if _, dup := got[o.Name]; dup {
 			t.Errorf("%s emitted twice", o.Name)
 		}
-		if o.Kind != detect.KindService || o.Status != detect.Present {
-			t.Errorf("%s: kind %s status %s, want service present", o.Name, o.Kind, o.Status)
-		}
-		if o.Path != "/"+o.Location {
-			t.Errorf("%s: path %q, location %q", o.Name, o.Path, o.Location)
+		if o.Kind != detect.KindService {
+			t.Errorf("%s: kind %s, want service", o.Name, o.Kind)
 		}
 		got[o.Name] = o
 	})
@@ -156,12 +168,54 @@ func openRoot(t *testing.T, dir string) *host.Host {
 	return h
 }
 
+// want is what one observation should say.
+type want struct {
+	name     string
+	status   detect.Status
+	path     string
+	location string
+	detail   string
+}
+
+// check compares got with the wanted observations, and reports any other.
+func check(t *testing.T, got map[string]detect.Observation, wants []want) {
+	t.Helper()
+	for _, w := range wants {
+		o, ok := got[w.name]
+		if !ok {
+			t.Errorf("%s: not reported", w.name)
+			continue
+		}
+		delete(got, w.name)
+		if o.Status != w.status || o.Path != w.path || o.Location != w.location || o.Detail != w.detail {
+			t.Errorf("%s:\n got %s path %q location %q detail %q\nwant %s path %q location %q detail %q",
+				w.name, o.Status, o.Path, o.Location, o.Detail, w.status, w.path, w.location, w.detail)
+		}
+	}
+	for name, o := range got {
+		t.Errorf("unexpected observation %s: %+v", name, o)
+	}
+}
+
+// elf is the start of an x86-64 executable: programs in the fixtures.
+const elf = "exec:\x7fELF\x02\x01\x01"
+
 // mergedUsr is a Debian 12 style root: /lib -> usr/lib, enable links with
 // absolute targets, a masked unit, an override in /etc, a unit linked from
-// /opt whose target is gone, and ordinary units as decoys.
+// /opt whose target is gone, and ordinary units as decoys. KESL is
+// installed (its launcher is there); Network Agent was removed without
+// its unit (the unit's program is gone); Security Center's administration
+// server unit points at a missing klserver.
 var mergedUsr = map[string]string{
 	"etc/os-release": "file:ID=debian\n",
 	"lib":            "link:usr/lib",
+	"sbin":           "link:usr/sbin",
+
+	"opt/kaspersky/kesl/libexec/kesl_launcher.sh": "file:#!/bin/sh\n",
+	"opt/kaspersky/kesl/bin/kesl-control":         elf,
+	"usr/sbin/clamd":                              elf,
+	"usr/sbin/sshd":                               elf,
+	"usr/sbin/agetty":                             elf,
 
 	"usr/lib/systemd/system/kesl.service":               "file:" + keslUnit,
 	"usr/lib/systemd/system/klnagent64.service":         "file:" + klnagentUnit,
@@ -170,7 +224,7 @@ var mergedUsr = map[string]string{
 	"usr/lib/systemd/system/ssh.service":                "file:" + sshUnit,
 	"usr/lib/systemd/system/avahi-daemon.service":       "file:" + avahiUnit,
 	"usr/lib/systemd/system/avahi-daemon.socket":        "file:[Socket]\nListenStream=/run/avahi-daemon/socket\n",
-	"usr/lib/systemd/system/getty@.service":             "file:[Service]\nExecStart=-/sbin/agetty %I\n",
+	"usr/lib/systemd/system/getty@.service":             "file:[Service]\nExecStart=-/sbin/agetty -o '-p -- \\\\u' --noclear - $TERM\n",
 	"usr/lib/systemd/system/multi-user.target":          "file:[Unit]\nDescription=Multi-User System\n",
 	"usr/lib/systemd/system/multi-user.target.wants":    "dir", // static links: a directory, not a unit
 	"usr/lib/systemd/system/kesl.service.d/limits.conf": "file:[Service]\nLimitNOFILE=65536\n",
@@ -194,7 +248,7 @@ var mergedUsr = map[string]string{
 	"etc/systemd/system/kesl-old.service":                              "link:/opt/kaspersky/kesl/lib/systemd/kesl-old.service",
 	"etc/systemd/system/klnagent64.service.d/override.conf":            "file:[Service]\nRestart=always\n",
 
-	"etc/init.d/kesl":          "file:" + initScript,
+	"etc/init.d/kesl":          "file:" + keslInit,
 	"etc/init.d/ssh":           "file:#!/bin/sh\n",
 	"etc/init.d/klnagent64":    "link:/opt/kaspersky/klnagent64/lib/bin/klnagent64.init",
 	"etc/init.d/README":        "file:",
@@ -210,45 +264,38 @@ func TestCollectMergedUsr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name, location, detail string
-	}{
-		{"kesl.service", "usr/lib/systemd/system/kesl.service", "kesl.service (enabled)"},
-		{"klnagent64.service", "usr/lib/systemd/system/klnagent64.service", "klnagent64.service (enabled)"},
-		{"clamav-daemon.service", "etc/systemd/system/clamav-daemon.service", "clamav-daemon.service"},
-		{"falcon-sensor.service", "etc/systemd/system/falcon-sensor.service", "falcon-sensor.service (masked)"},
-		{"kesl-old.service", "etc/systemd/system/kesl-old.service",
+	I, P := detect.Installed, detect.Present
+	check(t, got, []want{
+		{"kesl.service", I, "/opt/kaspersky/kesl/libexec/kesl_launcher.sh", "usr/lib/systemd/system/kesl.service",
+			"kesl.service (enabled, runs /opt/kaspersky/kesl/libexec/kesl_launcher.sh)"},
+		// Decoy: an enabled unit whose program is gone is residue.
+		{"klnagent64.service", P, "/opt/kaspersky/klnagent64/sbin/klnagent", "usr/lib/systemd/system/klnagent64.service",
+			"klnagent64.service (enabled, program missing: /opt/kaspersky/klnagent64/sbin/klnagent)"},
+		{"clamav-daemon.service", I, "/usr/sbin/clamd", "etc/systemd/system/clamav-daemon.service", "clamav-daemon.service (runs /usr/sbin/clamd)"},
+		{"falcon-sensor.service", P, "/etc/systemd/system/falcon-sensor.service", "etc/systemd/system/falcon-sensor.service", "falcon-sensor.service (masked)"},
+		{"kesl-old.service", P, "/etc/systemd/system/kesl-old.service", "etc/systemd/system/kesl-old.service",
 			"kesl-old.service (link to /opt/kaspersky/kesl/lib/systemd/kesl-old.service, broken)"},
-		{"kladminserver_srv.service", "usr/local/lib/systemd/system/kladminserver_srv.service", "kladminserver_srv.service"},
-		{"ssh.service", "usr/lib/systemd/system/ssh.service", "ssh.service (enabled)"},
-		{"sshd.service", "etc/systemd/system/sshd.service", "sshd.service (link to /lib/systemd/system/ssh.service)"},
-		{"avahi-daemon.service", "usr/lib/systemd/system/avahi-daemon.service", "avahi-daemon.service"},
-		{"avahi-daemon.socket", "usr/lib/systemd/system/avahi-daemon.socket", "avahi-daemon.socket (enabled)"},
-		{"dbus-org.freedesktop.Avahi.service", "etc/systemd/system/dbus-org.freedesktop.Avahi.service",
-			"dbus-org.freedesktop.Avahi.service (link to /lib/systemd/system/avahi-daemon.service)"},
-		{"getty@.service", "usr/lib/systemd/system/getty@.service", "getty@.service (enabled)"},
-		{"multi-user.target", "usr/lib/systemd/system/multi-user.target", "multi-user.target"},
-		{"session-1.scope", "run/systemd/system/session-1.scope", "session-1.scope"},
-		{"kesl", "etc/init.d/kesl", "kesl (SysV init script, enabled)"},
-		{"ssh", "etc/init.d/ssh", "ssh (SysV init script)"},
-		{"klnagent64", "etc/init.d/klnagent64",
+		{"kladminserver_srv.service", P, "/opt/kaspersky/ksc64/sbin/klserver", "usr/local/lib/systemd/system/kladminserver_srv.service",
+			"kladminserver_srv.service (program missing: /opt/kaspersky/ksc64/sbin/klserver)"},
+		{"ssh.service", I, "/usr/sbin/sshd", "usr/lib/systemd/system/ssh.service", "ssh.service (enabled, runs /usr/sbin/sshd)"},
+		{"sshd.service", I, "/usr/sbin/sshd", "etc/systemd/system/sshd.service",
+			"sshd.service (link to /lib/systemd/system/ssh.service, runs /usr/sbin/sshd)"},
+		{"avahi-daemon.service", P, "/usr/sbin/avahi-daemon", "usr/lib/systemd/system/avahi-daemon.service",
+			"avahi-daemon.service (program missing: /usr/sbin/avahi-daemon)"},
+		// No program: enabled makes it installed.
+		{"avahi-daemon.socket", I, "/usr/lib/systemd/system/avahi-daemon.socket", "usr/lib/systemd/system/avahi-daemon.socket", "avahi-daemon.socket (enabled)"},
+		{"dbus-org.freedesktop.Avahi.service", P, "/usr/sbin/avahi-daemon", "etc/systemd/system/dbus-org.freedesktop.Avahi.service",
+			"dbus-org.freedesktop.Avahi.service (link to /lib/systemd/system/avahi-daemon.service, program missing: /usr/sbin/avahi-daemon)"},
+		// /sbin/agetty through the /sbin -> usr/sbin link.
+		{"getty@.service", I, "/sbin/agetty", "usr/lib/systemd/system/getty@.service", "getty@.service (enabled, runs /sbin/agetty)"},
+		{"multi-user.target", P, "/usr/lib/systemd/system/multi-user.target", "usr/lib/systemd/system/multi-user.target", "multi-user.target"},
+		{"session-1.scope", P, "/run/systemd/system/session-1.scope", "run/systemd/system/session-1.scope", "session-1.scope"},
+		{"kesl", I, "/opt/kaspersky/kesl/libexec/kesl_launcher.sh", "etc/init.d/kesl",
+			"kesl (SysV init script, enabled, runs /opt/kaspersky/kesl/libexec/kesl_launcher.sh)"},
+		{"ssh", P, "/etc/init.d/ssh", "etc/init.d/ssh", "ssh (SysV init script)"},
+		{"klnagent64", P, "/etc/init.d/klnagent64", "etc/init.d/klnagent64",
 			"klnagent64 (SysV init script, link to /opt/kaspersky/klnagent64/lib/bin/klnagent64.init, broken)"},
-	}
-	for _, tt := range tests {
-		o, ok := got[tt.name]
-		if !ok {
-			t.Errorf("%s: not reported", tt.name)
-			continue
-		}
-		delete(got, tt.name)
-		if o.Location != tt.location || o.Detail != tt.detail {
-			t.Errorf("%s:\n got location %q detail %q\nwant location %q detail %q",
-				tt.name, o.Location, o.Detail, tt.location, tt.detail)
-		}
-	}
-	for name, o := range got {
-		t.Errorf("unexpected observation %s: %+v", name, o)
-	}
+	})
 }
 
 // TestCollectSplitUsr checks precedence when /lib and /usr/lib are
@@ -260,32 +307,123 @@ func TestCollectSplitUsr(t *testing.T) {
 		"usr/lib/systemd/system/ssh.service":           "file:" + sshUnit,
 		"usr/lib/systemd/system/clamav-daemon.service": "file:" + clamdUnit,
 		// RHEL: /etc/init.d -> rc.d/init.d, /etc/rc3.d -> rc.d/rc3.d
-		"etc/init.d":                   "link:rc.d/init.d",
-		"etc/rc.d/init.d/klnagent64":   "file:" + initScript,
-		"etc/rc.d/init.d/functions":    "file:# sourced by scripts\n",
-		"etc/rc3.d":                    "link:rc.d/rc3.d",
-		"etc/rc.d/rc3.d/S99klnagent64": "link:../init.d/klnagent64",
+		"etc/init.d":                                     "link:rc.d/init.d",
+		"etc/rc.d/init.d/kav4fs":                         "file:" + readFixture(t, "kav4fs.redhat"),
+		"etc/rc.d/init.d/functions":                      "file:# sourced by scripts\n",
+		"etc/rc3.d":                                      "link:rc.d/rc3.d",
+		"etc/rc.d/rc3.d/S95kav4fs":                       "link:../init.d/kav4fs",
+		"opt/kaspersky/kav4fs/bin/kav4fs-control":        elf,
+		"opt/kaspersky/kav4fs/libexec/kav4fs-supervisor": elf,
 	})))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
-		"kesl.service":          "/lib/systemd/system/kesl.service",
-		"ssh.service":           "/usr/lib/systemd/system/ssh.service",
-		"clamav-daemon.service": "/usr/lib/systemd/system/clamav-daemon.service",
-		"klnagent64":            "/etc/init.d/klnagent64",
+	I, P := detect.Installed, detect.Present
+	check(t, got, []want{
+		{"kesl.service", P, "/opt/kaspersky/kesl/libexec/kesl_launcher.sh", "lib/systemd/system/kesl.service",
+			"kesl.service (program missing: /opt/kaspersky/kesl/libexec/kesl_launcher.sh)"},
+		{"ssh.service", P, "/usr/sbin/sshd", "usr/lib/systemd/system/ssh.service", "ssh.service (program missing: /usr/sbin/sshd)"},
+		{"clamav-daemon.service", P, "/usr/sbin/clamd", "usr/lib/systemd/system/clamav-daemon.service",
+			"clamav-daemon.service (program missing: /usr/sbin/clamd)"},
+		// Read once, though both /etc/init.d and /etc/rc.d/init.d hold it.
+		{"kav4fs", I, "/opt/kaspersky/kav4fs/libexec/kav4fs-supervisor", "etc/init.d/kav4fs",
+			"kav4fs (SysV init script, enabled, runs /opt/kaspersky/kav4fs/libexec/kav4fs-supervisor)"},
+	})
+}
+
+// TestCollectRedHatInitOnly: a root whose scripts are only in
+// /etc/rc.d/init.d, with no /etc/init.d link.
+func TestCollectRedHatInitOnly(t *testing.T) {
+	got, err := collect(t, openRoot(t, fixture(t, map[string]string{
+		"etc/rc.d/init.d/kav4fs":                         "file:" + readFixture(t, "kav4fs.redhat"),
+		"etc/rc.d/rc5.d/S95kav4fs":                       "link:../init.d/kav4fs",
+		"opt/kaspersky/kav4fs/libexec/kav4fs-supervisor": elf,
+	})))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, p := range want {
-		if got[name].Path != p {
-			t.Errorf("%s: path %q, want %q", name, got[name].Path, p)
-		}
+	check(t, got, []want{{"kav4fs", detect.Installed, "/opt/kaspersky/kav4fs/libexec/kav4fs-supervisor", "etc/rc.d/init.d/kav4fs",
+		"kav4fs (SysV init script, enabled, runs /opt/kaspersky/kav4fs/libexec/kav4fs-supervisor)"}})
+}
+
+// TestCollectRemovedDebianPackage: after "dpkg -r klnagent64" the package's
+// files are gone but its conffiles stay — the init script among them —
+// and so do its rc links, which only a purge removes (update-rc.d remove
+// runs from postrm purge). The script is enabled, its program is gone:
+// residue, not an install.
+func TestCollectRemovedDebianPackage(t *testing.T) {
+	got, err := collect(t, openRoot(t, fixture(t, map[string]string{
+		"etc/init.d/klnagent64":      "file:" + readFixture(t, "klnagent64.lsb"),
+		"etc/rc2.d/S01klnagent64":    "link:../init.d/klnagent64",
+		"etc/rc3.d/S01klnagent64":    "link:../init.d/klnagent64",
+		"etc/default/klnagent64":     "file:DAEMON_ARGS=-d\n",
+		"var/opt/kaspersky/klnagent": "dir",
+		"etc/init.d/dbus":            "file:#!/bin/sh\nDAEMON=/usr/bin/dbus-daemon\ntest -x $DAEMON || exit 0\n",
+		"usr/bin/dbus-daemon":        elf,
+	})))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(got) != len(want) {
-		t.Errorf("got %d observations, want %d: %v", len(got), len(want), got)
+	check(t, got, []want{
+		{"klnagent64", detect.Present, "/opt/kaspersky/klnagent64/sbin/klnagent", "etc/init.d/klnagent64",
+			"klnagent64 (SysV init script, enabled, program missing: /opt/kaspersky/klnagent64/sbin/klnagent)"},
+		{"dbus", detect.Installed, "/usr/bin/dbus-daemon", "etc/init.d/dbus", "dbus (SysV init script, runs /usr/bin/dbus-daemon)"},
+	})
+}
+
+// TestCollectGentooOpenRC: Network Agent on Gentoo, as /etc/init.d/klnagent64
+// added to the default runlevel; a script only in the shutdown runlevel is
+// not enabled; a script whose program comes only from its defaults file is
+// installed when enabled, present otherwise.
+func TestCollectGentooOpenRC(t *testing.T) {
+	got, err := collect(t, openRoot(t, fixture(t, map[string]string{
+		"etc/gentoo-release":                     "file:Gentoo Base System release 2.14\n",
+		"etc/init.d/klnagent64":                  "file:" + readFixture(t, "klnagent64.openrc"),
+		"etc/init.d/killprocs":                   "file:#!/sbin/openrc-run\ndescription=\"Kill all processes\"\n",
+		"etc/init.d/vendor-agent":                "file:" + readFixture(t, "only-variables.sysv"),
+		"etc/init.d/other-agent":                 "file:" + readFixture(t, "only-variables.sysv"),
+		"etc/runlevels/default/klnagent64":       "link:/etc/init.d/klnagent64",
+		"etc/runlevels/default/vendor-agent":     "link:/etc/init.d/vendor-agent",
+		"etc/runlevels/shutdown/killprocs":       "link:/etc/init.d/killprocs",
+		"opt/kaspersky/klnagent64/sbin/klnagent": elf,
+	})))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if d := got["klnagent64"].Detail; d != "klnagent64 (SysV init script, enabled)" {
-		t.Errorf("klnagent64 detail %q", d)
+	I, P := detect.Installed, detect.Present
+	check(t, got, []want{
+		{"klnagent64", I, "/opt/kaspersky/klnagent64/sbin/klnagent", "etc/init.d/klnagent64",
+			"klnagent64 (OpenRC init script, enabled in default, runs /opt/kaspersky/klnagent64/sbin/klnagent)"},
+		{"killprocs", P, "/etc/init.d/killprocs", "etc/init.d/killprocs", "killprocs (OpenRC init script)"},
+		// An LSB script in an OpenRC runlevel is not OpenRC's: only rc links enable it.
+		{"vendor-agent", P, "/etc/init.d/vendor-agent", "etc/init.d/vendor-agent", "vendor-agent (SysV init script)"},
+		{"other-agent", P, "/etc/init.d/other-agent", "etc/init.d/other-agent", "other-agent (SysV init script)"},
+	})
+}
+
+// A script naming no program: enabled is installed, else present.
+func TestCollectNoProgram(t *testing.T) {
+	got, err := collect(t, openRoot(t, fixture(t, map[string]string{
+		"etc/init.d/vendor-agent":   "file:" + readFixture(t, "only-variables.sysv"),
+		"etc/init.d/other-agent":    "file:" + readFixture(t, "only-variables.sysv"),
+		"etc/rc2.d/S20vendor-agent": "link:../init.d/vendor-agent",
+		"etc/init.d/tool":           "file:#!/bin/sh\n[ -x /opt/tool/bin/tool ] && echo ok\n",
+		"opt/tool/bin/tool":         elf,
+		"etc/init.d/notexec":        "file:#!/bin/sh\n. /opt/tool/lib/functions.sh\n",
+		"opt/tool/lib/functions.sh": "file:# sourced\n",
+	})))
+	if err != nil {
+		t.Fatal(err)
 	}
+	I, P := detect.Installed, detect.Present
+	check(t, got, []want{
+		{"vendor-agent", I, "/etc/init.d/vendor-agent", "etc/init.d/vendor-agent", "vendor-agent (SysV init script, enabled)"},
+		{"other-agent", P, "/etc/init.d/other-agent", "etc/init.d/other-agent", "other-agent (SysV init script)"},
+		// No program named as such, but an executable file it names.
+		{"tool", I, "/opt/tool/bin/tool", "etc/init.d/tool", "tool (SysV init script, runs /opt/tool/bin/tool)"},
+		// A sourced file that is no executable is no program.
+		{"notexec", P, "/etc/init.d/notexec", "etc/init.d/notexec", "notexec (SysV init script)"},
+	})
 }
 
 func TestCollectErrors(t *testing.T) {
@@ -426,5 +564,102 @@ func TestCollectLive(t *testing.T) {
 			t.Errorf("%s is linked from %s but not reported enabled: %q", o.Name, w, o.Detail)
 		}
 	}
-	t.Logf("%d units and init scripts on this machine", len(got))
+	// A definition reported installed with a program runs one that is
+	// there; one whose program is missing runs one that is not.
+	installed, missing := 0, 0
+	for _, o := range got {
+		_, statErr := os.Stat(o.Path)
+		switch {
+		case strings.Contains(o.Detail, "runs "+o.Path):
+			installed++
+			if o.Status != detect.Installed || statErr != nil {
+				t.Errorf("%s: %s, %q, but stat %s: %v", o.Name, o.Status, o.Detail, o.Path, statErr)
+			}
+		case strings.Contains(o.Detail, "program missing"):
+			missing++
+			if o.Status != detect.Present || statErr == nil {
+				t.Errorf("%s: %s, %q, but %s is there", o.Name, o.Status, o.Detail, o.Path)
+			}
+		}
+	}
+	if installed == 0 {
+		t.Error("no unit on this machine runs a program that is there")
+	}
+	t.Logf("%d units and init scripts on this machine: %d run a program that is there, %d one that is missing", len(got), installed, missing)
+}
+
+// TestCollectBadFiles: a unit or script that cannot be read is reported,
+// present, with a warning, and never blocks the scan: a named pipe is not
+// opened, a file over 256 KiB is not read, a program behind a link loop
+// cannot be looked up.
+func TestCollectBadFiles(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("named pipes")
+	}
+	dir := fixture(t, map[string]string{
+		"usr/lib/systemd/system/huge.service":                      "file:[Service]\nExecStart=/usr/bin/x\n" + strings.Repeat("#", MaxFile),
+		"usr/lib/systemd/system/loopy.service":                     "file:[Service]\nExecStart=/opt/loop/bin/agent\n",
+		"etc/systemd/system/multi-user.target.wants/loopy.service": "link:/usr/lib/systemd/system/loopy.service",
+		"opt/loop":                            "link:/opt/loop",
+		"usr/lib/systemd/system/good.service": "file:[Service]\nExecStart=/usr/bin/good\n",
+		"usr/bin/good":                        elf,
+	})
+	for _, fifo := range []string{"usr/lib/systemd/system/pipe.service", "etc/init.d/pipe"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, fifo)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mkfifo(t, filepath.Join(dir, fifo))
+	}
+	done := make(chan struct{})
+	var got map[string]detect.Observation
+	var err error
+	go func() {
+		defer close(done)
+		got, err = collect(t, openRoot(t, dir))
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the scan hangs on a named pipe")
+	}
+	P := detect.Present
+	check(t, got, []want{
+		{"huge.service", P, "/usr/lib/systemd/system/huge.service", "usr/lib/systemd/system/huge.service", "huge.service (unreadable: larger than 256 KiB)"},
+		{"pipe.service", P, "/usr/lib/systemd/system/pipe.service", "usr/lib/systemd/system/pipe.service", "pipe.service (unreadable: not a regular file)"},
+		{"pipe", P, "/etc/init.d/pipe", "etc/init.d/pipe", "pipe (SysV init script, unreadable: not a regular file)"},
+		// The program cannot be looked up: whether it is there is unknown,
+		// so it is judged as if it named none — enabled, installed.
+		{"loopy.service", detect.Installed, "/usr/lib/systemd/system/loopy.service", "usr/lib/systemd/system/loopy.service", "loopy.service (enabled)"},
+		{"good.service", detect.Installed, "/usr/bin/good", "usr/lib/systemd/system/good.service", "good.service (runs /usr/bin/good)"},
+	})
+	if err == nil {
+		t.Fatal("no warnings")
+	}
+	warned := leaves(err)
+	if len(warned) != 4 {
+		t.Errorf("%d warnings, want 4 (huge, two pipes, the loop): %v", len(warned), err)
+	}
+	for _, e := range warned {
+		var item *detect.ItemError
+		if !errors.As(e, &item) {
+			t.Errorf("%v is not a per-item warning", e)
+		}
+	}
+	for _, want := range []error{ErrTooLarge, errNotRegular, paths.ErrTooManyLinks} {
+		if !errors.Is(err, want) {
+			t.Errorf("error %v does not say %v", err, want)
+		}
+	}
+}
+
+// leaves flattens joined errors down to the ones that join nothing.
+func leaves(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }

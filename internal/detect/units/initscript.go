@@ -1,0 +1,503 @@
+package units
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// Script is what a scan uses of an init script.
+type Script struct {
+	// OpenRC says the script is an OpenRC one (#!/sbin/openrc-run, or the
+	// older /sbin/runscript).
+	OpenRC bool
+	// Programs are the absolute paths of the programs the script starts,
+	// from its best evidence of them: the values of variables named for
+	// them (DAEMON=, EXEC=, OpenRC's command=, …) if any; else the
+	// programs start-stop-daemon, daemon, killproc or exec are given;
+	// else the absolute paths it runs as commands.
+	Programs []string
+	// Others are the other absolute paths the script names (in tests,
+	// arguments), the programs of lower evidence included; base-system
+	// files and folders are left out of both lists.
+	Others []string
+}
+
+// Bounds on what one script may add, and on the work of expanding its
+// variables: a script of references to references could otherwise grow
+// exponentially.
+const (
+	maxCandidates = 64
+	maxExpansions = 4       // nesting of $VAR in $VAR
+	maxExpanded   = 4 << 10 // bytes one expanded word may have
+	expandBudget  = 1 << 20 // bytes all expansions of one script may write
+	maxPath       = 4096    // PATH_MAX: a longer word is no path
+)
+
+// ParseInitScript reads a SysV or OpenRC init script and returns the
+// programs it starts (see [Script]). It is no shell: it splits lines into
+// commands and words as a shell would, expands the variables the script
+// assigns itself ($DAEMON, ${BASE}/sbin/x, ${X:-default}), and leaves out
+// what only the running system knows (other variables, command
+// substitutions, globs). Input larger than [MaxFile] is an error
+// wrapping [ErrTooLarge].
+//
+// The paths of the base system are never programs: /etc (configuration,
+// init-functions), /run, /var/run, /dev, /proc, /sys, /tmp, /lib/lsb,
+// /lib/init, /lib/rc, /usr/share, /var/log, /var/lock, bare system
+// folders, and the shells, wrappers and utilities scripts call by path
+// (/bin/sh, /sbin/start-stop-daemon, /bin/kill …).
+func ParseInitScript(r io.Reader) (Script, error) {
+	data, err := readCapped(r)
+	if err != nil {
+		return Script{}, err
+	}
+	var s Script
+	first, _, _ := bytes.Cut(data, []byte("\n"))
+	if m := shebang.FindSubmatch(first); m != nil {
+		base := path.Base(string(m[1]))
+		s.OpenRC = base == "openrc-run" || base == "runscript"
+	}
+	p := scriptParser{vars: map[string]string{}, budget: expandBudget}
+	p.parse(data)
+	tiers := [3][]string{}
+	for _, a := range p.assigns {
+		if programVar(a.name) {
+			tiers[0] = append(tiers[0], firstWord(p.expand(a.value, 0)))
+		}
+	}
+	commands := make([][]string, len(p.commands))
+	for i, c := range p.commands {
+		argv := make([]string, len(c))
+		for j, w := range c {
+			argv[j] = p.expand(w, 0)
+		}
+		commands[i] = argv
+		tiers[1] = append(tiers[1], startedBy(argv)...)
+		tiers[2] = append(tiers[2], argv[0])
+	}
+	best := -1
+	for i, t := range tiers {
+		if candidates(t) != nil {
+			best = i
+			break
+		}
+	}
+	if best >= 0 {
+		s.Programs = candidates(tiers[best])
+	}
+	var rest []string
+	for i, t := range tiers {
+		if i != best {
+			rest = append(rest, t...)
+		}
+	}
+	for _, argv := range commands {
+		rest = append(rest, argv[1:]...)
+	}
+	for _, o := range candidates(rest) {
+		if !contains(s.Programs, o) && len(s.Others) < maxCandidates {
+			s.Others = append(s.Others, o)
+		}
+	}
+	return s, nil
+}
+
+// shebang matches a script's first line.
+var shebang = regexp.MustCompile(`^#!\s*(\S+)`)
+
+// programVar reports whether a variable's name says it holds a program:
+// DAEMON, EXEC, BINARY, PROG, COMMAND (OpenRC's command=), and names
+// ending in _DAEMON, _BIN, _EXEC, _BINARY, _PROG, _COMMAND, _CMD or _EXE
+// (KLNAGENT_BIN). DAEMON_ARGS, PROG_NAME and the like are not.
+func programVar(name string) bool {
+	n := strings.ToUpper(name)
+	switch n {
+	case "DAEMON", "EXEC", "EXECUTABLE", "BINARY", "BIN", "PROG", "PROGRAM", "COMMAND", "CMD", "SERVER", "DAEMON_BIN", "DAEMON_EXEC":
+		return true
+	}
+	for _, suf := range []string{"_DAEMON", "_BIN", "_EXEC", "_BINARY", "_PROG", "_COMMAND", "_CMD", "_EXE"} {
+		if strings.HasSuffix(n, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// startedBy returns the programs a command starts when it is one that
+// starts programs: start-stop-daemon's --exec/--startas, the program of
+// the LSB and Red Hat helpers (daemon, killproc, pidofproc, status,
+// status_of_proc) and of exec and the wrappers.
+func startedBy(argv []string) []string {
+	cmd := path.Base(argv[0])
+	switch cmd {
+	case "start-stop-daemon":
+		var out []string
+		for i := 1; i < len(argv); i++ {
+			a := argv[i]
+			switch {
+			case (a == "-x" || a == "--exec" || a == "-a" || a == "--startas") && i+1 < len(argv):
+				out = append(out, argv[i+1])
+				i++
+			case strings.HasPrefix(a, "--exec="), strings.HasPrefix(a, "--startas="):
+				_, v, _ := strings.Cut(a, "=")
+				out = append(out, v)
+			}
+		}
+		return out
+	case "daemon", "killproc", "pidofproc", "status", "status_of_proc":
+		if p := wrapped(argv[1:], 0); p != "" {
+			return []string{p}
+		}
+	default:
+		if wrappers[cmd] {
+			if p := wrapped(argv[1:], 0); p != "" {
+				return []string{p}
+			}
+		}
+	}
+	return nil
+}
+
+// candidates keeps, in order and once each, the words that are absolute
+// paths the base system does not provide; nil when none is.
+func candidates(words []string) []string {
+	var out []string
+	for _, w := range words {
+		if !strings.HasPrefix(w, "/") || len(w) > maxPath || unexpanded(w) || strings.ContainsAny(w, ":= \t") {
+			continue
+		}
+		p := path.Clean(w)
+		if baseSystem(p) || contains(out, p) {
+			continue
+		}
+		if out = append(out, p); len(out) == maxCandidates {
+			break
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// baseFolders are the base system's folders, in which nothing is a
+// product's program (or, for the bare folders, which are no program).
+var (
+	baseTrees = []string{
+		"/etc/", "/run/", "/var/run/", "/dev/", "/proc/", "/sys/", "/tmp/", "/var/tmp/",
+		"/lib/lsb/", "/lib/init/", "/lib/rc/", "/usr/share/", "/var/log/", "/var/lock/",
+	}
+	bareFolders = map[string]bool{
+		"/": true, "/bin": true, "/sbin": true, "/usr": true, "/usr/bin": true, "/usr/sbin": true,
+		"/lib": true, "/lib64": true, "/usr/lib": true, "/usr/local": true, "/opt": true,
+		"/var": true, "/var/lib": true, "/etc": true, "/run": true, "/var/run": true, "/dev": true,
+		"/proc": true, "/sys": true, "/tmp": true,
+	}
+	// utilities are the commands init scripts call by path besides the
+	// wrappers: none of them is what a script exists to start.
+	utilities = map[string]bool{
+		"[": true, "test": true, "true": true, "false": true, "echo": true, "printf": true,
+		"cat": true, "kill": true, "killall": true, "pidof": true, "pgrep": true, "pkill": true,
+		"sleep": true, "mkdir": true, "rmdir": true, "rm": true, "ln": true, "mv": true, "cp": true,
+		"chown": true, "chgrp": true, "chmod": true, "touch": true, "install": true, "grep": true,
+		"egrep": true, "sed": true, "awk": true, "cut": true, "tr": true, "head": true, "tail": true,
+		"sort": true, "uniq": true, "wc": true, "tee": true, "xargs": true, "find": true, "ls": true,
+		"ps": true, "id": true, "logger": true, "basename": true, "dirname": true, "readlink": true,
+		"realpath": true, "which": true, "stat": true, "mktemp": true, "date": true, "uname": true,
+		"hostname": true, "mountpoint": true, "mount": true, "umount": true, "sysctl": true,
+		"modprobe": true, "insmod": true, "rmmod": true, "lsmod": true, "ulimit": true, "getent": true,
+		"systemctl": true, "service": true, "update-rc.d": true, "invoke-rc.d": true, "chkconfig": true,
+		"rc-service": true, "rc-update": true, "openrc-run": true, "runscript": true, "initctl": true,
+		"start-stop-daemon": true, "ip": true, "ifconfig": true, "iptables": true, "setpriv": true,
+		"lsb_release": true, "runlevel": true, "usleep": true,
+	}
+)
+
+// baseSystem reports whether the clean absolute path p is the base
+// system's rather than a program a script exists to start.
+func baseSystem(p string) bool {
+	if bareFolders[p] {
+		return true
+	}
+	for _, t := range baseTrees {
+		if strings.HasPrefix(p, t) {
+			return true
+		}
+	}
+	b := path.Base(p)
+	return wrappers[b] || utilities[b]
+}
+
+func firstWord(s string) string {
+	if w := shellWords(s); len(w) > 0 {
+		return w[0]
+	}
+	return ""
+}
+
+// scriptParser splits a script into assignments and commands.
+type scriptParser struct {
+	assigns  []assign
+	vars     map[string]string // first value each variable is given
+	commands [][]string        // raw words, the command first
+	budget   int               // bytes expansions may still write
+}
+
+type assign struct{ name, value string }
+
+// heredoc matches the start of a here-document and its delimiter.
+var heredoc = regexp.MustCompile(`<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?`)
+
+// reserved are the shell words after which a command starts.
+var reserved = map[string]bool{
+	"if": true, "then": true, "else": true, "elif": true, "fi": true, "do": true, "done": true,
+	"while": true, "until": true, "!": true, "{": true, "}": true, "time": true, "esac": true,
+}
+
+func (p *scriptParser) parse(data []byte) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), MaxFile+1)
+	var logical strings.Builder
+	delim := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if delim != "" { // inside a here-document: its text is data
+			if strings.TrimSpace(line) == delim {
+				delim = ""
+			}
+			continue
+		}
+		if cont, ok := strings.CutSuffix(line, `\`); ok && logical.Len() < maxLine {
+			logical.WriteString(cont)
+			logical.WriteByte(' ')
+			continue
+		}
+		logical.WriteString(line)
+		l := logical.String()
+		logical.Reset()
+		if m := heredoc.FindStringSubmatch(l); m != nil {
+			delim = m[1]
+		}
+		p.line(l)
+	}
+}
+
+// line splits one logical line into simple commands.
+func (p *scriptParser) line(l string) {
+	var cmd []string
+	var w strings.Builder
+	in, redirect := false, false
+	var quote byte
+	endWord := func() {
+		if !in {
+			return
+		}
+		word := w.String()
+		w.Reset()
+		in = false
+		if redirect {
+			redirect = false
+			return // a redirection's file: neither command nor argument
+		}
+		cmd = append(cmd, word)
+	}
+	endCmd := func() {
+		endWord()
+		p.command(cmd)
+		cmd = nil
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else if c == '\\' && quote == '"' && i+1 < len(l) {
+				i++
+				w.WriteByte(l[i])
+			} else {
+				w.WriteByte(c)
+			}
+		case c == '"' || c == '\'':
+			quote, in = c, true
+		case c == '\\' && i+1 < len(l):
+			i++
+			w.WriteByte(l[i])
+			in = true
+		case c == '#' && !in:
+			endCmd()
+			return // a comment to the end of the line
+		case c == ' ' || c == '\t':
+			endWord()
+		case c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '`':
+			if c == '(' && in && w.Len() > 0 && strings.HasSuffix(w.String(), "$") {
+				// $( … ): a command substitution; its text is a command.
+				s := w.String()
+				w.Reset()
+				w.WriteString(s[:len(s)-1])
+				in = w.Len() > 0
+			}
+			endCmd()
+		case c == '<' || c == '>':
+			endWord()
+			redirect = true
+		default:
+			w.WriteByte(c)
+			in = true
+		}
+	}
+	endCmd()
+}
+
+// command records a simple command's assignments and words.
+func (p *scriptParser) command(words []string) {
+	for len(words) > 0 && reserved[words[0]] {
+		words = words[1:]
+	}
+	for len(words) > 0 {
+		name, value, ok := assignment(words[0])
+		if !ok {
+			break
+		}
+		p.setVar(name, value)
+		words = words[1:]
+	}
+	if len(words) == 0 || len(p.commands) >= 4*maxCandidates*maxCandidates {
+		return
+	}
+	switch words[0] {
+	case "export", "readonly", "local", "declare", "typeset":
+		for _, w := range words[1:] {
+			if name, value, ok := assignment(w); ok {
+				p.setVar(name, value)
+			}
+		}
+		return
+	}
+	p.commands = append(p.commands, words)
+}
+
+func (p *scriptParser) setVar(name, value string) {
+	if len(p.assigns) < 4*maxCandidates*maxCandidates {
+		p.assigns = append(p.assigns, assign{name, value})
+	}
+	if _, ok := p.vars[name]; !ok {
+		p.vars[name] = value
+	}
+}
+
+// assignment splits NAME=value.
+func assignment(w string) (name, value string, ok bool) {
+	name, value, ok = strings.Cut(w, "=")
+	if !ok || !validName(name) {
+		return "", "", false
+	}
+	return name, value, true
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// expand replaces $NAME, ${NAME} and ${NAME:-word} (also -, :=, =) with
+// the value the script gives NAME (or the default), depth levels deep. A
+// reference to a variable the script does not set stays, so the word is
+// left out as unexpanded.
+func (p *scriptParser) expand(s string, depth int) string {
+	return p.expandIn(s, depth, nil)
+}
+
+// errExpansion is what a word too costly to expand becomes: it keeps a
+// "$", so the word is left out as unexpanded.
+const errExpansion = "$"
+
+// expandIn expands s inside the values of the variables in stack, which
+// count as unset there: A=$A/x says nothing about A.
+func (p *scriptParser) expandIn(s string, depth int, stack []string) string {
+	if !strings.Contains(s, "$") || depth > maxExpansions {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if b.Len() > maxExpanded || p.budget <= 0 {
+			return errExpansion
+		}
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		name, def, hasDef, n := reference(s[i+1:])
+		if n == 0 {
+			b.WriteByte('$')
+			continue
+		}
+		v, ok := p.vars[name]
+		if contains(stack, name) {
+			ok = false
+		}
+		switch {
+		case ok && !(v == "" && hasDef):
+			b.WriteString(p.expandIn(v, depth+1, append(stack, name)))
+		case hasDef:
+			b.WriteString(p.expandIn(def, depth+1, stack))
+		default:
+			b.WriteString(s[i : i+1+n]) // unknown: kept, so the word is dropped
+		}
+		i += n
+	}
+	p.budget -= b.Len()
+	if b.Len() > maxExpanded {
+		return errExpansion
+	}
+	return b.String()
+}
+
+// reference reads a variable reference after its "$": NAME or {NAME} or
+// {NAME<op>word}, returning the name, the default word, whether there is
+// one, and how many bytes it took (0 when it is no reference).
+func reference(s string) (name, def string, hasDef bool, n int) {
+	if strings.HasPrefix(s, "{") {
+		end := strings.IndexByte(s, '}')
+		if end < 0 {
+			return "", "", false, 0
+		}
+		body := s[1:end]
+		name = body
+		for _, op := range []string{":-", ":=", "-", "="} {
+			if k := strings.Index(body, op); k > 0 {
+				name, def, hasDef = body[:k], body[k+len(op):], true
+				break
+			}
+		}
+		if !validName(name) {
+			return "", "", false, 0
+		}
+		return name, def, hasDef, end + 1
+	}
+	k := 0
+	for k < len(s) && (s[k] == '_' || 'a' <= s[k] && s[k] <= 'z' || 'A' <= s[k] && s[k] <= 'Z' || k > 0 && '0' <= s[k] && s[k] <= '9') {
+		k++
+	}
+	if k == 0 {
+		return "", "", false, 0
+	}
+	return s[:k], "", false, k
+}
