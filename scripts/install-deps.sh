@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on Debian 12 and is quiet when it is all
 # there already: the tools that build real package databases (dpkg-deb
-# comes with dpkg; rpm brings rpm and rpmbuild), plistutil for macOS
+# comes with dpkg; rpm brings rpm and rpmbuild; pacman-package-manager
+# brings pacman, whose -U --root writes an Arch local database), plistutil for macOS
 # fixtures, Wine (wine64 only: Debian 12's wine32 is not installable here)
 # and the mingw-w64 cross compiler for the Windows tests, and a Go
 # toolchain (scripts/ensure-go.sh); for the service and the collector:
@@ -19,6 +20,7 @@ cd "$(dirname "$0")/.."
 declare -A pkgs=(
 	[rpm]=rpm
 	[rpmbuild]=rpm
+	[pacman]=pacman-package-manager
 	[plistutil]=libplist-utils
 	[osslsigncode]=osslsigncode
 	[curl]=curl

@@ -8,6 +8,7 @@ import (
 	"github.com/avscout/avscout/internal/detect/launchd"
 	"github.com/avscout/avscout/internal/detect/macapps"
 	"github.com/avscout/avscout/internal/detect/macpkgs"
+	"github.com/avscout/avscout/internal/detect/pacman"
 	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/detect/pe"
 	"github.com/avscout/avscout/internal/detect/procs"
@@ -31,7 +32,7 @@ func Available(cat *catalog.Catalog, target host.OS) []detect.Source {
 	}})
 	switch target {
 	case host.Linux:
-		return []detect.Source{dpkg.Source{}, rpm.Source{}, apk.Source{}, units.New(), wellKnown, procs.New()}
+		return []detect.Source{dpkg.Source{}, rpm.Source{}, apk.Source{}, pacman.Source{}, units.New(), wellKnown, procs.New()}
 	case host.Windows:
 		return []detect.Source{
 			winapps.NewUninstall(),
