@@ -2,6 +2,7 @@ package host
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +133,60 @@ func TestStableID(t *testing.T) {
 	}
 	if StableID("", "h1") == StableID("", "h2") {
 		t.Error("without a machine id the hostname must distinguish hosts")
+	}
+}
+
+// Sub reads a folder of a root as a filesystem of its own: names in it
+// resolve as in FS, a missing name is missing in both, and a link leaving
+// the folder is refused (so callers look it up in FS) rather than
+// followed out of it.
+func TestSub(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"usr/lib/systemd/system/kesl.service": "[Service]\n",
+		"usr/sbin/sshd":                       "x",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{
+		"usr/lib/systemd/system/alias.service": "kesl.service",
+		"usr/lib/systemd/system/up.service":    "../../../sbin/sshd",
+		"usr/lib/systemd/system/abs.service":   "/usr/sbin/sshd",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, filepath.FromSlash(link))); err != nil {
+			t.Skipf("cannot make symbolic links here: %v", err)
+		}
+	}
+	h, err := OpenRoot(dir, Linux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, release, err := h.Sub("usr/lib/systemd/system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if b, err := fs.ReadFile(sub, "alias.service"); err != nil || string(b) != "[Service]\n" {
+		t.Errorf("a link inside the folder: %q, %v", b, err)
+	}
+	if _, err := fs.Stat(sub, "gone.service"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing name: %v, want fs.ErrNotExist", err)
+	}
+	for _, leaving := range []string{"up.service", "abs.service"} {
+		if _, err := fs.Stat(sub, leaving); err == nil || errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s leaves the folder: %v, want an error other than not-exist", leaving, err)
+		}
+	}
+	if _, _, err := h.Sub("usr/nowhere"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing folder: %v", err)
+	}
+	if _, _, err := (&Host{FS: os.DirFS(dir)}).Sub("usr"); !errors.Is(err, ErrNoSub) {
+		t.Errorf("a host built in a test: %v, want ErrNoSub", err)
 	}
 }

@@ -55,6 +55,11 @@ func ParseInitScript(r io.Reader) (Script, error) {
 	if err != nil {
 		return Script{}, err
 	}
+	return parseInitScript(data), nil
+}
+
+// parseInitScript parses a script's content; see [ParseInitScript].
+func parseInitScript(data []byte) Script {
 	var s Script
 	first, _, _ := bytes.Cut(data, []byte("\n"))
 	if m := shebang.FindSubmatch(first); m != nil {
@@ -103,7 +108,7 @@ func ParseInitScript(r io.Reader) (Script, error) {
 			s.Others = append(s.Others, o)
 		}
 	}
-	return s, nil
+	return s
 }
 
 // shebang matches a script's first line.
@@ -295,15 +300,15 @@ func (p *scriptParser) parse(data []byte) {
 // line splits one logical line into simple commands.
 func (p *scriptParser) line(l string) {
 	var cmd []string
-	var w strings.Builder
+	var w []byte // the word being read; a string is made when it ends
 	in, redirect := false, false
 	var quote byte
 	endWord := func() {
 		if !in {
 			return
 		}
-		word := w.String()
-		w.Reset()
+		word := string(w)
+		w = w[:0]
 		in = false
 		if redirect {
 			redirect = false
@@ -324,15 +329,15 @@ func (p *scriptParser) line(l string) {
 				quote = 0
 			} else if c == '\\' && quote == '"' && i+1 < len(l) {
 				i++
-				w.WriteByte(l[i])
+				w = append(w, l[i])
 			} else {
-				w.WriteByte(c)
+				w = append(w, c)
 			}
 		case c == '"' || c == '\'':
 			quote, in = c, true
 		case c == '\\' && i+1 < len(l):
 			i++
-			w.WriteByte(l[i])
+			w = append(w, l[i])
 			in = true
 		case c == '#' && !in:
 			endCmd()
@@ -340,19 +345,17 @@ func (p *scriptParser) line(l string) {
 		case c == ' ' || c == '\t':
 			endWord()
 		case c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '`':
-			if c == '(' && in && w.Len() > 0 && strings.HasSuffix(w.String(), "$") {
+			if c == '(' && in && len(w) > 0 && w[len(w)-1] == '$' {
 				// $( … ): a command substitution; its text is a command.
-				s := w.String()
-				w.Reset()
-				w.WriteString(s[:len(s)-1])
-				in = w.Len() > 0
+				w = w[:len(w)-1]
+				in = len(w) > 0
 			}
 			endCmd()
 		case c == '<' || c == '>':
 			endWord()
 			redirect = true
 		default:
-			w.WriteByte(c)
+			w = append(w, c)
 			in = true
 		}
 	}

@@ -1,10 +1,8 @@
 package units
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 )
@@ -39,53 +37,61 @@ func ParseUnit(r io.Reader) (Unit, error) {
 	if err != nil {
 		return Unit{}, err
 	}
+	return parseUnit(data), nil
+}
+
+// parseUnit parses a unit file's content; see [ParseUnit]. It allocates
+// only for the ExecStart= lines it keeps.
+func parseUnit(data []byte) Unit {
 	var u Unit
 	var execs [][]string
-	section := ""
-	var logical strings.Builder
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), MaxFile+1)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if logical.Len() == 0 && (line == "" || line[0] == '#' || line[0] == ';') {
+	inService := false
+	var logical []byte // a line being continued
+	for len(data) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			line, data = data, nil
+		}
+		line = bytes.TrimSpace(line)
+		if len(logical) == 0 && (len(line) == 0 || line[0] == '#' || line[0] == ';') {
 			continue
 		}
-		if logical.Len() > 0 && (strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";")) {
+		if len(logical) > 0 && len(line) > 0 && (line[0] == '#' || line[0] == ';') {
 			continue // comments inside a continued line are dropped
 		}
-		if cont, ok := strings.CutSuffix(line, `\`); ok {
-			if logical.Len()+len(cont) < maxLine {
-				logical.WriteString(cont)
-				logical.WriteByte(' ')
+		if cont, ok := bytes.CutSuffix(line, []byte{'\\'}); ok {
+			if len(logical)+len(cont) < maxLine {
+				logical = append(append(logical, cont...), ' ')
 			}
 			continue
 		}
-		if logical.Len() > 0 {
-			if logical.Len()+len(line) < maxLine {
-				logical.WriteString(line)
+		if len(logical) > 0 {
+			if len(logical)+len(line) < maxLine {
+				logical = append(logical, line...)
 			}
-			line = logical.String()
-			logical.Reset()
+			line, logical = logical, nil
 		}
-		if strings.HasPrefix(line, "[") {
-			if end := strings.IndexByte(line, ']'); end > 0 {
-				section = line[1:end]
+		if line[0] == '[' {
+			if end := bytes.IndexByte(line, ']'); end > 0 {
+				inService = string(line[1:end]) == "Service"
 			}
 			continue
 		}
-		key, value, ok := strings.Cut(line, "=")
-		if !ok || section != "Service" || strings.TrimSpace(key) != "ExecStart" {
+		if !inService {
 			continue
 		}
-		value = strings.TrimSpace(value)
-		if value == "" {
+		key, value, ok := bytes.Cut(line, []byte{'='})
+		if !ok || string(bytes.TrimSpace(key)) != "ExecStart" {
+			continue
+		}
+		value = bytes.TrimSpace(value)
+		if len(value) == 0 {
 			execs = nil // an empty assignment resets the list
 			continue
 		}
-		execs = append(execs, splitExec(value))
-	}
-	if err := sc.Err(); err != nil {
-		return u, fmt.Errorf("unit file: %w", err)
+		execs = append(execs, splitExec(string(value)))
 	}
 	for _, e := range execs {
 		if len(e) > 0 {
@@ -93,19 +99,34 @@ func ParseUnit(r io.Reader) (Unit, error) {
 			break
 		}
 	}
-	return u, nil
+	return u
 }
 
 // readCapped reads all of r up to MaxFile bytes.
-func readCapped(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFile+1))
-	if err != nil {
+func readCapped(r io.Reader) ([]byte, error) { return readSized(r, 0) }
+
+// readSized reads all of r up to MaxFile bytes. With size, the file's
+// size when it was opened (at most MaxFile), it reads that many bytes and
+// stops: no read is spent to meet the end, and what the file grew since
+// is not read.
+func readSized(r io.Reader, size int) ([]byte, error) {
+	if size > 0 && size <= MaxFile {
+		buf := make([]byte, size)
+		n, err := io.ReadFull(r, buf)
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return nil, err
+		}
+		return buf[:n], nil // shorter when it shrank
+	}
+	var b bytes.Buffer
+	b.Grow(min(size, MaxFile) + bytes.MinRead)
+	if _, err := b.ReadFrom(io.LimitReader(r, MaxFile+1)); err != nil {
 		return nil, err
 	}
-	if len(data) > MaxFile {
+	if b.Len() > MaxFile {
 		return nil, ErrTooLarge
 	}
-	return data, nil
+	return b.Bytes(), nil
 }
 
 // execPrefixes are the characters systemd.service(5) allows before an
@@ -138,7 +159,7 @@ func shellWords(s string) []string { return splitWords(s, false) }
 // single quotes too, as systemd does (systemd.syntax(7)).
 func splitWords(s string, escapesInSingle bool) []string {
 	var words []string
-	var w strings.Builder
+	var w []byte
 	in := false // inside a word
 	var quote byte
 	for i := 0; i < len(s); i++ {
@@ -149,29 +170,29 @@ func splitWords(s string, escapesInSingle bool) []string {
 				quote = 0
 			} else if c == '\\' && (quote == '"' || escapesInSingle) && i+1 < len(s) {
 				i++
-				w.WriteByte(s[i])
+				w = append(w, s[i])
 			} else {
-				w.WriteByte(c)
+				w = append(w, c)
 			}
 		case c == '"' || c == '\'':
 			quote, in = c, true
 		case c == '\\' && i+1 < len(s):
 			i++
-			w.WriteByte(s[i])
+			w = append(w, s[i])
 			in = true
 		case c == ' ' || c == '\t':
 			if in {
-				words = append(words, w.String())
-				w.Reset()
+				words = append(words, string(w))
+				w = w[:0]
 				in = false
 			}
 		default:
-			w.WriteByte(c)
+			w = append(w, c)
 			in = true
 		}
 	}
 	if in {
-		words = append(words, w.String())
+		words = append(words, string(w))
 	}
 	return words
 }

@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/internal/workers"
 	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
 )
@@ -117,7 +118,8 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	if h.FS == nil {
 		return fmt.Errorf("units: no filesystem: %w", detect.ErrUnavailable)
 	}
-	c := &collector{fsys: h.FS, emit: emit, programs: map[string]lookup{}}
+	c := &collector{host: h, fsys: h.FS, emit: emit, programs: map[string]lookup{}, dirs: map[string]programDir{}}
+	defer c.release()
 	enabled, err := enabledUnits(h.FS)
 	if err != nil {
 		c.errs = append(c.errs, err)
@@ -125,6 +127,7 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	c.enabled = enabled
 	found := false
 	seen := make(map[string]bool)
+	var units []entry
 	for _, dir := range unitDirs {
 		ents, real, err := readDir(h.FS, dir)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -135,19 +138,18 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 			c.errs = append(c.errs, err)
 			continue
 		}
-		for i, e := range ents {
-			if i%64 == 0 {
-				if err := ctx.Err(); err != nil {
-					return errors.Join(append(c.errs, err)...)
-				}
-			}
+		sub := c.sub(real)
+		for _, e := range ents {
 			name := e.Name()
 			if !IsUnitName(name) || seen[name] || e.IsDir() {
 				continue
 			}
 			seen[name] = true
-			emit(c.unit(dir, real, e))
+			units = append(units, entry{dir, real, sub, e})
 		}
+	}
+	if err := c.each(ctx, units, c.unit); err != nil {
+		return errors.Join(append(c.errs, err)...)
 	}
 	ok, err := c.collectInit(ctx)
 	if ok {
@@ -166,63 +168,180 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 }
 
 // collector is one scan's reading of unit files and init scripts.
+//
+// Every name os.Root opens is walked folder by folder, so the files of
+// one folder are read, and the programs of one folder looked up, through
+// a sub-root of that folder ([host.Host.Sub]) where the host has one.
 type collector struct {
+	host     *host.Host
 	fsys     fs.FS
 	emit     func(detect.Observation)
 	enabled  map[string]bool
-	programs map[string]lookup // programs looked up, by path as written
+	programs map[string]lookup     // programs looked up, by path as written
+	dirs     map[string]programDir // folders programs were looked up in
+	releases []func()
 	errs     []error
+}
+
+// entry is a unit file or init script as its directory lists it.
+type entry struct {
+	dir, real string // the directory as the target names it, and link-free
+	sub       fs.FS  // the directory as a sub-root; nil when there is none
+	e         fs.DirEntry
+}
+
+// programDir is a folder programs are looked up in: its sub-root, or
+// that it is certainly missing; neither when it must be resolved.
+type programDir struct {
+	sub     fs.FS
+	missing bool
+}
+
+// sub opens the link-free folder real as a sub-root, nil when it cannot.
+func (c *collector) sub(real string) fs.FS {
+	sub, release, err := c.host.Sub(real)
+	if err != nil {
+		return nil
+	}
+	c.releases = append(c.releases, release)
+	return sub
+}
+
+// release closes the sub-roots.
+func (c *collector) release() {
+	for _, r := range c.releases {
+		r()
+	}
+}
+
+// draft is what reading one definition told, before its program is
+// looked up: reading is done a few definitions at a time, looking up in
+// order, once per program.
+type draft struct {
+	o        detect.Observation
+	final    bool // o is complete: nothing to look up
+	programs []string
+	others   []string
+	enabled  bool
+	notes    []string
+	warn     error // the definition could not be read
+}
+
+// maxWorkers is how many definitions are read at once.
+const maxWorkers = 2
+
+// each reads every entry with read, a few at a time, then decides and
+// emits the observations in the entries' order. It returns only ctx's
+// error.
+func (c *collector) each(ctx context.Context, ents []entry, read func(entry) draft) error {
+	drafts := make([]draft, len(ents))
+	workers.ForEach(ctx, len(ents), maxWorkers, func(i int) { drafts[i] = read(ents[i]) })
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i := range drafts {
+		d := &drafts[i]
+		if d.warn != nil {
+			c.warn(d.warn)
+		}
+		if !d.final {
+			c.decide(&d.o, d.programs, d.others, d.enabled, d.notes)
+		}
+		c.emit(d.o)
+	}
+	return nil
 }
 
 // warn records one item's failure.
 func (c *collector) warn(err error) { c.errs = append(c.errs, detect.Warn(err)) }
 
-// unit describes the unit e of directory dir (read as real).
-func (c *collector) unit(dir, real string, e fs.DirEntry) detect.Observation {
-	name := e.Name()
-	loc := path.Join(dir, name)
-	o := detect.Observation{
+// unit reads the unit file ent. It may run with others at once.
+func (c *collector) unit(ent entry) draft {
+	name := ent.e.Name()
+	loc := path.Join(ent.dir, name)
+	d := draft{o: detect.Observation{
 		Kind:     detect.KindService,
 		Status:   detect.Present,
 		Name:     name,
 		Path:     "/" + loc,
 		Location: loc,
+	}}
+	final := func(notes []string, warn error) draft {
+		d.o.Detail, d.final, d.warn = detail(name, notes), true, warn
+		return d
 	}
-	var notes []string
-	if e.Type()&fs.ModeSymlink != 0 {
-		target, err := fs.ReadLink(c.fsys, path.Join(real, name))
-		switch {
-		case err != nil:
-			c.warn(fmt.Errorf("units: %s: %w", loc, err))
-			o.Detail = detail(name, []string{"unreadable link: " + cause(err)})
-			return o
-		case path.Clean(target) == devNull:
-			o.Detail = detail(name, []string{"masked"})
-			return o
-		}
-		state := linkState(c.fsys, path.Join(real, name))
-		notes = append(notes, "link to "+target+state)
-		if state != "" {
-			o.Detail = detail(name, notes)
-			return o
+	r, err := c.follow(ent)
+	switch {
+	case err != nil:
+		return final([]string{"unreadable link: " + cause(err)}, fmt.Errorf("units: %s: %w", loc, err))
+	case r.target != "" && path.Clean(r.target) == devNull:
+		return final([]string{"masked"}, nil)
+	case r.target != "":
+		d.notes = append(d.notes, "link to "+r.target+r.state)
+		if r.state != "" {
+			return final(d.notes, nil)
 		}
 	}
-	enabled := c.enabled[name]
-	if enabled {
-		notes = append(notes, "enabled")
+	d.enabled = c.enabled[name]
+	if d.enabled {
+		d.notes = append(d.notes, "enabled")
 	}
-	var prog string
 	if strings.HasSuffix(name, ".service") {
-		u, err := readUnit(c.fsys, path.Join(real, name))
+		u, err := readUnit(r.fsys, r.name, r.typ)
 		if err != nil {
-			c.warn(fmt.Errorf("units: %s: %w", loc, err))
-			o.Detail = detail(name, append(notes, "unreadable: "+cause(err)))
-			return o
+			return final(append(d.notes, "unreadable: "+cause(err)), fmt.Errorf("units: %s: %w", loc, err))
 		}
-		prog = ExecProgram(u.ExecStart)
+		d.programs = []string{ExecProgram(u.ExecStart)}
 	}
-	c.decide(&o, []string{prog}, nil, enabled, notes)
-	return o
+	return d
+}
+
+// followed is where an entry's content is read: the file itself, or what
+// its link leads to.
+type followed struct {
+	fsys   fs.FS
+	name   string      // the name in fsys
+	typ    fs.FileMode // the type of what name is, links followed
+	target string      // the link's target as written; "" for no link
+	state  string      // why the link leads nowhere (see linkState); "" when it leads somewhere
+}
+
+// follow finds what the entry ent is, through its folder's sub-root when
+// it has one; a link that leaves the folder is resolved in the whole
+// root. Its error is a link's that cannot be read.
+func (c *collector) follow(ent entry) (followed, error) {
+	name := ent.e.Name()
+	f := followed{fsys: c.fsys, name: path.Join(ent.real, name), typ: ent.e.Type()}
+	if ent.sub != nil {
+		f.fsys, f.name = ent.sub, name
+	}
+	if f.typ&fs.ModeSymlink == 0 {
+		return f, nil
+	}
+	target, err := fs.ReadLink(f.fsys, f.name)
+	if err != nil {
+		return f, err
+	}
+	f.target = target
+	if path.Clean(target) == devNull {
+		return f, nil
+	}
+	if ent.sub != nil {
+		fi, err := fs.Stat(ent.sub, name)
+		switch {
+		case err == nil:
+			f.typ = fi.Mode().Type()
+			return f, nil
+		case errors.Is(err, fs.ErrNotExist):
+			f.state = linkState(err)
+			return f, nil
+		}
+	}
+	dest, fi, err := paths.Resolve(c.fsys, path.Join(ent.real, name), paths.Options{})
+	if f.state = linkState(err); err == nil {
+		f.fsys, f.name, f.typ = c.fsys, dest, fi.Mode().Type()
+	}
+	return f, nil
 }
 
 // decide sets o's status, path and detail from the programs a definition
@@ -252,7 +371,7 @@ func (c *collector) decide(o *detect.Observation, programs, others []string, ena
 	}
 	if len(programs) == 0 {
 		for _, p := range others {
-			if l := c.lookup(o.Location, p); l.found && l.executable {
+			if l := c.lookup(o.Location, p); l.found && c.executable(l.where) {
 				c.installed(o, l.where, notes)
 				return
 			}
@@ -272,19 +391,19 @@ func (c *collector) installed(o *detect.Observation, program string, notes []str
 
 // lookup is what looking a program up found.
 type lookup struct {
-	found, executable bool
-	where             string // the program's target path, found on the search path for a bare name
-	err               error
+	found bool
+	where string // the program's target path, found on the search path for a bare name
+	err   error
 }
 
 // lookup finds the program p (an absolute target path, or a bare name
 // systemd looks up on its search path) in the root, following links
 // inside it; a folder is no program. It is asked once per program.
 func (c *collector) lookup(loc, p string) lookup {
-	if l, ok := c.programs[p]; ok {
+	l, ok := c.programs[p]
+	if ok {
 		return l
 	}
-	var l lookup
 	if strings.HasPrefix(p, "/") {
 		l = c.find(strings.TrimPrefix(path.Clean(p), "/"))
 	} else if !strings.Contains(p, "/") {
@@ -302,7 +421,39 @@ func (c *collector) lookup(loc, p string) lookup {
 }
 
 func (c *collector) find(rel string) lookup {
-	_, fi, err := paths.Resolve(c.fsys, rel, paths.Options{})
+	// Most programs are reached without links, or through relative ones
+	// (/sbin -> usr/sbin) the filesystem follows itself: one stat in the
+	// sub-root of their folder, which also says for certain that a name is
+	// missing. Only what that cannot answer — a name behind an absolute
+	// link, which os.Root refuses, or on a host without sub-roots — is
+	// resolved component by component.
+	dir, base := path.Split(rel)
+	d, ok := c.dirs[dir]
+	if !ok {
+		sub, release, err := c.host.Sub(path.Clean(dir))
+		switch {
+		case err == nil:
+			d.sub = sub
+			c.releases = append(c.releases, release)
+		case errors.Is(err, fs.ErrNotExist):
+			d.missing = true
+		}
+		c.dirs[dir] = d
+	}
+	if d.missing {
+		return lookup{}
+	}
+	var fi fs.FileInfo
+	err := host.ErrNoSub
+	if d.sub != nil {
+		fi, err = fs.Stat(d.sub, base)
+		if errors.Is(err, fs.ErrNotExist) {
+			return lookup{}
+		}
+	}
+	if err != nil {
+		_, fi, err = paths.Resolve(c.fsys, rel, paths.Options{})
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
 		return lookup{}
@@ -311,12 +462,22 @@ func (c *collector) find(rel string) lookup {
 	case !fi.Mode().IsRegular():
 		return lookup{}
 	}
-	return lookup{found: true, executable: fi.Mode().Perm()&0o111 != 0, where: "/" + rel}
+	return lookup{found: true, where: "/" + rel}
 }
 
-// linkState is "" when the link at name leads to something, else why not.
-func linkState(fsys fs.FS, name string) string {
-	_, _, err := paths.Resolve(fsys, name, paths.Options{})
+// executable reports whether the program found at target path p has an
+// execute permission bit.
+func (c *collector) executable(p string) bool {
+	fi, err := fs.Stat(c.fsys, strings.TrimPrefix(p, "/"))
+	if err != nil {
+		_, fi, err = paths.Resolve(c.fsys, strings.TrimPrefix(p, "/"), paths.Options{})
+	}
+	return err == nil && fi.Mode().Perm()&0o111 != 0
+}
+
+// linkState is "" when a link resolved with err leads to something, else
+// why not.
+func linkState(err error) string {
 	switch {
 	case err == nil:
 		return ""
@@ -339,6 +500,7 @@ func (c *collector) collectInit(ctx context.Context) (ok bool, err error) {
 	}
 	seenDir := map[string]bool{}
 	seen := map[string]bool{}
+	var scripts []entry
 	for _, dir := range initDirs {
 		ents, real, err := readDir(c.fsys, dir)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -353,65 +515,66 @@ func (c *collector) collectInit(ctx context.Context) (ok bool, err error) {
 			continue
 		}
 		seenDir[real] = true
+		sub := c.sub(real)
 		for _, e := range ents {
-			if err := ctx.Err(); err != nil {
-				return ok, err
-			}
 			name := e.Name()
 			if e.IsDir() || !isInitScript(name) || seen[name] {
 				continue
 			}
 			seen[name] = true
-			c.emit(c.script(dir, real, e, started[name], levels[name]))
+			scripts = append(scripts, entry{dir, real, sub, e})
 		}
 	}
-	return ok, nil
+	return ok, c.each(ctx, scripts, func(ent entry) draft {
+		return c.script(ent, started[ent.e.Name()], levels[ent.e.Name()])
+	})
 }
 
-// script describes the init script e of directory dir (read as real).
-func (c *collector) script(dir, real string, e fs.DirEntry, started bool, levels []string) detect.Observation {
-	name := e.Name()
-	loc := path.Join(dir, name)
-	o := detect.Observation{
+// script reads the init script ent, started by an rc link or in the
+// OpenRC runlevels levels. It may run with others at once.
+func (c *collector) script(ent entry, started bool, levels []string) draft {
+	name := ent.e.Name()
+	loc := path.Join(ent.dir, name)
+	d := draft{o: detect.Observation{
 		Kind:     detect.KindService,
 		Status:   detect.Present,
 		Name:     name,
 		Path:     "/" + loc,
 		Location: loc,
-	}
-	file := path.Join(real, name)
+	}}
 	var link []string
-	if e.Type()&fs.ModeSymlink != 0 {
-		if target, err := fs.ReadLink(c.fsys, file); err == nil {
-			state := linkState(c.fsys, file)
-			link = append(link, "link to "+target+state)
-			if state != "" {
-				o.Detail = detail(name, append([]string{"SysV init script"}, link...))
-				return o
-			}
-		}
+	r, err := c.follow(ent)
+	if r.target != "" {
+		link = append(link, "link to "+r.target+r.state)
 	}
-	sc, err := readScript(c.fsys, file)
+	if err != nil || r.state != "" {
+		d.o.Detail, d.final = detail(name, append([]string{"SysV init script"}, link...)), true
+		if err != nil {
+			d.warn = fmt.Errorf("units: %s: %w", loc, err)
+		}
+		return d
+	}
+	sc, err := readScript(r.fsys, r.name, r.typ)
 	kind := "SysV init script"
 	if err == nil && sc.OpenRC {
 		kind = "OpenRC init script"
 	}
-	notes := append([]string{kind}, link...)
-	enabled := started && !sc.OpenRC
+	d.notes = append([]string{kind}, link...)
+	d.enabled = started && !sc.OpenRC
 	switch {
 	case sc.OpenRC && len(levels) > 0:
-		enabled = true
-		notes = append(notes, "enabled in "+strings.Join(levels, ", "))
-	case enabled:
-		notes = append(notes, "enabled")
+		d.enabled = true
+		d.notes = append(d.notes, "enabled in "+strings.Join(levels, ", "))
+	case d.enabled:
+		d.notes = append(d.notes, "enabled")
 	}
 	if err != nil {
-		c.warn(fmt.Errorf("units: %s: %w", loc, err))
-		o.Detail = detail(name, append(notes, "unreadable: "+cause(err)))
-		return o
+		d.o.Detail, d.final = detail(name, append(d.notes, "unreadable: "+cause(err))), true
+		d.warn = fmt.Errorf("units: %s: %w", loc, err)
+		return d
 	}
-	c.decide(&o, sc.Programs, sc.Others, enabled, notes)
-	return o
+	d.programs, d.others = sc.Programs, sc.Others
+	return d
 }
 
 // IsUnitName reports whether name is a unit file name: a non-empty name
@@ -536,46 +699,73 @@ func runlevels(fsys fs.FS) (map[string][]string, error) {
 	return out, errors.Join(errs...)
 }
 
-// readUnit reads and parses the unit file name, following links inside
-// the root.
-func readUnit(fsys fs.FS, name string) (Unit, error) {
-	f, err := openRegular(fsys, name)
+// readUnit reads and parses the unit file name, of type t as its
+// directory lists it, following links inside the root.
+func readUnit(fsys fs.FS, name string, t fs.FileMode) (Unit, error) {
+	f, size, err := openRegular(fsys, name, t)
 	if err != nil {
 		return Unit{}, err
 	}
 	defer f.Close()
-	return ParseUnit(f)
+	data, err := readSized(f, size)
+	if err != nil {
+		return Unit{}, err
+	}
+	return parseUnit(data), nil
 }
 
-// readScript reads and parses the init script name, following links
-// inside the root.
-func readScript(fsys fs.FS, name string) (Script, error) {
-	f, err := openRegular(fsys, name)
+// readScript reads and parses the init script name, of type t as its
+// directory lists it, following links inside the root.
+func readScript(fsys fs.FS, name string, t fs.FileMode) (Script, error) {
+	f, size, err := openRegular(fsys, name, t)
 	if err != nil {
 		return Script{}, err
 	}
 	defer f.Close()
-	return ParseInitScript(f)
+	data, err := readSized(f, size)
+	if err != nil {
+		return Script{}, err
+	}
+	return parseInitScript(data), nil
 }
 
 // errNotRegular means a unit file or script is a device, a named pipe or
 // a folder: it is not opened, so a pipe cannot block the scan.
 var errNotRegular = errors.New("not a regular file")
 
-// openRegular opens name, following links inside the root, when it is a
-// regular file of at most MaxFile bytes.
-func openRegular(fsys fs.FS, name string) (fs.File, error) {
-	real, fi, err := paths.Resolve(fsys, name, paths.Options{})
+// openRegular opens name, whose directory lists it with type t (a
+// link-free name when it is no link), when it is a regular file of at
+// most MaxFile bytes, and returns its size; a link is followed inside the
+// root. Only a regular file is opened: a named pipe would block.
+func openRegular(fsys fs.FS, name string, t fs.FileMode) (fs.File, int, error) {
+	real := name
+	if !t.IsRegular() {
+		r, fi, err := paths.Resolve(fsys, name, paths.Options{})
+		if err != nil {
+			return nil, 0, err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, 0, &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
+		}
+		real = r
+	}
+	f, err := fsys.Open(real)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+	case !fi.Mode().IsRegular(): // replaced since it was listed
+		err = &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
+	case fi.Size() > MaxFile:
+		err = &fs.PathError{Op: "open", Path: name, Err: ErrTooLarge}
 	}
-	if fi.Size() > MaxFile {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrTooLarge}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
 	}
-	return fsys.Open(real)
+	return f, int(fi.Size()), nil
 }
 
 // readDir lists the target directory dir, following links on the way as
