@@ -299,11 +299,6 @@ func (fp Fingerprints) validate(what, os string) []error {
 			errs = append(errs, fmt.Errorf("%s %s bases_keys: %w", what, os, err))
 		}
 	}
-	for _, d := range fp.ProgramDirs {
-		if _, err := path.Match(normPath(d), ""); err != nil || strings.TrimSpace(d) == "" {
-			errs = append(errs, fmt.Errorf("%s %s program_dirs: bad folder %q", what, os, d))
-		}
-	}
 	for kind, list := range fp.lists() {
 		for _, p := range list {
 			if strings.TrimSpace(p) == "" {

@@ -69,20 +69,3 @@ func TestParseRejectsBadProgramDirs(t *testing.T) {
 		}
 	}
 }
-
-// The built-in catalog's program folders are valid for the paths source:
-// absolute, and written for their OS.
-func TestDefaultCatalogProgramDirs(t *testing.T) {
-	c := builtinCatalog(t)
-	for _, os := range OSes {
-		for _, d := range c.ProgramDirs(os) {
-			abs := strings.HasPrefix(d, "/")
-			if os == "windows" {
-				abs = len(d) >= 3 && d[1] == ':' && d[2] == '\\'
-			}
-			if !abs {
-				t.Errorf("%s program_dirs: %q is not an absolute %s path", os, d, os)
-			}
-		}
-	}
-}
