@@ -85,7 +85,9 @@ func (*Source) Name() string { return "units" }
 //
 //   - a service unit runs the program of its ExecStart= (the prefixes
 //     -@:+!| taken off, a wrapper such as /bin/sh -c or env looked
-//     through, a bare name looked up where systemd looks); an init script
+//     through, a bare name looked up where systemd looks; drop-ins in
+//     <unit>.d/ are not read, so a unit whose ExecStart= only a drop-in
+//     sets names no program); an init script
 //     the program its DAEMON=-like variables, start-stop-daemon --exec,
 //     daemon or exec name, else the absolute paths it runs (see
 //     [ParseInitScript]);
