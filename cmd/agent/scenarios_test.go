@@ -685,6 +685,7 @@ func firstEvidence(p report.Product) string {
 func runWine(t *testing.T, sc *scenario) ([]byte, int) {
 	t.Helper()
 	fx := setupWine(t)
+	began := time.Now()
 	w := newWinHost(t, fx)
 	s := sc.Setup
 	if s.Registry != "" {
@@ -719,10 +720,12 @@ func runWine(t *testing.T, sc *scenario) ([]byte, int) {
 		}
 		w.start(exe)
 	}
+	ready := time.Now()
 	out, errOut, code := w.exit("wine", fx.avscout, "scan", "--format", "json", "--fail-on", "restricted")
 	if len(out) == 0 {
 		t.Fatalf("avscout.exe printed nothing (exit %d); stderr:\n%s", code, errOut)
 	}
+	t.Logf("setup %s, scan %s", ready.Sub(began).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))
 	return out, code
 }
 
