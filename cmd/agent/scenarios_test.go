@@ -254,7 +254,7 @@ type expect struct {
 	// non_compliant, 0 otherwise, unless given.
 	Exit     *int          `yaml:"exit"`
 	Products []wantProduct `yaml:"products"`
-	Absent   []selector    `yaml:"absent"`
+	Absent   []absentSpec  `yaml:"absent"`
 	// MaxRestricted bounds the rows with restricted: true (one real
 	// product, one row).
 	MaxRestricted *int `yaml:"max_restricted"`
@@ -266,6 +266,14 @@ type selector struct {
 	Name     string `yaml:"name"`     // regular expression, any case
 	Vendor   string `yaml:"vendor"`   // regular expression, any case
 	Evidence string `yaml:"evidence"` // text in an evidence value or location, any case
+}
+
+// absentSpec is a product that must not be reported: every row the
+// selector picks is wrong, or, with Restricted, every such row that is
+// (or is not) restricted.
+type absentSpec struct {
+	selector   `yaml:",inline"`
+	Restricted *bool `yaml:"restricted"`
 }
 
 // wantProduct is a product that must be reported, and how.
@@ -356,7 +364,14 @@ func (sc *scenario) validate() error {
 			return fmt.Errorf("expected product %s: state %q", p.selector, p.State)
 		}
 	}
-	for _, s := range append(sc.Expect.Absent, selectorsOf(sc.Expect.Products)...) {
+	sels := selectorsOf(sc.Expect.Products)
+	for _, a := range sc.Expect.Absent {
+		if a.selector == (selector{}) {
+			return fmt.Errorf("an absent product selects everything: %+v", a)
+		}
+		sels = append(sels, a.selector)
+	}
+	for _, s := range sels {
 		for _, re := range []string{s.Name, s.Vendor} {
 			if _, err := regexp.Compile(re); err != nil {
 				return err
@@ -566,10 +581,14 @@ func checkScan(sc *scenario, doc []byte, code int) string {
 			wrong = append(wrong, msg)
 		}
 	}
-	for _, s := range sc.Expect.Absent {
+	for _, a := range sc.Expect.Absent {
 		for _, p := range r.Products {
-			if s.matches(p) {
-				wrong = append(wrong, fmt.Sprintf("%s reported (%s), want none like %s", describe(p), firstEvidence(p), s))
+			if a.matches(p) && (a.Restricted == nil || p.Restricted == *a.Restricted) {
+				like := a.selector.String()
+				if a.Restricted != nil {
+					like += fmt.Sprintf(" with restricted %v", *a.Restricted)
+				}
+				wrong = append(wrong, fmt.Sprintf("%s reported (%s), want none like %s", describe(p), firstEvidence(p), like))
 			}
 		}
 	}
