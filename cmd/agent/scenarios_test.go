@@ -284,13 +284,6 @@ type wantProduct struct {
 	WhiteLabel *bool  `yaml:"white_label"`
 }
 
-// Verdicts.
-const (
-	verdictCompliant    = "compliant"
-	verdictNonCompliant = "non_compliant"
-	verdictIncomplete   = "incomplete"
-)
-
 // loadScenarios reads and checks every scenario file.
 func loadScenarios(t *testing.T) []*scenario {
 	t.Helper()
@@ -350,7 +343,7 @@ func (sc *scenario) validate() error {
 		return fmt.Errorf("mode %q: a %s scenario runs as one of %v", sc.Setup.Mode, sc.OS, modes)
 	}
 	switch sc.Expect.Verdict {
-	case verdictCompliant, verdictNonCompliant, verdictIncomplete:
+	case report.VerdictCompliant, report.VerdictNonCompliant, report.VerdictIncomplete:
 	default:
 		return fmt.Errorf("expect.verdict %q", sc.Expect.Verdict)
 	}
@@ -514,13 +507,6 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// scanned is a report as TestScenarios reads it: the report, and the
-// verdict field that reports gain with issue #12 (empty in older ones).
-type scanned struct {
-	report.Report
-	Verdict string `json:"verdict"`
-}
-
 // runScenario builds the host, scans it and returns the JSON report and
 // the exit code of `scan --format json --fail-on restricted`.
 func runScenario(t *testing.T, sc *scenario) ([]byte, int) {
@@ -556,26 +542,26 @@ func checkScan(sc *scenario, doc []byte, code int) string {
 	if err := schema.Validate(doc); err != nil {
 		return "report does not match the schema: " + err.Error()
 	}
-	var r scanned
+	var r report.Report
 	if err := json.Unmarshal(doc, &r); err != nil {
 		return "report: " + err.Error()
 	}
 	var wrong []string
-	got := verdictOf(&r)
+	got := report.VerdictOf(&r)
 	if got != sc.Expect.Verdict {
 		wrong = append(wrong, fmt.Sprintf("verdict %s, want %s", got, sc.Expect.Verdict))
 	}
 	want := 0
 	if sc.Expect.Exit != nil {
 		want = *sc.Expect.Exit
-	} else if sc.Expect.Verdict == verdictNonCompliant {
+	} else if sc.Expect.Verdict == report.VerdictNonCompliant {
 		want = 1
 	}
 	if code != want {
 		wrong = append(wrong, fmt.Sprintf("exit %d, want %d", code, want))
 	}
 	for _, w := range sc.Expect.Products {
-		if msg := checkProduct(&r.Report, w); msg != "" {
+		if msg := checkProduct(&r, w); msg != "" {
 			wrong = append(wrong, msg)
 		}
 	}
@@ -602,24 +588,6 @@ func checkScan(sc *scenario, doc []byte, code int) string {
 		}
 	}
 	return strings.Join(wrong, "; ")
-}
-
-// verdictOf is the report's verdict; for a report without one, what the
-// rules derive: non_compliant when a restricted product is installed or
-// active, incomplete when a source failed or timed out, else compliant.
-func verdictOf(r *scanned) string {
-	if r.Verdict != "" {
-		return r.Verdict
-	}
-	if !r.Compliant {
-		return verdictNonCompliant
-	}
-	for _, s := range r.Sources {
-		if s.Status == report.StatusError || s.Status == report.StatusTimeout {
-			return verdictIncomplete
-		}
-	}
-	return verdictCompliant
 }
 
 func checkProduct(r *report.Report, w wantProduct) string {
