@@ -25,12 +25,17 @@ var update = flag.Bool("update", false, "rewrite the golden reports in testdata/
 // binary is the avscout built once for all tests.
 var binary string
 
+// testDir is a temporary folder that lives as long as the test binary:
+// for what is built once and shared by tests (binaries, signing keys).
+var testDir string
+
 func TestMain(m *testing.M) {
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "avscout-e2e-")
 	if err != nil {
 		panic(err)
 	}
+	testDir = dir
 	binary = filepath.Join(dir, "avscout")
 	if runtime.GOOS == "windows" {
 		binary += ".exe"

@@ -27,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -42,33 +43,56 @@ type winFixtures struct {
 	avscout, fakeav, template string
 }
 
+// wineSetup is what setupWine made, once per run of the test binary: the
+// Windows binaries and the template prefix are shared by every test that
+// runs Windows programs.
+var wineSetup struct {
+	once sync.Once
+	fx   winFixtures
+	err  string // why setup failed, reported to every caller
+}
+
+// setupWine builds avscout.exe and the fake security executable and
+// makes the template prefix, the first time it is called in a run, and
+// returns them.
 func setupWine(t *testing.T) winFixtures {
 	t.Helper()
+	wineSetup.once.Do(func() { wineSetup.fx, wineSetup.err = buildWine() })
+	if wineSetup.err != "" {
+		t.Fatal(wineSetup.err)
+	}
+	return wineSetup.fx
+}
+
+func buildWine() (winFixtures, string) {
 	if missing := winetest.Missing(); len(missing) > 0 {
-		t.Fatalf("the Windows end-to-end test needs Wine and mingw-w64 (missing: %s): CI must install them "+
+		return winFixtures{}, fmt.Sprintf("the Windows end-to-end test needs Wine and mingw-w64 (missing: %s): CI must install them "+
 			"(scripts/install-deps.sh does: apt-get install wine wine64 gcc-mingw-w64-x86-64-win32)", strings.Join(missing, ", "))
 	}
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp(testDir, "windows-")
+	if err != nil {
+		return winFixtures{}, err.Error()
+	}
 	fx := winFixtures{avscout: filepath.Join(dir, "avscout.exe"), fakeav: filepath.Join(dir, "fakeav.exe")}
 	for out, pkg := range map[string]string{fx.avscout: ".", fx.fakeav: "./testdata/fakeav"} {
 		build := exec.Command("go", "build", "-o", out, pkg)
 		build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
 		if b, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("build %s for Windows: %v\n%s", pkg, err, b)
+			return winFixtures{}, fmt.Sprintf("build %s for Windows: %v\n%s", pkg, err, b)
 		}
 	}
 	// One prefix is booted (wineboot takes 10-50 s) and kept in the
 	// repository's .cache; each scenario works on a copy of it.
 	repo, err := filepath.Abs("../..")
 	if err != nil {
-		t.Fatal(err)
+		return winFixtures{}, err.Error()
 	}
 	fx.template = filepath.Join(repo, ".cache", "wine", "e2e-template")
 	mk := exec.Command(filepath.Join(repo, "scripts", "wine-prefix.sh"), fx.template)
 	if b, err := mk.CombinedOutput(); err != nil {
-		t.Fatalf("scripts/wine-prefix.sh: %v\n%s", err, b)
+		return winFixtures{}, fmt.Sprintf("scripts/wine-prefix.sh: %v\n%s", err, b)
 	}
-	return fx
+	return fx, ""
 }
 
 // winHost is one scenario's Wine prefix.
@@ -137,6 +161,12 @@ func (w *winHost) file(winPath, content string) {
 			w.t.Fatal(err)
 		}
 	}
+	w.put(winPath, data)
+}
+
+// put writes data to a C:\ path, making its folders.
+func (w *winHost) put(winPath string, data []byte) {
+	w.t.Helper()
 	p := w.Local(winPath)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		w.t.Fatal(err)
@@ -193,6 +223,12 @@ func (w *winHost) importRegText(file, text, view string) {
 func (w *winHost) service(name, display, exe string, start bool) {
 	w.t.Helper()
 	w.file(exe, "")
+	w.register(name, display, exe, start)
+}
+
+// register is service for an exe already in place.
+func (w *winHost) register(name, display, exe string, start bool) {
+	w.t.Helper()
 	w.wine("sc", "create", name, "binpath=", fmt.Sprintf(`"%s" -service %s`, exe, name), "displayname=", display, "start=", "demand")
 	if start {
 		w.wine("sc", "start", name)
@@ -219,6 +255,12 @@ func (w *winHost) waitRunning(name string) {
 func (w *winHost) run(exe string) {
 	w.t.Helper()
 	w.file(exe, "")
+	w.start(exe)
+}
+
+// start is run for an exe already in place.
+func (w *winHost) start(exe string) {
+	w.t.Helper()
 	ready := fmt.Sprintf(`C:\ready-%d`, len(w.procs))
 	c := w.Cmd("wine", exe, "-ready", ready) // output to /dev/null: no pipes
 	if err := c.Start(); err != nil {
