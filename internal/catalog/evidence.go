@@ -181,8 +181,9 @@ type Dropped struct {
 // screen keeps the evidence that counts. A program known only by its name
 // counts when its file's version information or signer names the vendor,
 // when it runs from the vendor's folder, or when the host holds
-// independent evidence of the vendor (a package, an uninstall entry, a
-// service, a driver, a registry key, a signed file). Version information
+// independent evidence of the vendor that is installed or running (a
+// package, an uninstall entry, a service, a driver, a signed file) or a
+// vendor registry key; residue corroborates nothing. Version information
 // or a signer naming another organisation contradicts any match on a file
 // and drops it.
 func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evidence, dropped []Dropped) {
@@ -229,10 +230,14 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 	kept, dropped = dropBeneath(kept, dropped)
 
 	// Independent evidence of each vendor: what is not a program name and
-	// not residue of a removal.
+	// shows the vendor's software there now — installed or running — or is
+	// one of its registry keys, which say nothing either way. Residue (a
+	// removed package, a unit or service whose program is gone, a stale
+	// registration, a folder) corroborates nothing: it would make a
+	// leftover product active through a stranger's program.
 	independent := map[*Vendor]string{}
 	for _, e := range kept {
-		if e.byName || e.o.Status == detect.Residual || e.o.Kind == detect.KindPath {
+		if e.byName || e.o.Status < detect.Installed && e.o.Kind != detect.KindKey {
 			continue
 		}
 		for _, v := range []*Vendor{e.vendor(m.cat), e.techVendor(m.cat)} {

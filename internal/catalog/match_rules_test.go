@@ -90,6 +90,31 @@ func TestMatchRules(t *testing.T) {
 			wantDropped: []string{"nothing else on the host corroborates"},
 		},
 		{
+			// KESL removed: its unit stays behind, the program it runs is
+			// gone (the units source says Present); a user's own script
+			// called kesl runs. Residue corroborates no name.
+			name: "a Linux script called kesl beside KESL's leftover unit",
+			os:   "linux",
+			obs: []detect.Observation{
+				{Source: "units", Kind: detect.KindService, Name: "kesl.service", Path: "/opt/kaspersky/kesl/libexec/kesl", Status: detect.Present},
+				{Source: "dpkg", Kind: detect.KindPackage, Name: "kesl", Vendor: "AO Kaspersky Lab", Status: detect.Residual},
+				{Source: "paths", Kind: detect.KindPath, Path: "/var/opt/kaspersky", Status: detect.Present},
+				running(detect.KindProcess, "kesl", "/home/ann/bin/kesl"),
+			},
+			want:        []row{{"Kaspersky Endpoint Security for Linux", StateLeftover, true, false}},
+			wantDropped: []string{"nothing else on the host corroborates"},
+		},
+		{
+			name: "a Windows tool called avp.exe beside a stale Kaspersky driver registration",
+			os:   "windows",
+			obs: []detect.Observation{
+				{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Present},
+				running(detect.KindProcess, "avp.exe", `C:\Tools\avp.exe`),
+			},
+			want:        []row{{"Kaspersky components", StateLeftover, true, false}},
+			wantDropped: []string{"nothing else on the host corroborates"},
+		},
+		{
 			name: "a Mac app named like a Kaspersky product but signed by another team",
 			os:   "darwin",
 			obs: []detect.Observation{{Source: "apps", Kind: detect.KindApp, Name: "com.example.kis", Display: "Kaspersky Internet Security",
