@@ -46,10 +46,11 @@ func (ids identities) organisation(s string) *Vendor {
 	if s == "" {
 		return nil
 	}
-	if v := ids.publishers[normOrg(s)]; v != nil {
+	n := normOrg(s)
+	if v := ids.publishers[n]; v != nil {
 		return v
 	}
-	if v := ids.signers[normOrg(s)]; v != nil {
+	if v := ids.signers[n]; v != nil {
 		return v
 	}
 	if domain := emailDomain(s); domain != "" {
@@ -72,10 +73,11 @@ func (ids identities) signer(s string) *Vendor {
 		return v
 	}
 	for _, name := range signerNames(s) {
-		if v := ids.signers[normOrg(name)]; v != nil {
+		n := normOrg(name)
+		if v := ids.signers[n]; v != nil {
 			return v
 		}
-		if v := ids.publishers[normOrg(name)]; v != nil {
+		if v := ids.publishers[n]; v != nil {
 			return v
 		}
 	}

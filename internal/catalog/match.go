@@ -143,12 +143,10 @@ func (m *Matcher) Relevant(o detect.Observation) bool {
 		return true // may run from a found product's folder
 	case m.ids.identity(&o) != nil, len(m.altitudeFacts(&o)) > 0:
 		return true
-	case o.Kind == detect.KindSigner:
-		// What a file says about its maker confirms or contradicts a match
-		// of the file by name.
-		return len(m.products.byName(&o)) > 0 || len(m.tech.byName(&o)) > 0 ||
-			len(m.products.byLocation(&o)) > 0 || len(m.tech.byLocation(&o)) > 0
 	}
+	// A signer observation is looked up as the file it describes: what a
+	// file says about its maker confirms or contradicts a match of the
+	// file by name or folder.
 	return len(m.products.byName(&o)) > 0 || len(m.products.byLocation(&o)) > 0 ||
 		len(m.tech.byName(&o)) > 0 || len(m.tech.byLocation(&o)) > 0
 }

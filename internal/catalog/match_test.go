@@ -293,6 +293,8 @@ func TestNormalisation(t *testing.T) {
 		{normKey, `HKEY_LOCAL_MACHINE\SOFTWARE\KasperskyLab`, "/hklm/software/kasperskylab"},
 		{normKey, `HKLM\SOFTWARE\KasperskyLab\`, "/hklm/software/kasperskylab"},
 		{normOrg, "AO  Kaspersky Lab <support@kaspersky.com>", "ao kaspersky lab"},
+		{normOrg, "\t ÄO\u00a0Kaspersky\nLab ", "äo kaspersky lab"},
+		{normOrg, "<only@mail>", ""},
 		{emailDomain, "A <x@Build.Kaspersky.com>", "build.kaspersky.com"},
 		{emailDomain, "no mail", ""},
 		{normDriver, "KLIF.SYS", "klif"},
