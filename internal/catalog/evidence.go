@@ -19,8 +19,9 @@ type evidence struct {
 	tech *Vendor
 	// id is the vendor its publisher, maintainer or signer names.
 	id *Vendor
-	// folder is the vendor whose catalogued folder holds what it points at.
-	folder *Vendor
+	// located: it matched through the catalogued folder or key it lies in,
+	// not (only) its name.
+	located bool
 	// byName: it matched only because a program is called like a vendor's
 	// (a process or an executable file), which is weak until corroborated.
 	byName bool
@@ -45,10 +46,10 @@ func (e *evidence) vendor(c *Catalog) *Vendor {
 	return e.tech
 }
 
-// restrictedVendor is the vendor whose technology the evidence carries for
-// the purpose of corroboration: a white-label product's technology vendor,
-// or the evidence's own vendor.
-func (e *evidence) techVendor(c *Catalog) *Vendor {
+// maker is the vendor expected to have made the file or thing observed,
+// whose signer or version information corroborates it: a white-label
+// product's technology vendor, else the vendor it is attributed to.
+func (e *evidence) maker(c *Catalog) *Vendor {
 	if len(e.products) > 0 {
 		if p := &c.Products[e.products[0]]; p.WhiteLabel {
 			v, _ := c.Vendor(p.Technology)
@@ -75,11 +76,9 @@ func (m *Matcher) classify(o detect.Observation) (evidence, bool) {
 	byLoc := m.products.byLocation(&o)
 	e.products = append(byName, byLoc...)
 	e.products = slices.Compact(sortedCopy(e.products))
-	if f := m.folderOwner(&o); f != nil {
-		e.folder = f
-	}
 	techName := m.tech.byName(&o)
 	techLoc := m.tech.byLocation(&o)
+	e.located = len(byLoc) > 0 || len(techLoc) > 0
 	if owners := append(techName, techLoc...); len(owners) > 0 {
 		e.tech = &m.cat.Vendors[slices.Min(owners)]
 		e.techByName = len(techName) > 0
@@ -102,9 +101,9 @@ func (m *Matcher) classify(o detect.Observation) (evidence, bool) {
 	// A program known only by its name is weak: a game may call its
 	// executable avp.exe.
 	program := o.Kind == detect.KindProcess || o.Kind == detect.KindExecutable
-	e.byName = program && e.id == nil && len(byLoc) == 0 && len(techLoc) == 0
-	if program && !e.byName && e.id == nil {
-		e.corroboration = "it lies in a catalogued folder of " + e.techVendor(m.cat).Name
+	e.byName = program && e.id == nil && !e.located
+	if program && e.id == nil && e.located {
+		e.corroboration = "it lies in a catalogued folder of " + e.maker(m.cat).Name
 	}
 	switch {
 	case len(e.products) > 0 && len(byName) > 0:
@@ -153,23 +152,6 @@ func (m *Matcher) identityField(o *detect.Observation) string {
 	return "signer " + o.Signer
 }
 
-// folderOwner returns the vendor whose catalogued folder (a product's or
-// the vendor's own) holds the path an observation points at.
-func (m *Matcher) folderOwner(o *detect.Observation) *Vendor {
-	if o.Path == "" || o.Kind == detect.KindKey {
-		return nil
-	}
-	p := normPath(o.Path)
-	if owners := m.tech.lookupBeneath(nil, fpPaths, p); len(owners) > 0 {
-		return &m.cat.Vendors[slices.Min(owners)]
-	}
-	if owners := m.products.lookupBeneath(nil, fpPaths, p); len(owners) > 0 {
-		v, _ := m.cat.Vendor(m.cat.Products[slices.Min(owners)].Vendor)
-		return v
-	}
-	return nil
-}
-
 // Dropped is an observation that matched the catalog but was not counted,
 // and why: a name contradicted by the file's own signer or version
 // information, or a name nothing else on the host corroborates.
@@ -200,8 +182,8 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 	var pending []int
 	for i := range evs {
 		e := &evs[i]
-		v := e.techVendor(m.cat)
-		if e.o.Kind == detect.KindSigner || v == nil {
+		v := e.maker(m.cat)
+		if e.o.Kind == detect.KindSigner {
 			kept = append(kept, *e)
 			continue
 		}
@@ -240,7 +222,7 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		if e.byName || e.o.Status < detect.Installed && e.o.Kind != detect.KindKey {
 			continue
 		}
-		for _, v := range []*Vendor{e.vendor(m.cat), e.techVendor(m.cat)} {
+		for _, v := range []*Vendor{e.vendor(m.cat), e.maker(m.cat)} {
 			if v != nil && independent[v] == "" {
 				independent[v] = fmt.Sprintf("%s %s (%s)", e.o.Kind, nameOf(e.o), e.o.Source)
 			}
@@ -248,7 +230,7 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 	}
 	for _, i := range pending {
 		e := evs[i]
-		v := e.techVendor(m.cat)
+		v := e.maker(m.cat)
 		if by := independent[v]; by != "" {
 			e.corroboration = fmt.Sprintf("the host holds other %s evidence: %s", v.Name, by)
 			kept = append(kept, e)

@@ -204,7 +204,7 @@ func (b *grouping) assign(kept []evidence, unmatched []detect.Observation) {
 			b.joinHost(app, e, v, bySign, "in the install folder of "+cmp.Or(app.Display, app.Name))
 			continue
 		}
-		if brand := rebrandedAs(e, v); brand != "" {
+		if brand := rebrandedAs(e); brand != "" {
 			if app, ok := appNamed(hostApps, brand); ok {
 				b.joinHost(app, e, v, bySign, "its files name the product "+brand)
 			} else {
@@ -419,12 +419,13 @@ func appNamed(apps []detect.Observation, name string) (detect.Observation, bool)
 	return detect.Observation{}, false
 }
 
-// rebrandedAs returns the brand a component of v's technology presents when
-// it is v's by its signer but neither its name nor its product name shows
-// v: a system extension signed by v's team under another identifier, a
-// driver whose version information names another product.
-func rebrandedAs(e evidence, v *Vendor) string {
-	if e.id == nil || e.id != v || e.techByName || len(e.products) > 0 || e.folder != nil {
+// rebrandedAs returns the brand a vendor's component presents when it is
+// the vendor's by its signer or publisher (e.id) but neither its name, nor
+// its folder, nor its product name shows the vendor: a system extension
+// signed by the vendor's team under another identifier, a driver whose
+// version information names another product.
+func rebrandedAs(e evidence) string {
+	if e.id == nil || e.techByName || e.located {
 		return ""
 	}
 	switch e.o.Kind {
@@ -432,7 +433,7 @@ func rebrandedAs(e evidence, v *Vendor) string {
 	default:
 		return ""
 	}
-	if brand := strings.TrimSpace(e.o.Display); brand != "" && !showsBrand(brand, v) {
+	if brand := strings.TrimSpace(e.o.Display); brand != "" && !showsBrand(brand, e.id) {
 		return brand
 	}
 	return ""

@@ -101,15 +101,9 @@ func (v *Vendor) hasIdentity() bool {
 	return len(v.Publishers)+len(v.Signers)+len(v.TeamIDs) > 0
 }
 
-// fileFacts is what the files on a host say about who made them: the
-// version resource's CompanyName and the code signer, as the pe enricher
-// (and, for bundles, the apps source) read them.
-type fileFacts struct {
-	orgs []orgFact
-}
-
-// orgFact is one organisation a file names, with the vendor it is, if the
-// catalog knows it.
+// orgFact is one organisation a file names — the code signer, or the
+// version resource's CompanyName as the pe enricher reads it — with the
+// vendor it is, if the catalog knows it.
 type orgFact struct {
 	what   string // "signer", "version info"
 	org    string
