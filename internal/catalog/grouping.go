@@ -195,7 +195,7 @@ func (b *grouping) assign(kept []evidence, unmatched []detect.Observation) {
 	var rest []evidence
 	for _, e := range pending {
 		v := e.vendor(b.m.cat)
-		bySign := e.id != nil && (e.o.Signer != "" || e.o.Kind == detect.KindSigner)
+		bySign := b.m.signedBy(&e.o, v)
 		if g := b.holder(e.o); g != nil {
 			b.join(g, e, v, bySign, "in the install folder of "+g.name)
 			continue
@@ -365,7 +365,7 @@ func (b *grouping) noteVendor(g *group, e evidence) {
 			g.identity = true
 		} else if !e.id.ConfirmOnly {
 			g.tech = e.id
-			g.techBySigner = g.techBySigner || e.o.Signer != ""
+			g.techBySigner = g.techBySigner || b.m.signedBy(&e.o, e.id)
 			g.techWhy = e.why
 		}
 	}

@@ -84,6 +84,13 @@ func (ids identities) signer(s string) *Vendor {
 	return nil
 }
 
+// signedBy reports whether an observation's code signer (a certificate
+// subject or a team ID) is v. A publisher or a file's CompanyName, which
+// anyone can write, is not a signature.
+func (m *Matcher) signedBy(o *detect.Observation, v *Vendor) bool {
+	return v != nil && o.Signer != "" && m.ids.signer(o.Signer) == v
+}
+
 // identity returns the vendor an observation's publisher, maintainer or
 // signer fields name, if any.
 func (ids identities) identity(o *detect.Observation) *Vendor {

@@ -158,6 +158,18 @@ func TestMatch(t *testing.T) {
 				state: StateInstalled, confidence: ConfidenceHigh, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 2}},
 		},
 		{
+			// An unsigned file's CompanyName is anyone's to write: it makes
+			// the white label, but no signer confirms it.
+			name: "white-label: only an unsigned file's version information names Kaspersky",
+			os:   "windows",
+			obs: []detect.Observation{
+				app("AcmeShield Antivirus", "Acme Security Inc.", "5.2", `C:\Program Files\AcmeShield`),
+				{Source: "pe", Kind: detect.KindSigner, Path: `C:\Program Files\AcmeShield\shield.exe`, Vendor: "AO Kaspersky Lab", Status: detect.Present},
+			},
+			want: []want{{id: "unknown-acmeshield-antivirus", vendor: "Acme Security Inc.", name: "AcmeShield Antivirus", version: "5.2",
+				state: StateInstalled, confidence: ConfidenceMedium, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 2}},
+		},
+		{
 			name: "white-label: Kaspersky publisher on an app that shows another brand",
 			os:   "windows",
 			obs:  []detect.Observation{app("SafeNet Home Guard", "AO Kaspersky Lab", "21.3", `C:\Program Files (x86)\SafeNet`)},
