@@ -3,7 +3,6 @@ package catalog
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
 )
@@ -279,8 +278,11 @@ type appFolder struct {
 func appPublishers(all []detect.Observation) []appFolder {
 	var out []appFolder
 	for _, o := range all {
-		if o.Kind == detect.KindApp && o.Path != "" && o.Vendor != "" {
-			out = append(out, appFolder{normPath(o.Path), normOrg(o.Vendor)})
+		if o.Kind != detect.KindApp || o.Vendor == "" {
+			continue
+		}
+		if r, ok := installRoot(o.Path); ok {
+			out = append(out, appFolder{r, normOrg(o.Vendor)})
 		}
 	}
 	return out
@@ -300,8 +302,8 @@ func brandOfFolder(apps []appFolder, file, org string) bool {
 func dropBeneath(kept []evidence, dropped []Dropped) ([]evidence, []Dropped) {
 	var roots []string
 	for _, d := range dropped {
-		if p := normPath(d.Evidence.Path); p != "" && strings.Count(p, "/") >= 2 {
-			roots = append(roots, p)
+		if r, ok := installRoot(d.Evidence.Path); ok {
+			roots = append(roots, r)
 		}
 	}
 	if len(roots) == 0 {

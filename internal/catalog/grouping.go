@@ -76,10 +76,11 @@ func (g *group) builtOn(v *Vendor) bool {
 func (g *group) installRoots() []string {
 	var roots []string
 	for _, e := range g.evidence {
-		if e.o.Kind == detect.KindApp && e.o.Path != "" {
-			if r := normPath(e.o.Path); strings.Count(r, "/") >= 2 {
-				roots = append(roots, r)
-			}
+		if e.o.Kind != detect.KindApp {
+			continue
+		}
+		if r, ok := installRoot(e.o.Path); ok {
+			roots = append(roots, r)
 		}
 	}
 	return roots
@@ -393,7 +394,10 @@ func (m *Matcher) sameVendor(prods []int) *Vendor {
 func installedApps(all []detect.Observation) []detect.Observation {
 	var out []detect.Observation
 	for _, o := range all {
-		if o.Kind == detect.KindApp && o.Path != "" && strings.Count(normPath(o.Path), "/") >= 2 {
+		if o.Kind != detect.KindApp {
+			continue
+		}
+		if _, ok := installRoot(o.Path); ok {
 			out = append(out, o)
 		}
 	}

@@ -41,6 +41,14 @@ func normPath(p string) string {
 	return path.Clean(p)
 }
 
+// installRoot returns the normalised folder p when it is narrow enough to
+// stand for one product's files — not a drive's root nor a top-level
+// folder such as C:\Program Files or /Applications — and false otherwise.
+func installRoot(p string) (string, bool) {
+	r := normPath(p)
+	return r, strings.Count(r, "/") >= 2
+}
+
 // within reports whether the normalised path p is root or lies beneath it.
 func within(p, root string) bool {
 	return p != "" && root != "" && (p == root || strings.HasPrefix(p, root+"/"))
