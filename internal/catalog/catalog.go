@@ -299,13 +299,14 @@ func (fp Fingerprints) validate(what, os string) []error {
 			errs = append(errs, fmt.Errorf("%s %s bases_keys: %w", what, os, err))
 		}
 	}
-	for kind, list := range fp.lists() {
+	for k, list := range fp.byKind() {
+		kind := fpKind(k)
 		for _, p := range list {
 			if strings.TrimSpace(p) == "" {
 				errs = append(errs, fmt.Errorf("%s %s %s: empty pattern", what, os, kind))
 				continue
 			}
-			if _, err := path.Match(normPattern(fpKindNamed(kind), p), ""); err != nil {
+			if _, err := path.Match(normPattern(kind, p), ""); err != nil {
 				errs = append(errs, fmt.Errorf("%s %s %s: bad pattern %q: %w", what, os, kind, p, err))
 			}
 		}
@@ -325,24 +326,6 @@ func validKey(k string) error {
 		return fmt.Errorf("key %q: %w", k, err)
 	}
 	return nil
-}
-
-// fpKindNamed returns the kind a list name in [Fingerprints.lists] stands
-// for.
-func fpKindNamed(name string) fpKind {
-	for k, n := range fpKindNames {
-		if n == name {
-			return fpKind(k)
-		}
-	}
-	return numFPKinds
-}
-
-func (fp Fingerprints) lists() map[string][]string {
-	return map[string][]string{
-		"packages": fp.Packages, "apps": fp.Apps, "services": fp.Services,
-		"processes": fp.Processes, "drivers": fp.Drivers, "paths": fp.Paths, "keys": fp.Keys,
-	}
 }
 
 // ParsePolicyOnly reads a document that holds only a policy (a "policy:"
@@ -421,15 +404,7 @@ func (c *Catalog) collect(targetOS string, list func(Fingerprints) []string) []s
 // folders and vendor technology — sorted and without duplicates, for the
 // source that checks which of them exist.
 func (c *Catalog) Paths(targetOS string) []string {
-	var out []string
-	for _, p := range c.Products {
-		out = append(out, p.Fingerprints[targetOS].Paths...)
-	}
-	for _, v := range c.Vendors {
-		out = append(out, v.Technology[targetOS].Paths...)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return c.collect(targetOS, func(fp Fingerprints) []string { return fp.Paths })
 }
 
 // ProgramDirs returns the folders (globs included) products and vendor

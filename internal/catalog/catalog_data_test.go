@@ -39,9 +39,9 @@ func (p pattern) String() string {
 func patternsOf(owner string, fps map[string]Fingerprints) []pattern {
 	var out []pattern
 	for os, fp := range fps {
-		for kind, list := range fp.lists() {
+		for kind, list := range fp.byKind() {
 			for _, v := range list {
-				out = append(out, pattern{owner, os, kind, v})
+				out = append(out, pattern{owner, os, fpKind(kind).String(), v})
 			}
 		}
 	}
