@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/avscout/avscout/internal/detect/pe/petest"
 )
 
 // Offsets in the synthetic PE32+ images of buildPE.
@@ -103,7 +105,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("synthetic layout changed: version blob not at %#x", offVersionBlob)
 	}
 	kaspersky := newSigner(t, t.TempDir(), "kaspersky", kasperskyRDNs(), "rsa")
-	signed := sign(t, base, kaspersky, "sha256", false)
+	signed := petest.SignWith(t, base, kaspersky, "sha256", false)
 	certOff, certSize := certTable(t, signed)
 	blobOff := certOff + 8
 	garbage := make([]byte, 4096)
@@ -195,9 +197,9 @@ func TestBadInput(t *testing.T) {
 		{"pkcs7_truncated", put32(signed, certOff, uint32(certSize/2)), 0, isErr(ErrMalformedPKCS7)},
 		{"pkcs7_not_signed_data", flipAt(t, signed, []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02}, blobOff, 10), 0, isErr(ErrMalformedPKCS7)},
 		{"byte_flipped_in_code", flipAt(t, signed, []byte{0xcc, 0xcc, 0xcc}, 0x400, 1), 0, sigErr(ErrDigestMismatch, false, true)},
-		{"signed_attribute_changed", flipAt(t, signed, []byte("avscout signed program"), blobOff, 3), 0, sigErr(ErrBadSignature, true, false)},
+		{"signed_attribute_changed", flipAt(t, signed, []byte(petest.Description), blobOff, 3), 0, sigErr(ErrBadSignature, true, false)},
 		{"signed_image_digest_changed", flipAt(t, signed, pkcs7ImageDigest(t, signed), blobOff, 0), 0, sigErr(ErrBadSignature, false, false)},
-		{"signer_serial_changed", flipLast(t, signed, []byte{0x0f, 0xa1, 0x7e, 0x57, 9}, blobOff, 4), 0, sigErr(ErrNoSignerCert, true, false)},
+		{"signer_serial_changed", flipLast(t, signed, kaspersky.Serial.Bytes(), blobOff, 4), 0, sigErr(ErrNoSignerCert, true, false)},
 		{"file_too_large_to_hash", signed, MaxHashSize + 1, sigErr(ErrTooLargeToHash, false, true)},
 	}
 	for _, tc := range tests {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/avscout/avscout/internal/detect/pe/petest"
 )
 
 // BenchmarkSigned10MB parses the version resource and checks the signature
@@ -19,7 +21,7 @@ func BenchmarkSigned10MB(b *testing.B) {
 		text[i] = byte(rng.Uint32())
 	}
 	s := newSigner(b, b.TempDir(), "kaspersky", kasperskyRDNs(), "rsa")
-	signed := sign(b, buildPE(text, kesVersion(), false), s, "sha256", false)
+	signed := petest.SignWith(b, buildPE(text, kesVersion(), false), s, "sha256", false)
 	path := filepath.Join(b.TempDir(), "avp.exe")
 	write(b, path, signed)
 

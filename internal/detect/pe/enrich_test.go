@@ -13,6 +13,7 @@ import (
 
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/pe/petest"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -68,9 +69,8 @@ type enrichFixture struct {
 }
 
 func acmeVersion() []byte {
-	return versionBlob([4]uint16{4, 2, 0, 0}, [4]uint16{4, 2, 0, 0}, map[string][][2]string{
-		"040904b0": {{"CompanyName", "Acme Corp"}, {"ProductName", "Acme Total Security"}, {"ProductVersion", "4.2"}},
-	})
+	return petest.VersionInfo("4.2.0.0", "4.2.0.0", english([2]string{"CompanyName", "Acme Corp"},
+		[2]string{"ProductName", "Acme Total Security"}, [2]string{"ProductVersion", "4.2"}))
 }
 
 func newEnrichFixture(t *testing.T) enrichFixture {
@@ -79,13 +79,12 @@ func newEnrichFixture(t *testing.T) enrichFixture {
 	kaspersky := newSigner(t, keys, "kaspersky", kasperskyRDNs(), "rsa")
 	other := newSigner(t, keys, "other", otherRDNs(), "ecdsa")
 	text := bytes.Repeat([]byte{0xcc}, synthTextLength)
-	avp := sign(t, buildPE(text, kesVersion(), false), kaspersky, "sha256", false)
-	driverVersion := versionBlob([4]uint16{12, 3, 0, 493}, [4]uint16{12, 3, 0, 493}, map[string][][2]string{
-		"040904b0": {{"CompanyName", "AO Kaspersky Lab"}, {"FileDescription", "Kaspersky Lab Interceptor"}, {"ProductName", "Kaspersky Lab Interceptor"}},
-	})
-	klif := sign(t, buildPE(text, driverVersion, false), kaspersky, "sha256", false)
-	acme := sign(t, buildPE(text, acmeVersion(), false), kaspersky, "sha256", false)
-	otherExe := sign(t, buildPE(text, nil, false), other, "sha256", false)
+	avp := petest.SignWith(t, buildPE(text, kesVersion(), false), kaspersky, "sha256", false)
+	driverVersion := petest.VersionInfo("12.3.0.493", "12.3.0.493", english([2]string{"CompanyName", "AO Kaspersky Lab"},
+		[2]string{"FileDescription", "Kaspersky Lab Interceptor"}, [2]string{"ProductName", "Kaspersky Lab Interceptor"}))
+	klif := petest.SignWith(t, buildPE(text, driverVersion, false), kaspersky, "sha256", false)
+	acme := petest.SignWith(t, buildPE(text, acmeVersion(), false), kaspersky, "sha256", false)
+	otherExe := petest.SignWith(t, buildPE(text, nil, false), other, "sha256", false)
 	tampered := bytes.Clone(avp)
 	tampered[0x500] ^= 1
 	w := winRoot{dir: t.TempDir(), files: map[string][]byte{

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/avscout/avscout/internal/detect/pe/petest"
 )
 
 // signedSeeds returns real signed images for the fuzzers' seed corpora: a
@@ -18,8 +20,8 @@ func signedSeeds(f *testing.F) [][]byte {
 	kaspersky := newSigner(f, dir, "kaspersky", kasperskyRDNs(), "ecdsa")
 	other := newSigner(f, dir, "other", otherRDNs(), "ecdsa")
 	text := bytes.Repeat([]byte{0xcc}, 600)
-	dual := sign(f, sign(f, buildPE(text, kesVersion(), false), kaspersky, "sha256", false), other, "sha1", true)
-	pe32 := sign(f, buildPE(text, kesVersion(), true), other, "sha256", false)
+	dual := petest.SignWith(f, petest.SignWith(f, buildPE(text, kesVersion(), false), kaspersky, "sha256", false), other, "sha1", true)
+	pe32 := petest.SignWith(f, buildPE(text, kesVersion(), true), other, "sha256", false)
 	return [][]byte{dual, pe32}
 }
 
@@ -56,7 +58,7 @@ func FuzzImage(f *testing.F) {
 func FuzzVersionInfo(f *testing.F) {
 	f.Add(kesVersion())
 	f.Add(acmeVersion())
-	f.Add(versionBlob([4]uint16{1, 2, 3, 4}, [4]uint16{1, 2, 3, 4}, nil))
+	f.Add(petest.VersionInfo("1.2.3.4", "1.2.3.4"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if vi, err := ParseVersionInfo(b); err == nil {

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/avscout/avscout/internal/detect/pe/petest"
 )
 
 // parse opens b and reads its version resource and signatures.
@@ -52,8 +54,8 @@ func TestSignedGoBinary(t *testing.T) {
 	dir := t.TempDir()
 	kaspersky := newSigner(t, dir, "kaspersky", kasperskyRDNs(), "rsa")
 	other := newSigner(t, dir, "other", otherRDNs(), "ecdsa")
-	exe := addResourceSection(t, goBinary(t), kesVersion())
-	signed := sign(t, exe, kaspersky, "sha256", false)
+	exe := withResource(t, petest.WindowsProgram(t), kesVersion())
+	signed := petest.SignWith(t, exe, kaspersky, "sha256", false)
 
 	t.Run("version_and_signer", func(t *testing.T) {
 		vi, sigs, err := parse(t, signed)
@@ -127,8 +129,8 @@ func TestSignedGoBinary(t *testing.T) {
 	t.Run("signature_copied_to_another_file", func(t *testing.T) {
 		off, size := certTable(t, signed)
 		// Another program: the same binary with a different resource.
-		otherExe := addResourceSection(t, goBinary(t), versionBlob([4]uint16{1, 0, 0, 0}, [4]uint16{1, 0, 0, 0},
-			map[string][][2]string{"040904b0": {{"CompanyName", "Someone Else"}, {"ProductName", "Something"}}}))
+		otherExe := withResource(t, petest.WindowsProgram(t), petest.VersionInfo("1.0.0.0", "1.0.0.0",
+			english([2]string{"CompanyName", "Someone Else"}, [2]string{"ProductName", "Something"})))
 		forged := attachSignature(t, otherExe, signed[off:off+size])
 		vi, sigs, err := parse(t, forged)
 		if err != nil {
@@ -143,7 +145,7 @@ func TestSignedGoBinary(t *testing.T) {
 	})
 
 	t.Run("nested_signature", func(t *testing.T) {
-		dual := sign(t, signed, other, "sha384", true)
+		dual := petest.SignWith(t, signed, other, "sha384", true)
 		_, sigs, err := parse(t, dual)
 		if err != nil {
 			t.Fatal(err)
@@ -160,7 +162,7 @@ func TestSignedGoBinary(t *testing.T) {
 	})
 
 	t.Run("sha1_signature", func(t *testing.T) {
-		_, sigs, err := parse(t, sign(t, exe, kaspersky, "sha1", false))
+		_, sigs, err := parse(t, petest.SignWith(t, exe, kaspersky, "sha1", false))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +191,7 @@ func TestSignedSynthetic(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		pe32   bool
-		signer signer
+		signer petest.Signer
 		digest string
 		want   string
 	}{
@@ -199,7 +201,7 @@ func TestSignedSynthetic(t *testing.T) {
 		{"pe32_ecdsa_sha1", true, other, "sha1", otherDN},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			signed := sign(t, buildPE(bytes.Repeat([]byte{0xcc}, 3000), kesVersion(), tc.pe32), tc.signer, tc.digest, false)
+			signed := petest.SignWith(t, buildPE(bytes.Repeat([]byte{0xcc}, 3000), kesVersion(), tc.pe32), tc.signer, tc.digest, false)
 			vi, sigs, err := parse(t, signed)
 			if err != nil {
 				t.Fatal(err)

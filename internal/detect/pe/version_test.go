@@ -6,10 +6,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/avscout/avscout/internal/detect/pe/petest"
 )
 
 func TestParseVersionInfo(t *testing.T) {
-	v12 := [4]uint16{12, 3, 0, 493}
+	const v12 = "12.3.0.493"
 	tests := []struct {
 		name  string
 		blob  []byte
@@ -17,10 +19,11 @@ func TestParseVersionInfo(t *testing.T) {
 	}{
 		{
 			name: "english_table_wins",
-			blob: versionBlob(v12, v12, map[string][][2]string{
-				"041904b0": {{"CompanyName", "АО «Лаборатория Касперского»"}, {"ProductName", "Kaspersky Endpoint Security для Windows"}, {"Comments", "только по-русски"}},
-				"040904b0": {{"CompanyName", "AO Kaspersky Lab"}, {"ProductName", "Kaspersky Endpoint Security for Windows"}},
-			}),
+			// The Russian table first: English wins wherever it is.
+			blob: petest.VersionInfo(v12, v12,
+				petest.Table{Lang: "041904b0", Strings: [][2]string{{"CompanyName", "АО «Лаборатория Касперского»"}, {"ProductName", "Kaspersky Endpoint Security для Windows"}, {"Comments", "только по-русски"}}},
+				english([2]string{"CompanyName", "AO Kaspersky Lab"}, [2]string{"ProductName", "Kaspersky Endpoint Security for Windows"}),
+			),
 			check: func(t *testing.T, vi *VersionInfo) {
 				if vi.CompanyName != "AO Kaspersky Lab" || vi.ProductName != "Kaspersky Endpoint Security for Windows" {
 					t.Errorf("got %q / %q", vi.CompanyName, vi.ProductName)
@@ -32,10 +35,7 @@ func TestParseVersionInfo(t *testing.T) {
 		},
 		{
 			name: "fixed_info_only",
-			blob: func() []byte {
-				b := versionBlob([4]uint16{21, 3, 10, 391}, [4]uint16{21, 3, 0, 0}, nil)
-				return b
-			}(),
+			blob: petest.VersionInfo("21.3.10.391", "21.3.0.0"),
 			check: func(t *testing.T, vi *VersionInfo) {
 				if vi.FixedFileVersion != "21.3.10.391" || vi.FixedProductVersion != "21.3.0.0" || vi.CompanyName != "" {
 					t.Errorf("got %+v", vi)
@@ -47,11 +47,11 @@ func TestParseVersionInfo(t *testing.T) {
 			// Some resource compilers count wValueLength in bytes for
 			// strings; the text must still end at its NUL, not be cut.
 			blob: func() []byte {
-				n := strNode("CompanyName", "AO Kaspersky Lab")
-				n.valueLen *= 2
-				st := vsNode{key: "040904b0", typ: 1, children: []vsNode{n, strNode("ProductName", "KES")}}
-				sfi := vsNode{key: "StringFileInfo", typ: 1, children: []vsNode{st}}
-				return vsNode{key: "VS_VERSION_INFO", children: []vsNode{sfi}}.bytes()
+				n := petest.StringBlock("CompanyName", "AO Kaspersky Lab")
+				n.ValueLen *= 2
+				st := petest.Block{Key: "040904b0", Text: true, Children: []petest.Block{n, petest.StringBlock("ProductName", "KES")}}
+				sfi := petest.Block{Key: "StringFileInfo", Text: true, Children: []petest.Block{st}}
+				return petest.Block{Key: "VS_VERSION_INFO", Children: []petest.Block{sfi}}.Bytes()
 			}(),
 			check: func(t *testing.T, vi *VersionInfo) {
 				if vi.CompanyName != "AO Kaspersky Lab" || vi.ProductName != "KES" {
@@ -61,9 +61,8 @@ func TestParseVersionInfo(t *testing.T) {
 		},
 		{
 			name: "empty_and_control_strings",
-			blob: versionBlob(v12, v12, map[string][][2]string{
-				"040904b0": {{"CompanyName", ""}, {"ProductName", "  Line one\nline\ttwo  "}, {"Comments", strings.Repeat("x", 2000)}},
-			}),
+			blob: petest.VersionInfo(v12, v12, english([2]string{"CompanyName", ""},
+				[2]string{"ProductName", "  Line one\nline\ttwo  "}, [2]string{"Comments", strings.Repeat("x", 2000)})),
 			check: func(t *testing.T, vi *VersionInfo) {
 				if _, ok := vi.Strings["CompanyName"]; ok {
 					t.Errorf("empty string kept: %v", vi.Strings)
@@ -83,7 +82,7 @@ func TestParseVersionInfo(t *testing.T) {
 				for i := range 200 {
 					kv = append(kv, [2]string{"Key" + strings.Repeat("k", i%7) + string(rune('A'+i%26)) + string(rune('a'+i/26)), "v"})
 				}
-				return versionBlob(v12, v12, map[string][][2]string{"040904b0": kv})
+				return petest.VersionInfo(v12, v12, english(kv...))
 			}(),
 			check: func(t *testing.T, vi *VersionInfo) {
 				if len(vi.Strings) != maxStrings {
@@ -111,7 +110,7 @@ func TestParseVersionInfoErrors(t *testing.T) {
 	}{
 		{"empty", nil},
 		{"short", good[:4]},
-		{"wrong_key", vsNode{key: "VS_VERSION_INFX"}.bytes()},
+		{"wrong_key", petest.Block{Key: "VS_VERSION_INFX"}.Bytes()},
 		{"truncated", good[:len(good)/2]},
 		{"length_below_header", func() []byte { b := bytes.Clone(good); binary.LittleEndian.PutUint16(b, 3); return b }()},
 	} {
@@ -126,11 +125,12 @@ func TestParseVersionInfoErrors(t *testing.T) {
 // A child block whose length runs past its parent, or is too short, ends
 // the walk of that parent without losing what came before.
 func TestParseVersionInfoBrokenChild(t *testing.T) {
-	st := vsNode{key: "040904b0", typ: 1, children: []vsNode{strNode("CompanyName", "AO Kaspersky Lab"), strNode("ProductName", "KES")}}
-	sfi := vsNode{key: "StringFileInfo", typ: 1, children: []vsNode{st}}
-	b := vsNode{key: "VS_VERSION_INFO", children: []vsNode{sfi}}.bytes()
-	i := bytes.Index(b, utf16le("ProductName"))
-	binary.LittleEndian.PutUint16(b[i-6:], 2) // the ProductName block claims 2 bytes
+	product := petest.StringBlock("ProductName", "KES")
+	st := petest.Block{Key: "040904b0", Text: true, Children: []petest.Block{petest.StringBlock("CompanyName", "AO Kaspersky Lab"), product}}
+	sfi := petest.Block{Key: "StringFileInfo", Text: true, Children: []petest.Block{st}}
+	b := petest.Block{Key: "VS_VERSION_INFO", Children: []petest.Block{sfi}}.Bytes()
+	i := bytes.Index(b, product.Bytes())
+	binary.LittleEndian.PutUint16(b[i:], 2) // the ProductName block claims 2 bytes
 	vi, err := ParseVersionInfo(b)
 	if err != nil {
 		t.Fatal(err)

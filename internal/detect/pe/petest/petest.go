@@ -12,6 +12,7 @@ package petest
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -61,21 +62,10 @@ const (
 	codePageTable   = "040904b0" // US English, Unicode
 )
 
-// VersionResource encodes v as a VS_VERSIONINFO block.
+// VersionResource encodes v as a VS_VERSIONINFO block with one string
+// table, US English.
 func VersionResource(v Version) []byte {
-	fixed := make([]byte, fixedInfoLength)
-	le := binary.LittleEndian
-	le.PutUint32(fixed[0:], fixedSignature)
-	le.PutUint32(fixed[4:], 0x00010000)
-	fv, pv := dotted(v.FileVersion), dotted(v.ProductVersion)
-	le.PutUint32(fixed[8:], fv[0]<<16|fv[1])
-	le.PutUint32(fixed[12:], fv[2]<<16|fv[3])
-	le.PutUint32(fixed[16:], pv[0]<<16|pv[1])
-	le.PutUint32(fixed[20:], pv[2]<<16|pv[3])
-	le.PutUint32(fixed[32:], 0x00040004) // VOS_NT_WINDOWS32
-	le.PutUint32(fixed[36:], 1)          // VFT_APP
-
-	var strs []node
+	var strs [][2]string
 	for _, kv := range [][2]string{
 		{"CompanyName", v.CompanyName},
 		{"FileDescription", v.FileDescription},
@@ -87,15 +77,49 @@ func VersionResource(v Version) []byte {
 		{"ProductVersion", v.ProductVersion},
 	} {
 		if kv[1] != "" {
-			strs = append(strs, node{key: kv[0], text: true, value: utf16z(kv[1]), valueLen: uint16(len(utf16.Encode([]rune(kv[1]))) + 1)})
+			strs = append(strs, kv)
 		}
 	}
-	table := node{key: codePageTable, text: true, children: strs}
-	sfi := node{key: "StringFileInfo", text: true, children: []node{table}}
+	return VersionInfo(v.FileVersion, v.ProductVersion, Table{Lang: codePageTable, Strings: strs})
+}
+
+// Table is one StringTable of a version resource: its language and code
+// page as the key names them ("040904b0": US English, Unicode) and its
+// key, value pairs in order.
+type Table struct {
+	Lang    string
+	Strings [][2]string
+}
+
+// VersionInfo encodes a VS_VERSIONINFO block whose fixed file and product
+// versions are fileVersion and productVersion ("a.b.c.d", fewer parts
+// allowed; anything else is zero) and whose StringFileInfo holds tables,
+// in the order given.
+func VersionInfo(fileVersion, productVersion string, tables ...Table) []byte {
+	fixed := make([]byte, fixedInfoLength)
+	le := binary.LittleEndian
+	le.PutUint32(fixed[0:], fixedSignature)
+	le.PutUint32(fixed[4:], 0x00010000)
+	fv, pv := dotted(fileVersion), dotted(productVersion)
+	le.PutUint32(fixed[8:], fv[0]<<16|fv[1])
+	le.PutUint32(fixed[12:], fv[2]<<16|fv[3])
+	le.PutUint32(fixed[16:], pv[0]<<16|pv[1])
+	le.PutUint32(fixed[20:], pv[2]<<16|pv[3])
+	le.PutUint32(fixed[32:], 0x00040004) // VOS_NT_WINDOWS32
+	le.PutUint32(fixed[36:], 1)          // VFT_APP
+
+	sfi := Block{Key: "StringFileInfo", Text: true}
+	for _, t := range tables {
+		st := Block{Key: t.Lang, Text: true}
+		for _, kv := range t.Strings {
+			st.Children = append(st.Children, StringBlock(kv[0], kv[1]))
+		}
+		sfi.Children = append(sfi.Children, st)
+	}
 	translation := []byte{0x09, 0x04, 0xb0, 0x04}
-	vfi := node{key: "VarFileInfo", text: true, children: []node{{key: "Translation", value: translation, valueLen: 4}}}
-	root := node{key: "VS_VERSION_INFO", value: fixed, valueLen: fixedInfoLength, children: []node{sfi, vfi}}
-	return root.encode()
+	vfi := Block{Key: "VarFileInfo", Text: true, Children: []Block{{Key: "Translation", Value: translation, ValueLen: 4}}}
+	root := Block{Key: "VS_VERSION_INFO", Value: fixed, ValueLen: fixedInfoLength, Children: []Block{sfi, vfi}}
+	return root.Bytes()
 }
 
 // dotted parses "a.b.c.d" (fewer parts allowed); anything else is zero.
@@ -111,32 +135,39 @@ func dotted(s string) [4]uint32 {
 	return out
 }
 
-// node is one block of a VS_VERSIONINFO tree: length, value length, type,
-// key, padding, value, padding, children.
-type node struct {
-	key      string
-	text     bool
-	value    []byte
-	valueLen uint16
-	children []node
+// Block is one block of a VS_VERSIONINFO tree — length, value length,
+// type, key, padding, value, padding, children — for tests that build
+// odd ones by hand.
+type Block struct {
+	Key      string
+	Text     bool // wType 1: the value is text
+	Value    []byte
+	ValueLen uint16 // wValueLength: UTF-16 units of a text value, bytes of a binary one
+	Children []Block
 }
 
-func (n node) encode() []byte {
-	b := make([]byte, 6, 64)
-	b = append(b, utf16z(n.key)...)
-	b = align4(b)
-	b = append(b, n.value...)
-	for _, c := range n.children {
-		b = align4(b)
-		b = append(b, c.encode()...)
+// StringBlock is a String block: key and value, NUL-terminated UTF-16.
+func StringBlock(key, value string) Block {
+	return Block{Key: key, Text: true, Value: utf16z(value), ValueLen: uint16(len(utf16.Encode([]rune(value))) + 1)}
+}
+
+// Bytes encodes b, its wLength counting everything it holds.
+func (b Block) Bytes() []byte {
+	out := make([]byte, 6, 64)
+	out = append(out, utf16z(b.Key)...)
+	out = align4(out)
+	out = append(out, b.Value...)
+	for _, c := range b.Children {
+		out = align4(out)
+		out = append(out, c.Bytes()...)
 	}
 	le := binary.LittleEndian
-	le.PutUint16(b[0:], uint16(len(b)))
-	le.PutUint16(b[2:], n.valueLen)
-	if n.text {
-		le.PutUint16(b[4:], 1)
+	le.PutUint16(out[0:], uint16(len(out)))
+	le.PutUint16(out[2:], b.ValueLen)
+	if b.Text {
+		le.PutUint16(out[4:], 1)
 	}
-	return b
+	return out
 }
 
 func utf16z(s string) []byte {
@@ -155,9 +186,10 @@ func align4(b []byte) []byte {
 	return b
 }
 
-// rsrcSection lays out a resource directory at rva holding blob as the
-// only resource: type RT_VERSION, id 1, language US English.
-func rsrcSection(rva uint32, blob []byte) []byte {
+// ResourceSection lays out the data of a .rsrc section placed at rva
+// holding blob as the only resource: type RT_VERSION, id 1, language US
+// English.
+func ResourceSection(rva uint32, blob []byte) []byte {
 	const dirLen, entryLen, dataEntryLen = 16, 8, 16
 	// Three directories of one entry each, then the data entry, then the data.
 	dataEntryAt := 3 * (dirLen + entryLen)
@@ -187,6 +219,12 @@ func alignUp(n, a uint32) uint32 { return (n + a - 1) &^ (a - 1) }
 // as a resource editor would. exe must have no resources yet and room for
 // one more section header (a Go program for windows/amd64 has both).
 func WithVersion(exe []byte, v Version) ([]byte, error) {
+	return WithVersionResource(exe, VersionResource(v))
+}
+
+// WithVersionResource is [WithVersion] for a version resource already
+// encoded (by [VersionInfo], or by hand).
+func WithVersionResource(exe, res []byte) ([]byte, error) {
 	f, err := pe.NewFile(bytes.NewReader(exe))
 	if err != nil {
 		return nil, fmt.Errorf("petest: %w", err)
@@ -210,7 +248,7 @@ func WithVersion(exe []byte, v Version) ([]byte, error) {
 	for _, s := range f.Sections {
 		end = max(end, alignUp(s.VirtualAddress+max(s.VirtualSize, 1), oh.SectionAlignment))
 	}
-	data := rsrcSection(end, VersionResource(v))
+	data := ResourceSection(end, res)
 	out := bytes.Clone(exe)
 	for uint32(len(out))%oh.FileAlignment != 0 {
 		out = append(out, 0)
@@ -237,17 +275,35 @@ func WithVersion(exe []byte, v Version) ([]byte, error) {
 	return out, nil
 }
 
-// Signer is a throwaway code-signing identity: a leaf certificate for one
-// organisation, issued by its own test root, as PEM files osslsigncode
-// reads.
+// Signer is a throwaway code-signing identity: a leaf certificate issued
+// by its own test root ("CN=avscout test root <name>, O=avscout tests"),
+// as PEM files osslsigncode reads.
 type Signer struct {
-	Organization string
-	certs, key   string
+	// Serial is the leaf certificate's serial number.
+	Serial     *big.Int
+	certs, key string
 }
 
 // NewSigner makes an identity whose certificate subject names org (as CN
-// and O, with country c), writing its files under dir.
+// and O, after country, as real certificates encode it), with an ECDSA
+// P-256 key, writing its files under dir.
 func NewSigner(t testing.TB, dir, org, country string) Signer {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewSignerFor(t, dir, org, pkix.RDNSequence{
+		{{Type: asn1.ObjectIdentifier{2, 5, 4, 6}, Value: country}},
+		{{Type: asn1.ObjectIdentifier{2, 5, 4, 10}, Value: org}},
+		{{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: org}},
+	}, key)
+}
+
+// NewSignerFor makes an identity called name whose certificate has
+// exactly subject, encoded in the order given, and key (RSA or ECDSA),
+// writing its files under dir.
+func NewSignerFor(t testing.TB, dir, name string, subject pkix.RDNSequence, key crypto.Signer) Signer {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -256,7 +312,7 @@ func NewSigner(t testing.TB, dir, org, country string) Signer {
 	now := time.Now()
 	ca := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "avscout test root for " + org, Organization: []string{"avscout tests"}},
+		Subject:               pkix.Name{CommonName: "avscout test root " + name, Organization: []string{"avscout tests"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(7 * 24 * time.Hour),
 		IsCA:                  true,
@@ -271,22 +327,20 @@ func NewSigner(t testing.TB, dir, org, country string) Signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rawSubject, err := asn1.Marshal(subject)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Country first, as real certificates encode it.
-	subject, err := asn1.Marshal(pkix.RDNSequence{
-		{{Type: asn1.ObjectIdentifier{2, 5, 4, 6}, Value: country}},
-		{{Type: asn1.ObjectIdentifier{2, 5, 4, 10}, Value: org}},
-		{{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: org}},
-	})
-	if err != nil {
+	// A positive serial of ten bytes, unlikely to occur elsewhere in a
+	// signed file, so a test can find it there.
+	serial := make([]byte, 10)
+	if _, err := rand.Read(serial); err != nil {
 		t.Fatal(err)
 	}
+	serial[0] = 0x0f
 	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(now.UnixNano()),
-		RawSubject:   subject,
+		SerialNumber: new(big.Int).SetBytes(serial),
+		RawSubject:   rawSubject,
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(7 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
@@ -305,8 +359,8 @@ func NewSigner(t testing.TB, dir, org, country string) Signer {
 			return r
 		}
 		return '_'
-	}, org))
-	s := Signer{Organization: org, certs: base + ".crt", key: base + ".key"}
+	}, name))
+	s := Signer{Serial: leaf.SerialNumber, certs: base + ".crt", key: base + ".key"}
 	var chain bytes.Buffer
 	pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: leafDER})
 	pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: caDER})
@@ -315,21 +369,72 @@ func NewSigner(t testing.TB, dir, org, country string) Signer {
 	return s
 }
 
+// Description is the program description (SpcSpOpusInfo) of every
+// signature petest makes.
+const Description = "avscout signed program"
+
 // Sign returns exe signed by s (Authenticode, SHA-256), made by
 // osslsigncode.
 func Sign(t testing.TB, exe []byte, s Signer) []byte {
+	t.Helper()
+	return SignWith(t, exe, s, "sha256", false)
+}
+
+// SignWith returns exe signed by s with the digest algorithm digest
+// ("sha256", "sha1", ...); with nest, the signature is added to those exe
+// has (a nested signature) instead of replacing them.
+func SignWith(t testing.TB, exe []byte, s Signer, digest string, nest bool) []byte {
+	t.Helper()
+	tool := Osslsigncode(t)
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.exe"), filepath.Join(dir, "out.exe")
+	writeFile(t, in, exe)
+	args := []string{"sign"}
+	if nest {
+		args = append(args, "-nest")
+	}
+	args = append(args, "-certs", s.certs, "-key", s.key, "-h", digest, "-n", Description, "-in", in, "-out", out)
+	if msg, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
+		t.Fatalf("petest: osslsigncode %s: %v\n%s", strings.Join(args, " "), err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Osslsigncode returns the path of the osslsigncode tool, failing the
+// test when it is missing: a signature test must not pass vacuously.
+func Osslsigncode(t testing.TB) string {
 	t.Helper()
 	tool, err := exec.LookPath("osslsigncode")
 	if err != nil {
 		t.Fatalf("petest: osslsigncode is not installed (%v): CI must install the Debian package osslsigncode "+
 			"(scripts/install-deps.sh does)", err)
 	}
+	return tool
+}
+
+// WindowsProgram cross-compiles a minimal Go program for windows/amd64 and
+// returns the executable: a linked PE32+ image with no resources and room
+// for more sections. The first build of the Windows standard library
+// takes half a minute; later ones come from the build cache.
+func WindowsProgram(t testing.TB) []byte {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	}
 	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in.exe"), filepath.Join(dir, "out.exe")
-	writeFile(t, in, exe)
-	args := []string{"sign", "-certs", s.certs, "-key", s.key, "-h", "sha256", "-n", s.Organization, "-in", in, "-out", out}
-	if msg, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
-		t.Fatalf("petest: osslsigncode %s: %v\n%s", strings.Join(args, " "), err, msg)
+	writeFile(t, filepath.Join(dir, "go.mod"), []byte("module tiny\n\ngo 1.22\n"))
+	writeFile(t, filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() { println(\"avscout pe test\") }\n"))
+	out := filepath.Join(dir, "tiny.exe")
+	cmd := exec.Command(goTool, "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0", "GOWORK=off", "GOTOOLCHAIN=local", "GOFLAGS=-buildvcs=false")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("petest: cross-compile a Windows program: %v\n%s", err, msg)
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {

@@ -3,46 +3,17 @@ package petest_test
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect/pe"
 	"github.com/avscout/avscout/internal/detect/pe/petest"
 )
 
-// goExe cross-compiles a minimal Go program for windows/amd64.
-func goExe(t *testing.T) []byte {
-	t.Helper()
-	dir := t.TempDir()
-	for name, text := range map[string]string{
-		"go.mod":  "module tiny\n\ngo 1.22\n",
-		"main.go": "package main\n\nfunc main() {}\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := filepath.Join(dir, "tiny.exe")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-buildvcs=false")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("cross-compile: %v\n%s", err, msg)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // The pe package, which avscout uses, reads back what petest wrote: the
 // version resource's strings and fixed version, and the signer, whose
 // signature matches the file.
 func TestVersionAndSignature(t *testing.T) {
-	exe, err := petest.WithVersion(goExe(t), petest.Version{
+	exe, err := petest.WithVersion(petest.WindowsProgram(t), petest.Version{
 		CompanyName:      "Rebellion",
 		ProductName:      "Aliens vs. Predator",
 		FileDescription:  "Aliens vs. Predator",
