@@ -108,7 +108,7 @@ func TestLiveProcess(t *testing.T) {
 		wantComm string // what the lister itself reports
 	}{
 		{"kesl daemon", "opt/kaspersky/kesl/libexec/kesl", "", "kesl", "kesl"},
-		// gopsutil already extends a 15-byte comm from argv[0] when it can...
+		// the lister already extends a 15-byte comm from argv[0] when it can...
 		{"long name, argv0 is the path", "opt/kaspersky/klnagent64/sbin/klnagent_srv_daemon", "", "klnagent_srv_daemon", "klnagent_srv_daemon"},
 		// ...but not when argv[0] says something else: then the source's own
 		// rule (comm is a prefix of the executable's name) is what restores it.
