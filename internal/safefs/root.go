@@ -1,0 +1,120 @@
+package safefs
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+)
+
+// Root returns the filesystem of r as a scan reads it. Its Open opens
+// without blocking and refuses, once it sees what it opened, anything but
+// a regular file or a directory with an error wrapping [ErrNotRegular]
+// (the named pipe is closed before anyone reads it). Stat, Lstat and
+// ReadLink do not open; ReadDir and ReadFile go through Open, and
+// ReadFile reads at most 64 MiB ([ErrTooLarge] past that): sources read
+// with [ReadFile] and a [Kind] instead.
+func Root(r *os.Root) fs.FS {
+	return &rootFS{r: r, fsys: r.FS()}
+}
+
+// rootFileLimit caps fs.ReadFile on a Root, which knows no kind.
+const rootFileLimit = 64 << 20
+
+type rootFS struct {
+	r    *os.Root
+	fsys fs.FS // r.FS(), for what needs no open
+}
+
+var (
+	_ fs.StatFS     = (*rootFS)(nil)
+	_ fs.ReadDirFS  = (*rootFS)(nil)
+	_ fs.ReadFileFS = (*rootFS)(nil)
+	_ fs.ReadLinkFS = (*rootFS)(nil)
+)
+
+// Open opens name with O_NONBLOCK, so that opening a named pipe returns at
+// once, then refuses it unless it is a regular file or a directory.
+func (r *rootFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	f, err := r.r.OpenFile(name, openFlags, 0)
+	if err != nil {
+		// A socket cannot be opened at all (ENXIO): say what it is.
+		if !errors.Is(err, fs.ErrNotExist) {
+			if fi, serr := fs.Stat(r.fsys, name); serr == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+				return nil, notRegular("open", name, fi.Mode())
+			}
+		}
+		return nil, openErr(name, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	if m := fi.Mode(); !m.IsRegular() && !m.IsDir() {
+		f.Close()
+		return nil, notRegular("open", name, m)
+	}
+	return f, nil
+}
+
+// openErr names the file as fs.FS callers expect, rather than with the
+// root's own path and "openat".
+func openErr(name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: "open", Path: name, Err: pe.Err}
+	}
+	return &fs.PathError{Op: "open", Path: name, Err: err}
+}
+
+func (r *rootFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(r.fsys, name) }
+
+func (r *rootFS) Lstat(name string) (fs.FileInfo, error) { return fs.Lstat(r.fsys, name) }
+
+func (r *rootFS) ReadLink(name string) (string, error) { return fs.ReadLink(r.fsys, name) }
+
+// ReadDir reads the directory name through Open, sorted by name.
+func (r *rootFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	f, err := r.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, ok := f.(fs.ReadDirFile)
+	if !ok {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not implemented")}
+	}
+	ents, err := d.ReadDir(-1)
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents, err
+}
+
+// ReadFile reads the regular file name through Open, at most 64 MiB.
+func (r *rootFS) ReadFile(name string) ([]byte, error) {
+	f, err := r.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, notRegular("read", name, fi.Mode())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, rootFileLimit+1))
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	if len(b) > rootFileLimit {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: ErrTooLarge}
+	}
+	return b, nil
+}

@@ -1,0 +1,45 @@
+//go:build unix
+
+package safefs_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/avscout/avscout/internal/safefs"
+)
+
+// A named pipe without a writer blocks a plain open(2) forever; a socket
+// cannot be opened at all. Both fail at once with a clear error.
+func TestRootRefusesPipesAndSockets(t *testing.T) {
+	dir, err := os.MkdirTemp("", "safefs") // short: a socket path has at most 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := syscall.Mkfifo(filepath.Join(dir, "status"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(dir, "sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	fsys := openRoot(t, dir)
+	for name, what := range map[string]string{"status": "a named pipe", "sock": "a socket"} {
+		within(t, 5*time.Second, func() {
+			_, err := safefs.ReadFile(context.Background(), fsys, name, safefs.PackageDB)
+			if !errors.Is(err, safefs.ErrNotRegular) || !strings.Contains(err.Error(), name+": not a regular file ("+what+")") {
+				t.Errorf("%s: %v", name, err)
+			}
+		})
+	}
+}
