@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/avscout/avscout/internal/safefs"
 	"github.com/avscout/avscout/internal/winreg"
 )
 
@@ -64,7 +65,9 @@ type Host struct {
 	// ("/" for this machine). It appears in reports.
 	Root string
 	// FS reads the target's files with paths relative to Root, without a
-	// leading slash ("var/lib/dpkg/status"). Symlinks cannot escape it.
+	// leading slash ("var/lib/dpkg/status"). Symlinks cannot escape it. On
+	// a host made by OpenRoot or Live it is a [safefs.Root]: opening a
+	// named pipe, a socket or a device fails at once.
 	FS fs.FS
 	// Live is true when the host is the running machine, so live-only APIs
 	// (processes, services) describe the same system as FS.
@@ -111,7 +114,7 @@ func (h *Host) Sub(dir string) (fs.FS, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return r.FS(), func() { r.Close() }, nil
+	return safefs.Root(r), func() { r.Close() }, nil
 }
 
 // LocalPath returns the path on this machine of the target file name (slash
@@ -139,7 +142,7 @@ func OpenRoot(dir string, target OS) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("root: %w", err)
 	}
-	h := &Host{Root: abs, FS: r.FS(), OS: target, root: r}
+	h := &Host{Root: abs, FS: safefs.Root(r), OS: target, root: r}
 	if h.OS == "" {
 		if h.OS, err = DetectOS(h.FS); err != nil {
 			return nil, fmt.Errorf("root %s: %w (use --os to say which)", dir, err)
@@ -168,7 +171,7 @@ func Live(target OS) (*Host, error) {
 	return &Host{
 		OS:        target,
 		Root:      root,
-		FS:        r.FS(),
+		FS:        safefs.Root(r),
 		root:      r,
 		Live:      true,
 		Processes: newLiveProcesses(),
