@@ -2,17 +2,18 @@ package host
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"debug/elf"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"runtime"
 	"strings"
 
-	"howett.net/plist"
+	"github.com/avscout/avscout/internal/plist"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 // Info identifies a host in reports.
@@ -39,7 +40,7 @@ func (h *Host) Describe() Info {
 	switch h.OS {
 	case Linux:
 		for _, name := range []string{"etc/os-release", "usr/lib/os-release"} {
-			f, err := h.FS.Open(name)
+			f, err := safefs.Open(context.Background(), h.FS, name, safefs.Text)
 			if err != nil {
 				continue
 			}
@@ -82,13 +83,11 @@ func StableID(machineID, hostname string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", s[0:4], s[4:6], s[6:8], s[8:10], s[10:16])
 }
 
+// readSmall reads a file of a few lines (a hostname, a machine id, a
+// property list of a few keys), nothing when it is missing, not a regular
+// file or larger than 64 KiB.
 func readSmall(fsys fs.FS, name string) []byte {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	b, _ := io.ReadAll(io.LimitReader(f, 64<<10))
+	b, _ := safefs.ReadFile(context.Background(), fsys, name, safefs.Small)
 	return b
 }
 
@@ -99,32 +98,31 @@ func firstLine(b []byte) string {
 
 // macOSVersion reads ProductName and ProductVersion from SystemVersion.plist.
 func macOSVersion(b []byte) string {
-	var v struct {
-		ProductName    string `plist:"ProductName"`
-		ProductVersion string `plist:"ProductVersion"`
-	}
 	if len(b) == 0 {
 		return ""
 	}
-	if _, err := plist.Unmarshal(b, &v); err != nil {
+	v, err := plist.Decode(b, plist.Limits{})
+	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(v.ProductName + " " + v.ProductVersion)
+	d, _ := v.(map[string]any)
+	name, _ := d["ProductName"].(string)
+	version, _ := d["ProductVersion"].(string)
+	return strings.TrimSpace(name + " " + version)
 }
 
 // elfArch tells a Linux root's architecture from its shell's ELF header.
 func elfArch(fsys fs.FS) string {
 	for _, name := range []string{"usr/bin/sh", "bin/sh", "usr/bin/busybox", "bin/busybox"} {
-		f, err := fsys.Open(name)
+		f, err := safefs.Open(context.Background(), fsys, name, safefs.Executable)
 		if err != nil {
 			continue
 		}
-		ra, ok := f.(io.ReaderAt)
-		if !ok {
+		if !f.RandomAccess() {
 			f.Close()
 			continue
 		}
-		e, err := elf.NewFile(ra)
+		e, err := elf.NewFile(f)
 		if err != nil {
 			f.Close()
 			continue

@@ -2,6 +2,7 @@ package macos
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/macho"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 // Bundle is what a bundle's Info.plist says about it.
@@ -143,19 +145,15 @@ const maxInMemory = 64 << 20
 // FileSignature reads the code signature of the Mach-O file name in
 // fsys, as [ExecutableSignature] does.
 func FileSignature(fsys fs.FS, name string) (macho.Signature, string, error) {
-	f, loc, err := Open(fsys, name)
+	f, loc, err := Open(context.Background(), fsys, name, safefs.Executable)
 	if err != nil {
 		return macho.Signature{}, loc, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return macho.Signature{}, loc, err
-	}
-	ra, ok := f.(io.ReaderAt)
-	if !ok {
-		if st.Size() > maxInMemory {
-			return macho.Signature{}, loc, fmt.Errorf("%s: %d bytes is too large to read without random access", loc, st.Size())
+	var ra io.ReaderAt = f
+	if !f.RandomAccess() {
+		if f.Size() > maxInMemory {
+			return macho.Signature{}, loc, fmt.Errorf("%s: %d bytes is too large to read without random access", loc, f.Size())
 		}
 		b, err := io.ReadAll(io.LimitReader(f, maxInMemory))
 		if err != nil {
@@ -163,7 +161,7 @@ func FileSignature(fsys fs.FS, name string) (macho.Signature, string, error) {
 		}
 		ra = bytes.NewReader(b)
 	}
-	sigs, err := macho.Read(ra, st.Size())
+	sigs, err := macho.Read(ra, f.Size())
 	var best macho.Signature
 	for i, s := range sigs {
 		if i == 0 || (best.TeamID == "" && s.TeamID != "") {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/paths"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 // MaxEntries bounds the entries read from one directory. A real
@@ -29,24 +30,50 @@ var lookup = paths.Options{FoldCase: true}
 
 // ErrNotRegular means a name that should be a regular file is something
 // else: a directory, a device, a named pipe (which would block a reader
-// forever).
-var ErrNotRegular = errors.New("not a regular file")
+// forever). It is [safefs.ErrNotRegular].
+var ErrNotRegular = safefs.ErrNotRegular
 
 // Open opens the regular file name (slash separated, relative to the root
-// of fsys) as macOS would find it, and returns the name it was opened
-// under. Anything but a regular file is refused with [ErrNotRegular]
-// before it is opened, so a named pipe cannot stall a scan. See [Stat]
-// for how names are found.
-func Open(fsys fs.FS, name string) (fs.File, string, error) {
-	fi, real, err := Stat(fsys, name)
+// of fsys) as macOS would find it, as a file of kind k (see
+// [safefs.Open]: its size is capped, reads stop once ctx is done), and
+// returns the name it was opened under. Anything but a regular file is
+// refused with [ErrNotRegular]: before it is opened when its name says so
+// already, else as soon as it is, so a named pipe cannot stall a scan.
+// See [Stat] for how names are found.
+func Open(ctx context.Context, fsys fs.FS, name string, k safefs.Kind) (*safefs.File, string, error) {
+	real, err := find(fsys, name)
 	if err != nil {
 		return nil, real, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, real, &fs.PathError{Op: "open", Path: real, Err: ErrNotRegular}
-	}
-	f, err := fsys.Open(real)
+	f, err := safefs.Open(ctx, fsys, real, k)
 	return f, real, err
+}
+
+// find returns the name under which fsys holds the regular file name.
+func find(fsys fs.FS, name string) (string, error) {
+	fi, real, err := Stat(fsys, name)
+	if err != nil {
+		return real, err
+	}
+	if !fi.Mode().IsRegular() {
+		return real, &fs.PathError{Op: "open", Path: real, Err: fmt.Errorf("%w (%s)", ErrNotRegular, modeName(fi.Mode()))}
+	}
+	return real, nil
+}
+
+// modeName says what a file that is not regular is.
+func modeName(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }
 
 // Stat returns the file info of name, following links, and the name it
@@ -146,7 +173,7 @@ func ReadPlistDirs(ctx context.Context, fsys fs.FS, dirs []string, errs *Errors,
 			if !strings.HasSuffix(e.Name(), ".plist") || e.IsDir() {
 				continue
 			}
-			d, loc, err := ReadPlist(fsys, real+"/"+e.Name())
+			d, loc, err := ReadPlistContext(ctx, fsys, real+"/"+e.Name())
 			if err != nil {
 				errs.Add(detect.Warn(err))
 				continue

@@ -6,12 +6,13 @@ import (
 
 	"github.com/avscout/avscout/internal/detect/macos"
 	"github.com/avscout/avscout/internal/detect/macos/mactest"
+	"github.com/avscout/avscout/internal/hostile"
 )
 
-// FuzzDecodePlist feeds the property list decoder (howett.net/plist
-// behind our guard) arbitrary bytes, seeded with real XML and binary
-// plists made by plistutil: it must never panic and must fail only with
-// ErrBadPlist.
+// FuzzDecodePlist feeds the property list decoder arbitrary bytes, seeded
+// with real XML and binary plists made by plistutil and with the hostile
+// corpus (plist bombs, cycles, deep nesting): it must never panic and must
+// fail only with ErrBadPlist.
 func FuzzDecodePlist(f *testing.F) {
 	info := mactest.InfoPlist("com.kaspersky.kav", "Kaspersky", "21.0", "kav")
 	db := mactest.SystemExtensionDB(mactest.SystemExtension{ID: "com.kaspersky.kav.sysext", TeamID: "2Y8XE5CQ94",
@@ -22,6 +23,9 @@ func FuzzDecodePlist(f *testing.F) {
 	}
 	for _, s := range []string{"", "bplist00", "<plist><dict/></plist>", "{a=b;}", "(a,b)", "<?xml"} {
 		f.Add([]byte(s))
+	}
+	for _, b := range [][]byte{hostile.PlistBomb(60), hostile.PlistCycle(), hostile.PlistHugeCount(), hostile.DeepXMLPlist(2048), hostile.DeepTextPlist(200)} {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := macos.DecodePlist(b)

@@ -17,6 +17,7 @@ import (
 	"github.com/avscout/avscout/internal/detect/macos"
 	"github.com/avscout/avscout/internal/detect/macos/mactest"
 	"github.com/avscout/avscout/internal/detect/paths"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 func TestDecodePlistForms(t *testing.T) {
@@ -117,20 +118,20 @@ func TestOpenFindsFilesAsMacOSWould(t *testing.T) {
 		{"applications/foo.app/contents/info.plist", "Applications/Foo.app/Contents/Info.plist"},
 		{"Applications/Foo.app/Contents/Info.plist", "Applications/Foo.app/Contents/Info.plist"},
 	} {
-		f, real, err := macos.Open(fsys, tt.name)
+		f, real, err := macos.Open(context.Background(), fsys, tt.name, safefs.Plist)
 		if err != nil || real != tt.real {
 			t.Errorf("Open(%q) = %q, %v; want %q", tt.name, real, err, tt.real)
 			continue
 		}
 		f.Close()
 	}
-	if _, _, err := macos.Open(fsys, "loop"); !errors.Is(err, paths.ErrTooManyLinks) {
+	if _, _, err := macos.Open(context.Background(), fsys, "loop", safefs.Plist); !errors.Is(err, paths.ErrTooManyLinks) {
 		t.Errorf("loop: %v", err)
 	}
-	if _, _, err := macos.Open(fsys, "Applications/Foo.app"); !errors.Is(err, macos.ErrNotRegular) {
+	if _, _, err := macos.Open(context.Background(), fsys, "Applications/Foo.app", safefs.Plist); !errors.Is(err, macos.ErrNotRegular) {
 		t.Errorf("directory: %v", err)
 	}
-	if _, _, err := macos.Open(fsys, "missing"); !errors.Is(err, fs.ErrNotExist) {
+	if _, _, err := macos.Open(context.Background(), fsys, "missing", safefs.Plist); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing: %v", err)
 	}
 	real, ents, err := macos.ReadDir(context.Background(), fsys, "var/db/receipts")

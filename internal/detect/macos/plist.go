@@ -1,19 +1,20 @@
 package macos
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"strconv"
 	"time"
 
-	"howett.net/plist"
+	"github.com/avscout/avscout/internal/plist"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 // MaxPlist bounds the property lists the sources read: 5 MiB, as syft's
-// Info.plist reader. Real Info.plists, receipts, launchd jobs and the
-// system extension database are a few KiB.
+// Info.plist reader (the cap of [safefs.Plist]). Real Info.plists,
+// receipts, launchd jobs and the system extension database are a few KiB.
 const MaxPlist = 5 << 20
 
 // ErrBadPlist means a file is not a property list whose top level is a
@@ -26,19 +27,16 @@ var ErrBadPlist = errors.New("not a valid property list")
 type Dict map[string]any
 
 // DecodePlist decodes a property list in XML, binary ("bplist00") or
-// OpenStep form whose top level is a dictionary. Errors wrap
-// [ErrBadPlist].
-func DecodePlist(b []byte) (d Dict, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			d, err = nil, fmt.Errorf("%w: decoder failed: %v", ErrBadPlist, p)
-		}
-	}()
+// OpenStep form whose top level is a dictionary, within the default
+// [plist.Limits]: a plist bomb (shared references that expand, nesting a
+// million deep) is refused at once with an error naming the limit.
+// Errors wrap [ErrBadPlist], and [plist.ErrLimit] when a limit tripped.
+func DecodePlist(b []byte) (Dict, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: empty file", ErrBadPlist)
 	}
-	var v any
-	if _, err := plist.Unmarshal(b, &v); err != nil {
+	v, err := plist.Decode(b, plist.Limits{})
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadPlist, err)
 	}
 	m, ok := v.(map[string]any)
@@ -52,26 +50,24 @@ func DecodePlist(b []byte) (d Dict, err error) {
 // [Open]), at most [MaxPlist] bytes. It returns the name it was read
 // under. Errors name the file.
 func ReadPlist(fsys fs.FS, name string) (Dict, string, error) {
-	f, loc, err := Open(fsys, name)
+	return ReadPlistContext(context.Background(), fsys, name)
+}
+
+// ReadPlistContext is [ReadPlist] stopping once ctx is done.
+func ReadPlistContext(ctx context.Context, fsys fs.FS, name string) (Dict, string, error) {
+	real, err := find(fsys, name)
 	if err != nil {
-		return nil, loc, err
+		return nil, real, err
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > MaxPlist {
-		return nil, loc, fmt.Errorf("%s: %d bytes, more than the %d MiB a property list may have", loc, st.Size(), MaxPlist>>20)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxPlist+1))
+	b, err := safefs.ReadFile(ctx, fsys, real, safefs.Plist)
 	if err != nil {
-		return nil, loc, fmt.Errorf("read %s: %w", loc, err)
-	}
-	if len(b) > MaxPlist {
-		return nil, loc, fmt.Errorf("%s: more than the %d MiB a property list may have", loc, MaxPlist>>20)
+		return nil, real, err // names the file
 	}
 	d, err := DecodePlist(b)
 	if err != nil {
-		return nil, loc, fmt.Errorf("%s: %w", loc, err)
+		return nil, real, fmt.Errorf("%s: %w", real, err)
 	}
-	return d, loc, nil
+	return d, real, nil
 }
 
 // String returns the value of key as a string: strings as they are,
