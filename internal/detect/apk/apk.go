@@ -19,8 +19,8 @@ import (
 	"io/fs"
 
 	"github.com/avscout/avscout/internal/detect"
-	"github.com/avscout/avscout/internal/detect/internal/recfile"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 // Where apk keeps its installed database, relative to the root, in the
@@ -50,11 +50,13 @@ func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observ
 	if h == nil || h.FS == nil {
 		return fmt.Errorf("apk: no filesystem: %w", detect.ErrUnavailable)
 	}
+	// safefs refuses a named pipe, a device or a file over the cap of a
+	// package database at once, and stops reading once ctx is done.
 	name := InstalledPath
-	f, err := h.FS.Open(name)
+	f, err := safefs.Open(ctx, h.FS, name, safefs.PackageDB)
 	if errors.Is(err, fs.ErrNotExist) {
 		name = UsrInstalledPath
-		f, err = h.FS.Open(name)
+		f, err = safefs.Open(ctx, h.FS, name, safefs.PackageDB)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no %s or %s: %w", InstalledPath, UsrInstalledPath, detect.ErrUnavailable)
@@ -63,7 +65,7 @@ func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observ
 		return err // an *fs.PathError names the file
 	}
 	defer f.Close()
-	err = ParseInstalled(recfile.ContextReader(ctx, f), func(p Package) error {
+	err = ParseInstalled(f, func(p Package) error {
 		emit(detect.Observation{
 			Kind:     detect.KindPackage,
 			Status:   detect.Installed,

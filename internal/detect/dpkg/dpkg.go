@@ -25,8 +25,8 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
-	"github.com/avscout/avscout/internal/detect/internal/recfile"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 // Where dpkg keeps its database, relative to the root.
@@ -81,7 +81,7 @@ func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observ
 	// The journal first: its records replace those of the status file.
 	overrides := c.readUpdates()
 	if !errors.Is(statusErr, fs.ErrNotExist) {
-		c.file(StatusPath, overrides)
+		c.file(StatusPath, overrides, false)
 	}
 	if statusDErr != nil && !errors.Is(statusDErr, fs.ErrNotExist) {
 		c.fail(fmt.Errorf("reading %s: %w", StatusDDir, statusDErr))
@@ -97,7 +97,7 @@ func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observ
 		if e.IsDir() || strings.HasSuffix(name, ".md5sums") || strings.HasPrefix(name, ".") {
 			continue
 		}
-		c.file(path.Join(StatusDDir, name), journal{})
+		c.file(path.Join(StatusDDir, name), journal{}, true)
 	}
 	for _, u := range overrides.list {
 		c.observe(u.pkg, u.location)
@@ -159,7 +159,7 @@ func (c *collector) readUpdates() journal {
 	index := map[string]int{}
 	for _, f := range files {
 		loc := path.Join(UpdatesDir, f.name)
-		c.parse(loc, func(p Package) error {
+		c.parse(loc, true, func(p Package) error {
 			k := pkgKey(p)
 			if i, ok := index[k]; ok {
 				j.list[i] = journalEntry{p, loc}
@@ -175,9 +175,10 @@ func (c *collector) readUpdates() journal {
 }
 
 // file emits the records of one status-format file, except those the
-// journal supersedes.
-func (c *collector) file(name string, skip journal) {
-	c.parse(name, func(p Package) error {
+// journal supersedes. item says the file is one entry of several (a
+// status.d file), whose failure is a warning.
+func (c *collector) file(name string, skip journal, item bool) {
+	c.parse(name, item, func(p Package) error {
 		if len(skip.byKey) > 0 && skip.byKey[pkgKey(p)] {
 			return nil
 		}
@@ -186,16 +187,25 @@ func (c *collector) file(name string, skip journal) {
 	})
 }
 
-// parse runs ParseStatus over one file, recording its errors.
-func (c *collector) parse(name string, fn func(Package) error) {
-	f, err := c.fsys.Open(name)
+// parse runs ParseStatus over one file, recording its errors. The file
+// is opened with [safefs.Open]: a named pipe, a device or a file over
+// the cap of a package database fails at once. The failure of an item (a
+// status.d file, a journal entry: one package each) is a warning
+// ([detect.Warn]); that of the status file, the whole database, is the
+// source's.
+func (c *collector) parse(name string, item bool, fn func(Package) error) {
+	fail := c.fail
+	if item {
+		fail = func(err error) { c.fail(detect.Warn(err)) }
+	}
+	f, err := safefs.Open(c.ctx, c.fsys, name, safefs.PackageDB)
 	if err != nil {
-		c.fail(err) // an *fs.PathError names the file
+		fail(err) // an *fs.PathError names the file
 		return
 	}
 	defer f.Close()
-	if err := ParseStatus(recfile.ContextReader(c.ctx, f), fn); err != nil {
-		c.fail(fmt.Errorf("%s: %w", name, err))
+	if err := ParseStatus(f, fn); err != nil {
+		fail(fmt.Errorf("%s: %w", name, err))
 	}
 }
 

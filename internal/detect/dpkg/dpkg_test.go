@@ -187,11 +187,14 @@ func TestCollectBadInput(t *testing.T) {
 		want      []string // Name of each observation
 		wantErrs  []string // substrings of the error
 		wantIsErr error
+		// warning: the error is one item's (a status.d file), not the
+		// database's
+		warning bool
 	}{
 		{
 			name:     "status_is_a_directory",
 			fsys:     dirHost.FS,
-			wantErrs: []string{StatusPath + ": reading after line 0: "}, // the OS words the rest
+			wantErrs: []string{StatusPath + ": not a regular file (a directory)"},
 		},
 		{
 			name: "corrupt_records",
@@ -220,6 +223,7 @@ func TestCollectBadInput(t *testing.T) {
 			fsys:     fstest.MapFS{StatusDDir + "/kesl": &fstest.MapFile{Data: []byte("\x00\x00\x00")}, StatusPath: &fstest.MapFile{Data: []byte(kesl)}},
 			want:     []string{"kesl"},
 			wantErrs: []string{StatusDDir + "/kesl: line 1: binary data"},
+			warning:  true,
 		},
 		{
 			name:     "binary_garbage",
@@ -250,6 +254,9 @@ func TestCollectBadInput(t *testing.T) {
 			}
 			if tt.wantIsErr != nil && !errors.Is(err, tt.wantIsErr) {
 				t.Errorf("error %v is not %v", err, tt.wantIsErr)
+			}
+			if w := detect.IsWarning(err); w != tt.warning {
+				t.Errorf("error %v is a warning: %v, want %v", err, w, tt.warning)
 			}
 		})
 	}
