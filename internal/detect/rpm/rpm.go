@@ -43,6 +43,7 @@ import (
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/rpm/internal/rpmdb"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 // dbPaths are the database files the source looks for, relative to the
@@ -109,6 +110,12 @@ func find(fsys fs.FS) (string, fs.FileInfo, error) {
 // read emits the packages of the database file name. It recovers from a
 // panic in the parsers, which read binary data from the target, so that a
 // file crafted to crash them ends as an error of this source.
+//
+// A record that is there but cannot be read — a malformed header, one
+// over [rpmdb.MaxBlob], a broken overflow chain — is that package's
+// warning ([detect.Warn]): the others are still read and emitted. A
+// database whose structure is damaged or that was cut short (records past
+// its end) is the source's error.
 func read(ctx context.Context, h *host.Host, name string, info fs.FileInfo, emit func(detect.Observation)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -121,8 +128,11 @@ func read(ctx context.Context, h *host.Host, name string, info fs.FileInfo, emit
 	}
 	defer done()
 
-	var bad int
-	var first error
+	var (
+		errs  []error // the database's
+		items []error // the records', the first maxItemErrors
+		more  int     // records' errors not kept
+	)
 	for rec, err := range records {
 		if ctx.Err() != nil {
 			break
@@ -144,25 +154,33 @@ func read(ctx context.Context, h *host.Host, name string, info fs.FileInfo, emit
 			}
 			err = fmt.Errorf("%s: %w", rec.Loc, err)
 		}
-		if bad++; first == nil {
-			first = err
+		err = fmt.Errorf("rpm database %s: %w", name, err)
+		if rec.Loc == "" || errors.Is(err, rpmdb.ErrTruncated) || errors.Is(err, io.ErrUnexpectedEOF) {
+			errs = append(errs, err)
+			continue
+		}
+		if len(items) < maxItemErrors {
+			items = append(items, detect.Warn(err))
+		} else {
+			more++
 		}
 	}
-	switch {
-	case ctx.Err() != nil:
-		return fmt.Errorf("rpm database %s: %w", name, ctx.Err())
-	case bad > 1:
-		return fmt.Errorf("rpm database %s: %d bad records, the first: %w", name, bad, first)
-	case bad == 1:
-		return fmt.Errorf("rpm database %s: %w", name, first)
+	if ctx.Err() != nil {
+		errs = append(errs, fmt.Errorf("rpm database %s: %w", name, ctx.Err()))
 	}
-	return nil
+	if more > 0 {
+		items = append(items, detect.Warn(fmt.Errorf("rpm database %s: and %d more unreadable packages", name, more)))
+	}
+	return errors.Join(append(errs, items...)...)
 }
+
+// maxItemErrors is how many unreadable records are reported one by one.
+const maxItemErrors = 10
 
 // open recognises the format of the database file name by its content and
 // returns its records and a function that releases what reading them held.
 func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (iter.Seq2[rpmdb.Record, error], func(), error) {
-	f, err := h.FS.Open(name)
+	f, err := safefs.Open(ctx, h.FS, name, safefs.RPMDB)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -201,14 +219,10 @@ func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (ite
 
 // readerAt gives random access to f, of which head has been read: directly
 // when the filesystem allows it (os.Root's files do), else by reading the
-// file into memory.
-func readerAt(f fs.File, head []byte) (io.ReaderAt, int64, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, 0, err
-	}
-	if ra, ok := f.(io.ReaderAt); ok {
-		return ra, st.Size(), nil
+// file into memory, as far as the cap of an rpm database.
+func readerAt(f *safefs.File, head []byte) (io.ReaderAt, int64, error) {
+	if f.RandomAccess() {
+		return f, f.Size(), nil
 	}
 	b, err := io.ReadAll(io.MultiReader(bytes.NewReader(head), f))
 	if err != nil {
@@ -273,9 +287,10 @@ func copySQLite(fsys fs.FS, name string, withWAL bool) (string, func(), error) {
 	return cp, done, nil
 }
 
-// copyFile copies the file name of fsys to the new local file dst.
+// copyFile copies the file name of fsys to the new local file dst, at
+// most the cap of an rpm database.
 func copyFile(fsys fs.FS, name, dst string) error {
-	in, err := fsys.Open(name)
+	in, err := safefs.Open(context.Background(), fsys, name, safefs.RPMDB)
 	if err != nil {
 		return err
 	}

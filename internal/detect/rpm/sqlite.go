@@ -99,17 +99,25 @@ func sqliteBlobs(ctx context.Context, path string, readOnly bool) iter.Seq2[rpmd
 		}
 		defer db.Close()
 		db.SetMaxOpenConns(1)
-		rows, err := db.QueryContext(ctx, "SELECT hnum, blob FROM Packages ORDER BY hnum")
+		// A blob over the limit is not fetched at all: its length says so.
+		rows, err := db.QueryContext(ctx, "SELECT hnum, CASE WHEN length(blob) <= ? THEN blob END, length(blob) FROM Packages ORDER BY hnum", rpmdb.MaxBlob)
 		if err != nil {
 			yield(rpmdb.Record{}, fmt.Errorf("sqlite: %w", err))
 			return
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var hnum int64
+			var hnum, size int64
 			var blob sql.RawBytes
-			if err := rows.Scan(&hnum, &blob); err != nil {
+			if err := rows.Scan(&hnum, &blob, &size); err != nil {
 				if !yield(rpmdb.Record{}, fmt.Errorf("sqlite row: %w", err)) {
+					return
+				}
+				continue
+			}
+			if size > rpmdb.MaxBlob {
+				loc := "sqlite package " + strconv.FormatInt(hnum, 10)
+				if !yield(rpmdb.Record{Loc: loc}, fmt.Errorf("%s: header of %d bytes: %w", loc, size, rpmdb.ErrTooLarge)) {
 					return
 				}
 				continue

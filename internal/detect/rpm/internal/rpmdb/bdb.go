@@ -123,7 +123,8 @@ func (d *bdb) hashPage(pg int64, page []byte, yield func(Record, error) bool) bo
 			keyEnd = inp(i - 1)
 		}
 		if valOff < bdbPageHeader+2*n || valOff >= keyOff || keyOff >= keyEnd || keyEnd > d.pageSize {
-			if !yield(Record{}, fmt.Errorf("berkeley db page %d item %d: bad offsets", pg, i+1)) {
+			loc := fmt.Sprintf("berkeley db page %d item %d", pg, i+1)
+			if !yield(Record{Loc: loc}, fmt.Errorf("%s: bad offsets", loc)) {
 				return false
 			}
 			continue
@@ -164,7 +165,10 @@ func (d *bdb) hashPage(pg int64, page []byte, yield func(Record, error) bool) bo
 // pages starting at page first, into a buffer reused by the next call.
 func (d *bdb) overflow(first, length int64) ([]byte, error) {
 	if length > d.pages*d.pageSize {
-		return nil, fmt.Errorf("overflow item of %d bytes is larger than the file", length)
+		return nil, fmt.Errorf("overflow item of %d bytes is larger than the file: %w", length, ErrTruncated)
+	}
+	if length > MaxBlob {
+		return nil, fmt.Errorf("overflow item of %d bytes: %w", length, ErrTooLarge)
 	}
 	if d.ovPage == nil {
 		d.ovPage = make([]byte, d.pageSize)
@@ -177,7 +181,7 @@ func (d *bdb) overflow(first, length int64) ([]byte, error) {
 	steps := int64(0)
 	for pg := first; pg != 0; steps++ {
 		if pg >= d.pages {
-			return nil, fmt.Errorf("overflow page %d outside the file's %d pages", pg, d.pages)
+			return nil, fmt.Errorf("overflow page %d outside the file's %d pages: %w", pg, d.pages, ErrTruncated)
 		}
 		if steps >= d.pages {
 			return nil, fmt.Errorf("overflow chain from page %d loops", first)

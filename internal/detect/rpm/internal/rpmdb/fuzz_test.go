@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/avscout/avscout/internal/hostile"
 )
 
 // goRPMDBBlob returns a real header blob, testdata/blob.bin of go-rpmdb
@@ -36,6 +38,8 @@ func FuzzParseHeader(f *testing.F) {
 	f.Add(makeHeader(kaspersky()...))
 	f.Add(makeHeader(str(tagName, "a"), i32(tagEpoch, 3)))
 	f.Add(goRPMDBBlob(f))
+	f.Add(hostile.KESLHeader())
+	f.Add(hostile.RPMHeaderClaims(64, 8192)) // the hostile corpus's huge counts, small
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		p, err := ParseHeader(blob)
 		if err == nil && p.Name == "" {
@@ -63,5 +67,9 @@ func FuzzBDB(f *testing.F) {
 func FuzzNDB(f *testing.F) {
 	blobs, _ := testHeaders(3)
 	f.Add(makeNDB(blobs...))
+	f.Add(hostile.NDB(hostile.KESLHeader(), hostile.RPMHeaderClaims(64, 8192)))
+	huge := hostile.NDB(hostile.KESLHeader())
+	hostile.NDBHugeSlot(huge, 1, 2, 1<<16, 1<<26)
+	f.Add(huge)
 	f.Fuzz(fuzzDB)
 }

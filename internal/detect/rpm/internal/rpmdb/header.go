@@ -34,6 +34,12 @@ const (
 	entrySize     = 16
 )
 
+// maxString bounds a string read from a header: names, versions, vendors
+// and packagers are short. A string's end is looked for this far and no
+// further, so 65,535 entries pointing into megabytes without a NUL cost
+// 65,535 short scans rather than a terabyte of reading.
+const maxString = 4096
+
 // Package is what a header says of one installed package.
 type Package struct {
 	Name, Version, Release, Arch string
@@ -164,8 +170,12 @@ func stringAt(data []byte, typ uint32, off int32, count uint32) (string, error) 
 		return "", fmt.Errorf("offset %d outside data of %d bytes", off, len(data))
 	}
 	s := data[off:]
+	s = s[:min(len(s), maxString+1)]
 	end := bytes.IndexByte(s, 0)
-	if end < 0 {
+	switch {
+	case end < 0 && len(s) > maxString:
+		return "", fmt.Errorf("string at offset %d longer than %d bytes", off, maxString)
+	case end < 0:
 		return "", fmt.Errorf("unterminated string at offset %d", off)
 	}
 	return string(s[:end]), nil

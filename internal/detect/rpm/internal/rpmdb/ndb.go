@@ -101,8 +101,13 @@ func NDB(r io.ReaderAt, size int64) iter.Seq2[Record, error] {
 // returns the buffer used, for the next call.
 func ndbBlob(r io.ReaderAt, size int64, buf []byte, pkgIdx uint32, blkOff, blkCnt int64) ([]byte, []byte, error) {
 	start, end := blkOff*ndbBlockSize, (blkOff+blkCnt)*ndbBlockSize
-	if blkCnt*ndbBlockSize < ndbBlobHead+ndbBlobTail || end > size {
-		return nil, buf, fmt.Errorf("blob blocks %d+%d outside the file's %d bytes", blkOff, blkCnt, size)
+	switch {
+	case blkCnt*ndbBlockSize < ndbBlobHead+ndbBlobTail:
+		return nil, buf, fmt.Errorf("blob of %d blocks is too small", blkCnt)
+	case end > size:
+		return nil, buf, fmt.Errorf("blob blocks %d+%d outside the file's %d bytes: %w", blkOff, blkCnt, size, ErrTruncated)
+	case end-start > MaxBlob+ndbBlobHead+ndbBlobTail+ndbBlockSize:
+		return nil, buf, fmt.Errorf("blob of %d bytes: %w", end-start, ErrTooLarge)
 	}
 	if int64(cap(buf)) < end-start {
 		buf = make([]byte, end-start)

@@ -11,6 +11,23 @@
 // goroutine left behind. They only read, and never lock.
 package rpmdb
 
+import "errors"
+
+// MaxBlob bounds a package header blob the readers return: 64 MiB. rpm
+// allows 256 MiB of header data (headerDataMax), but the largest real
+// headers — file lists of tens of thousands of files — have a few MiB;
+// a blob claiming more is refused before anything is allocated for it.
+const MaxBlob = 64 << 20
+
+// ErrTruncated marks a record that lies, in part, past the end of its
+// file: the database was cut short, which is the database's failure, not
+// that record's. Read errors of a file that ended early wrap
+// io.ErrUnexpectedEOF instead.
+var ErrTruncated = errors.New("truncated")
+
+// ErrTooLarge marks a record larger than [MaxBlob].
+var ErrTooLarge = errors.New("over the 64 MiB limit of an rpm header")
+
 // Record is one package header blob and where it was found in its
 // database, for error messages ("berkeley db page 3 item 5"). The readers
 // reuse their buffers: Blob is valid only until the loop over the

@@ -1,0 +1,317 @@
+package hostile
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Case is one hostile input planted in a root beside a Kaspersky product
+// that a scan of the root must still report as restricted.
+type Case struct {
+	Name string
+	// OS is the target OS, as --os takes it.
+	OS string
+	// What the attacker planted, for reports.
+	What string
+	// Planted is the hostile file, slash separated, relative to the root.
+	Planted string
+	// Source is the source (or enricher) that reads it, and Item whether
+	// the failure is that source's warning (one item lost, the rest seen)
+	// rather than its error (the planted file is the whole database).
+	Source string
+	Item   bool
+	// Says is what the warning or error must say about it.
+	Says string
+	// Product is the catalog id of the planted Kaspersky product.
+	Product string
+	// Needs names what the case needs beyond this package ("device" when
+	// the planted link must lead to a real /dev/zero inside the root,
+	// which only root can make; the link is planted anyway).
+	Needs string
+	// Build lays the root out in dir, which must exist and be empty.
+	Build func(dir string) error
+}
+
+// Kaspersky products planted beside the hostile files.
+const (
+	ProductKESL   = "kaspersky-endpoint-security-linux"
+	ProductKAVMac = "kaspersky-anti-virus-mac"
+	ProductKESWin = "kaspersky-endpoint-security-windows"
+)
+
+// Cases returns the hostile corpus, in a fixed order.
+func Cases() []Case {
+	return []Case{
+		{Name: "plist-bomb-binary", OS: "darwin", What: "641-byte-class binary plist bomb (60 levels of arrays, two references each) as an app's Info.plist",
+			Planted: "Applications/AAA.app/Contents/Info.plist", Source: "apps", Item: true,
+			Says: "expands to more than", Product: ProductKAVMac,
+			Build: mac(func(dir string) error { return app(dir, "Applications/AAA.app", PlistBomb(60)) })},
+		{Name: "plist-deep-xml", OS: "darwin", What: "4.99 MiB XML plist of nested <array> as a user's LaunchAgent",
+			Planted: "Users/bob/Library/LaunchAgents/com.evil.agent.plist", Source: "launchd", Item: true,
+			Says: "nested deeper than", Product: ProductKAVMac,
+			Build: mac(func(dir string) error {
+				return write(dir, "Users/bob/Library/LaunchAgents/com.evil.agent.plist", DeepXMLPlist(5<<20-10<<10))
+			})},
+		{Name: "plist-fifo", OS: "darwin", What: "named pipe as an app's Info.plist",
+			Planted: "Applications/AAA.app/Contents/Info.plist", Source: "apps", Item: true,
+			Says: "not a regular file (a named pipe)", Product: ProductKAVMac,
+			Build: mac(func(dir string) error {
+				if err := app(dir, "Applications/AAA.app", nil); err != nil {
+					return err
+				}
+				return Fifo(filepath.Join(dir, "Applications/AAA.app/Contents/Info.plist"))
+			})},
+		{Name: "plist-socket", OS: "darwin", What: "unix socket as a LaunchDaemon",
+			Planted: "Library/LaunchDaemons/com.evil.sock.plist", Source: "launchd", Item: true,
+			Says: "not a regular file (a socket)", Product: ProductKAVMac,
+			Build: mac(func(dir string) error {
+				return Socket(filepath.Join(dir, "Library/LaunchDaemons/com.evil.sock.plist"))
+			})},
+		{Name: "plist-devzero", OS: "darwin", What: "symbolic link to /dev/zero as an app's Info.plist",
+			Planted: "Applications/AAA.app/Contents/Info.plist", Source: "apps", Item: true,
+			Says: "Info.plist", Product: ProductKAVMac, Needs: "device",
+			Build: mac(func(dir string) error {
+				if err := app(dir, "Applications/AAA.app", nil); err != nil {
+					return err
+				}
+				return DevZero(dir, "Applications/AAA.app/Contents/Info.plist")
+			})},
+		{Name: "plist-sparse-2g", OS: "darwin", What: "2 GiB sparse file as a LaunchDaemon",
+			Planted: "Library/LaunchDaemons/com.evil.big.plist", Source: "launchd", Item: true,
+			Says: "over the 5 MiB limit", Product: ProductKAVMac,
+			Build: mac(func(dir string) error {
+				return Sparse(filepath.Join(dir, "Library/LaunchDaemons/com.evil.big.plist"), 2<<30)
+			})},
+
+		{Name: "dpkg-status-fifo", OS: "linux", What: "named pipe as var/lib/dpkg/status (KESL in status.d)",
+			Planted: "var/lib/dpkg/status", Source: "dpkg",
+			Says: "var/lib/dpkg/status: not a regular file (a named pipe)", Product: ProductKESL,
+			Build: linux(func(dir string) error {
+				if err := write(dir, "var/lib/dpkg/status.d/kesl", []byte(keslStanza)); err != nil {
+					return err
+				}
+				return Fifo(filepath.Join(dir, "var/lib/dpkg/status"))
+			})},
+		{Name: "dpkg-status-sparse-2g", OS: "linux", What: "2 GiB sparse var/lib/dpkg/status (KESL in status.d)",
+			Planted: "var/lib/dpkg/status", Source: "dpkg",
+			Says: "over the 512 MiB limit", Product: ProductKESL,
+			Build: linux(func(dir string) error {
+				if err := write(dir, "var/lib/dpkg/status.d/kesl", []byte(keslStanza)); err != nil {
+					return err
+				}
+				return Sparse(filepath.Join(dir, "var/lib/dpkg/status"), 2<<30)
+			})},
+		{Name: "dpkg-status-devzero", OS: "linux", What: "var/lib/dpkg/status linked to /dev/zero (KESL in status.d)",
+			Planted: "var/lib/dpkg/status", Source: "dpkg",
+			Says: "var/lib/dpkg/status", Product: ProductKESL, Needs: "device",
+			Build: linux(func(dir string) error {
+				if err := write(dir, "var/lib/dpkg/status.d/kesl", []byte(keslStanza)); err != nil {
+					return err
+				}
+				return DevZero(dir, "var/lib/dpkg/status")
+			})},
+		{Name: "dpkg-statusd-fifo", OS: "linux", What: "named pipe among the status.d entries, beside KESL's",
+			Planted: "var/lib/dpkg/status.d/evil", Source: "dpkg", Item: true,
+			Says: "var/lib/dpkg/status.d/evil: not a regular file (a named pipe)", Product: ProductKESL,
+			Build: linux(func(dir string) error {
+				if err := write(dir, "var/lib/dpkg/status.d/kesl", []byte(keslStanza)); err != nil {
+					return err
+				}
+				return Fifo(filepath.Join(dir, "var/lib/dpkg/status.d/evil"))
+			})},
+		{Name: "apk-installed-fifo", OS: "linux", What: "named pipe as lib/apk/db/installed (KESL in dpkg)",
+			Planted: "lib/apk/db/installed", Source: "apk",
+			Says: "lib/apk/db/installed: not a regular file (a named pipe)", Product: ProductKESL,
+			Build: linux(func(dir string) error {
+				if err := write(dir, "var/lib/dpkg/status", []byte(keslStanza)); err != nil {
+					return err
+				}
+				return Fifo(filepath.Join(dir, "lib/apk/db/installed"))
+			})},
+		{Name: "os-release-fifo", OS: "linux", What: "named pipe as etc/os-release and etc/hostname (KESL in dpkg)",
+			Planted: "etc/os-release", Product: ProductKESL,
+			Build: func(dir string) error {
+				if err := write(dir, "var/lib/dpkg/status", []byte(keslStanza)); err != nil {
+					return err
+				}
+				if err := Fifo(filepath.Join(dir, "etc/os-release")); err != nil {
+					return err
+				}
+				return Fifo(filepath.Join(dir, "etc/hostname"))
+			}},
+		{Name: "unit-fifo", OS: "linux", What: "named pipe as a systemd unit (KESL in dpkg)",
+			Planted: "etc/systemd/system/evil.service", Source: "units", Item: true,
+			Says: "evil.service", Product: ProductKESL,
+			Build: linux(func(dir string) error {
+				if err := write(dir, "var/lib/dpkg/status", []byte(keslStanza)); err != nil {
+					return err
+				}
+				return Fifo(filepath.Join(dir, "etc/systemd/system/evil.service"))
+			})},
+		{Name: "rpm-header-huge-counts", OS: "linux", What: "rpm ndb database with a 65,535-entry header claiming 2^32-1 strings in 16 MiB without a NUL, beside KESL's",
+			Planted: "var/lib/rpm/Packages.db", Source: "rpm", Item: true,
+			Says: "ndb slot", Product: ProductKESL,
+			Build: linux(func(dir string) error {
+				return write(dir, "var/lib/rpm/Packages.db", NDB(KESLHeader(), RPMHeaderHugeCounts()))
+			})},
+		{Name: "rpm-ndb-huge-slot", OS: "linux", What: "1 GiB sparse rpm ndb database whose second slot claims a 1 GiB blob, beside KESL's",
+			Planted: "var/lib/rpm/Packages.db", Source: "rpm", Item: true,
+			Says: "ndb slot", Product: ProductKESL,
+			Build: linux(func(dir string) error {
+				db := NDB(KESLHeader())
+				NDBHugeSlot(db, 1, 2, 1<<16, (1<<30-2<<20)/ndbBlockSize)
+				name := filepath.Join(dir, "var/lib/rpm/Packages.db")
+				if err := write(dir, "var/lib/rpm/Packages.db", db); err != nil {
+					return err
+				}
+				return Sparse(name, 1<<30-1<<20)
+			})},
+
+		{Name: "pe-quadratic-resources", OS: "windows", What: "1 MiB executable with 4,096 RT_VERSION entries over one 4,096-name directory, in KES's folder",
+			Planted: "Program Files (x86)/Kaspersky Lab/KES.12.1/avpsus.exe", Source: "pe", Item: true,
+			Says: "avpsus.exe", Product: ProductKESWin,
+			Build: windows(func(dir string) error {
+				return write(dir, "Program Files (x86)/Kaspersky Lab/KES.12.1/avpsus.exe", QuadraticResources())
+			})},
+		{Name: "pe-fifo", OS: "windows", What: "named pipe as an executable in KES's folder",
+			Planted: "Program Files (x86)/Kaspersky Lab/KES.12.1/avpsus.exe", Source: "paths", Item: true,
+			Says: "avpsus.exe", Product: ProductKESWin,
+			Build: windows(func(dir string) error {
+				return Fifo(filepath.Join(dir, "Program Files (x86)/Kaspersky Lab/KES.12.1/avpsus.exe"))
+			})},
+	}
+}
+
+// keslStanza is KESL's record in a dpkg status file.
+const keslStanza = `Package: kesl
+Status: install ok installed
+Priority: optional
+Section: non-free/admin
+Maintainer: AO Kaspersky Lab <support@kaspersky.com>
+Architecture: amd64
+Version: 12.1.0-2968
+Description: Kaspersky Endpoint Security for Linux
+
+`
+
+// linux wraps a case's builder: a Debian root with os-release and
+// hostname, then the case's files.
+func linux(then func(string) error) func(string) error {
+	return func(dir string) error {
+		if err := write(dir, "etc/os-release", []byte("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n")); err != nil {
+			return err
+		}
+		if err := write(dir, "etc/hostname", []byte("hostile\n")); err != nil {
+			return err
+		}
+		return then(dir)
+	}
+}
+
+// mac wraps a case's builder: a macOS root with SystemVersion.plist and
+// Kaspersky Anti-Virus in /Applications, then the case's files.
+func mac(then func(string) error) func(string) error {
+	return func(dir string) error {
+		sv := []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict><key>ProductName</key><string>macOS</string><key>ProductVersion</key><string>14.2.1</string></dict></plist>
+`)
+		if err := write(dir, "System/Library/CoreServices/SystemVersion.plist", sv); err != nil {
+			return err
+		}
+		if err := app(dir, "Applications/Kaspersky Anti-Virus.app",
+			InfoPlistXML("com.kaspersky.kav", "Kaspersky Anti-Virus", "21.0.29", "Kaspersky Anti-Virus")); err != nil {
+			return err
+		}
+		return then(dir)
+	}
+}
+
+// windows wraps a case's builder: a Windows root with its kernel, and
+// Kaspersky Endpoint Security's command-line tool in its program folder,
+// then the case's files.
+func windows(then func(string) error) func(string) error {
+	return func(dir string) error {
+		if err := write(dir, "Windows/System32/ntoskrnl.exe", PE(nil, 4096)); err != nil {
+			return err
+		}
+		if err := write(dir, "Program Files (x86)/Kaspersky Lab/KES.12.1/kescli.exe", PE(nil, 4096)); err != nil {
+			return err
+		}
+		return then(dir)
+	}
+}
+
+// app writes a bundle dir with an Info.plist (none when nil) and a
+// Mach-O executable named after the bundle.
+func app(dir, bundle string, info []byte) error {
+	if info != nil {
+		if err := write(dir, bundle+"/Contents/Info.plist", info); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(filepath.Join(dir, bundle, "Contents"), 0o755); err != nil {
+		return err
+	}
+	name := filepath.Base(bundle)
+	name = name[:len(name)-len(filepath.Ext(name))]
+	return write(dir, bundle+"/Contents/MacOS/"+name, MachO())
+}
+
+// MachO is the smallest thin 64-bit arm64 Mach-O executable: a header
+// without load commands, so unsigned.
+func MachO() []byte {
+	b := make([]byte, 32)
+	binary.LittleEndian.PutUint32(b[0:], 0xfeedfacf)
+	binary.LittleEndian.PutUint32(b[4:], 0x0100000c) // CPU_TYPE_ARM64
+	binary.LittleEndian.PutUint32(b[12:], 2)         // MH_EXECUTE
+	return b
+}
+
+// write writes b to name (slash separated) under dir.
+func write(dir, name string, b []byte) error {
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, b, 0o644)
+}
+
+// Sparse makes name a file of size bytes that takes no disk space.
+func Sparse(name string, size int64) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// DevZero makes name (under dir) a symbolic link to /dev/zero and, when
+// this process may (it runs as root on Linux), dir/dev/zero the real
+// device, so the link leads to a device inside the root as it would on a
+// live system or a mounted image. It reports ErrNoDevice when it could
+// not make the device; the link is made anyway.
+func DevZero(dir, name string) error {
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	if err := os.Symlink("/dev/zero", p); err != nil {
+		return err
+	}
+	if err := mknodZero(filepath.Join(dir, "dev", "zero")); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoDevice, err)
+	}
+	return nil
+}
+
+// ErrNoDevice means a device node could not be made in a root.
+var ErrNoDevice = errors.New("cannot make a device node")
