@@ -34,7 +34,7 @@ try:
     p = subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=limit)
     code = p.returncode
     err = p.stderr
-    if b"fatal error" in err or b"out of memory" in err:
+    if b"fatal error" in err or b"out of memory" in err or b"goroutine " in err:
         how = "crashed"
 except subprocess.TimeoutExpired:
     code, how = -9, "killed"

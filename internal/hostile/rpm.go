@@ -46,9 +46,10 @@ func KESLHeader() []byte {
 }
 
 // RPMHeaderHugeCounts is a header of 65,535 index entries (rpm's own
-// maximum), every one a NAME string array claiming 2^32-1 strings at
-// offset 0 of 16 MiB of data with no NUL: a reader that looks for each
-// entry's string end across the whole data reads a terabyte.
+// maximum), every one a NAME string array claiming 2^32-1 strings, the
+// i-th at offset i of 16 MiB of data whose only NUL is the last byte: a
+// reader that looks for each entry's string end across the data reads a
+// terabyte.
 func RPMHeaderHugeCounts() []byte { return RPMHeaderClaims(0xffff, 16<<20) }
 
 // RPMHeaderClaims is [RPMHeaderHugeCounts] with il entries over dl bytes
@@ -61,13 +62,14 @@ func RPMHeaderClaims(il, dl int) []byte {
 		e := b[8+i*16:]
 		binary.BigEndian.PutUint32(e[0:], tagName)
 		binary.BigEndian.PutUint32(e[4:], typeStrings)
-		binary.BigEndian.PutUint32(e[8:], 0)
+		binary.BigEndian.PutUint32(e[8:], uint32(i%dl))
 		binary.BigEndian.PutUint32(e[12:], 0xffffffff)
 	}
 	data := b[8+il*16:]
 	for i := range data {
 		data[i] = 'A'
 	}
+	data[len(data)-1] = 0
 	return b
 }
 
