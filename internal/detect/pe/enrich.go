@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/safefs"
 	"github.com/avscout/avscout/internal/winpath"
 )
 
@@ -52,6 +53,9 @@ type outcome struct {
 	obs  []detect.Observation
 	skip skipReason
 	err  error
+	// warn is a part of the file that could not be read although the file
+	// was examined (a version resource over its budget, malformed).
+	warn error
 }
 
 type skipReason int
@@ -99,10 +103,14 @@ func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observ
 	}
 
 	// Examine concurrently, emit in order, so reports stay deterministic.
+	// Every examining goroutine has returned before Enrich does, timed
+	// out or not: none is left reading behind the scan.
 	outcomes := make([]outcome, len(files))
 	done := make([]chan struct{}, len(files))
 	sem := make(chan struct{}, min(maxWorkers, max(1, runtime.GOMAXPROCS(0))))
 	missing := missingFiles(h, files)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for i := range files {
 		done[i] = make(chan struct{})
 		if missing[i] {
@@ -110,7 +118,9 @@ func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observ
 			close(done[i])
 			continue
 		}
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			defer close(done[i])
 			select {
 			case sem <- struct{}{}:
@@ -124,6 +134,7 @@ func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observ
 	}
 	tally := newSkipTally(len(files) + badPaths)
 	tally.badPaths = badPaths
+	var warns []error
 	for i, f := range files {
 		select {
 		case <-done[i]:
@@ -140,9 +151,15 @@ func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observ
 		if o.skip != notSkipped {
 			tally.add(o.skip, f.winPath, o.err)
 		}
+		if o.warn != nil && len(warns) < detect.MaxWarnings {
+			warns = append(warns, detect.Warn(o.warn))
+		}
 	}
 	// Each file is one item: the others were examined.
-	return detect.Warn(tally.err())
+	if len(warns) == 0 {
+		return detect.Warn(tally.err())
+	}
+	return errors.Join(append([]error{detect.Warn(tally.err())}, warns...)...)
 }
 
 // collect gathers the distinct executables the observations point at, in
@@ -227,16 +244,15 @@ func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 
 // examine reads one file and describes it.
 func (e *Enricher) examine(ctx context.Context, h *host.Host, f file) outcome {
-	fh, loc, fi, o := open(h, f)
+	fh, loc, o := open(ctx, h, f)
 	if fh == nil {
 		return o
 	}
 	defer fh.Close()
-	ra, ok := fh.(io.ReaderAt)
-	if !ok {
+	if !fh.RandomAccess() {
 		return outcome{skip: skipUnreadable, err: fmt.Errorf("%s: file does not support random access", loc)}
 	}
-	img, err := Open(ra, fi.Size())
+	img, err := Open(fh, fh.Size())
 	if err != nil {
 		skip := skipNotPE
 		if !errors.Is(err, ErrNotPE) && !errors.Is(err, ErrMalformed) {
@@ -259,11 +275,17 @@ func (e *Enricher) examine(ctx context.Context, h *host.Host, f file) outcome {
 	if (len(sigs) > 0 || sigErr != nil) && e.Trust != nil {
 		verdict = e.Trust.CheckTrust(h.LocalPath(loc))
 	}
-	return outcome{obs: describe(f, loc, vi, viErr, sigs, sigErr, verdict)}
+	out := outcome{obs: describe(f, loc, vi, viErr, sigs, sigErr, verdict)}
+	if viErr != nil {
+		out.warn = fmt.Errorf("%s: version resource: %w", loc, viErr)
+	}
+	return out
 }
 
-// open opens the file f names, with its name on h.FS and its info, or
-// returns a nil file and the outcome of not opening it.
+// open opens the file f names, with its name on h.FS, or returns a nil
+// file and the outcome of not opening it. It opens with [safefs.Open]: a
+// named pipe or a device is refused at once, a file over the cap of an
+// executable too, and reads stop once ctx is done.
 //
 // On a filesystem that matches names in any case itself (a live Windows
 // machine) the file is opened as written, the one walk down its folders
@@ -272,29 +294,29 @@ func (e *Enricher) examine(ctx context.Context, h *host.Host, f file) outcome {
 // file, is resolved as elsewhere: [paths.Resolve] looks at each folder on
 // the way, which costs a lookup and a volume query per folder (under
 // Wine, a round trip to its mount manager each).
-func open(h *host.Host, f file) (fs.File, string, fs.FileInfo, outcome) {
+func open(ctx context.Context, h *host.Host, f file) (*safefs.File, string, outcome) {
 	if h.CaseInsensitiveFS {
-		if fh, err := h.FS.Open(f.target); err == nil {
-			if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
-				return fh, f.target, fi, outcome{}
-			}
-			fh.Close()
+		if fh, err := safefs.Open(ctx, h.FS, f.target, safefs.Executable); err == nil {
+			return fh, f.target, outcome{}
 		}
 	}
 	loc, fi, err := paths.Resolve(h.FS, f.target, paths.Options{FoldCase: true})
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
-		return nil, "", nil, outcome{skip: skipMissing, err: err}
+		return nil, "", outcome{skip: skipMissing, err: err}
 	case err != nil:
-		return nil, "", nil, outcome{skip: skipUnreadable, err: err}
+		return nil, "", outcome{skip: skipUnreadable, err: err}
 	case !fi.Mode().IsRegular():
-		return nil, "", nil, outcome{skip: skipNotFile, err: fmt.Errorf("%s: %s", loc, fi.Mode().Type())}
+		return nil, "", outcome{skip: skipNotFile, err: fmt.Errorf("%s: %s", loc, fi.Mode().Type())}
 	}
-	fh, err := h.FS.Open(loc)
-	if err != nil {
-		return nil, "", nil, outcome{skip: skipUnreadable, err: err}
+	fh, err := safefs.Open(ctx, h.FS, loc, safefs.Executable)
+	switch {
+	case errors.Is(err, safefs.ErrNotRegular):
+		return nil, "", outcome{skip: skipNotFile, err: err}
+	case err != nil:
+		return nil, "", outcome{skip: skipUnreadable, err: err}
 	}
-	return fh, loc, fi, outcome{}
+	return fh, loc, outcome{}
 }
 
 // describe turns what a file says into observations.

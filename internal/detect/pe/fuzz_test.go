@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/avscout/avscout/internal/detect/pe/petest"
+	"github.com/avscout/avscout/internal/hostile"
 )
 
 // signedSeeds returns real signed images for the fuzzers' seed corpora: a
@@ -31,6 +32,8 @@ func FuzzImage(f *testing.F) {
 	f.Add(buildPE(text, kesVersion(), false))
 	f.Add(buildPE(text, kesVersion(), true))
 	f.Add(buildPE(text, nil, false))
+	f.Add(hostile.QuadraticResources()[:0x200+2*(16+8*4096)+16]) // the hostile corpus's, without its padding
+	f.Add(hostile.PE(nil, 1024))
 	for _, s := range signedSeeds(f) {
 		f.Add(s)
 		f.Add(s[:len(s)-100])

@@ -2,6 +2,7 @@ package pe
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -15,6 +16,11 @@ import (
 const (
 	// maxDirEntries is how many entries of one resource directory are read.
 	maxDirEntries = 4096
+	// maxResourceDirs is how many resource directories one walk reads.
+	// Each is read once however many entries point at it, so a walk reads
+	// at most one directory per 16 bytes of the resource section; this
+	// bounds it further (real images have a few dozen).
+	maxResourceDirs = 4096
 	// maxVersionTries is how many RT_VERSION resources (names ×
 	// languages) are tried before giving up.
 	maxVersionTries = 16
@@ -68,7 +74,7 @@ func (img *Image) VersionInfo() (*VersionInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resource directory: %w", err)
 	}
-	rs := &resources{img: img, base: base, size: min(int64(d.Size), avail)}
+	rs := &resources{img: img, base: base, size: min(int64(d.Size), avail), seen: map[uint32]bool{}}
 	types, err := rs.dir(0)
 	if err != nil {
 		return nil, fmt.Errorf("resource directory: %w", err)
@@ -79,6 +85,14 @@ func (img *Image) VersionInfo() (*VersionInfo, error) {
 		if t.named || t.id != rtVersion || !t.subdir {
 			continue
 		}
+		// Entries pointing at a directory already read (4,096 RT_VERSION
+		// types all naming one directory of 4,096 names, say) add
+		// nothing: the walk reads each directory once, so its time grows
+		// with the resource section, not with the square of its entries.
+		if rs.seen[t.offset] {
+			firstErr = cmpOr(firstErr, reachedTwice(t.offset))
+			continue
+		}
 		names, err := rs.dir(t.offset)
 		if err != nil {
 			return nil, fmt.Errorf("RT_VERSION directory: %w", err)
@@ -87,7 +101,14 @@ func (img *Image) VersionInfo() (*VersionInfo, error) {
 			if !n.subdir {
 				continue
 			}
+			if rs.seen[n.offset] {
+				firstErr = cmpOr(firstErr, reachedTwice(n.offset))
+				continue
+			}
 			langs, err := rs.dir(n.offset)
+			if errors.Is(err, errTooManyDirs) {
+				return nil, err
+			}
 			if err != nil {
 				firstErr = cmpOr(firstErr, fmt.Errorf("RT_VERSION languages: %w", err))
 				continue
@@ -147,7 +168,18 @@ type resources struct {
 	img  *Image
 	base int64
 	size int64
+	seen map[uint32]bool // directories read, by offset
 }
+
+// reachedTwice is the error of a directory an entry points at after
+// another did: the resource tree is a tree, so a loop or a directory
+// shared to multiply the walk.
+func reachedTwice(off uint32) error {
+	return fmt.Errorf("%w: resource directory at %#x reached twice (a loop, or shared)", ErrMalformed, off)
+}
+
+// errTooManyDirs ends a walk that read maxResourceDirs directories.
+var errTooManyDirs = fmt.Errorf("%w: more than %d resource directories", ErrMalformed, maxResourceDirs)
 
 type dirEntry struct {
 	named  bool
@@ -158,6 +190,10 @@ type dirEntry struct {
 
 // dir reads the IMAGE_RESOURCE_DIRECTORY at off and its entries.
 func (rs *resources) dir(off uint32) ([]dirEntry, error) {
+	if len(rs.seen) >= maxResourceDirs {
+		return nil, errTooManyDirs
+	}
+	rs.seen[off] = true
 	var hdr [16]byte
 	if err := rs.read(hdr[:], off); err != nil {
 		return nil, err
