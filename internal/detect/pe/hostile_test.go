@@ -73,7 +73,9 @@ func resourceDirForTest(ids, offsets []uint32) []byte {
 	b := make([]byte, 16+8*len(ids))
 	b[14], b[15] = byte(len(ids)), byte(len(ids)>>8)
 	for i := range ids {
-		put := func(at int, v uint32) { b[at], b[at+1], b[at+2], b[at+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24) }
+		put := func(at int, v uint32) {
+			b[at], b[at+1], b[at+2], b[at+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		}
 		put(16+8*i, ids[i])
 		put(20+8*i, offsets[i]|0x80000000)
 	}
