@@ -48,17 +48,32 @@ type Runner struct {
 	Keep func(Observation) bool
 	// Enrichers run after all sources, on the observations they kept.
 	Enrichers []Enricher
-	Logger    *slog.Logger
+	// Grace is how long the runner waits, once a source's time is up, for
+	// it to stop and return; zero means 5 seconds. Sources check their
+	// context in every loop and read, so they return within milliseconds:
+	// one that does not is abandoned after Grace, reported and logged as
+	// an error, rather than holding up the scan for ever.
+	Grace  time.Duration
+	Logger *slog.Logger
 }
 
 // Run runs every source against h, then every enricher on what the
 // sources kept, and returns the kept observations — in source order, then
 // emission order, enrichers' last — and one result per source and
 // enricher.
+//
+// A source whose time is up (or whose ctx ends) is told to stop through
+// its context, and Run waits for it to return before it returns itself:
+// a timed-out source does not go on reading behind the scan. Only one
+// that ignores its context for longer than [Runner.Grace] is abandoned.
 func (r *Runner) Run(ctx context.Context, h *host.Host) ([]Observation, []SourceResult) {
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
+	}
+	grace := r.Grace
+	if grace <= 0 {
+		grace = 5 * time.Second
 	}
 	logger := r.Logger
 	if logger == nil {
@@ -70,7 +85,7 @@ func (r *Runner) Run(ctx context.Context, h *host.Host) ([]Observation, []Source
 		var wg sync.WaitGroup
 		for i, c := range collectors {
 			wg.Go(func() {
-				obs, res := r.runOne(ctx, c, timeout)
+				obs, res := r.runOne(ctx, c, timeout, grace, logger)
 				per[i], results[i] = obs, res
 				if res.Err != nil && res.Status != StatusUnavailable {
 					logger.Warn("source failed", "source", res.Name, "status", res.Status, "err", res.Err)
@@ -116,9 +131,9 @@ type collector struct {
 	collect func(ctx context.Context, emit func(Observation)) error
 }
 
-// runOne runs a source in its own goroutine so that a source that ignores
-// its context cannot hold up the scan past its timeout.
-func (r *Runner) runOne(ctx context.Context, c collector, timeout time.Duration) ([]Observation, SourceResult) {
+// runOne runs a source in its own goroutine, so that one that ignores its
+// context cannot hold up the scan for longer than its timeout and grace.
+func (r *Runner) runOne(ctx context.Context, c collector, timeout, grace time.Duration, logger *slog.Logger) ([]Observation, SourceResult) {
 	name := c.name
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -158,8 +173,18 @@ func (r *Runner) runOne(ctx context.Context, c collector, timeout time.Duration)
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		// The source ignored its context. Its goroutine ends on its own.
-		err = fmt.Errorf("source %s: %w after %s", name, ctx.Err(), timeout)
+		// Time is up: the source has been told through ctx. Wait for it to
+		// stop, so that it is not left reading (and allocating) behind the
+		// scan; what it emitted until then is kept.
+		stopped := time.NewTimer(grace)
+		defer stopped.Stop()
+		select {
+		case <-done:
+			err = fmt.Errorf("source %s: %w after %s", name, ctx.Err(), timeout)
+		case <-stopped.C:
+			err = fmt.Errorf("source %s: %w after %s, and it did not stop within %s: abandoned", name, ctx.Err(), timeout, grace)
+			logger.Error("source ignores its context: abandoned, still running", "source", name, "grace", grace)
+		}
 	}
 	res.Duration = time.Since(start)
 	mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,7 @@ func TestRunnerIsolatesSources(t *testing.T) {
 	defer close(hang)
 	r := Runner{
 		Timeout: 200 * time.Millisecond,
+		Grace:   300 * time.Millisecond,
 		Sources: []Source{
 			&fakeSource{name: "ok", obs: []string{"a", "b"}},
 			&fakeSource{name: "broken", obs: []string{"c"}, err: errors.New("corrupt database")},
@@ -76,7 +78,7 @@ func TestRunnerIsolatesSources(t *testing.T) {
 		"absent": {StatusUnavailable, 0, "no database"},
 		"panics": {StatusError, 1, "panicked: index out of range"},
 		"slow":   {StatusTimeout, 1, "deadline exceeded"},
-		"stuck":  {StatusTimeout, 1, "deadline exceeded"},
+		"stuck":  {StatusTimeout, 1, "did not stop within 300ms: abandoned"},
 	}
 	if len(results) != len(want) {
 		t.Fatalf("got %d results, want %d", len(results), len(want))
@@ -244,4 +246,83 @@ func (s *timeoutItems) Collect(ctx context.Context, _ *host.Host, _ func(Observa
 	case <-s.block:
 	}
 	return Warn(fmt.Errorf("item: %w", ctx.Err()))
+}
+
+// slowStop stops reading when its context ends, but takes a while to
+// return, as a source finishing its current item; it notes when it did.
+type slowStop struct {
+	name     string
+	stopTime time.Duration
+	returned chan struct{}
+}
+
+func (s *slowStop) Name() string { return s.name }
+
+func (s *slowStop) Collect(ctx context.Context, _ *host.Host, emit func(Observation)) error {
+	defer close(s.returned)
+	emit(Observation{Kind: KindPackage, Name: "kesl"})
+	<-ctx.Done()
+	time.Sleep(s.stopTime)
+	return ctx.Err()
+}
+
+// A source that times out has returned before Run does: none goes on
+// reading behind the scan, whose goroutines are all gone when it ends.
+func TestRunnerWaitsForTimedOutSources(t *testing.T) {
+	before := runtime.NumGoroutine()
+	var sources []Source
+	var all []*slowStop
+	for i := range 8 {
+		s := &slowStop{name: fmt.Sprintf("s%d", i), stopTime: 50 * time.Millisecond, returned: make(chan struct{})}
+		sources = append(sources, s)
+		all = append(all, s)
+	}
+	r := Runner{Timeout: 50 * time.Millisecond, Sources: sources}
+	obs, results := r.Run(context.Background(), &host.Host{})
+	for _, s := range all {
+		select {
+		case <-s.returned:
+		default:
+			t.Errorf("%s still running after Run returned", s.name)
+		}
+	}
+	for _, res := range results {
+		if res.Status != StatusTimeout || strings.Contains(res.Err.Error(), "abandoned") {
+			t.Errorf("%s: %s %v, want a timeout, not abandoned", res.Name, res.Status, res.Err)
+		}
+	}
+	if len(obs) != len(all) {
+		t.Errorf("%d observations kept, want what each source emitted before its timeout", len(obs))
+	}
+	if after := settledGoroutines(before); after > before {
+		t.Errorf("%d goroutines before Run, %d after", before, after)
+	}
+}
+
+// The same when the scan itself is cancelled (the service stopping, a
+// memory limit reached).
+func TestRunnerWaitsWhenCancelled(t *testing.T) {
+	s := &slowStop{name: "s", stopTime: 100 * time.Millisecond, returned: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, results := (&Runner{Sources: []Source{s}}).Run(ctx, &host.Host{})
+	select {
+	case <-s.returned:
+	default:
+		t.Error("the source is still running after Run returned")
+	}
+	if results[0].Status != StatusError || !errors.Is(results[0].Err, context.Canceled) {
+		t.Errorf("%s %v, want an error saying cancelled", results[0].Status, results[0].Err)
+	}
+}
+
+// settledGoroutines returns the number of goroutines once it is at most
+// want, or after a second: goroutines that have returned may take a
+// moment to be counted out.
+func settledGoroutines(want int) int {
+	n := runtime.NumGoroutine()
+	for deadline := time.Now().Add(time.Second); n > want && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return n
 }
