@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -95,6 +97,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		AgentVersion:  version,
 		Explain:       *explain,
 		Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		MemoryLimit:   envMemoryLimit(),
 	})
 	if err != nil {
 		return fail("%v", err)
@@ -114,6 +117,16 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitRestricted
 	}
 	return exitOK
+}
+
+// envMemoryLimit is the memory limit a one-off scan keeps to: the Go
+// runtime's, when GOMEMLIMIT set one; none otherwise (the service takes
+// its limit from the config).
+func envMemoryLimit() int64 {
+	if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
+		return l
+	}
+	return 0
 }
 
 // --fail-on conditions.

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -126,6 +127,13 @@ func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*daemon, e
 	if err := agent.LowerPriority(); err != nil {
 		logger.Warn("could not lower the scan priority", "err", err)
 	}
+	// The runtime's soft limit (GOMEMLIMIT) from the config: the collector
+	// works harder before the unit's MemoryMax is reached, and a scan that
+	// would pass it is stopped (scan.Run) instead of the service killed.
+	if cfg.Scan.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.Scan.MemoryLimit)
+		logger.Info("memory limit", "bytes", cfg.Scan.MemoryLimit)
+	}
 	cat, err := catalog.Default()
 	if err != nil {
 		return nil, err
@@ -189,6 +197,7 @@ func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*daemon, e
 				AgentVersion:  version,
 				Tags:          cfg.Tags,
 				Logger:        logger,
+				MemoryLimit:   cfg.Scan.MemoryLimit,
 			})
 		},
 	}

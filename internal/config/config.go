@@ -143,6 +143,12 @@ type Scan struct {
 	Sources []string `yaml:"sources"`
 	// SourceTimeout bounds each source.
 	SourceTimeout Duration `yaml:"source_timeout"`
+	// MemoryLimit is the service's soft memory limit in bytes (its
+	// GOMEMLIMIT), below the MemoryMax of its systemd unit so that the
+	// garbage collector works harder before the kernel kills anything. A
+	// scan whose memory passes it is stopped and fails with an error
+	// saying so, instead of being killed.
+	MemoryLimit int64 `yaml:"memory_limit"`
 }
 
 // Log says where the service logs.
@@ -191,6 +197,10 @@ func defaultLogFile(os OS) string {
 	return ""
 }
 
+// DefaultMemoryLimit is [Scan.MemoryLimit] when nothing is configured:
+// 200 MiB, under the unit's MemoryMax=256M.
+const DefaultMemoryLimit = 200 << 20
+
 // Defaults returns the configuration of os when nothing is configured.
 func Defaults(os OS) Config {
 	return Config{
@@ -201,7 +211,7 @@ func Defaults(os OS) Config {
 			Splay:    Duration(2 * time.Minute),
 		},
 		Spool:    Spool{MaxReports: 500, MaxBytes: 100 << 20},
-		Scan:     Scan{SourceTimeout: Duration(30 * time.Second)},
+		Scan:     Scan{SourceTimeout: Duration(30 * time.Second), MemoryLimit: DefaultMemoryLimit},
 		Log:      Log{Level: "info", File: defaultLogFile(os), MaxSizeMB: 10, MaxFiles: 3},
 		StateDir: DefaultStateDir(os),
 	}

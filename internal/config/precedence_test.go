@@ -29,6 +29,7 @@ func precedenceValues(dir string) map[string][3]string {
 		"spool.max_bytes":       {"2MiB", "3MB", "4194304"},
 		"scan.sources":          {"dpkg", "rpm,apk", "processes"},
 		"scan.source_timeout":   {"11s", "12s", "13s"},
+		"scan.memory_limit":     {"100MiB", "120MiB", "140MiB"},
 		"log.level":             {"debug", "warn", "error"},
 		"log.file":              {"/var/log/file.log", "/var/log/env.log", "/var/log/managed.log"},
 		"log.max_size_mb":       {"1", "2", "3"},

@@ -178,11 +178,18 @@ func (r *Runner) runOne(ctx context.Context, c collector, timeout, grace time.Du
 		// scan; what it emitted until then is kept.
 		stopped := time.NewTimer(grace)
 		defer stopped.Stop()
+		why := fmt.Errorf("%w after %s", ctx.Err(), timeout)
+		if cause := context.Cause(ctx); !errors.Is(ctx.Err(), context.DeadlineExceeded) && cause != ctx.Err() {
+			// The scan was stopped for a reason (out of memory): say it.
+			why = fmt.Errorf("%w: %w", ctx.Err(), cause)
+		} else if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			why = ctx.Err()
+		}
 		select {
 		case <-done:
-			err = fmt.Errorf("source %s: %w after %s", name, ctx.Err(), timeout)
+			err = fmt.Errorf("source %s: %w", name, why)
 		case <-stopped.C:
-			err = fmt.Errorf("source %s: %w after %s, and it did not stop within %s: abandoned", name, ctx.Err(), timeout, grace)
+			err = fmt.Errorf("source %s: %w, and it did not stop within %s: abandoned", name, why, grace)
 			logger.Error("source ignores its context: abandoned, still running", "source", name, "grace", grace)
 		}
 	}

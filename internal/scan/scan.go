@@ -39,12 +39,18 @@ type Options struct {
 	// Explain adds each finding's decision trace and the matches that were
 	// dropped, and why, to the report.
 	Explain bool
+	// MemoryLimit, when positive, is the memory (in bytes, as the Go
+	// runtime counts it against its GOMEMLIMIT) past which the scan is
+	// stopped: Run then fails with an error wrapping [ErrMemoryLimit] and
+	// logs why, rather than let the agent be killed.
+	MemoryLimit int64
 }
 
 // Run scans opts.Host and returns the report. It fails only when the scan
-// cannot run at all (an unknown source name); a failing source is recorded
-// in the report's sources and makes the verdict incomplete unless a
-// restricted product was found anyway (see [report.ComputeVerdict]).
+// cannot run at all (an unknown source name) or was stopped at its memory
+// limit; a failing source is recorded in the report's sources and makes
+// the verdict incomplete unless a restricted product was found anyway
+// (see [report.ComputeVerdict]).
 func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	now := opts.Now
 	if now == nil {
@@ -68,7 +74,13 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		Keep:      keep,
 		Logger:    opts.Logger,
 	}
-	obs, results := runner.Run(ctx, opts.Host)
+	obs, results, err := runGuarded(ctx, &runner, opts.Host, opts.MemoryLimit)
+	if err != nil {
+		if opts.Logger != nil {
+			opts.Logger.Error("scan stopped at its memory limit", "err", err)
+		}
+		return nil, err
+	}
 	judged := matcher.Judge(obs)
 	info := opts.Host.Describe()
 

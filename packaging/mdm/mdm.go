@@ -219,6 +219,7 @@ var profileExamples = map[string]string{
 	"SpoolMaxBytes":       "<string>100MiB</string>",
 	"ScanSources":         "<array/>",
 	"ScanSourceTimeout":   "<integer>30</integer>",
+	"ScanMemoryLimit":     "<string>200MiB</string>",
 	"LogLevel":            "<string>info</string>",
 	"LogFile":             "<string>/Library/Logs/avscout/avscout.log</string>",
 	"LogMaxSizeMB":        "<integer>10</integer>",
