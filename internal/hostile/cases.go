@@ -72,7 +72,7 @@ func Cases() []Case {
 			})},
 		{Name: "plist-devzero", OS: "darwin", What: "symbolic link to /dev/zero as an app's Info.plist",
 			Planted: "Applications/AAA.app/Contents/Info.plist", Source: "apps", Item: true,
-			Says: "Info.plist", Product: ProductKAVMac, Needs: "device",
+			Says: "dev/zero: not a regular file (a character device)", Product: ProductKAVMac, Needs: "device",
 			Build: mac(func(dir string) error {
 				if err := app(dir, "Applications/AAA.app", nil); err != nil {
 					return err

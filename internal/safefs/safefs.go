@@ -139,11 +139,12 @@ func SizeString(n int64) string {
 
 // notRegular is the error of name, which is of mode m.
 func notRegular(op, name string, m fs.FileMode) error {
-	return &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, typeName(m))}
+	return &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, TypeName(m))}
 }
 
-// typeName says what a file of mode m is.
-func typeName(m fs.FileMode) string {
+// TypeName says what a file of mode m is: "a named pipe", "a socket", "a
+// character device", "a directory"…
+func TypeName(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"

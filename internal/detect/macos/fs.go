@@ -46,7 +46,7 @@ func Open(ctx context.Context, fsys fs.FS, name string, k safefs.Kind) (*safefs.
 		return nil, real, err
 	}
 	f, err := safefs.Open(ctx, fsys, real, k)
-	return f, real, err
+	return f, real, via(name, real, err)
 }
 
 // find returns the name under which fsys holds the regular file name.
@@ -56,24 +56,20 @@ func find(fsys fs.FS, name string) (string, error) {
 		return real, err
 	}
 	if !fi.Mode().IsRegular() {
-		return real, &fs.PathError{Op: "open", Path: real, Err: fmt.Errorf("%w (%s)", ErrNotRegular, modeName(fi.Mode()))}
+		return real, via(name, real, &fs.PathError{Op: "open", Path: real, Err: fmt.Errorf("%w (%s)", ErrNotRegular, safefs.TypeName(fi.Mode()))})
 	}
 	return real, nil
 }
 
-// modeName says what a file that is not regular is.
-func modeName(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
+// via names in err the file as it was asked for, name, when it was found
+// under another name, real (through a link): "open Applications/A.app/
+// Contents/Info.plist: dev/zero: not a regular file (a character
+// device)".
+func via(name, real string, err error) error {
+	if err == nil || name == real {
+		return err
 	}
-	return "mode " + m.String()
+	return &fs.PathError{Op: "open", Path: name, Err: err}
 }
 
 // Stat returns the file info of name, following links, and the name it

@@ -61,7 +61,7 @@ func ReadPlistContext(ctx context.Context, fsys fs.FS, name string) (Dict, strin
 	}
 	b, err := safefs.ReadFile(ctx, fsys, real, safefs.Plist)
 	if err != nil {
-		return nil, real, err // names the file
+		return nil, real, via(name, real, err) // names the file
 	}
 	d, err := DecodePlist(b)
 	if err != nil {
