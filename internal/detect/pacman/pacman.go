@@ -25,6 +25,7 @@ import (
 	"github.com/avscout/avscout/internal/detect/internal/workers"
 	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 // LocalDB is where pacman keeps its local database, relative to the root
@@ -183,7 +184,7 @@ func readDesc(fsys fs.FS, name string) (Package, error) {
 	if fi.Size() > MaxDesc {
 		return Package{}, ErrTooLarge
 	}
-	f, err := fsys.Open(real)
+	f, err := safefs.Open(context.Background(), fsys, real, safefs.PackageDB) // the type again, once open
 	if err != nil {
 		return Package{}, err
 	}
@@ -192,7 +193,7 @@ func readDesc(fsys fs.FS, name string) (Package, error) {
 }
 
 // errNotRegular means a desc file is a folder, a device or a named pipe.
-var errNotRegular = errors.New("not a regular file")
+var errNotRegular = safefs.ErrNotRegular
 
 func sortEntries(ents []fs.DirEntry) {
 	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })

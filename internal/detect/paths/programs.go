@@ -12,6 +12,7 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 // Bounds on the search for programs, so a huge or hostile folder cannot
@@ -367,20 +368,13 @@ func (ps *programSearch) check(kind detect.Kind, loc, written string, link bool)
 
 // readHead reads the first bytes of the regular file name. Its type was
 // checked in the listing: only regular files are opened, so a named pipe
-// cannot block the scan; it is checked again once open.
+// cannot block the scan; it is checked again once open ([safefs.Open]).
 func readHead(fsys fs.FS, name string) ([]byte, error) {
-	f, err := fsys.Open(name)
+	f, err := safefs.Open(context.Background(), fsys, name, safefs.Executable)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("not a regular file")}
-	}
 	head := make([]byte, headSize)
 	n, err := io.ReadFull(f, head)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {

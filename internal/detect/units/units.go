@@ -27,6 +27,7 @@ import (
 	"github.com/avscout/avscout/internal/detect/internal/workers"
 	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/safefs"
 )
 
 // unitDirs are the system unit directories in systemd's order of
@@ -733,7 +734,7 @@ func readScript(fsys fs.FS, name string, t fs.FileMode) (Script, error) {
 
 // errNotRegular means a unit file or script is a device, a named pipe or
 // a folder: it is not opened, so a pipe cannot block the scan.
-var errNotRegular = errors.New("not a regular file")
+var errNotRegular = safefs.ErrNotRegular
 
 // openRegular opens name, whose directory lists it with type t (a
 // link-free name when it is no link), when it is a regular file of at
@@ -751,23 +752,17 @@ func openRegular(fsys fs.FS, name string, t fs.FileMode) (fs.File, int, error) {
 		}
 		real = r
 	}
-	f, err := fsys.Open(real)
+	// safefs checks the type once open too: replaced since it was listed,
+	// a named pipe still cannot block the scan.
+	f, err := safefs.Open(context.Background(), fsys, real, safefs.Text)
 	if err != nil {
 		return nil, 0, err
 	}
-	fi, err := f.Stat()
-	switch {
-	case err != nil:
-	case !fi.Mode().IsRegular(): // replaced since it was listed
-		err = &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
-	case fi.Size() > MaxFile:
-		err = &fs.PathError{Op: "open", Path: name, Err: ErrTooLarge}
-	}
-	if err != nil {
+	if f.Size() > MaxFile {
 		f.Close()
-		return nil, 0, err
+		return nil, 0, &fs.PathError{Op: "open", Path: name, Err: ErrTooLarge}
 	}
-	return f, int(fi.Size()), nil
+	return f, int(f.Size()), nil
 }
 
 // readDir lists the target directory dir, following links on the way as
