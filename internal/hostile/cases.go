@@ -144,7 +144,7 @@ func Cases() []Case {
 			}},
 		{Name: "unit-fifo", OS: "linux", What: "named pipe as a systemd unit (KESL in dpkg)",
 			Planted: "etc/systemd/system/evil.service", Source: "units", Item: true,
-			Says: "evil.service", Product: ProductKESL,
+			Says: "evil.service: not a regular file", Product: ProductKESL,
 			Build: linux(func(dir string) error {
 				if err := write(dir, "var/lib/dpkg/status", []byte(keslStanza)); err != nil {
 					return err
@@ -172,15 +172,19 @@ func Cases() []Case {
 
 		{Name: "pe-quadratic-resources", OS: "windows", What: "1 MiB executable with 4,096 RT_VERSION entries over one 4,096-name directory, in KES's folder",
 			Planted: "Program Files (x86)/Kaspersky Lab/KES.12.1/avpsus.exe", Source: "pe", Item: true,
-			Says: "avpsus.exe", Product: ProductKESWin,
+			Says: "version resource: malformed PE image: resource directory at 0x10020 reached twice", Product: ProductKESWin,
 			Build: windows(func(dir string) error {
 				return write(dir, "Program Files (x86)/Kaspersky Lab/KES.12.1/avpsus.exe", QuadraticResources())
 			})},
-		{Name: "pe-fifo", OS: "windows", What: "named pipe as an executable in KES's folder",
+		{Name: "pe-fifo", OS: "windows", What: "an executable in KES's folder linked to a named pipe",
 			Planted: "Program Files (x86)/Kaspersky Lab/KES.12.1/avpsus.exe", Source: "paths", Item: true,
-			Says: "avpsus.exe", Product: ProductKESWin,
+			Says: "not a regular file (a named pipe)", Product: ProductKESWin,
 			Build: windows(func(dir string) error {
-				return Fifo(filepath.Join(dir, "Program Files (x86)/Kaspersky Lab/KES.12.1/avpsus.exe"))
+				pipe := filepath.Join(dir, "Program Files (x86)/Kaspersky Lab/KES.12.1/pipe")
+				if err := Fifo(pipe); err != nil {
+					return err
+				}
+				return os.Symlink("pipe", filepath.Join(dir, "Program Files (x86)/Kaspersky Lab/KES.12.1/avpsus.exe"))
 			})},
 	}
 }

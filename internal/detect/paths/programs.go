@@ -336,7 +336,12 @@ func (ps *programSearch) check(kind detect.Kind, loc, written string, link bool)
 		case err != nil:
 			ps.warn(fmt.Errorf("program %s: %w", written, err))
 			return
+		case fi.IsDir():
+			return
 		case !fi.Mode().IsRegular():
+			// A link named like a program to a named pipe or a device:
+			// planted, never read; say so.
+			ps.warn(fmt.Errorf("program %s: %s: %w (%s)", written, r, safefs.ErrNotRegular, safefs.TypeName(fi.Mode())))
 			return
 		}
 		real = r
