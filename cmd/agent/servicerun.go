@@ -81,6 +81,9 @@ func runServiceRun(ctx context.Context, args []string, stdout, stderr io.Writer)
 	for _, w := range eff.Warnings {
 		logger.Warn("config", "warning", w)
 	}
+	if err := agent.LowerPriority(); err != nil {
+		logger.Warn("could not lower the scan priority", "err", err)
+	}
 	d, err := newDaemon(eff.Config, o, logger)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
@@ -124,9 +127,6 @@ type daemon struct {
 }
 
 func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*daemon, error) {
-	if err := agent.LowerPriority(); err != nil {
-		logger.Warn("could not lower the scan priority", "err", err)
-	}
 	// The runtime's soft limit (GOMEMLIMIT) from the config: the collector
 	// works harder before the unit's MemoryMax is reached, and a scan that
 	// would pass it is stopped (scan.Run) instead of the service killed.

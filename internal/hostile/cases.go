@@ -153,13 +153,13 @@ func Cases() []Case {
 			})},
 		{Name: "rpm-header-huge-counts", OS: "linux", What: "rpm ndb database with a 65,535-entry header claiming 2^32-1 strings in 16 MiB without a NUL, beside KESL's",
 			Planted: "var/lib/rpm/Packages.db", Source: "rpm", Item: true,
-			Says: "ndb slot", Product: ProductKESL,
+			Says: "ndb slot 1 (package 2): header tag 1000: string at offset 0 longer than 4096 bytes", Product: ProductKESL,
 			Build: linux(func(dir string) error {
 				return write(dir, "var/lib/rpm/Packages.db", NDB(KESLHeader(), RPMHeaderHugeCounts()))
 			})},
 		{Name: "rpm-ndb-huge-slot", OS: "linux", What: "1 GiB sparse rpm ndb database whose second slot claims a 1 GiB blob, beside KESL's",
 			Planted: "var/lib/rpm/Packages.db", Source: "rpm", Item: true,
-			Says: "ndb slot", Product: ProductKESL,
+			Says: "ndb slot 1 (package 2): blob of 1071644672 bytes: over the 64 MiB limit of an rpm header", Product: ProductKESL,
 			Build: linux(func(dir string) error {
 				db := NDB(KESLHeader())
 				NDBHugeSlot(db, 1, 2, 1<<16, (1<<30-2<<20)/ndbBlockSize)
