@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/avscout/avscout/internal/hostile"
 )
 
 // FuzzParseRegFile: any input parses or fails with an error, never a
@@ -26,6 +28,10 @@ func FuzzParseRegFile(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// The hostile corpus, small.
+	f.Add(hostile.RegDeepLoop(3))
+	f.Add(hostile.RegNewlines(100))
+	f.Add(hostile.RegContinuation(50))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rf, err := ParseRegFile(bytes.NewReader(data))
 		if err != nil {

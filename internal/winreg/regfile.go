@@ -21,6 +21,18 @@ const (
 	maxKeyDepth   = 512 // levels of keys
 )
 
+// MaxKeyComponents bounds the key names a .reg file may spell out in its
+// [key] sections, all sections together: a registry built from the file
+// ([Fake.Import]) holds at most that many keys. 2,000 sections of keys
+// 500 levels deep — a few MiB of text — would make a million keys, and a
+// file that deletes and re-creates them, as many passes again. Real
+// exports of a product's keys name a few thousand.
+const MaxKeyComponents = 1 << 20
+
+// ErrRegFileTooLarge means a .reg file is larger than [MaxRegFileSize] or
+// names more than [MaxKeyComponents] keys.
+var ErrRegFileTooLarge = errors.New(".reg file over its limits")
+
 // RegFile is a parsed .reg export: what `reg import` or regedit would do,
 // in file order.
 type RegFile struct {
@@ -51,9 +63,12 @@ type RegValue struct {
 type ParseError struct {
 	Line int
 	Msg  string
+	Err  error // what it is, for errors.Is ([ErrRegFileTooLarge]); may be nil
 }
 
 func (e *ParseError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+func (e *ParseError) Unwrap() error { return e.Err }
 
 // Headers of the two .reg formats.
 const (
@@ -74,13 +89,13 @@ func ParseRegFile(r io.Reader) (*RegFile, error) {
 		return nil, fmt.Errorf("read .reg file: %w", err)
 	}
 	if len(raw) > MaxRegFileSize {
-		return nil, fmt.Errorf(".reg file larger than %d bytes", MaxRegFileSize)
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrRegFileTooLarge, MaxRegFileSize)
 	}
 	text, err := decodeRegText(raw)
 	if err != nil {
 		return nil, err
 	}
-	p := &regParser{lines: strings.Split(text, "\n")}
+	p := &regParser{text: text}
 	return p.parse()
 }
 
@@ -97,42 +112,65 @@ func decodeRegText(b []byte) (string, error) {
 		if len(b)%2 != 0 {
 			return "", errors.New(".reg file: UTF-16 text of odd length")
 		}
-		u := make([]uint16, len(b)/2)
-		for i := range u {
-			u[i] = order.Uint16(b[2*i:])
+		// Decoded unit by unit into the text: no copy of the input in
+		// another width, so a 64 MiB file costs its text and no more.
+		var t strings.Builder
+		t.Grow(len(b) / 2)
+		for i := 0; i < len(b); i += 2 {
+			c := rune(order.Uint16(b[i:]))
+			if utf16.IsSurrogate(c) && i+3 < len(b) {
+				if r := utf16.DecodeRune(c, rune(order.Uint16(b[i+2:]))); r != utf8.RuneError {
+					t.WriteRune(r)
+					i += 2
+					continue
+				}
+			}
+			t.WriteRune(c)
 		}
-		return string(utf16.Decode(u)), nil
+		return t.String(), nil
 	case bytes.HasPrefix(b, []byte{0xef, 0xbb, 0xbf}):
 		b = b[3:]
 	}
 	if utf8.Valid(b) {
 		return string(b), nil
 	}
-	r := make([]rune, len(b))
-	for i, c := range b {
-		r[i] = rune(c)
+	var t strings.Builder
+	t.Grow(len(b) + len(b)/4)
+	for _, c := range b {
+		t.WriteRune(rune(c)) // Latin-1
 	}
-	return string(r), nil
+	return t.String(), nil
 }
 
 type regParser struct {
-	lines []string
-	i     int // index of the next line
+	text  string
+	pos   int // where the next line starts
+	n     int // number of the line last read
 	file  RegFile
+	names int // key name components read so far
 }
 
 func (p *regParser) errorf(line int, format string, a ...any) error {
 	return &ParseError{Line: line, Msg: fmt.Sprintf(format, a...)}
 }
 
-// next returns the next line without its line ending and its number.
+// next returns the next line without its line ending and its number. It
+// reads the text in place: the lines are never split out all at once,
+// which for a file of line ends alone would cost 16 bytes a byte.
 func (p *regParser) next() (string, int, bool) {
-	if p.i >= len(p.lines) {
+	if p.pos > len(p.text) || p.pos == len(p.text) && p.n > 0 && p.text[len(p.text)-1] == '\n' {
 		return "", 0, false
 	}
-	s := strings.TrimRight(p.lines[p.i], "\r")
-	p.i++
-	return s, p.i, true
+	rest := p.text[p.pos:]
+	line := rest
+	if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		line = rest[:i]
+		p.pos += i + 1
+	} else {
+		p.pos = len(p.text) + 1
+	}
+	p.n++
+	return strings.TrimRight(line, "\r"), p.n, true
 }
 
 func (p *regParser) parse() (*RegFile, error) {
@@ -211,6 +249,9 @@ func (p *regParser) keyLine(line string, n int) (RegKey, error) {
 		parts := strings.Split(path, `\`)
 		if len(parts) > maxKeyDepth {
 			return RegKey{}, p.errorf(n, "key deeper than %d levels", maxKeyDepth)
+		}
+		if p.names += len(parts); p.names > MaxKeyComponents {
+			return RegKey{}, &ParseError{Line: n, Msg: fmt.Sprintf("its [key] sections name more than %d keys", MaxKeyComponents), Err: ErrRegFileTooLarge}
 		}
 		for _, c := range parts {
 			if c == "" {
@@ -359,6 +400,7 @@ func quoted(s string) (string, string, error) {
 		return "", "", errors.New(`want a "quoted" string`)
 	}
 	var b strings.Builder
+	b.Grow(min(len(s), strings.IndexByte(s[1:], '"')+1))
 	for i := 1; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '"':
