@@ -319,3 +319,57 @@ func DevZero(dir, name string) error {
 
 // ErrNoDevice means a device node could not be made in a root.
 var ErrNoDevice = errors.New("cannot make a device node")
+
+// Records is a package database text in the record format of dpkg's
+// status file (or, with apk's "X:" keys, its installed database) that a
+// parser must step over: KESL's record, a line longer than any the
+// parsers read whole, binary data, a record of continuation lines only
+// and 1,000 empty fields.
+func Records(apk bool) []byte {
+	var b []byte
+	if apk {
+		b = append(b, "P:kesl\nV:12.1.0.2968-r0\nm:AO Kaspersky Lab <support@kaspersky.com>\n\n"...)
+		b = append(b, "P:"...)
+	} else {
+		b = append(b, keslStanza...)
+		b = append(b, "Package: "...)
+	}
+	b = append(b, make([]byte, 70<<10)...) // past the 64 KiB line bound, NULs
+	b = append(b, '\n', '\n')
+	for range 200 {
+		b = append(b, " continued\n"...)
+	}
+	b = append(b, '\n')
+	for range 1000 {
+		if apk {
+			b = append(b, "a:\n"...)
+		} else {
+			b = append(b, "X:\n"...)
+		}
+	}
+	return b
+}
+
+// MachOFat is a universal Mach-O file of n slices that all point at one
+// thin header claiming claims bytes of load commands in 8-byte commands.
+// The file holds them (zeros): each slice costs the parser a read of the
+// claimed load commands.
+func MachOFat(n int, claims uint32) []byte {
+	const thinAt = 4096
+	b := make([]byte, thinAt+32+int(claims))
+	binary.BigEndian.PutUint32(b[0:], 0xcafebabe)
+	binary.BigEndian.PutUint32(b[4:], uint32(n))
+	for i := range n {
+		e := b[8+20*i:]
+		binary.BigEndian.PutUint32(e[0:], 0x0100000c)
+		binary.BigEndian.PutUint32(e[8:], thinAt)
+		binary.BigEndian.PutUint32(e[12:], uint32(32+claims))
+	}
+	thin := b[thinAt:]
+	binary.LittleEndian.PutUint32(thin[0:], 0xfeedfacf)
+	binary.LittleEndian.PutUint32(thin[4:], 0x0100000c)
+	binary.LittleEndian.PutUint32(thin[12:], 2)
+	binary.LittleEndian.PutUint32(thin[16:], claims/8)
+	binary.LittleEndian.PutUint32(thin[20:], claims)
+	return b
+}

@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect/internal/recfile/recfiletest"
+	"github.com/avscout/avscout/internal/hostile"
 )
 
 func FuzzParseInstalled(f *testing.F) {
 	f.Add(recfiletest.ReadFixture(f, "installed"))
+	f.Add(hostile.Records(true))
 	for _, s := range []string{
 		"", "\n", "\r\n", kesl, strings.ReplaceAll(kesl, "\n", "\r\n"), "P:kesl", "P:kesl\nP:kesl\n",
 		"P:", ":", "a\n", "P:kesl\nV:1\nV:2\n", "P:kesl\n\x00\n", "Package: kesl\n",

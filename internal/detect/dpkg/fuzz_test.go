@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect/internal/recfile/recfiletest"
+	"github.com/avscout/avscout/internal/hostile"
 )
 
 func FuzzParseStatus(f *testing.F) {
@@ -24,6 +25,7 @@ func FuzzParseStatus(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Add(hostile.Records(false))
 	for _, s := range []string{
 		"", "\n", "\r\n", kesl, strings.ReplaceAll(kesl, "\n", "\r\n"),
 		"Package: kesl", "Package: kesl\nPackage: kesl\n", " cont\n", "a\n", ":\n", "Package:\n",

@@ -8,12 +8,15 @@ import (
 
 	"github.com/avscout/avscout/internal/detect/macho"
 	"github.com/avscout/avscout/internal/detect/macho/machotest"
+	"github.com/avscout/avscout/internal/hostile"
 )
 
 // FuzzRead feeds the parser arbitrary bytes: it must never panic, must
 // fail only with its own errors (or the reader's), and must not claim a
 // team for input that is not signed.
 func FuzzRead(f *testing.F) {
+	f.Add(hostile.MachO())
+	f.Add(hostile.MachOFat(4, 256)) // the corpus's universal file of slices claiming load commands, small
 	for _, arch := range []string{"arm64", "amd64"} {
 		bin, err := machotest.Minimal(arch)
 		if err != nil {
