@@ -11,8 +11,9 @@
 # dashboard's browser tests); for the release packages: wixl (builds the
 # MSI) and msitools (reads and fixes its tables), libarchive-tools (bsdtar cross-checks the macOS pkg),
 # busybox-static (the shell of the dpkg/rpm chroot test roots), ansible-core
-# with python3-apt (the Ansible role's tests) and openssl (throwaway
-# code-signing certificates).
+# with python3-apt (the Ansible role's tests), openssl (throwaway
+# code-signing certificates) and prlimit (util-linux: the hostile-input
+# scans run under a memory limit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,7 @@ declare -A pkgs=(
 	[openssl]=openssl
 	[sha256sum]=coreutils
 	[setpriv]=util-linux
+	[prlimit]=util-linux
 )
 # file → Debian package, for what is not a command
 declare -A files=(
