@@ -2,6 +2,7 @@ package safefs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -22,6 +23,16 @@ func Root(r *os.Root) fs.FS {
 
 // rootFileLimit caps fs.ReadFile on a Root, which knows no kind.
 const rootFileLimit = 64 << 20
+
+// MaxDirEntries bounds fs.ReadDir on a [Root]: a folder a user can write
+// to may hold millions of entries, each costing memory once listed. Real
+// folders read whole hold a few thousand; sources that may meet larger
+// ones read in batches with bounds of their own.
+const MaxDirEntries = 100_000
+
+// ErrTooManyEntries means a folder holds more than [MaxDirEntries]
+// entries; the first ones were read.
+var ErrTooManyEntries = errors.New("too many entries")
 
 type rootFS struct {
 	r    *os.Root
@@ -79,7 +90,9 @@ func (r *rootFS) Lstat(name string) (fs.FileInfo, error) { return fs.Lstat(r.fsy
 
 func (r *rootFS) ReadLink(name string) (string, error) { return fs.ReadLink(r.fsys, name) }
 
-// ReadDir reads the directory name through Open, sorted by name.
+// ReadDir reads the directory name through Open, sorted by name, at
+// most MaxDirEntries entries: with more it returns those and an error
+// wrapping [ErrTooManyEntries].
 func (r *rootFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	f, err := r.Open(name)
 	if err != nil {
@@ -90,9 +103,27 @@ func (r *rootFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if !ok {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not implemented")}
 	}
-	ents, err := d.ReadDir(-1)
+	var ents []fs.DirEntry
+	for {
+		batch, err := d.ReadDir(1024)
+		ents = append(ents, batch...)
+		if len(ents) > MaxDirEntries {
+			ents = sortEntries(ents[:MaxDirEntries])
+			return ents, &fs.PathError{Op: "readdir", Path: name,
+				Err: fmt.Errorf("%w: more than %d, the rest were not read", ErrTooManyEntries, MaxDirEntries)}
+		}
+		if err == io.EOF || err == nil && len(batch) == 0 {
+			return sortEntries(ents), nil
+		}
+		if err != nil {
+			return sortEntries(ents), err
+		}
+	}
+}
+
+func sortEntries(ents []fs.DirEntry) []fs.DirEntry {
 	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	return ents, err
+	return ents
 }
 
 // ReadFile reads the regular file name through Open, at most 64 MiB.

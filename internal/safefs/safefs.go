@@ -67,7 +67,7 @@ const (
 	// (PE, Mach-O, ELF): 4 GiB, the largest file a PE image can be; only
 	// headers and signatures are read from it.
 	Executable
-	// RegText is a .reg export: 64 MiB.
+	// RegText is a .reg export: 16 MiB (winreg.MaxRegFileSize).
 	RegText
 )
 
@@ -87,7 +87,7 @@ func (k Kind) Limit() int64 {
 	case Executable:
 		return 4 << 30
 	case RegText:
-		return 64 << 20
+		return 16 << 20
 	}
 	return 0
 }

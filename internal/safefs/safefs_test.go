@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -202,5 +203,19 @@ func TestSizeString(t *testing.T) {
 		if got := safefs.SizeString(n); got != want {
 			t.Errorf("SizeString(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// A folder a user filled with entries is listed as far as the bound.
+func TestRootReadDirBounded(t *testing.T) {
+	dir := t.TempDir()
+	for i := range safefs.MaxDirEntries + 5 {
+		if err := os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ents, err := fs.ReadDir(openRoot(t, dir), ".")
+	if !errors.Is(err, safefs.ErrTooManyEntries) || len(ents) != safefs.MaxDirEntries {
+		t.Errorf("%d entries, %v", len(ents), err)
 	}
 }

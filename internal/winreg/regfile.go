@@ -1,7 +1,6 @@
 package winreg
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,8 +11,12 @@ import (
 	"unicode/utf8"
 )
 
-// MaxRegFileSize bounds a .reg file [ParseRegFile] reads.
-const MaxRegFileSize = 64 << 20
+// MaxRegFileSize bounds a .reg file [ParseRegFile] reads: 16 MiB, far
+// above the exports of a product's keys that avscout's tests and tools
+// import, and low enough that the parse of the worst file — Latin-1 text
+// widened to UTF-8, a value of it re-encoded as UTF-16 — stays under the
+// service's 200 MiB.
+const MaxRegFileSize = 16 << 20
 
 // Limits Windows puts on keys; a .reg file breaking them is malformed.
 const (
@@ -84,12 +87,9 @@ const (
 // key are ignored, as regedit does. A malformed file is a *[ParseError]
 // naming the line; a file over [MaxRegFileSize] is an error too.
 func ParseRegFile(r io.Reader) (*RegFile, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, MaxRegFileSize+1))
+	raw, err := readText(r)
 	if err != nil {
-		return nil, fmt.Errorf("read .reg file: %w", err)
-	}
-	if len(raw) > MaxRegFileSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrRegFileTooLarge, MaxRegFileSize)
+		return nil, err
 	}
 	text, err := decodeRegText(raw)
 	if err != nil {
@@ -99,27 +99,61 @@ func ParseRegFile(r io.Reader) (*RegFile, error) {
 	return p.parse()
 }
 
+// readText reads r whole, at most MaxRegFileSize bytes, as a string: in
+// blocks joined once into a string builder, whose String costs no copy,
+// so the file costs twice its size while read and once after (a buffer
+// grown by appending costs five times).
+func readText(r io.Reader) (string, error) {
+	const block = 1 << 20
+	lr := io.LimitReader(r, MaxRegFileSize+1)
+	var blocks [][]byte
+	total := 0
+	for {
+		b := make([]byte, block)
+		n, err := io.ReadFull(lr, b)
+		blocks, total = append(blocks, b[:n]), total+n
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("read .reg file: %w", err)
+		}
+	}
+	if total > MaxRegFileSize {
+		return "", fmt.Errorf("%w: larger than %d bytes", ErrRegFileTooLarge, MaxRegFileSize)
+	}
+	var t strings.Builder
+	t.Grow(total)
+	for _, b := range blocks {
+		t.Write(b)
+	}
+	return t.String(), nil
+}
+
 // decodeRegText turns the file's bytes into text: UTF-16 by its BOM, UTF-8
 // (BOM optional), else single-byte ANSI read as Latin-1.
-func decodeRegText(b []byte) (string, error) {
+func decodeRegText(b string) (string, error) {
 	switch {
-	case bytes.HasPrefix(b, []byte{0xff, 0xfe}), bytes.HasPrefix(b, []byte{0xfe, 0xff}):
-		order := binary.ByteOrder(binary.LittleEndian)
-		if b[0] == 0xfe {
-			order = binary.BigEndian
-		}
+	case strings.HasPrefix(b, "\xff\xfe"), strings.HasPrefix(b, "\xfe\xff"):
+		big := b[0] == 0xfe
 		b = b[2:]
 		if len(b)%2 != 0 {
 			return "", errors.New(".reg file: UTF-16 text of odd length")
 		}
+		unit := func(i int) rune {
+			if big {
+				return rune(b[i])<<8 | rune(b[i+1])
+			}
+			return rune(b[i+1])<<8 | rune(b[i])
+		}
 		// Decoded unit by unit into the text: no copy of the input in
-		// another width, so a 64 MiB file costs its text and no more.
+		// another width, so the file costs its text and no more.
 		var t strings.Builder
 		t.Grow(len(b) / 2)
 		for i := 0; i < len(b); i += 2 {
-			c := rune(order.Uint16(b[i:]))
+			c := unit(i)
 			if utf16.IsSurrogate(c) && i+3 < len(b) {
-				if r := utf16.DecodeRune(c, rune(order.Uint16(b[i+2:]))); r != utf8.RuneError {
+				if r := utf16.DecodeRune(c, unit(i+2)); r != utf8.RuneError {
 					t.WriteRune(r)
 					i += 2
 					continue
@@ -128,16 +162,16 @@ func decodeRegText(b []byte) (string, error) {
 			t.WriteRune(c)
 		}
 		return t.String(), nil
-	case bytes.HasPrefix(b, []byte{0xef, 0xbb, 0xbf}):
+	case strings.HasPrefix(b, "\xef\xbb\xbf"):
 		b = b[3:]
 	}
-	if utf8.Valid(b) {
-		return string(b), nil
+	if utf8.ValidString(b) {
+		return b, nil
 	}
 	var t strings.Builder
 	t.Grow(len(b) + len(b)/4)
-	for _, c := range b {
-		t.WriteRune(rune(c)) // Latin-1
+	for i := range len(b) {
+		t.WriteRune(rune(b[i])) // Latin-1
 	}
 	return t.String(), nil
 }
