@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"strconv"
@@ -49,7 +50,7 @@ func (l liveProcesses) Processes(ctx context.Context) ([]Process, error) {
 			continue // gone, or a process we may not read at all
 		}
 		exe, _ := os.Readlink(base + "/exe")
-		cmdline, _ := os.ReadFile(base + "/cmdline")
+		cmdline, _ := readCapped(base+"/cmdline", maxCmdline)
 		args := splitCmdline(cmdline)
 		out = append(out, Process{
 			PID:     int32(pid),
@@ -59,6 +60,36 @@ func (l liveProcesses) Processes(ctx context.Context) ([]Process, error) {
 		})
 	}
 	return out, nil
+}
+
+// maxCmdline bounds the command line read of one process. Any user may
+// start processes whose arguments fill megabytes (a raised stack limit
+// lets argv reach 6 MiB each); a thousand such would cost the scan
+// gigabytes. Programs and their first arguments come first.
+const maxCmdline = 64 << 10
+
+// readCapped reads at most max bytes of the file name.
+func readCapped(name string, max int) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, 0, 4096)
+	for len(b) < max {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := f.Read(b[len(b):min(cap(b), max)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }
 
 // splitCmdline splits /proc/PID/cmdline, NUL-separated arguments.

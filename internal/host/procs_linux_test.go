@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,5 +65,33 @@ func TestProcessName(t *testing.T) {
 		if got := processName(tt.comm, tt.args); got != tt.want {
 			t.Errorf("processName(%q, %q) = %q, want %q", tt.comm, tt.args, got, tt.want)
 		}
+	}
+}
+
+// A real process whose arguments fill a megabyte is listed with the first
+// 64 KiB of its command line: any user can start such processes, a
+// thousand of them, and the scan must not read gigabytes.
+func TestLiveProcessesLongCommandLine(t *testing.T) {
+	arg := strings.Repeat("x", 100<<10) // one argument may have 128 KiB
+	args := []string{"-c", "sleep 60; :"} // the ":" keeps the shell from exec'ing sleep
+	for range 10 {
+		args = append(args, arg)
+	}
+	cmd := exec.Command("/bin/sh", args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	time.Sleep(50 * time.Millisecond)
+	procs, err := newLiveProcesses().Processes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(procs, func(p Process) bool { return int(p.PID) == cmd.Process.Pid })
+	if i < 0 {
+		t.Fatal("the process is not listed")
+	}
+	if p := procs[i]; len(p.Cmdline) > maxCmdline || !strings.HasPrefix(p.Cmdline, "/bin/sh -c sleep 60; : xxx") {
+		t.Errorf("%s: %d bytes of command line starting %.30q", p.Name, len(p.Cmdline), p.Cmdline)
 	}
 }
