@@ -72,7 +72,7 @@ func TestProcessName(t *testing.T) {
 // 64 KiB of its command line: any user can start such processes, a
 // thousand of them, and the scan must not read gigabytes.
 func TestLiveProcessesLongCommandLine(t *testing.T) {
-	arg := strings.Repeat("x", 100<<10) // one argument may have 128 KiB
+	arg := strings.Repeat("x", 100<<10)   // one argument may have 128 KiB
 	args := []string{"-c", "sleep 60; :"} // the ":" keeps the shell from exec'ing sleep
 	for range 10 {
 		args = append(args, arg)
