@@ -190,7 +190,7 @@ func (k *fakeKey) SubKeyNames() ([]string, error) {
 		names = append(names, c.name)
 	}
 	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return names, nil
+	return capNames(k.name, "subkeys", names)
 }
 
 func (k *fakeKey) ValueNames() ([]string, error) {
@@ -199,7 +199,7 @@ func (k *fakeKey) ValueNames() ([]string, error) {
 		names = append(names, v.name)
 	}
 	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return names, nil
+	return capNames(k.name, "values", names)
 }
 
 func (k *fakeKey) Value(name string) (Value, error) {

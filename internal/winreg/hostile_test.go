@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/avscout/avscout/internal/hostile"
 )
@@ -71,4 +73,21 @@ func TestParseRegFileHostile(t *testing.T) {
 			t.Fatalf("%v", err)
 		}
 	})
+}
+
+// A key a user filled with subkeys lists the first MaxNames of them, and
+// says the rest were not read.
+func TestSubKeyNamesBounded(t *testing.T) {
+	f := NewFake()
+	for i := range MaxNames + 3 {
+		f.SetModTime(Users, `S-1-5-21-1\Software\Microsoft\Windows\CurrentVersion\Uninstall\k`+strconv.Itoa(i), View64, time.Time{})
+	}
+	k, err := f.OpenKey(Users, `S-1-5-21-1\Software\Microsoft\Windows\CurrentVersion\Uninstall`, View64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := k.SubKeyNames()
+	if len(names) != MaxNames || !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "more than 100000 subkeys") {
+		t.Errorf("%d names, %v", len(names), err)
+	}
 }

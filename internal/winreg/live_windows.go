@@ -3,6 +3,7 @@ package winreg
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"syscall"
 	"time"
@@ -67,19 +68,19 @@ func (k *liveKey) OpenSubKey(path string) (Key, error) {
 }
 
 func (k *liveKey) SubKeyNames() ([]string, error) {
-	names, err := k.k.ReadSubKeyNames(-1)
-	if err != nil {
+	names, err := k.k.ReadSubKeyNames(MaxNames + 1)
+	if err != nil && err != io.EOF {
 		return names, fmt.Errorf("%s: list subkeys: %w", k.name, mapErr(err))
 	}
-	return names, nil
+	return capNames(k.name, "subkeys", names)
 }
 
 func (k *liveKey) ValueNames() ([]string, error) {
-	names, err := k.k.ReadValueNames(-1)
-	if err != nil {
+	names, err := k.k.ReadValueNames(MaxNames + 1)
+	if err != nil && err != io.EOF {
 		return names, fmt.Errorf("%s: list values: %w", k.name, mapErr(err))
 	}
-	return names, nil
+	return capNames(k.name, "values", names)
 }
 
 // Value reads into a small buffer first, which holds nearly every value

@@ -91,11 +91,19 @@ func (t Type) String() string {
 // (names, versions, paths, dates) comes near it.
 const MaxValueSize = 1 << 20
 
+// MaxNames bounds the subkey names, and the value names, one key lists:
+// a user may fill their own hive's keys (HKCU\…\Uninstall) with millions
+// of subkeys, each costing a scan memory and registry calls. Real keys
+// hold a few thousand. A listing stops there with an error wrapping
+// [ErrTooLarge].
+const MaxNames = 100_000
+
 // Errors. Implementations wrap them with the key or value name.
 var (
 	// ErrNotExist: the key or value does not exist.
 	ErrNotExist = errors.New("does not exist")
-	// ErrTooLarge: the value's data exceeds MaxValueSize.
+	// ErrTooLarge: the value's data exceeds MaxValueSize, or a key has
+	// more than MaxNames subkeys or values.
 	ErrTooLarge = errors.New("value too large")
 	// ErrType: the value's type does not hold what was asked for.
 	ErrType = errors.New("unexpected value type")
@@ -317,4 +325,13 @@ func Name(hive Hive, path string, view View) string {
 		return hive.String()
 	}
 	return hive.String() + `\` + p
+}
+
+// capNames keeps the first MaxNames of a key's names, with an error
+// saying the rest were not read.
+func capNames(key, what string, names []string) ([]string, error) {
+	if len(names) <= MaxNames {
+		return names, nil
+	}
+	return names[:MaxNames], fmt.Errorf("%s: more than %d %s, the rest were not read: %w", key, MaxNames, what, ErrTooLarge)
 }
