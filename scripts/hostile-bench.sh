@@ -2,10 +2,10 @@
 # hostile-bench.sh measures the agent on the hostile-input corpus
 # (internal/hostile) at two revisions: for each case, `avscout scan
 # --root` under a 256 MiB data limit (prlimit --data; util-linux), killed
-# after a time limit. It prints per case and revision the wall time, CPU
-# time, peak RSS, exit code and how the run ended (exit, killed by the
-# time limit, or crashed: a Go runtime out of memory exits 2 with "fatal
-# error" on stderr).
+# after a time limit. It prints per case and revision the wall time, peak
+# RSS, exit code and how the run ended (exit, killed by the time limit,
+# or crashed: a Go runtime out of memory exits 2 with "fatal error" on
+# stderr).
 #
 #   scripts/hostile-bench.sh [BASE_REV] [TIME_LIMIT_S]     (default: main, 60)
 set -euo pipefail
@@ -51,7 +51,7 @@ err = p.stderr.read()
 if how == "exit" and (b"fatal error" in err or b"goroutine " in err):
     how = "crashed"
 print(int((time.monotonic() - t) * 1000), peak, p.returncode, how)
-' "$limit" "$@"
+' "$@"
 }
 
 printf '%-24s %-4s %8s %9s %5s %s\n' case rev wall_ms rss_kb exit end
