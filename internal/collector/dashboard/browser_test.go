@@ -341,7 +341,7 @@ func (b *browser) incompleteHosts(t *testing.T, f *testFleet) {
 		t.Errorf("incomplete host page says %q, want Incomplete naming dpkg and never Compliant", verdict)
 	}
 	if rows := texts(t, ctx, "#sources tbody tr"); !slices.ContainsFunc(rows, func(r string) bool {
-		return strings.HasPrefix(r, "dpkg") && strings.Contains(r, "Error") && strings.Contains(r, "is a directory")
+		return strings.HasPrefix(r, "dpkg") && strings.Contains(r, "Error") && strings.Contains(r, "not a regular file (a directory)")
 	}) {
 		t.Errorf("sources table does not show dpkg's error: %q", rows)
 	}

@@ -503,7 +503,7 @@ func TestHostPageHistoryAndVerdict(t *testing.T) {
 		`<span class="badge warn">Incomplete</span>`,
 		"Incomplete: no restricted product was found, but dpkg (error) could not look, so the scan cannot vouch for this host.",
 		`<span class="badge bad">Error</span>`,
-		"is a directory",
+		"not a regular file (a directory)",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("incomplete host page lacks %s", want)
