@@ -86,7 +86,7 @@ func TestMatchRules(t *testing.T) {
 		{
 			name:        "a Linux script called kesl in a home folder",
 			os:          "linux",
-			obs:         []detect.Observation{running(detect.KindProcess, "kesl", "/home/ann/bin/kesl")},
+			obs:         []detect.Observation{running(detect.KindProcess, "kesl", "/home/user/bin/kesl")},
 			wantDropped: []string{"nothing else on the host corroborates"},
 		},
 		{
@@ -99,7 +99,7 @@ func TestMatchRules(t *testing.T) {
 				{Source: "units", Kind: detect.KindService, Name: "kesl.service", Path: "/opt/kaspersky/kesl/libexec/kesl", Status: detect.Present},
 				{Source: "dpkg", Kind: detect.KindPackage, Name: "kesl", Vendor: "AO Kaspersky Lab", Status: detect.Residual},
 				{Source: "paths", Kind: detect.KindPath, Path: "/var/opt/kaspersky", Status: detect.Present},
-				running(detect.KindProcess, "kesl", "/home/ann/bin/kesl"),
+				running(detect.KindProcess, "kesl", "/home/user/bin/kesl"),
 			},
 			want:        []row{{"Kaspersky Endpoint Security for Linux", StateLeftover, true, false}},
 			wantDropped: []string{"nothing else on the host corroborates"},
