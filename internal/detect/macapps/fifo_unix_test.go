@@ -19,7 +19,7 @@ func TestCollectNamedPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := syscall.Mkfifo(filepath.Join(dir, "Info.plist"), 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
+		t.Fatalf("mkfifo: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() {

@@ -705,31 +705,30 @@ func runlevels(fsys fs.FS) (map[string][]string, error) {
 // readUnit reads and parses the unit file name, of type t as its
 // directory lists it, following links inside the root.
 func readUnit(fsys fs.FS, name string, t fs.FileMode) (Unit, error) {
-	f, size, err := openRegular(fsys, name, t)
-	if err != nil {
-		return Unit{}, err
-	}
-	defer f.Close()
-	data, err := readSized(f, size)
+	data, err := readDefinition(fsys, name, t)
 	if err != nil {
 		return Unit{}, err
 	}
 	return parseUnit(data), nil
 }
 
-// readScript reads and parses the init script name, of type t as its
-// directory lists it, following links inside the root.
+// readScript reads and parses the init script name, as readUnit does.
 func readScript(fsys fs.FS, name string, t fs.FileMode) (Script, error) {
-	f, size, err := openRegular(fsys, name, t)
-	if err != nil {
-		return Script{}, err
-	}
-	defer f.Close()
-	data, err := readSized(f, size)
+	data, err := readDefinition(fsys, name, t)
 	if err != nil {
 		return Script{}, err
 	}
 	return parseInitScript(data), nil
+}
+
+// readDefinition reads a unit file or init script whole, up to MaxFile.
+func readDefinition(fsys fs.FS, name string, t fs.FileMode) ([]byte, error) {
+	f, size, err := openRegular(fsys, name, t)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readSized(f, size)
 }
 
 // errNotRegular means a unit file or script is a device, a named pipe or
