@@ -214,7 +214,7 @@ func (h *Hive) checkBase() error {
 	}
 	hdr, err := h.read(0, binHeaderSize)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", h.name, err)
 	}
 	if string(hdr[:4]) != "hbin" || binary.LittleEndian.Uint32(hdr[4:]) != 0 {
 		return h.errf("the first hive bin has no hbin header at offset 0 (%q)", hdr[:4])
@@ -245,9 +245,10 @@ func (h *Hive) errf(format string, args ...any) error {
 }
 
 // cellErr is an error about the cell at off (relative to the hive bins
-// data; the file offset is 4096 more), wrapping ErrCorrupt.
+// data; the file offset is 4096 more), wrapping ErrCorrupt. It does not
+// name the hive: the key (or Open) that meets it does.
 func (h *Hive) cellErr(off uint32, format string, args ...any) error {
-	return fmt.Errorf("%s: cell at offset %#x: %s: %w", h.name, off, fmt.Sprintf(format, args...), ErrCorrupt)
+	return fmt.Errorf("cell at offset %#x: %s: %w", off, fmt.Sprintf(format, args...), ErrCorrupt)
 }
 
 func readFull(r io.ReaderAt, b []byte, off int64) error {
@@ -292,7 +293,7 @@ func (h *Hive) page(idx uint32) ([]byte, error) {
 	if inFile {
 		if err := readFull(h.r, buf, fileOff); err != nil {
 			h.cache.drop(idx)
-			return nil, fmt.Errorf("%s: read at file offset %#x: %w", h.name, fileOff, err)
+			return nil, fmt.Errorf("read at file offset %#x: %w", fileOff, err)
 		}
 	}
 	const per = pageSize / sectorSize
@@ -301,7 +302,7 @@ func (h *Hive) page(idx uint32) ([]byte, error) {
 			copy(buf[s*sectorSize:], sec)
 		} else if !inFile {
 			h.cache.drop(idx)
-			return nil, h.errf("page at file offset %#x is past the file's end", fileOff)
+			return nil, fmt.Errorf("page at file offset %#x is past the file's end: %w", fileOff, ErrCorrupt)
 		}
 	}
 	return buf, nil
@@ -311,11 +312,11 @@ func (h *Hive) page(idx uint32) ([]byte, error) {
 // of its data and the length of its data. what names the record expected.
 func (h *Hive) cell(off uint32, hdr int, what string) ([]byte, int, error) {
 	if h.cells.Add(1) > h.opts.MaxCells {
-		return nil, 0, fmt.Errorf("%s: more than %d cells read: %w", h.name, h.opts.MaxCells, winreg.ErrTooLarge)
+		return nil, 0, fmt.Errorf("more than %d cells read from the hive: %w", h.opts.MaxCells, winreg.ErrTooLarge)
 	}
 	switch {
 	case off == noOffset:
-		return nil, 0, fmt.Errorf("%s: %s: no cell (offset 0xffffffff): %w", h.name, what, ErrCorrupt)
+		return nil, 0, fmt.Errorf("%s: no cell (offset 0xffffffff): %w", what, ErrCorrupt)
 	case off%8 != 0:
 		return nil, 0, h.cellErr(off, "%s: offset is not a multiple of 8", what)
 	case off < binHeaderSize:

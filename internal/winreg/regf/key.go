@@ -105,7 +105,7 @@ func (h *Hive) eachSubKey(k *nkRec, fn func(off uint32) (stop bool, err error)) 
 				continue
 			}
 			if count++; count > h.opts.MaxSubKeys {
-				return true, fmt.Errorf("%s: key node at offset %#x: more than %d subkeys, the rest were not read: %w", h.name, k.off, h.opts.MaxSubKeys, winreg.ErrTooLarge)
+				return true, fmt.Errorf("key node at offset %#x: more than %d subkeys, the rest were not read: %w", k.off, h.opts.MaxSubKeys, winreg.ErrTooLarge)
 			}
 			if stop, err := fn(off); stop || err != nil {
 				return true, err
@@ -176,7 +176,7 @@ func (h *Hive) eachValue(k *nkRec, fn func(v vkRec) (stop bool, err error)) erro
 		}
 	}
 	if int(k.nValues) > count {
-		return fmt.Errorf("%s: key node at offset %#x: %d values, more than %d, the rest were not read: %w", h.name, k.off, k.nValues, h.opts.MaxValues, winreg.ErrTooLarge)
+		return fmt.Errorf("key node at offset %#x: %d values, more than %d, the rest were not read: %w", k.off, k.nValues, h.opts.MaxValues, winreg.ErrTooLarge)
 	}
 	return nil
 }
@@ -197,7 +197,7 @@ func (h *Hive) data(v vkRec) ([]byte, error) {
 		return []byte{}, nil
 	}
 	if size > int64(h.opts.MaxValueSize) {
-		return nil, fmt.Errorf("%s: value at offset %#x: %d bytes, more than %d: %w", h.name, v.off, size, h.opts.MaxValueSize, winreg.ErrTooLarge)
+		return nil, fmt.Errorf("value at offset %#x: %d bytes, more than %d: %w", v.off, size, h.opts.MaxValueSize, winreg.ErrTooLarge)
 	}
 	b, n, err := h.cell(v.dataOff, 2, "value data")
 	if err != nil {
