@@ -280,6 +280,31 @@ var _ winreg.Key = (*key)(nil)
 // key and value names upper-cased.
 func foldName(s string) string { return strings.ToUpper(s) }
 
+// sameName reports whether foldName(a) == foldName(b), without
+// allocating when both are ASCII.
+func sameName(a, b string) bool {
+	if len(a) != len(b) {
+		// Only non-ASCII text may change length in upper case.
+		return (!isASCII(a) || !isASCII(b)) && foldName(a) == foldName(b)
+	}
+	for i := range len(a) {
+		ca, cb := a[i], b[i]
+		if ca >= 0x80 || cb >= 0x80 {
+			return foldName(a[i:]) == foldName(b[i:])
+		}
+		if 'a' <= ca && ca <= 'z' {
+			ca -= 'a' - 'A'
+		}
+		if 'a' <= cb && cb <= 'z' {
+			cb -= 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
+	}
+	return true
+}
+
 // indexMin is the number of subkeys from which a key's subkey names are
 // indexed on the first lookup, so that opening each of a few thousand
 // uninstall entries does not read every sibling's key node again.
@@ -287,10 +312,9 @@ const indexMin = 64
 
 // lookup finds the subkey of k named name, case-insensitively.
 func (k *key) lookup(name string) (nkRec, bool, error) {
-	want := foldName(name)
 	if k.rec.nSubKeys >= indexMin {
 		if idx := k.h.index(&k.rec); idx != nil {
-			off, ok := idx[want]
+			off, ok := idx[foldName(name)]
 			if !ok {
 				return nkRec{}, false, nil
 			}
@@ -305,7 +329,7 @@ func (k *key) lookup(name string) (nkRec, bool, error) {
 		if err != nil {
 			return true, err
 		}
-		if foldName(rec.name) == want {
+		if sameName(rec.name, name) {
 			found, ok = rec, true
 			return true, nil
 		}
@@ -444,8 +468,7 @@ func (k *key) ValueNames() ([]string, error) {
 
 func (k *key) Value(name string) (winreg.Value, error) {
 	vals, err := k.values()
-	want := foldName(name)
-	i := slices.IndexFunc(vals, func(v vkRec) bool { return foldName(v.name) == want })
+	i := slices.IndexFunc(vals, func(v vkRec) bool { return sameName(v.name, name) })
 	if i < 0 {
 		if err != nil {
 			return winreg.Value{}, fmt.Errorf("%s value %q: %w", k.name, name, err)
@@ -477,4 +500,13 @@ func filetime(ft uint64) time.Time {
 	}
 	d := ft - epochDiff
 	return time.Unix(int64(d/10_000_000), int64(d%10_000_000)*100).UTC()
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -316,3 +316,25 @@ func TestConcurrentReads(t *testing.T) {
 		}
 	}
 }
+
+func TestSameName(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"DisplayName", "displayname", true},
+		{"DisplayName", "DisplayNam", false},
+		{"Key0001", "KEY0001", true},
+		{"Key0001", "Key0002", false},
+		{"Café", "CAFÉ", true},
+		{"Продукт", "пРОДУКТ", true},
+		{"Продукт", "Продукц", false},
+		{"a[", "A{", false}, // '[' and '{' are 0x20 apart but are not letters
+		{"", "", true},
+		{"ı", "I", true}, // dotless i upper-cases to I, changing length
+	} {
+		if got := sameName(tt.a, tt.b); got != tt.want {
+			t.Errorf("sameName(%q, %q) = %v", tt.a, tt.b, got)
+		}
+	}
+}
