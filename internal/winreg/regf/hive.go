@@ -46,10 +46,10 @@ type Options struct {
 	MaxSubKeys, MaxValues int
 	// MaxCells is how many cells the hive reads over its life before every
 	// read fails: 10 million. Reading every uninstall entry and vendor key
-	// of the 115 MB SOFTWARE hive of the benchmark reads about 120,000; a
-	// walk of its whole tree (40,000 keys) about 460,000. It bounds the work a hostile hive can cause
-	// (a few seconds) where cycles are not the trouble: a list naming one
-	// big key a hundred thousand times.
+	// of the benchmark's 115 MB SOFTWARE hive reads about 120,000 cells,
+	// a walk of its whole tree (40,000 keys) about 460,000. It bounds the
+	// work a hostile hive can cause (a few seconds) where no cycle is to
+	// blame: a list naming one big key a hundred thousand times.
 	MaxCells int64
 	// MaxValueSize is the largest value data read: winreg.MaxValueSize.
 	MaxValueSize int
