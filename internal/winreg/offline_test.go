@@ -60,11 +60,11 @@ func TestOfflineRegistry(t *testing.T) {
 		t.Errorf("control set %q, want ControlSet002 (Select\\Current)", got)
 	}
 	for _, tc := range []struct {
-		hive       Hive
-		path       string
-		view       View
+		hive        Hive
+		path        string
+		view        View
 		value, want string
-		wantName   string
+		wantName    string
 	}{
 		{LocalMachine, `SOFTWARE\Vendor`, View64, "Bits", "64", `HKLM\SOFTWARE\Vendor`},
 		{LocalMachine, `SOFTWARE\Vendor`, View32, "Bits", "32", `HKLM\SOFTWARE\WOW6432Node\Vendor`},
