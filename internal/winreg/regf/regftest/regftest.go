@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -208,10 +209,42 @@ func normalize(prefix string, b []byte) []byte {
 			seen[strings.ToLower(key)] = true
 			out.WriteString("\n")
 		}
-		out.WriteString(line)
+		out.WriteString(hexString(line))
 		out.WriteString("\n")
 	}
 	return []byte(out.String())
+}
+
+// stringValue is a `"name"="text"` or `@="text"` line of a .reg file.
+var stringValue = regexp.MustCompile(`^(@|"(?:[^"\\]|\\.)*")="((?:[^"\\]|\\.)*)"\s*$`)
+
+// hexString rewrites a string value holding non-ASCII text as hex(1):
+// UTF-16LE bytes, since hivexregedit encodes the bytes of its input, not
+// the UTF-8 characters, into UTF-16.
+func hexString(line string) string {
+	m := stringValue.FindStringSubmatch(line)
+	if m == nil || isASCII(m[2]) {
+		return line
+	}
+	text := strings.NewReplacer(`\\`, `\`, `\"`, `"`).Replace(m[2])
+	var b strings.Builder
+	b.WriteString(m[1] + "=hex(1):")
+	for i, u := range append(utf16.Encode([]rune(text)), 0) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%02x,%02x", byte(u), byte(u>>8))
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Hive writes a hive filled from regText (key paths under prefix) into
