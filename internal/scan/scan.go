@@ -69,7 +69,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	defer closeHives()
 	sources = guardHives(h, sources)
 	matcher := opts.Catalog.Matcher(string(opts.Host.OS))
-	p := enrichersFor(opts.Host.OS)
+	p := enrichersFor(opts.Catalog, opts.Host.OS, opts.Host.Live)
 	keep := matcher.Relevant
 	if p.wants != nil {
 		keep = func(o detect.Observation) bool { return matcher.Relevant(o) || p.wants(o) }
