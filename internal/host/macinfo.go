@@ -23,12 +23,15 @@ const macPreferences = "Library/Preferences/SystemConfiguration/preferences.plis
 
 // macHostname reads the computer's name from preferences.plist: System →
 // System → ComputerName (the name Sharing shows), else HostName (set only
-// when someone set one), else the Bonjour LocalHostName.
+// when someone set one), else Network → HostNames → LocalHostName (the
+// Bonjour name).
 func macHostname(fsys fs.FS) string {
 	sys := macSystemPrefs(readPlist(fsys, macPreferences))
-	for _, path := range [][2]string{{"System", "ComputerName"}, {"System", "HostName"}, {"Network", "LocalHostName"}} {
-		d, _ := sys[path[0]].(map[string]any)
-		if s, _ := d[path[1]].(string); strings.TrimSpace(s) != "" {
+	system, _ := sys["System"].(map[string]any)
+	network, _ := sys["Network"].(map[string]any)
+	names, _ := network["HostNames"].(map[string]any)
+	for _, s := range []any{system["ComputerName"], system["HostName"], names["LocalHostName"]} {
+		if s, _ := s.(string); strings.TrimSpace(s) != "" {
 			return strings.TrimSpace(s)
 		}
 	}
