@@ -17,7 +17,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(regftest.EmptyHive("ROOT"))
 	types := typesHive(f)
 	f.Add([]byte(types))
-	many := readHive(f, regftest.SoftwarePrefix, manyReg(40))
+	many := readHive(f, regftest.SoftwarePrefix, manyReg(70)) // over indexMin
 	f.Add([]byte(restructure(f, slices.Clone(many), "Many", "lf", 8)))
 	f.Add([]byte(restructure(f, slices.Clone(many), "Many", "li", 16)))
 	big := make([]byte, 20000)

@@ -99,6 +99,13 @@ type Hive struct {
 
 	mu    sync.Mutex
 	cache pageCache
+
+	// idx caches the subkey name indexes of keys with many subkeys, by
+	// key node offset, oldest first in idxOrder.
+	idxMu    sync.Mutex
+	idx      map[uint32]map[string]uint32
+	idxOrder []uint32
+	idxNames int
 }
 
 type baseBlock struct {

@@ -3,7 +3,9 @@ package regf
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/avscout/avscout/internal/winreg"
@@ -265,12 +267,37 @@ type key struct {
 	name   string // hive name and path, for errors
 	depth  int
 	parent *key
+
+	mu       sync.Mutex
+	vals     []vkRec // the values, read once
+	valsErr  error
+	valsRead bool
 }
 
 var _ winreg.Key = (*key)(nil)
 
+// foldName is the form of a name that lookups compare: Windows compares
+// key and value names upper-cased.
+func foldName(s string) string { return strings.ToUpper(s) }
+
+// indexMin is the number of subkeys from which a key's subkey names are
+// indexed on the first lookup, so that opening each of a few thousand
+// uninstall entries does not read every sibling's key node again.
+const indexMin = 64
+
 // lookup finds the subkey of k named name, case-insensitively.
 func (k *key) lookup(name string) (nkRec, bool, error) {
+	want := foldName(name)
+	if k.rec.nSubKeys >= indexMin {
+		if idx := k.h.index(&k.rec); idx != nil {
+			off, ok := idx[want]
+			if !ok {
+				return nkRec{}, false, nil
+			}
+			rec, err := k.h.readNK(off)
+			return rec, err == nil, err
+		}
+	}
 	var found nkRec
 	ok := false
 	err := k.h.eachSubKey(&k.rec, func(off uint32) (bool, error) {
@@ -278,7 +305,7 @@ func (k *key) lookup(name string) (nkRec, bool, error) {
 		if err != nil {
 			return true, err
 		}
-		if strings.EqualFold(rec.name, name) {
+		if foldName(rec.name) == want {
 			found, ok = rec, true
 			return true, nil
 		}
@@ -289,6 +316,57 @@ func (k *key) lookup(name string) (nkRec, bool, error) {
 	}
 	return found, ok, err
 }
+
+// index returns the folded names of the subkeys of the key node rec and
+// their offsets, from a small cache of the hive's; nil when the list
+// cannot be read whole (then lookups read it entry by entry, and meet the
+// error or find the key before it).
+func (h *Hive) index(rec *nkRec) map[string]uint32 {
+	h.idxMu.Lock()
+	idx, ok := h.idx[rec.off]
+	h.idxMu.Unlock()
+	if ok {
+		return idx
+	}
+	idx = make(map[string]uint32, rec.nSubKeys)
+	err := h.eachSubKey(rec, func(off uint32) (bool, error) {
+		sub, err := h.readNK(off)
+		if err != nil {
+			return true, err
+		}
+		if f := foldName(sub.name); idx[f] == 0 {
+			idx[f] = off
+		}
+		return false, nil
+	})
+	if err != nil {
+		idx = nil
+	}
+	h.idxMu.Lock()
+	defer h.idxMu.Unlock()
+	if h.idx == nil {
+		h.idx = make(map[uint32]map[string]uint32)
+	}
+	// A bounded cache: the oldest indexes go first.
+	for len(h.idxOrder) > 0 && (len(h.idxOrder) >= maxIndexes || h.idxNames+len(idx) > maxIndexNames) {
+		old := h.idxOrder[0]
+		h.idxOrder = h.idxOrder[1:]
+		h.idxNames -= len(h.idx[old])
+		delete(h.idx, old)
+	}
+	if _, dup := h.idx[rec.off]; !dup && len(idx) <= maxIndexNames {
+		h.idx[rec.off] = idx
+		h.idxOrder = append(h.idxOrder, rec.off)
+		h.idxNames += len(idx)
+	}
+	return idx
+}
+
+// Bounds of the hive's cache of subkey name indexes.
+const (
+	maxIndexes    = 32
+	maxIndexNames = 200_000
+)
 
 func (k *key) OpenSubKey(path string) (winreg.Key, error) {
 	path = strings.Trim(path, `\`)
@@ -337,12 +415,27 @@ func (k *key) SubKeyNames() ([]string, error) {
 	return names, nil
 }
 
+// values reads the key's value records once: the first MaxValues, and the
+// error that stopped the reading.
+func (k *key) values() ([]vkRec, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.valsRead {
+		k.valsErr = k.h.eachValue(&k.rec, func(v vkRec) (bool, error) {
+			k.vals = append(k.vals, v)
+			return false, nil
+		})
+		k.valsRead = true
+	}
+	return k.vals, k.valsErr
+}
+
 func (k *key) ValueNames() ([]string, error) {
-	var names []string
-	err := k.h.eachValue(&k.rec, func(v vkRec) (bool, error) {
-		names = append(names, v.name)
-		return false, nil
-	})
+	vals, err := k.values()
+	names := make([]string, len(vals))
+	for i, v := range vals {
+		names[i] = v.name
+	}
 	if err != nil {
 		return names, fmt.Errorf("%s: list values: %w", k.name, err)
 	}
@@ -350,21 +443,16 @@ func (k *key) ValueNames() ([]string, error) {
 }
 
 func (k *key) Value(name string) (winreg.Value, error) {
-	var found vkRec
-	ok := false
-	err := k.h.eachValue(&k.rec, func(v vkRec) (bool, error) {
-		if strings.EqualFold(v.name, name) {
-			found, ok = v, true
-			return true, nil
-		}
-		return false, nil
-	})
-	if !ok {
+	vals, err := k.values()
+	want := foldName(name)
+	i := slices.IndexFunc(vals, func(v vkRec) bool { return foldName(v.name) == want })
+	if i < 0 {
 		if err != nil {
 			return winreg.Value{}, fmt.Errorf("%s value %q: %w", k.name, name, err)
 		}
 		return winreg.Value{}, fmt.Errorf("%s value %q: %w", k.name, name, winreg.ErrNotExist)
 	}
+	found := vals[i]
 	data, err := k.h.data(found)
 	if err != nil {
 		return winreg.Value{Type: winreg.Type(found.typ)}, fmt.Errorf("%s value %q: %w", k.name, name, err)

@@ -48,6 +48,10 @@ func (h *Hive) replay(sumOK bool) error {
 	var logs []logFile
 	for i, l := range h.opts.Logs {
 		b := make([]byte, sectorSize)
+		if l.R == nil {
+			errs = append(errs, fmt.Errorf("log %s: no reader", l.Name))
+			continue
+		}
 		if l.Size < sectorSize {
 			errs = append(errs, fmt.Errorf("log %s: %d bytes, too short for a base block", l.Name, l.Size))
 			continue

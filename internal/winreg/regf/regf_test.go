@@ -124,6 +124,14 @@ func TestNames(t *testing.T) {
 			t.Errorf("OpenSubKey(%q): %v", path, err)
 		}
 	}
+	// hivex stored one name in each encoding: Latin-1 ("compressed") and
+	// UTF-16.
+	if f := keyAt(t, h, `Vendor\Café`).rec.flags; f&nkCompName == 0 {
+		t.Errorf("Café is stored in UTF-16 (flags %#x): the Latin-1 case is not tested", f)
+	}
+	if f := keyAt(t, h, `Vendor\Продукт Ü`).rec.flags; f&nkCompName != 0 {
+		t.Errorf("Продукт Ü is stored compressed (flags %#x)", f)
+	}
 	k, _ := root.OpenSubKey(`Vendor\Продукт Ü`)
 	if s, err := winreg.String(k, "имя"); s != "Значение ü" || err != nil {
 		t.Errorf(`value "Имя" = %q, %v`, s, err)
@@ -278,6 +286,33 @@ func TestMarvin32(t *testing.T) {
 	} {
 		if got := marvin32(tt.in, seed); got != tt.want {
 			t.Errorf("marvin32(% x) = %#x, want %#x", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestConcurrentReads walks one hive from several goroutines at once, as
+// scans of a Registry may (run with -race).
+func TestConcurrentReads(t *testing.T) {
+	f := restructure(t, readHive(t, regftest.SoftwarePrefix, manyReg(200)), "Many", "lf", 32)
+	h := openBytes(t, f, Options{CachePages: 2})
+	root, err := h.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			budget := 10_000
+			keys, values, err := walk(root, 0, &budget)
+			if err == nil && (keys != 202 || values != 200) {
+				err = fmt.Errorf("walked %d keys and %d values, want 202 and 200", keys, values)
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }
