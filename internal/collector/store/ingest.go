@@ -123,9 +123,9 @@ func (s *Store) Ingest(ctx context.Context, in Incoming) (Outcome, error) {
 		}
 	}
 
-	res, err = tx.ExecContext(ctx, `INSERT INTO reports (id, host_id, generated_at, received_at, token_id, sha256, size, body)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-		r.ReportID, h.id, h.generatedAt, micros(receivedAt), tokenID, sum[:], int64(len(raw)), body)
+	res, err = tx.ExecContext(ctx, `INSERT INTO reports (id, host_id, generated_at, received_at, token_id, sha256, size, body, public_key, signature)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+		r.ReportID, h.id, h.generatedAt, micros(receivedAt), tokenID, sum[:], int64(len(raw)), body, nullBytes(in.PublicKey), nullBytes(in.Signature))
 	if err != nil {
 		return 0, fmt.Errorf("ingesting report %s: inserting report: %w", r.ReportID, err)
 	}
