@@ -417,3 +417,33 @@ func TestAdminCredentialsProcess(t *testing.T) {
 		}
 	}
 }
+
+func TestHostUsage(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.db")
+	key := store.FormatKey(pubOf(agentKeyFor("usage")))
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		code    int
+		wantErr string
+	}{
+		{"no_sub", []string{"host"}, exitUsage, "want show or rekey"},
+		{"unknown_sub", []string{"host", "delete", "h"}, exitUsage, `unknown subcommand "delete"`},
+		{"show_no_id", []string{"host", "show", "--db", db}, exitUsage, "host show [--db …] [--json] HOST_ID"},
+		{"show_two_ids", []string{"host", "show", "--db", db, "a", "b"}, exitUsage, "HOST_ID"},
+		{"show_unknown", []string{"host", "show", "--db", db, "nobody"}, exitError, `host "nobody": not known`},
+		{"rekey_neither", []string{"host", "rekey", "--db", db, "h"}, exitUsage, "--key ed25519:BASE64 | --clear"},
+		{"rekey_both", []string{"host", "rekey", "--db", db, "h", "--clear", "--key", key}, exitUsage, "--key ed25519:BASE64 | --clear"},
+		{"rekey_bad_key", []string{"host", "rekey", "--db", db, "h", "--key", "ed25519:AAAA"}, exitUsage, "--key: want ed25519:"},
+		{"rekey_unknown", []string{"host", "rekey", "--db", db, "nobody", "--key", key}, exitError, "never reported"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, &stdout, &stderr)
+			if code != tt.code || !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("exit %d, stderr %q; want %d with %q", code, stderr.String(), tt.code, tt.wantErr)
+			}
+		})
+	}
+}
