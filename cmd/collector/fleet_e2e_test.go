@@ -45,8 +45,11 @@ func TestFleetEndToEnd(t *testing.T) {
 			kesl := debianHost(t, "kesl-01", "11111111111111111111111111111111", true, false)
 			leftover := debianHost(t, "left-02", "22222222222222222222222222222222", false, true)
 			bare := debianHost(t, "bare-03", "33333333333333333333333333333333", false, false)
+			// Each host's agent keeps its state directory, and so its key:
+			// the collector pins a host's key on its first report.
+			states := map[string]string{kesl: t.TempDir(), leftover: t.TempDir(), bare: t.TempDir()}
 			for _, root := range []string{kesl, leftover, bare} {
-				agentOnce(t, agent, p.base, secret, root)
+				agentOnce(t, agent, p.base, secret, root, states[root])
 			}
 
 			var page store.HostPage
@@ -102,7 +105,7 @@ func TestFleetEndToEnd(t *testing.T) {
 			kesl2 := debianHost(t, "kesl-01", "11111111111111111111111111111111", false, false)
 			// (Usually in the same second as the first scan: generated_at has
 			// second precision, and the later arrival must win.)
-			agentOnce(t, agent, p.base, secret, kesl2)
+			agentOnce(t, agent, p.base, secret, kesl2, states[kesl])
 			var detail store.HostDetail
 			getJSON(t, c, p.base+"/v1/hosts/"+byName["kesl-01"].ID, admin, &detail)
 			if !detail.Compliant || detail.State == store.HostRestricted {
@@ -169,11 +172,11 @@ func debianHost(t *testing.T, hostname, machineID string, withKESL, withLeftover
 	return root
 }
 
-// agentOnce runs the agent's service cycle once against root: scan,
-// queue, deliver.
-func agentOnce(t *testing.T, agent, base, secret, root string) {
+// agentOnce runs the agent's service cycle once against root with its
+// configuration and state in dir: scan, queue, deliver (signed with the
+// agent's key, made in dir on first use).
+func agentOnce(t *testing.T, agent, base, secret, root, dir string) {
 	t.Helper()
-	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
 	doc := fmt.Sprintf("collector:\n  url: %q\n  token: %q\nstate_dir: %q\ntags:\n  site: e2e\n", base, secret, filepath.Join(dir, "state"))
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {

@@ -133,7 +133,7 @@ func TestUsage(t *testing.T) {
 		})
 	}
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "avscout-collector dev (schema 2)") {
+	if code := run(context.Background(), []string{"version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "avscout-collector dev (schema 3)") {
 		t.Errorf("version: %d %q", code, stdout.String())
 	}
 }
@@ -278,12 +278,11 @@ func request(t *testing.T, c *http.Client, method, url, auth string, body []byte
 	return resp.StatusCode, b
 }
 
-// postReport sends a gzipped report as the agent does.
+// postReport sends a gzipped report as the agent does, signed with the
+// key of its host (see hostKey).
 func postReport(t *testing.T, c *http.Client, base, secret, id string, gz []byte) (int, []byte) {
 	t.Helper()
-	return request(t, c, http.MethodPost, base+"/v1/reports", "Bearer "+secret, gz, map[string]string{
-		"Content-Type": "application/json", "Content-Encoding": "gzip", "Idempotency-Key": id,
-	})
+	return postSigned(t, c, base, secret, id, gz, hostKey(t, gz))
 }
 
 func writeAdminToken(t *testing.T, dir string) (path, token string) {
@@ -377,7 +376,7 @@ func TestProcess(t *testing.T) {
 	}
 
 	stdout, _, code = cli(t, "migrate", "--db", db)
-	if code != 0 || !strings.Contains(stdout, "schema version 2") {
+	if code != 0 || !strings.Contains(stdout, "schema version 3") {
 		t.Errorf("migrate: %d %q", code, stdout)
 	}
 	p.stop(t)

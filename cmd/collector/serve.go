@@ -27,6 +27,7 @@ const (
 	defaultRetention = 400 * 24 * time.Hour // 13 months
 	pruneEvery       = 6 * time.Hour
 	shutdownTimeout  = 20 * time.Second
+	adminReloadEvery = 5 * time.Second // a deleted admin credential is refused within this
 )
 
 // dbFlag adds --db to fs.
@@ -56,7 +57,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate chain `FILE` (PEM); without it, plain HTTP (put a TLS proxy in front)")
 	tlsKey := fs.String("tls-key", "", "TLS private key `FILE` (PEM)")
 	clientCA := fs.String("client-ca", "", "require client certificates signed by the CAs in `FILE` (PEM)")
-	adminFile := fs.String("admin-token-file", "", "`FILE` holding the admin credential (16+ characters, not world-readable); without it the read API is off")
+	adminFile := fs.String("admin-token-file", "", "`FILE` of named admin credentials, lines NAME:SECRET (or one bare secret, named admin); secrets 16+ characters, "+
+		"the file not world-readable and re-read when it changes; without it the read API is off")
+	allowUnsigned := fs.Bool("allow-unsigned", false, "accept reports without the agent's signature for hosts with no pinned key (migration aid for agents older than report signing)")
 	maxBody := fs.Int64("max-body", collector.DefaultMaxBody, "largest report accepted, in `BYTES` after decompression")
 	rate := fs.Float64("rate", collector.DefaultRate, "reports per second allowed per enrollment token, per replica")
 	burst := fs.Int("burst", collector.DefaultBurst, "reports an enrollment token may send in a burst, per replica")
@@ -81,12 +84,14 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	var admin string
+	var admins *collector.AdminCredentials
 	if *adminFile != "" {
 		var err error
-		if admin, err = collector.LoadAdminToken(*adminFile); err != nil {
+		if admins, err = collector.LoadAdminCredentials(*adminFile); err != nil {
 			return usageError{err}
 		}
+		log.Info("admin credentials loaded", "file", *adminFile, "names", strings.Join(admins.Names(), ","))
+		go admins.Watch(ctx, adminReloadEvery, log)
 	} else {
 		log.Warn("no --admin-token-file: the read API, /metrics and the dashboard are disabled")
 	}
@@ -108,6 +113,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *listen, err)
 	}
+	if *allowUnsigned {
+		log.Warn("--allow-unsigned: reports without a signature are accepted for hosts with no pinned key; turn it off once every agent signs")
+	}
 	if tlsConfig == nil && !loopback(*listen) {
 		log.Warn("serving plain HTTP on a non-loopback address: enrollment tokens and reports cross the network in clear unless a TLS proxy fronts this", "listen", *listen)
 	}
@@ -116,7 +124,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	api := collector.New(collector.Options{
-		Store: st, AdminToken: admin, MaxBody: *maxBody, Rate: *rate, Burst: *burst,
+		Store: st, Admins: admins, AllowUnsigned: *allowUnsigned, MaxBody: *maxBody, Rate: *rate, Burst: *burst,
 		StaleAfter: time.Duration(staleAfter), Logger: log, Dashboard: dash,
 	})
 	srv := &http.Server{

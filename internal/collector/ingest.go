@@ -155,11 +155,16 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	pub, sig, ok := s.checkAgentKey(w, r, &rep, raw, log)
+	if !ok {
+		return
+	}
+
 	// The report is stored whether or not the agent stays to hear it: if
 	// it goes, its retry is answered "duplicate".
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), ingestTimeout)
 	defer cancel()
-	outcome, err := s.store.Ingest(ctx, &rep, raw, tokenID, now)
+	outcome, err := s.store.Ingest(ctx, store.Incoming{Report: &rep, Raw: raw, TokenID: tokenID, ReceivedAt: now, PublicKey: pub, Signature: sig})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		reject(http.StatusConflict, reasonConflict, "report_id already stored with different content")
