@@ -18,7 +18,8 @@
 //     the other loads the winner's key.
 //   - A key file that is not private (on Unix owned by another user or
 //     open to group or others; on Windows granting access to anyone but
-//     SYSTEM and Administrators) is refused, not repaired, as OpenSSH
+//     SYSTEM, Administrators and the file's owner when that is the user
+//     running the agent) is refused, not repaired, as OpenSSH
 //     refuses such a key: it may have been copied. The error says what to
 //     do.
 //   - A key file that is not a valid key (truncated, wrong type or size)

@@ -35,11 +35,22 @@ func openNoFollow(path string) (*os.File, error) {
 }
 
 // checkPrivate refuses a key file whose DACL lets anyone but SYSTEM and
-// Administrators in (or that has no DACL, which lets everyone in).
+// Administrators in (or that has no DACL, which lets everyone in). An
+// entry for the file's owner is allowed too when that owner is this
+// process's own user: the creator of the file, who holds the key anyway.
+// (Wine keeps no DACL: it shows one made from the Unix mode, granting
+// SYSTEM and the prefix's user, plus Everyone when others may read.)
 func checkPrivate(f *os.File, _ fs.FileInfo) error {
-	sd, err := windows.GetSecurityInfo(windows.Handle(f.Fd()), windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
+	sd, err := windows.GetSecurityInfo(windows.Handle(f.Fd()), windows.SE_FILE_OBJECT,
+		windows.DACL_SECURITY_INFORMATION|windows.OWNER_SECURITY_INFORMATION)
 	if err != nil {
 		return fmt.Errorf("read its ACL: %w", err)
+	}
+	var self *windows.SID
+	if owner, _, err := sd.Owner(); err == nil && owner != nil {
+		if u, err := windows.GetCurrentProcessToken().GetTokenUser(); err == nil && windows.EqualSid(owner, u.User.Sid) {
+			self = owner
+		}
 	}
 	dacl, _, err := sd.DACL()
 	if err != nil || dacl == nil {
@@ -54,12 +65,16 @@ func checkPrivate(f *os.File, _ fs.FileInfo) error {
 			continue // deny entries and empty grants take nothing away from privacy
 		}
 		sid := (*windows.SID)(unsafe.Pointer(&ace.SidStart))
-		if sid.IsWellKnown(windows.WinLocalSystemSid) || sid.IsWellKnown(windows.WinBuiltinAdministratorsSid) {
+		if sid.IsWellKnown(windows.WinLocalSystemSid) || sid.IsWellKnown(windows.WinBuiltinAdministratorsSid) ||
+			self != nil && windows.EqualSid(sid, self) {
 			continue
 		}
 		who := sid.String()
 		if acct, dom, _, err := sid.LookupAccount(""); err == nil {
-			who = dom + `\` + acct + " (" + who + ")"
+			if dom != "" {
+				acct = dom + `\` + acct
+			}
+			who = acct + " (" + who + ")"
 		}
 		return fmt.Errorf("its ACL grants %s access, so it may have been copied: if it was not, restrict it to "+
 			"SYSTEM and Administrators (icacls FILE /inheritance:r /grant:r SYSTEM:F Administrators:F); otherwise "+
