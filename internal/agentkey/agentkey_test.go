@@ -24,20 +24,34 @@ func fixture(t *testing.T, name string) []byte {
 	return b
 }
 
-// writeKeyFile puts data at dir/agent.key, private.
+// writeKeyFile puts data at dir/agent.key, private as the agent makes it
+// (mode 0600, or the Windows DACL).
 func writeKeyFile(t *testing.T, dir string, data []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, FileName)
-	if err := os.WriteFile(p, data, 0o600); err != nil {
+	if err := writeNew(p, data); err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
+// tempDir is t.TempDir without failing the test when the folder cannot be
+// removed: Go's RemoveAll fails under Wine 8, where these tests also run
+// (make test-windows).
+func tempDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "agentkey-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 // A key file OpenSSL wrote loads, and its fingerprint is the one OpenSSL
 // computes (testdata/README.md): the format is the standard one.
 func TestLoadOpenSSLKey(t *testing.T) {
-	p := writeKeyFile(t, t.TempDir(), fixture(t, "openssl-ed25519.pem"))
+	p := writeKeyFile(t, tempDir(t), fixture(t, "openssl-ed25519.pem"))
 	k, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +66,7 @@ func TestLoadOpenSSLKey(t *testing.T) {
 }
 
 func TestCreateThenLoadSameKey(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	p := filepath.Join(dir, FileName)
 	k1, created, err := LoadOrCreate(p, nil)
 	if err != nil || !created {
@@ -104,7 +118,7 @@ func TestCorruptKeyMovedAsideAndReplaced(t *testing.T) {
 		{"too large", "larger than", bytes.Repeat([]byte("A"), maxFileSize+1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := tempDir(t)
 			p := writeKeyFile(t, dir, tc.data)
 			_, err := Load(p)
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), p) {
@@ -141,7 +155,7 @@ func TestKeyNotPrivateRefused(t *testing.T) {
 	}
 	original := fixture(t, "openssl-ed25519.pem")
 	for _, mode := range []os.FileMode{0o640, 0o604, 0o644, 0o660} {
-		dir := t.TempDir()
+		dir := tempDir(t)
 		p := writeKeyFile(t, dir, original)
 		if err := os.Chmod(p, mode); err != nil {
 			t.Fatal(err)
@@ -168,7 +182,7 @@ func TestKeyOwnedByAnotherUserRefused(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test gives a file to another user and needs root (CI runs as root)")
 	}
-	p := writeKeyFile(t, t.TempDir(), fixture(t, "openssl-ed25519.pem"))
+	p := writeKeyFile(t, tempDir(t), fixture(t, "openssl-ed25519.pem"))
 	if err := os.Chown(p, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +195,7 @@ func TestKeyOwnedByAnotherUserRefused(t *testing.T) {
 // Neither a symbolic link nor a folder is taken for the key, and neither
 // is replaced.
 func TestKeyNotARegularFile(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	p := filepath.Join(dir, FileName)
 	if err := os.Mkdir(p, 0o700); err != nil {
 		t.Fatal(err)
@@ -192,8 +206,8 @@ func TestKeyNotARegularFile(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		return
 	}
-	target := writeKeyFile(t, t.TempDir(), fixture(t, "openssl-ed25519.pem"))
-	link := filepath.Join(t.TempDir(), FileName)
+	target := writeKeyFile(t, tempDir(t), fixture(t, "openssl-ed25519.pem"))
+	link := filepath.Join(tempDir(t), FileName)
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +223,7 @@ func TestKeyNotARegularFile(t *testing.T) {
 // end up with that key.
 func TestConcurrentCreateOneKey(t *testing.T) {
 	for round := range 20 {
-		p := filepath.Join(t.TempDir(), FileName)
+		p := filepath.Join(tempDir(t), FileName)
 		const n = 8
 		keys := make([]*Key, n)
 		created := make([]bool, n)
@@ -264,7 +278,7 @@ func TestConcurrentCreateAcrossProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), FileName)
+	p := filepath.Join(tempDir(t), FileName)
 	outs := make([]string, 6)
 	var wg sync.WaitGroup
 	for i := range outs {
@@ -293,7 +307,7 @@ func TestConcurrentCreateAcrossProcesses(t *testing.T) {
 }
 
 func TestSignerCachesAndRetries(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	p := writeKeyFile(t, dir, fixture(t, "openssl-ed25519.pem"))
 	if runtime.GOOS != "windows" {
 		os.Chmod(p, 0o644)

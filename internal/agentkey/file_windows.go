@@ -19,7 +19,8 @@ import (
 const FileSDDL = "D:P(A;;FA;;;SY)(A;;FA;;;BA)"
 
 // openNoFollow opens path for reading; a reparse point (symbolic link,
-// junction) is opened itself, and then refused as not a regular file.
+// junction) or a folder is opened itself, and then refused as not a
+// regular file.
 func openNoFollow(path string) (*os.File, error) {
 	p, err := windows.UTF16PtrFromString(path)
 	if err != nil {
@@ -27,7 +28,7 @@ func openNoFollow(path string) (*os.File, error) {
 	}
 	h, err := windows.CreateFile(p, windows.GENERIC_READ|windows.READ_CONTROL,
 		windows.FILE_SHARE_READ|windows.FILE_SHARE_DELETE, nil, windows.OPEN_EXISTING,
-		windows.FILE_ATTRIBUTE_NORMAL|windows.FILE_FLAG_OPEN_REPARSE_POINT, 0)
+		windows.FILE_ATTRIBUTE_NORMAL|windows.FILE_FLAG_OPEN_REPARSE_POINT|windows.FILE_FLAG_BACKUP_SEMANTICS, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
