@@ -212,6 +212,8 @@ func TestSendSignatureRefused(t *testing.T) {
 		{"key_mismatch", "application/json", `{"error":"host is pinned to another key","code":"key_mismatch"}`, 403, true, CodeKeyMismatch,
 			[]string{"HTTP 403 Forbidden: host is pinned to another key", "avscout-collector host rekey", key.Fingerprint(), "stay queued"}},
 		{"key_mismatch_charset", "application/json; charset=utf-8", `{"code":"key_mismatch","error":"x"}`, 403, true, CodeKeyMismatch, []string{"host rekey"}},
+		{"key_mismatch_long_error", "application/json", `{"error":"` + strings.Repeat("host 0123456789abcdef pinned to SHA256:x; ", 40) + `","code":"key_mismatch"}`,
+			403, true, CodeKeyMismatch, []string{"host rekey"}},
 		{"bad_signature", "application/json", `{"error":"signature does not verify","code":"bad_signature"}`, 403, true, CodeBadSignature,
 			[]string{"could not verify", key.Fingerprint(), "stay queued"}},
 		{"unsigned", "application/json", `{"error":"unsigned report","code":"unsigned"}`, 403, true, CodeUnsigned,

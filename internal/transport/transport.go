@@ -56,7 +56,7 @@ const (
 
 	reportsPath = "/v1/reports"
 	maxDrain    = 64 << 10 // response bytes read to reuse the connection
-	maxSnippet  = 512      // response bytes looked at for an error reason
+	maxSnippet  = 4 << 10  // response bytes looked at for an error reason and code
 
 	// MaxSignedSize bounds a report's uncompressed size when it is
 	// un-gzipped to be signed: eight times the collector's default limit
