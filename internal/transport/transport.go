@@ -23,7 +23,8 @@
 //
 // The package never logs the enrollment token or a whole response body,
 // and never drops a report itself: only a permanent refusal by the
-// collector moves one aside.
+// collector moves one aside, or, with a Signer, a report that inflates
+// beyond [MaxSignedSize], which no collector takes.
 package transport
 
 import (
