@@ -93,7 +93,7 @@ func TestIngestRejects(t *testing.T) {
 					_, m := reportJSON(t)
 					m["generated_at"] = report.FormatTime(t0.Add(25 * time.Hour))
 					return gz(t, mustJSON(t, m))
-				}, nil, 400, "generated_at 2026-11-02T11:00:00Z is more than 24h0m0s in the future"},
+				}, nil, 400, "generated_at 2026-11-02T11:00:00Z is more than 5m0s in the future"},
 				{"not_gzip", func(t *testing.T) []byte { return []byte(`{"a":1}`) }, nil, 400, "not gzip"},
 				{"truncated_gzip", func(t *testing.T) []byte {
 					_, m := reportJSON(t)
@@ -198,15 +198,19 @@ func TestIngestIdempotentAPI(t *testing.T) {
 			}
 
 			// Uncompressed is accepted too (curl, proxies that inflate).
-			plain := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(time.Hour))
+			plain := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(time.Minute))
 			resp = e.post(t, bytes.NewReader(fleettest.JSON(t, plain)), map[string]string{"Content-Encoding": "", "Idempotency-Key": plain.ReportID})
 			if resp.status != http.StatusCreated {
 				t.Errorf("uncompressed: %d %s", resp.status, resp.body)
 			}
-			// Up to 24h ahead is clock skew, not a lie.
-			skewed := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(23*time.Hour))
+			// Up to 5 minutes ahead is clock skew, not a lie.
+			skewed := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(5*time.Minute))
 			if resp := e.send(t, skewed); resp.status != http.StatusCreated {
-				t.Errorf("23h in the future: %d %s", resp.status, resp.body)
+				t.Errorf("5 minutes in the future: %d %s", resp.status, resp.body)
+			}
+			ahead := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(5*time.Minute+time.Second))
+			if resp := e.send(t, ahead); resp.status != http.StatusBadRequest {
+				t.Errorf("5 minutes and a second in the future: %d %s", resp.status, resp.body)
 			}
 		})
 	}
@@ -289,7 +293,7 @@ func TestRateLimit(t *testing.T) {
 			for i := range 2 {
 				e.mustSend(t, fleettest.Report(t, "debian-clean", "h1", "h1", t0.Add(time.Duration(i)*time.Minute)))
 			}
-			r := fleettest.Report(t, "debian-clean", "h1", "h1", t0.Add(time.Hour))
+			r := fleettest.Report(t, "debian-clean", "h1", "h1", t0.Add(2*time.Minute))
 			resp := e.send(t, r)
 			if resp.status != http.StatusTooManyRequests {
 				t.Fatalf("third report in a burst of 2: %d %s", resp.status, resp.body)

@@ -48,7 +48,17 @@ const (
 	DefaultRate       = 10      // reports per second per token, per replica
 	DefaultBurst      = 200
 	DefaultStaleAfter = 48 * time.Hour
-	DefaultMaxFuture  = 24 * time.Hour
+	DefaultMaxFuture  = 5 * time.Minute
+	// DefaultMaxInflight is how many reports a replica reads, decodes
+	// and stores at once; DefaultMaxInflightBytes how many bytes of
+	// decompressed reports they may hold. Small reports (a few KiB) are
+	// bounded by the first, large ones by the second: eight 8 MiB
+	// reports at once.
+	DefaultMaxInflight      = 64
+	DefaultMaxInflightBytes = 64 << 20
+	// gateWait is how long a report waits for room at the gate before
+	// it is answered 503.
+	gateWait = 250 * time.Millisecond
 	// MinAdminToken is the shortest admin credential accepted.
 	MinAdminToken = 16
 )
@@ -71,10 +81,17 @@ type Options struct {
 	// (default DefaultStaleAfter).
 	StaleAfter time.Duration
 	// MaxFuture is how far in the future a report's generated_at may be
-	// (default DefaultMaxFuture).
+	// (default DefaultMaxFuture): the clock skew allowed.
 	MaxFuture time.Duration
-	Logger    *slog.Logger     // nil: discard
-	Now       func() time.Time // nil: time.Now
+	// MaxInflight bounds the reports read, decoded and stored at once,
+	// MaxInflightBytes the bytes of decompressed reports they hold
+	// (defaults DefaultMaxInflight, DefaultMaxInflightBytes; the latter
+	// at least MaxBody). A report that finds no room within a moment is
+	// answered 503 with Retry-After.
+	MaxInflight      int
+	MaxInflightBytes int64
+	Logger           *slog.Logger     // nil: discard
+	Now              func() time.Time // nil: time.Now
 	// Dashboard, when not nil, is served at "/" (everything outside /v1/,
 	// /healthz and /metrics) behind the admin credential, which browsers
 	// give with HTTP Basic authentication.
@@ -93,6 +110,8 @@ type Server struct {
 	log        *slog.Logger
 	now        func() time.Time
 	limiter    *limiter
+	gate       *gate
+	limits     decodeLimits
 	metrics    *metrics
 	dashboard  http.Handler
 }
@@ -109,6 +128,7 @@ func New(opts Options) *Server {
 		now:        opts.Now,
 		dashboard:  opts.Dashboard,
 		metrics:    newMetrics(),
+		limits:     defaultLimits(),
 	}
 	if len(opts.AdminToken) >= MinAdminToken {
 		s.adminHash, s.adminSet = sha256.Sum256([]byte(opts.AdminToken)), true
@@ -139,6 +159,14 @@ func New(opts Options) *Server {
 		burst = DefaultBurst
 	}
 	s.limiter = newLimiter(rate, burst, s.now)
+	inflight, inflightBytes := opts.MaxInflight, opts.MaxInflightBytes
+	if inflight <= 0 {
+		inflight = DefaultMaxInflight
+	}
+	if inflightBytes <= 0 {
+		inflightBytes = DefaultMaxInflightBytes
+	}
+	s.gate = newGate(inflight, max(inflightBytes, s.maxBody+1), gateWait)
 	return s
 }
 
