@@ -114,6 +114,8 @@ func TestUsage(t *testing.T) {
 		{"client_ca_without_tls", []string{"--client-ca", "ca.pem"}, exitUsage, "--client-ca needs --tls-cert"},
 		{"bad_retention", []string{"--retention", "forever"}, exitUsage, "400d"},
 		{"bad_rate", []string{"--rate", "0"}, exitUsage, "must be positive"},
+		{"bad_max_inflight", []string{"--max-inflight", "0"}, exitUsage, "--max-inflight, --max-inflight-bytes and --max-future must be positive"},
+		{"bad_max_future", []string{"--max-future", "-1m"}, exitUsage, "must be positive"},
 		{"world_readable_admin", []string{"--admin-token-file", worldReadable, "--db", db}, exitUsage, "chmod 600"},
 		{"missing_cert", []string{"--tls-cert", filepath.Join(dir, "c"), "--tls-key", filepath.Join(dir, "k"), "--db", db}, exitUsage, "loading TLS certificate"},
 		{"stray_argument", []string{"serve", "extra"}, exitUsage, `unexpected argument "extra"`},

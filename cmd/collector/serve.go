@@ -63,6 +63,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	maxBody := fs.Int64("max-body", collector.DefaultMaxBody, "largest report accepted, in `BYTES` after decompression")
 	rate := fs.Float64("rate", collector.DefaultRate, "reports per second allowed per enrollment token, per replica")
 	burst := fs.Int("burst", collector.DefaultBurst, "reports an enrollment token may send in a burst, per replica")
+	maxInflight := fs.Int("max-inflight", collector.DefaultMaxInflight, "reports read, decoded and stored at once; more wait a moment, then get 503 and Retry-After")
+	maxInflightBytes := fs.Int64("max-inflight-bytes", collector.DefaultMaxInflightBytes, "`BYTES` of decompressed reports held at once (at least --max-body)")
+	maxFuture := fs.Duration("max-future", collector.DefaultMaxFuture, "clock skew allowed: how far in the future a report's generated_at may be")
 	retention := days(defaultRetention)
 	fs.Var(&retention, "retention", "keep report history this long (e.g. 400d, 9600h; 0 keeps everything)")
 	staleAfter := days(collector.DefaultStaleAfter)
@@ -81,6 +84,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return usagef("--client-ca needs --tls-cert and --tls-key")
 	case *maxBody <= 0 || *rate <= 0 || *burst <= 0 || staleAfter <= 0 || retention < 0:
 		return usagef("--max-body, --rate, --burst and --stale-after must be positive, --retention not negative")
+	case *maxInflight <= 0 || *maxInflightBytes <= 0 || *maxFuture <= 0:
+		return usagef("--max-inflight, --max-inflight-bytes and --max-future must be positive")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
@@ -125,6 +130,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	api := collector.New(collector.Options{
 		Store: st, Admins: admins, AllowUnsigned: *allowUnsigned, MaxBody: *maxBody, Rate: *rate, Burst: *burst,
+		MaxInflight: *maxInflight, MaxInflightBytes: *maxInflightBytes, MaxFuture: *maxFuture,
 		StaleAfter: time.Duration(staleAfter), Logger: log, Dashboard: dash,
 	})
 	srv := &http.Server{

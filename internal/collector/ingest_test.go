@@ -208,6 +208,10 @@ func TestIngestIdempotentAPI(t *testing.T) {
 			if resp := e.send(t, skewed); resp.status != http.StatusCreated {
 				t.Errorf("5 minutes in the future: %d %s", resp.status, resp.body)
 			}
+			ahead := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(5*time.Minute+time.Second))
+			if resp := e.send(t, ahead); resp.status != http.StatusBadRequest {
+				t.Errorf("5 minutes and a second in the future: %d %s", resp.status, resp.body)
+			}
 		})
 	}
 }

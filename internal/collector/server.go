@@ -49,6 +49,16 @@ const (
 	DefaultBurst      = 200
 	DefaultStaleAfter = 48 * time.Hour
 	DefaultMaxFuture  = 5 * time.Minute
+	// DefaultMaxInflight is how many reports a replica reads, decodes
+	// and stores at once; DefaultMaxInflightBytes how many bytes of
+	// decompressed reports they may hold. Small reports (a few KiB) are
+	// bounded by the first, large ones by the second: eight 8 MiB
+	// reports at once.
+	DefaultMaxInflight      = 64
+	DefaultMaxInflightBytes = 64 << 20
+	// gateWait is how long a report waits for room at the gate before
+	// it is answered 503.
+	gateWait = 250 * time.Millisecond
 	// MinAdminToken is the shortest admin credential accepted.
 	MinAdminToken = 16
 )
@@ -78,10 +88,17 @@ type Options struct {
 	// (default DefaultStaleAfter).
 	StaleAfter time.Duration
 	// MaxFuture is how far in the future a report's generated_at may be
-	// (default DefaultMaxFuture).
+	// (default DefaultMaxFuture): the clock skew allowed.
 	MaxFuture time.Duration
-	Logger    *slog.Logger     // nil: discard
-	Now       func() time.Time // nil: time.Now
+	// MaxInflight bounds the reports read, decoded and stored at once,
+	// MaxInflightBytes the bytes of decompressed reports they hold
+	// (defaults DefaultMaxInflight, DefaultMaxInflightBytes; the latter
+	// at least MaxBody). A report that finds no room within a moment is
+	// answered 503 with Retry-After.
+	MaxInflight      int
+	MaxInflightBytes int64
+	Logger           *slog.Logger     // nil: discard
+	Now              func() time.Time // nil: time.Now
 	// Dashboard, when not nil, is served at "/" (everything outside /v1/,
 	// /healthz and /metrics) behind the admin credential, which browsers
 	// give with HTTP Basic authentication.
@@ -103,6 +120,8 @@ type Server struct {
 	limiter       *limiter
 	metrics       *metrics
 	dashboard     http.Handler
+	gate          *gate
+	limits        decodeLimits
 }
 
 // New returns a server for opts. It does not start anything.
@@ -117,6 +136,7 @@ func New(opts Options) *Server {
 		now:        opts.Now,
 		dashboard:  opts.Dashboard,
 		metrics:    newMetrics(),
+		limits:     defaultLimits(),
 	}
 	s.admins, s.adminFails, s.allowUnsigned = opts.Admins, newFailGuard(func() time.Time { return s.now() }), opts.AllowUnsigned
 	if s.admins == nil && len(opts.AdminToken) >= MinAdminToken {
@@ -148,6 +168,14 @@ func New(opts Options) *Server {
 		burst = DefaultBurst
 	}
 	s.limiter = newLimiter(rate, burst, s.now)
+	inflight, inflightBytes := opts.MaxInflight, opts.MaxInflightBytes
+	if inflight <= 0 {
+		inflight = DefaultMaxInflight
+	}
+	if inflightBytes <= 0 {
+		inflightBytes = DefaultMaxInflightBytes
+	}
+	s.gate = newGate(inflight, max(inflightBytes, s.maxBody+1), gateWait)
 	return s
 }
 
