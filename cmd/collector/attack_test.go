@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,7 +108,7 @@ func TestIngestUnderAttack(t *testing.T) {
 							if attackCtx.Err() != nil {
 								return
 							}
-							code, _ := rawPost(attackCtx, hc, p.base, hostileSecret, body.id, body.gz)
+							code, _ := rawPost(attackCtx, hc, p.base, hostileSecret, body.id, body.gz, nil)
 							sent.Add(1)
 							switch code {
 							case http.StatusServiceUnavailable:
@@ -155,11 +157,17 @@ func TestIngestUnderAttack(t *testing.T) {
 			for i := range honestReports {
 				host := fmt.Sprintf("honest-%02d", i)
 				id, gz := goldenReport(t, "debian-kaspersky", host, time.Now())
+				// Signed by the host's own agent key, as the agent does.
+				key := agentKeyFor(host)
+				signed := map[string]string{
+					"Avscout-Public-Key": store.FormatKey(pubOf(key)),
+					"Avscout-Signature":  "ed25519:" + base64.StdEncoding.EncodeToString(ed25519.Sign(key, gunzip(t, gz))),
+				}
 				sentHonest = append(sentHonest, honest{id, host})
 				honestWG.Go(func() {
 					deadline := time.Now().Add(attackFor + 60*time.Second)
 					for {
-						code, resp := rawPost(ctx, hc, p.base, honestSecret, id, gz)
+						code, resp := rawPost(ctx, hc, p.base, honestSecret, id, gz, signed)
 						switch {
 						case code == http.StatusCreated || code == http.StatusOK:
 							return
@@ -335,8 +343,9 @@ type postResult struct {
 	retryAfter string
 }
 
-// rawPost posts a gzipped report; a transport error gives code 0.
-func rawPost(ctx context.Context, c *http.Client, base, secret, id string, gz []byte) (int, postResult) {
+// rawPost posts a gzipped report with the extra headers hdr (the agent's
+// signature, when the sender is honest); a transport error gives code 0.
+func rawPost(ctx context.Context, c *http.Client, base, secret, id string, gz []byte, hdr map[string]string) (int, postResult) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/reports", bytes.NewReader(gz))
 	if err != nil {
 		return 0, postResult{body: err.Error()}
@@ -345,6 +354,9 @@ func rawPost(ctx context.Context, c *http.Client, base, secret, id string, gz []
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Content-Encoding", "gzip")
 	req.Header.Set("Idempotency-Key", id)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, postResult{body: err.Error()}
