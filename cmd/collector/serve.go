@@ -130,7 +130,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	api := collector.New(collector.Options{
 		Store: st, Admins: admins, AllowUnsigned: *allowUnsigned, MaxBody: *maxBody, Rate: *rate, Burst: *burst,
-		MaxInflight: *maxInflight, MaxInflightBytes: *maxInflightBytes, MaxFuture: *maxFuture,
+		MaxInflight: *maxInflight, MaxInflightBytes: *maxInflightBytes, MaxFuture: *maxFuture, MaxAge: time.Duration(retention),
 		StaleAfter: time.Duration(staleAfter), Logger: log, Dashboard: dash,
 	})
 	srv := &http.Server{

@@ -31,6 +31,7 @@ const (
 	reasonSchema       = "invalid_schema"
 	reasonIdempotency  = "idempotency_key"
 	reasonFuture       = "future_report"
+	reasonTooOld       = "too_old"
 	reasonInvalid      = "invalid_report"
 	reasonConflict     = "conflict"
 	reasonStore        = "store_error"
@@ -40,7 +41,7 @@ const (
 )
 
 var rejectReasons = []string{reasonUnauthorized, reasonRateLimited, reasonEncoding, reasonMediaType, reasonTooLarge,
-	reasonBadGzip, reasonBadJSON, reasonSchema, reasonIdempotency, reasonFuture, reasonInvalid, reasonConflict, reasonStore,
+	reasonBadGzip, reasonBadJSON, reasonSchema, reasonIdempotency, reasonFuture, reasonTooOld, reasonInvalid, reasonConflict, reasonStore,
 	reasonOverLimit, reasonOverloaded, reasonGone}
 
 // ingestTimeout bounds the store's work on one report.
@@ -235,6 +236,9 @@ func (s *Server) check(r *http.Request, rep *report.Report, now time.Time) *reje
 	}
 	if rep.GeneratedAt.After(now.Add(s.maxFuture)) {
 		return &rejection{status: http.StatusBadRequest, reason: reasonFuture, msg: fmt.Sprintf("generated_at %s is more than %v in the future", report.FormatTime(rep.GeneratedAt), s.maxFuture)}
+	}
+	if s.maxAge > 0 && rep.GeneratedAt.Before(now.Add(-s.maxAge)) {
+		return &rejection{status: http.StatusBadRequest, reason: reasonTooOld, msg: fmt.Sprintf("generated_at %s is older than the history kept (%v)", report.FormatTime(rep.GeneratedAt), s.maxAge)}
 	}
 	return nil
 }

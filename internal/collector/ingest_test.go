@@ -352,3 +352,21 @@ func TestLimiter(t *testing.T) {
 		t.Errorf("%d buckets kept, max %d", n, maxBuckets)
 	}
 }
+
+// TestIngestRefusesReportsOlderThanHistory: once history is pruned, a
+// replayed old report could no longer be told from a new one, and the
+// current state follows received order; so a report generated before the
+// retention window is refused, and one just inside it is stored.
+func TestIngestRefusesReportsOlderThanHistory(t *testing.T) {
+	const keep = 400 * 24 * time.Hour
+	e := newEnv(t, "sqlite", func(o *Options) { o.MaxAge = keep })
+	old := fleettest.Report(t, "debian-clean", "h1", "h1", t0.Add(-keep-time.Minute))
+	resp := e.send(t, old)
+	if msg := resp.errorMessage(t); resp.status != http.StatusBadRequest || !strings.Contains(msg, "older than the history kept") {
+		t.Errorf("report older than the retention: %d %q, want 400", resp.status, msg)
+	}
+	inside := fleettest.Report(t, "debian-clean", "h1", "h1", t0.Add(-keep+time.Minute))
+	if resp := e.send(t, inside); resp.status != http.StatusCreated {
+		t.Errorf("report inside the retention: %d %s", resp.status, resp.body)
+	}
+}

@@ -90,6 +90,10 @@ type Options struct {
 	// MaxFuture is how far in the future a report's generated_at may be
 	// (default DefaultMaxFuture): the clock skew allowed.
 	MaxFuture time.Duration
+	// MaxAge, when positive, refuses reports generated longer ago: the
+	// history's retention. Older reports have been pruned, so a replay of
+	// one could no longer be recognised as a duplicate.
+	MaxAge time.Duration
 	// MaxInflight bounds the reports read, decoded and stored at once,
 	// MaxInflightBytes the bytes of decompressed reports they hold
 	// (defaults DefaultMaxInflight, DefaultMaxInflightBytes; the latter
@@ -115,6 +119,7 @@ type Server struct {
 	maxWire       int64
 	staleAfter    time.Duration
 	maxFuture     time.Duration
+	maxAge        time.Duration
 	log           *slog.Logger
 	now           func() time.Time
 	limiter       *limiter
@@ -132,6 +137,7 @@ func New(opts Options) *Server {
 		maxWire:    opts.MaxWire,
 		staleAfter: opts.StaleAfter,
 		maxFuture:  opts.MaxFuture,
+		maxAge:     opts.MaxAge,
 		log:        opts.Logger,
 		now:        opts.Now,
 		dashboard:  opts.Dashboard,
