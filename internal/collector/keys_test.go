@@ -232,3 +232,35 @@ func (e *env) mustSendSigned(t testing.TB, r *report.Report, k ed25519.PrivateKe
 		t.Fatalf("POST signed report %s of %s: %d %s", r.ReportID, r.Host.ID, resp.status, resp.body)
 	}
 }
+
+// The id a key is pinned to is the id the report is stored under. The
+// store keeps host ids with NUL (which PostgreSQL text cannot hold) with
+// U+FFFD in its place, so a report for "a\x00b" lands on host "a\uFFFDb":
+// it must meet that host's pinned key, not pin a key of its own to an id
+// no report is stored under.
+func TestPinnedIDIsStoredID(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			e := newEnv(t, d, func(o *Options) { o.AllowUnsigned = false })
+			agent, thief := agentKey("agent"), agentKey("thief")
+			const victim = "victim-\uFFFD-01"
+			first := fleettest.Report(t, "windows-kes-active", victim, "victim", t0)
+			e.mustSendSigned(t, first, agent)
+
+			forged := fleettest.Report(t, "windows-clean", "victim-\x00-01", "victim", t0.Add(time.Minute))
+			if code := refusal(t, e.sendSigned(t, forged, thief, nil)); code != CodeKeyMismatch {
+				t.Errorf("report for the victim's id spelt with NUL: code %q, want %q", code, CodeKeyMismatch)
+			}
+			host, err := e.store.Host(context.Background(), victim, time.Hour)
+			if err != nil || host.LastReportID != first.ReportID || host.State != store.HostRestricted {
+				t.Errorf("victim after the forged report: latest %s, state %s, %v", host.LastReportID, host.State, err)
+			}
+			// The agent's own report for the NUL spelling is its host's.
+			own := fleettest.Report(t, "windows-kes-active", "victim-\x00-01", "victim", t0.Add(2*time.Minute))
+			e.mustSendSigned(t, own, agent)
+			if k, err := e.store.HostKey(context.Background(), "victim-\x00-01"); err != nil || !bytes.Equal(k.PublicKey, agent.Public().(ed25519.PublicKey)) {
+				t.Errorf("key of the NUL spelling: %+v, %v", k, err)
+			}
+		})
+	}
+}
