@@ -237,17 +237,21 @@ type AuditEntry struct {
 // cleanAudit makes an entry's fields storable and bounded: the target
 // may come from a URL, so it is hostile.
 func cleanAudit(e *AuditEntry) {
-	f := func(v string, n int) string {
-		v = strings.Map(func(r rune) rune {
-			if unicode.IsControl(r) {
-				return '\uFFFD'
-			}
-			return r
-		}, strings.ToValidUTF8(v, "\uFFFD"))
-		return truncate(v, n)
-	}
+	f := auditText
 	e.Credential, e.Remote, e.Action = f(e.Credential, maxAuditField), f(e.Remote, maxAuditField), f(e.Action, maxAuditField)
 	e.Target, e.Detail = f(e.Target, maxAuditField), f(e.Detail, maxAuditDetail)
+}
+
+// auditText is v as an audit entry stores it: valid UTF-8, control
+// characters (NUL among them) as U+FFFD, at most n bytes.
+func auditText(v string, n int) string {
+	v = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ToValidUTF8(v, "\uFFFD"))
+	return truncate(v, n)
 }
 
 func insertAudit(ctx context.Context, ex interface {
@@ -276,7 +280,8 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 }
 
 // AuditLog returns the latest limit (1…1000) administrator actions,
-// newest first; target, when not "", keeps only those on it.
+// newest first; target, when not "", keeps only those on it (spelt as
+// given to Audit or Rekey: it is cleaned as they store it).
 func (s *Store) AuditLog(ctx context.Context, target string, limit int) ([]AuditEntry, error) {
 	if limit <= 0 || limit > MaxLimit {
 		return nil, fmt.Errorf("%w limit: want 1 to %d", ErrInvalid, MaxLimit)
@@ -285,7 +290,7 @@ func (s *Store) AuditLog(ctx context.Context, target string, limit int) ([]Audit
 	args := []any{limit}
 	if target != "" {
 		q += " WHERE target = $2"
-		args = append(args, target)
+		args = append(args, auditText(target, maxAuditField))
 	}
 	rows, err := s.r.QueryContext(ctx, q+" ORDER BY at DESC, id DESC LIMIT $1", args...)
 	if err != nil {

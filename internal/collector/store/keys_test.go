@@ -200,3 +200,38 @@ func TestParseKey(t *testing.T) {
 		t.Errorf("Fingerprint = %q", fp)
 	}
 }
+
+// A host id with NUL is stored with U+FFFD in its place (PostgreSQL text
+// cannot hold NUL); its key, its rekeys and its audit entries are found
+// by either spelling, on both databases.
+func TestHostKeyNULSpelling(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, c *clock) {
+		ctx := context.Background()
+		a, b := pub(testKey("a")), pub(testKey("b"))
+		const nul, stored = "h\x00-1", "h\uFFFD-1"
+		ingest(t, s, fleettest.Report(t, "debian-clean", nul, "h", t0), t0, Stored)
+		if k, pinned, err := s.PinKey(ctx, nul, a, t0); err != nil || !pinned || !bytes.Equal(k.PublicKey, a) {
+			t.Fatalf("PinKey(NUL spelling) = %+v, %v, %v", k, pinned, err)
+		}
+		if k, pinned, err := s.PinKey(ctx, stored, b, t0); err != nil || pinned || !bytes.Equal(k.PublicKey, a) {
+			t.Errorf("PinKey(stored spelling, another key) = %+v, %v, %v; want the key pinned by the NUL spelling", k, pinned, err)
+		}
+		if err := s.RefuseKey(ctx, nul, b, t0); err != nil {
+			t.Errorf("RefuseKey(NUL spelling): %v", err)
+		}
+		if k, err := s.HostKey(ctx, stored); err != nil || !bytes.Equal(k.RefusedKey, b) {
+			t.Errorf("HostKey(stored spelling) = %+v, %v", k, err)
+		}
+		if _, after, err := s.Rekey(ctx, Rekey{HostID: nul, Key: b, Credential: "alice"}); err != nil || !bytes.Equal(after.PublicKey, b) {
+			t.Fatalf("Rekey(NUL spelling) = %+v, %v", after, err)
+		}
+		for _, id := range []string{nul, stored} {
+			if k, err := s.HostKey(ctx, id); err != nil || !bytes.Equal(k.PublicKey, b) {
+				t.Errorf("HostKey(%q) after Rekey = %+v, %v", id, k, err)
+			}
+			if log, err := s.AuditLog(ctx, id, 10); err != nil || len(log) != 1 || log[0].Target != stored {
+				t.Errorf("AuditLog(%q) = %+v, %v", id, log, err)
+			}
+		}
+	})
+}
