@@ -93,7 +93,7 @@ Usage:
   avscout-collector [serve] [--listen ADDR] [--db PATH|postgres://…] [--admin-token-file FILE]
                     [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
                     [--max-body BYTES] [--rate N] [--burst N] [--retention 400d] [--stale-after 48h]
-                    [--max-inflight N] [--max-inflight-bytes BYTES] [--max-future 5m]
+                    [--max-inflight N] [--max-inflight-bytes BYTES] [--body-timeout 30s] [--max-future 5m]
                     [--allow-unsigned] [--log-level debug|info|warn|error]
   avscout-collector token create --name NAME [--db …]   (prints the secret once)
   avscout-collector token list [--db …] [--json]

@@ -65,6 +65,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	burst := fs.Int("burst", collector.DefaultBurst, "reports an enrollment token may send in a burst, per replica")
 	maxInflight := fs.Int("max-inflight", collector.DefaultMaxInflight, "reports read, decoded and stored at once; more wait a moment, then get 503 and Retry-After")
 	maxInflightBytes := fs.Int64("max-inflight-bytes", collector.DefaultMaxInflightBytes, "`BYTES` of decompressed reports held at once (at least --max-body)")
+	bodyTimeout := fs.Duration("body-timeout", collector.DefaultBodyTimeout, "how long a report's body may take to arrive once it has a place (see --max-inflight); slower senders get 408")
 	maxFuture := fs.Duration("max-future", collector.DefaultMaxFuture, "clock skew allowed: how far in the future a report's generated_at may be")
 	retention := days(defaultRetention)
 	fs.Var(&retention, "retention", "keep report history this long (e.g. 400d, 9600h; 0 keeps everything)")
@@ -84,8 +85,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return usagef("--client-ca needs --tls-cert and --tls-key")
 	case *maxBody <= 0 || *rate <= 0 || *burst <= 0 || staleAfter <= 0 || retention < 0:
 		return usagef("--max-body, --rate, --burst and --stale-after must be positive, --retention not negative")
-	case *maxInflight <= 0 || *maxInflightBytes <= 0 || *maxFuture <= 0:
-		return usagef("--max-inflight, --max-inflight-bytes and --max-future must be positive")
+	case *maxInflight <= 0 || *maxInflightBytes <= 0 || *maxFuture <= 0 || *bodyTimeout <= 0:
+		return usagef("--max-inflight, --max-inflight-bytes, --max-future and --body-timeout must be positive")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
@@ -130,7 +131,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	api := collector.New(collector.Options{
 		Store: st, Admins: admins, AllowUnsigned: *allowUnsigned, MaxBody: *maxBody, Rate: *rate, Burst: *burst,
-		MaxInflight: *maxInflight, MaxInflightBytes: *maxInflightBytes, MaxFuture: *maxFuture, MaxAge: time.Duration(retention),
+		MaxInflight: *maxInflight, MaxInflightBytes: *maxInflightBytes, MaxFuture: *maxFuture, BodyTimeout: *bodyTimeout, MaxAge: time.Duration(retention),
 		StaleAfter: time.Duration(staleAfter), Logger: log, Dashboard: dash,
 	})
 	srv := &http.Server{

@@ -9,6 +9,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -38,11 +39,12 @@ const (
 	reasonOverLimit    = "over_limit"
 	reasonOverloaded   = "overloaded"
 	reasonGone         = "client_gone"
+	reasonBodyTimeout  = "body_timeout"
 )
 
 var rejectReasons = []string{reasonUnauthorized, reasonRateLimited, reasonEncoding, reasonMediaType, reasonTooLarge,
 	reasonBadGzip, reasonBadJSON, reasonSchema, reasonIdempotency, reasonFuture, reasonTooOld, reasonInvalid, reasonConflict, reasonStore,
-	reasonOverLimit, reasonOverloaded, reasonGone}
+	reasonOverLimit, reasonOverloaded, reasonGone, reasonBodyTimeout}
 
 // ingestTimeout bounds the store's work on one report.
 const ingestTimeout = 30 * time.Second
@@ -89,6 +91,11 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.gate.leave()
+	// A place at the gate is scarce: the body must come soon, or the
+	// sender is cut off (408) and the place goes to another report.
+	if err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyTimeout)); err != nil {
+		log.Debug("no read deadline for the body", "err", err)
+	}
 	rep, raw, charged, rej := s.receive(w, r)
 	defer s.gate.release(charged)
 	if rej != nil {
@@ -194,14 +201,14 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) (rep *report.Re
 	if contentEncoding(r) == "gzip" {
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			return nil, nil, 0, readRejection(ctx, err, s.maxWire, "body is not gzip: ")
+			return nil, nil, 0, s.readRejection(ctx, err, "body is not gzip: ")
 		}
 		defer zr.Close()
 		body = zr
 	}
 	raw, charged, err := s.gate.readAll(ctx, body, s.maxBody)
 	if err != nil {
-		return nil, nil, charged, readRejection(ctx, err, s.maxWire, "malformed gzip body: ")
+		return nil, nil, charged, s.readRejection(ctx, err, "malformed gzip body: ")
 	}
 	if int64(len(raw)) > s.maxBody {
 		return nil, nil, charged, &rejection{status: http.StatusRequestEntityTooLarge, reason: reasonTooLarge, msg: fmt.Sprintf("report larger than %d bytes uncompressed", s.maxBody)}
@@ -252,12 +259,18 @@ func gateRejection(err error) *rejection {
 }
 
 // readRejection classifies an error reading the body.
-func readRejection(ctx context.Context, err error, maxWire int64, prefix string) *rejection {
-	if status, reason, msg := bodyError(err, maxWire); status != 0 {
+func (s *Server) readRejection(ctx context.Context, err error, prefix string) *rejection {
+	if status, reason, msg := bodyError(err, s.maxWire); status != 0 {
 		return &rejection{status: status, reason: reason, msg: msg}
 	}
 	if errors.Is(err, errBusy) {
 		return gateRejection(err)
+	}
+	// Checked before the context, which the server cancels when a read
+	// fails.
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &rejection{status: http.StatusRequestTimeout, reason: reasonBodyTimeout,
+			msg: fmt.Sprintf("report body not received within %v, retry later", s.bodyTimeout)}
 	}
 	if ctx.Err() != nil {
 		return &rejection{reason: reasonGone, msg: "while reading the body"}

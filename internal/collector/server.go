@@ -56,6 +56,9 @@ const (
 	// reports at once.
 	DefaultMaxInflight      = 64
 	DefaultMaxInflightBytes = 64 << 20
+	// DefaultBodyTimeout is how long a report's body may take to arrive
+	// once the report holds a place at the gate.
+	DefaultBodyTimeout = 30 * time.Second
 	// gateWait is how long a report waits for room at the gate before
 	// it is answered 503.
 	gateWait = 250 * time.Millisecond
@@ -101,8 +104,14 @@ type Options struct {
 	// answered 503 with Retry-After.
 	MaxInflight      int
 	MaxInflightBytes int64
-	Logger           *slog.Logger     // nil: discard
-	Now              func() time.Time // nil: time.Now
+	// BodyTimeout bounds the time a report's body takes to arrive once
+	// the report has a place at the gate (default DefaultBodyTimeout), so
+	// that slow senders cannot hold every place for the server's whole
+	// ReadTimeout. A body that takes longer is answered 408; the agent
+	// retries it.
+	BodyTimeout time.Duration
+	Logger      *slog.Logger     // nil: discard
+	Now         func() time.Time // nil: time.Now
 	// Dashboard, when not nil, is served at "/" (everything outside /v1/,
 	// /healthz and /metrics) behind the admin credential, which browsers
 	// give with HTTP Basic authentication.
@@ -126,23 +135,25 @@ type Server struct {
 	metrics       *metrics
 	dashboard     http.Handler
 	gate          *gate
+	bodyTimeout   time.Duration
 	limits        decodeLimits
 }
 
 // New returns a server for opts. It does not start anything.
 func New(opts Options) *Server {
 	s := &Server{
-		store:      opts.Store,
-		maxBody:    opts.MaxBody,
-		maxWire:    opts.MaxWire,
-		staleAfter: opts.StaleAfter,
-		maxFuture:  opts.MaxFuture,
-		maxAge:     opts.MaxAge,
-		log:        opts.Logger,
-		now:        opts.Now,
-		dashboard:  opts.Dashboard,
-		metrics:    newMetrics(),
-		limits:     defaultLimits(),
+		store:       opts.Store,
+		maxBody:     opts.MaxBody,
+		maxWire:     opts.MaxWire,
+		staleAfter:  opts.StaleAfter,
+		maxFuture:   opts.MaxFuture,
+		maxAge:      opts.MaxAge,
+		log:         opts.Logger,
+		now:         opts.Now,
+		dashboard:   opts.Dashboard,
+		metrics:     newMetrics(),
+		limits:      defaultLimits(),
+		bodyTimeout: opts.BodyTimeout,
 	}
 	s.admins, s.adminFails, s.allowUnsigned = opts.Admins, newFailGuard(func() time.Time { return s.now() }), opts.AllowUnsigned
 	if s.admins == nil && len(opts.AdminToken) >= MinAdminToken {
@@ -156,6 +167,9 @@ func New(opts Options) *Server {
 	}
 	if s.staleAfter <= 0 {
 		s.staleAfter = DefaultStaleAfter
+	}
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = DefaultBodyTimeout
 	}
 	if s.maxFuture <= 0 {
 		s.maxFuture = DefaultMaxFuture
