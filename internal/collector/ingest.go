@@ -46,6 +46,12 @@ var rejectReasons = []string{reasonUnauthorized, reasonRateLimited, reasonEncodi
 	reasonBadGzip, reasonBadJSON, reasonSchema, reasonIdempotency, reasonFuture, reasonTooOld, reasonInvalid, reasonConflict, reasonStore,
 	reasonOverLimit, reasonOverloaded, reasonGone, reasonBodyTimeout}
 
+// Messages of log lines kept within a [logBudget].
+const (
+	msgRejected    = "report rejected"
+	msgAdminFailed = "admin authentication failed"
+)
+
 // ingestTimeout bounds the store's work on one report.
 const ingestTimeout = 30 * time.Second
 
@@ -65,13 +71,18 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { s.metrics.observe(time.Since(start)) }()
 	log := s.log.With("remote", r.RemoteAddr)
+	logged := true // false: this rejection's line is over the budget
 	reject := func(rej *rejection) {
 		s.metrics.reject(rej.reason)
 		if rej.reason == reasonGone {
-			log.Info("client went away", "msg", rej.msg)
+			if logged {
+				log.Info("client went away", "msg", rej.msg)
+			}
 			return // nobody to answer
 		}
-		log.Info("report rejected", "status", rej.status, "reason", rej.reason, "msg", rej.msg)
+		if logged {
+			log.Info(msgRejected, "status", rej.status, "reason", rej.reason, "msg", rej.msg)
+		}
 		if rej.retryAfter != "" {
 			w.Header().Set("Retry-After", rej.retryAfter)
 		}
@@ -80,6 +91,9 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 
 	tokenID, rej := s.admit(w, r)
 	if rej != nil {
+		// Anyone can cause these as fast as they can send: their lines
+		// are bounded (the metrics count them all).
+		logged = s.admitLogs.allow()
 		reject(rej)
 		return
 	}

@@ -24,6 +24,8 @@ var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
 type metrics struct {
 	ingested  atomic.Uint64
 	duplicate atomic.Uint64
+	// adminFailures counts requests with a wrong admin credential.
+	adminFailures atomic.Uint64
 
 	mu       sync.Mutex
 	rejected map[string]uint64
@@ -75,6 +77,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	counter("avscout_collector_reports_ingested_total", "Reports stored.", m.ingested.Load())
 	counter("avscout_collector_reports_duplicate_total", "Reports received again and not stored again.", m.duplicate.Load())
+	counter("avscout_collector_admin_auth_failures_total", "Requests with a wrong admin credential.", m.adminFailures.Load())
 
 	m.mu.Lock()
 	const rej = "avscout_collector_reports_rejected_total"

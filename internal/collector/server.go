@@ -123,6 +123,8 @@ type Server struct {
 	store         Store
 	admins        *AdminCredentials // nil: the admin API is off
 	adminFails    *failGuard
+	adminLogs     *logBudget // lines of failed admin logins
+	admitLogs     *logBudget // lines of reports refused before the token's rate applies
 	allowUnsigned bool
 	maxBody       int64
 	maxWire       int64
@@ -180,6 +182,7 @@ func New(opts Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.adminLogs, s.admitLogs = newLogBudget(s.log, msgAdminFailed), newLogBudget(s.log, msgRejected)
 	rate, burst := opts.Rate, opts.Burst
 	if rate <= 0 {
 		rate = DefaultRate
@@ -264,7 +267,8 @@ func securityHeaders(next http.Handler) http.Handler {
 // ([AdminName]). browser says to challenge with Basic, so that browsers
 // ask. A client whose credentials failed several times waits,
 // exponentially longer (429 with Retry-After), before it is heard again;
-// every failure is logged, never the secret tried.
+// every failure is counted and logged (never the secret tried), the lines
+// within a budget per replica.
 func (s *Server) admin(next http.Handler, browser bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.admins == nil {
@@ -281,8 +285,11 @@ func (s *Server) admin(next http.Handler, browser bool) http.Handler {
 		if name == "" {
 			if presented {
 				failures, wait := s.adminFails.fail(client)
-				s.log.Warn("admin authentication failed", "remote", r.RemoteAddr, "user", adminUser(r),
-					"path", truncate(r.URL.Path, 128), "failures", failures, "backoff", wait)
+				s.metrics.adminFailures.Add(1)
+				if s.adminLogs.allow() {
+					s.log.Warn(msgAdminFailed, "remote", r.RemoteAddr, "user", adminUser(r),
+						"path", truncate(r.URL.Path, 128), "failures", failures, "backoff", wait)
+				}
 			}
 			if browser {
 				w.Header().Set("WWW-Authenticate", `Basic realm="avscout", charset="UTF-8"`)
