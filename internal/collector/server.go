@@ -124,7 +124,7 @@ type Server struct {
 	admins        *AdminCredentials // nil: the admin API is off
 	adminFails    *failGuard
 	adminLogs     *logBudget // lines of failed admin logins
-	admitLogs     *logBudget // lines of reports refused before the token's rate applies
+	admitLogs     *logBudget // lines of reports refused before their body is read
 	allowUnsigned bool
 	maxBody       int64
 	maxWire       int64
