@@ -50,6 +50,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/avscout/avscout/internal/edkey"
 )
 
 // FileName is the key's file name in the agent's state directory.
@@ -128,7 +130,26 @@ func Parse(data []byte) (ed25519.PrivateKey, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(priv), ed25519.PrivateKeySize)
 	}
+	if err := checkPublic(priv); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
 	return priv, nil
+}
+
+// checkPublic refuses a private key whose public half is weak (a point
+// of small order, which the collector refuses since it verifies forged
+// signatures; see package edkey) or is not the one its seed makes. Keys
+// from [ed25519.GenerateKey], and from PKCS#8, which holds the seed only,
+// never fail; this is a guard, not a filter.
+func checkPublic(priv ed25519.PrivateKey) error {
+	pub := priv.Public().(ed25519.PublicKey)
+	if err := edkey.Check(pub); err != nil {
+		return fmt.Errorf("weak public key: %w", err)
+	}
+	if !pub.Equal(ed25519.NewKeyFromSeed(priv.Seed()).Public()) {
+		return errors.New("the public key is not the one of the private key")
+	}
+	return nil
 }
 
 func trimSpace(b []byte) []byte {
@@ -236,6 +257,9 @@ func LoadOrCreate(path string, logger *slog.Logger) (k *Key, created bool, err e
 func create(path string) (*Key, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
+		return nil, fmt.Errorf("agent key: generate: %w", err)
+	}
+	if err := checkPublic(priv); err != nil {
 		return nil, fmt.Errorf("agent key: generate: %w", err)
 	}
 	data, err := Marshal(priv)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/avscout/avscout/internal/edkey"
 )
 
 func fixture(t *testing.T, name string) []byte {
@@ -334,5 +336,31 @@ func TestFingerprintForm(t *testing.T) {
 	// sha256 of 32 zero bytes, base64 without padding.
 	if got, want := Fingerprint(pub), "SHA256:Zmh6rfhivXdsj8GLjp+OIAiXFIVu4jOzkCpZHQ1fKSU"; got != want {
 		t.Errorf("Fingerprint = %s, want %s", got, want)
+	}
+}
+
+// A key whose public half is weak (here the identity point, which
+// verifies forged signatures) or does not belong to its seed is refused.
+// Parse cannot meet one (PKCS#8 holds the seed only, and the public key
+// is derived from it), so the guard is tried on crafted keys.
+func TestWeakPublicKeyRefused(t *testing.T) {
+	seed := bytes.Repeat([]byte{7}, ed25519.SeedSize)
+	identity := make([]byte, ed25519.PublicKeySize)
+	identity[0] = 1
+	weak := ed25519.PrivateKey(append(bytes.Clone(seed), identity...))
+	if err := checkPublic(weak); !errors.Is(err, edkey.ErrSmallOrder) {
+		t.Errorf("identity public key: %v, want ErrSmallOrder", err)
+	}
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, ed25519.SeedSize))
+	mixed := ed25519.PrivateKey(append(bytes.Clone(seed), other.Public().(ed25519.PublicKey)...))
+	if err := checkPublic(mixed); err == nil || !strings.Contains(err.Error(), "not the one") {
+		t.Errorf("public key of another seed: %v", err)
+	}
+	if err := checkPublic(ed25519.NewKeyFromSeed(seed)); err != nil {
+		t.Errorf("a real key: %v", err)
+	}
+	// A key file, parsed: its public half is derived, and passes.
+	if _, err := Parse(fixture(t, "openssl-ed25519.pem")); err != nil {
+		t.Errorf("OpenSSL key: %v", err)
 	}
 }

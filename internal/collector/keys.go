@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/collector/store"
+	"github.com/avscout/avscout/internal/edkey"
 	"github.com/avscout/avscout/internal/report"
 )
 
@@ -103,7 +104,17 @@ func (s *Server) checkAgentKey(w http.ResponseWriter, r *http.Request, rep *repo
 		return nil, nil, true
 	}
 	pub, err := store.ParseKey(pubHdr)
-	if err != nil {
+	switch {
+	case errors.Is(err, edkey.ErrSmallOrder), errors.Is(err, edkey.ErrEncoding):
+		// Checked before the signature and the pin: a key of small order
+		// verifies forged signatures, and must never be pinned.
+		why := edkey.ErrEncoding
+		if errors.Is(err, edkey.ErrSmallOrder) {
+			why = edkey.ErrSmallOrder
+		}
+		refuse(CodeBadSignature, HeaderPublicKey+": weak key refused: "+why.Error(), "key_sent", truncate(pubHdr, 64))
+		return nil, nil, false
+	case err != nil:
 		refuse(CodeBadSignature, HeaderPublicKey+": want "+store.KeyPrefix+"<base64 of the 32-byte key>")
 		return nil, nil, false
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/avscout/avscout/internal/collector/internal/fleettest"
 	"github.com/avscout/avscout/internal/collector/store"
+	"github.com/avscout/avscout/internal/edkey/edkeytest"
 	"github.com/avscout/avscout/internal/report"
 )
 
@@ -28,12 +29,15 @@ func keyHeader(k ed25519.PrivateKey) string {
 
 func sigHeader(sig []byte) string { return "ed25519:" + base64.StdEncoding.EncodeToString(sig) }
 
-// sendSigned posts r signed by k (the agent's protocol); hdr overrides
-// headers as in env.post.
+// sendSigned posts r signed by k (the agent's protocol; with k nil, hdr
+// gives key and signature); hdr overrides headers as in env.post.
 func (e *env) sendSigned(t testing.TB, r *report.Report, k ed25519.PrivateKey, hdr map[string]string) response {
 	t.Helper()
 	raw := fleettest.JSON(t, r)
-	h := map[string]string{"Idempotency-Key": r.ReportID, HeaderPublicKey: keyHeader(k), HeaderSignature: sigHeader(ed25519.Sign(k, raw))}
+	h := map[string]string{"Idempotency-Key": r.ReportID}
+	if k != nil {
+		h[HeaderPublicKey], h[HeaderSignature] = keyHeader(k), sigHeader(ed25519.Sign(k, raw))
+	}
 	for name, v := range hdr {
 		h[name] = v
 	}
@@ -260,6 +264,40 @@ func TestPinnedIDIsStoredID(t *testing.T) {
 			e.mustSendSigned(t, own, agent)
 			if k, err := e.store.HostKey(context.Background(), "victim-\x00-01"); err != nil || !bytes.Equal(k.PublicKey, agent.Public().(ed25519.PublicKey)) {
 				t.Errorf("key of the NUL spelling: %+v, %v", k, err)
+			}
+		})
+	}
+}
+
+// A weak key (a point of small order, or a non-canonical encoding) is
+// refused with 403 bad_signature before anything is pinned, even with a
+// signature it verifies; the host's real agent then pins its own key. An
+// administrator cannot pin one either.
+func TestWeakKeyRefused(t *testing.T) {
+	admins := SingleAdmin("alice", adminToken)
+	e := newEnv(t, "sqlite", func(o *Options) { o.AllowUnsigned = false; o.Admins = admins })
+	forged := edkeytest.ForgedSignature()
+	for i, k := range edkeytest.WeakKeys(t) {
+		t.Run(k.Name, func(t *testing.T) {
+			host := "weak-" + k.Name
+			r := fleettest.Report(t, "windows-clean", host, host, t0.Add(time.Duration(i)*time.Second))
+			if k.Name == "identity" && !ed25519.Verify(k.Key, fleettest.JSON(t, r), forged) {
+				t.Fatal("the forged signature does not verify with the identity key")
+			}
+			resp := e.sendSigned(t, r, nil, map[string]string{HeaderPublicKey: store.FormatKey(k.Key), HeaderSignature: sigHeader(forged)})
+			if code := refusal(t, resp); code != CodeBadSignature || !strings.Contains(resp.errorMessage(t), "weak") {
+				t.Fatalf("weak key: code %q, %s", code, resp.body)
+			}
+			if hk, err := e.store.HostKey(context.Background(), host); err == nil && hk.Pinned() {
+				t.Fatalf("weak key pinned: %+v", hk)
+			}
+			e.mustSendSigned(t, fleettest.Report(t, "windows-kes-active", host, host, t0), agentKey(host))
+
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/hosts/"+host+"/rekey", strings.NewReader(`{"key":"`+store.FormatKey(k.Key)+`"}`))
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			req.Header.Set("Content-Type", "application/json")
+			if resp := do(t, req); resp.status != http.StatusBadRequest {
+				t.Errorf("rekey to the weak key: %d %s", resp.status, resp.body)
 			}
 		})
 	}

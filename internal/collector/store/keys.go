@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/avscout/avscout/internal/edkey"
 )
 
 // PinnedByFirstContact is [HostKey.PinnedBy] for a key pinned by the
@@ -78,11 +80,17 @@ func FormatKey(pub []byte) string {
 	return KeyPrefix + base64.StdEncoding.EncodeToString(pub)
 }
 
-// ParseKey reads an agent key in its text form, "ed25519:<base64>".
+// ParseKey reads an agent key in its text form, "ed25519:<base64>". A
+// weak key (a point of small order, which verifies forged signatures, or
+// not a canonical point encoding) is refused with an error that also
+// wraps [edkey.ErrSmallOrder] or [edkey.ErrEncoding].
 func ParseKey(s string) (ed25519.PublicKey, error) {
 	b, err := ParseTagged(s, ed25519.PublicKeySize)
 	if err != nil {
 		return nil, fmt.Errorf("%w public key: %w", ErrInvalid, err)
+	}
+	if err := edkey.Check(b); err != nil {
+		return nil, fmt.Errorf("%w public key: weak key: %w", ErrInvalid, err)
 	}
 	return ed25519.PublicKey(b), nil
 }
