@@ -123,7 +123,7 @@ func (d *Deliverer) DrainOnce(ctx context.Context) (res Result) {
 		if se != nil {
 			res.RetryAfter = se.RetryAfter
 			if se.Hold {
-				log.Error("delivery: the collector refuses this agent's signature, or the agent's key is unusable; "+
+				log.Error("delivery: the collector (or something in front of it) refuses this agent, or the agent's key is unusable; "+
 					"reports stay queued and are retried at the longest backoff",
 					"report_id", e.ID, "status", se.Status, "code", se.Code, "reason", se.Reason, "err", se.Err)
 			}

@@ -30,9 +30,9 @@ type SendError struct {
 	Status int
 	// Retryable says the same report may succeed later: network errors,
 	// TLS and certificate failures (which an administrator fixes while
-	// the report waits), 408, 429, 5xx, unexpected statuses, and a 403
-	// refusing the agent's signature (see Hold). Other 4xx mean the
-	// collector refuses this report for good.
+	// the report waits), 408, 429, 5xx, unexpected statuses, and any 403
+	// (see Hold). Other 4xx mean the collector refuses this report for
+	// good.
 	Retryable bool
 	// RetryAfter is the collector's Retry-After, zero when absent.
 	RetryAfter time.Duration
@@ -42,10 +42,12 @@ type SendError struct {
 	// Code is the "code" of the collector's JSON error, if any.
 	Code string
 	// Hold says the collector refuses this agent's signature (a 403 with
-	// code key_mismatch, bad_signature or unsigned), or the agent's key
-	// cannot be used: no report can get through until someone acts, but
-	// none is at fault, so it stays queued (Retryable) and delivery waits
-	// the longest backoff between tries.
+	// code key_mismatch, bad_signature or unsigned), or something in front
+	// of the collector refuses the agent (any other 403: a proxy's or
+	// WAF's page), or the agent's key cannot be used: no report can get
+	// through until someone acts, but none is at fault, so it stays
+	// queued (Retryable) and delivery waits the longest backoff between
+	// tries.
 	Hold bool
 	// Err is the underlying error, if any.
 	Err error
@@ -129,9 +131,16 @@ func statusError(resp *http.Response, snippet []byte, token string, now time.Tim
 	}
 	e.Code = bodyCode(resp.Header.Get("Content-Type"), snippet)
 	if code == http.StatusForbidden {
+		// The collector's 403s refuse the agent's signature; a 403 without
+		// one of its codes comes from something in front of it (a proxy, a
+		// WAF) or from a collector this agent does not know. Neither is
+		// the report's fault: it stays queued.
+		e.Retryable, e.Hold = true, true
 		switch e.Code {
 		case CodeKeyMismatch, CodeBadSignature, CodeUnsigned:
-			e.Retryable, e.Hold = true, true
+		default:
+			e.Reason += " (the collector, or a proxy or firewall in front of it, refused the report without a reason " +
+				"this agent knows; reports stay queued and are retried at the longest backoff)"
 		}
 	}
 	return e
@@ -160,7 +169,8 @@ func bodyCode(contentType string, snippet []byte) string {
 
 // retryableStatus: 408, 429 and 5xx are transient; so are statuses a
 // collector should not send (1xx, 3xx), since the report must not be
-// thrown away over a misconfiguration. Other 4xx are permanent.
+// thrown away over a misconfiguration. Other 4xx are permanent, except
+// 403, which statusError holds.
 func retryableStatus(code int) bool {
 	switch {
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:

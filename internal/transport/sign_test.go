@@ -193,8 +193,9 @@ func TestQueuedBeforeKeyDeliversSigned(t *testing.T) {
 }
 
 // A collector refusing the signature: key_mismatch, bad_signature and
-// unsigned keep the report (retryable, Hold) and say what to do; other
-// 403s stay permanent.
+// unsigned keep the report (retryable, Hold) and say what to do; so does
+// any other 403, which the collector does not send for a report (a proxy
+// or WAF in front of it); other 4xx stay permanent.
 func TestSendSignatureRefused(t *testing.T) {
 	stateDir := t.TempDir()
 	signer := agentkey.NewSigner(stateDir, nil)
@@ -218,10 +219,15 @@ func TestSendSignatureRefused(t *testing.T) {
 			[]string{"could not verify", key.Fingerprint(), "stay queued"}},
 		{"unsigned", "application/json", `{"error":"unsigned report","code":"unsigned"}`, 403, true, CodeUnsigned,
 			[]string{"Avscout-Signature", "stay queued"}},
-		{"other_403_code", "application/json", `{"error":"token revoked","code":"token_revoked"}`, 403, false, "token_revoked", []string{"token revoked"}},
-		{"403_text", "text/plain", `key_mismatch`, 403, false, "", nil},
+		// A 403 without one of the collector's codes comes from the
+		// collector or something in front of it (a proxy, a WAF): held
+		// too, the report is not at fault.
+		{"other_403_code", "application/json", `{"error":"token revoked","code":"token_revoked"}`, 403, true, "token_revoked",
+			[]string{"token revoked", "in front of it", "stay queued"}},
+		{"403_text", "text/plain", `key_mismatch`, 403, true, "", []string{"in front of it", "stay queued"}},
+		{"403_html", "text/html", `<h1>Access denied</h1>`, 403, true, "", []string{"HTTP 403 Forbidden", "in front of it"}},
 		{"401_with_code", "application/json", `{"error":"no","code":"key_mismatch"}`, 401, false, CodeKeyMismatch, nil},
-		{"hostile_code", "application/json", `{"error":"x","code":"key_mismatch\u001b[31m"}`, 403, false, "", nil},
+		{"hostile_code", "application/json", `{"error":"x","code":"key_mismatch\u001b[31m"}`, 403, true, "", []string{"in front of it"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			col, srv := newVerifyingCollector(t)
@@ -235,23 +241,35 @@ func TestSendSignatureRefused(t *testing.T) {
 					t.Errorf("Reason %q lacks %q", se.Reason, want)
 				}
 			}
-			if !tc.hold && strings.Contains(se.Reason, "rekey") {
+			if tc.code != CodeKeyMismatch && strings.Contains(se.Reason, "rekey") {
 				t.Errorf("Reason %q gives rekey advice for a refusal that is not key_mismatch", se.Reason)
 			}
 		})
 	}
 }
 
-// key_mismatch through the deliverer: nothing is dead-lettered, the pass
-// stops at the first refusal (the key is the same for all), the error is
-// logged at error level, and Run waits the longest backoff.
-func TestDeliverHoldsOnKeyMismatch(t *testing.T) {
+// A held refusal through the deliverer (key_mismatch, or a 403 from a
+// proxy or WAF in front of the collector, plain text without a code):
+// nothing is dead-lettered, the pass stops at the first refusal (the same
+// for all), the error is logged at error level, and Run waits the longest
+// backoff.
+func TestDeliverHoldsOn403(t *testing.T) {
+	for _, tc := range []struct {
+		name, ctype, body, code, reason string
+	}{
+		{"key_mismatch", "application/json", `{"error":"key mismatch for host","code":"key_mismatch"}`, CodeKeyMismatch, "avscout-collector host rekey"},
+		{"waf_text", "text/plain; charset=utf-8", "Request blocked by policy. Incident id 4471.", "", "in front of it"},
+		{"waf_html", "text/html", "<html><body><h1>403 Forbidden</h1></body></html>", "", "in front of it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testDeliverHolds(t, tc.ctype, tc.body, tc.code, tc.reason) })
+	}
+}
+
+func testDeliverHolds(t *testing.T, ctype, body, code, reason string) {
 	sq, dir := openSpool(t)
 	ids := queue(t, sq, 3)
 	col, srv := newVerifyingCollector(t)
-	col.answer = func(string) (int, string, string) {
-		return 403, "application/json", `{"error":"key mismatch for host","code":"key_mismatch"}`
-	}
+	col.answer = func(string) (int, string, string) { return 403, ctype, body }
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	timers := make(chan fakeTimer, 1)
@@ -269,6 +287,7 @@ func TestDeliverHoldsOnKeyMismatch(t *testing.T) {
 		},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan struct{})
 	go func() { defer close(done); d.Run(ctx, nil) }()
 	for pass := range 2 {
@@ -279,12 +298,17 @@ func TestDeliverHoldsOnKeyMismatch(t *testing.T) {
 			t.Fatal("Run asked for no wait")
 		}
 		if ft.d != 40*time.Minute {
-			t.Errorf("pass %d: Run waits %v after key_mismatch, want the longest backoff 40m", pass, ft.d)
+			t.Errorf("pass %d: Run waits %v after the 403, want the longest backoff 40m", pass, ft.d)
 		}
-		r := <-results
+		var r Result
+		select {
+		case r = <-results:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("pass %d: no result (the queue was emptied?)", pass)
+		}
 		var se *SendError
-		if r.Attempted != 1 || r.DeadLettered != 0 || !errors.As(r.Err, &se) || se.Code != CodeKeyMismatch ||
-			!strings.Contains(r.Err.Error(), "avscout-collector host rekey") {
+		if r.Attempted != 1 || r.DeadLettered != 0 || !errors.As(r.Err, &se) || se.Code != code ||
+			!strings.Contains(r.Err.Error(), reason) {
 			t.Errorf("pass %d: Result %+v", pass, r)
 		}
 		if pass == 0 {
@@ -301,8 +325,8 @@ func TestDeliverHoldsOnKeyMismatch(t *testing.T) {
 	}
 	logMu.Lock()
 	defer logMu.Unlock()
-	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "code=key_mismatch") {
-		t.Errorf("key_mismatch not logged at error level:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "status=403") {
+		t.Errorf("the 403 not logged at error level:\n%s", logs.String())
 	}
 }
 

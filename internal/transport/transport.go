@@ -15,11 +15,12 @@
 // (bounded) and signs exactly those uncompressed bytes, which is what the
 // collector verifies after decoding the body. The public key and the
 // signature travel in the [HeaderPublicKey] and [HeaderSignature] headers
-// as "ed25519:" and standard base64. A 403 whose JSON code says the
-// collector refuses the signature (key_mismatch, bad_signature, unsigned)
-// does not dead-letter the report: it stays queued, retried at the longest
-// backoff, and the error tells the administrator what to do
-// ([SendError.Hold]).
+// as "ed25519:" and standard base64. A 403 does not dead-letter the
+// report: whether its JSON code says the collector refuses the signature
+// (key_mismatch, bad_signature, unsigned) or it has none of the
+// collector's codes (a proxy's or WAF's page), the report stays queued,
+// retried at the longest backoff, and the error tells the administrator
+// what to do ([SendError.Hold]).
 //
 // The package never logs the enrollment token or a whole response body,
 // and never drops a report itself: only a permanent refusal by the
