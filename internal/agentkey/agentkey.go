@@ -17,11 +17,13 @@
 //     without replacing, so of two agents creating it at once one wins and
 //     the other loads the winner's key.
 //   - A key file that is not private (on Unix owned by another user or
-//     open to group or others; on Windows granting access to anyone but
-//     SYSTEM, Administrators and the file's owner when that is the user
-//     running the agent) is refused, not repaired, as OpenSSH
-//     refuses such a key: it may have been copied. The error says what to
-//     do.
+//     open to group or others; on Windows owned by anyone but SYSTEM,
+//     Administrators or the user running the agent, who may have planted
+//     it and would know the key, or granting access, conditionally or
+//     not, to anyone but SYSTEM, Administrators and the file's owner when
+//     that is the user running the agent) is refused, not repaired, as
+//     OpenSSH refuses such a key: it may have been copied. The error says
+//     what to do.
 //   - A key file that is not a valid key (truncated, wrong type or size)
 //     cannot sign anything any more. It is moved aside to
 //     agent.key.corrupt-<unix time>, kept for inspection, and a new key is

@@ -35,53 +35,59 @@ func openNoFollow(path string) (*os.File, error) {
 	return os.NewFile(uintptr(h), path), nil
 }
 
-// checkPrivate refuses a key file whose DACL lets anyone but SYSTEM and
-// Administrators in (or that has no DACL, which lets everyone in). An
-// entry for the file's owner is allowed too when that owner is this
-// process's own user: the creator of the file, who holds the key anyway.
-// (Wine keeps no DACL: it shows one made from the Unix mode, granting
-// SYSTEM and the prefix's user, plus Everyone when others may read.)
+// checkPrivate reads the key file's owner and DACL through the open
+// handle and leaves the decision to checkFileSecurity (acl.go). (Wine
+// keeps no DACL: it shows one made from the Unix mode, granting SYSTEM and
+// the prefix's user, who owns the file, plus Everyone when others may
+// read.)
 func checkPrivate(f *os.File, _ fs.FileInfo) error {
 	sd, err := windows.GetSecurityInfo(windows.Handle(f.Fd()), windows.SE_FILE_OBJECT,
 		windows.DACL_SECURITY_INFORMATION|windows.OWNER_SECURITY_INFORMATION)
 	if err != nil {
 		return fmt.Errorf("read its ACL: %w", err)
 	}
-	var self *windows.SID
+	var sec fileSecurity
 	if owner, _, err := sd.Owner(); err == nil && owner != nil {
-		if u, err := windows.GetCurrentProcessToken().GetTokenUser(); err == nil && windows.EqualSid(owner, u.User.Sid) {
-			self = owner
-		}
+		sec.Owner = owner.String()
+	}
+	if u, err := windows.GetCurrentProcessToken().GetTokenUser(); err == nil {
+		sec.Self = u.User.Sid.String()
 	}
 	dacl, _, err := sd.DACL()
 	if err != nil || dacl == nil {
-		return errors.New("it has no DACL, so everyone may read it: delete it (a new key is made, and an administrator must run `avscout-collector host rekey`)")
-	}
-	for i := range uint32(dacl.AceCount) {
-		var ace *windows.ACCESS_ALLOWED_ACE
-		if err := windows.GetAce(dacl, i, &ace); err != nil {
-			return fmt.Errorf("read its ACL entry %d: %w", i, err)
-		}
-		if ace.Header.AceType != windows.ACCESS_ALLOWED_ACE_TYPE || ace.Mask == 0 {
-			continue // deny entries and empty grants take nothing away from privacy
-		}
-		sid := (*windows.SID)(unsafe.Pointer(&ace.SidStart))
-		if sid.IsWellKnown(windows.WinLocalSystemSid) || sid.IsWellKnown(windows.WinBuiltinAdministratorsSid) ||
-			self != nil && windows.EqualSid(sid, self) {
-			continue
-		}
-		who := sid.String()
-		if acct, dom, _, err := sid.LookupAccount(""); err == nil {
-			if dom != "" {
-				acct = dom + `\` + acct
+		sec.NullDACL = true
+	} else {
+		for i := range uint32(dacl.AceCount) {
+			var ace *windows.ACCESS_ALLOWED_ACE
+			if err := windows.GetAce(dacl, i, &ace); err != nil {
+				return fmt.Errorf("read its ACL entry %d: %w", i, err)
 			}
-			who = acct + " (" + who + ")"
+			e := aclEntry{Type: ace.Header.AceType, Mask: uint32(ace.Mask)}
+			switch e.Type {
+			case aceAllowed, aceDenied, aceAllowedCallback, aceDeniedCallback:
+				// These keep the trustee right after the mask.
+				e.SID = (*windows.SID)(unsafe.Pointer(&ace.SidStart)).String()
+			}
+			sec.DACL = append(sec.DACL, e)
 		}
-		return fmt.Errorf("its ACL grants %s access, so it may have been copied: if it was not, restrict it to "+
-			"SYSTEM and Administrators (icacls FILE /inheritance:r /grant:r SYSTEM:F Administrators:F); otherwise "+
-			"delete it (a new key is made, and an administrator must run `avscout-collector host rekey`)", who)
 	}
-	return nil
+	return checkFileSecurity(sec, accountName)
+}
+
+// accountName renders a SID as DOMAIN\account (SID), or the SID alone.
+func accountName(s string) string {
+	sid, err := windows.StringToSid(s)
+	if err != nil {
+		return s
+	}
+	acct, dom, _, err := sid.LookupAccount("")
+	if err != nil {
+		return s
+	}
+	if dom != "" {
+		acct = dom + `\` + acct
+	}
+	return acct + " (" + s + ")"
 }
 
 // securityAttributes create a file with [FileSDDL].
