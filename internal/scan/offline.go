@@ -157,7 +157,10 @@ func profileSIDs(software *winreg.OfflineHive) map[string]string {
 // hiveGuard runs a registry source on an offline registry only when the
 // hives it reads could be read: otherwise it fails with their errors.
 // What is doubtful about a hive read anyway (dirty, not replayed) is a
-// warning in the source's status.
+// warning in the source's status. A source that meets a corrupt cell
+// while reading (an error wrapping [winreg.ErrHiveUnavailable]) fails
+// too, even where it would count an unreadable key as one item lost: a
+// live registry denies one key, but a corrupt hive may hide any number.
 type hiveGuard struct {
 	detect.Source
 	needs []string
@@ -172,12 +175,27 @@ func (g hiveGuard) Collect(ctx context.Context, h *host.Host, emit func(detect.O
 	if failed != nil {
 		return fmt.Errorf("%s: %w", g.Name(), failed)
 	}
-	errs := []error{g.Source.Collect(ctx, h, emit)}
+	err := g.Source.Collect(ctx, h, emit)
+	if errors.Is(err, winreg.ErrHiveUnavailable) {
+		return hiveDamaged{err} // err names the source, the hive and the cell
+	}
+	errs := []error{err}
 	for _, w := range warnings {
 		errs = append(errs, detect.Warn(errors.New(w)))
 	}
 	return errors.Join(errs...)
 }
+
+// hiveDamaged is the error of a source that met a damaged hive: the
+// same text and causes as err, but no warning ([detect.IsWarning] does not
+// see through it), since the source may have missed more than the items
+// it names.
+type hiveDamaged struct{ err error }
+
+func (d hiveDamaged) Error() string { return d.err.Error() }
+
+// Is lets errors.Is find err's causes.
+func (d hiveDamaged) Is(target error) bool { return errors.Is(d.err, target) }
 
 // guardHives wraps the registry sources of a scan of an offline registry.
 func guardHives(h *host.Host, sources []detect.Source) []detect.Source {

@@ -9,9 +9,11 @@ import (
 )
 
 // ErrHiveUnavailable means the hive file a key lives in could not be read
-// offline: it is missing from the disk, or corrupt. It is deliberately not
-// [ErrNotExist]: a key of a hive that could not be read may well exist, and
-// a source must not take its absence for an answer.
+// offline: it is missing from the disk, or corrupt (as a whole, or in the
+// cells of the key or value asked for, or it ran out of the reads it was
+// allowed). It is deliberately not [ErrNotExist]: a key of a hive that
+// could not be read may well exist, and a source must not take its absence
+// for an answer, nor one unreadable entry for the only loss.
 var ErrHiveUnavailable = errors.New("hive unavailable")
 
 // OfflineHive is one hive file of a Windows installation that is not

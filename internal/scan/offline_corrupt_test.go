@@ -1,0 +1,87 @@
+package scan
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/winreg/regf/regftest"
+)
+
+// A hive that opens but whose cells are broken further in — here the
+// DisplayName of the one uninstall entry that names a restricted product — must
+// not let a scan say compliant: the sources that met the damage fail,
+// naming the hive, and the verdict is incomplete. Live, one unreadable
+// entry is a warning (a key a product's self-defence denies); offline, a
+// corrupt hive could hide any number of entries.
+func TestOfflineCorruptCells(t *testing.T) {
+	const software = `Windows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion]
+"ProductName"="Windows 10 Enterprise"
+"CurrentBuild"="19045"
+"SystemRoot"="C:\\Windows"
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\AVP21.3]
+"DisplayName"="Kaspersky Total Security"
+"Publisher"="AO Kaspersky Lab"
+"DisplayVersion"="21.3.10.391"
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\7-Zip]
+"DisplayName"="7-Zip 23.01"
+"Publisher"="Igor Pavlov"
+`
+	const system = `Windows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\SYSTEM\Select]
+"Current"=dword:00000001
+
+[HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control\ComputerName\ComputerName]
+"ComputerName"="FINANCE-PC-07"
+`
+	read := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	sw := []byte(read(regftest.Hive(t, regftest.SoftwarePrefix, software)))
+	// The data cell of the entry's DisplayName: make its size positive,
+	// as an unallocated cell's is.
+	name := []byte(string(utf16le("Kaspersky Total Security")))
+	at := bytes.Index(sw, name)
+	if at < 4 || int32(binary.LittleEndian.Uint32(sw[at-4:])) >= 0 {
+		t.Fatalf("no allocated cell holding the DisplayName in the hive hivex wrote")
+	}
+	binary.LittleEndian.PutUint32(sw[at-4:], uint32(-int32(binary.LittleEndian.Uint32(sw[at-4:]))))
+
+	h := windowsRoot(t, map[string]string{
+		"Windows/System32/config/SOFTWARE": string(sw),
+		"Windows/System32/config/SYSTEM":   read(regftest.Hive(t, regftest.SystemPrefix, system)),
+	})
+	r := offlineScan(t, h, nil)
+	s := sourceOf(r, "uninstall")
+	if s.Status != "error" || !strings.Contains(s.Error, "Windows/System32/config/SOFTWARE") || !strings.Contains(s.Error, "corrupt hive") ||
+		strings.Count(s.Error, "uninstall:") != 1 {
+		t.Errorf("uninstall: %s %q %q, want an error naming the corrupt hive", s.Status, s.Error, s.Warnings)
+	}
+	if r.Verdict != report.VerdictIncomplete || r.Compliant {
+		t.Errorf("verdict %s, want incomplete", r.Verdict)
+	}
+	if sourceOf(r, "services").Status != "ok" {
+		t.Errorf("services: %+v, want ok: SYSTEM is sound", sourceOf(r, "services"))
+	}
+}
+
+func utf16le(s string) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = binary.LittleEndian.AppendUint16(b, u)
+	}
+	return b
+}
