@@ -196,12 +196,15 @@ func (o *Offline) inControlSet(path string) string {
 
 func (o *Offline) open(h *OfflineHive, hiveName, rest, name string) (Key, error) {
 	root := h.root()
-	if root == nil {
-		why := "not found on the disk"
-		if h != nil {
-			why = h.Path + ": " + h.Err.Error()
+	switch {
+	case h == nil:
+		return nil, fmt.Errorf("open %s: registry hive %s not found on the disk: %w", name, hiveName, ErrHiveUnavailable)
+	case root == nil:
+		why := h.Err
+		if why == nil {
+			why = errors.New("no root key")
 		}
-		return nil, fmt.Errorf("open %s: registry hive %s %s: %w", name, hiveName, why, ErrHiveUnavailable)
+		return nil, fmt.Errorf("open %s: registry hive %s (%s): %w: %w", name, hiveName, h.Path, why, ErrHiveUnavailable)
 	}
 	k := &offlineKey{Key: root, name: name, system: hiveName == HiveSystem && rest == "", o: o, root: true}
 	if rest == "" {
