@@ -85,3 +85,66 @@ func utf16le(s string) []byte {
 	}
 	return b
 }
+
+// A hive that cannot be read fails the sources that read it, but they
+// still read the hives that could be: a restricted product found there
+// makes the verdict non-compliant, as on a live host where a source
+// failed after seeing one.
+func TestOfflineBrokenHiveKeepsWhatTheOthersShow(t *testing.T) {
+	h := windowsRoot(t, map[string]string{
+		"Windows/System32/config/SOFTWARE": softwareReg, // Kaspersky Total Security, in HKLM
+		"Windows/System32/config/SYSTEM":   "Windows Registry Editor Version 5.00\n",
+		"Users/alice/NTUSER.DAT":           "corrupt",
+	})
+	r := offlineScan(t, h, regTextHive(""))
+	for _, name := range []string{"uninstall", "vendorkeys"} {
+		if s := sourceOf(r, name); s.Status != "error" || !strings.Contains(s.Error, "Users/alice/NTUSER.DAT") {
+			t.Errorf("%s: %s %q, want an error naming the broken hive", name, s.Status, s.Error)
+		}
+	}
+	if r.Verdict != report.VerdictNonCompliant || len(r.Products) != 1 || r.Products[0].Name != "Kaspersky Total Security" {
+		t.Errorf("verdict %s, products %+v: want Kaspersky Total Security found in HKLM", r.Verdict, r.Products)
+	}
+}
+
+// A corrupt key node among SOFTWARE's subkeys, ahead of where a vendor's
+// key would be, makes looking that key up fail. Live, a key that exists
+// but cannot be opened is a product's self-defence; offline it is the
+// hive's damage, and no vendor's key may be reported from it.
+func TestOfflineCorruptSibling(t *testing.T) {
+	const software = `Windows Registry Editor Version 5.00
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Igor Pavlov\7-Zip]
+"Path"="C:\\Program Files\\7-Zip\\"
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion]
+"ProductName"="Windows 10 Enterprise"
+"CurrentBuild"="19045"
+`
+	sw, err := os.ReadFile(regftest.Hive(t, regftest.SoftwarePrefix, software))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(sw, []byte("Igor Pavlov"))
+	if at < 80 || string(sw[at-76:at-74]) != "nk" {
+		t.Fatalf("no key node named Igor Pavlov in the hive hivex wrote")
+	}
+	copy(sw[at-76:], "xx")
+	sys, err := os.ReadFile(regftest.Hive(t, regftest.SystemPrefix, "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n\"Current\"=dword:00000001\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := offlineScan(t, windowsRoot(t, map[string]string{
+		"Windows/System32/config/SOFTWARE": string(sw),
+		"Windows/System32/config/SYSTEM":   string(sys),
+	}), nil)
+	if len(r.Products) != 0 {
+		t.Errorf("a corrupt hive reported products: %+v", r.Products)
+	}
+	if s := sourceOf(r, "vendorkeys"); s.Status != "error" || !strings.Contains(s.Error, "corrupt hive") {
+		t.Errorf("vendorkeys: %s %q, want an error saying the hive is corrupt", s.Status, s.Error)
+	}
+	if r.Verdict != report.VerdictIncomplete {
+		t.Errorf("verdict %s, want incomplete", r.Verdict)
+	}
+}
