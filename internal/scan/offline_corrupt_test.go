@@ -2,13 +2,20 @@ package scan
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
+	"testing/fstest"
+	"time"
 	"unicode/utf16"
 
 	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/winreg"
 	"github.com/avscout/avscout/internal/winreg/regf/regftest"
 )
 
@@ -146,5 +153,94 @@ func TestOfflineCorruptSibling(t *testing.T) {
 	}
 	if r.Verdict != report.VerdictIncomplete {
 		t.Errorf("verdict %s, want incomplete", r.Verdict)
+	}
+}
+
+// endlessUsers is a root whose Users folder lists profile folders
+// without end; handed counts them.
+type endlessUsers struct {
+	fstest.MapFS
+	handed *int
+}
+
+// profile says whether name is one of the listed profile folders, which
+// are empty.
+func profile(name string) (profileDir, bool) {
+	rest, ok := strings.CutPrefix(name, "Users/user")
+	return profileDir(strings.TrimPrefix(name, "Users/")), ok && !strings.Contains(rest, "/")
+}
+
+func (e endlessUsers) Stat(name string) (fs.FileInfo, error) {
+	if p, ok := profile(name); ok {
+		return p, nil
+	}
+	return e.MapFS.Stat(name)
+}
+
+func (e endlessUsers) Lstat(name string) (fs.FileInfo, error) { return e.Stat(name) }
+
+func (endlessUsers) ReadDir(string) ([]fs.DirEntry, error) {
+	panic("the whole Users folder was asked for at once: nothing bounds it")
+}
+
+func (e endlessUsers) Open(name string) (fs.File, error) {
+	if p, ok := profile(name); ok {
+		return emptyDir{p}, nil
+	}
+	f, err := e.MapFS.Open(name)
+	if err != nil || name != "Users" {
+		return f, err
+	}
+	return &endlessProfiles{File: f, handed: e.handed}, nil
+}
+
+type endlessProfiles struct {
+	fs.File
+	handed *int
+}
+
+func (d *endlessProfiles) ReadDir(n int) ([]fs.DirEntry, error) {
+	if n <= 0 {
+		panic("the whole Users folder was asked for at once: nothing bounds it")
+	}
+	ents := make([]fs.DirEntry, n)
+	for i := range ents {
+		*d.handed++
+		ents[i] = fs.FileInfoToDirEntry(profileDir(fmt.Sprintf("user%07d", *d.handed)))
+	}
+	return ents, nil
+}
+
+type emptyDir struct{ profileDir }
+
+func (d emptyDir) Stat() (fs.FileInfo, error)       { return d.profileDir, nil }
+func (emptyDir) Read([]byte) (int, error)           { return 0, io.EOF }
+func (emptyDir) Close() error                       { return nil }
+func (emptyDir) ReadDir(int) ([]fs.DirEntry, error) { return nil, io.EOF }
+
+type profileDir string
+
+func (p profileDir) Name() string     { return string(p) }
+func (profileDir) Size() int64        { return 0 }
+func (profileDir) Mode() fs.FileMode  { return fs.ModeDir | 0o755 }
+func (profileDir) ModTime() time.Time { return time.Time{} }
+func (profileDir) IsDir() bool        { return true }
+func (profileDir) Sys() any           { return nil }
+
+// A Users folder of endless profiles: a bounded number is read, and the
+// user hives fail, naming the folder.
+func TestOfflineEndlessUsers(t *testing.T) {
+	handed := 0
+	fsys := endlessUsers{MapFS: fstest.MapFS{"Users": {Mode: fs.ModeDir | 0o755}}, handed: &handed}
+	reg, closers := OpenOffline(context.Background(), fsys, regTextHive(""))
+	if len(closers) != 0 {
+		t.Errorf("%d hives opened, want none", len(closers))
+	}
+	if handed > maxProfiles+256 {
+		t.Errorf("%d profiles read, want at most %d", handed, maxProfiles+256)
+	}
+	failed, _ := reg.Check(winreg.HiveUsers)
+	if failed == nil || !strings.Contains(failed.Error(), fmt.Sprintf("more than %d entries", maxProfiles)) {
+		t.Errorf("Check(users): %v, want the Users folder's bound", failed)
 	}
 }
