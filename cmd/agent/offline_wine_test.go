@@ -52,8 +52,8 @@ func TestWindowsOfflineMatchesWine(t *testing.T) {
 		}},
 		{"white-label", func(w *winHost) {
 			w.importReg("whitelabel")
-			w.file(`C:\Program Files\SafeNet\uninstall.exe`, "")
-			w.run(`C:\Program Files\SafeNet\avp.exe`)
+			w.file(`C:\Program Files\Hearthward\uninstall.exe`, "")
+			w.run(`C:\Program Files\Hearthward\avp.exe`)
 		}},
 		{"per-user", func(w *winHost) {
 			w.importReg("peruser")
