@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/collector/internal/fleettest"
+	"github.com/avscout/avscout/internal/collector/store"
 	"github.com/avscout/avscout/internal/report"
 )
 
@@ -64,7 +65,7 @@ func BenchmarkListHosts(b *testing.B) {
 				id := fmt.Sprintf("host-%05d", i)
 				r := fleettest.Report(b, goldens[i%len(goldens)], id, id, t0)
 				r.Tags = map[string]string{"site": fmt.Sprint("site-", i%20)}
-				if _, err := e.store.Ingest(ctx, r, fleettest.JSON(b, r), e.tokenID, t0.Add(-time.Duration(i)*time.Minute)); err != nil {
+				if _, err := e.store.Ingest(ctx, store.Incoming{Report: r, Raw: fleettest.JSON(b, r), TokenID: e.tokenID, ReceivedAt: t0.Add(-time.Duration(i) * time.Minute)}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -159,7 +159,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	// it goes, its retry is answered "duplicate".
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), ingestTimeout)
 	defer cancel()
-	outcome, err := s.store.Ingest(ctx, &rep, raw, tokenID, now)
+	outcome, err := s.store.Ingest(ctx, store.Incoming{Report: &rep, Raw: raw, TokenID: tokenID, ReceivedAt: now})
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		reject(http.StatusConflict, reasonConflict, "report_id already stored with different content")

@@ -27,13 +27,12 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/collector/store"
-	"github.com/avscout/avscout/internal/report"
 )
 
 // Store is what the server needs from the database; [*store.Store] is
 // one. Its errors follow package store's ([store.ErrNotFound], …).
 type Store interface {
-	Ingest(ctx context.Context, r *report.Report, raw []byte, tokenID string, receivedAt time.Time) (store.Outcome, error)
+	Ingest(ctx context.Context, in store.Incoming) (store.Outcome, error)
 	Authenticate(ctx context.Context, secret string) (tokenID string, err error)
 	Hosts(ctx context.Context, f store.HostFilter) (store.HostPage, error)
 	Host(ctx context.Context, id string, staleAfter time.Duration) (store.HostDetail, error)

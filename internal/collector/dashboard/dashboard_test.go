@@ -798,7 +798,7 @@ func benchPage(b *testing.B, extra int, path string) {
 		name := names[i%len(names)]
 		id := fmt.Sprintf("bench-%04d-%s", i, name)
 		r := fleettest.Report(b, name, id, id+".corp.example", testNow.Add(-time.Duration(i)*time.Minute))
-		if _, err := f.Store.Ingest(context.Background(), r, fleettest.JSON(b, r), "token-bench", r.GeneratedAt); err != nil {
+		if _, err := f.Store.Ingest(context.Background(), store.Incoming{Report: r, Raw: fleettest.JSON(b, r), TokenID: "token-bench", ReceivedAt: r.GeneratedAt}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -106,7 +106,7 @@ func newFleet(t testing.TB) *testFleet {
 	t.Cleanup(func() { st.Close() })
 	f := &testFleet{Store: st, Log: &bytes.Buffer{}}
 	ingest := func(r *report.Report, received time.Time) {
-		if _, err := st.Ingest(ctx, r, fleettest.JSON(t, r), "token-test", received); err != nil {
+		if _, err := st.Ingest(ctx, store.Incoming{Report: r, Raw: fleettest.JSON(t, r), TokenID: "token-test", ReceivedAt: received}); err != nil {
 			t.Fatalf("Ingest %s of %s: %v", r.ReportID, r.Host.ID, err)
 		}
 	}

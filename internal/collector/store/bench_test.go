@@ -36,7 +36,7 @@ func BenchmarkIngest(b *testing.B) {
 				r.GeneratedAt = t0.Add(time.Duration(i) * time.Second)
 				raw := fleettest.JSON(b, &r)
 				b.StartTimer()
-				if _, err := s.Ingest(ctx, &r, raw, "tok", r.GeneratedAt); err != nil {
+				if _, err := s.Ingest(ctx, Incoming{Report: &r, Raw: raw, TokenID: "tok", ReceivedAt: r.GeneratedAt}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"compress/gzip"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
@@ -55,16 +56,29 @@ const (
 // Categories of products that protect a host when active.
 var protective = []string{report.CategoryAntivirus, report.CategoryEDR, report.CategorySecuritySuite}
 
-// Ingest stores r, whose JSON as received is raw, in one transaction: the
-// report itself (compressed), the host's identity and current state when r
-// is its newest report by generated_at (a report arriving late goes to
-// history only), and the changes since the report before it. tokenID is
-// the enrollment token that delivered it.
+// Incoming is a report as the collector received it, for [Store.Ingest].
+type Incoming struct {
+	Report     *report.Report // decoded and validated
+	Raw        []byte         // the JSON as received (uncompressed)
+	TokenID    string         // the enrollment token that delivered it
+	ReceivedAt time.Time
+	// PublicKey and Signature are the agent's key and its Ed25519
+	// signature over Raw, as sent (nil when unsigned).
+	PublicKey ed25519.PublicKey
+	Signature []byte
+}
+
+// Ingest stores in.Report, whose JSON as received is in.Raw, in one
+// transaction: the report itself (compressed), the host's identity and
+// current state when it is its newest report by generated_at (a report
+// arriving late goes to history only), and the changes since the report
+// before it.
 //
 // A report id already stored with the same content (SHA-256 of raw) gives
 // [Duplicate] and stores nothing; with different content, [ErrConflict].
 // A report the store cannot hold gives an error wrapping [ErrInvalid].
-func (s *Store) Ingest(ctx context.Context, r *report.Report, raw []byte, tokenID string, receivedAt time.Time) (Outcome, error) {
+func (s *Store) Ingest(ctx context.Context, in Incoming) (Outcome, error) {
+	r, raw, tokenID, receivedAt := in.Report, in.Raw, in.TokenID, in.ReceivedAt
 	if err := checkReport(r); err != nil {
 		return 0, err
 	}

@@ -93,7 +93,7 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, s *Store, c *clock)) {
 // ingest stores r as received at, failing t unless the outcome is want.
 func ingest(t *testing.T, s *Store, r *report.Report, at time.Time, want Outcome) {
 	t.Helper()
-	got, err := s.Ingest(context.Background(), r, fleettest.JSON(t, r), "tok", at)
+	got, err := s.Ingest(context.Background(), Incoming{Report: r, Raw: fleettest.JSON(t, r), TokenID: "tok", ReceivedAt: at})
 	if err != nil {
 		t.Fatalf("Ingest(%s of %s): %v", r.ReportID, r.Host.ID, err)
 	}
@@ -358,7 +358,7 @@ func TestIngestIdempotent(t *testing.T) {
 		ctx := context.Background()
 		r := fleettest.Report(t, "windows-kes-active", "h1", "win1", t0)
 		raw := fleettest.JSON(t, r)
-		if out, err := s.Ingest(ctx, r, raw, "tok", t0); err != nil || out != Stored {
+		if out, err := s.Ingest(ctx, Incoming{Report: r, Raw: raw, TokenID: "tok", ReceivedAt: t0}); err != nil || out != Stored {
 			t.Fatalf("first Ingest = %v, %v", out, err)
 		}
 		tables := []string{"reports", "hosts", "host_products", "changes"}
@@ -367,7 +367,7 @@ func TestIngestIdempotent(t *testing.T) {
 			before[tb] = count(t, s, tb)
 		}
 		// The agent retries after a lost response: same id, same bytes.
-		if out, err := s.Ingest(ctx, r, raw, "tok", t0.Add(time.Minute)); err != nil || out != Duplicate {
+		if out, err := s.Ingest(ctx, Incoming{Report: r, Raw: raw, TokenID: "tok", ReceivedAt: t0.Add(time.Minute)}); err != nil || out != Duplicate {
 			t.Fatalf("replay: Ingest = %v, %v; want duplicate", out, err)
 		}
 		for _, tb := range tables {
@@ -382,12 +382,12 @@ func TestIngestIdempotent(t *testing.T) {
 		// Same id, other content: refused, and nothing stored.
 		other := *r
 		other.Host.Hostname = "impostor"
-		if _, err := s.Ingest(ctx, &other, fleettest.JSON(t, &other), "tok", t0); !errors.Is(err, ErrConflict) {
+		if _, err := s.Ingest(ctx, Incoming{Report: &other, Raw: fleettest.JSON(t, &other), TokenID: "tok", ReceivedAt: t0}); !errors.Is(err, ErrConflict) {
 			t.Errorf("same id, other content: err = %v, want ErrConflict", err)
 		}
 		// Same id from another host: also a conflict, and no host appears.
 		other.Host.ID = "h2"
-		if _, err := s.Ingest(ctx, &other, fleettest.JSON(t, &other), "tok", t0); !errors.Is(err, ErrConflict) {
+		if _, err := s.Ingest(ctx, Incoming{Report: &other, Raw: fleettest.JSON(t, &other), TokenID: "tok", ReceivedAt: t0}); !errors.Is(err, ErrConflict) {
 			t.Errorf("same id, other host: err = %v, want ErrConflict", err)
 		}
 		for _, tb := range tables {
@@ -423,7 +423,7 @@ func TestIngestInvalid(t *testing.T) {
 			s := openDSN(t, ":memory:", Options{})
 			r := fleettest.Report(t, "windows-kes-active", "h1", "win1", t0)
 			tt.edit(r)
-			_, err := s.Ingest(context.Background(), r, fleettest.JSON(t, r), "tok", t0)
+			_, err := s.Ingest(context.Background(), Incoming{Report: r, Raw: fleettest.JSON(t, r), TokenID: "tok", ReceivedAt: t0})
 			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.field) {
 				t.Errorf("err = %v, want ErrInvalid naming %s", err, tt.field)
 			}
@@ -433,7 +433,7 @@ func TestIngestInvalid(t *testing.T) {
 		})
 	}
 	s := openDSN(t, ":memory:", Options{})
-	if _, err := s.Ingest(context.Background(), nil, nil, "tok", t0); !errors.Is(err, ErrInvalid) {
+	if _, err := s.Ingest(context.Background(), Incoming{Report: nil, Raw: nil, TokenID: "tok", ReceivedAt: t0}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("nil report: err = %v, want ErrInvalid", err)
 	}
 }
@@ -513,7 +513,7 @@ func TestConcurrentIngest(t *testing.T) {
 				raw := fleettest.JSON(t, r)
 				for range 2 { // every report twice, at once: once stored, once a duplicate
 					wg.Go(func() {
-						if _, err := s.Ingest(context.Background(), r, raw, "tok", t0); err != nil {
+						if _, err := s.Ingest(context.Background(), Incoming{Report: r, Raw: raw, TokenID: "tok", ReceivedAt: t0}); err != nil {
 							errs <- err
 						}
 					})
@@ -617,7 +617,7 @@ func TestTokens(t *testing.T) {
 			}
 
 			r := fleettest.Report(t, "debian-clean", "h1", "h1", t0)
-			if _, err := a.Ingest(ctx, r, fleettest.JSON(t, r), id2, t0); err != nil {
+			if _, err := a.Ingest(ctx, Incoming{Report: r, Raw: fleettest.JSON(t, r), TokenID: id2, ReceivedAt: t0}); err != nil {
 				t.Fatal(err)
 			}
 			list, _ = a.ListTokens(ctx)
