@@ -187,15 +187,31 @@ func CheckLoopback(rawURL string) error {
 	return fmt.Errorf("collector URL %q: the load generator only talks to loopback addresses", rawURL)
 }
 
-// Run sends cfg.Count reports (or for cfg.Duration, whichever ends first)
-// and measures the collector's answers. Preparing the reports (encoding,
-// gzip, signing) happens before the clock starts.
+// Run prepares a load ([Prepare]) and sends it ([Load.Send]).
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	if err := CheckLoopback(cfg.URL); err != nil {
+	l, err := Prepare(cfg)
+	if err != nil {
 		return Result{}, err
 	}
+	defer l.Close()
+	return l.Send(ctx), nil
+}
+
+// Load is a prepared run: the reports to send, encoded, compressed and
+// signed.
+type Load struct {
+	cfg    Config
+	client *http.Client
+	reqs   []request
+}
+
+// Prepare checks cfg and makes the reports a run sends.
+func Prepare(cfg Config) (*Load, error) {
+	if err := CheckLoopback(cfg.URL); err != nil {
+		return nil, err
+	}
 	if cfg.Template == nil {
-		return Result{}, errors.New("loadgen: no template report")
+		return nil, errors.New("loadgen: no template report")
 	}
 	if cfg.Conns <= 0 {
 		cfg.Conns = DefaultConns
@@ -204,7 +220,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		cfg.Count = DefaultCount
 	}
 	if cfg.Count > MaxCount {
-		return Result{}, fmt.Errorf("loadgen: count %d is over %d", cfg.Count, MaxCount)
+		return nil, fmt.Errorf("loadgen: count %d is over %d", cfg.Count, MaxCount)
 	}
 	if cfg.Duration <= 0 {
 		cfg.Duration = DefaultDuration
@@ -221,12 +237,25 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Conns, MaxConnsPerHost: cfg.Conns, DisableCompression: true},
 			Timeout:   30 * time.Second,
 		}
-		defer client.CloseIdleConnections()
 	}
 	reqs, err := prepare(&cfg)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
+	return &Load{cfg: cfg, client: client, reqs: reqs}, nil
+}
+
+// Close closes the idle connections of the load's own client.
+func (l *Load) Close() {
+	if l.cfg.Client == nil {
+		l.client.CloseIdleConnections()
+	}
+}
+
+// Send sends the prepared reports over cfg.Conns connections, until all
+// are sent or cfg.Duration has passed, and measures the answers.
+func (l *Load) Send(ctx context.Context) Result {
+	cfg, client, reqs := l.cfg, l.client, l.reqs
 	endpoint := strings.TrimSuffix(cfg.URL, "/") + "/v1/reports"
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
@@ -312,7 +341,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if len(latencies) > 0 {
 		res.Max = latencies[len(latencies)-1]
 	}
-	return res, nil
+	return res
 }
 
 // percentile returns the p-quantile of sorted (nearest rank).
