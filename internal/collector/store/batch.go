@@ -147,6 +147,7 @@ func prepare(ctx context.Context, in Incoming) (*pending, error) {
 
 // startWriters starts the store's writers; [Store.Close] stops them.
 func (s *Store) startWriters(n int) {
+	s.tokUsed = map[string]int64{}
 	s.queue = make(chan *pending, queueLen)
 	for range n {
 		s.writers.Add(1)
@@ -294,11 +295,37 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 	}
 	defer rollback(tx)
 
-	// Create the hosts never seen before (which locks them), then lock
-	// and read the others.
+	// Lock and read the hosts stored before; create the others (which
+	// locks them). A host another replica creates meanwhile is locked and
+	// read after it commits.
+	priors := map[string]*priorHost{}
+	readHosts := func(ids []any) error {
+		if len(ids) == 0 {
+			return nil
+		}
+		return queryEach(ctx, tx, `SELECT id, first_seen, last_seen, verdict, tags FROM hosts
+			WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`+s.dialect.forUpdate, ids, func(rows *sql.Rows) error {
+			var id string
+			h := &priorHost{}
+			if err := rows.Scan(&id, &h.firstSeen, &h.lastSeen, &h.verdict, &h.tags); err != nil {
+				return err
+			}
+			priors[id] = h
+			return nil
+		})
+	}
+	if err := readHosts(anys(hostIDs)); err != nil {
+		return nil, fmt.Errorf("locking hosts: %w", err)
+	}
+	var missing []string
+	for _, id := range hostIDs {
+		if priors[id] == nil {
+			missing = append(missing, id)
+		}
+	}
 	created := map[string]bool{}
-	err = insertReturning(ctx, tx, "hosts ("+hostRowColumns+")", hostColumnCount, len(hostIDs),
-		func(i int, args []any) []any { return append(args, batch[byHost[hostIDs[i]][0]].host.args()...) },
+	err = insertReturning(ctx, tx, "hosts ("+hostRowColumns+")", hostColumnCount, len(missing),
+		func(i int, args []any) []any { return append(args, batch[byHost[missing[i]][0]].host.args()...) },
 		" ON CONFLICT (id) DO NOTHING RETURNING id", func(rows *sql.Rows) error {
 			var id string
 			err := rows.Scan(&id)
@@ -308,27 +335,14 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 	if err != nil {
 		return nil, fmt.Errorf("inserting hosts: %w", err)
 	}
-	priors := map[string]*priorHost{}
-	var existing []any
-	for _, id := range hostIDs {
+	var raced []any
+	for _, id := range missing {
 		if !created[id] {
-			existing = append(existing, id)
+			raced = append(raced, id)
 		}
 	}
-	if len(existing) > 0 {
-		err := queryEach(ctx, tx, `SELECT id, first_seen, last_seen, verdict, tags FROM hosts
-			WHERE id IN (`+placeholders(1, len(existing))+`) ORDER BY id`+s.dialect.forUpdate, existing, func(rows *sql.Rows) error {
-			var id string
-			h := &priorHost{}
-			if err := rows.Scan(&id, &h.firstSeen, &h.lastSeen, &h.verdict, &h.tags); err != nil {
-				return err
-			}
-			priors[id] = h
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("locking hosts: %w", err)
-		}
+	if err := readHosts(raced); err != nil {
+		return nil, fmt.Errorf("locking hosts: %w", err)
 	}
 
 	// The time each report was received, moved forward by microseconds
@@ -526,23 +540,34 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		return nil, fmt.Errorf("inserting changes: %w", err)
 	}
 	// Note each token's use, at most once a minute, so that a busy token
-	// does not make every batch wait on its row.
+	// does not make every batch wait on its row (nor write it when this
+	// replica wrote it less than a minute ago).
+	const minute = int64(time.Minute / time.Microsecond)
 	tokenIDs := make([]string, 0, len(tokens))
-	for id := range tokens {
-		tokenIDs = append(tokenIDs, id)
+	s.tokUseMu.Lock()
+	for id, recv := range tokens {
+		if recv-s.tokUsed[id] >= minute {
+			tokenIDs = append(tokenIDs, id)
+		}
 	}
+	s.tokUseMu.Unlock()
 	slices.Sort(tokenIDs)
 	for _, id := range tokenIDs {
 		recv := tokens[id]
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used_at = $2
 			WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)`,
-			id, recv, recv-int64(time.Minute/time.Microsecond)); err != nil {
+			id, recv, recv-minute); err != nil {
 			return nil, fmt.Errorf("updating token: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("committing: %w", err)
 	}
+	s.tokUseMu.Lock()
+	for _, id := range tokenIDs {
+		s.tokUsed[id] = max(s.tokUsed[id], tokens[id])
+	}
+	s.tokUseMu.Unlock()
 	return results, nil
 }
 
@@ -633,6 +658,15 @@ func insertReturning(ctx context.Context, tx *sql.Tx, table string, cols, n int,
 		}
 	}
 	return nil
+}
+
+// anys converts strings to query arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // queryEach runs query and calls scan for each row.

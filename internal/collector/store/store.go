@@ -81,6 +81,9 @@ type Store struct {
 	qmu     sync.RWMutex
 	qclosed bool
 	writers sync.WaitGroup
+	// When this replica last wrote each token's last_used_at.
+	tokUseMu sync.Mutex
+	tokUsed  map[string]int64
 }
 
 // dialect holds the little that differs between the two databases.
