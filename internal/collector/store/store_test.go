@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -993,4 +994,101 @@ func TestSameSecondReportsFollowArrival(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestIngestMixedBatch sends, all at once, new reports of new and known
+// hosts, replays and conflicting reports: they share transactions (group
+// commit), and each gets its own outcome, the conflicts failing alone.
+func TestIngestMixedBatch(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, c *clock) {
+		ctx := context.Background()
+		var known []*report.Report
+		for h := range 5 {
+			r := fleettest.Report(t, "windows-kes-active", fmt.Sprintf("known%d", h), "k", t0)
+			ingest(t, s, r, t0, Stored)
+			known = append(known, r)
+		}
+		type job struct {
+			in   Incoming
+			want Outcome // 0: ErrConflict
+		}
+		var jobs []job
+		for i := range 40 {
+			host := fmt.Sprintf("new%d", i%10)
+			if i%2 == 0 {
+				host = known[i%5].Host.ID
+			}
+			r := fleettest.Report(t, []string{"windows-clean", "windows-leftovers"}[i%2], host, host, t0.Add(time.Hour))
+			jobs = append(jobs, job{Incoming{Report: r, Raw: fleettest.JSON(t, r), TokenID: "tok", ReceivedAt: t0.Add(time.Hour)}, Stored})
+		}
+		for _, r := range known {
+			jobs = append(jobs, job{Incoming{Report: r, Raw: fleettest.JSON(t, r), TokenID: "tok", ReceivedAt: t0.Add(time.Hour)}, Duplicate})
+			forged := *r
+			forged.Host.ID = "forged-" + r.Host.ID // a new host that must not be created
+			jobs = append(jobs, job{Incoming{Report: &forged, Raw: fleettest.JSON(t, &forged), TokenID: "tok", ReceivedAt: t0.Add(time.Hour)}, 0})
+		}
+		var wg sync.WaitGroup
+		for _, j := range jobs {
+			wg.Go(func() {
+				out, err := s.Ingest(ctx, j.in)
+				switch {
+				case j.want == 0 && !errors.Is(err, ErrConflict):
+					t.Errorf("%s of %s: %v, %v; want ErrConflict", j.in.Report.ReportID, j.in.Report.Host.ID, out, err)
+				case j.want != 0 && (err != nil || out != j.want):
+					t.Errorf("%s of %s: %v, %v; want %v", j.in.Report.ReportID, j.in.Report.Host.ID, out, err, j.want)
+				}
+			})
+		}
+		wg.Wait()
+		if n := count(t, s, "hosts"); n != 10 {
+			t.Errorf("%d hosts, want 10 (5 known, 5 new, no forged)", n)
+		}
+		if n := count(t, s, "reports"); n != 45 {
+			t.Errorf("%d reports, want 45", n)
+		}
+		for _, id := range []string{"known0", "new3"} {
+			d, err := s.Host(ctx, id, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			order := receivedOrder(t, s, id)
+			if d.LastReportID != order[len(order)-1] || d.Products != len(d.Latest.Products) {
+				t.Errorf("%s: current %s with %d products, want the last received of %v", id, d.LastReportID, d.Products, order)
+			}
+		}
+	})
+}
+
+// TestCloseDrains: reports handed to Ingest before Close are stored or
+// refused, never left waiting.
+func TestCloseDrains(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.db")
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var stored atomic.Int64
+	for i := range 50 {
+		r := fleettest.Report(t, "debian-clean", fmt.Sprintf("h%d", i), "h", t0)
+		raw := fleettest.JSON(t, r)
+		wg.Go(func() {
+			out, err := s.Ingest(context.Background(), Incoming{Report: r, Raw: raw, TokenID: "tok", ReceivedAt: t0})
+			switch {
+			case err == nil && out == Stored:
+				stored.Add(1)
+			case !errors.Is(err, errClosed):
+				t.Errorf("Ingest during Close: %v, %v", out, err)
+			}
+		})
+	}
+	time.Sleep(5 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	s = openDSN(t, path, Options{})
+	if n := count(t, s, "reports"); int64(n) != stored.Load() {
+		t.Errorf("%d reports in the database, %d answered stored", n, stored.Load())
+	}
 }
