@@ -13,7 +13,8 @@
 # busybox-static (the shell of the dpkg/rpm chroot test roots), ansible-core
 # with python3-apt (the Ansible role's tests), openssl (throwaway
 # code-signing certificates) and prlimit (util-linux: the hostile-input
-# scans run under a memory limit).
+# scans run under a memory limit), and hivexregedit (libwin-hivex-perl:
+# writes the registry hive files the offline Windows tests read).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,7 @@ declare -A pkgs=(
 	[sha256sum]=coreutils
 	[setpriv]=util-linux
 	[prlimit]=util-linux
+	[hivexregedit]=libwin-hivex-perl
 )
 # file → Debian package, for what is not a command
 declare -A files=(

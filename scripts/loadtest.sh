@@ -9,8 +9,8 @@
 #
 #   scripts/loadtest.sh [RUNS]     (default 3)
 #
-# AVSCOUT_LOAD_COUNT, AVSCOUT_LOAD_CONNS, AVSCOUT_LOAD_HOSTS and
-# AVSCOUT_LOAD_VERIFY tune a run; see internal/collector/load_test.go.
+# AVSCOUT_LOAD_COUNT, AVSCOUT_LOAD_CONNS and AVSCOUT_LOAD_HOSTS tune a
+# run; see internal/collector/load_test.go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}

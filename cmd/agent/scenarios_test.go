@@ -672,6 +672,21 @@ func runWine(t *testing.T, sc *scenario) ([]byte, int) {
 	fx := setupWine(t)
 	began := time.Now()
 	w := newWinHost(t, fx)
+	layOutWine(t, w, sc)
+	ready := time.Now()
+	out, errOut, code := w.exit("wine", fx.avscout, "scan", "--format", "json", "--fail-on", "restricted")
+	if len(out) == 0 {
+		t.Fatalf("avscout.exe printed nothing (exit %d); stderr:\n%s", code, errOut)
+	}
+	t.Logf("setup %s, scan %s", ready.Sub(began).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))
+	return out, code
+}
+
+// layOutWine sets the scenario's host up in a Wine prefix: its registry,
+// files, services and processes.
+func layOutWine(t *testing.T, w *winHost, sc *scenario) {
+	t.Helper()
+	fx := w.fx
 	s := sc.Setup
 	if s.Registry != "" {
 		w.importRegText(sc.Name+".reg", s.Registry, "/reg:64")
@@ -705,13 +720,6 @@ func runWine(t *testing.T, sc *scenario) ([]byte, int) {
 		}
 		w.start(exe)
 	}
-	ready := time.Now()
-	out, errOut, code := w.exit("wine", fx.avscout, "scan", "--format", "json", "--fail-on", "restricted")
-	if len(out) == 0 {
-		t.Fatalf("avscout.exe printed nothing (exit %d); stderr:\n%s", code, errOut)
-	}
-	t.Logf("setup %s, scan %s", ready.Sub(began).Round(time.Millisecond), time.Since(ready).Round(time.Millisecond))
-	return out, code
 }
 
 // ---------------------------------------------------------------- live Linux

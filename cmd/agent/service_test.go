@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -18,15 +21,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/avscout/avscout/internal/agentkey"
 	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/report/schema"
 )
 
 // loopCollector is a real HTTP server on loopback speaking the collector's
-// ingest protocol: it checks the token and the Idempotency-Key, validates
-// each report against the schema, stores each report id once and counts
-// every arrival, so tests can tell "arrived exactly once" from "sent twice".
+// ingest protocol: it checks the token and the Idempotency-Key, verifies
+// the report's signature over the uncompressed body and pins the first
+// key of each host id as the collector does (403 with code unsigned,
+// bad_signature or key_mismatch otherwise), validates each report against
+// the schema, stores each report id once and counts every arrival, so
+// tests can tell "arrived exactly once" from "sent twice".
 type loopCollector struct {
 	t     *testing.T
 	token string
@@ -39,6 +46,10 @@ type loopCollector struct {
 	bodies   map[string][]byte
 	arrivals map[string]int
 	invalid  []string
+	// pinned is each host id's key; signedBy each stored report's key.
+	pinned   map[string]string
+	signedBy map[string]string
+	refused  []string // "<code> <report id>" of each 403
 	// delay, when set, holds each answer (the agent may be killed while
 	// waiting for it).
 	delay func() time.Duration
@@ -51,7 +62,8 @@ func newLoopCollector(t *testing.T, token string) *loopCollector {
 		t.Fatal(err)
 	}
 	c := &loopCollector{t: t, token: token, ln: ln, url: "http://" + ln.Addr().String(),
-		reports: map[string]*report.Report{}, bodies: map[string][]byte{}, arrivals: map[string]int{}}
+		reports: map[string]*report.Report{}, bodies: map[string][]byte{}, arrivals: map[string]int{},
+		pinned: map[string]string{}, signedBy: map[string]string{}}
 	c.serve()
 	t.Cleanup(func() { c.srv.Close() })
 	return c
@@ -113,6 +125,24 @@ func (c *loopCollector) ingest(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "key mismatch", http.StatusBadRequest)
 		return
 	}
+	pub, code := verifySignature(r.Header, body)
+	if code == "" && c.pinned[rep.Host.ID] != "" && c.pinned[rep.Host.ID] != pub {
+		code = "key_mismatch"
+	}
+	if code != "" {
+		c.refused = append(c.refused, code+" "+rep.ReportID)
+		if code != "key_mismatch" {
+			c.invalid = append(c.invalid, "report "+rep.ReportID+": "+code)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"error":"report refused: %s","code":%q}`, code, code)
+		return
+	}
+	if c.pinned[rep.Host.ID] == "" {
+		c.pinned[rep.Host.ID] = pub
+	}
+	c.signedBy[rep.ReportID] = pub
 	c.arrivals[rep.ReportID]++
 	if prev, ok := c.bodies[rep.ReportID]; ok {
 		if !bytes.Equal(prev, body) {
@@ -124,6 +154,48 @@ func (c *loopCollector) ingest(w http.ResponseWriter, r *http.Request) {
 	c.bodies[rep.ReportID] = body
 	c.reports[rep.ReportID] = &rep
 	w.WriteHeader(http.StatusCreated)
+}
+
+// verifySignature checks the Avscout-Public-Key and Avscout-Signature
+// headers against the uncompressed body, as the agreed protocol says, and
+// returns the key (base64) or the collector's refusal code.
+func verifySignature(h http.Header, body []byte) (pub, code string) {
+	keyB64, ok1 := strings.CutPrefix(h.Get("Avscout-Public-Key"), "ed25519:")
+	sigB64, ok2 := strings.CutPrefix(h.Get("Avscout-Signature"), "ed25519:")
+	if !ok1 || !ok2 {
+		return "", "unsigned"
+	}
+	key, err1 := base64.StdEncoding.Strict().DecodeString(keyB64)
+	sig, err2 := base64.StdEncoding.Strict().DecodeString(sigB64)
+	if err1 != nil || err2 != nil || len(key) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize ||
+		!ed25519.Verify(key, body, sig) {
+		return "", "bad_signature"
+	}
+	return keyB64, ""
+}
+
+// keyOf returns the base64 public key of the agent key in stateDir.
+func keyOf(t *testing.T, stateDir string) string {
+	t.Helper()
+	k, err := agentkey.Load(filepath.Join(stateDir, agentkey.FileName))
+	if err != nil {
+		t.Fatalf("agent key: %v", err)
+	}
+	return base64.StdEncoding.EncodeToString(k.PublicKey())
+}
+
+// signers returns the key each stored report was signed with.
+func (c *loopCollector) signers() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.signedBy)
+}
+
+// refusals returns "<code> <report id>" for each 403 answered.
+func (c *loopCollector) refusals() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.refused...)
 }
 
 func (c *loopCollector) stored() map[string]*report.Report {
@@ -224,6 +296,17 @@ func TestServiceRunScansAndDelivers(t *testing.T) {
 	if p := coll.problems(); len(p) > 0 {
 		t.Errorf("collector saw bad requests: %v", p)
 	}
+	// Every report was signed with the key the service keeps, private, in
+	// its state directory.
+	key := keyOf(t, stateDir)
+	for id, signer := range coll.signers() {
+		if signer != key {
+			t.Errorf("report %s signed by %s, want the agent key %s", id, signer, key)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(stateDir, agentkey.FileName)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("agent key file: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
 	for id, r := range coll.stored() {
 		if r.Compliant || r.Tags["site"] != "berlin" || r.Tags["department"] != "it" {
 			t.Errorf("report %s: compliant=%v tags=%v, want not compliant with the config's tags", id, r.Compliant, r.Tags)
@@ -250,11 +333,15 @@ func TestServiceRunScansAndDelivers(t *testing.T) {
 	if st.LastDelivery == nil || st.LastDelivery.LastSuccess.IsZero() || st.LastDelivery.Error != "" {
 		t.Errorf("status last delivery = %+v", st.LastDelivery)
 	}
+	k, _ := agentkey.Load(filepath.Join(stateDir, agentkey.FileName))
+	if k == nil || st.AgentKey.Fingerprint != k.Fingerprint() || !strings.HasPrefix(st.AgentKey.Fingerprint, "SHA256:") {
+		t.Errorf("status agent key = %+v, want the key file's fingerprint", st.AgentKey)
+	}
 	if _, ok := coll.stored()[st.LastScan.ReportID]; !ok && st.Queue.Reports == 0 {
 		t.Errorf("last report %s neither delivered nor queued", st.LastScan.ReportID)
 	}
 	table, _, _ := avscout(t, "status", "--config", cfg)
-	for _, want := range []string{"NOT COMPLIANT", "Kaspersky Endpoint Security for Linux", "Last delivery:"} {
+	for _, want := range []string{"NOT COMPLIANT", "Kaspersky Endpoint Security for Linux", "Last delivery:", "Agent key:", st.AgentKey.Fingerprint} {
 		if !strings.Contains(table, want) {
 			t.Errorf("status table lacks %q:\n%s", want, table)
 		}

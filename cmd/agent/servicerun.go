@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/agent"
+	"github.com/avscout/avscout/internal/agentkey"
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/config"
 	"github.com/avscout/avscout/internal/host"
@@ -205,6 +206,16 @@ func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*daemon, e
 		logger.Warn("no collector.url configured: reports stay in the spool", "spool", filepath.Join(stateDir, spoolDirName))
 		return d, nil
 	}
+	// The key that binds this host's reports to this agent: made now if
+	// missing (a spool from before keys is signed at send time). A key
+	// that cannot be used does not stop scanning: every delivery retries
+	// it and the state says why reports stay queued.
+	signer := agentkey.NewSigner(stateDir, logger)
+	if k, err := signer.Key(); err != nil {
+		logger.Error("agent key unusable: reports stay queued until it is fixed", "err", err)
+	} else {
+		logger.Info("agent key", "path", k.Path, "fingerprint", k.Fingerprint())
+	}
 	client, err := transport.New(transport.Options{
 		URL:        cfg.Collector.URL,
 		Token:      cfg.Collector.Token,
@@ -215,6 +226,7 @@ func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*daemon, e
 		Proxy:      cfg.Collector.Proxy,
 		Timeout:    time.Duration(cfg.Collector.Timeout),
 		UserAgent:  "avscout/" + version,
+		Signer:     signer,
 	})
 	if err != nil {
 		sp.Close()

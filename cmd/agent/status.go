@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/agent"
+	"github.com/avscout/avscout/internal/agentkey"
 	"github.com/avscout/avscout/internal/config"
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/spool"
@@ -28,6 +29,26 @@ type statusDoc struct {
 	NextScan     *time.Time           `json:"next_scan,omitempty"`
 	Queue        queueDoc             `json:"queue"`
 	LastDelivery *agent.DeliveryState `json:"last_delivery"`
+	AgentKey     keyDoc               `json:"agent_key"`
+}
+
+// keyDoc is the agent's key as status shows it, for an administrator to
+// compare with the key the collector pinned for this host.
+type keyDoc struct {
+	Fingerprint string `json:"fingerprint,omitempty"` // SHA256:<base64>, as the collector shows it
+	Error       string `json:"error,omitempty"`       // missing (made at the first delivery) or unusable
+}
+
+// readKey describes the key in the state directory, without making one.
+func readKey(stateDir string) keyDoc {
+	k, err := agentkey.Load(filepath.Join(stateDir, agentkey.FileName))
+	switch {
+	case errors.Is(err, iofs.ErrNotExist):
+		return keyDoc{Error: "none yet (the service makes it when it first delivers)"}
+	case err != nil:
+		return keyDoc{Error: err.Error()}
+	}
+	return keyDoc{Fingerprint: k.Fingerprint()}
 }
 
 type queueDoc struct {
@@ -93,6 +114,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 			doc.NextScan = &st.NextScan
 		}
 	}
+	doc.AgentKey = readKey(dir)
 	if qs, err := spool.Inspect(filepath.Join(dir, spoolDirName)); err == nil {
 		doc.Queue = queueDoc{Reports: qs.Queued, Bytes: qs.Bytes, DeadLetters: qs.DeadLetters, Dropped: qs.Dropped}
 	} else if !errors.Is(err, iofs.ErrNotExist) {
@@ -199,6 +221,11 @@ func writeStatusTable(w io.Writer, d statusDoc, now time.Time) {
 		if !l.LastSuccess.IsZero() {
 			fmt.Fprintf(tw, "Last success:\t%s\n", when(l.LastSuccess))
 		}
+	}
+	if d.AgentKey.Fingerprint != "" {
+		fmt.Fprintf(tw, "Agent key:\t%s\n", d.AgentKey.Fingerprint)
+	} else {
+		fmt.Fprintf(tw, "Agent key:\t%s\n", d.AgentKey.Error)
 	}
 	tw.Flush()
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/avscout/avscout/internal/agentkey"
 	"github.com/avscout/avscout/internal/collector/store"
 	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
 )
@@ -45,8 +47,28 @@ func TestFleetEndToEnd(t *testing.T) {
 			kesl := debianHost(t, "kesl-01", "11111111111111111111111111111111", true, false)
 			leftover := debianHost(t, "left-02", "22222222222222222222222222222222", false, true)
 			bare := debianHost(t, "bare-03", "33333333333333333333333333333333", false, false)
-			for _, root := range []string{kesl, leftover, bare} {
-				agentOnce(t, agent, p.base, secret, root)
+			// Each host keeps its agent's state folder, and with it its
+			// agent key, across runs, as a real host does: the collector
+			// pins a host id to the first key it reports with.
+			keslState := t.TempDir()
+			agentOnce(t, agent, p.base, secret, kesl, keslState)
+			for _, root := range []string{leftover, bare} {
+				agentOnce(t, agent, p.base, secret, root, t.TempDir())
+			}
+			// The collector pinned kesl-01's key; the same host id with a
+			// new key (a fresh state folder) is refused, and the agent
+			// keeps its report and says an administrator must rekey.
+			keslKey, err := agentkey.Load(filepath.Join(keslState, "state", "agent.key"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			impostor := t.TempDir()
+			out, code := agentOnceExit(t, agent, p.base, secret, kesl, impostor)
+			if code != 2 || !strings.Contains(out, "avscout-collector host rekey") {
+				t.Errorf("agent with a new key for kesl-01: exit %d, want 2 with the rekey advice:\n%s", code, out)
+			}
+			if queued, _ := filepath.Glob(filepath.Join(impostor, "state", "spool", "*")); len(queued) == 0 {
+				t.Errorf("the refused report is not kept in the spool of %s", impostor)
 			}
 
 			var page store.HostPage
@@ -102,9 +124,20 @@ func TestFleetEndToEnd(t *testing.T) {
 			kesl2 := debianHost(t, "kesl-01", "11111111111111111111111111111111", false, false)
 			// (Usually in the same second as the first scan: generated_at has
 			// second precision, and the later arrival must win.)
-			agentOnce(t, agent, p.base, secret, kesl2)
-			var detail store.HostDetail
+			agentOnce(t, agent, p.base, secret, kesl2, keslState)
+			var detail struct {
+				store.HostDetail
+				Key struct {
+					Pinned             bool   `json:"pinned"`
+					Fingerprint        string `json:"fingerprint"`
+					RefusedFingerprint string `json:"refused_fingerprint"`
+				} `json:"key"`
+			}
 			getJSON(t, c, p.base+"/v1/hosts/"+byName["kesl-01"].ID, admin, &detail)
+			if !detail.Key.Pinned || detail.Key.Fingerprint != keslKey.Fingerprint() || detail.Key.RefusedFingerprint == "" ||
+				detail.Key.RefusedFingerprint == keslKey.Fingerprint() {
+				t.Errorf("kesl-01's key on the collector = %+v, want pinned %s and a refused other key", detail.Key, keslKey.Fingerprint())
+			}
 			if !detail.Compliant || detail.State == store.HostRestricted {
 				t.Errorf("kesl-01 after removal: compliant=%v state=%s", detail.Compliant, detail.State)
 			}
@@ -169,20 +202,34 @@ func debianHost(t *testing.T, hostname, machineID string, withKESL, withLeftover
 	return root
 }
 
-// agentOnce runs the agent's service cycle once against root: scan,
-// queue, deliver.
-func agentOnce(t *testing.T, agent, base, secret, root string) {
+// agentOnce runs the agent's service cycle once against root with the
+// state folder stateDir (which holds the agent's key): scan, queue,
+// deliver.
+func agentOnce(t *testing.T, agent, base, secret, root, stateDir string) {
+	t.Helper()
+	if out, code := agentOnceExit(t, agent, base, secret, root, stateDir); code != 0 {
+		t.Fatalf("agent run --once on %s: exit %d\n%s", root, code, out)
+	}
+}
+
+// agentOnceExit is agentOnce returning the agent's output and exit code.
+func agentOnceExit(t *testing.T, agent, base, secret, root, stateDir string) (string, int) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	doc := fmt.Sprintf("collector:\n  url: %q\n  token: %q\nstate_dir: %q\ntags:\n  site: e2e\n", base, secret, filepath.Join(dir, "state"))
+	doc := fmt.Sprintf("collector:\n  url: %q\n  token: %q\nstate_dir: %q\ntags:\n  site: e2e\n", base, secret, filepath.Join(stateDir, "state"))
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(agent, "service", "run", "--once", "--config", cfg, "--root", root).CombinedOutput()
-	if err != nil {
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return string(out), exit.ExitCode()
+	case err != nil:
 		t.Fatalf("agent run --once on %s: %v\n%s", root, err, out)
 	}
+	return string(out), 0
 }
 
 func basic(secret string) string {

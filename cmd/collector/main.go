@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runServe(ctx, rest, stderr)
 	case "token":
 		err = runToken(ctx, rest, stdout, stderr)
+	case "host":
+		err = runHost(ctx, rest, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, rest, stdout, stderr)
 	case "version":
@@ -91,17 +93,28 @@ Usage:
   avscout-collector [serve] [--listen ADDR] [--db PATH|postgres://…] [--admin-token-file FILE]
                     [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
                     [--max-body BYTES] [--rate N] [--burst N] [--retention 400d] [--stale-after 48h]
-                    [--log-level debug|info|warn|error]
+                    [--max-inflight N] [--max-inflight-bytes BYTES] [--max-future 5m]
+                    [--allow-unsigned] [--log-level debug|info|warn|error]
   avscout-collector token create --name NAME [--db …]   (prints the secret once)
   avscout-collector token list [--db …] [--json]
   avscout-collector token revoke [--db …] ID
+  avscout-collector host show [--db …] [--json] HOST_ID   (its pinned key, the last refused key, the audit log)
+  avscout-collector host rekey [--db …] HOST_ID --key ed25519:BASE64 | --clear
   avscout-collector migrate [--db …]
   avscout-collector version
 
-Agents POST reports to /v1/reports with an enrollment token; the read API
-(/v1/hosts, /v1/hosts/{id}, /v1/summary, /v1/export), /metrics and the
-dashboard need the admin credential (--admin-token-file), as a bearer
-token or as the password of HTTP Basic authentication.
+Agents POST reports to /v1/reports with an enrollment token, signed with
+their own Ed25519 key: a host's first verified report pins its key, and
+later reports of the host must carry it (403 key_mismatch otherwise) until
+an administrator runs "host rekey" (audited). Unsigned reports are refused
+unless --allow-unsigned, and then only for hosts with no pinned key.
+
+The read API (/v1/hosts, /v1/hosts/{id}, /v1/summary, /v1/export),
+POST /v1/hosts/{id}/rekey, /metrics and the dashboard need an admin
+credential, as a bearer token or as the password of HTTP Basic
+authentication. --admin-token-file holds one per line, NAME:SECRET; remove
+a line to revoke it (re-read within seconds). After 5 failures a client
+address waits, 1 s and doubling up to 5 min (429 with Retry-After).
 
 Exit codes: 0 success (and clean shutdown on SIGINT/SIGTERM); 1 failure;
 2 usage or configuration error.

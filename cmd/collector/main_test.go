@@ -114,6 +114,8 @@ func TestUsage(t *testing.T) {
 		{"client_ca_without_tls", []string{"--client-ca", "ca.pem"}, exitUsage, "--client-ca needs --tls-cert"},
 		{"bad_retention", []string{"--retention", "forever"}, exitUsage, "400d"},
 		{"bad_rate", []string{"--rate", "0"}, exitUsage, "must be positive"},
+		{"bad_max_inflight", []string{"--max-inflight", "0"}, exitUsage, "--max-inflight, --max-inflight-bytes and --max-future must be positive"},
+		{"bad_max_future", []string{"--max-future", "-1m"}, exitUsage, "must be positive"},
 		{"world_readable_admin", []string{"--admin-token-file", worldReadable, "--db", db}, exitUsage, "chmod 600"},
 		{"missing_cert", []string{"--tls-cert", filepath.Join(dir, "c"), "--tls-key", filepath.Join(dir, "k"), "--db", db}, exitUsage, "loading TLS certificate"},
 		{"stray_argument", []string{"serve", "extra"}, exitUsage, `unexpected argument "extra"`},
@@ -133,7 +135,7 @@ func TestUsage(t *testing.T) {
 		})
 	}
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "avscout-collector dev (schema 2)") {
+	if code := run(context.Background(), []string{"version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "avscout-collector dev (schema 3)") {
 		t.Errorf("version: %d %q", code, stdout.String())
 	}
 }
@@ -278,12 +280,11 @@ func request(t *testing.T, c *http.Client, method, url, auth string, body []byte
 	return resp.StatusCode, b
 }
 
-// postReport sends a gzipped report as the agent does.
+// postReport sends a gzipped report as the agent does, signed with the
+// key of its host (see hostKey).
 func postReport(t *testing.T, c *http.Client, base, secret, id string, gz []byte) (int, []byte) {
 	t.Helper()
-	return request(t, c, http.MethodPost, base+"/v1/reports", "Bearer "+secret, gz, map[string]string{
-		"Content-Type": "application/json", "Content-Encoding": "gzip", "Idempotency-Key": id,
-	})
+	return postSigned(t, c, base, secret, id, gz, hostKey(t, gz))
 }
 
 func writeAdminToken(t *testing.T, dir string) (path, token string) {
@@ -377,7 +378,7 @@ func TestProcess(t *testing.T) {
 	}
 
 	stdout, _, code = cli(t, "migrate", "--db", db)
-	if code != 0 || !strings.Contains(stdout, "schema version 2") {
+	if code != 0 || !strings.Contains(stdout, "schema version 3") {
 		t.Errorf("migrate: %d %q", code, stdout)
 	}
 	p.stop(t)

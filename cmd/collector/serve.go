@@ -27,6 +27,7 @@ const (
 	defaultRetention = 400 * 24 * time.Hour // 13 months
 	pruneEvery       = 6 * time.Hour
 	shutdownTimeout  = 20 * time.Second
+	adminReloadEvery = 5 * time.Second // a deleted admin credential is refused within this
 )
 
 // dbFlag adds --db to fs.
@@ -56,10 +57,15 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate chain `FILE` (PEM); without it, plain HTTP (put a TLS proxy in front)")
 	tlsKey := fs.String("tls-key", "", "TLS private key `FILE` (PEM)")
 	clientCA := fs.String("client-ca", "", "require client certificates signed by the CAs in `FILE` (PEM)")
-	adminFile := fs.String("admin-token-file", "", "`FILE` holding the admin credential (16+ characters, not world-readable); without it the read API is off")
+	adminFile := fs.String("admin-token-file", "", "`FILE` of named admin credentials, lines NAME:SECRET (or one bare secret, named admin); secrets 16+ characters, "+
+		"the file not world-readable and re-read when it changes; without it the read API is off")
+	allowUnsigned := fs.Bool("allow-unsigned", false, "accept reports without the agent's signature for hosts with no pinned key (migration aid for agents older than report signing)")
 	maxBody := fs.Int64("max-body", collector.DefaultMaxBody, "largest report accepted, in `BYTES` after decompression")
 	rate := fs.Float64("rate", collector.DefaultRate, "reports per second allowed per enrollment token, per replica")
 	burst := fs.Int("burst", collector.DefaultBurst, "reports an enrollment token may send in a burst, per replica")
+	maxInflight := fs.Int("max-inflight", collector.DefaultMaxInflight, "reports read, decoded and stored at once; more wait a moment, then get 503 and Retry-After")
+	maxInflightBytes := fs.Int64("max-inflight-bytes", collector.DefaultMaxInflightBytes, "`BYTES` of decompressed reports held at once (at least --max-body)")
+	maxFuture := fs.Duration("max-future", collector.DefaultMaxFuture, "clock skew allowed: how far in the future a report's generated_at may be")
 	retention := days(defaultRetention)
 	fs.Var(&retention, "retention", "keep report history this long (e.g. 400d, 9600h; 0 keeps everything)")
 	staleAfter := days(collector.DefaultStaleAfter)
@@ -78,15 +84,19 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return usagef("--client-ca needs --tls-cert and --tls-key")
 	case *maxBody <= 0 || *rate <= 0 || *burst <= 0 || staleAfter <= 0 || retention < 0:
 		return usagef("--max-body, --rate, --burst and --stale-after must be positive, --retention not negative")
+	case *maxInflight <= 0 || *maxInflightBytes <= 0 || *maxFuture <= 0:
+		return usagef("--max-inflight, --max-inflight-bytes and --max-future must be positive")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	var admin string
+	var admins *collector.AdminCredentials
 	if *adminFile != "" {
 		var err error
-		if admin, err = collector.LoadAdminToken(*adminFile); err != nil {
+		if admins, err = collector.LoadAdminCredentials(*adminFile); err != nil {
 			return usageError{err}
 		}
+		log.Info("admin credentials loaded", "file", *adminFile, "names", strings.Join(admins.Names(), ","))
+		go admins.Watch(ctx, adminReloadEvery, log)
 	} else {
 		log.Warn("no --admin-token-file: the read API, /metrics and the dashboard are disabled")
 	}
@@ -108,6 +118,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", *listen, err)
 	}
+	if *allowUnsigned {
+		log.Warn("--allow-unsigned: reports without a signature are accepted for hosts with no pinned key; turn it off once every agent signs")
+	}
 	if tlsConfig == nil && !loopback(*listen) {
 		log.Warn("serving plain HTTP on a non-loopback address: enrollment tokens and reports cross the network in clear unless a TLS proxy fronts this", "listen", *listen)
 	}
@@ -116,7 +129,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	api := collector.New(collector.Options{
-		Store: st, AdminToken: admin, MaxBody: *maxBody, Rate: *rate, Burst: *burst,
+		Store: st, Admins: admins, AllowUnsigned: *allowUnsigned, MaxBody: *maxBody, Rate: *rate, Burst: *burst,
+		MaxInflight: *maxInflight, MaxInflightBytes: *maxInflightBytes, MaxFuture: *maxFuture, MaxAge: time.Duration(retention),
 		StaleAfter: time.Duration(staleAfter), Logger: log, Dashboard: dash,
 	})
 	srv := &http.Server{

@@ -143,7 +143,10 @@ func (s *Server) handleHost(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, "host", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, struct {
+		store.HostDetail
+		Key *keyInfo `json:"key,omitempty"` // the agent's pinned key
+	}{d, s.hostKeyInfo(r.Context(), id)})
 }
 
 func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,6 @@ package collector
 import (
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,19 +31,27 @@ const (
 	reasonSchema       = "invalid_schema"
 	reasonIdempotency  = "idempotency_key"
 	reasonFuture       = "future_report"
+	reasonTooOld       = "too_old"
 	reasonInvalid      = "invalid_report"
 	reasonConflict     = "conflict"
 	reasonStore        = "store_error"
+	reasonOverLimit    = "over_limit"
+	reasonOverloaded   = "overloaded"
+	reasonGone         = "client_gone"
 )
 
 var rejectReasons = []string{reasonUnauthorized, reasonRateLimited, reasonEncoding, reasonMediaType, reasonTooLarge,
-	reasonBadGzip, reasonBadJSON, reasonSchema, reasonIdempotency, reasonFuture, reasonInvalid, reasonConflict, reasonStore}
+	reasonBadGzip, reasonBadJSON, reasonSchema, reasonIdempotency, reasonFuture, reasonTooOld, reasonInvalid, reasonConflict, reasonStore,
+	reasonOverLimit, reasonOverloaded, reasonGone}
 
 // ingestTimeout bounds the store's work on one report.
 const ingestTimeout = 30 * time.Second
 
 // retryAfterStore is the Retry-After sent when the database fails.
 const retryAfterStore = "30"
+
+// retryAfterBusy is the Retry-After sent when the gate is full.
+const retryAfterBusy = "5"
 
 // ingestResponse is the body of a successful POST /v1/reports.
 type ingestResponse struct {
@@ -56,119 +63,67 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { s.metrics.observe(time.Since(start)) }()
 	log := s.log.With("remote", r.RemoteAddr)
-	reject := func(status int, reason, msg string) {
-		s.metrics.reject(reason)
-		log.Info("report rejected", "status", status, "reason", reason, "msg", msg)
-		writeError(w, status, msg)
+	reject := func(rej *rejection) {
+		s.metrics.reject(rej.reason)
+		if rej.reason == reasonGone {
+			log.Info("client went away", "msg", rej.msg)
+			return // nobody to answer
+		}
+		log.Info("report rejected", "status", rej.status, "reason", rej.reason, "msg", rej.msg)
+		if rej.retryAfter != "" {
+			w.Header().Set("Retry-After", rej.retryAfter)
+		}
+		writeError(w, rej.status, rej.msg)
 	}
 
-	secret, ok := bearer(r)
-	if !ok {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="avscout"`)
-		reject(http.StatusUnauthorized, reasonUnauthorized, "enrollment token required (Authorization: Bearer …)")
-		return
-	}
-	tokenID, err := s.store.Authenticate(r.Context(), secret)
-	switch {
-	case errors.Is(err, store.ErrUnauthorized):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="avscout", error="invalid_token"`)
-		reject(http.StatusUnauthorized, reasonUnauthorized, "unknown or revoked enrollment token")
-		return
-	case err != nil:
-		log.Error("authenticating agent", "err", err)
-		w.Header().Set("Retry-After", retryAfterStore)
-		reject(http.StatusServiceUnavailable, reasonStore, "database unavailable, retry later")
+	tokenID, rej := s.admit(w, r)
+	if rej != nil {
+		reject(rej)
 		return
 	}
 	log = log.With("token", tokenID)
-	if ok, wait := s.limiter.allow(tokenID); !ok {
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
-		reject(http.StatusTooManyRequests, reasonRateLimited, "too many reports for this enrollment token, retry later")
-		return
-	}
 
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		reject(http.StatusUnsupportedMediaType, reasonMediaType, "Content-Type must be application/json")
+	// Reading, decoding and storing hold a place at the gate.
+	if err := s.gate.enter(r.Context()); err != nil {
+		reject(gateRejection(err))
 		return
 	}
-	body := io.Reader(http.MaxBytesReader(w, r.Body, s.maxWire))
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			if status, reason, msg := bodyError(err, s.maxWire); status != 0 {
-				reject(status, reason, msg)
-				return
-			}
-			reject(http.StatusBadRequest, reasonBadGzip, "body is not gzip: "+err.Error())
-			return
-		}
-		defer zr.Close()
-		body = zr
-	case "", "identity":
-	default:
-		reject(http.StatusUnsupportedMediaType, reasonEncoding, fmt.Sprintf("unsupported Content-Encoding %q (want gzip)", truncate(enc, 40)))
-		return
-	}
-	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
-	if key == "" {
-		reject(http.StatusBadRequest, reasonIdempotency, "Idempotency-Key header required (the report_id)")
-		return
-	}
-
-	// Read at most one byte past the limit: a gzip bomb stops there.
-	raw, err := io.ReadAll(io.LimitReader(body, s.maxBody+1))
-	if err != nil {
-		if status, reason, msg := bodyError(err, s.maxWire); status != 0 {
-			reject(status, reason, msg)
-			return
-		}
-		reject(http.StatusBadRequest, reasonBadGzip, "malformed gzip body: "+err.Error())
-		return
-	}
-	if int64(len(raw)) > s.maxBody {
-		reject(http.StatusRequestEntityTooLarge, reasonTooLarge, fmt.Sprintf("report larger than %d bytes uncompressed", s.maxBody))
-		return
-	}
-
-	var vErr *schema.ValidationError
-	if err := schema.Validate(raw); errors.As(err, &vErr) {
-		reject(http.StatusBadRequest, reasonSchema, vErr.Error())
-		return
-	} else if err != nil {
-		reject(http.StatusBadRequest, reasonBadJSON, "body is not a JSON report")
-		return
-	}
-	var rep report.Report
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		reject(http.StatusBadRequest, reasonBadJSON, "decoding report: "+err.Error())
+	defer s.gate.leave()
+	rep, raw, charged, rej := s.receive(w, r)
+	defer s.gate.release(charged)
+	if rej != nil {
+		reject(rej)
 		return
 	}
 	log = log.With("report_id", rep.ReportID, "host", rep.Host.ID)
-	if key != rep.ReportID {
-		reject(http.StatusBadRequest, reasonIdempotency, fmt.Sprintf("Idempotency-Key %q does not match report_id %q", truncate(key, 64), rep.ReportID))
-		return
-	}
 	now := s.now()
-	if rep.GeneratedAt.After(now.Add(s.maxFuture)) {
-		reject(http.StatusBadRequest, reasonFuture, fmt.Sprintf("generated_at %s is more than %v in the future", report.FormatTime(rep.GeneratedAt), s.maxFuture))
+	if rej := s.check(r, rep, now); rej != nil {
+		reject(rej)
 		return
 	}
 
-	// The report is stored whether or not the agent stays to hear it: if
-	// it goes, its retry is answered "duplicate".
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), ingestTimeout)
+	pub, sig, ok := s.checkAgentKey(w, r, rep, raw, log)
+	if !ok {
+		return
+	}
+
+	// The store's work stops with the request: a report the client left
+	// before it reached a transaction is dropped, and the agent's retry
+	// stores it (one already in a shared transaction is stored, and the
+	// retry is a duplicate).
+	ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
 	defer cancel()
-	outcome, err := s.store.Ingest(ctx, store.Incoming{Report: &rep, Raw: raw, TokenID: tokenID, ReceivedAt: now})
+	outcome, err := s.store.Ingest(ctx, store.Incoming{Report: rep, Raw: raw, TokenID: tokenID, ReceivedAt: now, PublicKey: pub, Signature: sig})
 	switch {
+	case r.Context().Err() != nil:
+		reject(&rejection{reason: reasonGone, msg: "while storing: " + r.Context().Err().Error()})
 	case errors.Is(err, store.ErrConflict):
-		reject(http.StatusConflict, reasonConflict, "report_id already stored with different content")
+		reject(&rejection{status: http.StatusConflict, reason: reasonConflict, msg: "report_id already stored with different content"})
 	case errors.Is(err, store.ErrInvalid):
-		reject(http.StatusBadRequest, reasonInvalid, err.Error())
+		reject(&rejection{status: http.StatusBadRequest, reason: reasonInvalid, msg: err.Error()})
 	case err != nil:
 		log.Error("storing report", "err", err)
-		w.Header().Set("Retry-After", retryAfterStore)
-		reject(http.StatusServiceUnavailable, reasonStore, "database unavailable, retry later")
+		reject(&rejection{status: http.StatusServiceUnavailable, reason: reasonStore, msg: "database unavailable, retry later", retryAfter: retryAfterStore})
 	case outcome == store.Duplicate:
 		s.metrics.duplicate.Add(1)
 		log.Debug("duplicate report")
@@ -178,6 +133,138 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		log.Debug("report stored", "bytes", len(raw), "verdict", report.ComputeVerdict(rep.Products, rep.Sources))
 		writeJSON(w, http.StatusCreated, ingestResponse{Status: "stored", ReportID: rep.ReportID})
 	}
+}
+
+// rejection is why a report is refused: the status, the metrics' reason,
+// the message for the agent, and for a 503 or 429 when to come back.
+type rejection struct {
+	status     int
+	reason     string
+	msg        string
+	retryAfter string
+}
+
+// admit checks what costs nothing to check, before the body is read:
+// the enrollment token, its rate, and the headers. It returns the
+// token's id.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (string, *rejection) {
+	secret, ok := bearer(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="avscout"`)
+		return "", &rejection{status: http.StatusUnauthorized, reason: reasonUnauthorized, msg: "enrollment token required (Authorization: Bearer …)"}
+	}
+	tokenID, err := s.store.Authenticate(r.Context(), secret)
+	switch {
+	case errors.Is(err, store.ErrUnauthorized):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="avscout", error="invalid_token"`)
+		return "", &rejection{status: http.StatusUnauthorized, reason: reasonUnauthorized, msg: "unknown or revoked enrollment token"}
+	case r.Context().Err() != nil:
+		return "", &rejection{reason: reasonGone, msg: "while authenticating"}
+	case err != nil:
+		s.log.Error("authenticating agent", "remote", r.RemoteAddr, "err", err)
+		return "", &rejection{status: http.StatusServiceUnavailable, reason: reasonStore, msg: "database unavailable, retry later", retryAfter: retryAfterStore}
+	}
+	if ok, wait := s.limiter.allow(tokenID); !ok {
+		return "", &rejection{status: http.StatusTooManyRequests, reason: reasonRateLimited,
+			msg: "too many reports for this enrollment token, retry later", retryAfter: strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10)}
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "", &rejection{status: http.StatusUnsupportedMediaType, reason: reasonMediaType, msg: "Content-Type must be application/json"}
+	}
+	switch enc := contentEncoding(r); enc {
+	case "gzip", "", "identity":
+	default:
+		return "", &rejection{status: http.StatusUnsupportedMediaType, reason: reasonEncoding, msg: fmt.Sprintf("unsupported Content-Encoding %q (want gzip)", truncate(enc, 40))}
+	}
+	if strings.TrimSpace(r.Header.Get("Idempotency-Key")) == "" {
+		return "", &rejection{status: http.StatusBadRequest, reason: reasonIdempotency, msg: "Idempotency-Key header required (the report_id)"}
+	}
+	return tokenID, nil
+}
+
+func contentEncoding(r *http.Request) string {
+	return strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+}
+
+// receive reads the body, bounded as sent and after decompression, into
+// a buffer charged to the gate's byte budget (charged, which the caller
+// releases even on error), and decodes the report, strictly and within
+// the decoder's limits. Everything stops when the client goes away.
+func (s *Server) receive(w http.ResponseWriter, r *http.Request) (rep *report.Report, raw []byte, charged int64, rej *rejection) {
+	ctx := r.Context()
+	body := io.Reader(http.MaxBytesReader(w, r.Body, s.maxWire))
+	if contentEncoding(r) == "gzip" {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, nil, 0, readRejection(ctx, err, s.maxWire, "body is not gzip: ")
+		}
+		defer zr.Close()
+		body = zr
+	}
+	raw, charged, err := s.gate.readAll(ctx, body, s.maxBody)
+	if err != nil {
+		return nil, nil, charged, readRejection(ctx, err, s.maxWire, "malformed gzip body: ")
+	}
+	if int64(len(raw)) > s.maxBody {
+		return nil, nil, charged, &rejection{status: http.StatusRequestEntityTooLarge, reason: reasonTooLarge, msg: fmt.Sprintf("report larger than %d bytes uncompressed", s.maxBody)}
+	}
+	rep, err = decodeReport(ctx, raw, s.limits)
+	var (
+		synErr *syntaxError
+		limErr *limitError
+		vErr   *schema.ValidationError
+	)
+	switch {
+	case err == nil:
+		return rep, raw, charged, nil
+	case ctx.Err() != nil:
+		return nil, nil, charged, &rejection{reason: reasonGone, msg: "while decoding"}
+	case errors.As(err, &limErr):
+		return nil, nil, charged, &rejection{status: http.StatusRequestEntityTooLarge, reason: reasonOverLimit, msg: limErr.Error()}
+	case errors.As(err, &vErr):
+		return nil, nil, charged, &rejection{status: http.StatusBadRequest, reason: reasonSchema, msg: vErr.Error()}
+	case errors.As(err, &synErr):
+		return nil, nil, charged, &rejection{status: http.StatusBadRequest, reason: reasonBadJSON, msg: "body is not a JSON report: " + synErr.Error()}
+	default:
+		return nil, nil, charged, &rejection{status: http.StatusBadRequest, reason: reasonBadJSON, msg: "body is not a JSON report"}
+	}
+}
+
+// check applies the collector's rules to a decoded report: its
+// Idempotency-Key and its date.
+func (s *Server) check(r *http.Request, rep *report.Report, now time.Time) *rejection {
+	if key := strings.TrimSpace(r.Header.Get("Idempotency-Key")); key != rep.ReportID {
+		return &rejection{status: http.StatusBadRequest, reason: reasonIdempotency, msg: fmt.Sprintf("Idempotency-Key %q does not match report_id %q", truncate(key, 64), rep.ReportID)}
+	}
+	if rep.GeneratedAt.After(now.Add(s.maxFuture)) {
+		return &rejection{status: http.StatusBadRequest, reason: reasonFuture, msg: fmt.Sprintf("generated_at %s is more than %v in the future", report.FormatTime(rep.GeneratedAt), s.maxFuture)}
+	}
+	if s.maxAge > 0 && rep.GeneratedAt.Before(now.Add(-s.maxAge)) {
+		return &rejection{status: http.StatusBadRequest, reason: reasonTooOld, msg: fmt.Sprintf("generated_at %s is older than the history kept (%v)", report.FormatTime(rep.GeneratedAt), s.maxAge)}
+	}
+	return nil
+}
+
+// gateRejection answers a request the gate turned away.
+func gateRejection(err error) *rejection {
+	if errors.Is(err, errBusy) {
+		return &rejection{status: http.StatusServiceUnavailable, reason: reasonOverloaded, msg: "collector busy, retry later", retryAfter: retryAfterBusy}
+	}
+	return &rejection{reason: reasonGone, msg: "waiting at the gate: " + err.Error()}
+}
+
+// readRejection classifies an error reading the body.
+func readRejection(ctx context.Context, err error, maxWire int64, prefix string) *rejection {
+	if status, reason, msg := bodyError(err, maxWire); status != 0 {
+		return &rejection{status: status, reason: reason, msg: msg}
+	}
+	if errors.Is(err, errBusy) {
+		return gateRejection(err)
+	}
+	if ctx.Err() != nil {
+		return &rejection{reason: reasonGone, msg: "while reading the body"}
+	}
+	return &rejection{status: http.StatusBadRequest, reason: reasonBadGzip, msg: prefix + err.Error()}
 }
 
 // bodyError classifies an error reading the body: a body over the wire

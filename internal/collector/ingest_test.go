@@ -93,7 +93,7 @@ func TestIngestRejects(t *testing.T) {
 					_, m := reportJSON(t)
 					m["generated_at"] = report.FormatTime(t0.Add(25 * time.Hour))
 					return gz(t, mustJSON(t, m))
-				}, nil, 400, "generated_at 2026-11-02T11:00:00Z is more than 24h0m0s in the future"},
+				}, nil, 400, "generated_at 2026-11-02T11:00:00Z is more than 5m0s in the future"},
 				{"not_gzip", func(t *testing.T) []byte { return []byte(`{"a":1}`) }, nil, 400, "not gzip"},
 				{"truncated_gzip", func(t *testing.T) []byte {
 					_, m := reportJSON(t)
@@ -198,15 +198,19 @@ func TestIngestIdempotentAPI(t *testing.T) {
 			}
 
 			// Uncompressed is accepted too (curl, proxies that inflate).
-			plain := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(time.Hour))
+			plain := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(time.Minute))
 			resp = e.post(t, bytes.NewReader(fleettest.JSON(t, plain)), map[string]string{"Content-Encoding": "", "Idempotency-Key": plain.ReportID})
 			if resp.status != http.StatusCreated {
 				t.Errorf("uncompressed: %d %s", resp.status, resp.body)
 			}
-			// Up to 24h ahead is clock skew, not a lie.
-			skewed := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(23*time.Hour))
+			// Up to 5 minutes ahead is clock skew, not a lie.
+			skewed := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(5*time.Minute))
 			if resp := e.send(t, skewed); resp.status != http.StatusCreated {
-				t.Errorf("23h in the future: %d %s", resp.status, resp.body)
+				t.Errorf("5 minutes in the future: %d %s", resp.status, resp.body)
+			}
+			ahead := fleettest.Report(t, "windows-clean", "h1", "win1", t0.Add(5*time.Minute+time.Second))
+			if resp := e.send(t, ahead); resp.status != http.StatusBadRequest {
+				t.Errorf("5 minutes and a second in the future: %d %s", resp.status, resp.body)
 			}
 		})
 	}
@@ -289,7 +293,7 @@ func TestRateLimit(t *testing.T) {
 			for i := range 2 {
 				e.mustSend(t, fleettest.Report(t, "debian-clean", "h1", "h1", t0.Add(time.Duration(i)*time.Minute)))
 			}
-			r := fleettest.Report(t, "debian-clean", "h1", "h1", t0.Add(time.Hour))
+			r := fleettest.Report(t, "debian-clean", "h1", "h1", t0.Add(3*time.Minute))
 			resp := e.send(t, r)
 			if resp.status != http.StatusTooManyRequests {
 				t.Fatalf("third report in a burst of 2: %d %s", resp.status, resp.body)
@@ -346,5 +350,23 @@ func TestLimiter(t *testing.T) {
 	}
 	if n := len(l.buckets); n > maxBuckets {
 		t.Errorf("%d buckets kept, max %d", n, maxBuckets)
+	}
+}
+
+// TestIngestRefusesReportsOlderThanHistory: once history is pruned, a
+// replayed old report could no longer be told from a new one, and the
+// current state follows received order; so a report generated before the
+// retention window is refused, and one just inside it is stored.
+func TestIngestRefusesReportsOlderThanHistory(t *testing.T) {
+	const keep = 400 * 24 * time.Hour
+	e := newEnv(t, "sqlite", func(o *Options) { o.MaxAge = keep })
+	old := fleettest.Report(t, "debian-clean", "h1", "h1", t0.Add(-keep-time.Minute))
+	resp := e.send(t, old)
+	if msg := resp.errorMessage(t); resp.status != http.StatusBadRequest || !strings.Contains(msg, "older than the history kept") {
+		t.Errorf("report older than the retention: %d %q, want 400", resp.status, msg)
+	}
+	inside := fleettest.Report(t, "debian-clean", "h1", "h1", t0.Add(-keep+time.Minute))
+	if resp := e.send(t, inside); resp.status != http.StatusCreated {
+		t.Errorf("report inside the retention: %d %s", resp.status, resp.body)
 	}
 }

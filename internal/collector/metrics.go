@@ -34,7 +34,7 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{rejected: map[string]uint64{}, buckets: make([]uint64, len(latencyBuckets))}
-	for _, r := range rejectReasons {
+	for _, r := range append(rejectReasons[:len(rejectReasons):len(rejectReasons)], keyReasons...) {
 		m.rejected[r] = 0
 	}
 	return m

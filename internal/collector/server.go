@@ -18,11 +18,11 @@ package collector
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +32,7 @@ import (
 // Store is what the server needs from the database; [*store.Store] is
 // one. Its errors follow package store's ([store.ErrNotFound], …).
 type Store interface {
+	KeyStore
 	Ingest(ctx context.Context, in store.Incoming) (store.Outcome, error)
 	Authenticate(ctx context.Context, secret string) (tokenID string, err error)
 	Hosts(ctx context.Context, f store.HostFilter) (store.HostPage, error)
@@ -47,7 +48,17 @@ const (
 	DefaultRate       = 10      // reports per second per token, per replica
 	DefaultBurst      = 200
 	DefaultStaleAfter = 48 * time.Hour
-	DefaultMaxFuture  = 24 * time.Hour
+	DefaultMaxFuture  = 5 * time.Minute
+	// DefaultMaxInflight is how many reports a replica reads, decodes
+	// and stores at once; DefaultMaxInflightBytes how many bytes of
+	// decompressed reports they may hold. Small reports (a few KiB) are
+	// bounded by the first, large ones by the second: eight 8 MiB
+	// reports at once.
+	DefaultMaxInflight      = 64
+	DefaultMaxInflightBytes = 64 << 20
+	// gateWait is how long a report waits for room at the gate before
+	// it is answered 503.
+	gateWait = 250 * time.Millisecond
 	// MinAdminToken is the shortest admin credential accepted.
 	MinAdminToken = 16
 )
@@ -56,8 +67,15 @@ const (
 type Options struct {
 	Store Store
 	// AdminToken is the credential of the read API, /metrics and the
-	// dashboard, at least MinAdminToken bytes. Empty disables them.
+	// dashboard, at least MinAdminToken bytes, named "admin". Empty
+	// disables them, unless Admins is set.
 	AdminToken string
+	// Admins are the named admin credentials; they replace AdminToken.
+	Admins *AdminCredentials
+	// AllowUnsigned accepts reports without the agent's signature for
+	// hosts that have no pinned key (a migration aid for agents older
+	// than report signing); otherwise they get 403 "unsigned".
+	AllowUnsigned bool
 	// MaxBody bounds a report after decompression (default
 	// DefaultMaxBody); MaxWire bounds it as sent (default MaxBody).
 	MaxBody, MaxWire int64
@@ -70,10 +88,21 @@ type Options struct {
 	// (default DefaultStaleAfter).
 	StaleAfter time.Duration
 	// MaxFuture is how far in the future a report's generated_at may be
-	// (default DefaultMaxFuture).
+	// (default DefaultMaxFuture): the clock skew allowed.
 	MaxFuture time.Duration
-	Logger    *slog.Logger     // nil: discard
-	Now       func() time.Time // nil: time.Now
+	// MaxAge, when positive, refuses reports generated longer ago: the
+	// history's retention. Older reports have been pruned, so a replay of
+	// one could no longer be recognised as a duplicate.
+	MaxAge time.Duration
+	// MaxInflight bounds the reports read, decoded and stored at once,
+	// MaxInflightBytes the bytes of decompressed reports they hold
+	// (defaults DefaultMaxInflight, DefaultMaxInflightBytes; the latter
+	// at least MaxBody). A report that finds no room within a moment is
+	// answered 503 with Retry-After.
+	MaxInflight      int
+	MaxInflightBytes int64
+	Logger           *slog.Logger     // nil: discard
+	Now              func() time.Time // nil: time.Now
 	// Dashboard, when not nil, is served at "/" (everything outside /v1/,
 	// /healthz and /metrics) behind the admin credential, which browsers
 	// give with HTTP Basic authentication.
@@ -82,18 +111,22 @@ type Options struct {
 
 // Server serves the collector's HTTP API. Build it with [New].
 type Server struct {
-	store      Store
-	adminHash  [sha256.Size]byte
-	adminSet   bool
-	maxBody    int64
-	maxWire    int64
-	staleAfter time.Duration
-	maxFuture  time.Duration
-	log        *slog.Logger
-	now        func() time.Time
-	limiter    *limiter
-	metrics    *metrics
-	dashboard  http.Handler
+	store         Store
+	admins        *AdminCredentials // nil: the admin API is off
+	adminFails    *failGuard
+	allowUnsigned bool
+	maxBody       int64
+	maxWire       int64
+	staleAfter    time.Duration
+	maxFuture     time.Duration
+	maxAge        time.Duration
+	log           *slog.Logger
+	now           func() time.Time
+	limiter       *limiter
+	metrics       *metrics
+	dashboard     http.Handler
+	gate          *gate
+	limits        decodeLimits
 }
 
 // New returns a server for opts. It does not start anything.
@@ -104,13 +137,16 @@ func New(opts Options) *Server {
 		maxWire:    opts.MaxWire,
 		staleAfter: opts.StaleAfter,
 		maxFuture:  opts.MaxFuture,
+		maxAge:     opts.MaxAge,
 		log:        opts.Logger,
 		now:        opts.Now,
 		dashboard:  opts.Dashboard,
 		metrics:    newMetrics(),
+		limits:     defaultLimits(),
 	}
-	if len(opts.AdminToken) >= MinAdminToken {
-		s.adminHash, s.adminSet = sha256.Sum256([]byte(opts.AdminToken)), true
+	s.admins, s.adminFails, s.allowUnsigned = opts.Admins, newFailGuard(func() time.Time { return s.now() }), opts.AllowUnsigned
+	if s.admins == nil && len(opts.AdminToken) >= MinAdminToken {
+		s.admins = SingleAdmin(LegacyAdminName, opts.AdminToken)
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
@@ -138,6 +174,14 @@ func New(opts Options) *Server {
 		burst = DefaultBurst
 	}
 	s.limiter = newLimiter(rate, burst, s.now)
+	inflight, inflightBytes := opts.MaxInflight, opts.MaxInflightBytes
+	if inflight <= 0 {
+		inflight = DefaultMaxInflight
+	}
+	if inflightBytes <= 0 {
+		inflightBytes = DefaultMaxInflightBytes
+	}
+	s.gate = newGate(inflight, max(inflightBytes, s.maxBody+1), gateWait)
 	return s
 }
 
@@ -145,7 +189,8 @@ func New(opts Options) *Server {
 //
 //	POST /v1/reports        agents (enrollment token)
 //	GET  /v1/hosts          admin: the fleet, filtered and paged
-//	GET  /v1/hosts/{id}     admin: one host, its latest report, its history
+//	GET  /v1/hosts/{id}     admin: one host, its latest report, its history, its key
+//	POST /v1/hosts/{id}/rekey admin: pin another key to the host, or clear its pin
 //	GET  /v1/summary        admin: the fleet at a glance
 //	GET  /v1/export         admin: CSV or JSON of the fleet's current state
 //	GET  /metrics           admin: Prometheus text
@@ -156,6 +201,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/reports", s.handleIngest)
 	mux.Handle("GET /v1/hosts", s.admin(http.HandlerFunc(s.handleHosts), false))
 	mux.Handle("GET /v1/hosts/{id...}", s.admin(http.HandlerFunc(s.handleHost), false))
+	mux.Handle("POST /v1/hosts/{id}/rekey", s.admin(http.HandlerFunc(s.handleRekey), false))
 	mux.Handle("GET /v1/summary", s.admin(http.HandlerFunc(s.handleSummary), false))
 	mux.Handle("GET /v1/export", s.admin(http.HandlerFunc(s.handleExport), false))
 	mux.Handle("GET /metrics", s.admin(http.HandlerFunc(s.handleMetrics), false))
@@ -198,16 +244,32 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// admin lets through requests that carry the admin credential, as a
+// admin lets through requests that carry an admin credential, as a
 // bearer token or as the password of HTTP Basic authentication (any
-// user). browser says to challenge with Basic, so that browsers ask.
+// user), and puts the credential's name in the request's context
+// ([AdminName]). browser says to challenge with Basic, so that browsers
+// ask. A client whose credentials failed several times waits,
+// exponentially longer (429 with Retry-After), before it is heard again;
+// every failure is logged, never the secret tried.
 func (s *Server) admin(next http.Handler, browser bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.adminSet {
+		if s.admins == nil {
 			writeError(w, http.StatusForbidden, "the read API is disabled: start the collector with --admin-token-file")
 			return
 		}
-		if !s.isAdmin(r) {
+		client := clientKey(r)
+		if wait := s.adminFails.wait(client); wait > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
+			writeError(w, http.StatusTooManyRequests, "too many failed admin logins from this address, retry later")
+			return
+		}
+		name, presented := s.isAdmin(r)
+		if name == "" {
+			if presented {
+				failures, wait := s.adminFails.fail(client)
+				s.log.Warn("admin authentication failed", "remote", r.RemoteAddr, "user", adminUser(r),
+					"path", truncate(r.URL.Path, 128), "failures", failures, "backoff", wait)
+			}
 			if browser {
 				w.Header().Set("WWW-Authenticate", `Basic realm="avscout", charset="UTF-8"`)
 			} else {
@@ -216,20 +278,23 @@ func (s *Server) admin(next http.Handler, browser bool) http.Handler {
 			writeError(w, http.StatusUnauthorized, "admin credential required")
 			return
 		}
-		next.ServeHTTP(w, r)
+		s.adminFails.succeed(client)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminNameKey{}, name)))
 	})
 }
 
-func (s *Server) isAdmin(r *http.Request) bool {
+// isAdmin returns the name of the admin credential r carries, "" if
+// none matches; presented says whether r carried a credential at all.
+func (s *Server) isAdmin(r *http.Request) (name string, presented bool) {
 	secret, ok := bearer(r)
 	if !ok {
 		_, secret, ok = r.BasicAuth()
 	}
-	if !ok {
-		return false
+	if !ok || secret == "" {
+		return "", false
 	}
-	sum := sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(sum[:], s.adminHash[:]) == 1
+	name, _ = s.admins.match(secret)
+	return name, true
 }
 
 // bearer returns the token of an "Authorization: Bearer …" header.

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -171,48 +169,6 @@ func TestHealthz(t *testing.T) {
 			}
 			if resp := e.get(t, "/v1/hosts"); resp.status != http.StatusServiceUnavailable || strings.Contains(string(resp.body), "sql") {
 				t.Errorf("hosts with the database closed: %d %s", resp.status, resp.body)
-			}
-		})
-	}
-}
-
-func TestLoadAdminToken(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string, mode os.FileMode) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(p, mode); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	for _, tt := range []struct {
-		name, path, want, wantErr string
-	}{
-		{"ok", write("ok", "  0123456789abcdef-token\n", 0o600), "0123456789abcdef-token", ""},
-		{"group_readable", write("group", "0123456789abcdef-token", 0o640), "0123456789abcdef-token", ""},
-		{"world_readable", write("world", "0123456789abcdef-token", 0o644), "", "accessible to all users"},
-		{"short", write("short", "short\n", 0o600), "", "at least 16"},
-		{"two_lines", write("lines", "0123456789abcdef\nsecond line", 0o600), "", "one line"},
-		{"missing", filepath.Join(dir, "missing"), "", "no such file"},
-		{"directory", dir, "", "not a regular file"},
-		{"huge", write("huge", strings.Repeat("x", 5000), 0o600), "", "larger than"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := LoadAdminToken(tt.path)
-			if tt.wantErr == "" {
-				if err != nil || got != tt.want {
-					t.Errorf("= %q, %v; want %q", got, err, tt.want)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("err = %v, want %q", err, tt.wantErr)
-			}
-			if err != nil && strings.Contains(err.Error(), "0123456789abcdef") {
-				t.Errorf("error leaks the token: %v", err)
 			}
 		})
 	}

@@ -34,8 +34,17 @@ func (h *Host) Describe() Info {
 		info.Hostname, _ = os.Hostname()
 		info.Arch = runtime.GOARCH
 	} else {
-		info.Hostname = firstLine(readSmall(h.FS, "etc/hostname"))
-		info.Arch = elfArch(h.FS)
+		switch h.OS {
+		case Windows:
+			info.Hostname = windowsHostname(h.Registry)
+			info.Arch = "" // set below from the registry when it says
+		case Darwin:
+			info.Hostname = macHostname(h.FS)
+			info.Arch = machOArch(h.FS)
+		default:
+			info.Hostname = firstLine(readSmall(h.FS, "etc/hostname"))
+			info.Arch = elfArch(h.FS)
+		}
 	}
 	switch h.OS {
 	case Linux:
@@ -58,6 +67,12 @@ func (h *Host) Describe() Info {
 	var machineID string
 	if h.OS == Windows {
 		info.OSVersion, machineID = windowsIdentity(h.Registry)
+		if !h.Live {
+			info.Arch = windowsArch(h.Registry)
+		}
+	}
+	if h.OS == Darwin && !h.Live {
+		machineID = macVolumeID(h.FS)
 	}
 	if machineID == "" {
 		machineID = firstLine(readSmall(h.FS, "etc/machine-id"))

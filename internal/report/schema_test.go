@@ -52,18 +52,34 @@ func TestValidateAcceptsFixtures(t *testing.T) {
 	}
 }
 
-// TestValidateAcceptsAdditions: fields may be added without a schema
-// version bump, so documents from newer agents must still pass.
-func TestValidateAcceptsAdditions(t *testing.T) {
-	m := validDoc(t)
-	m["future_field"] = map[string]any{"x": 1}
-	field(m, "host")["domain"] = "corp.example"
-	field(m, "products", 0)["cpe"] = "cpe:2.3:a:kaspersky:endpoint_security"
-	field(m, "products", 0, "evidence", 0)["sha256"] = "00"
-	field(m, "sources", 0)["retries"] = 2
-	b, _ := json.Marshal(m)
-	if err := schema.Validate(b); err != nil {
-		t.Error(err)
+// TestValidateRefusesUnknownFields: keys are case-sensitive and a key the
+// schema does not name is refused, at every level (issue #14: a decoder
+// matching keys regardless of case stored what the schema never saw).
+// Fields may still be added without a version bump, collectors first.
+func TestValidateRefusesUnknownFields(t *testing.T) {
+	for _, tt := range []struct {
+		name, path string
+		edit       func(m map[string]any)
+	}{
+		{"root", `["future_field"]`, func(m map[string]any) { m["future_field"] = map[string]any{"x": 1} }},
+		{"root_case", "Report_ID", func(m map[string]any) { m["Report_ID"] = "not-a-uuid" }},
+		{"host", "host.domain", func(m map[string]any) { field(m, "host")["domain"] = "corp.example" }},
+		{"host_case", "host.OS", func(m map[string]any) { field(m, "host")["OS"] = "plan9" }},
+		{"product", "products[0].cpe", func(m map[string]any) { field(m, "products", 0)["cpe"] = "cpe:2.3:a:x" }},
+		{"product_case", "products[0].State", func(m map[string]any) { field(m, "products", 0)["State"] = "pwned" }},
+		{"evidence", "products[0].evidence[0].sha256", func(m map[string]any) { field(m, "products", 0, "evidence", 0)["sha256"] = "00" }},
+		{"source", "sources[0].retries", func(m map[string]any) { field(m, "sources", 0)["retries"] = 2 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := validDoc(t)
+			tt.edit(m)
+			b, _ := json.Marshal(m)
+			err := schema.Validate(b)
+			var ve *schema.ValidationError
+			if !errors.As(err, &ve) || !strings.Contains(err.Error(), "additional properties") {
+				t.Errorf("schema.Validate = %v, want the unknown field %s refused", err, tt.path)
+			}
+		})
 	}
 }
 

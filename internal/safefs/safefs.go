@@ -69,6 +69,10 @@ const (
 	Executable
 	// RegText is a .reg export: 16 MiB (winreg.MaxRegFileSize).
 	RegText
+	// Hive is a registry hive file or its transaction log, read at random
+	// (regf): 2 GiB, the most the format addresses. Real SOFTWARE hives
+	// have up to a few hundred MiB; only the keys asked for are read.
+	Hive
 )
 
 // Limit is the size cap of k, in bytes.
@@ -88,6 +92,8 @@ func (k Kind) Limit() int64 {
 		return 4 << 30
 	case RegText:
 		return 16 << 20
+	case Hive:
+		return 2<<30 + 4096
 	}
 	return 0
 }
@@ -109,6 +115,8 @@ func (k Kind) String() string {
 		return "an executable"
 	case RegText:
 		return "a .reg file"
+	case Hive:
+		return "a registry hive"
 	}
 	return fmt.Sprintf("kind %d", int(k))
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// Explain adds each finding's decision trace and the matches that were
 	// dropped, and why, to the report.
 	Explain bool
+	// OpenHive opens the registry hives of an offline Windows root; nil
+	// means [OpenHive]. Tests give their own.
+	OpenHive HiveOpener
 	// MemoryLimit, when positive, is the memory (in bytes, as the Go
 	// runtime counts it against its GOMEMLIMIT) past which the scan is
 	// stopped: Run then fails with an error wrapping [ErrMemoryLimit] and
@@ -61,8 +64,12 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A Windows root's registry is read from the hive files on its disk.
+	h, closeHives := offlineHost(ctx, opts.Host, opts.OpenHive)
+	defer closeHives()
+	sources = guardHives(h, sources)
 	matcher := opts.Catalog.Matcher(string(opts.Host.OS))
-	p := enrichersFor(opts.Host.OS)
+	p := enrichersFor(opts.Catalog, opts.Host.OS, opts.Host.Live)
 	keep := matcher.Relevant
 	if p.wants != nil {
 		keep = func(o detect.Observation) bool { return matcher.Relevant(o) || p.wants(o) }
@@ -74,7 +81,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		Keep:      keep,
 		Logger:    opts.Logger,
 	}
-	obs, results, err := runGuarded(ctx, &runner, opts.Host, opts.MemoryLimit)
+	obs, results, err := runGuarded(ctx, &runner, h, opts.MemoryLimit)
 	if err != nil {
 		if opts.Logger != nil {
 			opts.Logger.Error("scan stopped at its memory limit", "err", err)
@@ -82,7 +89,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		return nil, err
 	}
 	judged := matcher.Judge(obs)
-	info := opts.Host.Describe()
+	info := h.Describe()
 
 	r := &report.Report{
 		SchemaVersion: report.SchemaVersion,

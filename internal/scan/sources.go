@@ -5,6 +5,7 @@ import (
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/apk"
 	"github.com/avscout/avscout/internal/detect/dpkg"
+	"github.com/avscout/avscout/internal/detect/installdirs"
 	"github.com/avscout/avscout/internal/detect/launchd"
 	"github.com/avscout/avscout/internal/detect/macapps"
 	"github.com/avscout/avscout/internal/detect/macpkgs"
@@ -59,10 +60,15 @@ type plan struct {
 	wants func(detect.Observation) bool
 }
 
-// enrichersFor returns the enrichers that fit a target OS.
-func enrichersFor(target host.OS) plan {
-	if target == host.Windows {
+// enrichersFor returns the enrichers that fit a target OS; a Windows root
+// (not live) also has its install folders looked in, since it has no
+// processes to say which engine runs there.
+func enrichersFor(cat *catalog.Catalog, target host.OS, live bool) plan {
+	if target != host.Windows {
+		return plan{}
+	}
+	if live {
 		return plan{enrichers: []detect.Enricher{pe.New()}, wants: pe.Wants}
 	}
-	return plan{}
+	return plan{enrichers: []detect.Enricher{pe.New(), installdirs.New(cat.ExecutableNames(string(target)))}, wants: pe.Wants}
 }

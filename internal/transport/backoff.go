@@ -16,16 +16,28 @@ type Backoff struct {
 	Rand func(n int64) int64
 }
 
-// Next returns the wait after the failure numbered attempt (0 for the
-// first): a uniform draw in [0, min(Max, Base·2^attempt)].
-func (b Backoff) Next(attempt int) time.Duration {
-	base, ceil := b.Base, b.Max
+// Longest returns the cap, the longest wait [Backoff.Next] gives.
+func (b Backoff) Longest() time.Duration {
+	base, ceil := b.limits()
+	return max(ceil, base)
+}
+
+// limits returns Base and Max with their defaults.
+func (b Backoff) limits() (base, ceil time.Duration) {
+	base, ceil = b.Base, b.Max
 	if base <= 0 {
 		base = time.Second
 	}
 	if ceil <= 0 {
 		ceil = 5 * time.Minute
 	}
+	return base, ceil
+}
+
+// Next returns the wait after the failure numbered attempt (0 for the
+// first): a uniform draw in [0, min(Max, Base·2^attempt)].
+func (b Backoff) Next(attempt int) time.Duration {
+	base, ceil := b.limits()
 	ceil = max(ceil, base)
 	attempt = max(attempt, 0)
 	limit := ceil

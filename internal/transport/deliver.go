@@ -122,6 +122,11 @@ func (d *Deliverer) DrainOnce(ctx context.Context) (res Result) {
 		res.Err = err
 		if se != nil {
 			res.RetryAfter = se.RetryAfter
+			if se.Hold {
+				log.Error("delivery: the collector refuses this agent's signature, or the agent's key is unusable; "+
+					"reports stay queued and are retried at the longest backoff",
+					"report_id", e.ID, "status", se.Status, "code", se.Code, "reason", se.Reason, "err", se.Err)
+			}
 		}
 		return res
 	}
@@ -131,8 +136,9 @@ func (d *Deliverer) DrainOnce(ctx context.Context) (res Result) {
 // Run delivers until ctx ends. After a pass that drained the queue it
 // waits for wake (or Poll); after a failed pass it waits
 // max(Backoff.Next(attempt), RetryAfter), the Retry-After part bounded by
-// MaxRetryAfter, and a wake does not cut that wait short. The attempt
-// count restarts after a pass without error.
+// MaxRetryAfter, and a wake does not cut that wait short; after a failure
+// that holds delivery ([SendError.Hold]) Backoff.Next is replaced by
+// Backoff.Longest. The attempt count restarts after a pass without error.
 func (d *Deliverer) Run(ctx context.Context, wake <-chan struct{}) {
 	log := d.logger()
 	attempt := 0
@@ -155,6 +161,10 @@ func (d *Deliverer) Run(ctx context.Context, wake <-chan struct{}) {
 		if res.Err != nil {
 			wait = d.Backoff.Next(attempt)
 			attempt = min(attempt+1, 64)
+			if se := (*SendError)(nil); errors.As(res.Err, &se) && se.Hold {
+				// Nothing gets through until someone acts: no haste.
+				wait = d.Backoff.Longest()
+			}
 			if res.RetryAfter > wait {
 				wait = min(res.RetryAfter, MaxRetryAfter)
 			}

@@ -30,17 +30,36 @@ type SendError struct {
 	Status int
 	// Retryable says the same report may succeed later: network errors,
 	// TLS and certificate failures (which an administrator fixes while
-	// the report waits), 408, 429, 5xx and unexpected statuses. Other
-	// 4xx mean the collector refuses this report for good.
+	// the report waits), 408, 429, 5xx, unexpected statuses, and a 403
+	// refusing the agent's signature (see Hold). Other 4xx mean the
+	// collector refuses this report for good.
 	Retryable bool
 	// RetryAfter is the collector's Retry-After, zero when absent.
 	RetryAfter time.Duration
 	// Reason is short and safe to log: the status and a bounded, cleaned
 	// excerpt of the response, or the kind of network failure.
 	Reason string
+	// Code is the "code" of the collector's JSON error, if any.
+	Code string
+	// Hold says the collector refuses this agent's signature (a 403 with
+	// code key_mismatch, bad_signature or unsigned), or the agent's key
+	// cannot be used: no report can get through until someone acts, but
+	// none is at fault, so it stays queued (Retryable) and delivery waits
+	// the longest backoff between tries.
+	Hold bool
 	// Err is the underlying error, if any.
 	Err error
 }
+
+// Codes of a collector's 403 about a report's signature.
+const (
+	// CodeKeyMismatch: the host id has another key pinned.
+	CodeKeyMismatch = "key_mismatch"
+	// CodeBadSignature: the signature does not verify the report.
+	CodeBadSignature = "bad_signature"
+	// CodeUnsigned: the report carried no signature.
+	CodeUnsigned = "unsigned"
+)
 
 func (e *SendError) Error() string {
 	if e.Err != nil {
@@ -108,7 +127,35 @@ func statusError(resp *http.Response, snippet []byte, token string, now time.Tim
 	if msg := bodyReason(resp.Header.Get("Content-Type"), snippet, token); msg != "" {
 		e.Reason += ": " + msg
 	}
+	e.Code = bodyCode(resp.Header.Get("Content-Type"), snippet)
+	if code == http.StatusForbidden {
+		switch e.Code {
+		case CodeKeyMismatch, CodeBadSignature, CodeUnsigned:
+			e.Retryable, e.Hold = true, true
+		}
+	}
 	return e
+}
+
+// bodyCode returns the "code" field of a JSON error body when it is a
+// short lower-case token, or "".
+func bodyCode(contentType string, snippet []byte) string {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return ""
+	}
+	var obj struct {
+		Code string `json:"code"`
+	}
+	if json.Unmarshal(snippet, &obj) != nil || len(obj.Code) > 64 {
+		return ""
+	}
+	for _, r := range obj.Code {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return ""
+		}
+	}
+	return obj.Code
 }
 
 // retryableStatus: 408, 429 and 5xx are transient; so are statuses a

@@ -9,14 +9,29 @@
 // refused ones dead-lettered, and on a transient failure it backs off
 // with full jitter and honours Retry-After.
 //
+// With a [Signer] (the agent's key, package agentkey) every report is
+// signed when it is sent, not when it is queued, so reports queued before
+// the key existed go out signed too: Send un-gzips the spooled bytes
+// (bounded) and signs exactly those uncompressed bytes, which is what the
+// collector verifies after decoding the body. The public key and the
+// signature travel in the [HeaderPublicKey] and [HeaderSignature] headers
+// as "ed25519:" and standard base64. A 403 whose JSON code says the
+// collector refuses the signature (key_mismatch, bad_signature, unsigned)
+// does not dead-letter the report: it stays queued, retried at the longest
+// backoff, and the error tells the administrator what to do
+// ([SendError.Hold]).
+//
 // The package never logs the enrollment token or a whole response body,
 // and never drops a report itself: only a permanent refusal by the
-// collector moves one aside.
+// collector moves one aside, or, with a Signer, a report that inflates
+// beyond [MaxSignedSize], which no collector takes.
 package transport
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -31,6 +46,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/avscout/avscout/internal/agentkey"
 	"github.com/avscout/avscout/internal/spool"
 )
 
@@ -41,8 +57,28 @@ const (
 
 	reportsPath = "/v1/reports"
 	maxDrain    = 64 << 10 // response bytes read to reuse the connection
-	maxSnippet  = 512      // response bytes looked at for an error reason
+	maxSnippet  = 4 << 10  // response bytes looked at for an error reason and code
+
+	// MaxSignedSize bounds a report's uncompressed size when it is
+	// un-gzipped to be signed: eight times the collector's default limit
+	// (8 MiB). A larger report is refused here for good.
+	MaxSignedSize = 64 << 20
+
+	// HeaderPublicKey carries "ed25519:" and the standard base64 of the
+	// agent's 32-byte public key; HeaderSignature "ed25519:" and the
+	// standard base64 of the 64-byte Ed25519 signature of the report's
+	// uncompressed bytes.
+	HeaderPublicKey = "Avscout-Public-Key"
+	HeaderSignature = "Avscout-Signature"
+	keyScheme       = "ed25519:"
 )
+
+// Signer signs reports with the agent's key ([agentkey.Signer]).
+type Signer interface {
+	// SignReport returns the public key and the Ed25519 signature of
+	// body, a report's uncompressed bytes, or why the key is not usable.
+	SignReport(body []byte) (ed25519.PublicKey, []byte, error)
+}
 
 // Options configure a [Client].
 type Options struct {
@@ -70,6 +106,9 @@ type Options struct {
 	Timeout time.Duration
 	// UserAgent is sent as User-Agent; empty means "avscout".
 	UserAgent string
+	// Signer, when set, signs every report at send time. Nil sends
+	// unsigned reports, which a collector pinning keys refuses.
+	Signer Signer
 }
 
 // Client sends reports to one collector. It is safe for concurrent use
@@ -78,6 +117,7 @@ type Client struct {
 	endpoint string
 	token    string
 	agent    string
+	signer   Signer
 	http     *http.Client
 }
 
@@ -135,6 +175,7 @@ func New(o Options) (*Client, error) {
 		endpoint: endpoint,
 		token:    o.Token,
 		agent:    agent,
+		signer:   o.Signer,
 		http: &http.Client{
 			Transport: tr,
 			Timeout:   timeout,
@@ -297,9 +338,31 @@ func (c *Client) Send(ctx context.Context, id string, gz []byte) error {
 	if err := spool.ValidateID(id); err != nil {
 		return &SendError{Reason: "invalid report id", Err: err}
 	}
+	var pub ed25519.PublicKey
+	var sig []byte
+	if c.signer != nil {
+		body, err := gunzip(gz, MaxSignedSize)
+		if err != nil {
+			// Not a report any collector takes; the spool checks gzip on
+			// reading, so this is a report too large to sign.
+			return &SendError{Reason: "cannot sign the report", Err: err}
+		}
+		pub, sig, err = c.signer.SignReport(body)
+		if err != nil {
+			return &SendError{Retryable: true, Hold: true, Reason: "agent key unusable; reports stay queued", Err: err}
+		}
+		if len(pub) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
+			return &SendError{Retryable: true, Hold: true,
+				Reason: fmt.Sprintf("agent key gave a %d-byte public key and a %d-byte signature", len(pub), len(sig))}
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(gz))
 	if err != nil {
 		return &SendError{Reason: "build request", Err: err}
+	}
+	if pub != nil {
+		req.Header.Set(HeaderPublicKey, keyScheme+base64.StdEncoding.EncodeToString(pub))
+		req.Header.Set(HeaderSignature, keyScheme+base64.StdEncoding.EncodeToString(sig))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Content-Encoding", "gzip")
@@ -319,7 +382,50 @@ func (c *Client) Send(ctx context.Context, id string, gz []byte) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	return statusError(resp, snippet[:n], c.token, time.Now())
+	e := statusError(resp, snippet[:n], c.token, time.Now())
+	if e.Hold {
+		e.Reason += signatureAdvice(e.Code, pub)
+	}
+	return e
+}
+
+// gunzip returns the uncompressed bytes of gz (one or more gzip members),
+// failing beyond limit bytes.
+func gunzip(gz []byte, limit int64) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, fmt.Errorf("not gzip data: %w", err)
+	}
+	body, err := io.ReadAll(io.LimitReader(zr, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("corrupt gzip data: %w", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes uncompressed; no collector takes it", limit)
+	}
+	return body, nil
+}
+
+// signatureAdvice says what to do about a collector refusing this agent's
+// signature with code.
+func signatureAdvice(code string, pub ed25519.PublicKey) string {
+	fp := "unknown"
+	if len(pub) == ed25519.PublicKeySize {
+		fp = agentkey.Fingerprint(pub)
+	}
+	switch code {
+	case CodeKeyMismatch:
+		return " (the collector has pinned another key for this host; this agent's key is " + fp +
+			": if this host was reinstalled or its key replaced, an administrator must run " +
+			"`avscout-collector host rekey` for it; reports stay queued)"
+	case CodeBadSignature:
+		return " (the collector could not verify this agent's signature, key " + fp +
+			": something between them changes the report; reports stay queued)"
+	case CodeUnsigned:
+		return " (the collector got no signature: something between them removes the " +
+			HeaderSignature + " header; reports stay queued)"
+	}
+	return ""
 }
 
 // Endpoint returns the URL reports are posted to.

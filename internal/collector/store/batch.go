@@ -363,11 +363,11 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 
 	// The reports; those whose id is taken are duplicates or conflicts.
 	stored := map[string]bool{}
-	err = insertReturning(ctx, tx, "reports (id, host_id, generated_at, received_at, token_id, sha256, size, body)", 8, len(batch),
+	err = insertReturning(ctx, tx, "reports (id, host_id, generated_at, received_at, token_id, sha256, size, body, public_key, signature)", 10, len(batch),
 		func(i int, args []any) []any {
 			p := batch[i]
 			return append(args, p.in.Report.ReportID, p.host.id, p.host.generatedAt, recv[i], p.in.TokenID,
-				p.sum[:], int64(len(p.in.Raw)), p.body)
+				p.sum[:], int64(len(p.in.Raw)), p.body, nullBytes(p.in.PublicKey), nullBytes(p.in.Signature))
 		},
 		" ON CONFLICT (id) DO NOTHING RETURNING id", func(rows *sql.Rows) error {
 			var id string

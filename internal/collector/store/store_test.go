@@ -800,6 +800,12 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 			// Make it the database the first schema's collector left: no
 			// verdict column, compliant from products alone, its ranks.
 			for _, q := range []string{
+				// Undo migration 3 (keys) first.
+				"DROP TABLE host_keys",
+				"DROP TABLE admin_audit",
+				"ALTER TABLE reports DROP COLUMN public_key",
+				"ALTER TABLE reports DROP COLUMN signature",
+				"DELETE FROM schema_migrations WHERE version = 3",
 				"DROP INDEX hosts_verdict",
 				"ALTER TABLE hosts DROP COLUMN verdict",
 				"UPDATE hosts SET compliant = 1, state = 'unprotected' WHERE state = 'incomplete'",
