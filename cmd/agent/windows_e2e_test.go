@@ -507,8 +507,8 @@ func TestWindowsUnderWine(t *testing.T) {
 		name: "white-label",
 		setup: func(w *winHost) {
 			w.importReg("whitelabel")
-			w.file(`C:\Program Files\SafeNet\uninstall.exe`, "")
-			w.run(`C:\Program Files\SafeNet\avp.exe`)
+			w.file(`C:\Program Files\Hearthward\uninstall.exe`, "")
+			w.run(`C:\Program Files\Hearthward\avp.exe`)
 		},
 		code: 1,
 		check: func(t *testing.T, r *report.Report) {
@@ -516,10 +516,10 @@ func TestWindowsUnderWine(t *testing.T) {
 				t.Fatalf("products %v", productIDs(r))
 			}
 			p := r.Products[0]
-			if p.Name != "SafeNet Home Guard" || p.Vendor != "SafeNet Labs" || !p.WhiteLabel || !p.Restricted || p.State != "active" || r.Compliant {
+			if p.Name != "Hearthward Home Guard" || p.Vendor != "Hearthward Labs" || !p.WhiteLabel || !p.Restricted || p.State != "active" || r.Compliant {
 				t.Errorf("white-labelled build: %+v", p)
 			}
-			if !hasEvidence(p, "processes", `C:\Program Files\SafeNet\avp.exe`) {
+			if !hasEvidence(p, "processes", `C:\Program Files\Hearthward\avp.exe`) {
 				t.Errorf("the engine that gave it away is not in the evidence: %+v", p.Evidence)
 			}
 		},

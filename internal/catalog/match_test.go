@@ -172,8 +172,8 @@ func TestMatch(t *testing.T) {
 		{
 			name: "white-label: Kaspersky publisher on an app that shows another brand",
 			os:   "windows",
-			obs:  []detect.Observation{app("SafeNet Home Guard", "AO Kaspersky Lab", "21.3", `C:\Program Files (x86)\SafeNet`)},
-			want: []want{{id: "kaspersky-safenet-home-guard", vendor: "Kaspersky", name: "SafeNet Home Guard", version: "21.3",
+			obs:  []detect.Observation{app("Hearthward Home Guard", "AO Kaspersky Lab", "21.3", `C:\Program Files (x86)\Hearthward`)},
+			want: []want{{id: "kaspersky-hearthward-home-guard", vendor: "Kaspersky", name: "Hearthward Home Guard", version: "21.3",
 				state: StateInstalled, confidence: ConfidenceHigh, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 1}},
 		},
 		{

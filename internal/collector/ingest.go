@@ -128,8 +128,10 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// The store's work stops with the request: a transaction the client
-	// left is rolled back, and the agent's retry stores the report.
+	// The store's work stops with the request: a report the client left
+	// before it reached a transaction is dropped, and the agent's retry
+	// stores it (one already in a shared transaction is stored, and the
+	// retry is a duplicate).
 	ctx, cancel := context.WithTimeout(r.Context(), ingestTimeout)
 	defer cancel()
 	outcome, err := s.store.Ingest(ctx, store.Incoming{Report: rep, Raw: raw, TokenID: tokenID, ReceivedAt: now, PublicKey: pub, Signature: sig})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
@@ -100,7 +101,7 @@ func OpenOffline(ctx context.Context, fsys fs.FS, open HiveOpener) (*winreg.Offl
 	}
 	sids := profileSIDs(hives.Software)
 	if dir, _, err := paths.Resolve(fsys, usersDir, paths.Options{FoldCase: true}); err == nil {
-		ents, err := fs.ReadDir(fsys, dir)
+		ents, err := listProfiles(ctx, fsys, dir)
 		if err != nil {
 			hives.Users = append(hives.Users, winreg.UserHive{Name: usersDir,
 				OfflineHive: winreg.OfflineHive{Path: dir, Err: fmt.Errorf("list the user profiles: %w", err)}})
@@ -121,6 +122,49 @@ func OpenOffline(ctx context.Context, fsys fs.FS, open HiveOpener) (*winreg.Offl
 		}
 	}
 	return winreg.NewOffline(hives), closers
+}
+
+// maxProfiles bounds the profile folders of Users whose hives are
+// opened: each holds a file open, and some memory, until the scan ends.
+// A terminal server has a few thousand; more fails the user hives.
+const maxProfiles = 10_000
+
+// listProfiles reads the entries of the Users folder dir, in batches and
+// at most maxProfiles of them, sorted by name; with more, it returns the
+// first maxProfiles read and an error saying the rest were not.
+func listProfiles(ctx context.Context, fsys fs.FS, dir string) ([]fs.DirEntry, error) {
+	f, err := fsys.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rd, ok := f.(fs.ReadDirFile)
+	if !ok {
+		return nil, &fs.PathError{Op: "readdir", Path: dir, Err: paths.ErrNotDir}
+	}
+	var ents []fs.DirEntry
+	for {
+		if err := ctx.Err(); err != nil {
+			return sortByName(ents), err
+		}
+		batch, err := rd.ReadDir(256)
+		ents = append(ents, batch...)
+		if len(ents) > maxProfiles {
+			return sortByName(ents[:maxProfiles]), &fs.PathError{Op: "readdir", Path: dir,
+				Err: fmt.Errorf("more than %d entries: the hives of the rest were not read", maxProfiles)}
+		}
+		if err == io.EOF || err == nil && len(batch) == 0 {
+			return sortByName(ents), nil
+		}
+		if err != nil {
+			return sortByName(ents), &fs.PathError{Op: "readdir", Path: dir, Err: err}
+		}
+	}
+}
+
+func sortByName(ents []fs.DirEntry) []fs.DirEntry {
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents
 }
 
 // profileSIDs maps the lower-case names of profile folders to the SIDs
@@ -154,10 +198,14 @@ func profileSIDs(software *winreg.OfflineHive) map[string]string {
 	return out
 }
 
-// hiveGuard runs a registry source on an offline registry only when the
-// hives it reads could be read: otherwise it fails with their errors.
+// hiveGuard runs a registry source on an offline registry and fails it
+// when a hive it reads could not be read, with that hive's error; what it
+// found in the others is kept, so a product seen there still counts.
 // What is doubtful about a hive read anyway (dirty, not replayed) is a
-// warning in the source's status.
+// warning in the source's status. A source that meets a corrupt cell
+// while reading (an error wrapping [winreg.ErrHiveUnavailable]) fails
+// too, even where it would count an unreadable key as one item lost: a
+// live registry denies one key, but a corrupt hive may hide any number.
 type hiveGuard struct {
 	detect.Source
 	needs []string
@@ -169,15 +217,37 @@ func (g hiveGuard) Collect(ctx context.Context, h *host.Host, emit func(detect.O
 		return g.Source.Collect(ctx, h, emit)
 	}
 	failed, warnings := off.Check(g.needs...)
+	err := g.Source.Collect(ctx, h, emit)
 	if failed != nil {
-		return fmt.Errorf("%s: %w", g.Name(), failed)
+		// What the source found in the hives that could be read still
+		// counts. Its errors about the hives that could not are the
+		// failure's own, said once.
+		failed = fmt.Errorf("%s: %w", g.Name(), failed)
+		if err != nil && !errors.Is(err, winreg.ErrHiveUnavailable) {
+			return errors.Join(failed, err)
+		}
+		return failed
 	}
-	errs := []error{g.Source.Collect(ctx, h, emit)}
+	if errors.Is(err, winreg.ErrHiveUnavailable) {
+		return hiveDamaged{err} // err names the source, the hive and the cell
+	}
+	errs := []error{err}
 	for _, w := range warnings {
 		errs = append(errs, detect.Warn(errors.New(w)))
 	}
 	return errors.Join(errs...)
 }
+
+// hiveDamaged is the error of a source that met a damaged hive: the
+// same text and causes as err, but no warning ([detect.IsWarning] does not
+// see through it), since the source may have missed more than the items
+// it names.
+type hiveDamaged struct{ err error }
+
+func (d hiveDamaged) Error() string { return d.err.Error() }
+
+// Is lets errors.Is find err's causes.
+func (d hiveDamaged) Is(target error) bool { return errors.Is(d.err, target) }
 
 // guardHives wraps the registry sources of a scan of an offline registry.
 func guardHives(h *host.Host, sources []detect.Source) []detect.Source {

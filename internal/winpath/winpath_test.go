@@ -8,7 +8,7 @@ import (
 func TestProgram(t *testing.T) {
 	for in, want := range map[string]string{
 		`"C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe" -r`: `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe`,
-		`C:\Program Files\SafeNet\avp.exe -r`:                          `C:\Program Files\SafeNet\avp.exe`,
+		`C:\Program Files\Hearthward\avp.exe -r`:                          `C:\Program Files\Hearthward\avp.exe`,
 		`C:\Windows\system32\svchost.exe -k netsvcs -p`:                `C:\Windows\system32\svchost.exe`,
 		`system32\DRIVERS\klif.sys`:                                    `system32\DRIVERS\klif.sys`,
 		`MsiExec.exe /X{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`:         `MsiExec.exe`,
@@ -60,8 +60,8 @@ func TestResolve(t *testing.T) {
 
 func TestDirBaseWithin(t *testing.T) {
 	for in, want := range map[string]string{
-		`C:\Program Files\SafeNet\avp.exe`: `C:\Program Files\SafeNet`,
-		`C:\Program Files\SafeNet\`:        `C:\Program Files`,
+		`C:\Program Files\Hearthward\avp.exe`: `C:\Program Files\Hearthward`,
+		`C:\Program Files\Hearthward\`:        `C:\Program Files`,
 		`C:\x.exe`:                         `C:\`,
 		`x.exe`:                            ``,
 	} {
@@ -80,16 +80,16 @@ func TestDirBaseWithin(t *testing.T) {
 func TestChecker(t *testing.T) {
 	fsys := fstest.MapFS{
 		"Windows/System32/drivers/klif.sys": {},
-		"Program Files/SafeNet/avp.exe":     {},
+		"Program Files/Hearthward/avp.exe":     {},
 	}
 	c := NewChecker(fsys, "c:")
 	for p, want := range map[string][2]bool{
 		`C:\windows\system32\DRIVERS\klif.sys`: {true, true},
 		`C:\Windows\System32\drivers\klhk.sys`: {false, true},
-		`C:\Program Files\SafeNet\`:            {true, true},
+		`C:\Program Files\Hearthward\`:            {true, true},
 		`C:\Program Files\Other\x.exe`:         {false, true},
-		`C:\Program Files\SafeNet\avp.exe\x`:   {false, false}, // a file used as a folder
-		`D:\Program Files\SafeNet\avp.exe`:     {false, false},
+		`C:\Program Files\Hearthward\avp.exe\x`:   {false, false}, // a file used as a folder
+		`D:\Program Files\Hearthward\avp.exe`:     {false, false},
 		`\\server\share\x.exe`:                 {false, false},
 		`C:\`:                                  {true, true},
 	} {

@@ -9,9 +9,11 @@ import (
 )
 
 // ErrHiveUnavailable means the hive file a key lives in could not be read
-// offline: it is missing from the disk, or corrupt. It is deliberately not
-// [ErrNotExist]: a key of a hive that could not be read may well exist, and
-// a source must not take its absence for an answer.
+// offline: it is missing from the disk, or corrupt (as a whole, or in the
+// cells of the key or value asked for, or it ran out of the reads it was
+// allowed). It is deliberately not [ErrNotExist]: a key of a hive that
+// could not be read may well exist, and a source must not take its absence
+// for an answer, nor one unreadable entry for the only loss.
 var ErrHiveUnavailable = errors.New("hive unavailable")
 
 // OfflineHive is one hive file of a Windows installation that is not
@@ -194,12 +196,15 @@ func (o *Offline) inControlSet(path string) string {
 
 func (o *Offline) open(h *OfflineHive, hiveName, rest, name string) (Key, error) {
 	root := h.root()
-	if root == nil {
-		why := "not found on the disk"
-		if h != nil {
-			why = h.Path + ": " + h.Err.Error()
+	switch {
+	case h == nil:
+		return nil, fmt.Errorf("open %s: registry hive %s not found on the disk: %w", name, hiveName, ErrHiveUnavailable)
+	case root == nil:
+		why := h.Err
+		if why == nil {
+			why = errors.New("no root key")
 		}
-		return nil, fmt.Errorf("open %s: registry hive %s %s: %w", name, hiveName, why, ErrHiveUnavailable)
+		return nil, fmt.Errorf("open %s: registry hive %s (%s): %w: %w", name, hiveName, h.Path, why, ErrHiveUnavailable)
 	}
 	k := &offlineKey{Key: root, name: name, system: hiveName == HiveSystem && rest == "", o: o, root: true}
 	if rest == "" {

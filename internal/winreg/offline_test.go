@@ -198,6 +198,9 @@ func TestOfflineMissingAndBrokenHives(t *testing.T) {
 		if !errors.Is(err, ErrHiveUnavailable) || errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s\\%s: %v, want ErrHiveUnavailable saying %q", tc.hive, tc.path, err, tc.msg)
 		}
+		if tc.msg != "SOFTWARE not found" && !errors.Is(err, broken) {
+			t.Errorf("%s\\%s: %v does not keep the hive's error", tc.hive, tc.path, err)
+		}
 	}
 	k, _ := r.OpenKey(Users, "", View64)
 	if names, _ := k.SubKeyNames(); !slices.Equal(names, []string{"S-1-5-21-1-2-3-1001"}) {

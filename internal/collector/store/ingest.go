@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"compress/gzip"
-	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,166 +51,6 @@ const (
 
 // Categories of products that protect a host when active.
 var protective = []string{report.CategoryAntivirus, report.CategoryEDR, report.CategorySecuritySuite}
-
-// Incoming is a report as the collector received it, for [Store.Ingest].
-type Incoming struct {
-	Report     *report.Report // decoded and validated
-	Raw        []byte         // the JSON as received (uncompressed)
-	TokenID    string         // the enrollment token that delivered it
-	ReceivedAt time.Time
-	// PublicKey and Signature are the agent's key and its Ed25519
-	// signature over Raw, as sent (nil when unsigned).
-	PublicKey ed25519.PublicKey
-	Signature []byte
-}
-
-// Ingest stores in.Report, whose JSON as received is in.Raw, in one
-// transaction: the report itself (compressed), the host's identity and
-// current state when it is its newest report by generated_at (a report
-// arriving late goes to history only), and the changes since the report
-// before it.
-//
-// A report id already stored with the same content (SHA-256 of raw) gives
-// [Duplicate] and stores nothing; with different content, [ErrConflict].
-// A report the store cannot hold gives an error wrapping [ErrInvalid].
-func (s *Store) Ingest(ctx context.Context, in Incoming) (Outcome, error) {
-	r, raw, tokenID, receivedAt := in.Report, in.Raw, in.TokenID, in.ReceivedAt
-	if err := checkReport(r); err != nil {
-		return 0, err
-	}
-	sum := sha256.Sum256(raw)
-	body, err := compress(raw)
-	if err != nil {
-		return 0, fmt.Errorf("compressing report %s: %w", r.ReportID, err)
-	}
-	h := newHostRow(r, receivedAt)
-	cur := snapshotOf(r)
-
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("ingesting report %s: %w", r.ReportID, err)
-	}
-	defer rollback(tx)
-
-	// Lock the host (creating it if new), so that concurrent reports of
-	// one host are applied one after the other on every replica.
-	res, err := tx.ExecContext(ctx, `INSERT INTO hosts (`+hostRowColumns+`) VALUES (`+placeholders(1, len(h.args()))+`)
-		ON CONFLICT (id) DO NOTHING`, h.args()...)
-	if err != nil {
-		return 0, fmt.Errorf("ingesting report %s: inserting host: %w", r.ReportID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("ingesting report %s: inserting host: %w", r.ReportID, err)
-	}
-	newHost := n == 1
-	var prev struct {
-		reportID            string
-		generatedAt         int64
-		firstSeen, lastSeen int64
-		verdict             string
-	}
-	if !newHost {
-		err := tx.QueryRowContext(ctx, `SELECT last_report_id, last_generated_at, first_seen, last_seen, verdict
-			FROM hosts WHERE id = $1`+s.dialect.forUpdate, h.id).
-			Scan(&prev.reportID, &prev.generatedAt, &prev.firstSeen, &prev.lastSeen, &prev.verdict)
-		if err != nil {
-			return 0, fmt.Errorf("ingesting report %s: locking host: %w", r.ReportID, err)
-		}
-	}
-
-	res, err = tx.ExecContext(ctx, `INSERT INTO reports (id, host_id, generated_at, received_at, token_id, sha256, size, body, public_key, signature)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-		r.ReportID, h.id, h.generatedAt, micros(receivedAt), tokenID, sum[:], int64(len(raw)), body, nullBytes(in.PublicKey), nullBytes(in.Signature))
-	if err != nil {
-		return 0, fmt.Errorf("ingesting report %s: inserting report: %w", r.ReportID, err)
-	}
-	if n, err = res.RowsAffected(); err != nil {
-		return 0, fmt.Errorf("ingesting report %s: inserting report: %w", r.ReportID, err)
-	}
-	if n == 0 {
-		var stored []byte
-		if err := tx.QueryRowContext(ctx, "SELECT sha256 FROM reports WHERE id = $1", r.ReportID).Scan(&stored); err != nil {
-			return 0, fmt.Errorf("ingesting report %s: reading stored report: %w", r.ReportID, err)
-		}
-		if bytes.Equal(stored, sum[:]) {
-			return Duplicate, nil
-		}
-		return 0, fmt.Errorf("report %s: %w", r.ReportID, ErrConflict)
-	}
-
-	var changes []Change
-	if newHost {
-		changes = diff(nil, cur)
-		if err := s.replaceHostDetails(ctx, tx, h, r, false); err != nil {
-			return 0, err
-		}
-	} else if later(h.generatedAt, r.ReportID, prev.generatedAt, prev.reportID) {
-		// The common case: the newest report. Its predecessor is the
-		// current state, already in host_products.
-		pred, err := currentSnapshot(ctx, tx, h.id, prev.verdict)
-		if err != nil {
-			return 0, fmt.Errorf("ingesting report %s: %w", r.ReportID, err)
-		}
-		changes = diff(&pred, cur)
-		h.firstSeen = min(h.firstSeen, prev.firstSeen)
-		h.lastSeen = max(h.lastSeen, prev.lastSeen)
-		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET (`+hostRowColumns+`) = (`+placeholders(1, len(h.args()))+`)
-			WHERE id = $1`, h.args()...); err != nil {
-			return 0, fmt.Errorf("ingesting report %s: updating host: %w", r.ReportID, err)
-		}
-		if err := s.replaceHostDetails(ctx, tx, h, r, true); err != nil {
-			return 0, err
-		}
-	} else {
-		// A late report: history only. Diff it against the report before
-		// it, and re-diff the report after it against it.
-		if _, err := tx.ExecContext(ctx, "UPDATE hosts SET first_seen = $2, last_seen = $3 WHERE id = $1",
-			h.id, min(h.firstSeen, prev.firstSeen), max(h.lastSeen, prev.lastSeen)); err != nil {
-			return 0, fmt.Errorf("ingesting report %s: updating host: %w", r.ReportID, err)
-		}
-		pred, err := neighbourSnapshot(ctx, tx, h.id, h.generatedAt, r.ReportID, false)
-		if err != nil {
-			return 0, fmt.Errorf("ingesting report %s: %w", r.ReportID, err)
-		}
-		changes = diff(pred, cur)
-		succ, err := neighbourSnapshot(ctx, tx, h.id, h.generatedAt, r.ReportID, true)
-		if err != nil {
-			return 0, fmt.Errorf("ingesting report %s: %w", r.ReportID, err)
-		}
-		if succ != nil {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM changes WHERE report_id = $1", succ.reportID); err != nil {
-				return 0, fmt.Errorf("ingesting report %s: rewriting changes of %s: %w", r.ReportID, succ.reportID, err)
-			}
-			if err := insertChanges(ctx, tx, h.id, diff(&cur, *succ)); err != nil {
-				return 0, fmt.Errorf("ingesting report %s: %w", r.ReportID, err)
-			}
-		}
-	}
-	if err := insertChanges(ctx, tx, h.id, changes); err != nil {
-		return 0, fmt.Errorf("ingesting report %s: %w", r.ReportID, err)
-	}
-	// Note the token's use, at most once a minute, so that a busy token
-	// does not make every ingest wait on its row.
-	recv := micros(receivedAt)
-	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used_at = $2
-		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)`,
-		tokenID, recv, recv-int64(time.Minute/time.Microsecond)); err != nil {
-		return 0, fmt.Errorf("ingesting report %s: updating token: %w", r.ReportID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("ingesting report %s: committing: %w", r.ReportID, err)
-	}
-	return Stored, nil
-}
-
-// later reports whether an arriving report (genA, idA) supersedes the
-// host's current one (genB, idB): by generated_at, which has second
-// precision, so of two reports generated in the same second the one that
-// arrives last is the newer (an agent queues and sends in order).
-func later(genA int64, idA string, genB int64, idB string) bool {
-	return genA > genB || genA == genB && idA != idB
-}
 
 // checkReport rejects what the store cannot hold or index.
 func checkReport(r *report.Report) error {
@@ -406,64 +242,6 @@ func stateRank(state string) int64 {
 	}
 }
 
-// replaceHostDetails writes the products and tags of the host's newest
-// report r, replacing the previous ones when existed.
-func (s *Store) replaceHostDetails(ctx context.Context, tx *sql.Tx, h *hostRow, r *report.Report, existed bool) error {
-	if existed {
-		for _, table := range []string{"host_products", "host_tags"} {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE host_id = $1", h.id); err != nil {
-				return fmt.Errorf("ingesting report %s: clearing %s: %w", r.ReportID, table, err)
-			}
-		}
-	}
-	const productCols = 13
-	err := insertRows(ctx, tx, "host_products (host_id, pos, product_id, vendor, vendor_lc, name, version, category, state, restricted, white_label, technology, confidence)",
-		productCols, len(r.Products), func(i int, args []any) []any {
-			p := r.Products[i]
-			vendor := clean(p.Vendor)
-			return append(args, h.id, int64(i), clean(p.ID), vendor, strings.ToLower(vendor), clean(p.Name), clean(p.Version),
-				clean(p.Category), clean(p.State), boolInt(p.Restricted), boolInt(p.WhiteLabel), clean(p.Technology), clean(p.Confidence))
-		})
-	if err != nil {
-		return fmt.Errorf("ingesting report %s: inserting products: %w", r.ReportID, err)
-	}
-	// Keys that differ only by a NUL would collide once cleaned: keep one.
-	tags := make(map[string]string, len(r.Tags))
-	for k, v := range r.Tags {
-		tags[clean(k)] = clean(v)
-	}
-	keys := sortedKeys(tags)
-	err = insertRows(ctx, tx, "host_tags (host_id, tag_key, tag_value)", 3, len(keys), func(i int, args []any) []any {
-		return append(args, h.id, keys[i], tags[keys[i]])
-	})
-	if err != nil {
-		return fmt.Errorf("ingesting report %s: inserting tags: %w", r.ReportID, err)
-	}
-	return nil
-}
-
-// insertRows inserts n rows of cols columns into table (with its column
-// list) in multi-row statements; row appends row i's values to args.
-func insertRows(ctx context.Context, tx *sql.Tx, table string, cols, n int, row func(i int, args []any) []any) error {
-	for start := 0; start < n; start += insertRowBatch {
-		end := min(n, start+insertRowBatch)
-		var q strings.Builder
-		q.WriteString("INSERT INTO " + table + " VALUES ")
-		args := make([]any, 0, (end-start)*cols)
-		for i := start; i < end; i++ {
-			if i > start {
-				q.WriteString(", ")
-			}
-			q.WriteString("(" + placeholders(len(args)+1, cols) + ")")
-			args = row(i, args)
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // placeholders returns "$from, $from+1, …" for n parameters.
 func placeholders(from, n int) string {
 	var b strings.Builder
@@ -474,18 +252,6 @@ func placeholders(from, n int) string {
 		fmt.Fprintf(&b, "$%d", from+i)
 	}
 	return b.String()
-}
-
-func insertChanges(ctx context.Context, tx *sql.Tx, hostID string, changes []Change) error {
-	err := insertRows(ctx, tx, "changes (report_id, seq, host_id, at, kind, product, from_value, to_value)", 8, len(changes),
-		func(i int, args []any) []any {
-			c := changes[i]
-			return append(args, c.ReportID, int64(i), hostID, micros(c.At), c.Kind, c.Product, c.From, c.To)
-		})
-	if err != nil {
-		return fmt.Errorf("inserting changes: %w", err)
-	}
-	return nil
 }
 
 // snapshot is what the history compares between two reports of a host.
@@ -509,62 +275,6 @@ func snapshotOf(r *report.Report) snapshot {
 		s.products = append(s.products, snapProduct{ID: clean(p.ID), Name: clean(p.Name), Version: clean(p.Version), State: clean(p.State)})
 	}
 	return s
-}
-
-// currentSnapshot reads the host's current products, those of its newest
-// report, whose verdict is given.
-func currentSnapshot(ctx context.Context, tx *sql.Tx, hostID string, verdict string) (snapshot, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT product_id, name, version, state FROM host_products WHERE host_id = $1 ORDER BY pos", hostID)
-	if err != nil {
-		return snapshot{}, fmt.Errorf("reading current products of host: %w", err)
-	}
-	defer rows.Close()
-	s := snapshot{verdict: verdict}
-	for rows.Next() {
-		var p snapProduct
-		if err := rows.Scan(&p.ID, &p.Name, &p.Version, &p.State); err != nil {
-			return snapshot{}, fmt.Errorf("reading current products of host: %w", err)
-		}
-		s.products = append(s.products, p)
-	}
-	if err := rows.Err(); err != nil {
-		return snapshot{}, fmt.Errorf("reading current products of host: %w", err)
-	}
-	return s, nil
-}
-
-// neighbourSnapshot reads the host's report just before (or, when after,
-// just after) the report (gen, id) from its stored body; nil when none.
-func neighbourSnapshot(ctx context.Context, tx *sql.Tx, hostID string, gen int64, id string, after bool) (*snapshot, error) {
-	q := `SELECT id, generated_at, body FROM reports WHERE host_id = $1 AND (generated_at < $2 OR generated_at = $2 AND id < $3)
-		ORDER BY generated_at DESC, id DESC LIMIT 1`
-	if after {
-		q = `SELECT id, generated_at, body FROM reports WHERE host_id = $1 AND (generated_at > $2 OR generated_at = $2 AND id > $3)
-		ORDER BY generated_at, id LIMIT 1`
-	}
-	var (
-		rid  string
-		at   int64
-		body []byte
-	)
-	switch err := tx.QueryRowContext(ctx, q, hostID, gen, id).Scan(&rid, &at, &body); {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("reading neighbouring report: %w", err)
-	}
-	var doc struct {
-		Products []report.Product `json:"products"`
-		Sources  []report.Source  `json:"sources"`
-	}
-	if err := decodeBody(body, &doc); err != nil {
-		return nil, fmt.Errorf("reading report %s: %w", rid, err)
-	}
-	s := &snapshot{reportID: rid, generatedAt: fromMicros(at), verdict: report.ComputeVerdict(doc.Products, doc.Sources)}
-	for _, p := range doc.Products {
-		s.products = append(s.products, snapProduct{ID: clean(p.ID), Name: clean(p.Name), Version: clean(p.Version), State: clean(p.State)})
-	}
-	return s, nil
 }
 
 // Change kinds; see [Change].

@@ -222,8 +222,11 @@ func (s *Store) Host(ctx context.Context, id string, staleAfter time.Duration) (
 		d.Latest.Verdict = report.VerdictOf(&d.Latest)
 		d.Latest.Compliant = d.Latest.Verdict == report.VerdictCompliant
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT report_id, at, kind, product, from_value, to_value FROM changes
-		WHERE host_id = $1 ORDER BY at DESC, report_id DESC, seq LIMIT $2`, c.id, int64(MaxHistory))
+	// Newest first in the order the reports were received, which is the
+	// order they were diffed in.
+	rows, err := s.r.QueryContext(ctx, `SELECT c.report_id, c.at, c.kind, c.product, c.from_value, c.to_value
+		FROM changes c JOIN reports r ON r.id = c.report_id
+		WHERE c.host_id = $1 ORDER BY r.received_at DESC, c.report_id DESC, c.seq LIMIT $2`, c.id, int64(MaxHistory))
 	if err != nil {
 		return HostDetail{}, fmt.Errorf("reading history of host %q: %w", id, err)
 	}

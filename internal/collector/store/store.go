@@ -74,6 +74,16 @@ type Store struct {
 	tokMu    sync.Mutex
 	tokens   []tokenHash // valid tokens, loaded at tokLoaded
 	tokAt    time.Time
+
+	// Reports waiting for a writer (see [Store.Ingest]); closed, under
+	// qmu, by Close.
+	queue   chan *pending
+	qmu     sync.RWMutex
+	qclosed bool
+	writers sync.WaitGroup
+	// When this replica last wrote each token's last_used_at.
+	tokUseMu sync.Mutex
+	tokUsed  map[string]int64
 }
 
 // dialect holds the little that differs between the two databases.
@@ -131,6 +141,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	writers := sqliteWriters
+	if s.dialect.name == "postgres" {
+		writers = postgresWriters
+	}
+	s.startWriters(writers)
 	return s, nil
 }
 
@@ -222,8 +237,12 @@ func createPrivate(path string) error {
 	}
 }
 
-// Close closes the database.
+// Close stores the reports already handed to [Store.Ingest] and closes
+// the database.
 func (s *Store) Close() error {
+	if s.queue != nil {
+		s.stopWriters()
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())

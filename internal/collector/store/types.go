@@ -81,10 +81,11 @@ type HostDetail struct {
 	// an agent older than the verdict gets the derived one (and compliant
 	// to match).
 	Latest  report.Report `json:"latest"`
-	History []Change      `json:"history"` // newest first
+	History []Change      `json:"history"` // newest first, in the order received
 }
 
-// Change is one difference between two consecutive reports of a host.
+// Change is one difference between two consecutive reports of a host,
+// consecutive in the order the collector received them.
 type Change struct {
 	At       time.Time `json:"at"`        // generated_at of the report that showed it
 	ReportID string    `json:"report_id"` // that report

@@ -13,8 +13,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
@@ -23,8 +25,18 @@ import (
 	"github.com/avscout/avscout/internal/safefs"
 )
 
-// maxFolders bounds the install folders one scan lists.
-const maxFolders = 2000
+// Bounds on the work of one scan, so a hostile or broken root cannot
+// stall it or make it hold a huge listing.
+const (
+	// maxFolders bounds the install folders one scan lists.
+	maxFolders = 2000
+	// maxEntries bounds the entries read from one install folder. A
+	// program's folder holds tens or hundreds of files; one a user can
+	// write may hold millions.
+	maxEntries = 10_000
+	// headSize is how much of a file is read to tell its format.
+	headSize = 512
+)
 
 // Enricher is the "installdirs" enricher.
 type Enricher struct {
@@ -50,6 +62,11 @@ func (*Enricher) Name() string { return "installdirs" }
 // a catalogued executable and starting with a PE header, an observation
 // of status Installed whose Path is the file's Windows path. Only roots:
 // on a live host the processes source sees what runs.
+//
+// It is bounded: at most maxFolders folders and maxEntries entries of
+// each are looked at, and going past either is a warning. A folder or
+// file that cannot be read is a warning too, and the rest are still
+// looked at; only ctx's end stops the enricher with an error of its own.
 func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observation, emit func(detect.Observation)) error {
 	if h.Live || h.OS != host.Windows || h.FS == nil {
 		return fmt.Errorf("installdirs: only for a Windows root: %w", detect.ErrUnavailable)
@@ -68,8 +85,11 @@ func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observ
 			break
 		}
 		seen[strings.ToLower(o.Path)] = true
-		if err := e.folder(ctx, h.FS, o.Path, emit); err != nil {
+		for _, err := range e.folder(ctx, h.FS, o.Path, emit) {
 			errs = append(errs, detect.Warn(err))
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("installdirs: %w", err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -78,7 +98,11 @@ func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observ
 	return nil
 }
 
-func (e *Enricher) folder(ctx context.Context, fsys fs.FS, dir string, emit func(detect.Observation)) error {
+// folder looks in the install folder dir (written as on the target) and
+// emits the executables it holds. It returns the failures to read the
+// folder or its files, each naming what failed: a file that cannot be
+// read does not stop the rest of the folder.
+func (e *Enricher) folder(ctx context.Context, fsys fs.FS, dir string, emit func(detect.Observation)) []error {
 	rel, err := paths.Target(host.Windows, dir)
 	if err != nil || rel == "." {
 		return nil // not a path on this disk
@@ -88,25 +112,30 @@ func (e *Enricher) folder(ctx context.Context, fsys fs.FS, dir string, emit func
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
 		return nil // the folder is gone: the uninstall entry says so itself
 	case err != nil:
-		return fmt.Errorf("install folder %s: %w", dir, err)
+		return []error{fmt.Errorf("install folder %s: %w", dir, err)}
 	case !fi.IsDir():
 		return nil
 	}
-	ents, err := fs.ReadDir(fsys, loc)
+	ents, err := e.list(ctx, fsys, loc)
+	var errs []error
 	if err != nil {
-		return fmt.Errorf("install folder %s: %w", dir, err)
+		errs = append(errs, fmt.Errorf("install folder %s: %w", dir, err))
 	}
 	for _, ent := range ents {
 		if !ent.Type().IsRegular() || !e.named(ent.Name()) {
 			continue
 		}
+		if ctx.Err() != nil {
+			return errs
+		}
 		name := path.Join(loc, ent.Name())
+		written := strings.TrimRight(dir, `\`) + `\` + ent.Name()
 		head, err := readHead(ctx, fsys, name)
 		if err != nil {
-			return fmt.Errorf("install folder %s: %w", dir, err)
+			errs = append(errs, fmt.Errorf("install folder %s: %w", dir, err)) // err names the file
+			continue
 		}
 		if format := paths.Format(head, host.Windows); format != "" {
-			written := strings.TrimRight(dir, `\`) + `\` + ent.Name()
 			emit(detect.Observation{
 				Kind:     detect.KindExecutable,
 				Status:   detect.Installed,
@@ -117,7 +146,47 @@ func (e *Enricher) folder(ctx context.Context, fsys fs.FS, dir string, emit func
 			})
 		}
 	}
-	return nil
+	return errs
+}
+
+// list reads the entries of the folder loc, at most maxEntries of them,
+// in batches, checking ctx between them, and returns them sorted by name.
+// With more entries it returns the first maxEntries read and an error
+// saying the rest were not read; on a failure midway, what was read and
+// the failure.
+func (e *Enricher) list(ctx context.Context, fsys fs.FS, loc string) ([]fs.DirEntry, error) {
+	f, err := fsys.Open(loc)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rd, ok := f.(fs.ReadDirFile)
+	if !ok {
+		return nil, &fs.PathError{Op: "readdir", Path: loc, Err: paths.ErrNotDir}
+	}
+	var ents []fs.DirEntry
+	for {
+		if err := ctx.Err(); err != nil {
+			return sorted(ents), &fs.PathError{Op: "readdir", Path: loc, Err: err}
+		}
+		batch, err := rd.ReadDir(min(512, maxEntries+1-len(ents)))
+		ents = append(ents, batch...)
+		if len(ents) > maxEntries {
+			return sorted(ents[:maxEntries]), &fs.PathError{Op: "readdir", Path: loc,
+				Err: fmt.Errorf("more than %d entries: the rest were not looked at", maxEntries)}
+		}
+		if err == io.EOF || (err == nil && len(batch) == 0) {
+			return sorted(ents), nil
+		}
+		if err != nil {
+			return sorted(ents), err
+		}
+	}
+}
+
+func sorted(ents []fs.DirEntry) []fs.DirEntry {
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents
 }
 
 func (e *Enricher) named(name string) bool {
@@ -137,10 +206,10 @@ func readHead(ctx context.Context, fsys fs.FS, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b := make([]byte, 512)
-	n, err := f.Read(b)
-	if n > 0 {
-		return b[:n], nil
+	b := make([]byte, headSize)
+	n, err := io.ReadFull(f, b)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil // a short file: its format says it is no program
 	}
-	return nil, err
+	return b[:n], err
 }

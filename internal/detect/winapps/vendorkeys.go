@@ -55,7 +55,9 @@ func (*VendorKeys) Name() string { return "vendorkeys" }
 // A key that exists but cannot be opened or listed (a product's
 // self-defence), or a product key whose values cannot be read, is a
 // warning ([detect.Warn]): the key itself is still reported. A pattern
-// the registry cannot parse is the source's failure.
+// the registry cannot parse is the source's failure, and so is an
+// offline hive missing or damaged where a key would be
+// ([winreg.ErrHiveUnavailable]): the key is then not reported.
 func (s *VendorKeys) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h.Registry == nil {
 		return fmt.Errorf("vendorkeys: no registry: %w", detect.ErrUnavailable)
@@ -137,7 +139,9 @@ type Found struct {
 // no glob, else every key whose names match component by component, in
 // the 64-bit view. Missing keys are no error; a bad pattern is; a key
 // that cannot be listed is a warning ([detect.Warn]: what lies beneath it
-// is unseen, the rest was found), returned with what was found.
+// is unseen, the rest was found), returned with what was found. A key of
+// an offline hive that is missing or damaged on the way
+// ([winreg.ErrHiveUnavailable]) is not found, and the error says why.
 func Expand(ctx context.Context, r winreg.Registry, pattern string) ([]Found, error) {
 	hive, p, err := winreg.ParseKey(pattern)
 	if err != nil {
@@ -150,6 +154,11 @@ func Expand(ctx context.Context, r winreg.Registry, pattern string) ([]Found, er
 		k, err := r.OpenKey(hive, p, winreg.View64)
 		if errors.Is(err, winreg.ErrNotExist) {
 			return nil, nil
+		}
+		if errors.Is(err, winreg.ErrHiveUnavailable) {
+			// An offline hive that is missing or damaged on the way: no
+			// telling whether the key exists.
+			return nil, err
 		}
 		if err != nil {
 			// It exists, but may not be read (a product's self-defence).
@@ -210,6 +219,10 @@ func Expand(ctx context.Context, r winreg.Registry, pattern string) ([]Found, er
 			for _, pre := range prefixes {
 				k, err := r.OpenKey(hive, pre, winreg.View64)
 				if errors.Is(err, winreg.ErrNotExist) {
+					continue
+				}
+				if errors.Is(err, winreg.ErrHiveUnavailable) {
+					errs = append(errs, err) // no telling whether it exists
 					continue
 				}
 				if err == nil {

@@ -78,7 +78,7 @@ func TestUninstall(t *testing.T) {
 		for _, o := range obs {
 			t.Logf("%+v", o)
 		}
-		t.Fatalf("%d observations, want 6 (KES once, Network Agent, SafeNet, hidden, odd, VPN)", len(obs))
+		t.Fatalf("%d observations, want 6 (KES once, Network Agent, Hearthward, hidden, odd, VPN)", len(obs))
 	}
 	kes := got["{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}"]
 	want := detect.Observation{
@@ -102,8 +102,8 @@ func TestUninstall(t *testing.T) {
 	if !strings.Contains(na.Detail, "entry written 2024-03-01") {
 		t.Errorf("no InstallDate: the key's last write should show: %q", na.Detail)
 	}
-	if sn := got["SafeNet Home Guard"]; sn.Path != `C:\Program Files\SafeNet` || sn.Vendor != "SafeNet Labs" {
-		t.Errorf("SafeNet (folder of its uninstaller): %+v", sn)
+	if sn := got["Hearthward Home Guard"]; sn.Path != `C:\Program Files\Hearthward` || sn.Vendor != "Hearthward Labs" {
+		t.Errorf("Hearthward (folder of its uninstaller): %+v", sn)
 	}
 	if hc := got["{11111111-2222-3333-4444-555555555555}"]; hc.Path != "" || !strings.Contains(hc.Detail, "hidden (SystemComponent)") {
 		t.Errorf("hidden component: %+v (System32 is no install folder)", hc)

@@ -175,8 +175,8 @@ func TestImagePath(t *testing.T) {
 		{host.Service{ImagePath: `\SystemRoot\System32\drivers\x.sys`, Type: host.TypeDriver}, `C:\windows\System32\drivers\x.sys`},
 		{host.Service{Name: "y", Type: host.TypeDriver}, `C:\windows\System32\drivers\y.sys`},
 		{host.Service{Name: "z", Type: host.TypeService}, ``},
-		{host.Service{ImagePath: `"C:\Program Files\SafeNet\avp.exe" -r`}, `C:\Program Files\SafeNet\avp.exe`},
-		{host.Service{ImagePath: `C:\Program Files\SafeNet\avp.exe -r`}, `C:\Program Files\SafeNet\avp.exe`},
+		{host.Service{ImagePath: `"C:\Program Files\Hearthward\avp.exe" -r`}, `C:\Program Files\Hearthward\avp.exe`},
+		{host.Service{ImagePath: `C:\Program Files\Hearthward\avp.exe -r`}, `C:\Program Files\Hearthward\avp.exe`},
 	} {
 		if got := ImagePath(tt.s, env); got != tt.want {
 			t.Errorf("ImagePath(%+v) = %q, want %q", tt.s, got, tt.want)

@@ -24,7 +24,10 @@
 // against [Options], and subkey lists that point back at themselves and
 // keys that are their own ancestors are errors, not loops. Errors name the
 // hive and the offset of the cell at fault and wrap [ErrCorrupt], or
-// [winreg.ErrTooLarge] for a limit.
+// [winreg.ErrTooLarge] for a limit. A corrupt cell and the exhausted cell
+// budget ([Options.MaxCells]) also wrap [winreg.ErrHiveUnavailable]: the
+// rest of the hive cannot be trusted to be read, unlike a key over a
+// limit, whose neighbours are read as usual.
 //
 // A hive whose base block's sequence numbers differ (or whose checksum is
 // wrong) was not written completely: it is dirty ([Hive.Dirty]). Its

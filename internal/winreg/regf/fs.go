@@ -39,28 +39,21 @@ func OpenFS(ctx context.Context, fsys fs.FS, name string, opts Options) (*Hive, 
 	if dir == "" {
 		dir = "."
 	}
-	ents, err := fs.ReadDir(fsys, dir)
-	if err != nil && len(ents) == 0 {
-		// Without a listing there are no logs to find; the hive is
-		// still read.
-		ents = nil
-	}
+	logs := findLogs(ctx, fsys, dir, base)
 	for _, suffix := range logSuffixes {
-		for _, e := range ents {
-			if !strings.EqualFold(e.Name(), base+suffix) || !e.Type().IsRegular() {
-				continue
-			}
-			lf, err := safefs.Open(ctx, fsys, path.Join(dir, e.Name()), safefs.Hive)
-			if err != nil || !lf.RandomAccess() || lf.Size() == 0 {
-				if lf != nil {
-					lf.Close()
-				}
-				continue
-			}
-			files = append(files, lf)
-			opts.Logs = append(opts.Logs, Log{Name: lf.Name(), R: lf, Size: lf.Size()})
-			break
+		logName, ok := logs[suffix]
+		if !ok {
+			continue
 		}
+		lf, err := safefs.Open(ctx, fsys, path.Join(dir, logName), safefs.Hive)
+		if err != nil || !lf.RandomAccess() || lf.Size() == 0 {
+			if lf != nil {
+				lf.Close()
+			}
+			continue
+		}
+		files = append(files, lf)
+		opts.Logs = append(opts.Logs, Log{Name: lf.Name(), R: lf, Size: lf.Size()})
 	}
 	h, err := Open(f, f.Size(), name, opts)
 	// The logs are read only at Open, to replay a dirty hive.
@@ -72,6 +65,46 @@ func OpenFS(ctx context.Context, fsys fs.FS, name string, opts Options) (*Hive, 
 		return nil, nil, err
 	}
 	return h, f, nil
+}
+
+// maxDirEntries bounds the entries of a hive's folder looked at for its
+// logs: a user's profile folder, which holds NTUSER.DAT, is theirs to
+// fill. Real ones hold a few dozen.
+const maxDirEntries = 10_000
+
+// findLogs returns the names of the files of dir that are base's logs,
+// by suffix: regular files named base plus a suffix in any case, the
+// first in sort order when several are. It reads the folder in batches
+// and at most maxDirEntries entries of it; a folder that cannot be read
+// has no logs to find (the hive is still read).
+func findLogs(ctx context.Context, fsys fs.FS, dir, base string) map[string]string {
+	found := map[string]string{}
+	d, err := fsys.Open(dir)
+	if err != nil {
+		return found
+	}
+	defer d.Close()
+	rd, ok := d.(fs.ReadDirFile)
+	if !ok {
+		return found
+	}
+	for seen := 0; seen < maxDirEntries && ctx.Err() == nil; {
+		ents, err := rd.ReadDir(min(256, maxDirEntries-seen))
+		seen += len(ents)
+		for _, e := range ents {
+			for _, suffix := range logSuffixes {
+				if strings.EqualFold(e.Name(), base+suffix) && e.Type().IsRegular() {
+					if cur, ok := found[suffix]; !ok || e.Name() < cur {
+						found[suffix] = e.Name()
+					}
+				}
+			}
+		}
+		if err != nil || len(ents) == 0 {
+			break
+		}
+	}
+	return found
 }
 
 type closers []io.Closer

@@ -2,7 +2,6 @@ package regf
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -14,8 +13,15 @@ import (
 
 // ErrCorrupt is wrapped by the errors of a hive (or log) whose content
 // breaks the format: a bad signature or checksum, an offset outside the
-// hive bins, a list that is its own member.
-var ErrCorrupt = errors.New("corrupt hive")
+// hive bins, a list that is its own member. It wraps
+// [winreg.ErrHiveUnavailable]: what a corrupt hive holds past the damage
+// is unknown, so a key or value it hides is no mere missing item.
+var ErrCorrupt error = corrupt{}
+
+type corrupt struct{}
+
+func (corrupt) Error() string { return "corrupt hive" }
+func (corrupt) Unwrap() error { return winreg.ErrHiveUnavailable }
 
 // Sizes of the format.
 const (
@@ -304,7 +310,9 @@ func (h *Hive) page(idx uint32) ([]byte, error) {
 	if inFile {
 		if err := readFull(h.r, buf, fileOff); err != nil {
 			h.cache.drop(idx)
-			return nil, fmt.Errorf("read at file offset %#x: %w", fileOff, err)
+			// The file cannot be read there (a bad sector, a file cut
+			// short since it was opened): the hive is not read in full.
+			return nil, fmt.Errorf("read at file offset %#x: %w: %w", fileOff, err, winreg.ErrHiveUnavailable)
 		}
 	}
 	const per = pageSize / sectorSize
@@ -323,7 +331,8 @@ func (h *Hive) page(idx uint32) ([]byte, error) {
 // of its data and the length of its data. what names the record expected.
 func (h *Hive) cell(off uint32, hdr int, what string) ([]byte, int, error) {
 	if h.cells.Add(1) > h.opts.MaxCells {
-		return nil, 0, fmt.Errorf("more than %d cells read from the hive: %w", h.opts.MaxCells, winreg.ErrTooLarge)
+		return nil, 0, fmt.Errorf("more than %d cells read from the hive, the rest of it is not read: %w: %w",
+			h.opts.MaxCells, winreg.ErrTooLarge, winreg.ErrHiveUnavailable)
 	}
 	switch {
 	case off == noOffset:

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/avscout/avscout/internal/winreg"
+	"github.com/avscout/avscout/internal/winreg/regf/regftest"
 )
 
 // TestHostileHives opens hives broken in the ways a planted or damaged
@@ -177,9 +180,51 @@ func TestHostileHives(t *testing.T) {
 				t.Errorf("error %q, want one naming the hive (TEST) and saying %q", err, tt.want)
 			}
 			t.Log(err)
-			if !errors.Is(err, ErrCorrupt) {
-				t.Errorf("error %q does not wrap ErrCorrupt", err)
+			if !errors.Is(err, ErrCorrupt) || !errors.Is(err, winreg.ErrHiveUnavailable) {
+				t.Errorf("error %q does not wrap ErrCorrupt and winreg.ErrHiveUnavailable", err)
+			}
+			if errors.Is(err, winreg.ErrNotExist) {
+				t.Errorf("error %q says the key or value does not exist", err)
 			}
 		})
+	}
+}
+
+// failingAt reads b, but fails past off, as a bad sector of a damaged
+// disk would.
+type failingAt struct {
+	b   []byte
+	off int64
+}
+
+var errBadSector = errors.New("input/output error")
+
+func (f failingAt) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > f.off {
+		return 0, errBadSector
+	}
+	return copy(p, f.b[off:]), nil
+}
+
+// A hive whose file cannot be read past its first hive bin opens, and
+// the keys beyond fail with an error that keeps the cause and says the
+// hive is not read in full: no key there reads as missing.
+func TestReadError(t *testing.T) {
+	f := readHive(t, regftest.SoftwarePrefix, manyReg(300))
+	if len(f) < 4*pageSize {
+		t.Fatalf("hive of %d bytes: want more than a few pages", len(f))
+	}
+	h, err := Open(failingAt{f, baseBlockSize + pageSize}, int64(len(f)), "TEST", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := h.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget := 10_000
+	_, _, err = walk(root, 0, &budget)
+	if !errors.Is(err, errBadSector) || !errors.Is(err, winreg.ErrHiveUnavailable) || errors.Is(err, winreg.ErrNotExist) {
+		t.Errorf("walk: %v, want the read error and ErrHiveUnavailable", err)
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/avscout/avscout/internal/winreg"
 	"github.com/avscout/avscout/internal/winreg/regf/regftest"
@@ -277,5 +280,86 @@ func TestOpenFS(t *testing.T) {
 	}
 	if _, _, err := OpenFS(context.Background(), os.DirFS(dir), "Windows/System32/config/SYSTEM", Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing hive: %v", err)
+	}
+}
+
+// endlessFS is fsys whose folder dir lists its real entries and then
+// junk without end, as a profile folder its user filled might; handed
+// counts the junk.
+type endlessFS struct {
+	fs.FS
+	dir    string
+	handed *int
+}
+
+func (e endlessFS) Open(name string) (fs.File, error) {
+	f, err := e.FS.Open(name)
+	if err != nil || name != e.dir {
+		return f, err
+	}
+	return &endlessDir{ReadDirFile: f.(fs.ReadDirFile), handed: e.handed}, nil
+}
+
+type endlessDir struct {
+	fs.ReadDirFile
+	handed   *int
+	realDone bool
+}
+
+func (d *endlessDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	if n <= 0 {
+		panic("the whole folder was asked for at once: nothing bounds it")
+	}
+	if !d.realDone {
+		if ents, _ := d.ReadDirFile.ReadDir(n); len(ents) > 0 {
+			return ents, nil
+		}
+		d.realDone = true
+	}
+	ents := make([]fs.DirEntry, n)
+	for i := range ents {
+		*d.handed++
+		ents[i] = fs.FileInfoToDirEntry(junk(fmt.Sprintf("junk-%09d.tmp", *d.handed)))
+	}
+	return ents, nil
+}
+
+type junk string
+
+func (j junk) Name() string     { return string(j) }
+func (junk) Size() int64        { return 0 }
+func (junk) Mode() fs.FileMode  { return 0o644 }
+func (junk) ModTime() time.Time { return time.Time{} }
+func (junk) IsDir() bool        { return false }
+func (junk) Sys() any           { return nil }
+
+// A hive in a folder of endless entries: its logs are found among the
+// first, and the folder is read no further than the bound.
+func TestOpenFSHugeFolder(t *testing.T) {
+	before, after := states(t)
+	primary := dirty(before)
+	seq := le.Uint32(primary[4:])
+	log := slices.Concat(logBase(after, logNew, seq), newEntry(seq, after.binsSize(), changedPages(before, after)))
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "Users", "bob"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"NTUSER.DAT": primary, "ntuser.dat.LOG1": log} {
+		if err := os.WriteFile(filepath.Join(dir, "Users", "bob", name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	handed := 0
+	fsys := endlessFS{FS: os.DirFS(dir), dir: "Users/bob", handed: &handed}
+	h, c, err := OpenFS(context.Background(), fsys, "Users/bob/NTUSER.DAT", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !h.Replayed() || !holdsAfter(t, h) {
+		t.Errorf("Replayed() %v (%v), want the log replayed", h.Replayed(), h.ReplayError())
+	}
+	if handed > maxDirEntries {
+		t.Errorf("%d entries read, want at most %d", handed, maxDirEntries)
 	}
 }
