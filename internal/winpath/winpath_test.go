@@ -8,7 +8,7 @@ import (
 func TestProgram(t *testing.T) {
 	for in, want := range map[string]string{
 		`"C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe" -r`: `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe`,
-		`C:\Program Files\Hearthward\avp.exe -r`:                          `C:\Program Files\Hearthward\avp.exe`,
+		`C:\Program Files\Hearthward\avp.exe -r`:                       `C:\Program Files\Hearthward\avp.exe`,
 		`C:\Windows\system32\svchost.exe -k netsvcs -p`:                `C:\Windows\system32\svchost.exe`,
 		`system32\DRIVERS\klif.sys`:                                    `system32\DRIVERS\klif.sys`,
 		`MsiExec.exe /X{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`:         `MsiExec.exe`,
@@ -62,8 +62,8 @@ func TestDirBaseWithin(t *testing.T) {
 	for in, want := range map[string]string{
 		`C:\Program Files\Hearthward\avp.exe`: `C:\Program Files\Hearthward`,
 		`C:\Program Files\Hearthward\`:        `C:\Program Files`,
-		`C:\x.exe`:                         `C:\`,
-		`x.exe`:                            ``,
+		`C:\x.exe`:                            `C:\`,
+		`x.exe`:                               ``,
 	} {
 		if got := Dir(in); got != want {
 			t.Errorf("Dir(%q) = %q, want %q", in, got, want)
@@ -80,18 +80,18 @@ func TestDirBaseWithin(t *testing.T) {
 func TestChecker(t *testing.T) {
 	fsys := fstest.MapFS{
 		"Windows/System32/drivers/klif.sys": {},
-		"Program Files/Hearthward/avp.exe":     {},
+		"Program Files/Hearthward/avp.exe":  {},
 	}
 	c := NewChecker(fsys, "c:")
 	for p, want := range map[string][2]bool{
-		`C:\windows\system32\DRIVERS\klif.sys`: {true, true},
-		`C:\Windows\System32\drivers\klhk.sys`: {false, true},
-		`C:\Program Files\Hearthward\`:            {true, true},
-		`C:\Program Files\Other\x.exe`:         {false, true},
-		`C:\Program Files\Hearthward\avp.exe\x`:   {false, false}, // a file used as a folder
-		`D:\Program Files\Hearthward\avp.exe`:     {false, false},
-		`\\server\share\x.exe`:                 {false, false},
-		`C:\`:                                  {true, true},
+		`C:\windows\system32\DRIVERS\klif.sys`:  {true, true},
+		`C:\Windows\System32\drivers\klhk.sys`:  {false, true},
+		`C:\Program Files\Hearthward\`:          {true, true},
+		`C:\Program Files\Other\x.exe`:          {false, true},
+		`C:\Program Files\Hearthward\avp.exe\x`: {false, false}, // a file used as a folder
+		`D:\Program Files\Hearthward\avp.exe`:   {false, false},
+		`\\server\share\x.exe`:                  {false, false},
+		`C:\`:                                   {true, true},
 	} {
 		exists, known := c.Exists(p)
 		if [2]bool{exists, known} != want {
