@@ -127,6 +127,9 @@ func (s *Server) checkAgentKey(w http.ResponseWriter, r *http.Request, rep *repo
 		refuse(CodeBadSignature, "the signature does not verify the report's bytes with the key sent", "key", fp)
 		return nil, nil, false
 	}
+	if s.keys.confirmed(store.StoredHostID(hostID), pub) {
+		return pub, sig, true
+	}
 	now := s.now()
 	k, pinned, err := s.store.PinKey(ctx, hostID, pub, now)
 	if err != nil {
@@ -141,6 +144,7 @@ func (s *Server) checkAgentKey(w http.ResponseWriter, r *http.Request, rep *repo
 			"key", fp, "pinned", store.Fingerprint(k.PublicKey))
 		return nil, nil, false
 	}
+	s.keys.remember(store.StoredHostID(hostID), pub)
 	if pinned {
 		log.Info("host key pinned on first contact", "key", fp)
 	}
@@ -232,6 +236,7 @@ func (s *Server) handleRekey(w http.ResponseWriter, r *http.Request) {
 		rk.Key = k
 	}
 	before, after, err := s.store.Rekey(r.Context(), rk)
+	s.keys.forget(store.StoredHostID(id))
 	if err != nil {
 		s.storeError(w, "host", err)
 		return

@@ -141,6 +141,7 @@ type Server struct {
 	metrics       *metrics
 	dashboard     http.Handler
 	gate          *gate
+	keys          *keyCache
 	bodyTimeout   time.Duration
 	limits        decodeLimits
 }
@@ -202,6 +203,7 @@ func New(opts Options) *Server {
 	if inflightBytes <= 0 {
 		inflightBytes = DefaultMaxInflightBytes
 	}
+	s.keys = newKeyCache(keyCacheTTL, keyCacheMax, func() time.Time { return s.now() })
 	s.gate = newGate(inflight, max(inflightBytes, s.maxBody+1), gateWait)
 	return s
 }

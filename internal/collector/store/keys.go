@@ -118,10 +118,10 @@ func checkHostID(id string) error {
 	return nil
 }
 
-// keyHostID is the id under which a host's key is kept: the id its
+// StoredHostID is the id under which a host and its key are kept: the id its
 // reports are stored under (see clean), so that no spelling of a host id
 // reaches the host's reports without meeting its pinned key.
-func keyHostID(id string) string { return clean(id) }
+func StoredHostID(id string) string { return clean(id) }
 
 func checkKey(pub ed25519.PublicKey) error {
 	if len(pub) != ed25519.PublicKeySize {
@@ -157,7 +157,7 @@ func scanHostKey(row interface{ Scan(...any) error }) (HostKey, error) {
 // HostKey returns what is known of the key of host id, or [ErrNotFound]
 // when no key was ever pinned to it.
 func (s *Store) HostKey(ctx context.Context, id string) (HostKey, error) {
-	return s.hostKey(ctx, s.r, keyHostID(id))
+	return s.hostKey(ctx, s.r, StoredHostID(id))
 }
 
 func (s *Store) hostKey(ctx context.Context, q queryer, id string) (HostKey, error) {
@@ -184,7 +184,7 @@ func (s *Store) PinKey(ctx context.Context, id string, pub ed25519.PublicKey, at
 	if err := checkKey(pub); err != nil {
 		return HostKey{}, false, err
 	}
-	id = keyHostID(id)
+	id = StoredHostID(id)
 	// The common case, a known host, only reads.
 	k, err := s.hostKey(ctx, s.r, id)
 	if err == nil && k.Pinned() {
@@ -221,7 +221,7 @@ func (s *Store) RefuseKey(ctx context.Context, id string, pub ed25519.PublicKey,
 	if err := checkKey(pub); err != nil {
 		return err
 	}
-	id = keyHostID(id)
+	id = StoredHostID(id)
 	now := micros(at)
 	if _, err := s.w.ExecContext(ctx, `UPDATE host_keys SET refused_key = $2, refused_at = $3
 		WHERE host_id = $1 AND (refused_key IS NULL OR refused_key <> $2 OR refused_at IS NULL OR refused_at < $4)`,
@@ -350,7 +350,7 @@ func (s *Store) Rekey(ctx context.Context, rk Rekey) (before, after HostKey, err
 	if rk.At.IsZero() {
 		rk.At = s.now()
 	}
-	id := keyHostID(rk.HostID)
+	id := StoredHostID(rk.HostID)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return before, after, fmt.Errorf("rekeying host %q: %w", truncate(id, 64), err)
