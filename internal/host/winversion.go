@@ -9,9 +9,11 @@ import (
 )
 
 // windowsIdentity reads a Windows host's version ("Windows 11 Pro 23H2
-// (build 22631)") and machine GUID from its registry; what cannot be read
+// (build 22631)") and machine GUID from its registry, or lacking a GUID
+// the installation's identity (see installIdentity); what cannot be read
 // stays empty.
 func windowsIdentity(r winreg.Registry) (version, machineID string) {
+	var install string
 	if r == nil {
 		return "", ""
 	}
@@ -26,13 +28,32 @@ func windowsIdentity(r winreg.Registry) (version, machineID string) {
 			build = fmt.Sprintf("%s.%d", build, ubr)
 		}
 		version = windowsVersion(get("ProductName"), get("DisplayVersion"), get("CSDVersion"), build)
+		install = installIdentity(get("ProductId"), k)
 		k.Close()
 	}
 	if k, err := r.OpenKey(winreg.LocalMachine, `SOFTWARE\Microsoft\Cryptography`, winreg.View64); err == nil {
 		machineID, _ = winreg.String(k, "MachineGuid")
 		k.Close()
 	}
-	return version, strings.TrimSpace(machineID)
+	if machineID = strings.TrimSpace(machineID); machineID == "" {
+		// No machine GUID (an image taken before its first boot, a hive
+		// trimmed by a cleaner): the installation's own product id and
+		// install time still tell one installation from another, where
+		// a constant would give every such image the same host id.
+		machineID = install
+	}
+	return version, machineID
+}
+
+// installIdentity names one Windows installation by the product id and
+// install time its CurrentVersion key k records; "" when it records none.
+func installIdentity(productID string, k winreg.Key) string {
+	date, _ := winreg.Uint(k, "InstallDate") // seconds since 1970
+	at, _ := winreg.Uint(k, "InstallTime")   // FILETIME, Windows 10 and later
+	if productID == "" && date == 0 && at == 0 {
+		return ""
+	}
+	return fmt.Sprintf("windows-install:%s:%d:%d", productID, date, at)
 }
 
 // windowsHostname reads the computer name a Windows installation boots

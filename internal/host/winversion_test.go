@@ -30,6 +30,22 @@ func TestWindowsIdentity(t *testing.T) {
 	if v, id := windowsIdentity(nil); v != "" || id != "" {
 		t.Error("no registry, yet an identity")
 	}
+	// Without a machine GUID, two images are told apart by their product
+	// id and install time, and the same image always gives the same id.
+	noGUID := func(productID, date string) string {
+		r := winreg.NewFake()
+		text := "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion]\n" +
+			`"ProductName"="Windows 10 Pro"` + "\n" + `"ProductId"="` + productID + `"` + "\n" + `"InstallDate"=dword:` + date + "\n"
+		if err := r.Import(strings.NewReader(text), winreg.View64); err != nil {
+			t.Fatal(err)
+		}
+		_, id := windowsIdentity(r)
+		return id
+	}
+	a, b, a2 := noGUID("00330-80000-00000-AA123", "65a1b2c3"), noGUID("00330-80000-00000-AA456", "65a1b2c3"), noGUID("00330-80000-00000-AA123", "65a1b2c3")
+	if a == "" || a == b || a != a2 {
+		t.Errorf("ids without a machine GUID: %q, %q, again %q; want two different, stable ones", a, b, a2)
+	}
 	if got := windowsVersion("Microsoft Windows 7", "", "Service Pack 1", "7601"); got != "Microsoft Windows 7 Service Pack 1 (build 7601)" {
 		t.Errorf("Wine's: %q", got)
 	}
