@@ -157,6 +157,7 @@ func (r *Runner) runOne(ctx context.Context, c collector, timeout, grace time.Du
 	}
 	done := make(chan error, 1)
 	start := time.Now()
+	logger.Debug("source started", "source", name, "timeout", timeout)
 	go func() {
 		var err error
 		defer func() {
@@ -211,6 +212,11 @@ func (r *Runner) runOne(ctx context.Context, c collector, timeout, grace time.Du
 	default:
 		res.Status, res.Err = StatusError, err
 	}
+	attrs := []any{"source", name, "status", res.Status, "duration", res.Duration.Round(time.Microsecond), "items", res.Items, "kept", len(kept)}
+	if res.Err != nil {
+		attrs = append(attrs, "err", res.Err)
+	}
+	logger.Debug("source finished", attrs...)
 	return kept, res
 }
 

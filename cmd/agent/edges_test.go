@@ -1,0 +1,40 @@
+package main
+
+// First-user rough edges (issue #16), each through the real binary.
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
+)
+
+// --verbose logs each source's start and end, with its duration, item
+// count and error, to standard error; without it a clean scan is silent.
+func TestScanVerboseLogsSources(t *testing.T) {
+	root := newRoot(t, "verbose", debian12OSRelease)
+	dpkgtest.Build(t, root, []dpkgtest.Pkg{{Name: "kesl", Version: "12.1.0-2968", Maintainer: kasperskyMaintainer}})
+	_, quiet, code := avscout(t, "scan", "--root", root, "--sources", "dpkg,rpm", "--format", "json")
+	if code != 0 || quiet != "" {
+		t.Fatalf("without --verbose: exit %d, stderr %q", code, quiet)
+	}
+	_, stderr, code := avscout(t, "scan", "--root", root, "--sources", "dpkg,rpm", "--format", "json", "--verbose")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, re := range []string{
+		`msg="source started" source=dpkg timeout=30s`,
+		`msg="source finished" source=dpkg status=ok duration=[0-9.]+[µm]?s items=1 kept=1\n`,
+		`msg="source started" source=rpm`,
+		// No rpm database in the root: the source says why it saw nothing.
+		`msg="source finished" source=rpm status=unavailable duration=[0-9.]+[µm]?s items=0 kept=0 err=".+"`,
+	} {
+		if !regexp.MustCompile(re).MatchString(stderr) {
+			t.Errorf("stderr lacks /%s/:\n%s", re, stderr)
+		}
+	}
+	if n := strings.Count(stderr, `msg="source finished"`); n != 2 {
+		t.Errorf("%d sources finished, want 2:\n%s", n, stderr)
+	}
+}
