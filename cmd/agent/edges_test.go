@@ -3,6 +3,7 @@ package main
 // First-user rough edges (issue #16), each through the real binary.
 
 import (
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -36,5 +37,20 @@ func TestScanVerboseLogsSources(t *testing.T) {
 	}
 	if n := strings.Count(stderr, `msg="source finished"`); n != 2 {
 		t.Errorf("%d sources finished, want 2:\n%s", n, stderr)
+	}
+}
+
+// An --output in a folder that does not exist names the user's path, not
+// the temporary file the report is first written to.
+func TestScanOutputMissingFolder(t *testing.T) {
+	root := newRoot(t, "outmissing", debian12OSRelease)
+	out := filepath.Join(t.TempDir(), "missing", "r.json")
+	stdout, stderr, code := avscout(t, "scan", "--root", root, "--output", out)
+	if code != exitUsage || stdout != "" {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	want := "avscout scan: write " + out + ": "
+	if !strings.HasPrefix(stderr, want) || strings.Contains(stderr, ".tmp") || strings.Count(stderr, "r.json") != 1 {
+		t.Errorf("stderr %q, want %q and the reason, naming no other file", stderr, want)
 	}
 }
