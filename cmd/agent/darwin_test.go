@@ -270,7 +270,7 @@ func TestScanMacLeftovers(t *testing.T) {
 			t.Errorf("%s: %+v, want a restricted Kaspersky leftover", p.ID, p)
 		}
 	}
-	if got := m.jamf(); got != "<result>LEFTOVER: Kaspersky components</result>" {
+	if got := m.jamf(); got != "<result>COMPLIANT: Kaspersky leftover components</result>" {
 		t.Errorf("jamf = %s", got)
 	}
 }
@@ -335,7 +335,7 @@ func TestScanMacClean(t *testing.T) {
 	if s := sourceStatus(r, "apps"); s.Items != 3 {
 		t.Errorf("apps source saw %d bundles, want 3", s.Items)
 	}
-	if got := m.jamf(); got != "<result>NONE</result>" {
+	if got := m.jamf(); got != "<result>COMPLIANT</result>" {
 		t.Errorf("jamf = %s", got)
 	}
 }

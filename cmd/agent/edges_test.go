@@ -54,3 +54,39 @@ func TestScanOutputMissingFolder(t *testing.T) {
 		t.Errorf("stderr %q, want %q and the reason, naming no other file", stderr, want)
 	}
 }
+
+// `scan --format jamf` and `status --format jamf` start with the same word
+// for the same host, so one Jamf smart group serves both: COMPLIANT for a
+// clean host, a host with other products, and one with only leftovers;
+// RESTRICTED for a host running a restricted product.
+func TestJamfScanAndStatusAgree(t *testing.T) {
+	dpkgtest.Require(t)
+	empty := newRoot(t, "jamf-empty", debian12OSRelease)
+	dpkgtest.Build(t, empty, nil)
+	leftover := newRoot(t, "jamf-leftover", debian12OSRelease)
+	// KESL removed with dpkg -r: its conffile keeps it "deinstall ok config-files".
+	dpkgtest.Build(t, leftover, []dpkgtest.Pkg{{Name: "kesl", Version: "12.1.0-2968", Maintainer: kasperskyMaintainer,
+		Files: map[string]string{"/etc/opt/kaspersky/kesl.ini": "[General]\n"}, Conffiles: []string{"/etc/opt/kaspersky/kesl.ini"}, Remove: true}})
+	for _, tc := range []struct {
+		name, root, want string
+	}{
+		{"empty", empty, "COMPLIANT"},
+		{"other", compliantRoot(t), "COMPLIANT"},
+		{"restricted", kasperskyRoot(t), "RESTRICTED"},
+		{"leftover", leftover, "COMPLIANT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scanOut, stderr, _ := avscout(t, "scan", "--root", tc.root, "--format", "jamf")
+			h := scannedHost(t, tc.root)
+			statusOut, _, _ := avscout(t, "status", "--format", "jamf", "--config", h.cfg)
+			first := regexp.MustCompile(`^<result>([A-Z ]+)(:|</result>)`)
+			s, st := first.FindStringSubmatch(scanOut), first.FindStringSubmatch(statusOut)
+			if s == nil || st == nil || s[1] != tc.want || st[1] != tc.want {
+				t.Errorf("scan says %q, status says %q, want both to start with %s (stderr %s)", scanOut, statusOut, tc.want, stderr)
+			}
+			if tc.name == "leftover" && !strings.Contains(scanOut, "Kaspersky leftover components") {
+				t.Errorf("scan does not name the leftovers: %q", scanOut)
+			}
+		})
+	}
+}

@@ -22,11 +22,15 @@ const (
 //
 //	RESTRICTED: <name version (state)>; …  a restricted product is active or installed
 //	INCOMPLETE: <source (status)>, …       none found, but a source failed or timed out
-//	LEFTOVER: <vendor> components          only residue of a restricted product remains
-//	COMPLIANT: <name>; …                   other products are active or installed
-//	NONE                                   nothing active or installed
+//	COMPLIANT: <name>; …                   otherwise, naming the other products active or
+//	                                       installed, then "<vendor> leftover components"
+//	                                       when only residue of a restricted product remains
+//	COMPLIANT                              nothing active, installed or left over
 //
-// Leftovers of products that are not restricted are not mentioned.
+// The first words are those of `avscout status --format jamf`, so one
+// smart group serves both (leftovers do not make a host non-compliant
+// there either). Leftovers of products that are not restricted are not
+// mentioned.
 func renderJamf(w io.Writer, r *Report) error {
 	var inUse, other []string
 	var leftoverVendors []string
@@ -62,12 +66,13 @@ func renderJamf(w io.Writer, r *Report) error {
 			failed[i] = jamfItem(f)
 		}
 		text = fitList("INCOMPLETE: ", failed, ", ", "")
-	case len(leftoverVendors) > 0:
-		text = fitList("LEFTOVER: ", leftoverVendors, ", ", " components")
-	case len(other) > 0:
+	case len(other) > 0 || len(leftoverVendors) > 0:
+		for _, v := range leftoverVendors {
+			other = append(other, v+" leftover components")
+		}
 		text = fitList("COMPLIANT: ", other, "; ", "")
 	default:
-		text = "NONE"
+		text = "COMPLIANT"
 	}
 	_, err := fmt.Fprintf(w, "<result>%s</result>\n", text)
 	return err

@@ -245,10 +245,11 @@ func TestJamfResults(t *testing.T) {
 		want     string // prefix of the text inside <result>
 		wantAll  bool   // want is the whole text
 	}{
-		{"none", nil, "NONE", true},
-		{"other_leftover_only", []Product{other("Norton", StateLeftover)}, "NONE", true},
+		{"none", nil, "COMPLIANT", true},
+		{"other_leftover_only", []Product{other("Norton", StateLeftover)}, "COMPLIANT", true},
 		{"compliant", []Product{other("Microsoft Defender", StateActive), other("ClamAV", StateInstalled)}, "COMPLIANT: Microsoft Defender; ClamAV", true},
-		{"leftover", []Product{restricted("KES", StateLeftover), restricted("Network Agent", StateLeftover), other("Microsoft Defender", StateActive)}, "LEFTOVER: Kaspersky components", true},
+		{"leftover", []Product{restricted("KES", StateLeftover), restricted("Network Agent", StateLeftover), other("Microsoft Defender", StateActive)}, "COMPLIANT: Microsoft Defender; Kaspersky leftover components", true},
+		{"leftover_only", []Product{restricted("KES", StateLeftover)}, "COMPLIANT: Kaspersky leftover components", true},
 		{"restricted", []Product{restricted("KES", StateActive), other("Microsoft Defender", StateActive)}, "RESTRICTED: KES 1.0 (active)", true},
 		{"white_label", []Product{whiteLabel}, "RESTRICTED: Brand Suite 1.0 (installed, Kaspersky white-label)", true},
 		{"restricted_before_leftover", []Product{restricted("KES", StateLeftover), restricted("KAV", StateInstalled)}, "RESTRICTED: KAV 1.0 (installed)", true},
@@ -317,7 +318,7 @@ func lineDiff(want, got string) string {
 	return b.String()
 }
 
-// An incomplete scan is never COMPLIANT or NONE in the Jamf line nor in
+// An incomplete scan is never COMPLIANT in the Jamf line nor in
 // the table banner; a restricted product found wins over a failed source.
 func TestIncompleteBannerAndJamf(t *testing.T) {
 	kes := Product{ID: "kes", Vendor: "Kaspersky", Name: "KES", Version: "1.0", Category: CategoryAntivirus,
