@@ -3,8 +3,11 @@ package main
 // First-user rough edges (issue #16), each through the real binary.
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -88,5 +91,33 @@ func TestJamfScanAndStatusAgree(t *testing.T) {
 				t.Errorf("scan does not name the leftovers: %q", scanOut)
 			}
 		})
+	}
+}
+
+// `service status` on a machine where no service manager answers (no
+// systemctl, no service tool on PATH, as in a container) and no unit is
+// installed says "not installed", exit 3, as the README promises.
+func TestServiceStatusWithoutServiceManager(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("unit file locations checked are Linux's")
+	}
+	for _, f := range unitFiles("linux", serviceName("linux")) {
+		if _, err := os.Lstat(f); err == nil {
+			t.Fatalf("%s exists: this machine has avscout installed, the test needs one without", f)
+		}
+	}
+	cmd := exec.Command(binary, "service", "status")
+	cmd.Env = []string{"PATH=" + t.TempDir()} // no systemctl, no service
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != exitNotRunning || stdout.String() != "not installed\n" || stderr.String() != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 3, \"not installed\"", code, stdout.String(), stderr.String())
 	}
 }

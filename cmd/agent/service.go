@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"runtime"
 	"time"
 
@@ -99,7 +101,10 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	case "status":
 		st, err := s.Status()
 		switch {
-		case errors.Is(err, service.ErrNotInstalled):
+		case errors.Is(err, service.ErrNotInstalled),
+			// No service manager that could answer (no systemd, or no
+			// systemctl or service tool), and no unit it would have read.
+			err != nil && !unitInstalled(runtime.GOOS, cfg.Name):
 			fmt.Fprintln(stdout, "not installed")
 			return exitNotRunning
 		case err != nil:
@@ -137,6 +142,38 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stderr, "avscout service: unknown command %q (want install, uninstall, start, stop, restart, status or run)\n", sub)
 	return exitUsage
+}
+
+// unitFiles are where the service library installs the unit, script or
+// job for name, by OS and service manager. Windows keeps its services in
+// the SCM, which says itself when one is not installed.
+func unitFiles(goos, name string) []string {
+	switch goos {
+	case "linux":
+		return []string{
+			"/etc/systemd/system/" + name + ".service", // systemd
+			"/etc/init.d/" + name,                      // System V, OpenRC
+			"/etc/init/" + name + ".conf",              // Upstart
+		}
+	case "darwin":
+		return []string{"/Library/LaunchDaemons/" + name + ".plist"}
+	}
+	return nil
+}
+
+// unitInstalled reports whether a unit file for name exists, or cannot be
+// ruled out (an OS without unit files).
+func unitInstalled(goos, name string) bool {
+	files := unitFiles(goos, name)
+	if files == nil {
+		return true
+	}
+	for _, f := range files {
+		if _, err := os.Lstat(f); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
 }
 
 // exitNotRunning is `service status`'s answer for a service that is
