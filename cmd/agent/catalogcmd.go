@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -11,11 +10,13 @@ import (
 )
 
 func runCatalog(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("catalog", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("catalog")
 	format := fs.String("format", "table", "output format: table or json")
 	catFile := fs.String("catalog", "", "load the catalog or policy from `FILE`")
-	if err := fs.Parse(args); err != nil {
+	if code, ok := parseFlags(fs, "Lists the vendors and products avscout knows, and which the policy restricts.", args, stdout, stderr); !ok {
+		if code == exitOK {
+			return nil
+		}
 		return errReported
 	}
 	cat, err := loadCatalog(*catFile)

@@ -121,3 +121,48 @@ func TestServiceStatusWithoutServiceManager(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want exit 3, \"not installed\"", code, stdout.String(), stderr.String())
 	}
 }
+
+// Every command's --help is written in the README's --flag style, to
+// stdout, and exits 0; a bad flag says so with --flag and points at --help.
+func TestCommandHelp(t *testing.T) {
+	for _, tt := range []struct {
+		args  []string
+		flags []string // some flags the help must list, as the README writes them
+	}{
+		{[]string{"scan", "--help"}, []string{"--format FORMAT", "--output FILE", "--root DIR", "--fail-on CONDITIONS", "--verbose\n", "--timeout DURATION"}},
+		{[]string{"scan", "-h"}, []string{"--sources LIST"}},
+		{[]string{"catalog", "--help"}, []string{"--format FORMAT", "--catalog FILE"}},
+		{[]string{"status", "--help"}, []string{"--format FORMAT", "--public\n", "--config FILE"}},
+		{[]string{"config", "show", "--help"}, []string{"--config FILE"}},
+		{[]string{"service", "status", "--help"}, []string{"--config FILE"}},
+		{[]string{"service", "run", "--help"}, []string{"--once\n", "--root DIR"}},
+		{[]string{"service", "unit", "--help"}, []string{"--init INIT", "--path PATH"}},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			stdout, stderr, code := avscout(t, tt.args...)
+			cmd := strings.Join(tt.args[:len(tt.args)-1], " ")
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			if want := "Usage: avscout " + cmd + " [flags]\n\n"; !strings.HasPrefix(stdout, want) {
+				t.Errorf("help starts %q, want %q", stdout[:min(len(stdout), 60)], want)
+			}
+			for _, f := range tt.flags {
+				if !strings.Contains(stdout, "\n  "+f) {
+					t.Errorf("help lacks %q:\n%s", f, stdout)
+				}
+			}
+			if regexp.MustCompile(`(?m)^\s+-[a-z]`).MatchString(stdout) || strings.Contains(stdout, "Usage of") {
+				t.Errorf("help in the flag package's style:\n%s", stdout)
+			}
+		})
+	}
+	stdout, stderr, code := avscout(t, "catalog", "--bogus")
+	want := "avscout catalog: flag provided but not defined: --bogus\nRun 'avscout catalog --help' for its flags.\n"
+	if code != exitUsage || stdout != "" || stderr != want {
+		t.Errorf("bad flag: exit %d, stdout %q, stderr %q, want %q", code, stdout, stderr, want)
+	}
+	if _, stderr, _ := avscout(t, "scan", "--timeout", "soon"); !strings.Contains(stderr, "for flag --timeout") {
+		t.Errorf("bad value: %q", stderr)
+	}
+}

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,8 +21,7 @@ import (
 )
 
 func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("scan")
 	var (
 		format  = fs.String("format", "table", "output format: "+strings.Join(report.Formats(), ", "))
 		output  = fs.String("output", "", "write the report to `FILE` instead of standard output")
@@ -37,11 +34,8 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		verbose = fs.Bool("verbose", false, "log what each source does to standard error")
 		explain = fs.Bool("explain", false, "say why: each finding's decision trace, and the matches that did not count")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, "Scans this machine, or the filesystem under --root, and prints the report.", args, stdout, stderr); !ok {
+		return code
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "avscout scan: "+format+"\n", a...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -78,14 +77,10 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	case "unit":
 		return runServiceUnit(rest, stdout, stderr)
 	}
-	fs := flag.NewFlagSet("service "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("service " + sub)
 	cfgPath := fs.String("config", "", "config `FILE` the installed service reads (default: the OS's standard path)")
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, serviceSummary(sub), rest, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "avscout service %s: unexpected argument %q\n", sub, fs.Arg(0))
@@ -142,6 +137,17 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stderr, "avscout service: unknown command %q (want install, uninstall, start, stop, restart, status or run)\n", sub)
 	return exitUsage
+}
+
+// serviceSummary says what `avscout service <sub>` does, for its help.
+func serviceSummary(sub string) string {
+	switch sub {
+	case "status":
+		return "Says whether the service is running, stopped or not installed (exit 0, 3, 3)."
+	case "install":
+		return "Installs the service with the OS's service manager (systemd, launchd, the Windows SCM)."
+	}
+	return "Runs " + sub + " on the installed service through the OS's service manager."
 }
 
 // unitFiles are where the service library installs the unit, script or

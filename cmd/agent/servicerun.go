@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,8 +43,7 @@ type runOptions struct {
 }
 
 func runServiceRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("service run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("service run")
 	var o runOptions
 	fs.StringVar(&o.configPath, "config", "", "config `FILE` (default: the OS's standard path)")
 	fs.BoolVar(&o.scm, "scm", false, "the Windows service manager started this process (set by `service install`)")
@@ -55,11 +52,8 @@ func runServiceRun(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.StringVar(&o.target, "os", "", "target OS with --root: linux, windows or darwin (default: detected)")
 	fs.DurationVar(&o.interval, "interval", 0, "override the config's scan interval (testing)")
 	fs.DurationVar(&o.splay, "splay", -1, "override the config's first-scan splay (testing)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, "Runs the agent's loop: scans on schedule and delivers the reports (what the service manager runs).", args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "avscout service run: unexpected argument %q\n", fs.Arg(0))

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	iofs "io/fs"
@@ -62,17 +61,13 @@ type queueDoc struct {
 // the service keeps, for people (table), scripts (json) and MDM checks
 // (intune-remediation, intune-compliance, jamf: see mdm.go).
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("status")
 	cfgPath := fs.String("config", "", "config `FILE` (default: the OS's standard path)")
 	format := fs.String("format", "table", "output format: table, json, intune-remediation, intune-compliance or jamf")
 	public := fs.Bool("public", false, "with an MDM format: read the world-readable summary the Linux service publishes, not the config and state (for checks that run unprivileged)")
 	publicFile := fs.String("public-file", "", "with --public: the summary `FILE` (default "+publicStatusFile("linux")+" on Linux)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, "Shows the last scan, its result, queued reports and the last delivery, from the files the service keeps; does not scan.", args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "avscout status: unexpected argument %q\n", fs.Arg(0))
@@ -236,14 +231,10 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "avscout config: want show")
 		return exitUsage
 	}
-	fs := flag.NewFlagSet("config show", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("config show")
 	cfgPath := fs.String("config", "", "config `FILE` (default: the OS's standard path)")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, "Prints the effective config: the file merged with managed settings, and where each value came from.", args[1:], stdout, stderr); !ok {
+		return code
 	}
 	eff, err := loadConfig(*cfgPath, *cfgPath != "")
 	if err != nil {

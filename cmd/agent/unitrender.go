@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -22,16 +21,12 @@ import (
 
 // runServiceUnit handles `avscout service unit --init systemd|launchd`.
 func runServiceUnit(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("service unit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("service unit")
 	initSystem := fs.String("init", "", "service manager: systemd or launchd")
 	path := fs.String("path", "", "absolute `PATH` of the installed agent binary")
 	cfgPath := fs.String("config", "", "config `FILE` the service reads (default: the OS's standard path)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, "Prints the unit file `service install` writes.", args, stdout, stderr); !ok {
+		return code
 	}
 	var goos, text string
 	switch *initSystem {

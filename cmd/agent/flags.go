@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// newFlags returns the flag set of `avscout <name>`. It prints nothing
+// itself: parseFlags writes the help and the errors, in the README's
+// --flag style rather than the flag package's "Usage of …" and -flag.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses args into fs. When parsing ends the command it returns
+// false and the exit code: --help (or -h) prints the help, summary and
+// flags, to stdout and exits 0; a bad flag is an error on stderr, exit 2.
+func parseFlags(fs *flag.FlagSet, summary string, args []string, stdout, stderr io.Writer) (int, bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		writeHelp(stdout, fs, summary)
+		return exitOK, false
+	}
+	fmt.Fprintf(stderr, "avscout %s: %s\nRun 'avscout %s --help' for its flags.\n", fs.Name(), doubleDash(err.Error()), fs.Name())
+	return exitUsage, false
+}
+
+// doubleDash rewrites the flag package's error texts, which name flags
+// with one dash, the way the help and the README write them.
+func doubleDash(msg string) string {
+	for _, s := range []string{": -", "flag -", "for -"} {
+		if i := strings.Index(msg, s); i >= 0 && !strings.HasPrefix(msg[i+len(s):], "-") {
+			return msg[:i+len(s)] + "-" + msg[i+len(s):]
+		}
+	}
+	return msg
+}
+
+// writeHelp writes `avscout <name> --help`.
+func writeHelp(w io.Writer, fs *flag.FlagSet, summary string) {
+	fmt.Fprintf(w, "Usage: avscout %s [flags]\n\n%s\n\nFlags:\n", fs.Name(), summary)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		if name == "string" {
+			name = f.Name // --format FORMAT, not --format STRING
+		}
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + strings.ToUpper(name)
+		}
+		fmt.Fprintf(w, "%s\n      %s", line, usage)
+		if def := f.DefValue; def != "" && def != "false" && def != "0" && def != "0s" && def != "-1ns" {
+			fmt.Fprintf(w, " (default %s)", def)
+		}
+		fmt.Fprintln(w)
+	})
+}
