@@ -166,3 +166,42 @@ func TestCommandHelp(t *testing.T) {
 		t.Errorf("bad value: %q", stderr)
 	}
 }
+
+// `service run --once` says what it delivered. With a wrong enrollment
+// token the collector answers 401: the run exits 2 and says why, and
+// `avscout status` shows the reason beside the dead-letter count.
+func TestServiceRunOnceDeliveryFeedback(t *testing.T) {
+	coll := newLoopCollector(t, "enroll-right")
+	root := kasperskyRoot(t)
+
+	cfg, _ := agentConfig(t, coll.url, "enroll-right", "")
+	stdout, stderr, code := avscout(t, "service", "run", "--once", "--config", cfg, "--root", root)
+	if code != 0 || stdout != "avscout service run --once: 1 report(s) delivered, 0 queued, 0 dead-lettered\n" {
+		t.Errorf("right token: exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+
+	cfg, _ = agentConfig(t, coll.url, "enroll-wrong", "")
+	stdout, stderr, code = avscout(t, "service", "run", "--once", "--config", cfg, "--root", root)
+	if code != exitUsage || stdout != "avscout service run --once: 0 report(s) delivered, 0 queued, 1 dead-lettered\n" {
+		t.Errorf("wrong token: exit %d, stdout %q; want exit 2 and the counts", code, stdout)
+	}
+	for _, want := range []string{"refused 1 report(s)", "HTTP 401 Unauthorized: bad token", "check collector.token"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("wrong token: stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	table, _, _ := avscout(t, "status", "--config", cfg)
+	if !regexp.MustCompile(`Undeliverable: +1 dead-lettered, 0 dropped.*\nDead-letter reason: +HTTP 401 Unauthorized: bad token`).MatchString(table) {
+		t.Errorf("status lacks the dead-letter reason:\n%s", table)
+	}
+	st, err := readStatus(t, cfg)
+	if err != nil || st.LastDelivery == nil || !strings.Contains(st.LastDelivery.DeadLetterReason, "HTTP 401") {
+		t.Errorf("status json: last delivery %+v, %v", st.LastDelivery, err)
+	}
+
+	cfg, _ = agentConfig(t, "", "", "")
+	stdout, _, code = avscout(t, "service", "run", "--once", "--config", cfg, "--root", root)
+	if code != 0 || stdout != "avscout service run --once: no collector.url configured: 1 report(s) queued\n" {
+		t.Errorf("no collector: exit %d, stdout %q", code, stdout)
+	}
+}

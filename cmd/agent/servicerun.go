@@ -88,7 +88,11 @@ func runServiceRun(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer d.close()
 
 	if o.once {
-		if err := d.once(ctx); err != nil {
+		res, err := d.once(ctx)
+		if res != nil {
+			fmt.Fprintf(stdout, "avscout service run --once: %s\n", res)
+		}
+		if err != nil {
 			fmt.Fprintf(stderr, "avscout service run --once: %v\n", err)
 			return exitUsage
 		}
@@ -242,9 +246,12 @@ func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*daemon, e
 func recordDelivery(state *agent.StateFile, r transport.Result) {
 	state.Update(func(s *agent.State) {
 		prev := s.LastDelivery
-		ds := agent.DeliveryState{At: r.At.UTC(), Sent: r.Sent, DeadLettered: r.DeadLettered}
+		ds := agent.DeliveryState{At: r.At.UTC(), Sent: r.Sent, DeadLettered: r.DeadLettered, DeadLetterReason: r.DeadLetterReason}
 		if prev != nil {
 			ds.LastSuccess = prev.LastSuccess
+			if ds.DeadLetterReason == "" {
+				ds.DeadLetterReason = prev.DeadLetterReason
+			}
 		}
 		if r.Err != nil {
 			ds.Error = r.Err.Error()
@@ -261,22 +268,48 @@ func (d *daemon) run(ctx context.Context) error {
 	return d.agent.Run(ctx)
 }
 
-// once scans once, queues, and sends what the spool holds.
-func (d *daemon) once(ctx context.Context) error {
+// onceResult is what `service run --once` did with the reports.
+type onceResult struct {
+	noCollector bool
+	delivered   int
+	queued      int // left in the spool afterwards
+	dead        int // moved to dead letters in this run
+}
+
+func (r *onceResult) String() string {
+	if r.noCollector {
+		return fmt.Sprintf("no collector.url configured: %d report(s) queued", r.queued)
+	}
+	return fmt.Sprintf("%d report(s) delivered, %d queued, %d dead-lettered", r.delivered, r.queued, r.dead)
+}
+
+// once scans once, queues, and sends what the spool holds. It says what
+// was delivered; a delivery that failed, or a report the collector
+// refused for good (a wrong token), is an error naming the reason.
+func (d *daemon) once(ctx context.Context) (*onceResult, error) {
 	if err := d.agent.RunOnce(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	if d.deliver == nil {
-		return nil
+	res := &onceResult{noCollector: d.deliver == nil}
+	var r transport.Result
+	if d.deliver != nil {
+		r = d.deliver.DrainOnce(ctx)
+		if d.deliver.OnResult != nil {
+			d.deliver.OnResult(r)
+		}
+		res.delivered, res.dead = r.Sent, r.DeadLettered
 	}
-	r := d.deliver.DrainOnce(ctx)
-	if d.deliver.OnResult != nil {
-		d.deliver.OnResult(r)
+	if st, err := d.spool.Stats(); err == nil {
+		res.queued = st.Queued
 	}
-	if r.Err != nil {
-		return fmt.Errorf("delivery: %w (the report stays queued)", r.Err)
+	switch {
+	case r.Err != nil:
+		return res, fmt.Errorf("delivery: %w (the report stays queued)", r.Err)
+	case r.DeadLettered > 0:
+		return res, fmt.Errorf("the collector refused %d report(s) for good; they were moved to dead letters: %s",
+			r.DeadLettered, r.DeadLetterReason)
 	}
-	return nil
+	return res, nil
 }
 
 func (d *daemon) close() {

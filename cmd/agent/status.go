@@ -204,6 +204,9 @@ func writeStatusTable(w io.Writer, d statusDoc, now time.Time) {
 	fmt.Fprintf(tw, "Queued reports:\t%d (%d bytes)\n", d.Queue.Reports, d.Queue.Bytes)
 	if d.Queue.DeadLetters > 0 || d.Queue.Dropped > 0 {
 		fmt.Fprintf(tw, "Undeliverable:\t%d dead-lettered, %d dropped (spool full)\n", d.Queue.DeadLetters, d.Queue.Dropped)
+		if l := d.LastDelivery; d.Queue.DeadLetters > 0 && l != nil && l.DeadLetterReason != "" {
+			fmt.Fprintf(tw, "Dead-letter reason:\t%s\n", l.DeadLetterReason)
+		}
 	}
 	if l := d.LastDelivery; l == nil {
 		fmt.Fprintf(tw, "Last delivery:\tnone\n")

@@ -78,7 +78,10 @@ type DeliveryState struct {
 	At           time.Time `json:"at"`
 	Sent         int       `json:"sent"`
 	DeadLettered int       `json:"dead_lettered"`
-	Error        string    `json:"error,omitempty"`
+	// DeadLetterReason is why a report was last moved to dead letters,
+	// in this delivery or an earlier one.
+	DeadLetterReason string `json:"dead_letter_reason,omitempty"`
+	Error            string `json:"error,omitempty"`
 	// LastSuccess is when a report last reached the collector.
 	LastSuccess time.Time `json:"last_success,omitzero"`
 }

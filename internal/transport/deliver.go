@@ -39,6 +39,9 @@ type Result struct {
 	Attempted    int // reports sent to the collector, whatever the answer
 	Sent         int // reports the collector accepted
 	DeadLettered int // reports refused for good, or corrupt, and moved aside
+	// DeadLetterReason is why the pass's last dead-lettered report was
+	// moved aside (the collector's refusal, or the corruption found).
+	DeadLetterReason string
 	// Err is the error that ended the pass early (retryable), or the
 	// last local error (queue I/O) met in it; nil when the queue was
 	// drained.
@@ -88,6 +91,7 @@ func (d *Deliverer) DrainOnce(ctx context.Context) (res Result) {
 			continue // dropped or deleted since the listing
 		case errors.Is(err, spool.ErrCorrupt):
 			res.DeadLettered++ // the queue moved it aside and logged it
+			res.DeadLetterReason = err.Error()
 			continue
 		case err != nil:
 			res.Err = fmt.Errorf("read report %s: %w", e.ID, err)
@@ -115,6 +119,7 @@ func (d *Deliverer) DrainOnce(ctx context.Context) (res Result) {
 				continue
 			}
 			res.DeadLettered++
+			res.DeadLetterReason = se.Reason
 			log.Warn("delivery: collector refused a report; moved to dead-letter",
 				"report_id", e.ID, "status", se.Status, "reason", se.Reason)
 			continue

@@ -130,6 +130,9 @@ func statusError(resp *http.Response, snippet []byte, token string, now time.Tim
 		e.Reason += ": " + msg
 	}
 	e.Code = bodyCode(resp.Header.Get("Content-Type"), snippet)
+	if code == http.StatusUnauthorized {
+		e.Reason += " (the collector does not accept this agent's enrollment token: check collector.token or collector.token_file)"
+	}
 	if code == http.StatusForbidden {
 		// The collector's 403s refuse the agent's signature; a 403 without
 		// one of its codes comes from something in front of it (a proxy, a
