@@ -168,7 +168,8 @@ func TestCommandHelp(t *testing.T) {
 }
 
 // `service run --once` says what it delivered. With a wrong enrollment
-// token the collector answers 401: the run exits 2 and says why, and
+// token the collector answers 401: the report stays queued, and the run
+// exits 2 and says why. A refusal for good dead-letters the report, and
 // `avscout status` shows the reason beside the dead-letter count.
 func TestServiceRunOnceDeliveryFeedback(t *testing.T) {
 	coll := newLoopCollector(t, "enroll-right")
@@ -180,22 +181,37 @@ func TestServiceRunOnceDeliveryFeedback(t *testing.T) {
 		t.Errorf("right token: exit %d, stdout %q, stderr %s", code, stdout, stderr)
 	}
 
+	// A wrong token is fixed in the configuration, not in the report: the
+	// report stays queued, and the run says why and fails.
 	cfg, _ = agentConfig(t, coll.url, "enroll-wrong", "")
 	stdout, stderr, code = avscout(t, "service", "run", "--once", "--config", cfg, "--root", root)
-	if code != exitUsage || stdout != "avscout service run --once: 0 report(s) delivered, 0 queued, 1 dead-lettered\n" {
+	if code != exitUsage || stdout != "avscout service run --once: 0 report(s) delivered, 1 queued, 0 dead-lettered\n" {
 		t.Errorf("wrong token: exit %d, stdout %q; want exit 2 and the counts", code, stdout)
 	}
-	for _, want := range []string{"refused 1 report(s)", "HTTP 401 Unauthorized: bad token", "check collector.token"} {
+	for _, want := range []string{"HTTP 401 Unauthorized: bad token", "check collector.token", "stay queued"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("wrong token: stderr lacks %q:\n%s", want, stderr)
 		}
 	}
+
+	// A refusal for good dead-letters the report, and status says why.
+	coll.mu.Lock()
+	coll.refuseGone = true
+	coll.mu.Unlock()
+	cfg, _ = agentConfig(t, coll.url, "enroll-right", "")
+	stdout, stderr, code = avscout(t, "service", "run", "--once", "--config", cfg, "--root", root)
+	if code != exitUsage || stdout != "avscout service run --once: 0 report(s) delivered, 0 queued, 1 dead-lettered\n" {
+		t.Errorf("refused for good: exit %d, stdout %q; want exit 2 and the counts", code, stdout)
+	}
+	if !strings.Contains(stderr, "refused 1 report(s)") || !strings.Contains(stderr, "HTTP 410 Gone") {
+		t.Errorf("refused for good: stderr lacks the reason:\n%s", stderr)
+	}
 	table, _, _ := avscout(t, "status", "--config", cfg)
-	if !regexp.MustCompile(`Undeliverable: +1 dead-lettered, 0 dropped.*\nDead-letter reason: +HTTP 401 Unauthorized: bad token`).MatchString(table) {
+	if !regexp.MustCompile(`Undeliverable: +1 dead-lettered, 0 dropped.*\nDead-letter reason: +HTTP 410 Gone`).MatchString(table) {
 		t.Errorf("status lacks the dead-letter reason:\n%s", table)
 	}
 	st, err := readStatus(t, cfg)
-	if err != nil || st.LastDelivery == nil || !strings.Contains(st.LastDelivery.DeadLetterReason, "HTTP 401") {
+	if err != nil || st.LastDelivery == nil || !strings.Contains(st.LastDelivery.DeadLetterReason, "HTTP 410") {
 		t.Errorf("status json: last delivery %+v, %v", st.LastDelivery, err)
 	}
 

@@ -53,6 +53,9 @@ type loopCollector struct {
 	// delay, when set, holds each answer (the agent may be killed while
 	// waiting for it).
 	delay func() time.Duration
+	// refuseGone, when set, answers every report 410 Gone: a refusal
+	// for good, which dead-letters the report.
+	refuseGone bool
 }
 
 func newLoopCollector(t *testing.T, token string) *loopCollector {
@@ -92,6 +95,13 @@ func (c *loopCollector) up() {
 func (c *loopCollector) ingest(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+c.token {
 		http.Error(w, "bad token", http.StatusUnauthorized)
+		return
+	}
+	c.mu.Lock()
+	gone := c.refuseGone
+	c.mu.Unlock()
+	if gone {
+		http.Error(w, "this collector no longer takes reports", http.StatusGone)
 		return
 	}
 	if r.Header.Get("Content-Encoding") != "gzip" {

@@ -30,8 +30,8 @@ type SendError struct {
 	Status int
 	// Retryable says the same report may succeed later: network errors,
 	// TLS and certificate failures (which an administrator fixes while
-	// the report waits), 408, 429, 5xx, unexpected statuses, and any 403
-	// (see Hold). Other 4xx mean the collector refuses this report for
+	// the report waits), 408, 429, 5xx, unexpected statuses, 401 and any
+	// 403 (see Hold). Other 4xx mean the collector refuses this report for
 	// good.
 	Retryable bool
 	// RetryAfter is the collector's Retry-After, zero when absent.
@@ -41,7 +41,8 @@ type SendError struct {
 	Reason string
 	// Code is the "code" of the collector's JSON error, if any.
 	Code string
-	// Hold says the collector refuses this agent's signature (a 403 with
+	// Hold says the collector refuses this agent's enrollment token (401)
+	// or its signature (a 403 with
 	// code key_mismatch, bad_signature or unsigned), or something in front
 	// of the collector refuses the agent (any other 403: a proxy's or
 	// WAF's page), or the agent's key cannot be used: no report can get
@@ -131,7 +132,10 @@ func statusError(resp *http.Response, snippet []byte, token string, now time.Tim
 	}
 	e.Code = bodyCode(resp.Header.Get("Content-Type"), snippet)
 	if code == http.StatusUnauthorized {
-		e.Reason += " (the collector does not accept this agent's enrollment token: check collector.token or collector.token_file)"
+		// A wrong or revoked enrollment token is fixed in the agent's
+		// configuration, not in the report: it stays queued.
+		e.Retryable, e.Hold = true, true
+		e.Reason += " (the collector does not accept this agent's enrollment token: check collector.token or collector.token_file; reports stay queued)"
 	}
 	if code == http.StatusForbidden {
 		// The collector's 403s refuse the agent's signature; a 403 without
@@ -173,7 +177,7 @@ func bodyCode(contentType string, snippet []byte) string {
 // retryableStatus: 408, 429 and 5xx are transient; so are statuses a
 // collector should not send (1xx, 3xx), since the report must not be
 // thrown away over a misconfiguration. Other 4xx are permanent, except
-// 403, which statusError holds.
+// 401 and 403, which statusError holds.
 func retryableStatus(code int) bool {
 	switch {
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:

@@ -226,7 +226,10 @@ func TestSendSignatureRefused(t *testing.T) {
 			[]string{"token revoked", "in front of it", "stay queued"}},
 		{"403_text", "text/plain", `key_mismatch`, 403, true, "", []string{"in front of it", "stay queued"}},
 		{"403_html", "text/html", `<h1>Access denied</h1>`, 403, true, "", []string{"HTTP 403 Forbidden", "in front of it"}},
-		{"401_with_code", "application/json", `{"error":"no","code":"key_mismatch"}`, 401, false, CodeKeyMismatch, nil},
+		// A 401 is about the enrollment token, whatever its code says:
+		// held (the token is fixed in the configuration), without the
+		// signature advice.
+		{"401_with_code", "application/json", `{"error":"no","code":"key_mismatch"}`, 401, true, CodeKeyMismatch, []string{"collector.token"}},
 		{"hostile_code", "application/json", `{"error":"x","code":"key_mismatch\u001b[31m"}`, 403, true, "", []string{"in front of it"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,7 +244,7 @@ func TestSendSignatureRefused(t *testing.T) {
 					t.Errorf("Reason %q lacks %q", se.Reason, want)
 				}
 			}
-			if tc.code != CodeKeyMismatch && strings.Contains(se.Reason, "rekey") {
+			if (tc.code != CodeKeyMismatch || tc.status != 403) && strings.Contains(se.Reason, "rekey") {
 				t.Errorf("Reason %q gives rekey advice for a refusal that is not key_mismatch", se.Reason)
 			}
 		})

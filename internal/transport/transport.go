@@ -384,7 +384,7 @@ func (c *Client) Send(ctx context.Context, id string, gz []byte) error {
 		return nil
 	}
 	e := statusError(resp, snippet[:n], c.token, time.Now())
-	if e.Hold {
+	if e.Hold && e.Status == http.StatusForbidden {
 		e.Reason += signatureAdvice(e.Code, pub)
 	}
 	return e

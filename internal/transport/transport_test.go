@@ -122,7 +122,7 @@ func TestSendStatuses(t *testing.T) {
 		{name: "429_garbage_retry_after", status: 429, header: map[string]string{"Retry-After": "soon"}, retryable: true},
 		{name: "408", status: 408, retryable: true},
 		{name: "413", status: 413, retryable: false, reason: "HTTP 413 Request Entity Too Large"},
-		{name: "401", status: 401, retryable: false, reason: "HTTP 401 Unauthorized"},
+		{name: "401", status: 401, retryable: true, reason: "HTTP 401 Unauthorized"},
 		{name: "403", status: 403, retryable: true, reason: "in front of it"},
 		{name: "404", status: 404, retryable: false},
 		{name: "409", status: 409, retryable: false},
