@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -520,4 +521,58 @@ func newPKI(t *testing.T, dir string) pki {
 	cliDER, cliKey := issue(3, x509.ExtKeyUsageClientAuth, nil)
 	out.client = tls.Certificate{Certificate: [][]byte{cliDER}, PrivateKey: cliKey}
 	return out
+}
+
+// TestHelp asks the real binary for each command's help: it goes to
+// stdout with exit 0, names the command's synopsis and its flags in the
+// README's --flag form, and touches no database.
+func TestHelp(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"avscout-collector token create", "Exit codes"}},
+		{[]string{"help"}, []string{"avscout-collector host rekey"}},
+		{[]string{"serve", "--help"}, []string{"avscout-collector [serve]", "--admin-token-file FILE", "--listen ADDR"}},
+		{[]string{"--listen", "127.0.0.1:0", "-h"}, []string{"--tls-cert FILE"}},
+		{[]string{"token", "--help"}, []string{"token create --name NAME", "token list", "token revoke"}},
+		{[]string{"token", "help"}, []string{"token create --name NAME"}},
+		{[]string{"token", "create", "--help"}, []string{"token create --name NAME", "--name NAME", "--db PATH"}},
+		{[]string{"token", "list", "-h"}, []string{"token list", "--json"}},
+		{[]string{"token", "revoke", "--help"}, []string{"token revoke", "ID", "--db PATH"}},
+		{[]string{"host", "--help"}, []string{"host show", "host rekey"}},
+		{[]string{"host", "show", "--help"}, []string{"host show", "--json"}},
+		{[]string{"host", "rekey", "x", "--help"}, []string{"host rekey", "--key ed25519:BASE64", "--clear"}},
+		{[]string{"migrate", "--help"}, []string{"avscout-collector migrate", "--db PATH"}},
+	} {
+		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
+			cmd := exec.Command(build(t), tt.args...)
+			cmd.Dir = dir
+			var o, e bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &o, &e
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%v: %v\nstdout: %s\nstderr: %s", tt.args, err, o.String(), e.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(o.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, o.String())
+				}
+			}
+			if e.Len() > 0 {
+				t.Errorf("stderr not empty: %s", e.String())
+			}
+			if strings.Contains(o.String(), "Usage of ") || regexp.MustCompile(`(?m)^\s+-[a-z]`).MatchString(o.String()) {
+				t.Errorf("Go's default flag help, not the --flag form:\n%s", o.String())
+			}
+		})
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+		t.Errorf("help created %v in the working directory", ents)
+	}
+	// A mistake still says what is wrong on stderr, with exit 2.
+	_, stderr, code := cli(t, "token", "create", "--bogus")
+	if code != exitUsage || !strings.Contains(stderr, "bogus") || !strings.Contains(stderr, "token create --name NAME") {
+		t.Errorf("token create --bogus: exit %d, stderr %q", code, stderr)
+	}
 }

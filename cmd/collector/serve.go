@@ -43,15 +43,16 @@ func logLevelFlag(fs *flag.FlagSet) *slog.Level {
 }
 
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	} else if err != nil {
 		return errReported
 	}
 	return nil
 }
 
-func runServe(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "  avscout-collector [serve] [flags]\n\nReceives agents' reports and serves the read API and the dashboard.", args, stdout, stderr)
 	listen := fs.String("listen", defaultListen, "listen on `ADDR` (host:port)")
 	db := dbFlag(fs)
 	tlsCert := fs.String("tls-cert", "", "TLS certificate chain `FILE` (PEM); without it, plain HTTP (put a TLS proxy in front)")
