@@ -20,10 +20,11 @@ scan: build
 	./bin/avscout scan
 
 ## collector: a local collector on 127.0.0.1:8443 with an SQLite database in
-## .cache/collector (admin token in .cache/collector/admin-token)
+## .cache/collector; the dashboard's password is the secret after "admin:" in
+## .cache/collector/admin-token (any user name), as its start-up log says
 collector: build
 	@mkdir -p .cache/collector && chmod 700 .cache/collector
-	@[ -s .cache/collector/admin-token ] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > .cache/collector/admin-token)
+	@[ -s .cache/collector/admin-token ] || (umask 077; printf 'admin:%s\n' "$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" > .cache/collector/admin-token)
 	./bin/avscout-collector serve --listen 127.0.0.1:8443 --db .cache/collector/avscout.db --admin-token-file .cache/collector/admin-token
 
 deps:

@@ -576,3 +576,39 @@ func TestHelp(t *testing.T) {
 		t.Errorf("token create --bogus: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestStartupTellsHowToLogIn starts the real binary as "make collector"
+// does and checks its log names the dashboard's URL and the file that
+// holds the credential, never the secret; without an admin file it says
+// the dashboard is off and how to turn it on.
+func TestStartupTellsHowToLogIn(t *testing.T) {
+	dir := t.TempDir()
+	adminFile := filepath.Join(dir, "admin-token")
+	secret := "0123456789abcdef" + report.NewID()
+	if err := os.WriteFile(adminFile, []byte("alice:"+secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Timeout: 30 * time.Second}
+	p := start(t, c, "http", "--db", filepath.Join(dir, "a.db"), "--admin-token-file", adminFile)
+	log := p.stderr.String()
+	for _, want := range []string{"url=" + p.base + "/", "admin_token_file=" + adminFile, "any user name", "NAME:SECRET"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, secret) {
+		t.Errorf("start-up log shows the secret:\n%s", log)
+	}
+	// What the log says works: any user name, the secret as password.
+	if code, body := request(t, c, http.MethodGet, p.base+"/", basic(secret), nil, nil); code != http.StatusOK {
+		t.Errorf("dashboard with the logged instructions: %d %.200s", code, body)
+	}
+	p.stop(t)
+
+	p = start(t, c, "http", "--db", filepath.Join(dir, "b.db"))
+	if log := p.stderr.String(); !strings.Contains(log, "dashboard off") || !strings.Contains(log, "--admin-token-file") ||
+		!strings.Contains(log, "url="+p.base+"/") {
+		t.Errorf("start-up log without an admin file:\n%s", log)
+	}
+	p.stop(t)
+}

@@ -159,6 +159,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}()
 	log.Info("avscout-collector listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil,
 		"client_certs", *clientCA != "", "db", store.RedactDSN(*db), "version", version)
+	logDashboard(log, dashboardURL(ln.Addr(), tlsConfig != nil), *adminFile)
 
 	select {
 	case err := <-served:
@@ -176,6 +177,36 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// logDashboard tells the person who just started the collector where
+// the dashboard is and how to log in to it: which file holds the
+// credentials, never a secret.
+func logDashboard(log *slog.Logger, url, adminFile string) {
+	if adminFile == "" {
+		log.Warn("dashboard off: start with --admin-token-file FILE, a file of NAME:SECRET lines, to open it", "url", url)
+		return
+	}
+	log.Info("dashboard ready: open the url and log in with any user name and, as the password, "+
+		"the SECRET of a NAME:SECRET line of the admin token file (the whole line if it has no colon)",
+		"url", url, "admin_token_file", adminFile)
+}
+
+// dashboardURL is the URL of the dashboard served on addr. A wildcard
+// address is shown as localhost, which reaches it from this machine.
+func dashboardURL(addr net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
 }
 
 // serverTLS loads the server's certificate and, with caFile, requires
