@@ -599,6 +599,21 @@ func TestStartupTellsHowToLogIn(t *testing.T) {
 	if strings.Contains(log, secret) {
 		t.Errorf("start-up log shows the secret:\n%s", log)
 	}
+	// A browser without the credential gets the login page, with the
+	// Basic challenge that makes it ask.
+	req, _ := http.NewRequest(http.MethodGet, p.base+"/hosts", nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") ||
+		resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") ||
+		!strings.Contains(string(page), "Log in to the avscout dashboard") || strings.Contains(string(page), "<script") {
+		t.Errorf("browser without a credential: %d %v\n%s", resp.StatusCode, resp.Header, page)
+	}
 	// What the log says works: any user name, the secret as password.
 	if code, body := request(t, c, http.MethodGet, p.base+"/", basic(secret), nil, nil); code != http.StatusOK {
 		t.Errorf("dashboard with the logged instructions: %d %.200s", code, body)

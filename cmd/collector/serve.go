@@ -130,10 +130,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	login, err := dashboard.LoginPage(dashboard.Options{})
+	if err != nil {
+		return err
+	}
 	api := collector.New(collector.Options{
 		Store: st, Admins: admins, AllowUnsigned: *allowUnsigned, MaxBody: *maxBody, Rate: *rate, Burst: *burst,
 		MaxInflight: *maxInflight, MaxInflightBytes: *maxInflightBytes, MaxFuture: *maxFuture, BodyTimeout: *bodyTimeout, MaxAge: time.Duration(retention),
-		StaleAfter: time.Duration(staleAfter), Logger: log, Dashboard: dash,
+		StaleAfter: time.Duration(staleAfter), Logger: log, Dashboard: dash, DashboardLogin: login,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
