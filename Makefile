@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build scan collector test test-windows deps vet lint fmt-check cross packages bench clean
+.PHONY: all build scan collector test test-windows deps deps-packaging vet lint fmt-check cross packages bench clean
 
 all: build
 
@@ -20,14 +20,19 @@ scan: build
 	./bin/avscout scan
 
 ## collector: a local collector on 127.0.0.1:8443 with an SQLite database in
-## .cache/collector (admin token in .cache/collector/admin-token)
+## .cache/collector; the dashboard's password is the secret after "admin:" in
+## .cache/collector/admin-token (any user name), as its start-up log says
 collector: build
 	@mkdir -p .cache/collector && chmod 700 .cache/collector
-	@[ -s .cache/collector/admin-token ] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > .cache/collector/admin-token)
+	@[ -s .cache/collector/admin-token ] || (umask 077; printf 'admin:%s\n' "$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" > .cache/collector/admin-token)
 	./bin/avscout-collector serve --listen 127.0.0.1:8443 --db .cache/collector/avscout.db --admin-token-file .cache/collector/admin-token
 
 deps:
 	scripts/install-deps.sh
+
+## deps-packaging: only what `make packages` needs (no Wine, PostgreSQL, Chromium, Ansible)
+deps-packaging:
+	scripts/install-deps.sh --packaging
 
 ## test: everything CI runs — formatting, vet for each OS, cross-builds, unit and end-to-end tests
 ## (the Windows agent under Wine among them), and the Windows packages' own tests under Wine
@@ -56,18 +61,24 @@ lint: fmt-check vet
 
 ## cross: release binaries for every platform, with their sizes
 cross:
-	@for p in $(PLATFORMS); do \
+	@n=0; total=$$(( $(words $(PLATFORMS)) * 2 )); \
+	for p in $(PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
-		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/avscout-$$os-$$arch$$ext ./cmd/agent || exit 1; \
-		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/avscout-collector-$$os-$$arch$$ext ./cmd/collector || exit 1; \
+		for c in agent:avscout collector:avscout-collector; do \
+			n=$$((n + 1)); t0=$$(date +%s); out=dist/$${c#*:}-$$os-$$arch$$ext; \
+			printf 'cross: [%d/%d] %s ' $$n $$total $$out >&2; \
+			GOOS=$$os GOARCH=$$arch $(BUILD) -o $$out ./cmd/$${c%%:*} || exit 1; \
+			echo "($$(( $$(date +%s) - t0 )) s)" >&2; \
+		done; \
 	done
 	@ls -l dist/ | awk 'NR>1 {printf "%-38s %6.1f MB\n", $$9, $$5/1048576}'
 
 ## packages: every release artifact in dist/release — deb and rpm (agent, collector;
 ## amd64, arm64), the Windows MSI, the macOS pkg, the bare binaries — each with a
 ## CycloneDX SBOM, and SHA256SUMS. Signs the Windows artifacts when SIGN_CERT and
-## SIGN_KEY are set. See scripts/packages.sh.
-packages: deps cross
+## SIGN_KEY are set. Installs only what packaging needs (deps-packaging) and says
+## which artifact it is building. See scripts/packages.sh.
+packages: deps-packaging cross
 	VERSION=$(VERSION) scripts/packages.sh
 
 bench:

@@ -15,21 +15,41 @@
 # code-signing certificates) and prlimit (util-linux: the hostile-input
 # scans run under a memory limit), and hivexregedit (libwin-hivex-perl:
 # writes the registry hive files the offline Windows tests read).
+#
+# With --packaging it installs only what `make packages` needs to build
+# the release artifacts: wixl, msitools and osslsigncode (the MSI and its
+# signature), libplist-utils (the macOS launchd plist), git (versions),
+# curl and unzip (a Go toolchain, if none fits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# command → Debian package
+mode=all
+case ${1:-} in
+"") ;;
+--packaging) mode=packaging ;;
+*) echo "usage: scripts/install-deps.sh [--packaging]" >&2; exit 2 ;;
+esac
+
+# command → Debian package: what packaging needs
 declare -A pkgs=(
+	[wixl]=wixl
+	[msibuild]=msitools
+	[osslsigncode]=osslsigncode
+	[plistutil]=libplist-utils
+	[git]=git
+	[make]=make
+	[curl]=curl
+	[unzip]=unzip
+	[sha256sum]=coreutils
+)
+# file → Debian package, for what is not a command
+declare -A files=()
+# and what the tests need besides
+[ "$mode" = packaging ] || pkgs+=(
 	[rpm]=rpm
 	[rpmbuild]=rpm
 	[pacman]=pacman-package-manager
-	[plistutil]=libplist-utils
-	[osslsigncode]=osslsigncode
-	[curl]=curl
-	[unzip]=unzip
 	[gcc]=gcc
-	[git]=git
-	[make]=make
 	[wine]=wine
 	[wineserver]=wine64
 	[x86_64-w64-mingw32-gcc]=gcc-mingw-w64-x86-64-win32
@@ -38,19 +58,16 @@ declare -A pkgs=(
 	[chromium]=chromium
 	[systemd-analyze]=systemd
 	[/usr/lib/postgresql/15/bin/initdb]=postgresql
-	[wixl]=wixl
 	[msiinfo]=msitools
 	[bsdtar]=libarchive-tools
 	[busybox]=busybox-static
 	[ansible-playbook]=ansible-core
 	[openssl]=openssl
-	[sha256sum]=coreutils
 	[setpriv]=util-linux
 	[prlimit]=util-linux
 	[hivexregedit]=libwin-hivex-perl
 )
-# file → Debian package, for what is not a command
-declare -A files=(
+[ "$mode" = packaging ] || files+=(
 	[/usr/lib/python3/dist-packages/apt/__init__.py]=python3-apt
 )
 missing=()

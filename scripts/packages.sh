@@ -45,6 +45,7 @@ step() {
 # The MSI's install helper, a Go binary too: built here so that its SBOM
 # entry is the binary the MSI holds.
 if [ ! -f "$BIN/avscout-msi-setup-windows-amd64.exe" ]; then
+	echo "packages: the MSI's install helper" >&2
 	(cd "$repo" && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "$go" build -trimpath -ldflags "-s -w -H windowsgui" \
 		-o "$BIN/avscout-msi-setup-windows-amd64.exe" ./packaging/windows/msisetup)
 fi
@@ -74,6 +75,7 @@ binaries_of() {
 	avscout-*) echo "$OUT/$name" ;; # a bare binary is its own content
 	esac
 }
+echo "packages: an SBOM for each artifact, and SHA256SUMS" >&2
 (cd "$repo" && CGO_ENABLED=0 "$go" build -trimpath -o "$OUT/.sbom" ./packaging/sbom)
 for f in "$OUT"/*; do
 	name=${f##*/}

@@ -67,13 +67,22 @@ type hostKeyView struct {
 	Audit              []store.AuditEntry `json:"audit"`
 }
 
+// hostSynopsis is the usage line of each host subcommand.
+var hostSynopsis = map[string]string{
+	"show":  "  avscout-collector host show [--db PATH|postgres://…] [--json] HOST_ID   (its pinned key, the last refused key, the audit log)",
+	"rekey": "  avscout-collector host rekey [--db PATH|postgres://…] HOST_ID --key ed25519:BASE64 | --clear",
+}
+
 func runHost(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usagef("host: want show or rekey")
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("host "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	if isHelp(sub) {
+		subUsage(stdout, hostSynopsis["show"], hostSynopsis["rekey"])
+		return nil
+	}
+	fs := newFlags("host "+sub, hostSynopsis[sub], args, stdout, stderr)
 	db := dbFlag(fs)
 	switch sub {
 	case "show":

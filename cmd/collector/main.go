@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch cmd {
 	case "serve":
-		err = runServe(ctx, rest, stderr)
+		err = runServe(ctx, rest, stdout, stderr)
 	case "token":
 		err = runToken(ctx, rest, stdout, stderr)
 	case "host":
@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var ue usageError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errHelp):
 		return exitOK
 	case errors.Is(err, errReported):
 		return exitUsage

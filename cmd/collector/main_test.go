@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -520,4 +521,115 @@ func newPKI(t *testing.T, dir string) pki {
 	cliDER, cliKey := issue(3, x509.ExtKeyUsageClientAuth, nil)
 	out.client = tls.Certificate{Certificate: [][]byte{cliDER}, PrivateKey: cliKey}
 	return out
+}
+
+// TestHelp asks the real binary for each command's help: it goes to
+// stdout with exit 0, names the command's synopsis and its flags in the
+// README's --flag form, and touches no database.
+func TestHelp(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"avscout-collector token create", "Exit codes"}},
+		{[]string{"help"}, []string{"avscout-collector host rekey"}},
+		{[]string{"serve", "--help"}, []string{"avscout-collector [serve]", "--admin-token-file FILE", "--listen ADDR"}},
+		{[]string{"--listen", "127.0.0.1:0", "-h"}, []string{"--tls-cert FILE"}},
+		{[]string{"token", "--help"}, []string{"token create --name NAME", "token list", "token revoke"}},
+		{[]string{"token", "help"}, []string{"token create --name NAME"}},
+		{[]string{"token", "create", "--help"}, []string{"token create --name NAME", "--name NAME", "--db PATH"}},
+		{[]string{"token", "list", "-h"}, []string{"token list", "--json"}},
+		{[]string{"token", "revoke", "--help"}, []string{"token revoke", "ID", "--db PATH"}},
+		{[]string{"host", "--help"}, []string{"host show", "host rekey"}},
+		{[]string{"host", "show", "--help"}, []string{"host show", "--json"}},
+		{[]string{"host", "rekey", "x", "--help"}, []string{"host rekey", "--key ed25519:BASE64", "--clear"}},
+		{[]string{"migrate", "--help"}, []string{"avscout-collector migrate", "--db PATH"}},
+	} {
+		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
+			cmd := exec.Command(build(t), tt.args...)
+			cmd.Dir = dir
+			var o, e bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &o, &e
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%v: %v\nstdout: %s\nstderr: %s", tt.args, err, o.String(), e.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(o.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, o.String())
+				}
+			}
+			if e.Len() > 0 {
+				t.Errorf("stderr not empty: %s", e.String())
+			}
+			if strings.Contains(o.String(), "Usage of ") || regexp.MustCompile(`(?m)^\s+-[a-z]`).MatchString(o.String()) {
+				t.Errorf("Go's default flag help, not the --flag form:\n%s", o.String())
+			}
+		})
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+		t.Errorf("help created %v in the working directory", ents)
+	}
+	// A mistake still says what is wrong on stderr, with exit 2.
+	_, stderr, code := cli(t, "token", "create", "--bogus")
+	if code != exitUsage || !strings.Contains(stderr, "bogus") || !strings.Contains(stderr, "token create --name NAME") {
+		t.Errorf("token create --bogus: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestStartupTellsHowToLogIn starts the real binary as "make collector"
+// does and checks its log names the dashboard's URL and the file that
+// holds the credential, never the secret; without an admin file it says
+// the dashboard is off and how to turn it on.
+func TestStartupTellsHowToLogIn(t *testing.T) {
+	dir := t.TempDir()
+	adminFile := filepath.Join(dir, "admin-token")
+	secret := "0123456789abcdef" + report.NewID()
+	if err := os.WriteFile(adminFile, []byte("alice:"+secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Timeout: 30 * time.Second}
+	p := start(t, c, "http", "--db", filepath.Join(dir, "a.db"), "--admin-token-file", adminFile)
+	log := p.stderr.String()
+	for _, want := range []string{"url=" + p.base + "/", "admin_token_file=" + adminFile, "any user name", "NAME:SECRET"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, secret) {
+		t.Errorf("start-up log shows the secret:\n%s", log)
+	}
+	// A browser without the credential gets the login page, with the
+	// Basic challenge that makes it ask.
+	req, _ := http.NewRequest(http.MethodGet, p.base+"/hosts", nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") ||
+		resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") ||
+		!strings.Contains(string(page), "Log in to the avscout dashboard") || strings.Contains(string(page), "<script") {
+		t.Errorf("browser without a credential: %d %v\n%s", resp.StatusCode, resp.Header, page)
+	}
+	// What the log says works: any user name, the secret as password.
+	req, _ = http.NewRequest(http.MethodGet, p.base+"/", nil)
+	req.SetBasicAuth("someone-else", secret) // the credential is named alice
+	if resp, err = c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("dashboard with the logged instructions: %d", resp.StatusCode)
+	}
+	p.stop(t)
+
+	p = start(t, c, "http", "--db", filepath.Join(dir, "b.db"))
+	if log := p.stderr.String(); !strings.Contains(log, "dashboard off") || !strings.Contains(log, "--admin-token-file") ||
+		!strings.Contains(log, "url="+p.base+"/") {
+		t.Errorf("start-up log without an admin file:\n%s", log)
+	}
+	p.stop(t)
 }

@@ -43,15 +43,16 @@ func logLevelFlag(fs *flag.FlagSet) *slog.Level {
 }
 
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	} else if err != nil {
 		return errReported
 	}
 	return nil
 }
 
-func runServe(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "  avscout-collector [serve] [flags]\n\nReceives agents' reports and serves the read API and the dashboard.", args, stdout, stderr)
 	listen := fs.String("listen", defaultListen, "listen on `ADDR` (host:port)")
 	db := dbFlag(fs)
 	tlsCert := fs.String("tls-cert", "", "TLS certificate chain `FILE` (PEM); without it, plain HTTP (put a TLS proxy in front)")
@@ -129,10 +130,14 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	login, err := dashboard.LoginPage(dashboard.Options{})
+	if err != nil {
+		return err
+	}
 	api := collector.New(collector.Options{
 		Store: st, Admins: admins, AllowUnsigned: *allowUnsigned, MaxBody: *maxBody, Rate: *rate, Burst: *burst,
 		MaxInflight: *maxInflight, MaxInflightBytes: *maxInflightBytes, MaxFuture: *maxFuture, BodyTimeout: *bodyTimeout, MaxAge: time.Duration(retention),
-		StaleAfter: time.Duration(staleAfter), Logger: log, Dashboard: dash,
+		StaleAfter: time.Duration(staleAfter), Logger: log, Dashboard: dash, DashboardLogin: login,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -158,6 +163,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}()
 	log.Info("avscout-collector listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil,
 		"client_certs", *clientCA != "", "db", store.RedactDSN(*db), "version", version)
+	logDashboard(log, dashboardURL(ln.Addr(), tlsConfig != nil), *adminFile)
 
 	select {
 	case err := <-served:
@@ -175,6 +181,36 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// logDashboard tells the person who just started the collector where
+// the dashboard is and how to log in to it: which file holds the
+// credentials, never a secret.
+func logDashboard(log *slog.Logger, url, adminFile string) {
+	if adminFile == "" {
+		log.Warn("dashboard off: start with --admin-token-file FILE, a file of NAME:SECRET lines, to open it", "url", url)
+		return
+	}
+	log.Info("dashboard ready: open the url and log in with any user name and, as the password, "+
+		"the SECRET of a NAME:SECRET line of the admin token file (the whole line if it has no colon)",
+		"url", url, "admin_token_file", adminFile)
+}
+
+// dashboardURL is the URL of the dashboard served on addr. A wildcard
+// address is shown as localhost, which reaches it from this machine.
+func dashboardURL(addr net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
 }
 
 // serverTLS loads the server's certificate and, with caFile, requires

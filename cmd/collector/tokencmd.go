@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,17 +23,27 @@ func openStore(ctx context.Context, dsn string, stderr io.Writer) (*store.Store,
 	return st, nil
 }
 
+// tokenSynopsis is the usage line of each token subcommand.
+var tokenSynopsis = map[string]string{
+	"create": "  avscout-collector token create --name NAME [--db PATH|postgres://…]   (prints the secret once)",
+	"list":   "  avscout-collector token list [--db PATH|postgres://…] [--json]",
+	"revoke": "  avscout-collector token revoke [--db PATH|postgres://…] ID",
+}
+
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usagef("token: want create, list or revoke")
 	}
 	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("token "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	if isHelp(sub) {
+		subUsage(stdout, tokenSynopsis["create"], tokenSynopsis["list"], tokenSynopsis["revoke"])
+		return nil
+	}
+	fs := newFlags("token "+sub, tokenSynopsis[sub], args, stdout, stderr)
 	db := dbFlag(fs)
 	switch sub {
 	case "create":
-		name := fs.String("name", "", "what the token is for, e.g. a site or an MDM (required)")
+		name := fs.String("name", "", "`NAME`: what the token is for, e.g. a site or an MDM (required)")
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -114,8 +123,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("migrate", "  avscout-collector migrate [--db PATH|postgres://…]\n\nApplies the database's pending schema migrations.", args, stdout, stderr)
 	db := dbFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err

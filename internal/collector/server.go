@@ -120,6 +120,11 @@ type Options struct {
 	// /healthz and /metrics) behind the admin credential, which browsers
 	// give with HTTP Basic authentication.
 	Dashboard http.Handler
+	// DashboardLogin, when not nil, answers a browser (a request that
+	// accepts text/html) that asks for the dashboard without a valid
+	// credential, after the Basic challenge is set: a page that says how
+	// to log in, instead of a JSON error. It must answer 401.
+	DashboardLogin http.Handler
 }
 
 // Server serves the collector's HTTP API. Build it with [New].
@@ -140,6 +145,7 @@ type Server struct {
 	limiter       *limiter
 	metrics       *metrics
 	dashboard     http.Handler
+	login         http.Handler
 	gate          *gate
 	keys          *keyCache
 	bodyTimeout   time.Duration
@@ -158,6 +164,7 @@ func New(opts Options) *Server {
 		log:         opts.Logger,
 		now:         opts.Now,
 		dashboard:   opts.Dashboard,
+		login:       opts.DashboardLogin,
 		metrics:     newMetrics(),
 		limits:      defaultLimits(),
 		bodyTimeout: opts.BodyTimeout,
@@ -271,7 +278,7 @@ func securityHeaders(next http.Handler) http.Handler {
 // bearer token or as the password of HTTP Basic authentication (any
 // user), and puts the credential's name in the request's context
 // ([AdminName]). browser says to challenge with Basic, so that browsers
-// ask. A client whose credentials failed several times waits,
+// ask, and to show a browser the login page (Options.DashboardLogin). A client whose credentials failed several times waits,
 // exponentially longer (429 with Retry-After), before it is heard again;
 // every failure is counted and logged (never the secret tried), the lines
 // within a budget per replica.
@@ -299,6 +306,10 @@ func (s *Server) admin(next http.Handler, browser bool) http.Handler {
 			}
 			if browser {
 				w.Header().Set("WWW-Authenticate", `Basic realm="avscout", charset="UTF-8"`)
+				if s.login != nil && acceptsHTML(r) {
+					s.login.ServeHTTP(w, r)
+					return
+				}
 			} else {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="avscout"`)
 			}
@@ -308,6 +319,17 @@ func (s *Server) admin(next http.Handler, browser bool) http.Handler {
 		s.adminFails.succeed(client)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminNameKey{}, name)))
 	})
+}
+
+// acceptsHTML reports whether r is a browser's: its Accept header names
+// text/html.
+func acceptsHTML(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		if strings.Contains(strings.ToLower(v), "text/html") {
+			return true
+		}
+	}
+	return false
 }
 
 // isAdmin returns the name of the admin credential r carries, "" if

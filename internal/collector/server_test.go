@@ -79,6 +79,41 @@ func TestAdminAuth(t *testing.T) {
 		t.Errorf("dashboard got %q", resp.body)
 	}
 
+	// With a login page, a browser without a valid credential gets it,
+	// still with the Basic challenge; other clients and the API keep JSON.
+	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte("<h1>log in</h1>"))
+	})
+	e = newEnv(t, "sqlite", func(o *Options) { o.Dashboard, o.DashboardLogin = dash, login })
+	for _, tt := range []struct {
+		name, path, auth, accept string
+		status                   int
+		body                     string
+	}{
+		{"browser_none", "/", "", "text/html,application/xhtml+xml,*/*;q=0.8", 401, "<h1>log in</h1>"},
+		{"browser_wrong", "/hosts/x", basic("admin", "wrong-secret-0123456789"), "TEXT/HTML", 401, "<h1>log in</h1>"},
+		{"browser_ok", "/hosts/x", basic("anyone", adminToken), "text/html", 200, "<h1>dashboard /hosts/x</h1>"},
+		{"curl_none", "/", "", "*/*", 401, `{"error":"admin credential required"}`},
+		{"browser_api", "/v1/hosts", "", "text/html", 401, `{"error":"admin credential required"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, e.srv.URL+tt.path, nil)
+			req.Header.Set("Accept", tt.accept)
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp := do(t, req)
+			if resp.status != tt.status || strings.TrimSpace(string(resp.body)) != tt.body {
+				t.Errorf("%d %q, want %d %q", resp.status, resp.body, tt.status, tt.body)
+			}
+			if ch := resp.header.Get("WWW-Authenticate"); tt.status == 401 && tt.path != "/v1/hosts" && !strings.HasPrefix(ch, "Basic ") {
+				t.Errorf("WWW-Authenticate %q, want the Basic challenge", ch)
+			}
+		})
+	}
+
 	// Without an admin credential the read API is closed, ingest is not.
 	e = newEnv(t, "sqlite", func(o *Options) { o.AdminToken = "" })
 	resp := e.getAs(t, "/v1/hosts", "Bearer ")

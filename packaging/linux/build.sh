@@ -96,6 +96,7 @@ for arch in $arches; do
 	arm64) rpmarch=aarch64 ;;
 	esac
 	for name in avscout avscout-collector; do
+		echo "packaging/linux: $name $arch (deb, rpm)" >&2
 		# Relative script paths in the configs are relative to here.
 		(cd "$here" &&
 			"$stage/nfpm" package --config "$name.yaml" --packager deb \

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -61,6 +62,13 @@ func TestPackagesScript(t *testing.T) {
 	t.Logf("scripts/packages.sh:\n%s", b)
 	if err != nil {
 		t.Fatalf("scripts/packages.sh: %v", err)
+	}
+	// It says which artifact it is at, not minutes of silence.
+	for _, step := range []string{"packaging/linux: avscout amd64 (deb, rpm)", "packaging/linux: avscout-collector arm64 (deb, rpm)",
+		"packages: Windows MSI", "packages: macOS pkg", "packages: an SBOM for each artifact"} {
+		if !strings.Contains(string(b), step) {
+			t.Errorf("scripts/packages.sh does not say %q", step)
+		}
 	}
 
 	entries, err := os.ReadDir(out)
@@ -162,4 +170,68 @@ func testSigningCert(t *testing.T) (cert, key string) {
 		t.Fatalf("openssl (apt: openssl): %v\n%s", err, b)
 	}
 	return cert, key
+}
+
+// TestInstallDepsPackaging runs scripts/install-deps.sh --packaging on a
+// PATH with none of the tools, and an apt-get that records what it is
+// asked for: packaging needs the MSI and plist tools, not the test
+// toolchain (Wine, PostgreSQL, Chromium, Ansible).
+func TestInstallDepsPackaging(t *testing.T) {
+	repo := repoRoot(t)
+	for _, tt := range []struct {
+		arg       string
+		want, not []string
+	}{
+		{"--packaging", []string{"wixl", "msitools", "osslsigncode", "libplist-utils", "git"},
+			[]string{"wine", "wine64", "postgresql", "chromium", "ansible-core", "python3-apt", "gcc-mingw-w64-x86-64-win32", "rpm"}},
+		// (postgresql and python3-apt are found by their files, which may exist here.)
+		{"", []string{"wixl", "msitools", "wine64", "chromium", "ansible-core"}, nil},
+	} {
+		t.Run("arg="+tt.arg, func(t *testing.T) {
+			stubs := t.TempDir()
+			for _, c := range []string{"bash", "dirname", "sort", "id"} {
+				p, err := exec.LookPath(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(p, filepath.Join(stubs, c)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			log := filepath.Join(stubs, "apt.log")
+			// It records the request; install fails, which stops the script there.
+			stub := "#!" + filepath.Join(stubs, "bash") + "\necho \"$*\" >>" + log + "\n[ \"$1\" = update ]\n"
+			if err := os.WriteFile(filepath.Join(stubs, "apt-get"), []byte(stub), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			script := filepath.Join(repo, "scripts", "install-deps.sh")
+			args := []string{script}
+			if tt.arg != "" {
+				args = append(args, tt.arg)
+			}
+			cmd := exec.Command(filepath.Join(stubs, "bash"), args...)
+			cmd.Env = []string{"PATH=" + stubs}
+			out, _ := cmd.CombinedOutput()
+			b, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatalf("apt-get not run: %v\n%s", err, out)
+			}
+			var install []string
+			for line := range strings.Lines(string(b)) {
+				if f := strings.Fields(line); len(f) > 0 && f[0] == "install" {
+					install = f
+				}
+			}
+			for _, w := range tt.want {
+				if !slices.Contains(install, w) {
+					t.Errorf("does not install %s: %v", w, install)
+				}
+			}
+			for _, n := range tt.not {
+				if slices.Contains(install, n) {
+					t.Errorf("installs %s, which packaging does not need: %v", n, install)
+				}
+			}
+		})
+	}
 }
