@@ -12,12 +12,12 @@
 // rate limit is per replica); the store is the only shared state.
 //
 // Responses agents act on (the agent's protocol): 2xx delivered; 408,
-// 429, 5xx retry later (429 and 503 carry Retry-After); 403 holds the
-// report: the agent keeps it and retries at its longest backoff, whether
-// the collector refused the agent's signature (code key_mismatch,
-// bad_signature or unsigned) or the 403 has none of these codes (a proxy
-// or WAF in front of the collector); any other 4xx means the report can
-// never be accepted.
+// 429, 5xx retry later (429 and 503 carry Retry-After); 401 and 403 hold
+// the report: the agent keeps it and retries at its longest backoff, a
+// 401 until its enrollment token is fixed, a 403 whether the collector
+// refused the agent's signature (code key_mismatch, bad_signature or
+// unsigned) or it has none of these codes (a proxy or WAF in front of the
+// collector); any other 4xx means the report can never be accepted.
 package collector
 
 import (
