@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Admin credentials are named, so that one person's can be revoked by
@@ -399,5 +401,5 @@ func adminUser(r *http.Request) string {
 	if !ok {
 		return ""
 	}
-	return truncate(strings.ToValidUTF8(user, "\uFFFD"), 64)
+	return text.Clip(strings.ToValidUTF8(user, "\uFFFD"), 64)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/avscout/avscout/internal/collector/store"
 	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // maxFilterValue bounds a filter's text, in bytes.
@@ -36,7 +37,7 @@ func (s *Server) parseFilter(q url.Values, paged bool) (store.HostFilter, error)
 	for name, vals := range q {
 		known := slices.Contains(filterParams, name) || paged && (name == "limit" || name == "offset") || !paged && name == "format"
 		if !known {
-			return f, fmt.Errorf("unknown query parameter %q", truncate(name, 40))
+			return f, fmt.Errorf("unknown query parameter %q", text.Clip(name, 40))
 		}
 		if len(vals) > 1 {
 			return f, fmt.Errorf("%s: given more than once", name)

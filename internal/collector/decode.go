@@ -13,6 +13,7 @@ import (
 	"github.com/avscout/avscout/internal/collector/store"
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/report/schema"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Limits of one report, checked while it is decoded: a report over one is
@@ -131,7 +132,7 @@ func (d *decoder) pathString() string {
 		case p.key == "":
 			fmt.Fprintf(&b, "[%d]", p.idx)
 		case !plainKey(p.key):
-			b.WriteString("[" + strconv.Quote(truncate(p.key, 40)) + "]")
+			b.WriteString("[" + strconv.Quote(text.Clip(p.key, 40)) + "]")
 		default:
 			if b.Len() > 0 {
 				b.WriteByte('.')
@@ -161,7 +162,7 @@ func (d *decoder) problem(format string, args ...any) error {
 }
 
 func (d *decoder) problemAt(path, format string, args ...any) error {
-	d.problems = append(d.problems, schema.FieldError{Path: path, Message: truncate(fmt.Sprintf(format, args...), 200)})
+	d.problems = append(d.problems, schema.FieldError{Path: path, Message: text.Clip(fmt.Sprintf(format, args...), 200)})
 	if len(d.problems) >= d.lim.problems {
 		return errStop
 	}
@@ -726,7 +727,7 @@ func (d *decoder) reportObject(r *report.Report) error {
 				return err
 			}
 			if !isUUID(r.ReportID) {
-				return d.problem("%q does not match the UUID pattern", truncate(r.ReportID, 64))
+				return d.problem("%q does not match the UUID pattern", text.Clip(r.ReportID, 64))
 			}
 			return nil
 		case 2:
@@ -738,7 +739,7 @@ func (d *decoder) reportObject(r *report.Report) error {
 				return err
 			}
 			if err := r.GeneratedAt.UnmarshalText([]byte(s)); err != nil || !strings.HasSuffix(s, "Z") {
-				return d.problem("%q is not an RFC 3339 date-time in UTC (…Z)", truncate(s, 64))
+				return d.problem("%q is not an RFC 3339 date-time in UTC (…Z)", text.Clip(s, 64))
 			}
 			return nil
 		case 3:

@@ -17,6 +17,7 @@ import (
 	"github.com/avscout/avscout/internal/collector/store"
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/report/schema"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Reasons a report is rejected, the label values of
@@ -195,7 +196,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (string, *rejecti
 	switch enc := contentEncoding(r); enc {
 	case "gzip", "", "identity":
 	default:
-		return "", &rejection{status: http.StatusUnsupportedMediaType, reason: reasonEncoding, msg: fmt.Sprintf("unsupported Content-Encoding %q (want gzip)", truncate(enc, 40))}
+		return "", &rejection{status: http.StatusUnsupportedMediaType, reason: reasonEncoding, msg: fmt.Sprintf("unsupported Content-Encoding %q (want gzip)", text.Clip(enc, 40))}
 	}
 	if strings.TrimSpace(r.Header.Get("Idempotency-Key")) == "" {
 		return "", &rejection{status: http.StatusBadRequest, reason: reasonIdempotency, msg: "Idempotency-Key header required (the report_id)"}
@@ -255,7 +256,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) (rep *report.Re
 // Idempotency-Key and its date.
 func (s *Server) check(r *http.Request, rep *report.Report, now time.Time) *rejection {
 	if key := strings.TrimSpace(r.Header.Get("Idempotency-Key")); key != rep.ReportID {
-		return &rejection{status: http.StatusBadRequest, reason: reasonIdempotency, msg: fmt.Sprintf("Idempotency-Key %q does not match report_id %q", truncate(key, 64), rep.ReportID)}
+		return &rejection{status: http.StatusBadRequest, reason: reasonIdempotency, msg: fmt.Sprintf("Idempotency-Key %q does not match report_id %q", text.Clip(key, 64), rep.ReportID)}
 	}
 	if rep.GeneratedAt.After(now.Add(s.maxFuture)) {
 		return &rejection{status: http.StatusBadRequest, reason: reasonFuture, msg: fmt.Sprintf("generated_at %s is more than %v in the future", report.FormatTime(rep.GeneratedAt), s.maxFuture)}
@@ -302,12 +303,4 @@ func bodyError(err error, maxWire int64) (status int, reason, msg string) {
 		return http.StatusRequestEntityTooLarge, reasonTooLarge, fmt.Sprintf("body larger than %d bytes as sent", maxWire)
 	}
 	return 0, "", ""
-}
-
-// truncate shortens s to at most n bytes of valid UTF-8, for messages.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/avscout/avscout/internal/collector/store"
 	"github.com/avscout/avscout/internal/edkey"
 	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Hosts are bound to their agent's Ed25519 key. The agent signs the exact
@@ -112,7 +113,7 @@ func (s *Server) checkAgentKey(w http.ResponseWriter, r *http.Request, rep *repo
 		if errors.Is(err, edkey.ErrSmallOrder) {
 			why = edkey.ErrSmallOrder
 		}
-		refuse(CodeBadSignature, HeaderPublicKey+": weak key refused: "+why.Error(), "key_sent", truncate(pubHdr, 64))
+		refuse(CodeBadSignature, HeaderPublicKey+": weak key refused: "+why.Error(), "key_sent", text.Clip(pubHdr, 64))
 		return nil, nil, false
 	case err != nil:
 		refuse(CodeBadSignature, HeaderPublicKey+": want "+store.KeyPrefix+"<base64 of the 32-byte key>")

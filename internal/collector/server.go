@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/collector/store"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Store is what the server needs from the database; [*store.Store] is
@@ -301,7 +302,7 @@ func (s *Server) admin(next http.Handler, browser bool) http.Handler {
 				s.metrics.adminFailures.Add(1)
 				if s.adminLogs.allow() {
 					s.log.Warn(msgAdminFailed, "remote", r.RemoteAddr, "user", adminUser(r),
-						"path", truncate(r.URL.Path, 128), "failures", failures, "backoff", wait)
+						"path", text.Clip(r.URL.Path, 128), "failures", failures, "backoff", wait)
 				}
 			}
 			if browser {

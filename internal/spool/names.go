@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/avscout/avscout/internal/text"
 )
 
 // A queued report's file is named <stamp>-<id>.json.gz, where stamp is
@@ -66,7 +68,7 @@ func ValidateID(id string) error {
 		}
 	}
 	if !ok {
-		return fmt.Errorf("report id %q: %w (want a UUID like 3f2c1a9e-7b4d-4e8a-9c61-0d5e2f7a8b90)", truncate(id, 64), ErrInvalidID)
+		return fmt.Errorf("report id %q: %w (want a UUID like 3f2c1a9e-7b4d-4e8a-9c61-0d5e2f7a8b90)", text.Clip(id, 64), ErrInvalidID)
 	}
 	return nil
 }
@@ -121,14 +123,6 @@ func total(entries []entry) int64 {
 		n += e.Size
 	}
 	return n
-}
-
-// truncate bounds untrusted text quoted in an error message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // errLocked is what lockFile returns when another holder has the lock.

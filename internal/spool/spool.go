@@ -34,6 +34,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Default limits, used for zero fields of [Limits].
@@ -666,7 +668,7 @@ func readDropped(fsys fs.FS) (int64, error) {
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s holds %q, not a count", droppedName, truncate(string(b), 32))
+		return 0, fmt.Errorf("%s holds %q, not a count", droppedName, text.Clip(string(b), 32))
 	}
 	return n, nil
 }

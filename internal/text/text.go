@@ -67,3 +67,18 @@ func Truncate(s string, max int) string {
 	}
 	return s
 }
+
+// Clip keeps at most max bytes of s, cut at a rune boundary, marking the
+// cut with an Ellipsis; invalid UTF-8 in what is kept is dropped. It is
+// for values bounded in bytes (what is stored, sent or logged), where
+// [Truncate] bounds what people read, in runes.
+func Clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.ToValidUTF8(s[:cut], "") + Ellipsis
+}

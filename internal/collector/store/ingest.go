@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Outcome says what [Store.Ingest] did with a report.
@@ -96,21 +97,14 @@ func checkReport(r *report.Report) error {
 		errs = append(errs, fmt.Errorf("tags: more than %d", MaxTags))
 	} else {
 		for _, k := range sortedKeys(r.Tags) {
-			field(fmt.Sprintf("tags[%q]", truncate(k, 40)), k, MaxIDLen, true)
-			field(fmt.Sprintf("tags[%q]", truncate(k, 40)), r.Tags[k], MaxTextLen, false)
+			field(fmt.Sprintf("tags[%q]", text.Clip(k, 40)), k, MaxIDLen, true)
+			field(fmt.Sprintf("tags[%q]", text.Clip(k, 40)), r.Tags[k], MaxTextLen, false)
 		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w report: %w", ErrInvalid, errors.Join(errs...))
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/avscout/avscout/internal/edkey"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // PinnedByFirstContact is [HostKey.PinnedBy] for a key pinned by the
@@ -164,9 +165,9 @@ func (s *Store) hostKey(ctx context.Context, q queryer, id string) (HostKey, err
 	k, err := scanHostKey(q.QueryRowContext(ctx, "SELECT "+hostKeyColumns+" FROM host_keys WHERE host_id = $1", id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return HostKey{HostID: id}, fmt.Errorf("key of host %q: %w", truncate(id, 64), ErrNotFound)
+		return HostKey{HostID: id}, fmt.Errorf("key of host %q: %w", text.Clip(id, 64), ErrNotFound)
 	case err != nil:
-		return HostKey{HostID: id}, fmt.Errorf("reading key of host %q: %w", truncate(id, 64), err)
+		return HostKey{HostID: id}, fmt.Errorf("reading key of host %q: %w", text.Clip(id, 64), err)
 	}
 	return k, nil
 }
@@ -197,11 +198,11 @@ func (s *Store) PinKey(ctx context.Context, id string, pub ed25519.PublicKey, at
 		ON CONFLICT (host_id) DO UPDATE SET public_key = excluded.public_key, pinned_at = excluded.pinned_at, pinned_by = excluded.pinned_by
 		WHERE host_keys.public_key IS NULL`, id, []byte(pub), micros(at), PinnedByFirstContact)
 	if err != nil {
-		return HostKey{}, false, fmt.Errorf("pinning key of host %q: %w", truncate(id, 64), err)
+		return HostKey{}, false, fmt.Errorf("pinning key of host %q: %w", text.Clip(id, 64), err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return HostKey{}, false, fmt.Errorf("pinning key of host %q: %w", truncate(id, 64), err)
+		return HostKey{}, false, fmt.Errorf("pinning key of host %q: %w", text.Clip(id, 64), err)
 	}
 	k, err = s.hostKey(ctx, s.w, id)
 	if err != nil {
@@ -226,7 +227,7 @@ func (s *Store) RefuseKey(ctx context.Context, id string, pub ed25519.PublicKey,
 	if _, err := s.w.ExecContext(ctx, `UPDATE host_keys SET refused_key = $2, refused_at = $3
 		WHERE host_id = $1 AND (refused_key IS NULL OR refused_key <> $2 OR refused_at IS NULL OR refused_at < $4)`,
 		id, []byte(pub), now, now-refusedEvery.Microseconds()); err != nil {
-		return fmt.Errorf("noting refused key of host %q: %w", truncate(id, 64), err)
+		return fmt.Errorf("noting refused key of host %q: %w", text.Clip(id, 64), err)
 	}
 	return nil
 }
@@ -259,7 +260,7 @@ func auditText(v string, n int) string {
 		}
 		return r
 	}, strings.ToValidUTF8(v, "\uFFFD"))
-	return truncate(v, n)
+	return text.Clip(v, n)
 }
 
 func insertAudit(ctx context.Context, ex interface {
@@ -353,7 +354,7 @@ func (s *Store) Rekey(ctx context.Context, rk Rekey) (before, after HostKey, err
 	id := StoredHostID(rk.HostID)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return before, after, fmt.Errorf("rekeying host %q: %w", truncate(id, 64), err)
+		return before, after, fmt.Errorf("rekeying host %q: %w", text.Clip(id, 64), err)
 	}
 	defer rollback(tx)
 	before, err = scanHostKey(tx.QueryRowContext(ctx, "SELECT "+hostKeyColumns+" FROM host_keys WHERE host_id = $1"+s.dialect.forUpdate, id))
@@ -362,13 +363,13 @@ func (s *Store) Rekey(ctx context.Context, rk Rekey) (before, after HostKey, err
 		before = HostKey{HostID: id}
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM hosts WHERE id = $1", id).Scan(&n); err != nil {
-			return before, after, fmt.Errorf("rekeying host %q: %w", truncate(id, 64), err)
+			return before, after, fmt.Errorf("rekeying host %q: %w", text.Clip(id, 64), err)
 		}
 		if n == 0 {
-			return before, after, fmt.Errorf("host %q: %w", truncate(id, 64), ErrNotFound)
+			return before, after, fmt.Errorf("host %q: %w", text.Clip(id, 64), ErrNotFound)
 		}
 	case err != nil:
-		return before, after, fmt.Errorf("rekeying host %q: reading its key: %w", truncate(id, 64), err)
+		return before, after, fmt.Errorf("rekeying host %q: reading its key: %w", text.Clip(id, 64), err)
 	}
 	after = before
 	entry := AuditEntry{At: rk.At, Credential: rk.Credential, Remote: rk.Remote, Target: id}
@@ -387,13 +388,13 @@ func (s *Store) Rekey(ctx context.Context, rk Rekey) (before, after HostKey, err
 			ON CONFLICT (host_id) DO UPDATE SET public_key = NULL, pinned_at = NULL, pinned_by = ''`, id)
 	}
 	if err != nil {
-		return before, after, fmt.Errorf("rekeying host %q: %w", truncate(id, 64), err)
+		return before, after, fmt.Errorf("rekeying host %q: %w", text.Clip(id, 64), err)
 	}
 	if err := insertAudit(ctx, tx, &entry); err != nil {
 		return before, after, err
 	}
 	if err := tx.Commit(); err != nil {
-		return before, after, fmt.Errorf("rekeying host %q: committing: %w", truncate(id, 64), err)
+		return before, after, fmt.Errorf("rekeying host %q: committing: %w", text.Clip(id, 64), err)
 	}
 	return before, after, nil
 }
@@ -437,12 +438,12 @@ func (s *Store) SignedReport(ctx context.Context, id string) (SignedReport, erro
 	err := s.r.QueryRowContext(ctx, "SELECT host_id, body, public_key, signature FROM reports WHERE id = $1", id).Scan(&out.HostID, &body, &pub, &sig)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return out, fmt.Errorf("report %q: %w", truncate(id, 64), ErrNotFound)
+		return out, fmt.Errorf("report %q: %w", text.Clip(id, 64), ErrNotFound)
 	case err != nil:
-		return out, fmt.Errorf("reading report %q: %w", truncate(id, 64), err)
+		return out, fmt.Errorf("reading report %q: %w", text.Clip(id, 64), err)
 	}
 	if out.Raw, err = rawBody(body); err != nil {
-		return out, fmt.Errorf("reading report %q: %w", truncate(id, 64), err)
+		return out, fmt.Errorf("reading report %q: %w", text.Clip(id, 64), err)
 	}
 	if len(pub) > 0 {
 		out.PublicKey = ed25519.PublicKey(bytes.Clone(pub))

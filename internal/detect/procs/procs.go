@@ -12,10 +12,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // MaxCmdline is how many bytes of a command line go into an observation's
@@ -96,7 +96,7 @@ func Observe(o host.OS, p host.Process) (detect.Observation, bool) {
 	}
 	if cmdline != "" {
 		b.WriteString(": ")
-		b.WriteString(truncate(clean(cmdline), MaxCmdline))
+		b.WriteString(text.Clip(clean(cmdline), MaxCmdline))
 	}
 	return detect.Observation{
 		Kind:     detect.KindProcess,
@@ -140,17 +140,4 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// truncate cuts s to at most n bytes at a character boundary, marking the
-// cut with "…".
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // fakeLister returns recorded rows, like host.Process values read on real
@@ -149,10 +150,10 @@ func TestObserveLongCmdline(t *testing.T) {
 		t.Fatal("dropped")
 	}
 	_, cmd, _ := strings.Cut(o.Detail, ": ")
-	if !strings.HasSuffix(cmd, "…") {
+	if !strings.HasSuffix(cmd, text.Ellipsis) {
 		t.Errorf("command line not marked as cut: %q", cmd)
 	}
-	body := strings.TrimSuffix(cmd, "…")
+	body := strings.TrimSuffix(cmd, text.Ellipsis)
 	if len(body) > MaxCmdline || len(body) < MaxCmdline-1 || !strings.HasPrefix(long, body) {
 		t.Errorf("cut to %d bytes, want %d or one less, a prefix of the original", len(body), MaxCmdline)
 	}

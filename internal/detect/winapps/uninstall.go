@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/avscout/avscout/internal/detect/internal/workers"
+	"github.com/avscout/avscout/internal/text"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -275,7 +276,7 @@ func Observe(e Entry, env winpath.Env) (detect.Observation, bool) {
 		Vendor:   e.Publisher,
 		Path:     InstallDir(e, env),
 		Location: e.Location,
-		Detail:   truncate(b.String(), 2*maxText),
+		Detail:   text.Clip(b.String(), 2*maxText),
 	}, true
 }
 
@@ -370,18 +371,5 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
-	return truncate(strings.TrimSpace(s), maxText)
-}
-
-// truncate cuts s to at most n bytes at a character boundary, marking the
-// cut with "…".
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return text.Clip(strings.TrimSpace(s), maxText)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/text"
 	"github.com/avscout/avscout/internal/winpath"
 	"github.com/avscout/avscout/internal/winreg"
 )
@@ -334,7 +335,7 @@ func productObservation(h *host.Host, env winpath.Env, f Found) (detect.Observat
 		return detect.Observation{}, false, err
 	}
 	var errs []error
-	text := func(k winreg.Key, name string) string {
+	valueText := func(k winreg.Key, name string) string {
 		v, err := k.Value(name)
 		if err != nil {
 			if !errors.Is(err, winreg.ErrNotExist) {
@@ -344,12 +345,12 @@ func productObservation(h *host.Host, env winpath.Env, f Found) (detect.Observat
 		}
 		return clean(v.String())
 	}
-	name := text(k, "ProductName")
-	version := text(k, "ProductVersion")
+	name := valueText(k, "ProductName")
+	version := valueText(k, "ProductVersion")
 	if version == "" {
-		version = text(k, "Ins_ProductVersion")
+		version = valueText(k, "Ins_ProductVersion")
 	}
-	root := strings.Trim(text(k, "ProductRoot"), `" `)
+	root := strings.Trim(valueText(k, "ProductRoot"), `" `)
 	k.Close()
 	if name == "" && version == "" && root == "" {
 		return detect.Observation{}, false, errors.Join(errs...)
@@ -392,7 +393,7 @@ func productObservation(h *host.Host, env winpath.Env, f Found) (detect.Observat
 	if bases != "" {
 		b.WriteString("; bases " + bases)
 	}
-	o.Detail = truncate(b.String(), 2*maxText)
+	o.Detail = text.Clip(b.String(), 2*maxText)
 	return o, true, errors.Join(errs...)
 }
 

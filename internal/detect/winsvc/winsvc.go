@@ -17,11 +17,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/internal/workers"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/text"
 	"github.com/avscout/avscout/internal/winpath"
 	"github.com/avscout/avscout/internal/winreg"
 )
@@ -357,7 +357,7 @@ func Observe(e Entry, image string, missing bool) detect.Observation {
 		Path:     image,
 		Altitude: strings.Join(e.Altitudes, ","),
 		Location: e.Location,
-		Detail:   truncate(b.String(), 2*maxText),
+		Detail:   text.Clip(b.String(), 2*maxText),
 	}
 }
 
@@ -369,16 +369,5 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
-	return truncate(strings.TrimSpace(s), maxText)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return text.Clip(strings.TrimSpace(s), maxText)
 }
