@@ -187,6 +187,21 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
+// logWith returns the collector's log once it holds want (it may be
+// written just after the server answers its first request), or as it is
+// after 10 s.
+func (p *collectorProc) logWith(t *testing.T, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		log := p.stderr.String()
+		if strings.Contains(log, want) || time.Now().After(deadline) {
+			return log
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -590,7 +605,7 @@ func TestStartupTellsHowToLogIn(t *testing.T) {
 	}
 	c := &http.Client{Timeout: 30 * time.Second}
 	p := start(t, c, "http", "--db", filepath.Join(dir, "a.db"), "--admin-token-file", adminFile)
-	log := p.stderr.String()
+	log := p.logWith(t, "dashboard ready")
 	for _, want := range []string{"url=" + p.base + "/", "admin_token_file=" + adminFile, "any user name", "NAME:SECRET"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("start-up log lacks %q:\n%s", want, log)
@@ -627,7 +642,7 @@ func TestStartupTellsHowToLogIn(t *testing.T) {
 	p.stop(t)
 
 	p = start(t, c, "http", "--db", filepath.Join(dir, "b.db"))
-	if log := p.stderr.String(); !strings.Contains(log, "dashboard off") || !strings.Contains(log, "--admin-token-file") ||
+	if log := p.logWith(t, "dashboard off"); !strings.Contains(log, "dashboard off") || !strings.Contains(log, "--admin-token-file") ||
 		!strings.Contains(log, "url="+p.base+"/") {
 		t.Errorf("start-up log without an admin file:\n%s", log)
 	}

@@ -153,6 +153,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if retention > 0 {
 		go collector.RunRetention(ctx, st, time.Duration(retention), pruneEvery, log)
 	}
+	// Said before the first request can be answered: the socket is
+	// bound, so the address is true, and whoever waits for the collector
+	// to answer finds these lines already written.
+	log.Info("avscout-collector listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil,
+		"client_certs", *clientCA != "", "db", store.RedactDSN(*db), "version", version)
+	logDashboard(log, dashboardURL(ln.Addr(), tlsConfig != nil), *adminFile)
 	served := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
@@ -161,9 +167,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			served <- srv.Serve(ln)
 		}
 	}()
-	log.Info("avscout-collector listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil,
-		"client_certs", *clientCA != "", "db", store.RedactDSN(*db), "version", version)
-	logDashboard(log, dashboardURL(ln.Addr(), tlsConfig != nil), *adminFile)
 
 	select {
 	case err := <-served:
