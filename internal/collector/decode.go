@@ -253,52 +253,22 @@ func (d *decoder) document(r *report.Report) error {
 // the decoder at its value. required are the bits that must be seen.
 // A value that is not an object is a problem, and skipped.
 func (d *decoder) object(keys []string, required uint64, field func(i int) error) error {
-	if d.peek() != '{' {
-		return d.mismatch("object")
-	}
-	d.pos++
 	var seen uint64
-	for first := true; ; first = false {
-		c := d.peek()
-		if c == '}' {
-			d.pos++
-			break
-		}
-		if !first {
-			if c != ',' {
-				return d.syntax("want , or } in object")
-			}
-			d.pos++
-			c = d.peek()
-		}
-		if c != '"' {
-			return d.syntax("want a key in object")
-		}
-		key, err := d.str()
-		if err != nil {
-			return err
-		}
-		if d.peek() != ':' {
-			return d.syntax("want : after key")
-		}
-		d.pos++
+	err := d.members(nil, func(key string) error {
 		i := indexOf(keys, key)
 		d.push(key)
+		defer d.pop()
 		switch {
 		case i < 0:
-			err = d.unknownKey(keys, key)
+			return d.unknownKey(keys, key)
 		case seen&(1<<i) != 0:
-			if err = d.problem("key given twice"); err == nil {
-				err = d.skip(0)
-			}
-		default:
-			seen |= 1 << i
-			err = field(i)
+			return d.twice()
 		}
-		d.pop()
-		if err != nil {
-			return err
-		}
+		seen |= 1 << i
+		return field(i)
+	})
+	if err != nil {
+		return err
 	}
 	if missing := required &^ seen; missing != 0 {
 		for i, k := range keys {
@@ -322,6 +292,58 @@ func indexOf(keys []string, k string) int {
 		}
 	}
 	return -1
+}
+
+// members reads an object (the decoder at its opening brace), calling
+// before, when not nil, ahead of each member's key (for limits) and
+// member with the key, the decoder at its value.
+func (d *decoder) members(before func() error, member func(key string) error) error {
+	if d.peek() != '{' {
+		return d.mismatch("object")
+	}
+	d.pos++
+	for first := true; ; first = false {
+		c := d.peek()
+		if c == '}' {
+			d.pos++
+			return nil
+		}
+		if !first {
+			if c != ',' {
+				return d.syntax("want , or } in object")
+			}
+			d.pos++
+			c = d.peek()
+		}
+		if c != '"' {
+			return d.syntax("want a key in object")
+		}
+		if before != nil {
+			if err := before(); err != nil {
+				return err
+			}
+		}
+		key, err := d.str()
+		if err != nil {
+			return err
+		}
+		if d.peek() != ':' {
+			return d.syntax("want : after key")
+		}
+		d.pos++
+		if err := member(key); err != nil {
+			return err
+		}
+	}
+}
+
+// twice records a key given a second time in its object, and skips its
+// value.
+func (d *decoder) twice() error {
+	if err := d.problem("key given twice"); err != nil {
+		return err
+	}
+	return d.skip(0)
 }
 
 // unknownKey records a key the schema does not name, saying so plainly
@@ -551,44 +573,11 @@ func (d *decoder) skip(depth int) error {
 	if depth > d.lim.depth {
 		return d.over("nested deeper than %d", d.lim.depth)
 	}
-	switch c := d.peek(); c {
-	case '{', '[':
-		end := byte('}')
-		if c == '[' {
-			end = ']'
-		}
-		d.pos++
-		for first := true; ; first = false {
-			n := d.peek()
-			if n == end {
-				d.pos++
-				return nil
-			}
-			if !first {
-				if n != ',' {
-					return d.syntax("want , or " + string(end))
-				}
-				d.pos++
-			}
-			if err := d.count(); err != nil {
-				return err
-			}
-			if c == '{' {
-				if d.peek() != '"' {
-					return d.syntax("want a key in object")
-				}
-				if _, err := d.str(); err != nil {
-					return err
-				}
-				if d.peek() != ':' {
-					return d.syntax("want : after key")
-				}
-				d.pos++
-			}
-			if err := d.skip(depth + 1); err != nil {
-				return err
-			}
-		}
+	switch d.peek() {
+	case '{':
+		return d.members(d.count, func(string) error { return d.skip(depth + 1) })
+	case '[':
+		return d.array(math.MaxInt, func(int) error { return d.skip(depth + 1) })
 	case '"':
 		_, err := d.str()
 		return err
@@ -828,55 +817,26 @@ func (d *decoder) schemaVersion(r *report.Report) error {
 }
 
 func (d *decoder) tags(r *report.Report) error {
-	if d.peek() != '{' {
-		return d.mismatch("object")
-	}
-	d.pos++
 	r.Tags = map[string]string{}
-	for first := true; ; first = false {
-		c := d.peek()
-		if c == '}' {
-			d.pos++
-			return nil
-		}
-		if !first {
-			if c != ',' {
-				return d.syntax("want , or } in object")
-			}
-			d.pos++
-			c = d.peek()
-		}
-		if c != '"' {
-			return d.syntax("want a key in object")
-		}
+	limit := func() error {
 		if len(r.Tags) >= d.lim.tags {
 			return d.over("more than %d tags", d.lim.tags)
 		}
-		if err := d.count(); err != nil {
-			return err
-		}
-		k, err := d.str()
-		if err != nil {
-			return err
-		}
-		if d.peek() != ':' {
-			return d.syntax("want : after key")
-		}
-		d.pos++
-		d.push(k)
-		var v string
-		if _, dup := r.Tags[k]; dup {
-			if err = d.problem("key given twice"); err == nil {
-				err = d.skip(0)
-			}
-		} else if err = d.stringValue(&v, 0); err == nil {
-			r.Tags[k] = v
-		}
-		d.pop()
-		if err != nil {
-			return err
-		}
+		return d.count()
 	}
+	return d.members(limit, func(k string) error {
+		d.push(k)
+		defer d.pop()
+		if _, dup := r.Tags[k]; dup {
+			return d.twice()
+		}
+		var v string
+		if err := d.stringValue(&v, 0); err != nil {
+			return err
+		}
+		r.Tags[k] = v
+		return nil
+	})
 }
 
 const (
