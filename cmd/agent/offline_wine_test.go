@@ -130,7 +130,7 @@ func TestWindowsOfflineMatchesWine(t *testing.T) {
 	}
 }
 
-func decodeReport(t *testing.T, doc []byte) *report.Report {
+func decodeReport(t testing.TB, doc []byte) *report.Report {
 	t.Helper()
 	if err := schema.Validate(doc); err != nil {
 		t.Fatalf("report does not match the schema: %v\n%s", err, doc)
