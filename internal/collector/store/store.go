@@ -208,7 +208,15 @@ func (s *Store) openSQLite(dsn string, readers int) error {
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
 	// The writer's first connection sets WAL mode, which readers need.
-	if err := w.Ping(); err != nil {
+	// Replicas opening a new file at once race to switch its journal
+	// mode, and SQLite answers that switch "busy" without waiting out
+	// busy_timeout: retry it for as long.
+	err = w.Ping()
+	for deadline := time.Now().Add(sqliteBusyMS * time.Millisecond); err != nil && isBusy(err) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		err = w.Ping()
+	}
+	if err != nil {
 		w.Close()
 		return fmt.Errorf("opening SQLite database %s: %w", dsn, err)
 	}
@@ -221,6 +229,12 @@ func (s *Store) openSQLite(dsn string, readers int) error {
 	r.SetMaxIdleConns(readers)
 	s.w, s.r = w, r
 	return nil
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY ("database is
+// locked").
+func isBusy(err error) bool {
+	return strings.Contains(err.Error(), "SQLITE_BUSY")
 }
 
 // createPrivate creates the SQLite file path with mode 0600 unless it
