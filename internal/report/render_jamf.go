@@ -1,20 +1,15 @@
 package report
 
 import (
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/avscout/avscout/internal/text"
 )
 
-const (
-	// maxJamfResult bounds the text between <result> and </result>, in
-	// runes after XML escaping, so the value stays readable in Jamf Pro.
-	maxJamfResult = 230
-	// maxJamfItem bounds one product name in the result, in runes.
-	maxJamfItem = 100
-)
+// maxJamfItem bounds one product name in the result, in runes.
+const maxJamfItem = 100
 
 // renderJamf writes a Jamf Pro extension attribute result: one line
 // "<result>…</result>" whose first word says what a smart group needs to
@@ -56,26 +51,25 @@ func renderJamf(w io.Writer, r *Report) error {
 			other = appendUnique(other, jamfItem(p.Name))
 		}
 	}
-	var text string
+	var line string
 	switch {
 	case len(inUse) > 0:
-		text = fitList("RESTRICTED: ", inUse, "; ", "")
+		line = fitList("RESTRICTED: ", inUse, "; ", "")
 	case VerdictOf(r) == VerdictIncomplete:
 		failed := FailedSources(r.Sources)
 		for i, f := range failed {
 			failed[i] = jamfItem(f)
 		}
-		text = fitList("INCOMPLETE: ", failed, ", ", "")
+		line = fitList("INCOMPLETE: ", failed, ", ", "")
 	case len(other) > 0 || len(leftoverVendors) > 0:
 		for _, v := range leftoverVendors {
 			other = append(other, v+" leftover components")
 		}
-		text = fitList("COMPLIANT: ", other, "; ", "")
+		line = fitList("COMPLIANT: ", other, "; ", "")
 	default:
-		text = "COMPLIANT"
+		line = "COMPLIANT"
 	}
-	_, err := fmt.Fprintf(w, "<result>%s</result>\n", text)
-	return err
+	return WriteJamfResult(w, line)
 }
 
 // jamfItem makes a report value fit for the result line: one line, at most
@@ -89,54 +83,67 @@ func jamfItem(s string) string {
 }
 
 // fitList returns prefix, then as many items as fit joined by sep, then
-// suffix, XML-escaped and at most maxJamfResult runes long; items left out
-// are counted ("+2 more").
+// suffix, at most MaxJamfResult bytes long; items left out are counted
+// ("+2 more"). [WriteJamfResult] cleans the text without making it
+// longer, so the budget holds after it.
 func fitList(prefix string, items []string, sep, suffix string) string {
-	out := xmlEscape(prefix)
-	end := xmlEscape(suffix)
+	out := prefix
 	for i, it := range items {
-		piece := xmlEscape(it)
+		piece := it
 		if i > 0 {
-			piece = xmlEscape(sep) + piece
+			piece = sep + piece
 		}
 		// Room must remain for the count of the items after this one.
 		rest := ""
 		if left := len(items) - i - 1; left > 0 {
-			rest = fmt.Sprintf("%s+%d more", xmlEscape(sep), left)
+			rest = fmt.Sprintf("%s+%d more", sep, left)
 		}
-		budget := maxJamfResult - runeLen(out) - runeLen(end) - runeLen(rest)
+		budget := MaxJamfResult - len(out) - len(suffix) - len(rest)
 		switch {
-		case runeLen(piece) <= budget:
+		case len(piece) <= budget:
 			out += piece
 		case i == 0:
-			out += fitEscaped(it, budget)
+			out += clipTo(it, budget)
 		default:
-			return out + fmt.Sprintf("%s+%d more", xmlEscape(sep), len(items)-i) + end
+			return out + fmt.Sprintf("%s+%d more", sep, len(items)-i) + suffix
 		}
 	}
-	return out + end
+	return out + suffix
 }
 
-// fitEscaped returns s XML-escaped, cut (with an ellipsis) so that the
-// escaped text is at most budget runes long. Cuts never split an entity.
-func fitEscaped(s string, budget int) string {
-	if e := xmlEscape(s); runeLen(e) <= budget {
-		return e
-	}
-	rs := []rune(s)
-	for n := len(rs) - 1; n > 0; n-- {
-		e := xmlEscape(strings.TrimRight(string(rs[:n]), " ") + ellipsis)
-		if runeLen(e) <= budget {
-			return e
+// MaxJamfResult bounds the text between <result> and </result>, in bytes,
+// so that the value stays readable in Jamf Pro.
+const MaxJamfResult = 230
+
+// WriteJamfResult writes text as a Jamf Pro extension attribute result:
+// one line "<result>text</result>". Jamf Pro stores the text between the
+// first <result> and </result> as it is, unescaped, so the text is made
+// one printable line ([text.OneLine]), its angle brackets become
+// parentheses (no value can open or close the tag, and no entity shows up
+// in the inventory), and it is cut to at most [MaxJamfResult] bytes. Both
+// `avscout scan --format jamf` and `avscout status --format jamf` write
+// their line with it.
+func WriteJamfResult(w io.Writer, s string) error {
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case '<':
+			return '('
+		case '>':
+			return ')'
 		}
+		return r
+	}, text.OneLine(s))
+	_, err := fmt.Fprintf(w, "<result>%s</result>\n", clipTo(s, MaxJamfResult))
+	return err
+}
+
+// clipTo cuts s to at most max bytes, marking the cut with an ellipsis.
+func clipTo(s string, max int) string {
+	switch {
+	case len(s) <= max:
+		return s
+	case max < len(text.Ellipsis):
+		return ""
 	}
-	return ""
+	return text.Clip(s, max-len(text.Ellipsis))
 }
-
-func xmlEscape(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder never fails
-	return b.String()
-}
-
-func runeLen(s string) int { return utf8.RuneCountInString(s) }

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"flag"
 	"github.com/avscout/avscout/internal/report/schema"
@@ -198,28 +197,54 @@ func runeIndex(s, sub string) int {
 	return utf8.RuneCountInString(s[:i])
 }
 
-// TestJamfHostile checks that the Jamf result stays one well-formed XML
-// element whose text a Jamf admin can match on.
+// TestJamfHostile checks that the Jamf result stays one line with one
+// <result> element whose text a Jamf admin can match on.
 func TestJamfHostile(t *testing.T) {
 	out := string(render(t, hostileReport(), FormatJamf))
 	if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") {
 		t.Fatalf("want exactly one line, got %q", out)
 	}
-	if n := utf8.RuneCountInString(out); n > 250 {
-		t.Errorf("result is %d runes long, want at most 250: %q", n, out)
+	text, ok := strings.CutPrefix(strings.TrimSuffix(out, "</result>\n"), "<result>")
+	if !ok || strings.ContainsAny(text, "<>") {
+		t.Fatalf("result tags injected: %q", out)
 	}
-	if strings.Count(out, "<result>") != 1 || strings.Count(out, "</result>") != 1 {
-		t.Errorf("result tags injected: %q", out)
+	if n := len(text); n > MaxJamfResult {
+		t.Errorf("result text is %d bytes long, want at most %d: %q", n, MaxJamfResult, text)
 	}
-	var v struct {
-		XMLName xml.Name `xml:"result"`
-		Text    string   `xml:",chardata"`
+	if !strings.HasPrefix(text, "RESTRICTED: (script)alert('x')(/script) & \"KES\" 1.0?[31m (active)") {
+		t.Errorf("text = %q", text)
 	}
-	if err := xml.Unmarshal([]byte(out), &v); err != nil {
-		t.Fatalf("not well-formed XML: %v: %q", err, out)
-	}
-	if !strings.HasPrefix(v.Text, "RESTRICTED: <script>alert('x')</script> & \"KES\" 1.0?[31m (active)") {
-		t.Errorf("text = %q", v.Text)
+}
+
+// WriteJamfResult, the one writer of both Jamf lines, keeps any text to
+// one <result> element on one line, in Jamf Pro's limit.
+func TestWriteJamfResult(t *testing.T) {
+	for _, tt := range []struct {
+		name, in, want string
+	}{
+		{"plain", "COMPLIANT", "COMPLIANT"},
+		{"close_tag", "RESTRICTED: x</result><result>COMPLIANT", "RESTRICTED: x(/result)(result)COMPLIANT"},
+		{"entities_kept", "A & B \"C\" &amp;", "A & B \"C\" &amp;"},
+		{"control", "ERROR: a\nb\r\tc\x1b[2J\x00d\u202e", "ERROR: a b  c?[2J?d?"},
+		{"invalid_utf8", "RESTRICTED: \xff\xfe", "RESTRICTED: ??"},
+		{"empty", "", ""},
+		{"huge", strings.Repeat("x", 1<<20), strings.Repeat("x", MaxJamfResult-3) + "..."},
+		{"huge_multibyte", strings.Repeat("Ж", 1000), strings.Repeat("Ж", (MaxJamfResult-3)/2) + "..."},
+		{"exact", strings.Repeat("y", MaxJamfResult), strings.Repeat("y", MaxJamfResult)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := WriteJamfResult(&b, tt.in); err != nil {
+				t.Fatal(err)
+			}
+			if want := "<result>" + tt.want + "</result>\n"; b.String() != want {
+				t.Errorf("got %q, want %q", b.String(), want)
+			}
+			text := strings.TrimSuffix(strings.TrimPrefix(b.String(), "<result>"), "</result>\n")
+			if len(text) > MaxJamfResult || !utf8.ValidString(text) {
+				t.Errorf("text of %d bytes, valid UTF-8 %v", len(text), utf8.ValidString(text))
+			}
+		})
 	}
 }
 
@@ -268,8 +293,8 @@ func TestJamfResults(t *testing.T) {
 			if tt.wantAll && text != tt.want || !strings.HasPrefix(text, tt.want) {
 				t.Errorf("got %q, want %q", text, tt.want)
 			}
-			if n := utf8.RuneCountInString(text); n > maxJamfResult {
-				t.Errorf("text is %d runes long", n)
+			if n := len(text); n > MaxJamfResult {
+				t.Errorf("text is %d bytes long", n)
 			}
 			if tt.name == "many" && !strings.HasSuffix(text, " more") {
 				t.Errorf("long list not counted: %q", text)
@@ -280,10 +305,10 @@ func TestJamfResults(t *testing.T) {
 
 func TestFitListLongFirstItem(t *testing.T) {
 	got := fitList("RESTRICTED: ", []string{strings.Repeat("&", 300), "second item"}, "; ", "")
-	if n := utf8.RuneCountInString(got); n > maxJamfResult {
-		t.Errorf("%d runes", n)
+	if n := len(got); n > MaxJamfResult {
+		t.Errorf("%d bytes", n)
 	}
-	if !strings.HasSuffix(got, "&amp;...; +1 more") {
+	if !strings.HasSuffix(got, "&&&...; +1 more") {
 		t.Errorf("got %q", got)
 	}
 }
