@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/avscout/avscout/internal/catalog"
 )
 
 func runCatalog(args []string, stdout, stderr io.Writer) error {
@@ -19,7 +21,7 @@ func runCatalog(args []string, stdout, stderr io.Writer) error {
 		}
 		return errReported
 	}
-	cat, err := loadCatalog(*catFile)
+	cat, err := catalog.Load(*catFile)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -58,7 +57,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail("--os: %v", err)
 		}
 	}
-	cat, err := loadCatalog(*catFile)
+	cat, err := catalog.Load(*catFile)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -154,35 +153,4 @@ func parseFailOn(s string) ([]string, error) {
 func failing(conditions []string, verdict string) bool {
 	return slices.Contains(conditions, failRestricted) && verdict == report.VerdictNonCompliant ||
 		slices.Contains(conditions, failIncomplete) && verdict == report.VerdictIncomplete
-}
-
-// loadCatalog returns the built-in catalog, or the one in file. A file
-// holding only a policy (no vendors or products) replaces the built-in
-// policy and keeps the built-in vendor knowledge.
-func loadCatalog(file string) (*catalog.Catalog, error) {
-	builtin, err := catalog.Default()
-	if err != nil {
-		return nil, err
-	}
-	if file == "" {
-		return builtin, nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: %w", err)
-	}
-	if p, ok, err := catalog.ParsePolicyOnly(bytes.NewReader(b)); err != nil {
-		return nil, fmt.Errorf("catalog %s: %w", file, err)
-	} else if ok {
-		c, err := builtin.WithPolicy(p)
-		if err != nil {
-			return nil, fmt.Errorf("catalog %s: %w", file, err)
-		}
-		return c, nil
-	}
-	c, err := catalog.Parse(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("catalog %s: %w", file, err)
-	}
-	return c, nil
 }
