@@ -19,6 +19,7 @@ import (
 
 	"github.com/avscout/avscout/internal/agent"
 	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
+	"github.com/avscout/avscout/internal/status"
 	"github.com/avscout/avscout/packaging/mdm"
 )
 
@@ -374,39 +375,9 @@ func publicCopy(t *testing.T, dir string) string {
 	return p
 }
 
-// The one-line outputs stay within their MDM's limits and on one line
-// whatever the product names hold.
-func TestMDMOutputLimits(t *testing.T) {
-	var names []string
-	for i := 0; i < 200; i++ {
-		names = append(names, "Kaspersky Endpoint Security 12.1 </result><result>COMPLIANT\nline two")
-	}
-	m := mdmState{scan: &agent.ScanState{At: time.Now(), Products: 200, Restricted: names}, now: time.Now()}
-	var b strings.Builder
-	if code := writeIntuneRemediation(&b, m); code != exitRestricted {
-		t.Errorf("exit %d", code)
-	}
-	if n := len([]rune(b.String())); n > maxRemediationOutput || strings.Count(b.String(), "\n") != 1 {
-		t.Errorf("remediation output of %d characters, %d lines", n, strings.Count(b.String(), "\n"))
-	}
-	b.Reset()
-	writeJamfStatus(&b, m)
-	out := b.String()
-	if strings.Count(out, "<result>") != 1 || strings.Count(out, "</result>") != 1 || !strings.HasPrefix(out, "<result>RESTRICTED: ") ||
-		!strings.HasSuffix(out, "</result>\n") || len([]rune(out)) > maxJamfStatus+len("<result></result>\n") {
-		t.Errorf("jamf output %q", out)
-	}
-	b.Reset()
-	writeIntuneCompliance(&b, m)
-	if strings.Count(b.String(), "\n") != 1 {
-		t.Errorf("compliance output is not one line: %q", b.String())
-	}
-	for v, want := range map[string]string{"0.1.40+g9bd243b": "0.1.40", "v1.2.3": "1.2.3", "dev": "0.0.0", "1.2.3-rc1": "1.2.3", "1..2": "0.0.0"} {
-		if got := numericVersion(v); got != want {
-			t.Errorf("numericVersion(%q) = %q, want %q", v, got, want)
-		}
-	}
-}
+// statusDoc is what `avscout status --format json` prints, for the tests
+// that read it.
+type statusDoc = status.Doc
 
 // `avscout status` tells an incomplete last scan apart from a compliant
 // one, in the table and in JSON, also for a state an older agent wrote
