@@ -46,7 +46,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !slices.Contains(report.Formats(), *format) { // checked before scanning, not after
 		return fail("unknown --format %q (want %s)", *format, strings.Join(report.Formats(), ", "))
 	}
-	conditions, err := parseFailOn(*failOn)
+	failOnConds, err := scan.ParseFailOn(*failOn)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -74,18 +74,10 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	var names []string
-	if *srcs != "" {
-		for _, n := range strings.Split(*srcs, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				names = append(names, n)
-			}
-		}
-	}
 	r, err := scan.Run(ctx, scan.Options{
 		Host:          h,
 		Catalog:       cat,
-		Sources:       names,
+		Sources:       scan.SplitList(*srcs),
 		SourceTimeout: *timeout,
 		AgentVersion:  version,
 		Explain:       *explain,
@@ -106,7 +98,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
 		return fail("write report: %v", err)
 	}
-	if failing(conditions, report.VerdictOf(r)) {
+	if failOnConds.Failing(report.VerdictOf(r)) {
 		return exitRestricted
 	}
 	return exitOK
@@ -120,37 +112,4 @@ func envMemoryLimit() int64 {
 		return l
 	}
 	return 0
-}
-
-// --fail-on conditions.
-const (
-	failRestricted = "restricted" // the verdict is non_compliant
-	failIncomplete = "incomplete" // the verdict is incomplete
-)
-
-// parseFailOn reads --fail-on's comma-separated conditions; empty names
-// none. An unknown condition is an error: a typo must not turn a gate off.
-func parseFailOn(s string) ([]string, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var out []string
-	for _, c := range strings.Split(s, ",") {
-		switch c = strings.TrimSpace(c); c {
-		case failRestricted, failIncomplete:
-			if !slices.Contains(out, c) {
-				out = append(out, c)
-			}
-		default:
-			return nil, fmt.Errorf("unknown --fail-on %q (want a comma-separated list of %s, %s)", c, failRestricted, failIncomplete)
-		}
-	}
-	return out, nil
-}
-
-// failing reports whether a scan with this verdict meets one of the
-// conditions.
-func failing(conditions []string, verdict string) bool {
-	return slices.Contains(conditions, failRestricted) && verdict == report.VerdictNonCompliant ||
-		slices.Contains(conditions, failIncomplete) && verdict == report.VerdictIncomplete
 }
