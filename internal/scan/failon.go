@@ -18,11 +18,15 @@ const (
 type FailOn []string
 
 // ParseFailOn reads --fail-on's comma-separated conditions; empty names
-// none. An unknown condition is an error: a typo must not turn a gate off.
+// none. An unknown or empty condition is an error: a typo must not turn
+// a gate off.
 func ParseFailOn(s string) (FailOn, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
 	var out FailOn
-	for _, c := range SplitList(s) {
-		switch c {
+	for _, c := range strings.Split(s, ",") {
+		switch c = strings.TrimSpace(c); c {
 		case FailRestricted, FailIncomplete:
 			if !slices.Contains(out, c) {
 				out = append(out, c)

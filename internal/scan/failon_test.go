@@ -17,7 +17,9 @@ func TestFailOn(t *testing.T) {
 		err     string
 	}{
 		{"", nil, nil, ""},
-		{" , ", nil, nil, ""},
+		{"  ", nil, nil, ""},
+		{" , ", nil, nil, `unknown --fail-on ""`},
+		{"restricted,", nil, nil, `unknown --fail-on ""`},
 		{"restricted", FailOn{FailRestricted}, []string{report.VerdictNonCompliant}, ""},
 		{"incomplete", FailOn{FailIncomplete}, []string{report.VerdictIncomplete}, ""},
 		{" restricted , incomplete,restricted", FailOn{FailRestricted, FailIncomplete}, []string{report.VerdictNonCompliant, report.VerdictIncomplete}, ""},
