@@ -76,7 +76,10 @@ func DefaultConfig() Config {
 // operator's to fix, not a failure of the server.
 type ConfigError struct{ Err error }
 
+// Error is the mistake, naming the flag or file.
 func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the mistake.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 func configErrorf(format string, args ...any) error {
@@ -277,6 +280,7 @@ func Loopback(addr string) bool {
 // --retention and --stale-after do; it is a [flag.Value].
 type Days time.Duration
 
+// String formats d as a Go duration ("9600h0m0s").
 func (d *Days) String() string { return time.Duration(*d).String() }
 
 // Set parses s: a number of days with "d", or a Go duration ("48h").
