@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/avscout/avscout/internal/collector/admin"
 	"github.com/avscout/avscout/internal/collector/store"
 	"github.com/avscout/avscout/internal/report"
 )
@@ -246,7 +247,7 @@ func TestImpersonation(t *testing.T) {
 				t.Fatalf("after clearing, a new key: %d %s", code, body)
 			}
 			stdout, _, code = cli(t, "host", "show", "--db", db, "--json", "victim")
-			var v hostKeyView
+			var v admin.HostKey
 			if err := json.Unmarshal([]byte(stdout), &v); code != 0 || err != nil || v.Fingerprint != store.Fingerprint(pubOf(third)) || v.PinnedBy != "first-contact" || len(v.Audit) != 2 {
 				t.Fatalf("host show --json: %d %v\n%s", code, err, stdout)
 			}

@@ -17,6 +17,9 @@ import (
 	"os/signal"
 	"slices"
 	"syscall"
+
+	"github.com/avscout/avscout/internal/collector"
+	"github.com/avscout/avscout/internal/collector/store"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=…".
@@ -53,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "migrate":
 		err = runMigrate(ctx, rest, stdout, stderr)
 	case "version":
-		fmt.Fprintf(stdout, "avscout-collector %s (schema %d)\n", version, knownSchema())
+		fmt.Fprintf(stdout, "avscout-collector %s (schema %d)\n", version, store.KnownSchemaVersion())
 	case "help", "-h", "--help", "-help", "-?":
 		usage(stdout)
 	default:
@@ -62,12 +65,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	var ue usageError
+	var ce *collector.ConfigError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return exitOK
 	case errors.Is(err, errReported):
 		return exitUsage
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &ce):
 		fmt.Fprintf(stderr, "avscout-collector: %v\n", err)
 		return exitUsage
 	default:

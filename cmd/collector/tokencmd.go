@@ -7,20 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"text/tabwriter"
-	"time"
 
+	"github.com/avscout/avscout/internal/collector/admin"
 	"github.com/avscout/avscout/internal/collector/store"
 )
 
-// openStore opens the database for a one-off command, logging at warn.
-func openStore(ctx context.Context, dsn string, stderr io.Writer) (*store.Store, error) {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	st, err := store.Open(ctx, dsn, store.Options{Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("opening database %s: %w", store.RedactDSN(dsn), err)
-	}
-	return st, nil
+// warnLog is the logger of a one-off command: warnings and errors only.
+func warnLog(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // tokenSynopsis is the usage line of each token subcommand.
@@ -50,7 +44,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *name == "" || fs.NArg() > 0 {
 			return usagef("usage: token create --name NAME [--db …]")
 		}
-		st, err := openStore(ctx, *db, stderr)
+		st, err := admin.Open(ctx, *db, warnLog(stderr))
 		if err != nil {
 			return err
 		}
@@ -72,7 +66,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if fs.NArg() > 0 {
 			return usagef("usage: token list [--db …] [--json]")
 		}
-		st, err := openStore(ctx, *db, stderr)
+		st, err := admin.Open(ctx, *db, warnLog(stderr))
 		if err != nil {
 			return err
 		}
@@ -86,20 +80,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			enc.SetIndent("", "  ")
 			return enc.Encode(tokens)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tCREATED\tLAST USED\tSTATUS")
-		for _, t := range tokens {
-			status := "valid"
-			if t.Revoked() {
-				status = "revoked " + t.RevokedAt.Format(time.RFC3339)
-			}
-			used := "never"
-			if !t.LastUsed.IsZero() {
-				used = t.LastUsed.Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%s\t%q\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.Format(time.RFC3339), used, status)
-		}
-		return tw.Flush()
+		return admin.WriteTokens(stdout, tokens)
 	case "revoke":
 		if err := parse(fs, args); err != nil {
 			return err
@@ -107,7 +88,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if fs.NArg() != 1 {
 			return usagef("usage: token revoke [--db …] ID")
 		}
-		st, err := openStore(ctx, *db, stderr)
+		st, err := admin.Open(ctx, *db, warnLog(stderr))
 		if err != nil {
 			return err
 		}
@@ -131,17 +112,10 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() > 0 {
 		return usagef("migrate: unexpected argument %q", fs.Arg(0))
 	}
-	st, err := openStore(ctx, *db, stderr) // Open applies pending migrations
+	s, err := admin.Migrate(ctx, *db, warnLog(stderr))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	v, err := st.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s database %s at schema version %d\n", st.Dialect(), store.RedactDSN(*db), v)
+	fmt.Fprintln(stdout, s)
 	return nil
 }
-
-func knownSchema() int { return store.KnownSchemaVersion() }

@@ -10,6 +10,9 @@
 // against spreadsheet formula injection, and no raw input is echoed
 // unescaped. The package holds no state that replicas must share (the
 // rate limit is per replica); the store is the only shared state.
+// [Serve] runs it as the collector process from a [Config] (listener,
+// TLS, admin credentials, retention), so that cmd/collector only turns
+// flags into a Config.
 //
 // Responses agents act on (the agent's protocol): 2xx delivered; 408,
 // 429, 5xx retry later (429 and 503 carry Retry-After); 401 and 403 hold
