@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	svcunit "github.com/avscout/avscout/internal/agent/unit"
 	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
 )
 
@@ -101,7 +102,7 @@ func TestServiceStatusWithoutServiceManager(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("unit file locations checked are Linux's")
 	}
-	for _, f := range unitFiles("linux", serviceName("linux")) {
+	for _, f := range svcunit.Paths("linux", svcunit.Name("linux")) {
 		if _, err := os.Lstat(f); err == nil {
 			t.Fatalf("%s exists: this machine has avscout installed, the test needs one without", f)
 		}

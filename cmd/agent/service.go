@@ -2,58 +2,36 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/kardianos/service"
-)
 
-// The unit files we install instead of the library's defaults: restart on
-// failure, a memory ceiling, background priority and sandboxing.
-var (
-	//go:embed units/avscout.service
-	systemdUnit string
-	//go:embed units/avscout.plist
-	launchdPlist string
+	svcunit "github.com/avscout/avscout/internal/agent/unit"
 )
 
 // stopTimeout bounds how long a stop waits for a scan or a send in flight
 // (the Windows service handler; systemd and launchd wait 30 s).
 const stopTimeout = 20 * time.Second
 
-// serviceName is the name the service manager knows the agent by.
-func serviceName(goos string) string {
-	if goos == "darwin" {
-		return "io.avscout.agent" // launchd labels are reverse-DNS
-	}
-	return "avscout"
-}
-
-// serviceConfig describes the installed service. The service runs
-// `avscout service run`; on Windows with --scm, which tells it the SCM
-// started it (Wine's SCM does not make that detectable).
+// serviceConfig is the service library's description of the installed
+// service: svcunit.For's, with our unit files instead of the library's.
 func serviceConfig(goos, configPath string) *service.Config {
-	args := []string{"service", "run"}
-	if configPath != "" {
-		args = append(args, "--config", configPath)
-	}
-	if goos == "windows" {
-		args = append(args, "--scm")
-	}
+	u := svcunit.For(goos, configPath)
 	return &service.Config{
-		Name:        serviceName(goos),
-		DisplayName: "avscout endpoint agent",
-		Description: "Finds antivirus and endpoint-security software, flags restricted (Kaspersky) products and reports to the fleet collector.",
-		Arguments:   args,
+		Name:        u.Name,
+		DisplayName: u.DisplayName,
+		Description: u.Description,
+		Arguments:   u.Arguments,
 		Option: service.KeyValue{
-			"SystemdScript": systemdUnit,
-			"LaunchdConfig": launchdPlist,
+			"SystemdScript": svcunit.Systemd.Template(),
+			"LaunchdConfig": svcunit.Launchd.Template(),
 			// Windows: restart after a crash (30 s, counter reset daily).
 			// (Delayed start is set after install: see afterInstall.)
 			"StartType":              "automatic",
@@ -139,6 +117,36 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitUsage
 }
 
+// runServiceUnit handles `avscout service unit --init systemd|launchd`:
+// it prints the unit file `service install` writes, for packages that
+// install the file themselves (the .deb and .rpm ship the systemd unit,
+// the macOS .pkg the launchd plist).
+func runServiceUnit(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("service unit")
+	initSystem := fs.String("init", "", "service manager: systemd or launchd")
+	path := fs.String("path", "", "absolute `PATH` of the installed agent binary")
+	cfgPath := fs.String("config", "", "config `FILE` the service reads (default: the OS's standard path)")
+	if code, ok := parseFlags(fs, "Prints the unit file `service install` writes.", args, stdout, stderr); !ok {
+		return code
+	}
+	init, err := svcunit.ParseInit(*initSystem)
+	if err != nil {
+		fmt.Fprintf(stderr, "avscout service unit: --init: %v\n", err)
+		return exitUsage
+	}
+	if !strings.HasPrefix(*path, "/") || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "avscout service unit: want --path with the binary's absolute path, and no arguments")
+		return exitUsage
+	}
+	out, err := svcunit.Render(init, svcunit.For(init.GOOS(), *cfgPath), *path)
+	if err != nil {
+		fmt.Fprintf(stderr, "avscout service unit: %v\n", err)
+		return exitUsage
+	}
+	io.WriteString(stdout, out)
+	return exitOK
+}
+
 // serviceSummary says what `avscout service <sub>` does, for its help.
 func serviceSummary(sub string) string {
 	switch sub {
@@ -150,27 +158,10 @@ func serviceSummary(sub string) string {
 	return "Runs " + sub + " on the installed service through the OS's service manager."
 }
 
-// unitFiles are where the service library installs the unit, script or
-// job for name, by OS and service manager. Windows keeps its services in
-// the SCM, which says itself when one is not installed.
-func unitFiles(goos, name string) []string {
-	switch goos {
-	case "linux":
-		return []string{
-			"/etc/systemd/system/" + name + ".service", // systemd
-			"/etc/init.d/" + name,                      // System V, OpenRC
-			"/etc/init/" + name + ".conf",              // Upstart
-		}
-	case "darwin":
-		return []string{"/Library/LaunchDaemons/" + name + ".plist"}
-	}
-	return nil
-}
-
 // unitInstalled reports whether a unit file for name exists, or cannot be
 // ruled out (an OS without unit files).
 func unitInstalled(goos, name string) bool {
-	files := unitFiles(goos, name)
+	files := svcunit.Paths(goos, name)
 	if files == nil {
 		return true
 	}
@@ -189,7 +180,7 @@ const exitNotRunning = 3
 // controlOnly is what the service library needs to install, start, stop
 // and query the service from the command line. It never runs the loop:
 // the service manager starts `avscout service run`, which does (see
-// servicerun.go and, on Windows, scm_windows.go).
+// servicerun.go and internal/agent and, on Windows, scm_windows.go).
 type controlOnly struct{}
 
 // Start implements service.Interface.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/agent"
+	svcunit "github.com/avscout/avscout/internal/agent/unit"
 	"github.com/avscout/avscout/internal/agentkey"
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/config"
@@ -71,7 +72,7 @@ func runServiceRun(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer closeLog()
 	if o.scm || isWindowsService() {
-		logger = withEventLog(logger, serviceName(runtime.GOOS))
+		logger = withEventLog(logger, svcunit.Name(runtime.GOOS))
 	}
 	for _, w := range eff.Warnings {
 		logger.Warn("config", "warning", w)
@@ -99,7 +100,7 @@ func runServiceRun(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return exitOK
 	}
 	if o.scm || isWindowsService() {
-		if err := runUnderSCM(serviceName(runtime.GOOS), d.run, logger); err != nil {
+		if err := runUnderSCM(svcunit.Name(runtime.GOOS), d.run, logger); err != nil {
 			logger.Error("service manager", "err", err)
 			fmt.Fprintf(stderr, "avscout service run: %v\n", err)
 			return exitUsage

@@ -1,62 +1,16 @@
-package main
+package unit
 
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 )
 
-// `avscout service unit` prints the service definition that `avscout
-// service install` writes, for packages that install the file themselves
-// (the .deb and .rpm ship the systemd unit, the macOS .pkg the launchd
-// plist): one template, one rendering, whether the package manager or the
-// agent puts it in place.
-//
 // The service library renders our templates with its own small engine
-// (values by name, `|` pipelines, range and if); renderUnit implements the
+// (values by name, `|` pipelines, range and if); render implements the
 // same subset for the same templates, without text/template, whose use
-// of reflection would grow the agent binary. The systemd test compares
-// the two renderings byte for byte.
-
-// runServiceUnit handles `avscout service unit --init systemd|launchd`.
-func runServiceUnit(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("service unit")
-	initSystem := fs.String("init", "", "service manager: systemd or launchd")
-	path := fs.String("path", "", "absolute `PATH` of the installed agent binary")
-	cfgPath := fs.String("config", "", "config `FILE` the service reads (default: the OS's standard path)")
-	if code, ok := parseFlags(fs, "Prints the unit file `service install` writes.", args, stdout, stderr); !ok {
-		return code
-	}
-	var goos, text string
-	switch *initSystem {
-	case "systemd":
-		goos, text = "linux", systemdUnit
-	case "launchd":
-		goos, text = "darwin", launchdPlist
-	default:
-		fmt.Fprintf(stderr, "avscout service unit: --init %q: want systemd or launchd\n", *initSystem)
-		return exitUsage
-	}
-	if !strings.HasPrefix(*path, "/") || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "avscout service unit: want --path with the binary's absolute path, and no arguments")
-		return exitUsage
-	}
-	cfg := serviceConfig(goos, *cfgPath)
-	out, err := renderUnit(text, map[string]any{
-		"Name":        cfg.Name,
-		"Description": cfg.Description,
-		"Path":        *path,
-		"Arguments":   cfg.Arguments,
-		"EnvVars":     []string(nil),
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "avscout service unit: %v\n", err)
-		return exitUsage
-	}
-	io.WriteString(stdout, out)
-	return exitOK
-}
+// of reflection would grow the agent binary. cmd/agent's systemd test
+// compares the two renderings byte for byte.
 
 // unitFuncs are the pipeline functions our templates use, with the
 // service library's meanings.
@@ -69,10 +23,10 @@ var unitFuncs = map[string]func(string) string{
 	"html": strings.NewReplacer(`&`, "&amp;", `'`, "&#39;", `<`, "&lt;", `>`, "&gt;", `"`, "&#34;").Replace,
 }
 
-// renderUnit renders text: {{Key}}, {{Key | fn | …}}, {{.}} inside a
+// render renders text: {{Key}}, {{Key | fn | …}}, {{.}} inside a
 // range, {{range Key}}…{{end}} over a []string and {{if Key}}…{{end}}
 // (true when the value is a non-empty string or list).
-func renderUnit(text string, data map[string]any) (string, error) {
+func render(text string, data map[string]any) (string, error) {
 	var b strings.Builder
 	rest, term, err := renderNodes(&b, text, data, "", true)
 	if err != nil {
