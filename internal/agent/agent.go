@@ -3,9 +3,15 @@
 // happens to it, wakes the sender, and keeps a small state file that
 // `avscout status` reads, so an MDM check can answer without scanning.
 //
-// The loop owns no OS knowledge: the scan, the spool and the sender are
-// given to it as small interfaces, which is what lets the tests run the
-// real loop against a real spool and a real HTTP server on loopback.
+// The loop ([Agent]) owns no OS knowledge: the scan, the spool and the
+// sender are given to it as small interfaces, which is what lets the tests
+// run the real loop against a real spool and a real HTTP server on
+// loopback. [NewDaemon] wires those parts from the config (the spool, the
+// state file, the agent key, the collector client, the schedule and the
+// memory limit) and [Daemon.Once] is `service run --once`: one scan and
+// one delivery pass, summed up in a [DeliverySummary] that says whether
+// the run failed. The command only parses flags, prints and adapts to the
+// OS's service manager.
 package agent
 
 import (

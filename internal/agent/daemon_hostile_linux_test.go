@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package agent
 
 import (
 	"context"
@@ -9,12 +9,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/avscout/avscout/internal/config"
+	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/hostile"
 	"github.com/avscout/avscout/internal/report"
 )
@@ -36,7 +38,7 @@ func TestServiceLoopLeavesNoGoroutines(t *testing.T) {
 	writeFile(t, filepath.Join(root, "etc/os-release"), debian12OSRelease)
 	var status strings.Builder
 	for i := range 30_000 {
-		status.WriteString("Package: lib" + itoa(i) + "\nStatus: install ok installed\nVersion: 1.0-" + itoa(i) + "\nMaintainer: Debian <d@debian.org>\nArchitecture: amd64\nDescription: library\n\n")
+		status.WriteString("Package: lib" + strconv.Itoa(i) + "\nStatus: install ok installed\nVersion: 1.0-" + strconv.Itoa(i) + "\nMaintainer: Debian <d@debian.org>\nArchitecture: amd64\nDescription: library\n\n")
 	}
 	status.WriteString("Package: kesl\nStatus: install ok installed\nVersion: 12.1.0-2968\nMaintainer: " + kasperskyMaintainer + "\nArchitecture: amd64\n\n")
 	// Written by hand: 30,000 packages through dpkg would take minutes.
@@ -53,12 +55,13 @@ func TestServiceLoopLeavesNoGoroutines(t *testing.T) {
 	cfg.Scan.SourceTimeout = config.Duration(20 * time.Millisecond)
 	prevLimit := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(prevLimit) })
-	d, err := newDaemon(cfg, runOptions{root: root, target: "linux", interval: time.Millisecond, splay: 0},
-		slog.New(slog.DiscardHandler))
+	splay := time.Duration(0)
+	d, err := NewDaemon(cfg, DaemonOptions{Root: root, Target: host.Linux, Interval: time.Millisecond, Splay: &splay,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.close()
+	defer d.Close()
 	if l := debug.SetMemoryLimit(-1); l != config.DefaultMemoryLimit {
 		t.Errorf("GOMEMLIMIT %d after the daemon started, want the config's %d", l, config.DefaultMemoryLimit)
 	}
