@@ -12,15 +12,18 @@ import (
 // of reflection would grow the agent binary. cmd/agent's systemd test
 // compares the two renderings byte for byte.
 
-// unitFuncs are the pipeline functions our templates use, with the
-// service library's meanings.
-var unitFuncs = map[string]func(string) string{
-	// cmd quotes one ExecStart argument.
-	"cmd": func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` },
-	// cmdEscape escapes the spaces of ExecStart's program path.
-	"cmdEscape": func(s string) string { return strings.ReplaceAll(s, " ", `\x20`) },
-	// html escapes a plist string.
-	"html": strings.NewReplacer(`&`, "&amp;", `'`, "&#39;", `<`, "&lt;", `>`, "&gt;", `"`, "&#34;").Replace,
+// pipe returns the pipeline function name, with the service library's
+// meaning.
+func pipe(name string) (func(string) string, bool) {
+	switch name {
+	case "cmd": // quotes one ExecStart argument
+		return func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }, true
+	case "cmdEscape": // escapes the spaces of ExecStart's program path
+		return func(s string) string { return strings.ReplaceAll(s, " ", `\x20`) }, true
+	case "html": // escapes a plist string
+		return strings.NewReplacer(`&`, "&amp;", `'`, "&#39;", `<`, "&lt;", `>`, "&gt;", `"`, "&#34;").Replace, true
+	}
+	return nil, false
 }
 
 // render renders text: {{Key}}, {{Key | fn | …}}, {{.}} inside a
@@ -101,7 +104,7 @@ func renderNodes(b *strings.Builder, src string, data map[string]any, dot string
 				return "", "", fmt.Errorf("template: {{%s}}: no text value %q", action, name)
 			}
 			for _, fn := range parts[1:] {
-				f, ok := unitFuncs[strings.TrimSpace(fn)]
+				f, ok := pipe(strings.TrimSpace(fn))
 				if !ok {
 					return "", "", fmt.Errorf("template: {{%s}}: unknown function %q", action, strings.TrimSpace(fn))
 				}
