@@ -9,6 +9,10 @@ import (
 	"golang.org/x/sys/windows/svc"
 )
 
+// stopTimeout bounds how long a stop waits for a scan or a send in flight
+// (systemd and launchd wait 30 s).
+const stopTimeout = 20 * time.Second
+
 // isWindowsService reports whether the SCM started this process. Wine's
 // SCM is not detected this way, hence `service run --scm`.
 func isWindowsService() bool {

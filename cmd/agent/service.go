@@ -9,16 +9,11 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/kardianos/service"
 
 	svcunit "github.com/avscout/avscout/internal/agent/unit"
 )
-
-// stopTimeout bounds how long a stop waits for a scan or a send in flight
-// (the Windows service handler; systemd and launchd wait 30 s).
-const stopTimeout = 20 * time.Second
 
 // serviceConfig is the service library's description of the installed
 // service: svcunit.For's, with our unit files instead of the library's.
