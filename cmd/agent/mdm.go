@@ -53,8 +53,3 @@ func readPublicStatus(path string, in status.Input) status.Input {
 	in.StaleAfter = time.Duration(p.StaleAfterSeconds) * time.Second
 	return in
 }
-
-// staleAfter and publicStatusFile serve servicerun.go until its wiring
-// moves to internal/agent, which calls config's directly.
-func staleAfter(s config.Schedule) time.Duration { return s.StaleAfter() }
-func publicStatusFile(goos string) string        { return config.PublicStatusFile(goos) }

@@ -17,12 +17,6 @@ import (
 	"github.com/avscout/avscout/internal/host"
 )
 
-// Files and folders under the state directory (status.go reads them).
-const (
-	stateFileName = agent.StateFileName
-	spoolDirName  = agent.SpoolDirName
-)
-
 // runOptions are `service run`'s flags beyond the config.
 type runOptions struct {
 	configPath string
@@ -113,14 +107,13 @@ func runServiceRun(ctx context.Context, args []string, stdout, stderr io.Writer)
 // newDaemon wires the service from the config and `service run`'s flags.
 func newDaemon(cfg config.Config, o runOptions, logger *slog.Logger) (*agent.Daemon, error) {
 	opts := agent.DaemonOptions{
-		Root:       o.root,
-		Interval:   o.interval,
-		Version:    version,
-		StaleAfter: staleAfter(cfg.Schedule),
-		Logger:     logger,
+		Root:     o.root,
+		Interval: o.interval,
+		Version:  version,
+		Logger:   logger,
 	}
 	if o.root == "" {
-		opts.PublicStatusFile = publicStatusFile(runtime.GOOS)
+		opts.PublicStatusFile = config.PublicStatusFile(runtime.GOOS)
 	}
 	if o.target != "" {
 		target, err := host.ParseOS(o.target)

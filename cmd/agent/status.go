@@ -57,7 +57,7 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if key, in.KeyErr = agentkey.Load(filepath.Join(dir, agentkey.FileName)); in.KeyErr == nil {
 		in.KeyFingerprint = key.Fingerprint()
 	}
-	if qs, err := spool.Inspect(filepath.Join(dir, spoolDirName)); err == nil {
+	if qs, err := spool.Inspect(filepath.Join(dir, agent.SpoolDirName)); err == nil {
 		in.Queue = &qs
 	} else if !errors.Is(err, iofs.ErrNotExist) {
 		fmt.Fprintf(stderr, "avscout status: %v\n", err)
@@ -80,7 +80,7 @@ func readServiceState(cfgPath string) (eff *config.Effective, st *agent.State, e
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err = agent.ReadState(filepath.Join(eff.Config.StateDir, stateFileName))
+	st, err = agent.ReadState(filepath.Join(eff.Config.StateDir, agent.StateFileName))
 	if errors.Is(err, iofs.ErrNotExist) {
 		return eff, nil, nil
 	}

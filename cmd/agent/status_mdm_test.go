@@ -67,7 +67,7 @@ func incompleteRoot(t *testing.T) string {
 func stateHost(t *testing.T, scan *agent.ScanState) mdmHost {
 	t.Helper()
 	cfg, stateDir := agentConfig(t, "", "", "")
-	agent.OpenState(filepath.Join(stateDir, stateFileName), nil).Update(func(s *agent.State) { s.LastScan = scan })
+	agent.OpenState(filepath.Join(stateDir, agent.StateFileName), nil).Update(func(s *agent.State) { s.LastScan = scan })
 	return mdmHost{cfg, stateDir}
 }
 
@@ -307,7 +307,7 @@ func TestLinuxComplianceDiscoveryUnprivileged(t *testing.T) {
 			// Publish as the service does at start, from its state file.
 			pubDir := publicDir(t)
 			pub := filepath.Join(pubDir, "avscout", "status.json")
-			agent.OpenState(filepath.Join(h.stateDir, stateFileName), nil).Publish(pub, 12*time.Hour)
+			agent.OpenState(filepath.Join(h.stateDir, agent.StateFileName), nil).Publish(pub, 12*time.Hour)
 			fi, err := os.Stat(pub)
 			if err != nil {
 				t.Fatal(err)
@@ -317,7 +317,7 @@ func TestLinuxComplianceDiscoveryUnprivileged(t *testing.T) {
 				t.Errorf("summary mode %v in a folder of mode %v, want 0644 in 0755", fi.Mode().Perm(), di.Mode().Perm())
 			}
 			b, _ := os.ReadFile(pub)
-			st, _ := agent.ReadState(filepath.Join(h.stateDir, stateFileName))
+			st, _ := agent.ReadState(filepath.Join(h.stateDir, agent.StateFileName))
 			if strings.Contains(string(b), st.LastScan.ReportID) || strings.Contains(string(b), h.stateDir) {
 				t.Errorf("the public summary holds the report id or the state folder:\n%s", b)
 			}

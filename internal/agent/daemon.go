@@ -41,12 +41,11 @@ type DaemonOptions struct {
 	// Version is the agent's version, in reports and the User-Agent.
 	Version string
 	// PublicStatusFile, when set, is where the world-readable summary of
-	// the state is published (see [StateFile.Publish]); never with Root,
-	// as an image's scans are not this host's status.
+	// the state is published (see [StateFile.Publish] and
+	// [config.PublicStatusFile]), with the schedule's
+	// [config.Schedule.StaleAfter]; never with Root, as an image's scans
+	// are not this host's status.
 	PublicStatusFile string
-	// StaleAfter is the age at which the published summary calls the
-	// last scan stale.
-	StaleAfter time.Duration
 	// Logger receives the service's records; nil discards them.
 	Logger *slog.Logger
 }
@@ -103,7 +102,7 @@ func NewDaemon(cfg config.Config, o DaemonOptions) (*Daemon, error) {
 	}
 	state := OpenState(filepath.Join(stateDir, StateFileName), logger)
 	if o.PublicStatusFile != "" && o.Root == "" {
-		state.Publish(o.PublicStatusFile, o.StaleAfter)
+		state.Publish(o.PublicStatusFile, cfg.Schedule.StaleAfter())
 	}
 	d := &Daemon{spool: sp, state: state, logger: logger}
 
