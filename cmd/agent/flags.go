@@ -5,7 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
+
+	"github.com/avscout/avscout/internal/cliflag"
 )
 
 // newFlags returns the flag set of `avscout <name>`. It prints nothing
@@ -30,37 +31,12 @@ func parseFlags(fs *flag.FlagSet, summary string, args []string, stdout, stderr 
 		writeHelp(stdout, fs, summary)
 		return exitOK, false
 	}
-	fmt.Fprintf(stderr, "avscout %s: %s\nRun 'avscout %s --help' for its flags.\n", fs.Name(), doubleDash(err.Error()), fs.Name())
+	fmt.Fprintf(stderr, "avscout %s: %s\nRun 'avscout %s --help' for its flags.\n", fs.Name(), cliflag.DoubleDash(err.Error()), fs.Name())
 	return exitUsage, false
-}
-
-// doubleDash rewrites the flag package's error texts, which name flags
-// with one dash, the way the help and the README write them.
-func doubleDash(msg string) string {
-	for _, s := range []string{": -", "flag -", "for -"} {
-		if i := strings.Index(msg, s); i >= 0 && !strings.HasPrefix(msg[i+len(s):], "-") {
-			return msg[:i+len(s)] + "-" + msg[i+len(s):]
-		}
-	}
-	return msg
 }
 
 // writeHelp writes `avscout <name> --help`.
 func writeHelp(w io.Writer, fs *flag.FlagSet, summary string) {
-	fmt.Fprintf(w, "Usage: avscout %s [flags]\n\n%s\n\nFlags:\n", fs.Name(), summary)
-	fs.VisitAll(func(f *flag.Flag) {
-		name, usage := flag.UnquoteUsage(f)
-		if name == "string" {
-			name = f.Name // --format FORMAT, not --format STRING
-		}
-		line := "  --" + f.Name
-		if name != "" {
-			line += " " + strings.ToUpper(name)
-		}
-		fmt.Fprintf(w, "%s\n      %s", line, usage)
-		if def := f.DefValue; def != "" && def != "false" && def != "0" && def != "0s" && def != "-1ns" {
-			fmt.Fprintf(w, " (default %s)", def)
-		}
-		fmt.Fprintln(w)
-	})
+	fmt.Fprintf(w, "Usage: avscout %s [flags]\n\n%s\n", fs.Name(), summary)
+	cliflag.WriteFlags(w, fs)
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/avscout/avscout/internal/cliflag"
 )
 
 // errHelp marks help that was asked for and printed: exit 0.
@@ -41,31 +43,9 @@ func newFlags(name, synopsis string, args []string, stdout, stderr io.Writer) *f
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintf(w, "Usage:\n%s\n", synopsis)
-		printFlags(w, fs)
+		cliflag.WriteFlags(w, fs)
 	}
 	return fs
-}
-
-// printFlags lists fs's flags as "--name VALUE" with their help text
-// and defaults.
-func printFlags(w io.Writer, fs *flag.FlagSet) {
-	first := true
-	fs.VisitAll(func(f *flag.Flag) {
-		if first {
-			fmt.Fprintln(w, "\nFlags:")
-			first = false
-		}
-		arg, help := flag.UnquoteUsage(f)
-		line := "  --" + f.Name
-		if arg != "" {
-			line += " " + arg
-		}
-		fmt.Fprintf(w, "%s\n      %s", line, help)
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0s" {
-			fmt.Fprintf(w, " (default %s)", f.DefValue)
-		}
-		fmt.Fprintln(w)
-	})
 }
 
 // subUsage prints the synopses of a command's subcommands.
