@@ -374,7 +374,7 @@ func hexType(s string) (Type, string, error) {
 		return BINARY, s[1:], nil
 	}
 	if !strings.HasPrefix(s, "(") {
-		return 0, "", errors.New(`want hex: or hex(N):`)
+		return 0, "", errors.New(`want "hex:" or "hex(N):"`)
 	}
 	end := strings.Index(s, "):")
 	if end < 0 {
