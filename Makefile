@@ -36,7 +36,7 @@ deps-packaging:
 
 ## test: everything CI runs — formatting, vet for each OS, cross-builds, unit and end-to-end tests
 ## (the Windows agent under Wine among them), and the Windows packages' own tests under Wine
-test: deps fmt-check vet cross
+test: deps fmt-check vet lint cross
 	$(GO) test -count=1 ./...
 	$(MAKE) test-windows
 
@@ -57,7 +57,16 @@ fmt-check:
 vet:
 	for os in linux windows darwin; do GOOS=$$os CGO_ENABLED=0 $(GO) vet ./... || exit 1; done
 
-lint: fmt-check vet
+## lint: golangci-lint (.golangci.yml: vet, staticcheck, errcheck, unused, ineffassign, and
+## depguard's layer rules) for each target OS, then the import graph's layers (scripts/layercheck.sh).
+## The pinned golangci-lint is built into .cache/bin on first use.
+lint: fmt-check
+	@lint=$$(scripts/ensure-golangci-lint.sh) && \
+	for os in linux windows darwin; do \
+		echo "lint: GOOS=$$os" >&2; \
+		PATH="$$(dirname $(GO)):$$PATH" GOOS=$$os CGO_ENABLED=0 $$lint run ./... || exit 1; \
+	done
+	GO=$(GO) scripts/layercheck.sh
 
 ## cross: release binaries for every platform, with their sizes
 cross:

@@ -91,3 +91,5 @@ go=$(scripts/ensure-go.sh)
 "$go" mod download
 # nfpm, which builds the deb and rpm, is a tool in its own module.
 (cd packaging/linux/nfpm && "$go" mod download)
+# golangci-lint, pinned, for `make lint` (built once into .cache/bin).
+[ "$mode" = packaging ] || scripts/ensure-golangci-lint.sh >/dev/null

@@ -312,14 +312,19 @@ func TestSignerCachesAndRetries(t *testing.T) {
 	dir := tempDir(t)
 	p := writeKeyFile(t, dir, fixture(t, "openssl-ed25519.pem"))
 	if runtime.GOOS != "windows" {
-		os.Chmod(p, 0o644)
+		if err := os.Chmod(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s := NewSigner(dir, nil)
 	if runtime.GOOS != "windows" {
 		if _, _, err := s.SignReport([]byte("x")); !errors.Is(err, ErrNotPrivate) {
 			t.Fatalf("SignReport with an open key file: %v", err)
 		}
-		os.Chmod(p, 0o600) // the administrator fixes it; no restart needed
+		// the administrator fixes it; no restart needed
+		if err := os.Chmod(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	pub, sig, err := s.SignReport([]byte("report"))
 	if err != nil || !ed25519.Verify(pub, []byte("report"), sig) {

@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/report/enum"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -128,12 +130,6 @@ type Fingerprints struct {
 	BasesKeys []string `yaml:"bases_keys,omitempty" json:"bases_keys,omitempty"`
 }
 
-// Categories a product may have.
-var Categories = []string{"antivirus", "edr", "management-agent", "vpn", "password-manager", "parental-control", "security-suite", "scan-engine", "other"}
-
-// OSes a fingerprint may be keyed by.
-var OSes = []string{"linux", "windows", "darwin"}
-
 // Default returns the catalog built into the binary.
 func Default() (*Catalog, error) {
 	c, err := Parse(bytes.NewReader(defaultCatalog))
@@ -208,8 +204,8 @@ func (c *Catalog) validate() error {
 		if len(v.Brands) == 0 {
 			bad("%s: brands is empty", what)
 		}
-		if !slices.Contains(Categories, v.Category) {
-			bad("%s: category %q is not one of %v", what, v.Category, Categories)
+		if !slices.Contains(enum.Categories(), v.Category) {
+			bad("%s: category %q is not one of %v", what, v.Category, enum.Categories())
 		}
 		for os, fp := range v.Technology {
 			errs = append(errs, fp.validate(what+" technology", os)...)
@@ -233,8 +229,8 @@ func (c *Catalog) validate() error {
 		if p.Name == "" {
 			bad("%s: name is empty", what)
 		}
-		if !slices.Contains(Categories, p.Category) {
-			bad("%s: category %q is not one of %v", what, p.Category, Categories)
+		if !slices.Contains(enum.Categories(), p.Category) {
+			bad("%s: category %q is not one of %v", what, p.Category, enum.Categories())
 		}
 		if p.WhiteLabel {
 			if _, ok := c.vendorByID[p.Technology]; !ok {
@@ -271,8 +267,8 @@ func (c *Catalog) validate() error {
 
 func (fp Fingerprints) validate(what, os string) []error {
 	var errs []error
-	if !slices.Contains(OSes, os) {
-		errs = append(errs, fmt.Errorf("%s: unknown OS %q (want one of %v)", what, os, OSes))
+	if !host.OS(os).Valid() {
+		errs = append(errs, fmt.Errorf("%s: unknown OS %q (want one of %v)", what, os, host.OSes()))
 	}
 	for _, k := range fp.ProductKeys {
 		if err := validKey(k); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/host"
 )
 
 // Tests over the built-in catalog data (catalog.yaml). They use only the
@@ -139,7 +140,8 @@ func TestDefaultCatalogVendors(t *testing.T) {
 
 func TestDefaultCatalogKasperskyOnEveryOS(t *testing.T) {
 	c := builtinCatalog(t)
-	for _, os := range OSes {
+	for _, o := range host.OSes() {
+		os := string(o)
 		n := 0
 		for _, p := range c.Products {
 			if p.Vendor != "kaspersky" {
@@ -641,7 +643,8 @@ func TestDefaultCatalogProgramDirs(t *testing.T) {
 	}
 
 	k, _ := c.Vendor("kaspersky")
-	for _, os := range OSes {
+	for _, o := range host.OSes() {
+		os := string(o)
 		if len(k.Technology[os].ProgramDirs) == 0 {
 			t.Errorf("Kaspersky technology has no program_dirs on %s", os)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/report/enum"
 )
 
 // groupKind says how a group of evidence came to be a product.
@@ -356,7 +357,7 @@ func (b *grouping) onlyProductOn(v *Vendor) (*group, string) {
 
 // engineCategories are the categories of products that run an engine and
 // its drivers; a management agent or a VPN does not.
-var engineCategories = []string{"antivirus", "security-suite", "edr", "scan-engine"}
+var engineCategories = []string{enum.CategoryAntivirus, enum.CategorySecuritySuite, enum.CategoryEDR, enum.CategoryScanEngine}
 
 // noteVendor records what evidence matched to a product says about who
 // made it.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/report/enum"
 )
 
 // How observations become findings, one file per step:
@@ -22,20 +23,6 @@ import (
 //   - state.go: state, white label, restriction and confidence of a
 //     product, each with the reason recorded in its trace;
 //   - normalise.go: how paths, keys and names are compared.
-
-// State of a product on a host, as reports name it.
-const (
-	StateActive    = "active"
-	StateInstalled = "installed"
-	StateLeftover  = "leftover"
-)
-
-// Confidence levels of a finding.
-const (
-	ConfidenceHigh   = "high"
-	ConfidenceMedium = "medium"
-	ConfidenceLow    = "low"
-)
 
 // Finding is one product found on a host, with all its evidence merged.
 type Finding struct {
@@ -191,9 +178,9 @@ func (m *Matcher) Judge(obs []detect.Observation) Judgement {
 
 func stateRank(s string) int {
 	switch s {
-	case StateActive:
+	case enum.StateActive:
 		return 0
-	case StateInstalled:
+	case enum.StateInstalled:
 		return 1
 	}
 	return 2

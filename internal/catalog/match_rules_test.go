@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/report/enum"
 )
 
 // Observations as the sources report them, for the rule tests below.
@@ -72,7 +73,7 @@ func TestMatchRules(t *testing.T) {
 			os:   "windows",
 			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\Tools\avp.exe`),
 				fileSays(`C:\Tools\avp.exe`, "AO Kaspersky Lab", "Kaspersky Anti-Virus", "", detect.Running)},
-			want:      []row{{"Kaspersky components", StateActive, true, false}},
+			want:      []row{{"Kaspersky components", enum.StateActive, true, false}},
 			wantTrace: []string{"its version info names Kaspersky"},
 		},
 		{
@@ -80,7 +81,7 @@ func TestMatchRules(t *testing.T) {
 			os:   "windows",
 			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\Tools\avp.exe`),
 				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\KasperskyLab`, Status: detect.Present}},
-			want:      []row{{"Kaspersky components", StateActive, true, false}},
+			want:      []row{{"Kaspersky components", enum.StateActive, true, false}},
 			wantTrace: []string{"the host holds other Kaspersky evidence: key"},
 		},
 		{
@@ -101,7 +102,7 @@ func TestMatchRules(t *testing.T) {
 				{Source: "paths", Kind: detect.KindPath, Path: "/var/opt/kaspersky", Status: detect.Present},
 				running(detect.KindProcess, "kesl", "/home/user/bin/kesl"),
 			},
-			want:        []row{{"Kaspersky Endpoint Security for Linux", StateLeftover, true, false}},
+			want:        []row{{"Kaspersky Endpoint Security for Linux", enum.StateLeftover, true, false}},
 			wantDropped: []string{"nothing else on the host corroborates"},
 		},
 		{
@@ -111,7 +112,7 @@ func TestMatchRules(t *testing.T) {
 				{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Present},
 				running(detect.KindProcess, "avp.exe", `C:\Tools\avp.exe`),
 			},
-			want:        []row{{"Kaspersky components", StateLeftover, true, false}},
+			want:        []row{{"Kaspersky components", enum.StateLeftover, true, false}},
 			wantDropped: []string{"nothing else on the host corroborates"},
 		},
 		{
@@ -143,7 +144,7 @@ func TestMatchRules(t *testing.T) {
 			os:   "windows",
 			obs: []detect.Observation{{Source: "services", Kind: detect.KindDriver, Name: "sngrd", Path: `C:\Windows\System32\drivers\sngrd.sys`,
 				Altitude: "320400", Status: detect.Running}},
-			want:      []row{{"Kaspersky components", StateActive, true, false}},
+			want:      []row{{"Kaspersky components", enum.StateActive, true, false}},
 			wantTrace: []string{"allocated to Kaspersky"},
 		},
 		{
@@ -163,7 +164,7 @@ func TestMatchRules(t *testing.T) {
 				running(detect.KindProcess, "avp.exe", `C:\Program Files\AcmeShield\avp.exe`),
 				fileSays(`C:\Program Files\AcmeShield\avp.exe`, "Acme", "AcmeShield", klSigner, detect.Running),
 			},
-			want:      []row{{"AcmeShield", StateActive, true, true}},
+			want:      []row{{"AcmeShield", enum.StateActive, true, true}},
 			wantTrace: []string{"white_label: presents Acme but carries Kaspersky technology"},
 		},
 
@@ -175,7 +176,7 @@ func TestMatchRules(t *testing.T) {
 				{Source: "paths", Kind: detect.KindExecutable, Name: "kesl", Path: "/var/opt/kaspersky/kesl/install_12.1.0.1297/opt/kaspersky/kesl/libexec/kesl", Status: detect.Installed},
 				{Source: "paths", Kind: detect.KindPath, Path: "/var/opt/kaspersky/kesl", Status: detect.Present},
 			},
-			want:      []row{{"Kaspersky Endpoint Security for Linux", StateInstalled, true, false}},
+			want:      []row{{"Kaspersky Endpoint Security for Linux", enum.StateInstalled, true, false}},
 			wantTrace: []string{"state installed: executable"},
 		},
 		{
@@ -184,7 +185,7 @@ func TestMatchRules(t *testing.T) {
 			obs: []detect.Observation{
 				{Source: "units", Kind: detect.KindService, Name: "kesl.service", Path: "/opt/kaspersky/kesl/libexec/kesl", Status: detect.Present},
 			},
-			want:      []row{{"Kaspersky Endpoint Security for Linux", StateLeftover, true, false}},
+			want:      []row{{"Kaspersky Endpoint Security for Linux", enum.StateLeftover, true, false}},
 			wantTrace: []string{"state leftover: only residue"},
 		},
 		{
@@ -196,7 +197,7 @@ func TestMatchRules(t *testing.T) {
 					Location: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\AVP21.3\environment`, Status: detect.Present},
 				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab`, Status: detect.Present},
 			},
-			want: []row{{"Kaspersky Total Security", StateLeftover, true, false}, {"UltraAV", StateInstalled, false, false}},
+			want: []row{{"Kaspersky Total Security", enum.StateLeftover, true, false}, {"UltraAV", enum.StateInstalled, false, false}},
 		},
 
 		// 3. One real product, one row.
@@ -211,9 +212,9 @@ func TestMatchRules(t *testing.T) {
 				{Source: "receipts", Kind: detect.KindPackage, Name: "com.kaspersky.kav.legacy", Path: "/Applications/Kaspersky Anti-Virus.app", Status: detect.Residual},
 			},
 			want: []row{
-				{"Kaspersky Secure Connection", StateActive, true, false},
-				{"Hearthward Guard", StateActive, true, true},
-				{"Kaspersky components", StateLeftover, true, false},
+				{"Kaspersky Secure Connection", enum.StateActive, true, false},
+				{"Hearthward Guard", enum.StateActive, true, true},
+				{"Kaspersky components", enum.StateLeftover, true, false},
 			},
 			wantTrace: []string{"residue of a removal"},
 		},
@@ -225,7 +226,7 @@ func TestMatchRules(t *testing.T) {
 				fileSays(`C:\Program Files\Hearthward\guard.exe`, "Hearthward Labs", "Hearthward Home Guard", klSigner, detect.Installed),
 				{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running},
 			},
-			want:      []row{{"Hearthward Home Guard", StateActive, true, true}},
+			want:      []row{{"Hearthward Home Guard", enum.StateActive, true, true}},
 			wantTrace: []string{"the only product on Kaspersky technology"},
 		},
 		{
@@ -237,8 +238,8 @@ func TestMatchRules(t *testing.T) {
 				{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running},
 			},
 			want: []row{
-				{"Kaspersky Endpoint Security for Windows", StateActive, true, false},
-				{"Kaspersky Security Center Network Agent", StateInstalled, true, false},
+				{"Kaspersky Endpoint Security for Windows", enum.StateActive, true, false},
+				{"Kaspersky Security Center Network Agent", enum.StateInstalled, true, false},
 			},
 		},
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/report/enum"
 )
 
 func loadTestCatalog(t *testing.T) *Catalog {
@@ -61,35 +63,35 @@ func TestMatch(t *testing.T) {
 				path("/opt/kaspersky"),
 			},
 			want: []want{{id: "kesl", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Linux", version: "12.1.0-2968",
-				state: StateActive, confidence: ConfidenceHigh, restricted: true, evidence: 4}},
+				state: enum.StateActive, confidence: enum.ConfidenceHigh, restricted: true, evidence: 4}},
 		},
 		{
 			name: "package in config-files state is a leftover",
 			os:   "linux",
 			obs:  []detect.Observation{pkg("kesl", "12.1.0-2968", kl, detect.Residual)},
 			want: []want{{id: "kesl", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Linux", version: "12.1.0-2968",
-				state: StateLeftover, confidence: ConfidenceHigh, restricted: true, evidence: 1}},
+				state: enum.StateLeftover, confidence: enum.ConfidenceHigh, restricted: true, evidence: 1}},
 		},
 		{
 			name: "Kaspersky maintainer on an unknown package name is still Kaspersky",
 			os:   "linux",
 			obs:  []detect.Observation{pkg("kics4lin", "3.0.1", "Kaspersky Lab <dev@kaspersky.com>", detect.Installed)},
 			want: []want{{id: "kaspersky-kics4lin", vendor: "Kaspersky", name: "kics4lin", version: "3.0.1",
-				state: StateInstalled, confidence: ConfidenceHigh, restricted: true, evidence: 1}},
+				state: enum.StateInstalled, confidence: enum.ConfidenceHigh, restricted: true, evidence: 1}},
 		},
 		{
 			name: "maintainer e-mail domain identifies the vendor",
 			os:   "linux",
 			obs:  []detect.Observation{pkg("kwts", "6.1", "Build Robot <robot@build.kaspersky.com>", detect.Installed)},
 			want: []want{{id: "kaspersky-kwts", vendor: "Kaspersky", name: "kwts", version: "6.1",
-				state: StateInstalled, confidence: ConfidenceHigh, restricted: true, evidence: 1}},
+				state: enum.StateInstalled, confidence: enum.ConfidenceHigh, restricted: true, evidence: 1}},
 		},
 		{
 			name: "vendor folders alone are Kaspersky components, leftover",
 			os:   "linux",
 			obs:  []detect.Observation{path("/opt/kaspersky"), path("/var/opt/kaspersky")},
 			want: []want{{id: "kaspersky-components", vendor: "Kaspersky", name: "Kaspersky components",
-				state: StateLeftover, confidence: ConfidenceLow, restricted: true, evidence: 2}},
+				state: enum.StateLeftover, confidence: enum.ConfidenceLow, restricted: true, evidence: 2}},
 		},
 		{
 			name: "a running engine known only by its name is not counted",
@@ -102,14 +104,14 @@ func TestMatch(t *testing.T) {
 			os:   "linux",
 			obs:  []detect.Observation{proc("kavhttpd", "/opt/kaspersky/ScanEngine/bin/kavhttpd")},
 			want: []want{{id: "kaspersky-components", vendor: "Kaspersky", name: "Kaspersky components",
-				state: StateActive, confidence: ConfidenceMedium, restricted: true, evidence: 1}},
+				state: enum.StateActive, confidence: enum.ConfidenceMedium, restricted: true, evidence: 1}},
 		},
 		{
 			name: "vendor residue joins the vendor's installed product",
 			os:   "linux",
 			obs:  []detect.Observation{pkg("kesl", "12.1.0-2968", kl, detect.Installed), path("/var/opt/kaspersky")},
 			want: []want{{id: "kesl", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Linux", version: "12.1.0-2968",
-				state: StateInstalled, confidence: ConfidenceHigh, restricted: true, evidence: 2}},
+				state: enum.StateInstalled, confidence: enum.ConfidenceHigh, restricted: true, evidence: 2}},
 		},
 		{
 			name: "decoys and other vendors",
@@ -123,7 +125,7 @@ func TestMatch(t *testing.T) {
 				pkg("powershell", "7.4.1", "Microsoft Corporation <pwsh@microsoft.com>", detect.Installed),
 			},
 			want: []want{{id: "defender", vendor: "Microsoft", name: "Microsoft Defender", version: "101.24",
-				state: StateInstalled, confidence: ConfidenceHigh, evidence: 1}},
+				state: enum.StateInstalled, confidence: enum.ConfidenceHigh, evidence: 1}},
 		},
 		{
 			name: "white-label: an unknown brand with the Kaspersky engine in its folder, signed by Kaspersky",
@@ -136,7 +138,7 @@ func TestMatch(t *testing.T) {
 				app("7-Zip 23.01 (x64)", "Igor Pavlov", "23.01", `C:\Program Files\7-Zip`),
 			},
 			want: []want{{id: "unknown-acmeshield-antivirus", vendor: "Acme Security Inc.", name: "AcmeShield Antivirus", version: "5.2",
-				state: StateActive, confidence: ConfidenceHigh, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 3}},
+				state: enum.StateActive, confidence: enum.ConfidenceHigh, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 3}},
 		},
 		{
 			name: "an engine's name alone in an unknown brand's folder is no white label",
@@ -155,7 +157,7 @@ func TestMatch(t *testing.T) {
 				{Source: "pe", Kind: detect.KindSigner, Path: `C:\Program Files\AcmeShield\shield.exe`, Signer: "CN=AO Kaspersky Lab, O=AO Kaspersky Lab, L=Moscow, C=RU", Status: detect.Present},
 			},
 			want: []want{{id: "unknown-acmeshield-antivirus", vendor: "Acme Security Inc.", name: "AcmeShield Antivirus", version: "5.2",
-				state: StateInstalled, confidence: ConfidenceHigh, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 2}},
+				state: enum.StateInstalled, confidence: enum.ConfidenceHigh, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 2}},
 		},
 		{
 			// An unsigned file's CompanyName is anyone's to write: it makes
@@ -167,21 +169,21 @@ func TestMatch(t *testing.T) {
 				{Source: "pe", Kind: detect.KindSigner, Path: `C:\Program Files\AcmeShield\shield.exe`, Vendor: "AO Kaspersky Lab", Status: detect.Present},
 			},
 			want: []want{{id: "unknown-acmeshield-antivirus", vendor: "Acme Security Inc.", name: "AcmeShield Antivirus", version: "5.2",
-				state: StateInstalled, confidence: ConfidenceMedium, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 2}},
+				state: enum.StateInstalled, confidence: enum.ConfidenceMedium, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 2}},
 		},
 		{
 			name: "white-label: Kaspersky publisher on an app that shows another brand",
 			os:   "windows",
 			obs:  []detect.Observation{app("Hearthward Home Guard", "AO Kaspersky Lab", "21.3", `C:\Program Files (x86)\Hearthward`)},
 			want: []want{{id: "kaspersky-hearthward-home-guard", vendor: "Kaspersky", name: "Hearthward Home Guard", version: "21.3",
-				state: StateInstalled, confidence: ConfidenceHigh, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 1}},
+				state: enum.StateInstalled, confidence: enum.ConfidenceHigh, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 1}},
 		},
 		{
 			name: "catalogued OEM build is white-label",
 			os:   "windows",
 			obs:  []detect.Observation{app("Parallels Internet Security Powered by Kaspersky", "Parallels", "7.0", `C:\Program Files\Parallels\Parallels Internet Security Powered by Kaspersky`)},
 			want: []want{{id: "parallels-is", vendor: "Parallels", name: "Parallels Internet Security Powered by Kaspersky", version: "7.0",
-				state: StateInstalled, confidence: ConfidenceMedium, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 1}},
+				state: enum.StateInstalled, confidence: enum.ConfidenceMedium, restricted: true, whiteLabel: true, technology: "Kaspersky", evidence: 1}},
 		},
 		{
 			name: "UltraAV migration: UltraAV and Kaspersky leftovers side by side",
@@ -192,9 +194,9 @@ func TestMatch(t *testing.T) {
 				{Source: "winreg", Kind: detect.KindKey, Path: `HKEY_LOCAL_MACHINE\SOFTWARE\WOW6432Node\KasperskyLab`, Status: detect.Present},
 			},
 			want: []want{
-				{id: "kaspersky-components", vendor: "Kaspersky", name: "Kaspersky components", state: StateLeftover,
-					confidence: ConfidenceMedium, restricted: true, evidence: 2},
-				{id: "ultraav", vendor: "Pango Group", name: "UltraAV", version: "1.2", state: StateInstalled, confidence: ConfidenceMedium, evidence: 1},
+				{id: "kaspersky-components", vendor: "Kaspersky", name: "Kaspersky components", state: enum.StateLeftover,
+					confidence: enum.ConfidenceMedium, restricted: true, evidence: 2},
+				{id: "ultraav", vendor: "Pango Group", name: "UltraAV", version: "1.2", state: enum.StateInstalled, confidence: enum.ConfidenceMedium, evidence: 1},
 			},
 		},
 		{
@@ -205,7 +207,7 @@ func TestMatch(t *testing.T) {
 				proc("avp.exe", `C:\Program Files (x86)\Kaspersky Lab\Kaspersky Internet Security 21.3\avp.exe`),
 			},
 			want: []want{{id: "kis", vendor: "Kaspersky", name: "Kaspersky Internet Security", version: "21.3.10.391",
-				state: StateActive, confidence: ConfidenceHigh, restricted: true, evidence: 2}},
+				state: enum.StateActive, confidence: enum.ConfidenceHigh, restricted: true, evidence: 2}},
 		},
 		{
 			name: "KES found by its versioned folder and service",
@@ -214,7 +216,7 @@ func TestMatch(t *testing.T) {
 				{Source: "winsvc", Kind: detect.KindService, Name: "AVP.KES.12.1.0", Path: `"C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe" -r`, Status: detect.Running},
 			},
 			want: []want{{id: "kes-windows", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Windows",
-				state: StateActive, confidence: ConfidenceMedium, restricted: true, evidence: 1}},
+				state: enum.StateActive, confidence: enum.ConfidenceMedium, restricted: true, evidence: 1}},
 		},
 		{
 			name: "a running Kaspersky driver outside the product folder joins the product",
@@ -224,7 +226,7 @@ func TestMatch(t *testing.T) {
 				{Source: "winsvc", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running},
 			},
 			want: []want{{id: "kes-windows", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Windows", version: "12.1.0.506",
-				state: StateActive, confidence: ConfidenceHigh, restricted: true, evidence: 2}},
+				state: enum.StateActive, confidence: enum.ConfidenceHigh, restricted: true, evidence: 2}},
 		},
 		{
 			name: "a service known only by its signer joins the signer's product",
@@ -234,7 +236,7 @@ func TestMatch(t *testing.T) {
 				{Source: "services", Kind: detect.KindService, Name: "klsvc", Path: `C:\Windows\System32\klsvc.exe`, Signer: "CN=AO Kaspersky Lab, O=AO Kaspersky Lab", Status: detect.Running},
 			},
 			want: []want{{id: "kes-windows", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Windows", version: "12.1.0.506",
-				state: StateActive, confidence: ConfidenceHigh, restricted: true, evidence: 2}},
+				state: enum.StateActive, confidence: enum.ConfidenceHigh, restricted: true, evidence: 2}},
 		},
 		{
 			name: "nothing observed",
@@ -355,7 +357,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		// Whatever parses must be usable without panicking.
-		for _, os := range OSes {
+		for _, o := range host.OSes() {
+			os := string(o)
 			m := c.Matcher(os)
 			m.Match([]detect.Observation{{Kind: detect.KindPackage, Name: "kesl", Vendor: "x <a@b>"}, {Kind: detect.KindPath, Path: "/opt/x"}})
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/report/enum"
 )
 
 // The state of a product comes from the most alive of its evidence, with
@@ -25,11 +26,11 @@ import (
 func stateOf(max detect.Status) string {
 	switch {
 	case max >= detect.Running:
-		return StateActive
+		return enum.StateActive
 	case max >= detect.Installed:
-		return StateInstalled
+		return enum.StateInstalled
 	}
-	return StateLeftover
+	return enum.StateLeftover
 }
 
 func (m *Matcher) finding(g *group) Finding {
@@ -66,9 +67,9 @@ func (m *Matcher) finding(g *group) Finding {
 		}
 	}
 	switch f.State {
-	case StateActive:
+	case enum.StateActive:
 		f.trace("state active: %s %q runs (%s)", why.o.Kind, nameOf(why.o), why.o.Source)
-	case StateInstalled:
+	case enum.StateInstalled:
 		f.trace("state installed: %s %q is installed (%s)", why.o.Kind, nameOf(why.o), why.o.Source)
 	default:
 		f.trace("state leftover: only residue (%s); nothing installed or running", statusList(g))
@@ -145,18 +146,18 @@ func statusList(g *group) string {
 func confidence(g *group) (string, string) {
 	switch {
 	case g.identity:
-		return ConfidenceHigh, "a publisher or signer confirms the vendor"
+		return enum.ConfidenceHigh, "a publisher or signer confirms the vendor"
 	case g.techBySigner:
-		return ConfidenceHigh, "a signer confirms the technology"
+		return enum.ConfidenceHigh, "a signer confirms the technology"
 	case len(g.specific) >= 2:
-		return ConfidenceHigh, fmt.Sprintf("%d independent kinds of specific evidence agree", len(g.specific))
+		return enum.ConfidenceHigh, fmt.Sprintf("%d independent kinds of specific evidence agree", len(g.specific))
 	case len(g.specific) == 1:
-		return ConfidenceMedium, "one kind of specific evidence"
+		return enum.ConfidenceMedium, "one kind of specific evidence"
 	}
 	for _, e := range g.evidence {
 		if e.o.Kind == detect.KindDriver || e.o.Status >= detect.Installed {
-			return ConfidenceMedium, "a driver or installed component of the vendor"
+			return enum.ConfidenceMedium, "a driver or installed component of the vendor"
 		}
 	}
-	return ConfidenceLow, "residue alone"
+	return enum.ConfidenceLow, "residue alone"
 }

@@ -50,24 +50,24 @@ package config
 
 import (
 	"time"
+
+	"github.com/avscout/avscout/internal/host"
 )
 
 // OS is the operating system the configuration is for: its default paths
-// and the permission checks depend on it.
-type OS string
+// and the permission checks depend on it. It is [host.OS], the one OS type
+// of the agent; the names here spare config's callers an import.
+type OS = host.OS
 
 // Target operating systems.
 const (
-	Linux   OS = "linux"
-	Windows OS = "windows"
-	Darwin  OS = "darwin"
+	Linux   = host.Linux
+	Windows = host.Windows
+	Darwin  = host.Darwin
 )
 
-// Valid reports whether o is one of the known operating systems.
-func (o OS) Valid() bool { return o == Linux || o == Windows || o == Darwin }
-
-// unix reports whether o has Unix file modes and owners to check.
-func (o OS) unix() bool { return o == Linux || o == Darwin }
+// isUnix reports whether o has Unix file modes and owners to check.
+func isUnix(o OS) bool { return o == Linux || o == Darwin }
 
 // BundleID is the preference domain of the macOS managed settings:
 // /Library/Managed Preferences/io.avscout.agent.plist.

@@ -82,6 +82,6 @@ func FuzzFromPlist(f *testing.F) {
 		if err != nil {
 			return
 		}
-		Load(LoadOptions{OS: Darwin, Path: "/nonexistent/config.yaml", Euid: -1, Managed: m})
+		_, _ = Load(LoadOptions{OS: Darwin, Path: "/nonexistent/config.yaml", Euid: -1, Managed: m})
 	})
 }

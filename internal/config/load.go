@@ -190,7 +190,7 @@ func (l *loader) readConfig() (layer, error) {
 	if err := checkRegular(path, fi, MaxConfigSize); err != nil {
 		return ly, fmt.Errorf("config: %w", err)
 	}
-	if l.o.OS.unix() {
+	if isUnix(l.o.OS) {
 		if err := checkConfigPerm(path, fi, l.o.Euid); err != nil {
 			return ly, fmt.Errorf("config: %w", err)
 		}
@@ -431,7 +431,7 @@ func (l *loader) crossCheck() {
 func (l *loader) checkFiles() {
 	c := &l.e.Config
 	w := l.e.Where
-	unix := l.o.OS.unix()
+	unix := isUnix(l.o.OS)
 	for _, secret := range l.fileSecrets {
 		if !unix || l.fileInfo.Mode().Perm()&0o044 == 0 {
 			break
@@ -486,7 +486,7 @@ func (l *loader) readToken(path string) (string, error) {
 	if err := checkRegular(path, fi, MaxSecretSize); err != nil {
 		return "", err
 	}
-	if l.o.OS.unix() {
+	if isUnix(l.o.OS) {
 		if err := checkSecretPerm(path, fi, l.o.Euid); err != nil {
 			return "", err
 		}

@@ -30,10 +30,16 @@ const (
 	Darwin  OS = "darwin"
 )
 
+// OSes returns every OS avscout knows, in the order reports and messages
+// list them.
+func OSes() []OS { return []OS{Linux, Windows, Darwin} }
+
+// Valid reports whether o is one of the known operating systems.
+func (o OS) Valid() bool { return o == Linux || o == Windows || o == Darwin }
+
 // ParseOS validates a user-supplied OS name.
 func ParseOS(s string) (OS, error) {
-	switch o := OS(s); o {
-	case Linux, Windows, Darwin:
+	if o := OS(s); o.Valid() {
 		return o, nil
 	}
 	return "", fmt.Errorf("unknown OS %q (want linux, windows or darwin)", s)

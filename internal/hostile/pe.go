@@ -23,7 +23,7 @@ func PE(rsrc []byte, size int) []byte {
 	binary.LittleEndian.PutUint32(dos[0x3c:], peOff)
 	b.Write(dos)
 	b.WriteString("PE\x00\x00")
-	binary.Write(&b, binary.LittleEndian, pe.FileHeader{
+	mustWrite(&b, binary.LittleEndian, pe.FileHeader{
 		Machine:              pe.IMAGE_FILE_MACHINE_AMD64,
 		NumberOfSections:     1,
 		SizeOfOptionalHeader: uint16(binary.Size(pe.OptionalHeader64{})),
@@ -43,7 +43,7 @@ func PE(rsrc []byte, size int) []byte {
 	if len(rsrc) > 0 {
 		oh.DataDirectory[pe.IMAGE_DIRECTORY_ENTRY_RESOURCE] = pe.DataDirectory{VirtualAddress: rsrcRVA, Size: uint32(len(rsrc))}
 	}
-	binary.Write(&b, binary.LittleEndian, oh)
+	mustWrite(&b, binary.LittleEndian, oh)
 	sec := pe.SectionHeader32{
 		VirtualSize:      uint32(len(rsrc)),
 		VirtualAddress:   rsrcRVA,
@@ -52,7 +52,7 @@ func PE(rsrc []byte, size int) []byte {
 		Characteristics:  pe.IMAGE_SCN_CNT_INITIALIZED_DATA | pe.IMAGE_SCN_MEM_READ,
 	}
 	copy(sec.Name[:], ".rsrc")
-	binary.Write(&b, binary.LittleEndian, sec)
+	mustWrite(&b, binary.LittleEndian, sec)
 	b.Write(make([]byte, rsrcFile-b.Len()))
 	b.Write(rsrc)
 	b.Write(make([]byte, raw-len(rsrc)))
@@ -100,4 +100,13 @@ func QuadraticResources() []byte {
 	langs := resourceDir(nil, nil, true)
 	rsrc := append(append(root, names...), langs...)
 	return PE(rsrc, 1<<20)
+}
+
+// mustWrite appends v's fixed-size encoding to b. binary.Write fails only
+// for a value without a fixed size, a mistake in this package, and a
+// bytes.Buffer never fails to write: so a failure panics.
+func mustWrite(b *bytes.Buffer, order binary.ByteOrder, v any) {
+	if err := binary.Write(b, order, v); err != nil {
+		panic("hostile: " + err.Error())
+	}
 }

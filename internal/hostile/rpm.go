@@ -27,12 +27,12 @@ func RPMHeader(tags map[int32]string) []byte {
 		if !ok {
 			continue
 		}
-		binary.Write(&index, binary.BigEndian, [4]uint32{uint32(tag), typeString, uint32(data.Len()), 1})
+		mustWrite(&index, binary.BigEndian, [4]uint32{uint32(tag), typeString, uint32(data.Len()), 1})
 		data.WriteString(s)
 		data.WriteByte(0)
 	}
 	var b bytes.Buffer
-	binary.Write(&b, binary.BigEndian, [2]uint32{uint32(index.Len() / 16), uint32(data.Len())})
+	mustWrite(&b, binary.BigEndian, [2]uint32{uint32(index.Len() / 16), uint32(data.Len())})
 	b.Write(index.Bytes())
 	b.Write(data.Bytes())
 	return b.Bytes()

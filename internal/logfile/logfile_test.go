@@ -53,7 +53,9 @@ func TestAppendsAcrossReopen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write([]byte(s))
+		if _, err := w.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
 		w.Close()
 	}
 	b, _ := os.ReadFile(path)
@@ -74,7 +76,9 @@ func TestConcurrentWritesStayWhole(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 200; i++ {
-				w.Write([]byte("0123456789abcdef\n"))
+				if _, err := w.Write([]byte("0123456789abcdef\n")); err != nil {
+					t.Error(err)
+				}
 			}
 		}()
 	}
@@ -102,7 +106,9 @@ func TestConcurrentWritesStayWhole(t *testing.T) {
 func TestOpenFailsOnAFileWhereTheFolderShouldBe(t *testing.T) {
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "logs")
-	os.WriteFile(blocker, nil, 0o600)
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Open(filepath.Join(blocker, "a.log"), 0, 0); err == nil || !strings.Contains(err.Error(), "a.log") {
 		t.Errorf("Open under a file: err = %v, want an error naming the log file", err)
 	}

@@ -12,7 +12,12 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/avscout/avscout/internal/text"
 )
+
+// maxQuoted bounds input quoted in an error, in bytes.
+const maxQuoted = 40
 
 // xmlDecoder reads an XML property list token by token. encoding/xml
 // expands only the five predefined entities and character references, so
@@ -232,7 +237,7 @@ func (x *xmlDecoder) value(start xml.StartElement, depth int) (any, error) {
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return nil, fmt.Errorf("%w: XML: <real> %q (line %d)", ErrMalformed, clip(s), x.line())
+			return nil, fmt.Errorf("%w: XML: <real> %q (line %d)", ErrMalformed, text.Clip(s, maxQuoted), x.line())
 		}
 		return f, nil
 	case "date":
@@ -242,7 +247,7 @@ func (x *xmlDecoder) value(start xml.StartElement, depth int) (any, error) {
 		}
 		t, err := time.Parse(time.RFC3339, strings.TrimSpace(s))
 		if err != nil {
-			return nil, fmt.Errorf("%w: XML: <date> %q (line %d)", ErrMalformed, clip(s), x.line())
+			return nil, fmt.Errorf("%w: XML: <date> %q (line %d)", ErrMalformed, text.Clip(s, maxQuoted), x.line())
 		}
 		return t.UTC(), nil
 	case "data":
@@ -262,12 +267,12 @@ func (x *xmlDecoder) value(start xml.StartElement, depth int) (any, error) {
 		}
 		return b, nil
 	}
-	return nil, fmt.Errorf("%w: XML: unknown element <%s> (line %d)", ErrMalformed, clip(name), x.line())
+	return nil, fmt.Errorf("%w: XML: unknown element <%s> (line %d)", ErrMalformed, text.Clip(name, maxQuoted), x.line())
 }
 
 func describeStart(t xml.Token) string {
 	if s, ok := t.(xml.StartElement); ok {
-		return "<" + clip(s.Name.Local) + ">"
+		return "<" + text.Clip(s.Name.Local, maxQuoted) + ">"
 	}
 	return describe(t)
 }
@@ -283,24 +288,16 @@ func parseInteger(s string, line int) (any, error) {
 	}
 	u, err := strconv.ParseUint(digits, base, 64)
 	if err != nil {
-		return nil, fmt.Errorf("%w: XML: <integer> %q (line %d)", ErrMalformed, clip(s), line)
+		return nil, fmt.Errorf("%w: XML: <integer> %q (line %d)", ErrMalformed, text.Clip(s, maxQuoted), line)
 	}
 	if !neg {
 		return u, nil
 	}
 	if u > 1<<63 {
-		return nil, fmt.Errorf("%w: XML: <integer> %q out of range (line %d)", ErrMalformed, clip(s), line)
+		return nil, fmt.Errorf("%w: XML: <integer> %q out of range (line %d)", ErrMalformed, text.Clip(s, maxQuoted), line)
 	}
 	if u == 1<<63 {
 		return int64(math.MinInt64), nil
 	}
 	return -int64(u), nil
-}
-
-// clip shortens input quoted in an error.
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"errors"
+	"github.com/avscout/avscout/internal/report/enum"
 	"github.com/avscout/avscout/internal/report/schema"
 	"reflect"
 	"slices"
@@ -324,14 +325,13 @@ func TestSchemaEnums(t *testing.T) {
 		want      []string
 	}{
 		{"host", "os", []string{"linux", "windows", "darwin"}},
-		{"product", "state", []string{StateActive, StateInstalled, StateLeftover}},
+		{"product", "state", enum.States()},
 		{"product", "confidence", []string{ConfidenceHigh, ConfidenceMedium, ConfidenceLow}},
-		{"product", "category", []string{CategoryAntivirus, CategoryEDR, CategoryManagementAgent, CategoryVPN,
-			CategoryPasswordManager, CategoryParentalControl, CategorySecuritySuite, CategoryScanEngine, CategoryOther}},
-		{"source", "status", []string{StatusOK, StatusError, StatusUnavailable, StatusTimeout}},
+		{"product", "category", enum.Categories()},
+		{"source", "status", enum.Statuses()},
 		{"failedSource", "status", []string{StatusError, StatusTimeout}},
 	}
-	if got, want := sch.Properties["verdict"].Enum, []string{VerdictCompliant, VerdictNonCompliant, VerdictIncomplete}; !slices.Equal(got, want) {
+	if got, want := sch.Properties["verdict"].Enum, enum.Verdicts(); !slices.Equal(got, want) {
 		t.Errorf("verdict enum = %v, want %v", got, want)
 	}
 	for _, tt := range tests {

@@ -19,62 +19,59 @@ import (
 	"encoding/json"
 	"slices"
 	"time"
+
+	"github.com/avscout/avscout/internal/report/enum"
 )
 
 // SchemaVersion is the version of the report document this package writes.
 // It changes only when a field is renamed or removed.
 const SchemaVersion = 1
 
+// The words of the contract live in the leaf package enum, so that the
+// catalog and the detection runner, below the report, use the same ones;
+// they are repeated here for the report's readers. See [enum] for what each
+// means.
+
 // States of a product on a host.
 const (
-	// StateActive means the product is running, whatever else is true.
-	StateActive = "active"
-	// StateInstalled means the product is installed but not running.
-	StateInstalled = "installed"
-	// StateLeftover means only residue (files, keys, drivers, config-files
-	// packages) remains.
-	StateLeftover = "leftover"
+	StateActive    = enum.StateActive
+	StateInstalled = enum.StateInstalled
+	StateLeftover  = enum.StateLeftover
 )
 
 // Confidence levels of a product finding.
 const (
-	ConfidenceHigh   = "high"
-	ConfidenceMedium = "medium"
-	ConfidenceLow    = "low"
+	ConfidenceHigh   = enum.ConfidenceHigh
+	ConfidenceMedium = enum.ConfidenceMedium
+	ConfidenceLow    = enum.ConfidenceLow
 )
 
 // Statuses of a detection source.
 const (
-	StatusOK          = "ok"
-	StatusError       = "error"
-	StatusUnavailable = "unavailable"
-	StatusTimeout     = "timeout"
+	StatusOK          = enum.StatusOK
+	StatusError       = enum.StatusError
+	StatusUnavailable = enum.StatusUnavailable
+	StatusTimeout     = enum.StatusTimeout
 )
 
 // Verdicts of a report: what a compliance check concludes from one scan.
 const (
-	// VerdictCompliant: no restricted product is active or installed, and
-	// every source that could have seen one worked.
-	VerdictCompliant = "compliant"
-	// VerdictNonCompliant: a restricted product is active or installed.
-	VerdictNonCompliant = "non_compliant"
-	// VerdictIncomplete: no restricted product was found, but a source
-	// that could have seen one failed or timed out: the scan could not
-	// see everything, so it cannot vouch for the host.
-	VerdictIncomplete = "incomplete"
+	VerdictCompliant    = enum.VerdictCompliant
+	VerdictNonCompliant = enum.VerdictNonCompliant
+	VerdictIncomplete   = enum.VerdictIncomplete
 )
 
 // Categories of products, as the schema lists them.
 const (
-	CategoryAntivirus       = "antivirus"
-	CategoryEDR             = "edr"
-	CategoryManagementAgent = "management-agent"
-	CategoryVPN             = "vpn"
-	CategoryPasswordManager = "password-manager"
-	CategoryParentalControl = "parental-control"
-	CategorySecuritySuite   = "security-suite"
-	CategoryScanEngine      = "scan-engine"
-	CategoryOther           = "other"
+	CategoryAntivirus       = enum.CategoryAntivirus
+	CategoryEDR             = enum.CategoryEDR
+	CategoryManagementAgent = enum.CategoryManagementAgent
+	CategoryVPN             = enum.CategoryVPN
+	CategoryPasswordManager = enum.CategoryPasswordManager
+	CategoryParentalControl = enum.CategoryParentalControl
+	CategorySecuritySuite   = enum.CategorySecuritySuite
+	CategoryScanEngine      = enum.CategoryScanEngine
+	CategoryOther           = enum.CategoryOther
 )
 
 // Report is the result of one scan of one host.

@@ -60,7 +60,11 @@ func TestPutReadOnlyDir(t *testing.T) {
 		if err := os.Chmod(dir, 0o500); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.Chmod(dir, 0o700) })
+		t.Cleanup(func() {
+			if err := os.Chmod(dir, 0o700); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 	id := report.NewID()
 	dropped, err := s.Put(id, reporttest.Gzip(t, id, 100))

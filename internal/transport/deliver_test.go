@@ -102,7 +102,7 @@ func TestDrainOnce(t *testing.T) {
 		if answers[id] == 400 {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(400)
-			io.WriteString(w, `{"error":"schema: host.os must be one of linux, windows, darwin"}`)
+			_, _ = io.WriteString(w, `{"error":"schema: host.os must be one of linux, windows, darwin"}`)
 			return
 		}
 		if answers[id] == 503 {
@@ -360,11 +360,11 @@ func (c *flakyCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	case n <= 7:
-		io.CopyN(io.Discard, r.Body, 10)
+		_, _ = io.CopyN(io.Discard, r.Body, 10)
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err == nil {
 			if tc, ok := conn.(*net.TCPConn); ok {
-				tc.SetLinger(0)
+				_ = tc.SetLinger(0)
 			}
 			conn.Close()
 		}
@@ -387,7 +387,7 @@ func (c *flakyCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case c.reject400:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `{"error":"schema: products[0].state invalid"}`)
+		_, _ = io.WriteString(w, `{"error":"schema: products[0].state invalid"}`)
 		return
 	case c.reject413:
 		http.Error(w, "report exceeds 20 MiB", http.StatusRequestEntityTooLarge)

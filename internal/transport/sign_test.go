@@ -51,7 +51,7 @@ func (c *verifyingCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
-		io.WriteString(w, `{"error":"`+why+`","code":"bad_signature"}`)
+		_, _ = io.WriteString(w, `{"error":"`+why+`","code":"bad_signature"}`)
 	}
 	zr, err := gzip.NewReader(r.Body)
 	if err != nil {
@@ -89,7 +89,7 @@ func (c *verifyingCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status, ctype, text := answer(id)
 		w.Header().Set("Content-Type", ctype)
 		w.WriteHeader(status)
-		io.WriteString(w, text)
+		_, _ = io.WriteString(w, text)
 		return
 	}
 	w.WriteHeader(http.StatusCreated)
@@ -113,7 +113,7 @@ func decodeHeader(v string, size int) ([]byte, error) {
 func mustGzip(b []byte) []byte {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
+	_, _ = zw.Write(b)
 	zw.Close()
 	return buf.Bytes()
 }
@@ -353,8 +353,8 @@ func TestSendKeyUnusableOrReportTooLarge(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	zw.Write([]byte(`{"report_id":"`))
-	zw.Write(make([]byte, MaxSignedSize))
+	_, _ = zw.Write([]byte(`{"report_id":"`))
+	_, _ = zw.Write(make([]byte, MaxSignedSize))
 	zw.Close()
 	c := newClient(t, Options{URL: srv.URL, Signer: agentkey.NewSigner(t.TempDir(), nil)})
 	err := c.Send(context.Background(), report.NewID(), buf.Bytes())

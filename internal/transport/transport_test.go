@@ -147,7 +147,7 @@ func TestSendStatuses(t *testing.T) {
 					w.Header().Set(k, v)
 				}
 				w.WriteHeader(tc.status)
-				io.WriteString(w, tc.body)
+				_, _ = io.WriteString(w, tc.body)
 			}))
 			defer srv.Close()
 			se := sendErr(t, newClient(t, Options{URL: srv.URL}), context.Background())
@@ -239,14 +239,14 @@ func TestSendCancel(t *testing.T) {
 
 func TestSendResetMidBody(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.CopyN(io.Discard, r.Body, 1024) // part of the body, then the line drops
+		_, _ = io.CopyN(io.Discard, r.Body, 1024) // part of the body, then the line drops
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		if tc, ok := conn.(*net.TCPConn); ok {
-			tc.SetLinger(0) // close with RST
+			_ = tc.SetLinger(0) // close with RST
 		}
 		conn.Close()
 	}))
@@ -257,7 +257,7 @@ func TestSendResetMidBody(t *testing.T) {
 	_, _ = rand.Read(big)
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	zw.Write(big)
+	_, _ = zw.Write(big)
 	zw.Close()
 	err := c.Send(context.Background(), id, buf.Bytes())
 	var se *SendError
@@ -359,10 +359,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		go func() {
-			io.Copy(upstream, rw) // buffered client bytes first
-			upstream.(*net.TCPConn).CloseWrite()
+			_, _ = io.Copy(upstream, rw) // buffered client bytes first
+			_ = upstream.(*net.TCPConn).CloseWrite()
 		}()
-		io.Copy(conn, upstream)
+		_, _ = io.Copy(conn, upstream)
 		conn.Close()
 		upstream.Close()
 		return
@@ -384,7 +384,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
+	_, _ = io.Copy(w, resp.Body)
 }
 
 func TestSendViaProxy(t *testing.T) {
@@ -440,7 +440,9 @@ func TestNew(t *testing.T) {
 	p := newPKI(t)
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.pem")
-	os.WriteFile(garbage, []byte("not a certificate"), 0o600)
+	if err := os.WriteFile(garbage, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	missing := filepath.Join(dir, "missing.pem")
 	tests := []struct {
 		name    string

@@ -121,7 +121,7 @@ const (
 // those that could not, warnings what is doubtful about those that were
 // read (dirty, logs not replayed). A missing SOFTWARE or SYSTEM is a
 // failure; no user hives at all is none — a machine may have no profiles.
-func (o *Offline) Check(names ...string) (failed error, warnings []string) {
+func (o *Offline) Check(names ...string) (failed error, warnings []string) { //nolint:staticcheck // ST1008: the warnings come with a nil error too; the order reads as the doc says
 	var errs []error
 	check := func(name string, h *OfflineHive) {
 		switch {

@@ -9,7 +9,12 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/avscout/avscout/internal/text"
 )
+
+// maxQuoted bounds text quoted in an error message, in bytes.
+const maxQuoted = 60
 
 // MaxRegFileSize bounds a .reg file [ParseRegFile] reads: 16 MiB, far
 // above the exports of a product's keys that avscout's tests and tools
@@ -224,7 +229,7 @@ header:
 			p.file.Unicode = true
 		case header4:
 		default:
-			return nil, p.errorf(n, "not a .reg file: header %q, want %q or %q", clip(line), header5, header4)
+			return nil, p.errorf(n, "not a .reg file: header %q, want %q or %q", text.Clip(line, maxQuoted), header5, header4)
 		}
 		break header
 	}
@@ -256,7 +261,7 @@ header:
 				cur.Values = append(cur.Values, v)
 			}
 		default:
-			return nil, p.errorf(n, "unexpected text %q: want a [key], a value or a ; comment", clip(line))
+			return nil, p.errorf(n, "unexpected text %q: want a [key], a value or a ; comment", text.Clip(line, maxQuoted))
 		}
 	}
 	return &p.file, nil
@@ -265,10 +270,10 @@ header:
 func (p *regParser) keyLine(line string, n int) (RegKey, error) {
 	end := strings.LastIndexByte(line, ']')
 	if end < 0 {
-		return RegKey{}, p.errorf(n, "key line %q has no closing ]", clip(line))
+		return RegKey{}, p.errorf(n, "key line %q has no closing ]", text.Clip(line, maxQuoted))
 	}
 	if rest := strings.TrimSpace(line[end+1:]); rest != "" && rest[0] != ';' {
-		return RegKey{}, p.errorf(n, "text %q after the key's ]", clip(rest))
+		return RegKey{}, p.errorf(n, "text %q after the key's ]", text.Clip(rest, maxQuoted))
 	}
 	name := line[1:end]
 	k := RegKey{Line: n}
@@ -289,10 +294,10 @@ func (p *regParser) keyLine(line string, n int) (RegKey, error) {
 		}
 		for _, c := range parts {
 			if c == "" {
-				return RegKey{}, p.errorf(n, "key %q has an empty name", clip(name))
+				return RegKey{}, p.errorf(n, "key %q has an empty name", text.Clip(name, maxQuoted))
 			}
 			if utf8.RuneCountInString(c) > maxKeyNameLen {
-				return RegKey{}, p.errorf(n, "key name %q longer than %d characters", clip(c), maxKeyNameLen)
+				return RegKey{}, p.errorf(n, "key name %q longer than %d characters", text.Clip(c, maxQuoted), maxKeyNameLen)
 			}
 		}
 	}
@@ -314,10 +319,10 @@ func (p *regParser) valueLine(line string, n int) (RegValue, error) {
 	}
 	rest = strings.TrimLeft(rest, " \t")
 	if !strings.HasPrefix(rest, "=") {
-		return v, p.errorf(n, "value %q: want = after the name", clip(v.Name))
+		return v, p.errorf(n, "value %q: want = after the name", text.Clip(v.Name, maxQuoted))
 	}
 	data := strings.TrimLeft(rest[1:], " \t")
-	what := fmt.Sprintf("value %q", clip(v.Name))
+	what := fmt.Sprintf("value %q", text.Clip(v.Name, maxQuoted))
 	switch {
 	case strings.HasPrefix(data, "-") && isEnd(data[1:]):
 		v.Delete = true
@@ -327,7 +332,7 @@ func (p *regParser) valueLine(line string, n int) (RegValue, error) {
 			return v, p.errorf(n, "%s: %v", what, err)
 		}
 		if !isEnd(after) {
-			return v, p.errorf(n, "%s: text %q after the string", what, clip(after))
+			return v, p.errorf(n, "%s: text %q after the string", what, text.Clip(after, maxQuoted))
 		}
 		v.Value = Value{Type: SZ, Data: p.str(s)}
 	case hasPrefixFold(data, "dword:"):
@@ -337,7 +342,7 @@ func (p *regParser) valueLine(line string, n int) (RegValue, error) {
 		}
 		num, err := strconv.ParseUint(digits, 16, 32)
 		if err != nil || len(digits) > 8 || !isEnd(after) {
-			return v, p.errorf(n, "%s: bad dword %q: want up to 8 hex digits", what, clip(data[6:]))
+			return v, p.errorf(n, "%s: bad dword %q: want up to 8 hex digits", what, text.Clip(data[6:], maxQuoted))
 		}
 		v.Value = Value{Type: DWORD, Data: binary.LittleEndian.AppendUint32(nil, uint32(num))}
 	case hasPrefixFold(data, "hex"):
@@ -354,7 +359,7 @@ func (p *regParser) valueLine(line string, n int) (RegValue, error) {
 		}
 		v.Value = Value{Type: t, Data: b}
 	default:
-		return v, p.errorf(n, "%s: unknown data %q: want \"string\", dword:, hex:, hex(N): or -", what, clip(data))
+		return v, p.errorf(n, "%s: unknown data %q: want \"string\", dword:, hex:, hex(N): or -", what, text.Clip(data, maxQuoted))
 	}
 	return v, nil
 }
@@ -369,7 +374,7 @@ func hexType(s string) (Type, string, error) {
 		return BINARY, s[1:], nil
 	}
 	if !strings.HasPrefix(s, "(") {
-		return 0, "", errors.New(`want hex: or hex(N):`)
+		return 0, "", errors.New(`want "hex:" or "hex(N):"`)
 	}
 	end := strings.Index(s, "):")
 	if end < 0 {
@@ -377,7 +382,7 @@ func hexType(s string) (Type, string, error) {
 	}
 	t, err := strconv.ParseUint(s[1:end], 16, 32)
 	if err != nil {
-		return 0, "", fmt.Errorf("bad type in hex(%s)", clip(s[1:end]))
+		return 0, "", fmt.Errorf("bad type in hex(%s)", text.Clip(s[1:end], maxQuoted))
 	}
 	return Type(t), s[end+2:], nil
 }
@@ -399,11 +404,11 @@ func (p *regParser) hexBytes(s string, n int) ([]byte, error) {
 				continue
 			}
 			if len(f) > 2 {
-				return nil, p.errorf(n, "bad hex byte %q", clip(f))
+				return nil, p.errorf(n, "bad hex byte %q", text.Clip(f, maxQuoted))
 			}
 			c, err := strconv.ParseUint(f, 16, 8)
 			if err != nil {
-				return nil, p.errorf(n, "bad hex byte %q", clip(f))
+				return nil, p.errorf(n, "bad hex byte %q", text.Clip(f, maxQuoted))
 			}
 			out = append(out, byte(c))
 		}
@@ -482,17 +487,4 @@ func ansiToUTF16(b []byte) []byte {
 		out = append(out, c, 0)
 	}
 	return out
-}
-
-// clip shortens text quoted in an error message.
-func clip(s string) string {
-	const n = 60
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -370,7 +370,9 @@ func testDebAgent(t *testing.T, b *build) {
 	// (--force-confold answers its question as unattended upgrades do)
 	// and puts the new default next to it.
 	edited := adminEdit(t, r)
-	os.MkdirAll(filepath.Join(r, "run/systemd/system"), 0o755)
+	if err := os.MkdirAll(filepath.Join(r, "run/systemd/system"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, filepath.Join(r, "var/lib/avscout/state.json"), "{}", 0o600)
 	out = dpkg(t, r, "--force-confold", "-i", deb(b.out2, "avscout", v2))
 	wantDpkgStatus(t, r, "avscout", v2+" installed")
@@ -453,7 +455,7 @@ func testDebCollector(t *testing.T, b *build) {
 	if conf, _ := dpkgQuery(t, r, "${Conffiles}", "avscout-collector"); !strings.HasPrefix(strings.TrimSpace(conf), "/etc/default/avscout-collector ") {
 		t.Errorf("collector conffiles: %q", conf)
 	}
-	out = dpkg(t, r, "-i", deb(b.out2, "avscout-collector", v2))
+	dpkg(t, r, "-i", deb(b.out2, "avscout-collector", v2))
 	wantLog(t, r, "collector upgrade", "daemon-reload\ndaemon-reload\ntry-restart avscout-collector.service\n")
 	writeFile(t, filepath.Join(r, "etc/avscout-collector/admin-token"), "0123456789abcdef0123", 0o600)
 	writeFile(t, filepath.Join(r, "var/lib/private/avscout-collector/avscout.db"), "", 0o600)
@@ -581,7 +583,9 @@ func TestBuildBadInput(t *testing.T) {
 		})
 	}
 	// A binary that is not executable.
-	os.Chmod(filepath.Join(bin, "avscout-collector-linux-amd64"), 0o644)
+	if err := os.Chmod(filepath.Join(bin, "avscout-collector-linux-amd64"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(filepath.Join(root, "packaging/linux/build.sh"))
 	cmd.Env = append(os.Environ(), good...)
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "avscout-collector-linux-amd64: not executable") {

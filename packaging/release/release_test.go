@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -25,7 +24,7 @@ func repoRoot(t *testing.T) string {
 // named as `make cross` names them.
 func crossBuild(t *testing.T, repo, bin, version string) {
 	t.Helper()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := "go" // go test puts its own GOROOT/bin first on PATH
 	for _, p := range []struct{ os, arch, cmd, name string }{
 		{"linux", "amd64", "agent", "avscout"}, {"linux", "arm64", "agent", "avscout"},
 		{"linux", "amd64", "collector", "avscout-collector"}, {"linux", "arm64", "collector", "avscout-collector"},
@@ -150,7 +149,9 @@ func TestPackagesScript(t *testing.T) {
 		t.Errorf("sha256sum --check: %v\n%s", err, b)
 	}
 	// And they mean something: a changed artifact fails the check.
-	os.WriteFile(filepath.Join(out, "avscout-linux-amd64"), []byte("tampered"), 0o755)
+	if err := os.WriteFile(filepath.Join(out, "avscout-linux-amd64"), []byte("tampered"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	check = exec.Command("sha256sum", "--check", "--quiet", "SHA256SUMS")
 	check.Dir = out
 	if b, err := check.CombinedOutput(); err == nil || !strings.Contains(string(b), "avscout-linux-amd64: FAILED") {

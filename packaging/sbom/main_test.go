@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -18,7 +17,7 @@ import (
 func buildAgent(t *testing.T, goos string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "avscout-"+goos)
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "github.com/avscout/avscout/cmd/agent")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "github.com/avscout/avscout/cmd/agent")
 	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
@@ -29,7 +28,7 @@ func buildAgent(t *testing.T, goos string) string {
 // goVersionM is the independent oracle: the modules `go version -m` lists.
 func goVersionM(t *testing.T, bin string) map[string]string {
 	t.Helper()
-	b, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "version", "-m", bin).Output()
+	b, err := exec.Command("go", "version", "-m", bin).Output()
 	if err != nil {
 		t.Fatalf("go version -m: %v", err)
 	}
@@ -50,7 +49,9 @@ func goVersionM(t *testing.T, bin string) map[string]string {
 func TestSBOMOfPackagedBinaries(t *testing.T) {
 	linux, windows := buildAgent(t, "linux"), buildAgent(t, "windows")
 	artifact := filepath.Join(t.TempDir(), "bundle.tar")
-	os.WriteFile(artifact, []byte("an artifact holding both binaries"), 0o644)
+	if err := os.WriteFile(artifact, []byte("an artifact holding both binaries"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("SOURCE_DATE_EPOCH", "1764547200")
 
 	var out, errOut bytes.Buffer
@@ -112,7 +113,9 @@ func TestSBOMOfPackagedBinaries(t *testing.T) {
 func TestSBOMBadInput(t *testing.T) {
 	dir := t.TempDir()
 	notGo := filepath.Join(dir, "script.sh")
-	os.WriteFile(notGo, []byte("#!/bin/sh\necho hi\n"), 0o755)
+	if err := os.WriteFile(notGo, []byte("#!/bin/sh\necho hi\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{repo: repo, bin: t.TempDir(), out: t.TempDir()}
 	start := time.Now()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin := "go" // go test puts its own GOROOT/bin first on PATH
 	build := exec.Command(gobin, "build", "-trimpath", "-o", filepath.Join(f.bin, "avscout-windows-amd64.exe"), "./cmd/agent")
 	build.Dir = repo
 	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")

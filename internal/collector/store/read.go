@@ -28,8 +28,6 @@ const hostSelect = `h.id, h.hostname, h.os, h.os_version, h.arch, h.agent_versio
 // hostOrder lists the worst hosts first, then by name, case-insensitively.
 const hostOrder = ` ORDER BY h.state_rank, h.search, h.id`
 
-type scanner interface{ Scan(dest ...any) error }
-
 // hostCols receives hostSelect's columns.
 type hostCols struct {
 	id, hostname, os, osVersion, arch, agentVersion, tags string

@@ -15,6 +15,7 @@ import (
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/pe/petest"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/report/enum"
 )
 
 // fakeTrust trusts the files whose paths end in one of its keys and
@@ -246,7 +247,7 @@ func TestEnrichFindsWhiteLabel(t *testing.T) {
 	for _, fd := range findings {
 		if fd.Name == "Acme Total Security" {
 			found = true
-			if !fd.WhiteLabel || !fd.Restricted || fd.Technology != "Kaspersky" || fd.Confidence != catalog.ConfidenceHigh {
+			if !fd.WhiteLabel || !fd.Restricted || fd.Technology != "Kaspersky" || fd.Confidence != enum.ConfidenceHigh {
 				t.Errorf("finding %+v", fd)
 			}
 		}

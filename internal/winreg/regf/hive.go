@@ -387,7 +387,6 @@ type pageCache struct {
 	max   int
 	pages map[uint32]*cpage
 	lru   cpage // sentinel: lru.next is the most recently used
-	free  *cpage
 }
 
 type cpage struct {

@@ -72,19 +72,6 @@ func main() {
 	os.Exit(code)
 }
 
-// tee writes to each writer, ignoring failures (a GUI process's standard
-// handles may be missing).
-type tee []io.Writer
-
-func (t tee) Write(p []byte) (int, error) {
-	for _, w := range t {
-		if w != nil {
-			w.Write(p)
-		}
-	}
-	return len(p), nil
-}
-
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("avscout-msi-setup", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -32,6 +32,20 @@ type eventWriter struct{ report func(uint32, string) error }
 
 func (e eventWriter) Write(p []byte) (int, error) {
 	// Event ID 1: the EventCreate.exe message file's IDs are 1 to 1000.
-	e.report(1, strings.TrimRight(string(p), "\r\n"))
+	// A message the event log refuses is lost; the output goes on.
+	_ = e.report(1, strings.TrimRight(string(p), "\r\n"))
+	return len(p), nil
+}
+
+// tee writes to each writer, ignoring failures (a GUI process's standard
+// handles may be missing).
+type tee []io.Writer
+
+func (t tee) Write(p []byte) (int, error) {
+	for _, w := range t {
+		if w != nil {
+			_, _ = w.Write(p)
+		}
+	}
 	return len(p), nil
 }

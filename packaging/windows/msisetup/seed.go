@@ -92,7 +92,7 @@ func (s seed) apply(f files) (string, error) {
 	var written []string
 	undo := func() {
 		for _, p := range written {
-			f.Remove(p)
+			_ = f.Remove(p) // best effort: the error that caused the undo is the one reported
 		}
 	}
 	if tokenPath != "" {
