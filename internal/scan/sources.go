@@ -4,21 +4,22 @@ import (
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/apk"
+	"github.com/avscout/avscout/internal/detect/apps"
 	"github.com/avscout/avscout/internal/detect/dpkg"
+	"github.com/avscout/avscout/internal/detect/extensions"
 	"github.com/avscout/avscout/internal/detect/installdirs"
 	"github.com/avscout/avscout/internal/detect/launchd"
-	"github.com/avscout/avscout/internal/detect/macapps"
-	"github.com/avscout/avscout/internal/detect/macpkgs"
 	"github.com/avscout/avscout/internal/detect/pacman"
 	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/detect/pe"
-	"github.com/avscout/avscout/internal/detect/procs"
+	"github.com/avscout/avscout/internal/detect/processes"
+	"github.com/avscout/avscout/internal/detect/receipts"
 	"github.com/avscout/avscout/internal/detect/rpm"
-	"github.com/avscout/avscout/internal/detect/sysext"
+	"github.com/avscout/avscout/internal/detect/securitycenter"
+	"github.com/avscout/avscout/internal/detect/services"
+	"github.com/avscout/avscout/internal/detect/uninstall"
 	"github.com/avscout/avscout/internal/detect/units"
-	"github.com/avscout/avscout/internal/detect/winapps"
-	"github.com/avscout/avscout/internal/detect/winsvc"
-	"github.com/avscout/avscout/internal/detect/wsc"
+	"github.com/avscout/avscout/internal/detect/vendorkeys"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -33,20 +34,20 @@ func Available(cat *catalog.Catalog, target host.OS) []detect.Source {
 	}})
 	switch target {
 	case host.Linux:
-		return []detect.Source{dpkg.Source{}, rpm.Source{}, apk.Source{}, pacman.Source{}, units.New(), wellKnown, procs.New()}
+		return []detect.Source{dpkg.Source{}, rpm.Source{}, apk.Source{}, pacman.Source{}, units.New(), wellKnown, processes.New()}
 	case host.Windows:
 		return []detect.Source{
-			winapps.NewUninstall(),
-			winapps.NewVendorKeys(cat.Keys(os), cat.ProductKeys(os), cat.BasesKeys(os)),
-			winsvc.New(),
-			wsc.NewLive(),
+			uninstall.NewUninstall(),
+			vendorkeys.NewVendorKeys(cat.Keys(os), cat.ProductKeys(os), cat.BasesKeys(os)),
+			services.New(),
+			securitycenter.NewLive(),
 			wellKnown,
-			procs.New(),
+			processes.New(),
 		}
 	case host.Darwin:
-		return []detect.Source{macapps.New(), macpkgs.New(), launchd.New(), sysext.New(), wellKnown, procs.New()}
+		return []detect.Source{apps.New(), receipts.New(), launchd.New(), extensions.New(), wellKnown, processes.New()}
 	default:
-		return []detect.Source{wellKnown, procs.New()}
+		return []detect.Source{wellKnown, processes.New()}
 	}
 }
 
