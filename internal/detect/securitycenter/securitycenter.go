@@ -28,8 +28,8 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/detect"
-	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/rootpath"
 	"github.com/avscout/avscout/internal/winpath"
 )
 
@@ -213,11 +213,11 @@ func missing(h *host.Host, exe string) bool {
 	if h.FS == nil || !strings.EqualFold(exe[:2], systemDrive(h)) {
 		return false
 	}
-	target, err := paths.Target(host.Windows, exe)
+	target, err := rootpath.Target(host.Windows, exe)
 	if err != nil {
 		return false
 	}
-	_, _, err = paths.Resolve(h.FS, target, paths.Options{FoldCase: true})
+	_, _, err = rootpath.Resolve(h.FS, target, rootpath.Options{FoldCase: true})
 	return errors.Is(err, fs.ErrNotExist)
 }
 

@@ -1,4 +1,4 @@
-package paths
+package rootpath
 
 import (
 	"errors"
@@ -7,8 +7,6 @@ import (
 	"os"
 	"testing"
 	"testing/fstest"
-
-	"github.com/avscout/avscout/internal/host"
 )
 
 func TestResolve(t *testing.T) {
@@ -155,14 +153,5 @@ func TestResolveCaseInsensitiveFS(t *testing.T) {
 	fsys.opens = 0
 	if got, _, err := Resolve(fsys, name, Options{FoldCase: true, CaseInsensitiveFS: true}); !errors.Is(err, fs.ErrNotExist) || fsys.opens != 0 {
 		t.Errorf("Resolve(%q) on a case-insensitive filesystem = %q, %v after %d listings; want not exist after none", name, got, err, fsys.opens)
-	}
-	// expand passes it on to the literal components it resolves.
-	const pattern = `C:\program files\app\*.exe`
-	if got, err := expand(fsys, host.Windows, pattern, Options{FoldCase: true}); len(got) != 1 || err != nil {
-		t.Errorf("folding expand(%q) = %q, %v", pattern, got, err)
-	}
-	fsys.opens = 0
-	if got, err := expand(fsys, host.Windows, pattern, Options{FoldCase: true, CaseInsensitiveFS: true}); len(got) != 0 || err != nil || fsys.opens != 0 {
-		t.Errorf("expand on a case-insensitive filesystem = %q, %v after %d listings; want nothing after none", got, err, fsys.opens)
 	}
 }

@@ -1,4 +1,14 @@
-package paths
+// Package rootpath looks paths up inside a scanned root the way the
+// target OS itself would: symbolic links followed as inside a chroot,
+// names matched in any case where the target does, every lookup bounded.
+// It also maps the paths the catalog writes ("C:\Program Files\X",
+// "/opt/x") to names inside the root, and tells which files the target
+// would run as programs.
+//
+// It sits below the sources (internal/detect/...) and internal/winpath,
+// which all read the target's filesystem through it, so that none of them
+// depends on another source's package.
+package rootpath
 
 import (
 	"errors"
