@@ -17,6 +17,7 @@ import (
 	"github.com/avscout/avscout/internal/agentkey"
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/config"
+	"github.com/avscout/avscout/internal/detect/sources"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/logfile"
 	"github.com/avscout/avscout/internal/report"
@@ -350,5 +351,6 @@ func loadConfig(path string, explicit bool) (*config.Effective, error) {
 		LookupEnv: os.LookupEnv,
 		Managed:   managed,
 		Euid:      os.Geteuid(),
+		Sources:   sources.Names(host.OS(runtime.GOOS)),
 	})
 }

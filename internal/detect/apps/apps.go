@@ -69,12 +69,9 @@ type scan struct {
 // ([detect.Warn]) — the bundle is still emitted with what could be read.
 // Folders that cannot be listed, oversized directories and too many
 // bundles are the source's failure: it did not see everything. Missing
-// folders are not errors. It returns an error wrapping
-// [detect.ErrUnavailable] when the target is not macOS.
+// folders are not errors. It is for macOS targets; the source list
+// (internal/detect/sources) runs it on no other.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
-	if h.OS != host.Darwin {
-		return fmt.Errorf("apps: application bundles are a macOS thing, target is %q: %w", h.OS, detect.ErrUnavailable)
-	}
 	if h.FS == nil {
 		return fmt.Errorf("apps: no filesystem: %w", detect.ErrUnavailable)
 	}

@@ -299,14 +299,6 @@ func TestCollectTenThousandApps(t *testing.T) {
 	}
 }
 
-func TestCollectNotDarwin(t *testing.T) {
-	h := &host.Host{OS: host.Linux, FS: os.DirFS(t.TempDir())}
-	err := New().Collect(context.Background(), h, func(detect.Observation) {})
-	if !errors.Is(err, detect.ErrUnavailable) {
-		t.Errorf("err = %v", err)
-	}
-}
-
 // BenchmarkCollect500 scans a root with 500 bundles (binary Info.plists,
 // small signed Mach-O executables). Target: under 300 ms per scan.
 func BenchmarkCollect500(b *testing.B) {

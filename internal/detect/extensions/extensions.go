@@ -83,12 +83,9 @@ func (*Source) Name() string { return "extensions" }
 // [ObserveKext]). Missing locations are not errors. An unreadable or
 // malformed db.plist, a folder that cannot be listed and too many
 // extensions are the source's failure; one entry of db.plist or one
-// kext bundle that cannot be read is a warning ([detect.Warn]). A
-// non-macOS target is unavailable.
+// kext bundle that cannot be read is a warning ([detect.Warn]). It is for
+// macOS targets only.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
-	if h.OS != host.Darwin {
-		return fmt.Errorf("extensions: system and kernel extensions are a macOS thing, target is %q: %w", h.OS, detect.ErrUnavailable)
-	}
 	if h.FS == nil {
 		return fmt.Errorf("extensions: no filesystem: %w", detect.ErrUnavailable)
 	}

@@ -68,9 +68,6 @@ func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observ
 	if h == nil || h.FS == nil {
 		return fmt.Errorf("pacman: no filesystem: %w", detect.ErrUnavailable)
 	}
-	if h.OS != host.Linux {
-		return fmt.Errorf("pacman: target is %s: %w", h.OS, detect.ErrUnavailable)
-	}
 	real, fi, err := rootpath.Resolve(h.FS, LocalDB, rootpath.Options{})
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, rootpath.ErrNotDir):

@@ -73,11 +73,8 @@ func (*Source) Name() string { return "receipts" }
 // observation per receipt (see [Observe]); receipts that cannot be read
 // are warnings ([detect.Warn]), receipt folders that cannot be listed the
 // source's failure. A root without receipt directories
-// gives nothing and no error; a non-macOS target is unavailable.
+// gives nothing and no error. It is for macOS targets only.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
-	if h.OS != host.Darwin {
-		return fmt.Errorf("receipts: installer receipts are a macOS thing, target is %q: %w", h.OS, detect.ErrUnavailable)
-	}
 	if h.FS == nil {
 		return fmt.Errorf("receipts: no filesystem: %w", detect.ErrUnavailable)
 	}

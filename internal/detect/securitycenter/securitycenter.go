@@ -86,12 +86,6 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	if s.Querier == nil {
 		return fmt.Errorf("securitycenter: not on this platform: %w", detect.ErrUnavailable)
 	}
-	if h.OS != host.Windows {
-		return fmt.Errorf("securitycenter: target is %s: %w", h.OS, detect.ErrUnavailable)
-	}
-	if !h.Live {
-		return fmt.Errorf("securitycenter: %w: %w", detect.ErrUnavailable, host.ErrNotLive)
-	}
 	products, err := s.query(ctx)
 	for _, p := range products {
 		if o, ok := Observe(h, p); ok {

@@ -112,12 +112,10 @@ func (*Source) Name() string { return "units" }
 // files only. A definition that cannot be read, or whose program cannot be
 // looked up, is one item's failure: a warning ([detect.Warn]).
 //
-// It returns an error wrapping [detect.ErrUnavailable] when the target is
-// not Linux or has neither a unit directory nor an init script directory.
+// It returns an error wrapping [detect.ErrUnavailable] when the target
+// has neither a unit directory nor an init script directory. It is for
+// Linux targets only.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
-	if h.OS != host.Linux {
-		return fmt.Errorf("units: systemd units are a Linux thing, target is %q: %w", h.OS, detect.ErrUnavailable)
-	}
 	if h.FS == nil {
 		return fmt.Errorf("units: no filesystem: %w", detect.ErrUnavailable)
 	}

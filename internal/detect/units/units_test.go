@@ -435,8 +435,6 @@ func TestCollectErrors(t *testing.T) {
 		wantText string
 		wantObs  []string
 	}{
-		{name: "not linux", os: host.Windows, tree: map[string]string{"lib/systemd/system/kesl.service": "file:"},
-			wantErr: detect.ErrUnavailable, wantText: `"windows"`},
 		{name: "empty root", os: host.Linux, tree: map[string]string{"etc/os-release": "file:"},
 			wantErr: detect.ErrUnavailable, wantText: "no systemd unit directory"},
 		{name: "init.d only", os: host.Linux, tree: map[string]string{"etc/init.d/kesl": "file:" + initScript},
