@@ -53,15 +53,6 @@ func (*Source) Name() string { return "apps" }
 // ones were reported.
 var ErrTooManyApps = errors.New("too many application bundles")
 
-// scan is the state of one Collect.
-type scan struct {
-	fsys    fs.FS
-	emit    func(detect.Observation)
-	errs    macos.Errors
-	visited map[string]bool // link-free names of folders listed and bundles read
-	apps    int
-}
-
 // Collect implements [detect.Source]. It emits one [detect.KindApp]
 // observation, status Installed, per bundle (see [Observe]). Unreadable
 // Info.plists, executables that are not Mach-O, broken signatures and
@@ -75,104 +66,50 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	if h.FS == nil {
 		return fmt.Errorf("apps: no filesystem: %w", detect.ErrUnavailable)
 	}
-	sc := &scan{fsys: h.FS, emit: emit, visited: map[string]bool{}}
-	err := sc.run(ctx)
-	if err != nil {
-		sc.errs.Add(err)
+	var errs macos.Errors
+	w := &macos.BundleWalk{
+		FS: h.FS, Ext: ".app", SkipHidden: true, Errs: &errs,
+		MaxBundles:     MaxApps,
+		TooManyBundles: fmt.Errorf("%w: more than %d; the rest were not read", ErrTooManyApps, MaxApps),
+		Visit: func(name, real string) {
+			o, oerrs := Observe(h.FS, name, real)
+			for _, err := range oerrs {
+				errs.Add(detect.Warn(err)) // the bundle is still reported
+			}
+			emit(o)
+		},
 	}
-	if err := sc.errs.Err(); err != nil {
+	if err := walk(ctx, h.FS, w); err != nil {
+		errs.Add(err)
+	}
+	if err := errs.Err(); err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}
 	return nil
 }
 
-func (sc *scan) run(ctx context.Context) error {
-	if err := sc.folder(ctx, "Applications", "", 1); err != nil {
+// walk visits the bundles of /Applications and of its subfolders, of
+// /Library/Application Support (and <vendor>/X.app there), and of each
+// user's Applications folder (and its subfolders).
+func walk(ctx context.Context, fsys fs.FS, w *macos.BundleWalk) error {
+	if err := w.Walk(ctx, "Applications", 1); err != nil {
 		return err
 	}
-	// Library/Application Support/<vendor>/X.app, and bundles directly
-	// in Application Support.
-	if err := sc.folder(ctx, "Library/Application Support", "", 1); err != nil {
+	if err := w.Walk(ctx, "Library/Application Support", 1); err != nil {
 		return err
 	}
-	usersReal, users, err := macos.ReadDir(ctx, sc.fsys, "Users")
+	usersReal, users, err := macos.ReadDir(ctx, fsys, "Users")
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		sc.errs.Add(err)
+		w.Errs.Add(err)
 	}
 	for _, u := range users {
-		e, err := macos.Resolve(sc.fsys, "Users", usersReal, u)
+		e, err := macos.Resolve(fsys, "Users", usersReal, u)
 		if err != nil || !e.IsDir {
 			continue
 		}
-		if err := sc.folder(ctx, e.Name+"/Applications", "", 1); err != nil {
+		if err := w.Walk(ctx, e.Name+"/Applications", 1); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// folder reads the bundles in dir and, when depth is 1, in its
-// subfolders; real is dir's link-free name when known. It returns only
-// errors that end the scan (a cancelled context, too many bundles);
-// others are recorded.
-func (sc *scan) folder(ctx context.Context, dir, real string, depth int) error {
-	if real != "" && sc.visited[real] {
-		return nil // reached again through a link
-	}
-	real, ents, err := macos.ReadDir(ctx, sc.fsys, dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case err != nil:
-		sc.errs.Add(err)
-	}
-	if sc.visited[real] {
-		return nil
-	}
-	sc.visited[real] = true
-	for _, de := range ents {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if strings.HasPrefix(de.Name(), ".") {
-			continue
-		}
-		isApp := strings.EqualFold(path.Ext(de.Name()), ".app")
-		if !isApp && depth == 0 {
-			continue
-		}
-		// Only entries that may be folders need a look behind links.
-		if !de.IsDir() && de.Type()&fs.ModeSymlink == 0 {
-			continue
-		}
-		e, err := macos.Resolve(sc.fsys, dir, real, de)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			continue // a dangling link: nothing installed there
-		case err != nil:
-			sc.errs.Add(detect.Warn(err)) // a link loop: one entry lost
-			continue
-		case !e.IsDir:
-			continue
-		case !isApp:
-			if err := sc.folder(ctx, e.Name, e.Real, depth-1); err != nil {
-				return err
-			}
-			continue
-		case sc.visited[e.Real]:
-			continue
-		}
-		sc.visited[e.Real] = true
-		if sc.apps++; sc.apps > MaxApps {
-			return fmt.Errorf("%w: more than %d; the rest were not read", ErrTooManyApps, MaxApps)
-		}
-		o, errs := Observe(sc.fsys, e.Name, e.Real)
-		for _, err := range errs {
-			sc.errs.Add(detect.Warn(err)) // the bundle is still reported
-		}
-		sc.emit(o)
 	}
 	return nil
 }

@@ -93,10 +93,31 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	if err := systemExtensions(ctx, h.FS, emit, &errs); err != nil {
 		return fmt.Errorf("extensions: %w", err)
 	}
-	k := &kexts{fsys: h.FS, emit: emit, errs: &errs, seen: map[string]bool{}}
+	skipPlatform := false
+	w := &macos.BundleWalk{
+		FS: h.FS, Ext: ".kext", Errs: &errs,
+		MaxBundles:     maxKexts,
+		TooManyBundles: fmt.Errorf("more than %d kernel extensions; the rest were not read", maxKexts),
+		MaxDirs:        maxDirs,
+		TooManyDirs:    fmt.Errorf("more than %d folders searched for kernel extensions; the rest were not", maxDirs),
+		Visit: func(name, real string) {
+			if skipPlatform {
+				// Info.plist first, so Apple's kexts cost one small read
+				// each and no signature is parsed for them.
+				if b, _, err := macos.ReadBundle(h.FS, real); err == nil && strings.HasPrefix(b.Identifier, platformPrefix) {
+					return
+				}
+			}
+			o, oerrs := ObserveKext(h.FS, name, real)
+			for _, err := range oerrs {
+				errs.Add(detect.Warn(err)) // the kext is still reported
+			}
+			emit(o)
+		},
+	}
 	for _, dir := range kextDirs {
-		k.skipPlatform = dir.skipPlatform
-		if err := k.walk(ctx, dir.name, dir.depth); err != nil {
+		skipPlatform = dir.skipPlatform
+		if err := w.Walk(ctx, dir.name, dir.depth); err != nil {
 			return fmt.Errorf("extensions: %w", err)
 		}
 	}
@@ -242,87 +263,6 @@ func AppName(container, origin string) string {
 		}
 	}
 	return ""
-}
-
-// kexts finds kernel extension bundles.
-type kexts struct {
-	fsys fs.FS
-	// skipPlatform leaves out the OS's own kexts (com.apple.*) of the
-	// folder being walked.
-	skipPlatform bool
-	emit         func(detect.Observation)
-	errs         *macos.Errors
-	seen         map[string]bool // link-free names of directories visited
-	count        int             // bundles read
-	dirs         int             // folders listed
-}
-
-// walk reads the .kext bundles in dir and, depth levels further, in its
-// subfolders. Bundles are not descended into: a kext's plug-ins belong to
-// it. It returns only errors that end the walk.
-func (k *kexts) walk(ctx context.Context, dir string, depth int) error {
-	if k.dirs++; k.dirs > maxDirs {
-		return fmt.Errorf("more than %d folders searched for kernel extensions; the rest were not", maxDirs)
-	}
-	real, ents, err := macos.ReadDir(ctx, k.fsys, dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case err != nil:
-		k.errs.Add(err)
-	}
-	if k.seen[real] {
-		return nil
-	}
-	k.seen[real] = true
-	for _, de := range ents {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !de.IsDir() && de.Type()&fs.ModeSymlink == 0 {
-			continue
-		}
-		isKext := strings.EqualFold(path.Ext(de.Name()), ".kext")
-		if !isKext && depth == 0 {
-			continue
-		}
-		e, err := macos.Resolve(k.fsys, dir, real, de)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			continue
-		case err != nil:
-			k.errs.Add(detect.Warn(err)) // a link loop: one entry lost
-			continue
-		case !e.IsDir:
-			continue
-		case !isKext:
-			if err := k.walk(ctx, e.Name, depth-1); err != nil {
-				return err
-			}
-			continue
-		case k.seen[e.Real]:
-			continue
-		}
-		k.seen[e.Real] = true
-		if k.count++; k.count > maxKexts {
-			return fmt.Errorf("more than %d kernel extensions; the rest were not read", maxKexts)
-		}
-		if k.skipPlatform {
-			// Info.plist first, so Apple's kexts cost one small read each
-			// and no signature is parsed for them.
-			if b, _, err := macos.ReadBundle(k.fsys, e.Real); err == nil && strings.HasPrefix(b.Identifier, platformPrefix) {
-				continue
-			}
-		}
-		o, errs := ObserveKext(k.fsys, e.Name, e.Real)
-		for _, err := range errs {
-			k.errs.Add(detect.Warn(err)) // the kext is still reported
-		}
-		k.emit(o)
-	}
-	return nil
 }
 
 // ObserveKext describes the kernel extension bundle listed as name whose
