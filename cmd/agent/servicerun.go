@@ -14,6 +14,7 @@ import (
 	"github.com/avscout/avscout/internal/agent"
 	svcunit "github.com/avscout/avscout/internal/agent/unit"
 	"github.com/avscout/avscout/internal/config"
+	"github.com/avscout/avscout/internal/detect/sources"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -142,5 +143,6 @@ func loadConfig(path string, explicit bool) (*config.Effective, error) {
 		LookupEnv: os.LookupEnv,
 		Managed:   managed,
 		Euid:      os.Geteuid(),
+		Sources:   sources.Names(host.OS(runtime.GOOS)),
 	})
 }

@@ -53,6 +53,10 @@ type LoadOptions struct {
 	// requires root to own the config and token files; -1 skips that
 	// check. The zero value checks as root does.
 	Euid int
+	// Sources are the names of the sources that fit OS; when set,
+	// scan.sources may name only these. The agent passes the source
+	// list's names: config does not know the sources itself.
+	Sources []string
 }
 
 // Effective is the configuration Load put together, with where each
@@ -152,6 +156,7 @@ func Load(o LoadOptions) (*Effective, error) {
 	l.defaultJitter()
 	l.check()
 	l.crossCheck()
+	l.checkSourceNames()
 	if len(l.errs) == 0 {
 		l.checkFiles()
 	}
@@ -406,6 +411,19 @@ func (l *loader) check() {
 }
 
 // crossCheck validates settings that depend on each other.
+// checkSourceNames checks scan.sources against [LoadOptions.Sources].
+func (l *loader) checkSourceNames() {
+	if len(l.o.Sources) == 0 {
+		return
+	}
+	for _, n := range l.e.Config.Scan.Sources {
+		if !slices.Contains(l.o.Sources, n) {
+			l.errs = append(l.errs, &Error{Setting: "scan.sources", Where: l.e.Where["scan.sources"],
+				Err: fmt.Errorf("unknown source %q (valid on %s: %s)", n, l.o.OS, strings.Join(l.o.Sources, ", "))})
+		}
+	}
+}
+
 func (l *loader) crossCheck() {
 	c := &l.e.Config
 	w := l.e.Where

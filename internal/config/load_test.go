@@ -407,3 +407,26 @@ tags: {site: berlin, empty: }
 		t.Errorf("jitter with a 10m interval: %v, %v", e, err)
 	}
 }
+
+// scan.sources is checked against the names the agent passes in: an
+// unknown one fails with the names that would do, from any layer.
+func TestUnknownSource(t *testing.T) {
+	valid := []string{"dpkg", "rpm", "processes"}
+	path := writeFile(t, t.TempDir(), "config.yaml", "scan:\n  sources: [dpkg, dpkgg]\n", 0o600)
+	_, err := Load(LoadOptions{OS: Linux, Path: path, Euid: -1, Sources: valid})
+	want := `config: scan.sources (from ` + path + `:2): unknown source "dpkgg" (valid on linux: dpkg, rpm, processes)`
+	if err == nil || err.Error() != want {
+		t.Errorf("unknown source in the file: %v; want %s", err, want)
+	}
+	_, err = Load(LoadOptions{OS: Linux, Euid: -1, Sources: valid, Path: filepath.Join(t.TempDir(), "none.yaml"),
+		LookupEnv: env(map[string]string{"AVSCOUT_SCAN_SOURCES": "rpm,apk"})})
+	if err == nil || !strings.Contains(err.Error(), `env AVSCOUT_SCAN_SOURCES): unknown source "apk"`) {
+		t.Errorf("unknown source in the environment: %v", err)
+	}
+	if e, err := Load(LoadOptions{OS: Linux, Path: path, Euid: -1}); err != nil || !slices.Equal(e.Config.Scan.Sources, []string{"dpkg", "dpkgg"}) {
+		t.Errorf("without a list of names: %v, %v; want the names taken as written", e, err)
+	}
+	if _, err := Load(LoadOptions{OS: Linux, Path: path, Euid: -1, Sources: append(valid, "dpkgg")}); err != nil {
+		t.Errorf("known names: %v", err)
+	}
+}

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
-	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/rootpath"
 	"github.com/avscout/avscout/internal/winpath"
 	"github.com/avscout/avscout/internal/winreg"
 )
@@ -79,9 +79,9 @@ func offlineHost(ctx context.Context, h *host.Host, open HiveOpener) (*host.Host
 func OpenOffline(ctx context.Context, fsys fs.FS, open HiveOpener) (*winreg.Offline, []io.Closer) {
 	var closers []io.Closer
 	openOne := func(name string) *winreg.OfflineHive {
-		loc, fi, err := paths.Resolve(fsys, name, paths.Options{FoldCase: true})
+		loc, fi, err := rootpath.Resolve(fsys, name, rootpath.Options{FoldCase: true})
 		switch {
-		case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, rootpath.ErrNotDir):
 			return nil
 		case err != nil:
 			return &winreg.OfflineHive{Path: name, Err: err}
@@ -100,7 +100,7 @@ func OpenOffline(ctx context.Context, fsys fs.FS, open HiveOpener) (*winreg.Offl
 		System:   openOne(configDir + "/SYSTEM"),
 	}
 	sids := profileSIDs(hives.Software)
-	if dir, _, err := paths.Resolve(fsys, usersDir, paths.Options{FoldCase: true}); err == nil {
+	if dir, _, err := rootpath.Resolve(fsys, usersDir, rootpath.Options{FoldCase: true}); err == nil {
 		ents, err := listProfiles(ctx, fsys, dir)
 		if err != nil {
 			hives.Users = append(hives.Users, winreg.UserHive{Name: usersDir,
@@ -140,7 +140,7 @@ func listProfiles(ctx context.Context, fsys fs.FS, dir string) ([]fs.DirEntry, e
 	defer f.Close()
 	rd, ok := f.(fs.ReadDirFile)
 	if !ok {
-		return nil, &fs.PathError{Op: "readdir", Path: dir, Err: paths.ErrNotDir}
+		return nil, &fs.PathError{Op: "readdir", Path: dir, Err: rootpath.ErrNotDir}
 	}
 	var ents []fs.DirEntry
 	for {

@@ -60,7 +60,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		now = time.Now
 	}
 	start := now()
-	sources, err := Select(opts.Catalog, opts.Host.OS, opts.Sources)
+	sources, err := Select(opts.Catalog, opts.Host.OS, opts.Host.Live, opts.Sources)
 	if err != nil {
 		return nil, err
 	}
@@ -188,9 +188,9 @@ func evidenceValue(o detect.Observation) string {
 var ErrUnknownSource = errors.New("unknown source")
 
 // Select returns the sources for a target OS, restricted to names when
-// given.
-func Select(cat *catalog.Catalog, target host.OS, names []string) ([]detect.Source, error) {
-	all := Available(cat, target)
+// given; live is false for a root directory (see [Available]).
+func Select(cat *catalog.Catalog, target host.OS, live bool, names []string) ([]detect.Source, error) {
+	all := Available(cat, target, live)
 	if len(names) == 0 {
 		return all, nil
 	}

@@ -1,53 +1,57 @@
 package scan
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/detect"
-	"github.com/avscout/avscout/internal/detect/apk"
-	"github.com/avscout/avscout/internal/detect/dpkg"
 	"github.com/avscout/avscout/internal/detect/installdirs"
-	"github.com/avscout/avscout/internal/detect/launchd"
-	"github.com/avscout/avscout/internal/detect/macapps"
-	"github.com/avscout/avscout/internal/detect/macpkgs"
-	"github.com/avscout/avscout/internal/detect/pacman"
-	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/detect/pe"
-	"github.com/avscout/avscout/internal/detect/procs"
-	"github.com/avscout/avscout/internal/detect/rpm"
-	"github.com/avscout/avscout/internal/detect/sysext"
-	"github.com/avscout/avscout/internal/detect/units"
-	"github.com/avscout/avscout/internal/detect/winapps"
-	"github.com/avscout/avscout/internal/detect/winsvc"
-	"github.com/avscout/avscout/internal/detect/wsc"
+	"github.com/avscout/avscout/internal/detect/sources"
 	"github.com/avscout/avscout/internal/host"
 )
 
-// Available returns the sources that fit a target OS, in report order.
-// Which sources read which OS is data here, not decisions inside them.
-func Available(cat *catalog.Catalog, target host.OS) []detect.Source {
+// knowledge returns what the catalog tells the sources to look for on a
+// target OS.
+func knowledge(cat *catalog.Catalog, target host.OS) detect.Knowledge {
 	os := string(target)
-	wellKnown := paths.New(map[host.OS][]string{target: cat.Paths(os)}).WithPrograms(map[host.OS]paths.Programs{target: {
-		Dirs:        cat.ProgramDirs(os),
+	return detect.Knowledge{
+		OS:          target,
+		Paths:       cat.Paths(os),
+		ProgramDirs: cat.ProgramDirs(os),
 		Executables: cat.ExecutableNames(os),
 		Drivers:     cat.DriverNames(os),
-	}})
-	switch target {
-	case host.Linux:
-		return []detect.Source{dpkg.Source{}, rpm.Source{}, apk.Source{}, pacman.Source{}, units.New(), wellKnown, procs.New()}
-	case host.Windows:
-		return []detect.Source{
-			winapps.NewUninstall(),
-			winapps.NewVendorKeys(cat.Keys(os), cat.ProductKeys(os), cat.BasesKeys(os)),
-			winsvc.New(),
-			wsc.NewLive(),
-			wellKnown,
-			procs.New(),
-		}
-	case host.Darwin:
-		return []detect.Source{macapps.New(), macpkgs.New(), launchd.New(), sysext.New(), wellKnown, procs.New()}
-	default:
-		return []detect.Source{wellKnown, procs.New()}
+		Keys:        cat.Keys(os),
+		ProductKeys: cat.ProductKeys(os),
+		BasesKeys:   cat.BasesKeys(os),
 	}
+}
+
+// Available returns the sources that fit a target OS, in report order, as
+// [sources.For] lists them. On a root directory (live false) a source that
+// needs the running machine is not run: it is reported unavailable.
+func Available(cat *catalog.Catalog, target host.OS, live bool) []detect.Source {
+	k := knowledge(cat, target)
+	var out []detect.Source
+	for _, d := range sources.For(target) {
+		if d.NeedsLiveHost && !live {
+			out = append(out, notLive{d.Name})
+			continue
+		}
+		out = append(out, d.New(k))
+	}
+	return out
+}
+
+// notLive stands for a source that needs the running machine in a scan of
+// a root directory.
+type notLive struct{ name string }
+
+func (s notLive) Name() string { return s.name }
+
+func (s notLive) Collect(context.Context, *host.Host, func(detect.Observation)) error {
+	return fmt.Errorf("%s: %w: %w", s.name, detect.ErrUnavailable, host.ErrNotLive)
 }
 
 // plan is what a scan of a target runs after its sources: the enrichers

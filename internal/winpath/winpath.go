@@ -15,8 +15,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/rootpath"
 	"github.com/avscout/avscout/internal/winreg"
 )
 
@@ -256,7 +256,7 @@ func (c *Checker) Exists(p string) (exists, known bool) {
 	if c == nil || c.fsys == nil || Drive(p) == "" || Drive(p) != c.drive {
 		return false, false
 	}
-	rel, err := paths.Target(host.Windows, p)
+	rel, err := rootpath.Target(host.Windows, p)
 	if err != nil {
 		return false, false
 	}

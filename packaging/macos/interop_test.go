@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/avscout/avscout/internal/macpkg"
+	"github.com/avscout/avscout/packaging/macos/macpkg"
 )
 
-// Cross-checks of internal/macpkg against an independent implementation,
+// Cross-checks of packaging/macos/macpkg against an independent implementation,
 // libarchive's bsdtar: its xar writer's archives (zlib-compressed and
 // stored) read back through macpkg.OpenXar, and macpkg's cpio odc read by
 // bsdtar with the owners and modes Installer will apply.

@@ -21,7 +21,7 @@ import (
 	"howett.net/plist"
 
 	codesig "github.com/avscout/avscout/internal/detect/macho"
-	"github.com/avscout/avscout/internal/macpkg"
+	"github.com/avscout/avscout/packaging/macos/macpkg"
 )
 
 const (

@@ -20,8 +20,8 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
-	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/rootpath"
 	"github.com/avscout/avscout/internal/safefs"
 )
 
@@ -103,13 +103,13 @@ func (e *Enricher) Enrich(ctx context.Context, h *host.Host, obs []detect.Observ
 // folder or its files, each naming what failed: a file that cannot be
 // read does not stop the rest of the folder.
 func (e *Enricher) folder(ctx context.Context, fsys fs.FS, dir string, emit func(detect.Observation)) []error {
-	rel, err := paths.Target(host.Windows, dir)
+	rel, err := rootpath.Target(host.Windows, dir)
 	if err != nil || rel == "." {
 		return nil // not a path on this disk
 	}
-	loc, fi, err := paths.Resolve(fsys, rel, paths.Options{FoldCase: true})
+	loc, fi, err := rootpath.Resolve(fsys, rel, rootpath.Options{FoldCase: true})
 	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, rootpath.ErrNotDir):
 		return nil // the folder is gone: the uninstall entry says so itself
 	case err != nil:
 		return []error{fmt.Errorf("install folder %s: %w", dir, err)}
@@ -135,7 +135,7 @@ func (e *Enricher) folder(ctx context.Context, fsys fs.FS, dir string, emit func
 			errs = append(errs, fmt.Errorf("install folder %s: %w", dir, err)) // err names the file
 			continue
 		}
-		if format := paths.Format(head, host.Windows); format != "" {
+		if format := rootpath.Format(head, host.Windows); format != "" {
 			emit(detect.Observation{
 				Kind:     detect.KindExecutable,
 				Status:   detect.Installed,
@@ -162,7 +162,7 @@ func (e *Enricher) list(ctx context.Context, fsys fs.FS, loc string) ([]fs.DirEn
 	defer f.Close()
 	rd, ok := f.(fs.ReadDirFile)
 	if !ok {
-		return nil, &fs.PathError{Op: "readdir", Path: loc, Err: paths.ErrNotDir}
+		return nil, &fs.PathError{Op: "readdir", Path: loc, Err: rootpath.ErrNotDir}
 	}
 	var ents []fs.DirEntry
 	for {

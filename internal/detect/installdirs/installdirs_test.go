@@ -296,7 +296,7 @@ func TestTooManyFolders(t *testing.T) {
 	}
 }
 
-// peHead is the smallest file paths.Format takes for a PE image.
+// peHead is the smallest file rootpath.Format takes for a PE image.
 func peHead() []byte {
 	b := make([]byte, 0x48)
 	copy(b, "MZ")

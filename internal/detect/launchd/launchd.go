@@ -44,11 +44,8 @@ func (*Source) Name() string { return "launchd" }
 // be read, and programs whose Mach-O code signature is malformed, are one
 // job's failure, returned as warnings ([detect.Warn]); folders that cannot
 // be listed are the source's failure. Missing directories are not
-// errors. A non-macOS target is unavailable.
+// errors. It is for macOS targets only.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
-	if h.OS != host.Darwin {
-		return fmt.Errorf("launchd: launchd jobs are a macOS thing, target is %q: %w", h.OS, detect.ErrUnavailable)
-	}
 	if h.FS == nil {
 		return fmt.Errorf("launchd: no filesystem: %w", detect.ErrUnavailable)
 	}

@@ -2,8 +2,6 @@ package launchd
 
 import (
 	"context"
-	"errors"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -128,12 +126,5 @@ func TestCollectBadDefinitions(t *testing.T) {
 	}
 	if !detect.IsWarning(err) {
 		t.Errorf("bad job definitions failed the source: %v; want warnings (one job each)", err)
-	}
-}
-
-func TestCollectNotDarwin(t *testing.T) {
-	h := &host.Host{OS: host.Linux, FS: os.DirFS(t.TempDir())}
-	if err := New().Collect(context.Background(), h, func(detect.Observation) {}); !errors.Is(err, detect.ErrUnavailable) {
-		t.Errorf("err = %v", err)
 	}
 }

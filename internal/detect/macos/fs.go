@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
-	"github.com/avscout/avscout/internal/detect/paths"
+	"github.com/avscout/avscout/internal/rootpath"
 	"github.com/avscout/avscout/internal/safefs"
 )
 
@@ -26,7 +26,7 @@ var ErrTooManyEntries = errors.New("too many entries")
 
 // lookup is how names are looked up in a macOS root: macOS volumes are
 // case-insensitive by default, and links are followed inside the root.
-var lookup = paths.Options{FoldCase: true}
+var lookup = rootpath.Options{FoldCase: true}
 
 // ErrNotRegular means a name that should be a regular file is something
 // else: a directory, a device, a named pipe (which would block a reader
@@ -76,14 +76,14 @@ func via(name, real string, err error) error {
 // was found under. The name is tried as it is first, which costs nothing
 // more on a well-formed root; when that fails — an absolute symbolic
 // link, which [os.Root] refuses, a name in another case, a link loop — it
-// is resolved with [paths.Resolve], which follows links chroot-style and
+// is resolved with [rootpath.Resolve], which follows links chroot-style and
 // folds case. Errors are those of Resolve: errors.Is(err, fs.ErrNotExist)
-// for a missing file, [paths.ErrTooManyLinks] for a loop.
+// for a missing file, [rootpath.ErrTooManyLinks] for a loop.
 func Stat(fsys fs.FS, name string) (fs.FileInfo, string, error) {
 	if fi, err := fs.Stat(fsys, name); err == nil {
 		return fi, name, nil
 	}
-	real, fi, err := paths.Resolve(fsys, name, lookup)
+	real, fi, err := rootpath.Resolve(fsys, name, lookup)
 	return fi, real, err
 }
 
@@ -94,7 +94,7 @@ func Exists(fsys fs.FS, name string) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, rootpath.ErrNotDir):
 		return false, nil
 	}
 	return false, err
@@ -106,12 +106,12 @@ func Exists(fsys fs.FS, name string) (bool, error) {
 // reads at most [MaxEntries] entries and checks ctx between batches; with
 // more it returns those with an error wrapping [ErrTooManyEntries].
 func ReadDir(ctx context.Context, fsys fs.FS, name string) (string, []fs.DirEntry, error) {
-	real, fi, err := paths.Resolve(fsys, name, lookup)
+	real, fi, err := rootpath.Resolve(fsys, name, lookup)
 	if err != nil {
 		return real, nil, err
 	}
 	if !fi.IsDir() {
-		return real, nil, &fs.PathError{Op: "readdir", Path: real, Err: paths.ErrNotDir}
+		return real, nil, &fs.PathError{Op: "readdir", Path: real, Err: rootpath.ErrNotDir}
 	}
 	f, err := fsys.Open(real)
 	if err != nil {
@@ -120,7 +120,7 @@ func ReadDir(ctx context.Context, fsys fs.FS, name string) (string, []fs.DirEntr
 	defer f.Close()
 	rd, ok := f.(fs.ReadDirFile)
 	if !ok {
-		return real, nil, &fs.PathError{Op: "readdir", Path: real, Err: paths.ErrNotDir}
+		return real, nil, &fs.PathError{Op: "readdir", Path: real, Err: rootpath.ErrNotDir}
 	}
 	var ents []fs.DirEntry
 	for {
@@ -198,13 +198,13 @@ type Entry struct {
 // Resolve follows the entry e of directory dir, whose link-free name is
 // real (as [ReadDir] returns it), when e is a symbolic link. A broken link
 // gives an error wrapping fs.ErrNotExist, a loop one wrapping
-// [paths.ErrTooManyLinks].
+// [rootpath.ErrTooManyLinks].
 func Resolve(fsys fs.FS, dir, real string, e fs.DirEntry) (Entry, error) {
 	name := path.Join(dir, e.Name())
 	if e.Type()&fs.ModeSymlink == 0 {
 		return Entry{Name: name, Real: path.Join(real, e.Name()), IsDir: e.IsDir()}, nil
 	}
-	target, fi, err := paths.Resolve(fsys, name, lookup)
+	target, fi, err := rootpath.Resolve(fsys, name, lookup)
 	if err != nil {
 		return Entry{Name: name, Real: name}, err
 	}

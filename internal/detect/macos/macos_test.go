@@ -16,7 +16,7 @@ import (
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/macos"
 	"github.com/avscout/avscout/internal/detect/macos/mactest"
-	"github.com/avscout/avscout/internal/detect/paths"
+	"github.com/avscout/avscout/internal/rootpath"
 	"github.com/avscout/avscout/internal/safefs"
 )
 
@@ -125,7 +125,7 @@ func TestOpenFindsFilesAsMacOSWould(t *testing.T) {
 		}
 		f.Close()
 	}
-	if _, _, err := macos.Open(context.Background(), fsys, "loop", safefs.Plist); !errors.Is(err, paths.ErrTooManyLinks) {
+	if _, _, err := macos.Open(context.Background(), fsys, "loop", safefs.Plist); !errors.Is(err, rootpath.ErrTooManyLinks) {
 		t.Errorf("loop: %v", err)
 	}
 	if _, _, err := macos.Open(context.Background(), fsys, "Applications/Foo.app", safefs.Plist); !errors.Is(err, macos.ErrNotRegular) {

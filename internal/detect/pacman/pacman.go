@@ -23,8 +23,8 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/internal/workers"
-	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/rootpath"
 	"github.com/avscout/avscout/internal/safefs"
 )
 
@@ -68,17 +68,14 @@ func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observ
 	if h == nil || h.FS == nil {
 		return fmt.Errorf("pacman: no filesystem: %w", detect.ErrUnavailable)
 	}
-	if h.OS != host.Linux {
-		return fmt.Errorf("pacman: target is %s: %w", h.OS, detect.ErrUnavailable)
-	}
-	real, fi, err := paths.Resolve(h.FS, LocalDB, paths.Options{})
+	real, fi, err := rootpath.Resolve(h.FS, LocalDB, rootpath.Options{})
 	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, rootpath.ErrNotDir):
 		return fmt.Errorf("no %s: %w", LocalDB, detect.ErrUnavailable)
 	case err != nil:
 		return fmt.Errorf("pacman: %w", err)
 	case !fi.IsDir():
-		return fmt.Errorf("pacman: %s: %w", LocalDB, paths.ErrNotDir)
+		return fmt.Errorf("pacman: %s: %w", LocalDB, rootpath.ErrNotDir)
 	}
 	ents, listErr := readDir(ctx, h.FS, real)
 	if err := ctx.Err(); err != nil {
@@ -148,7 +145,7 @@ func readDir(ctx context.Context, fsys fs.FS, real string) ([]fs.DirEntry, error
 	defer f.Close()
 	rd, ok := f.(fs.ReadDirFile)
 	if !ok {
-		return nil, fmt.Errorf("pacman: %s: %w", LocalDB, paths.ErrNotDir)
+		return nil, fmt.Errorf("pacman: %s: %w", LocalDB, rootpath.ErrNotDir)
 	}
 	var ents []fs.DirEntry
 	for ctx.Err() == nil {
@@ -174,7 +171,7 @@ func readDir(ctx context.Context, fsys fs.FS, real string) ([]fs.DirEntry, error
 // the root. Anything but a regular file is refused before it is opened,
 // so a named pipe cannot stall the scan.
 func readDesc(fsys fs.FS, name string) (Package, error) {
-	real, fi, err := paths.Resolve(fsys, name, paths.Options{})
+	real, fi, err := rootpath.Resolve(fsys, name, rootpath.Options{})
 	if err != nil {
 		return Package{}, err
 	}

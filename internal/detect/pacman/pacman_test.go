@@ -91,7 +91,6 @@ func TestCollectUnavailable(t *testing.T) {
 		// Debian's pacman-package-manager makes var/lib/pacman but no local database.
 		{"pacman installed on Debian", linux(fstest.MapFS{"var/lib/pacman": {Mode: fs.ModeDir}})},
 		{"a file where the database should be", linux(fstest.MapFS{"var/lib/pacman": {Data: []byte("x")}})},
-		{"windows", &host.Host{OS: host.Windows, FS: fstest.MapFS{"var/lib/pacman/local/x-1-1/desc": desc("x", "1-1", "")}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := run(context.Background(), tt.h)

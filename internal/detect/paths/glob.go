@@ -3,6 +3,7 @@ package paths
 import (
 	"errors"
 	"fmt"
+	"github.com/avscout/avscout/internal/rootpath"
 	"io/fs"
 	"path"
 	"strings"
@@ -21,10 +22,10 @@ func isPattern(p string) bool { return strings.ContainsAny(p, "*?[") }
 // expand turns a pattern written as on the target into the concrete paths,
 // also written as on the target, that exist and match it, comparing names
 // case-insensitively when opt.FoldCase is set. Components without
-// metacharacters are looked up with [Resolve]; each directory is read at
+// metacharacters are looked up with [rootpath.Resolve]; each directory is read at
 // most once per component.
-func expand(fsys fs.FS, o host.OS, pattern string, opt Options) ([]string, error) {
-	rel, err := Target(o, pattern)
+func expand(fsys fs.FS, o host.OS, pattern string, opt rootpath.Options) ([]string, error) {
+	rel, err := rootpath.Target(o, pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -36,10 +37,10 @@ func expand(fsys fs.FS, o host.OS, pattern string, opt Options) ([]string, error
 		var next []string
 		for _, dir := range dirs {
 			if !isPattern(comp) {
-				loc, _, err := Resolve(fsys, path.Join(dir, comp), Options{FoldCase: opt.FoldCase, CaseInsensitiveFS: opt.CaseInsensitiveFS})
+				loc, _, err := rootpath.Resolve(fsys, path.Join(dir, comp), rootpath.Options{FoldCase: opt.FoldCase, CaseInsensitiveFS: opt.CaseInsensitiveFS})
 				if err == nil {
 					next = append(next, loc)
-				} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrNotDir) {
+				} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, rootpath.ErrNotDir) {
 					return nil, err
 				}
 				continue

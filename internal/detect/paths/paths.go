@@ -25,11 +25,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/avscout/avscout/internal/rootpath"
 	"io"
 	"io/fs"
 	"path"
 	"slices"
-	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/host"
@@ -71,7 +71,7 @@ func (*Source) Name() string { return "paths" }
 // breadth first, at most 6 levels deep and 20,000 entries per scan over
 // all of them, without descending into linked folders (a linked file is
 // followed, inside the root). Each regular file named like one of the
-// programs whose content is an executable for the target (see [Format])
+// programs whose content is an executable for the target (see [rootpath.Format])
 // is a [detect.KindExecutable] observation, status Installed: Name is
 // the file's name, Path its path written as on the target
 // (`C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe`), Location
@@ -98,7 +98,7 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	// On a live Windows machine a missing path costs one lookup, not a
 	// listing of its folder: each listing there also asks the volume's
 	// serial number, which under Wine is a round trip to its mount manager.
-	opt := Options{FoldCase: h.OS == host.Windows || h.OS == host.Darwin, NoFollow: true, CaseInsensitiveFS: h.CaseInsensitiveFS}
+	opt := rootpath.Options{FoldCase: h.OS == host.Windows || h.OS == host.Darwin, NoFollow: true, CaseInsensitiveFS: h.CaseInsensitiveFS}
 	seen := make(map[string]bool)
 	var errs []error
 	for _, p := range list {
@@ -139,12 +139,12 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 }
 
 // check looks p up and describes it when it exists.
-func check(fsys fs.FS, o host.OS, p string, opt Options) (detect.Observation, bool, error) {
-	rel, err := Target(o, p)
+func check(fsys fs.FS, o host.OS, p string, opt rootpath.Options) (detect.Observation, bool, error) {
+	rel, err := rootpath.Target(o, p)
 	if err != nil {
 		return detect.Observation{}, false, err
 	}
-	loc, fi, err := Resolve(fsys, rel, opt)
+	loc, fi, err := rootpath.Resolve(fsys, rel, opt)
 	if errors.Is(err, fs.ErrNotExist) {
 		return detect.Observation{}, false, nil
 	}
@@ -165,39 +165,6 @@ func check(fsys fs.FS, o host.OS, p string, opt Options) (detect.Observation, bo
 		Location: loc,
 		Detail:   fmt.Sprintf("%s (%s)", p, what),
 	}, true, nil
-}
-
-// Target maps a path written as on a target running o to the slash
-// separated name [host.Host.FS] holds it under: "/opt/kaspersky" becomes
-// "opt/kaspersky"; on Windows `C:\Program Files\X` becomes "Program
-// Files/X" (any drive letter is taken as the system drive). Relative paths,
-// Windows UNC paths, drive-relative paths ("C:X") and environment variables
-// are errors: the catalog must list plain absolute paths.
-func Target(o host.OS, p string) (string, error) {
-	s := p
-	if o == host.Windows {
-		if strings.Contains(s, "%") {
-			return "", fmt.Errorf("environment variables are not expanded")
-		}
-		s = strings.ReplaceAll(s, `\`, "/")
-		if strings.HasPrefix(s, "//") {
-			return "", fmt.Errorf("UNC and device paths are not scanned")
-		}
-		if len(s) >= 2 && s[1] == ':' && isLetter(s[0]) {
-			s = s[2:]
-		}
-	}
-	if !strings.HasPrefix(s, "/") {
-		return "", fmt.Errorf("not an absolute path")
-	}
-	s = strings.TrimPrefix(path.Clean(s), "/")
-	if s == "" {
-		s = "."
-	}
-	if !fs.ValidPath(s) {
-		return "", fmt.Errorf("invalid path")
-	}
-	return s, nil
 }
 
 // baseName is the last element of the path as written.
@@ -232,14 +199,14 @@ func describe(fsys fs.FS, loc string, fi fs.FileInfo) string {
 }
 
 // describeLink says where the link at loc points and what is there.
-func describeLink(fsys fs.FS, loc string, opt Options) string {
+func describeLink(fsys fs.FS, loc string, opt rootpath.Options) string {
 	target, err := fs.ReadLink(fsys, loc)
 	if err != nil {
 		return "symbolic link, unreadable: " + cause(err)
 	}
 	what := "symlink to " + target
 	opt.NoFollow = false
-	dest, fi, err := Resolve(fsys, loc, opt)
+	dest, fi, err := rootpath.Resolve(fsys, loc, opt)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return what + ", broken"

@@ -3,6 +3,7 @@ package paths
 import (
 	"context"
 	"errors"
+	"github.com/avscout/avscout/internal/rootpath"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -155,7 +156,7 @@ func TestCollectLinux(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error for the unreadable paths")
 	}
-	if !errors.Is(err, ErrTooManyLinks) || !errors.Is(err, ErrNotDir) {
+	if !errors.Is(err, rootpath.ErrTooManyLinks) || !errors.Is(err, rootpath.ErrNotDir) {
 		t.Errorf("error %v: want both a link loop and a not-a-directory", err)
 	}
 	for _, want := range []string{"/opt/loop-a/bin", "/opt/sentinelone/bin/sentinelctl", "opt/relative"} {
@@ -315,48 +316,6 @@ func TestNewCopiesList(t *testing.T) {
 	got, err := collect(t, src, h)
 	if err != nil || len(got) != 1 {
 		t.Errorf("got %v, %v; want /opt/kaspersky only", got, err)
-	}
-}
-
-func TestTarget(t *testing.T) {
-	tests := []struct {
-		os      host.OS
-		in      string
-		want    string
-		wantErr string
-	}{
-		{host.Linux, "/opt/kaspersky", "opt/kaspersky", ""},
-		{host.Linux, "/opt/kaspersky/", "opt/kaspersky", ""},
-		{host.Linux, "//opt//kaspersky/./kesl", "opt/kaspersky/kesl", ""},
-		{host.Linux, "/../../etc/passwd", "etc/passwd", ""},
-		{host.Linux, "/", ".", ""},
-		{host.Linux, "opt/kaspersky", "", "not an absolute path"},
-		{host.Linux, "~/kaspersky", "", "not an absolute path"},
-		{host.Linux, `C:\Program Files`, "", "not an absolute path"},
-		{host.Darwin, "/Library/Application Support/Kaspersky Lab", "Library/Application Support/Kaspersky Lab", ""},
-		{host.Windows, `C:\Program Files (x86)\Kaspersky Lab`, "Program Files (x86)/Kaspersky Lab", ""},
-		{host.Windows, `c:/Program Files/Kaspersky Lab/`, "Program Files/Kaspersky Lab", ""},
-		{host.Windows, `D:\Kaspersky`, "Kaspersky", ""},
-		{host.Windows, `\ProgramData\Kaspersky Lab`, "ProgramData/Kaspersky Lab", ""},
-		{host.Windows, `C:\`, ".", ""},
-		{host.Windows, `C:\..\Windows`, "Windows", ""},
-		{host.Windows, `C:Kaspersky`, "", "not an absolute path"},
-		{host.Windows, `Kaspersky Lab`, "", "not an absolute path"},
-		{host.Windows, `%ProgramFiles%\Kaspersky Lab`, "", "environment variables"},
-		{host.Windows, `\\?\C:\Kaspersky`, "", "UNC"},
-		{host.Windows, `\\fileserver\share`, "", "UNC"},
-	}
-	for _, tt := range tests {
-		got, err := Target(tt.os, tt.in)
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("Target(%s, %q) = %q, %v; want error %q", tt.os, tt.in, got, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("Target(%s, %q) = %q, %v; want %q", tt.os, tt.in, got, err, tt.want)
-		}
 	}
 }
 

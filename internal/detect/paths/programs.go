@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/avscout/avscout/internal/rootpath"
 	"io"
 	"io/fs"
 	"path"
@@ -67,72 +68,11 @@ func (s *Source) WithPrograms(progs map[host.OS]Programs) *Source {
 	return c
 }
 
-// Format tells what kind of executable a file is from its first bytes
-// (up to 4 KiB), as the target OS o would run it: on Windows a PE image
-// ("MZ", and "PE\0\0" where its header offset points); on Linux an ELF
-// file or a "#!" script; on macOS a Mach-O file, thin or universal, or a
-// "#!" script. It returns "" for anything else — a text file, a
-// truncated image, an executable for another OS — which is then not
-// reported: a file named like a program that cannot run as one is no
-// sign of an install.
-func Format(head []byte, o host.OS) string {
-	switch o {
-	case host.Windows:
-		if isPE(head) {
-			return "PE"
-		}
-	case host.Linux:
-		if len(head) >= 4 && string(head[:4]) == "\x7fELF" {
-			return "ELF"
-		}
-	case host.Darwin:
-		if f := machOFormat(head); f != "" {
-			return f
-		}
-	}
-	if o != host.Windows && len(head) >= 2 && head[0] == '#' && head[1] == '!' {
-		return "script"
-	}
-	return ""
-}
-
-// isPE checks the DOS header's magic and the PE signature it points at.
-func isPE(b []byte) bool {
-	if len(b) < 0x40 || b[0] != 'M' || b[1] != 'Z' {
-		return false
-	}
-	off := int(uint32(b[0x3c]) | uint32(b[0x3d])<<8 | uint32(b[0x3e])<<16 | uint32(b[0x3f])<<24)
-	if off < 0x40 || off > len(b)-4 {
-		return false
-	}
-	return string(b[off:off+4]) == "PE\x00\x00"
-}
-
-// machOFormat recognises the Mach-O magics (mach-o/loader.h, fat.h) in
-// either byte order. A universal ("fat") header shares its magic with
-// Java class files; its architecture count, which a class file's version
-// would make 45 or more, tells them apart, as file(1) does.
-func machOFormat(b []byte) string {
-	if len(b) < 8 {
-		return ""
-	}
-	switch string(b[:4]) {
-	case "\xfe\xed\xfa\xce", "\xce\xfa\xed\xfe", "\xfe\xed\xfa\xcf", "\xcf\xfa\xed\xfe":
-		return "Mach-O"
-	case "\xca\xfe\xba\xbe", "\xca\xfe\xba\xbf":
-		n := uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
-		if n >= 1 && n < 30 {
-			return "Mach-O universal"
-		}
-	}
-	return ""
-}
-
 // programSearch is one scan's search of the program folders.
 type programSearch struct {
 	fsys  fs.FS
 	os    host.OS
-	opt   Options
+	opt   rootpath.Options
 	exes  []string // lower-case globs
 	drvs  []string // lower-case globs, Windows only
 	left  int      // entries still to read
@@ -145,7 +85,7 @@ type programSearch struct {
 // collectPrograms searches the program folders of h's OS. Every failure
 // is one item's: a folder or file that cannot be read, a bad pattern, the
 // entry bound reached.
-func (s *Source) collectPrograms(ctx context.Context, h *host.Host, opt Options, emit func(detect.Observation)) error {
+func (s *Source) collectPrograms(ctx context.Context, h *host.Host, opt rootpath.Options, emit func(detect.Observation)) error {
 	p := s.programs[h.OS]
 	if len(p.Dirs) == 0 || len(p.Executables) == 0 && (len(p.Drivers) == 0 || h.OS != host.Windows) {
 		return nil
@@ -214,14 +154,14 @@ type queued struct {
 // programs near its top are found before the entry bound is reached. It
 // returns only ctx's error.
 func (ps *programSearch) search(ctx context.Context, dir string) error {
-	rel, err := Target(ps.os, dir)
+	rel, err := rootpath.Target(ps.os, dir)
 	if err != nil {
 		ps.warn(fmt.Errorf("program folder %s: %w", dir, err))
 		return nil
 	}
-	loc, fi, err := Resolve(ps.fsys, rel, ps.opt)
+	loc, fi, err := rootpath.Resolve(ps.fsys, rel, ps.opt)
 	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrNotDir):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, rootpath.ErrNotDir):
 		return nil
 	case err != nil:
 		ps.warn(fmt.Errorf("program folder %s: %w", dir, err))
@@ -271,7 +211,7 @@ func (ps *programSearch) list(loc string) ([]fs.DirEntry, error) {
 	defer f.Close()
 	rd, ok := f.(fs.ReadDirFile)
 	if !ok {
-		return nil, &fs.PathError{Op: "readdir", Path: loc, Err: ErrNotDir}
+		return nil, &fs.PathError{Op: "readdir", Path: loc, Err: rootpath.ErrNotDir}
 	}
 	var ents []fs.DirEntry
 	for ps.left > 0 {
@@ -329,7 +269,7 @@ func (ps *programSearch) check(kind detect.Kind, loc, written string, link bool)
 	ps.files[loc] = true
 	real := loc
 	if link {
-		r, fi, err := Resolve(ps.fsys, loc, ps.opt)
+		r, fi, err := rootpath.Resolve(ps.fsys, loc, ps.opt)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return // a dangling link is no program
@@ -351,7 +291,7 @@ func (ps *programSearch) check(kind detect.Kind, loc, written string, link bool)
 		ps.warn(fmt.Errorf("program %s: %w", written, err))
 		return
 	}
-	format := Format(head, ps.os)
+	format := rootpath.Format(head, ps.os)
 	if format == "" {
 		return
 	}

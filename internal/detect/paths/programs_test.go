@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/rootpath"
 )
 
 // peImage is the start of a PE image as linkers write it: the DOS header
@@ -48,43 +50,6 @@ func testPrograms(o host.OS, dirs ...string) map[host.OS]Programs {
 		Executables: []string{"avp.exe", "avpui.exe", "avp.com", "klnagent.exe", "kesl", "kesl-control", "klnagent", "kav", "falcond"},
 		Drivers:     []string{"klif", "klflt", "klhk", "klim6", "klupd_klif_*"},
 	}}
-}
-
-func TestFormat(t *testing.T) {
-	pe := peImage()
-	badOffset := []byte(pe)
-	binary.LittleEndian.PutUint32(badOffset[0x3c:], 0x1000)
-	for _, tt := range []struct {
-		name string
-		head string
-		os   host.OS
-		want string
-	}{
-		{"PE on Windows", pe, host.Windows, "PE"},
-		{"MZ without a PE header", "MZ" + strings.Repeat("\x00", 0x100), host.Windows, ""},
-		{"PE header offset past the head", string(badOffset), host.Windows, ""},
-		{"text named like a program", "@echo off\r\nstart avp.exe\r\n", host.Windows, ""},
-		{"script on Windows", "#!/bin/sh\n", host.Windows, ""},
-		{"ELF on Windows", elfImage, host.Windows, ""},
-		{"ELF on Linux", elfImage, host.Linux, "ELF"},
-		{"script on Linux", "#!/bin/sh\nexec /opt/kaspersky/kesl/libexec/kesl\n", host.Linux, "script"},
-		{"PE on Linux", pe, host.Linux, ""},
-		{"empty", "", host.Linux, ""},
-		{"one byte", "#", host.Linux, ""},
-		{"truncated ELF magic", "\x7fEL", host.Linux, ""},
-		{"Mach-O thin", machOThin, host.Darwin, "Mach-O"},
-		{"Mach-O 32-bit big-endian", "\xfe\xed\xfa\xce\x00\x00\x00\x12", host.Darwin, "Mach-O"},
-		{"Mach-O universal", machOFat, host.Darwin, "Mach-O universal"},
-		{"Java class file", javaClass, host.Darwin, ""},
-		{"script on macOS", "#!/bin/bash\n", host.Darwin, "script"},
-		{"ELF on macOS", elfImage, host.Darwin, ""},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Format([]byte(tt.head), tt.os); got != tt.want {
-				t.Errorf("Format = %q, want %q", got, tt.want)
-			}
-		})
-	}
 }
 
 // windowsDisk is a mounted Windows system drive with KES 12 installed,
@@ -364,4 +329,29 @@ func leaves(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// openCounter is a MapFS that counts the files opened.
+type openCounter struct {
+	fstest.MapFS
+	opens int
+}
+
+func (c *openCounter) Open(name string) (fs.File, error) {
+	c.opens++
+	return c.MapFS.Open(name)
+}
+
+// Patterns pass a case-insensitive filesystem on to the literal
+// components they resolve: no folder is listed to match another case.
+func TestExpandCaseInsensitiveFS(t *testing.T) {
+	fsys := &openCounter{MapFS: fstest.MapFS{"Program Files/App/x.exe": {}}}
+	const pattern = `C:\program files\app\*.exe`
+	if got, err := expand(fsys, host.Windows, pattern, rootpath.Options{FoldCase: true}); len(got) != 1 || err != nil {
+		t.Errorf("folding expand(%q) = %q, %v", pattern, got, err)
+	}
+	fsys.opens = 0
+	if got, err := expand(fsys, host.Windows, pattern, rootpath.Options{FoldCase: true, CaseInsensitiveFS: true}); len(got) != 0 || err != nil || fsys.opens != 0 {
+		t.Errorf("expand on a case-insensitive filesystem = %q, %v after %d listings; want nothing after none", got, err, fsys.opens)
+	}
 }

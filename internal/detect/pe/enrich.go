@@ -11,8 +11,8 @@ import (
 	"sync"
 
 	"github.com/avscout/avscout/internal/detect"
-	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/rootpath"
 	"github.com/avscout/avscout/internal/safefs"
 	"github.com/avscout/avscout/internal/winpath"
 )
@@ -183,7 +183,7 @@ func collect(h *host.Host, obs []detect.Observation) ([]file, int) {
 		if !onDrive(h, wp, drive) {
 			continue // another volume: not on this root
 		}
-		target, err := paths.Target(host.Windows, wp)
+		target, err := rootpath.Target(host.Windows, wp)
 		if err != nil {
 			bad++
 			continue
@@ -291,7 +291,7 @@ func (e *Enricher) examine(ctx context.Context, h *host.Host, f file) outcome {
 // machine) the file is opened as written, the one walk down its folders
 // that Windows makes anyway (a file reached through a link keeps the name
 // it was reached by); one that cannot be opened so, or is no regular
-// file, is resolved as elsewhere: [paths.Resolve] looks at each folder on
+// file, is resolved as elsewhere: [rootpath.Resolve] looks at each folder on
 // the way, which costs a lookup and a volume query per folder (under
 // Wine, a round trip to its mount manager each).
 func open(ctx context.Context, h *host.Host, f file) (*safefs.File, string, outcome) {
@@ -300,9 +300,9 @@ func open(ctx context.Context, h *host.Host, f file) (*safefs.File, string, outc
 			return fh, f.target, outcome{}
 		}
 	}
-	loc, fi, err := paths.Resolve(h.FS, f.target, paths.Options{FoldCase: true})
+	loc, fi, err := rootpath.Resolve(h.FS, f.target, rootpath.Options{FoldCase: true})
 	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, rootpath.ErrNotDir):
 		return nil, "", outcome{skip: skipMissing, err: err}
 	case err != nil:
 		return nil, "", outcome{skip: skipUnreadable, err: err}

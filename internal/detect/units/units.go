@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/avscout/avscout/internal/rootpath"
 	"io/fs"
 	"path"
 	"regexp"
@@ -25,7 +26,6 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/internal/workers"
-	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/safefs"
 )
@@ -112,12 +112,10 @@ func (*Source) Name() string { return "units" }
 // files only. A definition that cannot be read, or whose program cannot be
 // looked up, is one item's failure: a warning ([detect.Warn]).
 //
-// It returns an error wrapping [detect.ErrUnavailable] when the target is
-// not Linux or has neither a unit directory nor an init script directory.
+// It returns an error wrapping [detect.ErrUnavailable] when the target
+// has neither a unit directory nor an init script directory. It is for
+// Linux targets only.
 func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
-	if h.OS != host.Linux {
-		return fmt.Errorf("units: systemd units are a Linux thing, target is %q: %w", h.OS, detect.ErrUnavailable)
-	}
 	if h.FS == nil {
 		return fmt.Errorf("units: no filesystem: %w", detect.ErrUnavailable)
 	}
@@ -340,7 +338,7 @@ func (c *collector) follow(ent entry) (followed, error) {
 			return f, nil
 		}
 	}
-	dest, fi, err := paths.Resolve(c.fsys, path.Join(ent.real, name), paths.Options{})
+	dest, fi, err := rootpath.Resolve(c.fsys, path.Join(ent.real, name), rootpath.Options{})
 	if f.state = linkState(err); err == nil {
 		f.fsys, f.name, f.typ = c.fsys, dest, fi.Mode().Type()
 	}
@@ -455,10 +453,10 @@ func (c *collector) find(rel string) lookup {
 		}
 	}
 	if err != nil {
-		_, fi, err = paths.Resolve(c.fsys, rel, paths.Options{})
+		_, fi, err = rootpath.Resolve(c.fsys, rel, rootpath.Options{})
 	}
 	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, paths.ErrNotDir):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, rootpath.ErrNotDir):
 		return lookup{}
 	case err != nil:
 		return lookup{err: err}
@@ -473,7 +471,7 @@ func (c *collector) find(rel string) lookup {
 func (c *collector) executable(p string) bool {
 	fi, err := fs.Stat(c.fsys, strings.TrimPrefix(p, "/"))
 	if err != nil {
-		_, fi, err = paths.Resolve(c.fsys, strings.TrimPrefix(p, "/"), paths.Options{})
+		_, fi, err = rootpath.Resolve(c.fsys, strings.TrimPrefix(p, "/"), rootpath.Options{})
 	}
 	return err == nil && fi.Mode().Perm()&0o111 != 0
 }
@@ -742,7 +740,7 @@ var errNotRegular = safefs.ErrNotRegular
 func openRegular(fsys fs.FS, name string, t fs.FileMode) (fs.File, int, error) {
 	real := name
 	if !t.IsRegular() {
-		r, fi, err := paths.Resolve(fsys, name, paths.Options{})
+		r, fi, err := rootpath.Resolve(fsys, name, rootpath.Options{})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -765,15 +763,15 @@ func openRegular(fsys fs.FS, name string, t fs.FileMode) (fs.File, int, error) {
 }
 
 // readDir lists the target directory dir, following links on the way as
-// the target would (see [paths.Resolve]). It returns the entries sorted by
+// the target would (see [rootpath.Resolve]). It returns the entries sorted by
 // name and the name fsys holds the directory under.
 func readDir(fsys fs.FS, dir string) ([]fs.DirEntry, string, error) {
-	real, fi, err := paths.Resolve(fsys, dir, paths.Options{})
+	real, fi, err := rootpath.Resolve(fsys, dir, rootpath.Options{})
 	if err != nil {
 		return nil, "", fmt.Errorf("units: %w", err)
 	}
 	if !fi.IsDir() {
-		return nil, real, fmt.Errorf("units: %s: %w", dir, paths.ErrNotDir)
+		return nil, real, fmt.Errorf("units: %s: %w", dir, rootpath.ErrNotDir)
 	}
 	ents, err := fs.ReadDir(fsys, real)
 	if err != nil {

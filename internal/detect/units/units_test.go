@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/detect"
-	"github.com/avscout/avscout/internal/detect/paths"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/rootpath"
 )
 
 // Unit files as the products ship them (trimmed).
@@ -435,8 +435,6 @@ func TestCollectErrors(t *testing.T) {
 		wantText string
 		wantObs  []string
 	}{
-		{name: "not linux", os: host.Windows, tree: map[string]string{"lib/systemd/system/kesl.service": "file:"},
-			wantErr: detect.ErrUnavailable, wantText: `"windows"`},
 		{name: "empty root", os: host.Linux, tree: map[string]string{"etc/os-release": "file:"},
 			wantErr: detect.ErrUnavailable, wantText: "no systemd unit directory"},
 		{name: "init.d only", os: host.Linux, tree: map[string]string{"etc/init.d/kesl": "file:" + initScript},
@@ -444,7 +442,7 @@ func TestCollectErrors(t *testing.T) {
 		{name: "a file where a unit directory should be", os: host.Linux, tree: map[string]string{
 			"etc/systemd/system":                  "file:oops",
 			"usr/lib/systemd/system/kesl.service": "file:" + keslUnit,
-		}, wantErr: paths.ErrNotDir, wantText: "etc/systemd/system", wantObs: []string{"kesl.service"}},
+		}, wantErr: rootpath.ErrNotDir, wantText: "etc/systemd/system", wantObs: []string{"kesl.service"}},
 		{name: "unit directory is a dangling link", os: host.Linux, tree: map[string]string{
 			"lib":                                 "link:/usr/lib64",
 			"usr/lib/systemd/system/kesl.service": "file:" + keslUnit,
@@ -452,7 +450,7 @@ func TestCollectErrors(t *testing.T) {
 		{name: "unit directory link loop", os: host.Linux, tree: map[string]string{
 			"run/systemd/system":                  "link:/run/systemd/system",
 			"usr/lib/systemd/system/kesl.service": "file:" + keslUnit,
-		}, wantErr: paths.ErrTooManyLinks, wantText: "run/systemd/system", wantObs: []string{"kesl.service"}},
+		}, wantErr: rootpath.ErrTooManyLinks, wantText: "run/systemd/system", wantObs: []string{"kesl.service"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -645,7 +643,7 @@ func TestCollectBadFiles(t *testing.T) {
 			t.Errorf("%v is not a per-item warning", e)
 		}
 	}
-	for _, want := range []error{ErrTooLarge, errNotRegular, paths.ErrTooManyLinks} {
+	for _, want := range []error{ErrTooLarge, errNotRegular, rootpath.ErrTooManyLinks} {
 		if !errors.Is(err, want) {
 			t.Errorf("error %v does not say %v", err, want)
 		}

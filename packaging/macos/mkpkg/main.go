@@ -2,7 +2,7 @@
 // product archive) from the two darwin agent binaries, the launchd plist
 // and the install scripts. packaging/macos/build.sh runs it; it exists
 // so the .pkg is built on Linux without Apple's tools (see
-// internal/macpkg).
+// packaging/macos/macpkg).
 //
 // Layout installed (all root:wheel, uid 0 gid 0 as on every Mac):
 //
@@ -23,7 +23,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/avscout/avscout/internal/macpkg"
+	"github.com/avscout/avscout/packaging/macos/macpkg"
 )
 
 // Shared with the MDM profiles and `avscout service install`.

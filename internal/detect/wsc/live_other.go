@@ -1,9 +1,0 @@
-//go:build !windows
-
-package wsc
-
-import "github.com/avscout/avscout/internal/detect"
-
-// NewLive returns the source for this machine's Security Center; off
-// Windows it is always unavailable.
-func NewLive() detect.Source { return New(nil) }
