@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/errlist"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/safefs"
 )
@@ -70,7 +71,8 @@ func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observ
 	if h == nil || h.FS == nil {
 		return fmt.Errorf("dpkg: no filesystem: %w", detect.ErrUnavailable)
 	}
-	c := collector{ctx: ctx, fsys: h.FS, emit: emit}
+	c := collector{ctx: ctx, fsys: h.FS, emit: emit,
+		problems: errlist.List{Max: maxReported, What: "records with an unknown Status"}}
 
 	_, statusErr := fs.Stat(h.FS, StatusPath)
 	statusD, statusDErr := fs.ReadDir(h.FS, StatusDDir)
@@ -111,9 +113,8 @@ type collector struct {
 	fsys fs.FS
 	emit func(detect.Observation)
 
-	errs     []error // file-level errors, all kept
-	problems []error // record-level problems, the first maxReported
-	dropped  int     // record-level problems not kept
+	errs     []error      // file-level errors, all kept
+	problems errlist.List // record-level problems: the first maxReported, and a count
 }
 
 // journal holds the updates/ records that supersede the status file's.
@@ -270,18 +271,6 @@ func classify(status string) (st detect.Status, ok, known bool) {
 
 func (c *collector) fail(err error) { c.errs = append(c.errs, err) }
 
-func (c *collector) problem(err error) {
-	if len(c.problems) < maxReported {
-		c.problems = append(c.problems, err)
-		return
-	}
-	c.dropped++
-}
+func (c *collector) problem(err error) { c.problems.Add(err) }
 
-func (c *collector) err() error {
-	errs := append(c.errs, c.problems...)
-	if c.dropped > 0 {
-		errs = append(errs, fmt.Errorf("and %d more records with an unknown Status", c.dropped))
-	}
-	return errors.Join(errs...)
-}
+func (c *collector) err() error { return errors.Join(append(c.errs, c.problems.Err())...) }

@@ -16,9 +16,10 @@ package macos
 
 import (
 	"errors"
-	"fmt"
+	"slices"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/errlist"
 )
 
 // MaxErrors is how many errors [Errors] keeps; the rest are counted.
@@ -28,40 +29,34 @@ const MaxErrors = 10
 // MaxErrors and counts the others, so a root with ten thousand broken
 // bundles still gives a report a person can read. Errors marked with
 // [detect.Warn] (one item unreadable) stay warnings when counted: the
-// count is a warning too unless an error it stands for was not.
+// count is a warning too unless an error it stands for was not. The zero
+// value is ready to use.
 type Errors struct {
-	list    []error
-	dropped int
+	list errlist.List
 	// droppedFailures counts the dropped errors that were not warnings.
 	droppedFailures int
 }
 
 // Add records err; nil is ignored.
 func (e *Errors) Add(err error) {
-	switch {
-	case err == nil:
-	case len(e.list) < MaxErrors:
-		e.list = append(e.list, err)
-	default:
-		e.dropped++
-		if !detect.IsWarning(err) {
-			e.droppedFailures++
-		}
+	e.list.Max, e.list.What = MaxErrors, "errors"
+	if err != nil && !e.list.Add(err) && !detect.IsWarning(err) {
+		e.droppedFailures++
 	}
 }
 
 // Len is the number of errors recorded, kept or not.
-func (e *Errors) Len() int { return len(e.list) + e.dropped }
+func (e *Errors) Len() int { return e.list.Len() }
 
 // Err joins the kept errors, with a last one counting those left out;
 // nil when none was recorded.
 func (e *Errors) Err() error {
-	if e.dropped > 0 {
-		more := fmt.Errorf("and %d more errors", e.dropped)
-		if e.droppedFailures == 0 {
-			more = detect.Warn(more)
-		}
-		return errors.Join(append(e.list, more)...)
+	more := e.list.More()
+	if more == nil {
+		return e.list.Err()
 	}
-	return errors.Join(e.list...)
+	if e.droppedFailures == 0 {
+		more = detect.Warn(more)
+	}
+	return errors.Join(append(slices.Clone(e.list.Kept()), more)...)
 }

@@ -42,6 +42,7 @@ import (
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/rpm/internal/rpmdb"
+	"github.com/avscout/avscout/internal/errlist"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/safefs"
 )
@@ -128,11 +129,9 @@ func read(ctx context.Context, h *host.Host, name string, info fs.FileInfo, emit
 	}
 	defer done()
 
-	var (
-		errs  []error // the database's
-		items []error // the records', the first maxItemErrors
-		more  int     // records' errors not kept
-	)
+	var errs []error // the database's
+	// The records': the first maxItemErrors, and a count.
+	items := errlist.List{Max: maxItemErrors, What: "unreadable packages"}
 	for rec, err := range records {
 		if ctx.Err() != nil {
 			break
@@ -159,19 +158,16 @@ func read(ctx context.Context, h *host.Host, name string, info fs.FileInfo, emit
 			errs = append(errs, err)
 			continue
 		}
-		if len(items) < maxItemErrors {
-			items = append(items, detect.Warn(err))
-		} else {
-			more++
-		}
+		items.Add(detect.Warn(err))
 	}
 	if ctx.Err() != nil {
 		errs = append(errs, fmt.Errorf("rpm database %s: %w", name, ctx.Err()))
 	}
-	if more > 0 {
-		items = append(items, detect.Warn(fmt.Errorf("rpm database %s: and %d more unreadable packages", name, more)))
+	errs = append(errs, items.Kept()...)
+	if more := items.More(); more != nil {
+		errs = append(errs, detect.Warn(fmt.Errorf("rpm database %s: %w", name, more)))
 	}
-	return errors.Join(append(errs, items...)...)
+	return errors.Join(errs...)
 }
 
 // maxItemErrors is how many unreadable records are reported one by one.

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/avscout/avscout/internal/errlist"
 )
 
 // MaxLine is the longest line a [Scanner] reads whole, line end included.
@@ -57,8 +59,7 @@ type Scanner struct {
 
 	delivered bool // a good record was delivered: never give up
 	gaveUpAt  int
-	problems  []*SyntaxError
-	count     int
+	problems  errlist.List // of *SyntaxError: the first MaxProblems, and a count
 
 	// head holds the first bytes of an over-long line. Bytes returns it
 	// rather than line pointing into it, which would move every Scanner
@@ -74,7 +75,7 @@ type Scanner struct {
 // one from a constructor, so that a parse costs no allocation beyond the
 // read buffer.
 func (s *Scanner) Init(r io.Reader, format string) *Scanner {
-	*s = Scanner{br: bufio.NewReaderSize(r, MaxLine), format: format}
+	*s = Scanner{br: bufio.NewReaderSize(r, MaxLine), format: format, problems: errlist.List{Max: MaxProblems}}
 	return s
 }
 
@@ -88,7 +89,7 @@ func (s *Scanner) Scan() bool {
 	if s.err != nil {
 		return false
 	}
-	if !s.delivered && s.count >= GiveUpAfter {
+	if !s.delivered && s.problems.Len() >= GiveUpAfter {
 		s.gaveUpAt = s.n
 		return false
 	}
@@ -153,10 +154,7 @@ func (s *Scanner) Problem(msg string) { s.ProblemAt(s.n, msg) }
 
 // ProblemAt reports a problem at a line.
 func (s *Scanner) ProblemAt(line int, msg string) {
-	s.count++
-	if len(s.problems) < MaxProblems {
-		s.problems = append(s.problems, &SyntaxError{Line: line, Msg: msg})
-	}
+	s.problems.Add(&SyntaxError{Line: line, Msg: msg})
 }
 
 // Delivered notes that the parser delivered a good record: the input is
@@ -169,8 +167,12 @@ func (s *Scanner) Delivered() { s.delivered = true }
 // that error wrapped, joined with the problems found before it.
 func (s *Scanner) Err() error {
 	var problems error // a nil interface, not a nil *ParseError, when there are none
-	if s.count > 0 {
-		problems = &ParseError{Problems: s.problems, Count: s.count, GaveUpAt: s.gaveUpAt, format: s.format}
+	if s.problems.Len() > 0 {
+		kept := make([]*SyntaxError, len(s.problems.Kept()))
+		for i, p := range s.problems.Kept() {
+			kept[i] = p.(*SyntaxError)
+		}
+		problems = &ParseError{Problems: kept, Count: s.problems.Len(), GaveUpAt: s.gaveUpAt, format: s.format}
 	}
 	if s.err != nil && s.err != io.EOF {
 		readErr := fmt.Errorf("reading after line %d: %w", s.n, s.err)
