@@ -10,15 +10,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/avscout/avscout/internal/errlist"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/report/enum"
 )
 
-// SourceStatus values as they appear in reports.
+// SourceStatus values as they appear in reports: the report contract's,
+// owned by [enum], named here for the sources' and the runner's callers.
 const (
-	StatusOK          = "ok"
-	StatusError       = "error"
-	StatusUnavailable = "unavailable"
-	StatusTimeout     = "timeout"
+	StatusOK          = enum.StatusOK
+	StatusError       = enum.StatusError
+	StatusUnavailable = enum.StatusUnavailable
+	StatusTimeout     = enum.StatusTimeout
 )
 
 // SourceResult says how one source fared.
@@ -187,8 +190,13 @@ func (r *Runner) runOne(ctx context.Context, c collector, timeout, grace time.Du
 			why = ctx.Err()
 		}
 		select {
-		case <-done:
+		case late := <-done:
 			err = fmt.Errorf("source %s: %w", name, why)
+			if late != nil && !errors.Is(late, ctx.Err()) {
+				// The status says timeout; what else the source failed
+				// with as it stopped is not lost, only logged.
+				logger.Debug("source failed as it stopped after its time was up", "source", name, "err", late)
+			}
 		case <-stopped.C:
 			err = fmt.Errorf("source %s: %w, and it did not stop within %s: abandoned", name, why, grace)
 			logger.Error("source ignores its context: abandoned, still running", "source", name, "grace", grace)
@@ -254,18 +262,13 @@ func IsWarning(err error) bool {
 // warnings lists the messages of the item errors in err's tree, in order,
 // at most [MaxWarnings] of them and then "and N more".
 func warnings(err error) []string {
-	var out []string
-	more := 0
+	list := errlist.List{Max: MaxWarnings}
 	var walk func(error)
 	walk = func(err error) {
 		switch e := err.(type) {
 		case nil:
 		case *ItemError:
-			if len(out) < MaxWarnings {
-				out = append(out, e.Error())
-			} else {
-				more++
-			}
+			list.Add(e)
 		case interface{ Unwrap() []error }:
 			for _, x := range e.Unwrap() {
 				walk(x)
@@ -275,8 +278,12 @@ func warnings(err error) []string {
 		}
 	}
 	walk(err)
-	if more > 0 {
-		out = append(out, fmt.Sprintf("and %d more", more))
+	out := make([]string, 0, len(list.Kept())+1)
+	for _, e := range list.Kept() {
+		out = append(out, e.Error())
+	}
+	if more := list.More(); more != nil {
+		out = append(out, more.Error())
 	}
 	return out
 }
