@@ -269,11 +269,11 @@ func kasperskyRoot(t *testing.T) string {
 
 // startService starts `avscout service run` in the foreground and returns
 // the process; its standard error goes to a file in the test's folder.
-func startService(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+func startService(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"service", "run"}, args...)...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := new(lockedBuffer)
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,25 @@ func startService(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 			cmd.Wait()
 		}
 	})
-	return cmd, &logs
+	return cmd, logs
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // The service scans on its schedule, queues, delivers to a real HTTP
@@ -471,6 +489,11 @@ func TestServiceSurvivesKill9(t *testing.T) {
 	// A last, undisturbed run drains what the kills left behind.
 	coll.delay = nil
 	cmd, logs := startService(t, "--config", cfg, "--root", root, "--splay", "1h")
+	// SIGTERM only once the service handles it: the spool may already be
+	// empty when it starts, and a signal before its handler kills it.
+	waitFor(t, "the service to run", 60*time.Second, func() bool {
+		return strings.Contains(logs.String(), "service running in the foreground")
+	})
 	waitFor(t, "the spool to drain", 60*time.Second, func() bool {
 		st, err := readStatus(t, cfg)
 		return err == nil && st.Queue.Reports == 0

@@ -10,13 +10,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/avscout/avscout/internal/agent/unit"
 )
 
-// The service as cmd/agent/service.go serviceConfig describes it; the MSI
-// must create the same one (TestMSI checks both files hold these).
+// The service as internal/agent/unit describes it; the MSI must create the
+// same one (TestMSI checks both agree with these).
 const (
 	serviceName        = "avscout"
 	serviceDisplayName = "avscout endpoint agent"
@@ -149,14 +152,12 @@ func TestMSI(t *testing.T) {
 	msi := f.mustBuild(t, "1.2.3")
 
 	t.Run("service matches the agent's own", func(t *testing.T) {
-		src, err := os.ReadFile(filepath.Join(f.repo, "cmd", "agent", "service.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range []string{`"` + serviceName + `"`, `"` + serviceDisplayName + `"`, `"` + serviceDescription + `"`, `"service", "run"`, `"--scm"`} {
-			if !bytes.Contains(src, []byte(s)) {
-				t.Errorf("cmd/agent/service.go no longer holds %s: update avscout.wxs and this test together", s)
-			}
+		// What `avscout service install` registers on Windows.
+		u := unit.For("windows", "")
+		got := []string{u.Name, u.DisplayName, u.Description, strings.Join(u.Arguments, " ")}
+		want := []string{serviceName, serviceDisplayName, serviceDescription, "service run --scm"}
+		if !slices.Equal(got, want) {
+			t.Errorf("the agent installs its service as %q, avscout.wxs as %q: update avscout.wxs and this test together", got, want)
 		}
 	})
 
