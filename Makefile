@@ -37,7 +37,7 @@ deps-packaging:
 ## test: everything CI runs — formatting, vet for each OS, cross-builds, unit and end-to-end tests
 ## (the Windows agent under Wine among them), and the Windows packages' own tests under Wine
 test: deps fmt-check vet lint cross
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) test-windows
 
 # The Windows packages' tests, cross-compiled and run under Wine through
