@@ -253,7 +253,7 @@ func TestADMXValuesAreReadByTheAgent(t *testing.T) {
 	for _, line := range regSamples {
 		b.WriteString(line + "\r\n")
 	}
-	b.WriteString("\r\n[HKEY_LOCAL_MACHINE\\" + config.PolicyKey + "\\ScanSources]\r\n\"1\"=\"winapps\"\r\n\"2\"=\"winsvc\"\r\n")
+	b.WriteString("\r\n[HKEY_LOCAL_MACHINE\\" + config.PolicyKey + "\\ScanSources]\r\n\"1\"=\"uninstall\"\r\n\"2\"=\"services\"\r\n")
 	b.WriteString("\r\n[HKEY_LOCAL_MACHINE\\" + config.PolicyKey + "\\Tags]\r\n\"site\"=\"berlin\"\r\n\"department\"=\"it\"\r\n")
 	reg := winreg.NewFake()
 	if err := reg.Import(strings.NewReader(b.String()), winreg.View64); err != nil {
@@ -267,7 +267,7 @@ func TestADMXValuesAreReadByTheAgent(t *testing.T) {
 	}
 	c := eff.Config
 	if c.Collector.URL != "https://collector.example.com:8443" || time.Duration(c.Schedule.Interval) != 4*time.Hour ||
-		c.Spool.MaxReports != 200 || c.Log.MaxFiles != 5 || !reflect.DeepEqual(c.Scan.Sources, []string{"winapps", "winsvc"}) ||
+		c.Spool.MaxReports != 200 || c.Log.MaxFiles != 5 || !reflect.DeepEqual(c.Scan.Sources, []string{"uninstall", "services"}) ||
 		c.Tags["site"] != "berlin" || c.Tags["department"] != "it" || c.Log.Level != "debug" {
 		t.Errorf("config from the policies = %+v", c)
 	}
