@@ -60,7 +60,10 @@ func (h *scmHandler) Execute(_ []string, req <-chan svc.ChangeRequest, status ch
 				status <- svc.Status{State: svc.StopPending, WaitHint: uint32(stopTimeout / time.Millisecond)}
 				cancel()
 				select {
-				case <-done:
+				case err := <-done:
+					if err != nil {
+						h.logger.Error("service loop stopped with an error", "err", err)
+					}
 				case <-time.After(stopTimeout):
 					h.logger.Warn("service loop did not stop in time", "timeout", stopTimeout)
 				}

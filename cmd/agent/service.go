@@ -138,7 +138,10 @@ func runServiceUnit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "avscout service unit: %v\n", err)
 		return exitUsage
 	}
-	io.WriteString(stdout, out)
+	if _, err := io.WriteString(stdout, out); err != nil {
+		fmt.Fprintf(stderr, "avscout service unit: write the unit: %v\n", err)
+		return exitUsage
+	}
 	return exitOK
 }
 

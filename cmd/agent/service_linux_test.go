@@ -37,7 +37,9 @@ echo "$@" >> %[1]s/systemctl.log
 [ "$1" = daemon-reload ] && exit 0
 exec %[2]s --root=/ "$@"
 `, dir, mustLookPath(t, "systemctl")))
-	os.Chmod(wrapper, 0o755)
+	if err := os.Chmod(wrapper, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cfg, _ := agentConfig(t, "", "", "")
 	script := fmt.Sprintf(`set -e
 mount -t tmpfs tmpfs /etc/systemd/system

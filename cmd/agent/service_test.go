@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -76,7 +77,13 @@ func (c *loopCollector) serve() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/reports", c.ingest)
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go c.srv.Serve(c.ln)
+	srv, ln := c.srv, c.ln
+	go func() {
+		// Close (down, or the test's end) ends Serve with ErrServerClosed.
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			c.t.Errorf("loop collector: serve: %v", err)
+		}
+	}()
 }
 
 // down stops the server and frees its port; up listens on it again.
@@ -129,7 +136,11 @@ func (c *loopCollector) ingest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var rep report.Report
-	json.Unmarshal(body, &rep)
+	if err := json.Unmarshal(body, &rep); err != nil { // the schema let it pass
+		c.invalid = append(c.invalid, err.Error())
+		http.Error(w, "decode: "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	if key := r.Header.Get("Idempotency-Key"); key != rep.ReportID {
 		c.invalid = append(c.invalid, fmt.Sprintf("Idempotency-Key %q for report %q", key, rep.ReportID))
 		http.Error(w, "key mismatch", http.StatusBadRequest)

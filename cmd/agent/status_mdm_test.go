@@ -97,9 +97,16 @@ func TestStatusMDMFormats(t *testing.T) {
 	// so on stdout, in their format.
 	bad := hosts["compliant"]
 	badCfg := filepath.Join(t.TempDir(), "config.yaml")
-	b, _ := os.ReadFile(bad.cfg)
-	os.WriteFile(badCfg, b, 0o666)
-	os.Chmod(badCfg, 0o666)
+	b, err := os.ReadFile(bad.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(badCfg, b, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(badCfg, 0o666); err != nil { // past the umask
+		t.Fatal(err)
+	}
 	hosts["badconfig"] = mdmHost{cfg: badCfg}
 
 	for _, tc := range []struct {
@@ -235,13 +242,20 @@ func complianceKeys(t *testing.T, line string) []string {
 		}
 	}
 	dec := json.NewDecoder(strings.NewReader(line))
-	dec.Token()
+	if _, err := dec.Token(); err != nil { // the opening brace
+		t.Fatalf("compliance output %q: %v", line, err)
+	}
 	var keys []string
 	for dec.More() {
-		k, _ := dec.Token()
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatalf("compliance output %q: %v", line, err)
+		}
 		keys = append(keys, k.(string))
 		var skip any
-		dec.Decode(&skip)
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatalf("compliance output %q: %v", line, err)
+		}
 	}
 	return keys
 }
@@ -324,11 +338,18 @@ func TestLinuxComplianceDiscoveryUnprivileged(t *testing.T) {
 
 			bin := publicCopy(t, pubDir)
 			w := filepath.Join(pubDir, "avscout-wrapper")
-			os.WriteFile(w, []byte("#!/bin/sh\nexec '"+bin+"' \"$@\" --public-file '"+pub+"'\n"), 0o755)
+			if err := os.WriteFile(w, []byte("#!/bin/sh\nexec '"+bin+"' \"$@\" --public-file '"+pub+"'\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			script := kitScript(t, "intune/compliance-discovery.sh", "AVSCOUT=/usr/bin/avscout", w)
 			copyTo := filepath.Join(pubDir, "discovery.sh")
-			sb, _ := os.ReadFile(script)
-			os.WriteFile(copyTo, sb, 0o755)
+			sb, err := os.ReadFile(script)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(copyTo, sb, 0o755); err != nil {
+				t.Fatal(err)
+			}
 			var prefix []string
 			if os.Geteuid() == 0 {
 				// As nobody: the private state is out of reach.
@@ -356,7 +377,9 @@ func publicDir(t *testing.T) string {
 	t.Helper()
 	d := t.TempDir()
 	for p := d; p != os.TempDir() && p != "/" && strings.HasPrefix(p, os.TempDir()); p = filepath.Dir(p) {
-		os.Chmod(p, 0o755)
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return d
 }

@@ -271,18 +271,28 @@ func gzipBomb(t *testing.T) hostileBody {
 		`"restricted":false,"white_label":false,"confidence":"low","evidence":[{}`
 	tailS := `]}],"sources":[]}`
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	io.WriteString(zw, head)
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(p []byte) {
+		if _, err := zw.Write(p); err != nil {
+			t.Fatalf("gzip the bomb: %v", err)
+		}
+	}
+	write([]byte(head))
 	n := (8<<20 - len(head) - len(tailS) - 16) / 3
 	item := []byte(",{}")
 	chunk := bytes.Repeat(item, 4096)
 	for n > 0 {
 		k := min(n, 4096)
-		zw.Write(chunk[:3*k])
+		write(chunk[:3*k])
 		n -= k
 	}
-	io.WriteString(zw, tailS)
-	zw.Close()
+	write([]byte(tailS))
+	if err := zw.Close(); err != nil {
+		t.Fatalf("gzip the bomb: %v", err)
+	}
 	return hostileBody{id, buf.Bytes()}
 }
 
@@ -323,8 +333,12 @@ func paddedReport(t *testing.T) hostileBody {
 	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	zw.Write(raw)
-	zw.Close()
+	if _, err := zw.Write(raw); err != nil {
+		t.Fatalf("gzip the padded report: %v", err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatalf("gzip the padded report: %v", err)
+	}
 	return hostileBody{r.ReportID, buf.Bytes()}
 }
 

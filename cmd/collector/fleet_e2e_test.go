@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -163,7 +162,8 @@ func TestFleetEndToEnd(t *testing.T) {
 func buildAgent(t *testing.T) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "avscout")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, "../agent")
+	// go test puts its own GOROOT/bin first on PATH.
+	cmd := exec.Command("go", "build", "-o", out, "../agent")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build the agent: %v\n%s", err, b)

@@ -63,7 +63,8 @@ func build(t *testing.T) string {
 		if runtime.GOOS == "windows" {
 			binary += ".exe"
 		}
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-ldflags", "-X main.version=test-1", "-o", binary, ".")
+		// go test puts its own GOROOT/bin first on PATH.
+		cmd := exec.Command("go", "build", "-ldflags", "-X main.version=test-1", "-o", binary, ".")
 		var out []byte
 		if out, err = cmd.CombinedOutput(); err != nil {
 			err = fmt.Errorf("go build: %w\n%s", err, out)
@@ -101,7 +102,9 @@ func TestUsage(t *testing.T) {
 	if err := os.WriteFile(worldReadable, []byte("0123456789abcdef0123"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(worldReadable, 0o644)
+	if err := os.Chmod(worldReadable, 0o644); err != nil { // past the umask
+		t.Fatal(err)
+	}
 	db := filepath.Join(dir, "x.db")
 	for _, tt := range []struct {
 		name    string
@@ -233,7 +236,12 @@ func start(t *testing.T, client *http.Client, scheme string, args ...string) *co
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
 			p.cmd.Process.Kill()
-			<-p.exited
+			// Killed, it exits with a signal status; anything else is
+			// a failure to wait for it.
+			var exit *exec.ExitError
+			if err := <-p.exited; !errors.As(err, &exit) {
+				t.Errorf("stop the collector: %v", err)
+			}
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)

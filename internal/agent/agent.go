@@ -106,7 +106,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-a.after(wait):
 		}
 		started := a.now()
-		a.cycle(ctx, wake)
+		// cycle logs a failed scan or queueing and records it in the
+		// state, which `avscout status` shows; the service lives on.
+		_ = a.cycle(ctx, wake)
 		if ctx.Err() != nil {
 			return nil
 		}

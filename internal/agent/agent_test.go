@@ -285,7 +285,9 @@ func TestDelivererIsWokenAtStartAndAfterEachQueuedReport(t *testing.T) {
 
 func TestOpenStateSurvivesADamagedFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
-	os.WriteFile(path, []byte("{\"version\": 1, \"last_scan\": {tru"), 0o600)
+	if err := os.WriteFile(path, []byte("{\"version\": 1, \"last_scan\": {tru"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	f := OpenState(path, nil)
 	f.Update(func(s *State) { s.PID = 7 })
 	st, err := ReadState(path)
@@ -302,7 +304,9 @@ func TestReadStateRejectsBadFiles(t *testing.T) {
 		"huge.json":    bytes.Repeat([]byte(" "), maxStateSize+10),
 	} {
 		p := filepath.Join(dir, name)
-		os.WriteFile(p, content, 0o600)
+		if err := os.WriteFile(p, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := ReadState(p); err == nil {
 			t.Errorf("ReadState(%s) succeeded", name)
 		}
@@ -372,7 +376,9 @@ func TestOldStateFilesGetAVerdict(t *testing.T) {
 		{"queue_failed", `{"at": "2026-11-20T08:00:00Z", "report_id": "r5", "duration_ms": 9, "compliant": true, "products": 0, "error": "queue report: disk full"}`, report.VerdictCompliant},
 	} {
 		p := filepath.Join(dir, tt.name+".json")
-		os.WriteFile(p, []byte(`{"version": 1, "pid": 12, "last_scan": `+tt.lastScan+`}`), 0o600)
+		if err := os.WriteFile(p, []byte(`{"version": 1, "pid": 12, "last_scan": `+tt.lastScan+`}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		st, err := ReadState(p)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)

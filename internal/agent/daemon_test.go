@@ -83,10 +83,14 @@ func TestDaemonOnce(t *testing.T) {
 			if tt.status != 0 {
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					hits.Add(1)
-					io.Copy(io.Discard, r.Body)
+					if _, err := io.Copy(io.Discard, r.Body); err != nil {
+						t.Errorf("read the request body: %v", err)
+					}
 					w.Header().Set("Content-Type", "application/json")
 					w.WriteHeader(tt.status)
-					io.WriteString(w, `{"code":"test","error":"test answer"}`)
+					if _, err := io.WriteString(w, `{"code":"test","error":"test answer"}`); err != nil {
+						t.Errorf("write the answer: %v", err)
+					}
 				}))
 				t.Cleanup(srv.Close)
 				cfg.Collector.URL = srv.URL

@@ -50,10 +50,12 @@ func (h *eventLogHandler) Handle(ctx context.Context, r slog.Record) error {
 			write(a)
 		}
 		r.Attrs(write)
+		// Best effort: the record still reaches the next handler below,
+		// and a failed event-log write has nowhere else to be reported.
 		if r.Level >= slog.LevelError {
-			h.log.Error(EventIDError, b.String())
+			_ = h.log.Error(EventIDError, b.String())
 		} else {
-			h.log.Warning(EventIDWarning, b.String())
+			_ = h.log.Warning(EventIDWarning, b.String())
 		}
 	}
 	return h.next.Handle(ctx, r)

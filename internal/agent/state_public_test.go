@@ -65,7 +65,9 @@ func TestPublishFollowsTheState(t *testing.T) {
 func TestPublishFailureIsLoggedOnce(t *testing.T) {
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "file")
-	os.WriteFile(blocker, nil, 0o600)
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var logs bytes.Buffer
 	f := OpenState(filepath.Join(dir, "state.json"), slog.New(slog.NewTextHandler(&logs, nil)))
 	f.Publish(filepath.Join(blocker, "avscout", "status.json"), time.Hour)

@@ -41,8 +41,11 @@ func BenchmarkPostReport(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				io.Copy(io.Discard, resp.Body)
+				_, err = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
 				if resp.StatusCode != http.StatusCreated {
 					b.Fatalf("status %d", resp.StatusCode)
 				}
@@ -82,8 +85,11 @@ func BenchmarkListHosts(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
-						io.Copy(io.Discard, resp.Body)
+						_, err = io.Copy(io.Discard, resp.Body)
 						resp.Body.Close()
+						if err != nil {
+							b.Fatal(err)
+						}
 						if resp.StatusCode != 200 {
 							b.Fatalf("status %d", resp.StatusCode)
 						}

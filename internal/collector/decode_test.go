@@ -188,7 +188,9 @@ func TestDecoderAgreesWithSchema(t *testing.T) {
 		raw("generated_at "+d, replace(`"generated_at":"`+report.FormatTime(t0)+`"`, `"generated_at":"`+d+`"`))
 	}
 	var m map[string]any
-	json.Unmarshal(valid, &m)
+	if err := json.Unmarshal(valid, &m); err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range []string{"", "not-a-uuid", strings.ToUpper(m["report_id"].(string)), m["report_id"].(string) + "\n", "0f8fad5b-d9cb-469f-a165-70867728950"} {
 		b, _ := json.Marshal(id)
 		raw("report_id "+string(b), replace(`"report_id":"`+m["report_id"].(string)+`"`, `"report_id":`+string(b)))
@@ -366,9 +368,10 @@ func BenchmarkDecode(b *testing.B) {
 	valid := string(fleettest.JSON(b, fleettest.Report(b, "debian-kaspersky", "h1", "host-1", t0)))
 	bomb := []byte(strings.Replace(valid, `"evidence":[`, `"evidence":[`+strings.Repeat("{},", (8<<20-len(valid))/3), 1))
 	for _, in := range []struct {
-		name string
-		doc  []byte
-	}{{"typical", typical}, {"bomb", bomb}} {
+		name  string
+		doc   []byte
+		valid bool // the bomb's empty evidence items are rejected
+	}{{"typical", typical, true}, {"bomb", bomb, false}} {
 		b.Run(in.name+"/before", func(b *testing.B) {
 			b.SetBytes(int64(len(in.doc)))
 			for b.Loop() {
@@ -383,7 +386,9 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run(in.name+"/strict", func(b *testing.B) {
 			b.SetBytes(int64(len(in.doc)))
 			for b.Loop() {
-				decodeReport(context.Background(), in.doc, defaultLimits())
+				if _, err := decodeReport(context.Background(), in.doc, defaultLimits()); (err == nil) != in.valid {
+					b.Fatalf("decodeReport = %v, want valid %v", err, in.valid)
+				}
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -64,7 +65,9 @@ func TestIngestGate(t *testing.T) {
 
 	cancel()
 	pw.CloseWithError(context.Canceled) // the transport waits for the body's Read
-	<-slowDone
+	if err := <-slowDone; !errors.Is(err, context.Canceled) {
+		t.Errorf("the cancelled slow client's request: %v, want context.Canceled", err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for e.metricsLine(t, `avscout_collector_reports_rejected_total{reason="client_gone"}`) != `avscout_collector_reports_rejected_total{reason="client_gone"} 1` {
 		if time.Now().After(deadline) {

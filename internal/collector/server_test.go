@@ -20,7 +20,9 @@ func TestAdminAuth(t *testing.T) {
 	dash := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte("<h1>dashboard " + r.URL.Path + "</h1>"))
+		if _, err := w.Write([]byte("<h1>dashboard " + r.URL.Path + "</h1>")); err != nil {
+			t.Error(err)
+		}
 	})
 	e := newEnv(t, "sqlite", func(o *Options) { o.Dashboard = dash })
 	basic := func(user, pass string) string {
@@ -84,7 +86,9 @@ func TestAdminAuth(t *testing.T) {
 	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusUnauthorized)
-		w.Write([]byte("<h1>log in</h1>"))
+		if _, err := w.Write([]byte("<h1>log in</h1>")); err != nil {
+			t.Error(err)
+		}
 	})
 	e = newEnv(t, "sqlite", func(o *Options) { o.Dashboard, o.DashboardLogin = dash, login })
 	for _, tt := range []struct {

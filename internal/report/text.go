@@ -6,8 +6,6 @@ import (
 	"github.com/avscout/avscout/internal/text"
 )
 
-const ellipsis = text.Ellipsis
-
 func oneLine(s string) string           { return text.OneLine(s) }
 func truncate(s string, max int) string { return text.Truncate(s, max) }
 

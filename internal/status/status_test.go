@@ -111,12 +111,16 @@ func TestMDMOutputLimits(t *testing.T) {
 	}
 	r := Evaluate(Input{State: state(0, agent.ScanState{Products: 200, Restricted: names})}, now)
 	var b strings.Builder
-	WriteIntuneRemediation(&b, r)
+	if err := WriteIntuneRemediation(&b, r); err != nil {
+		t.Fatal(err)
+	}
 	if n := len([]rune(b.String())); n > MaxRemediationOutput || strings.Count(b.String(), "\n") != 1 || strings.ContainsRune(b.String(), '\x1b') {
 		t.Errorf("remediation output of %d characters, %d lines", n, strings.Count(b.String(), "\n"))
 	}
 	b.Reset()
-	WriteJamf(&b, r)
+	if err := WriteJamf(&b, r); err != nil {
+		t.Fatal(err)
+	}
 	out := b.String()
 	text := strings.TrimSuffix(strings.TrimPrefix(out, "<result>"), "</result>\n")
 	if strings.Count(out, "<result>") != 1 || strings.Count(out, "</result>") != 1 || !strings.HasPrefix(text, "RESTRICTED: ") ||
@@ -124,7 +128,9 @@ func TestMDMOutputLimits(t *testing.T) {
 		t.Errorf("jamf output %q", out)
 	}
 	b.Reset()
-	WriteIntuneCompliance(&b, r)
+	if err := WriteIntuneCompliance(&b, r); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Count(b.String(), "\n") != 1 {
 		t.Errorf("compliance output is not one line: %q", b.String())
 	}

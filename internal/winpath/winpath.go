@@ -123,9 +123,7 @@ func Resolve(p string, env Env) string {
 	}
 	p = strings.ReplaceAll(p, "/", `\`)
 	for _, prefix := range []string{`\??\`, `\\?\`, `\\.\`} {
-		if strings.HasPrefix(p, prefix) {
-			p = p[len(prefix):]
-		}
+		p = strings.TrimPrefix(p, prefix)
 	}
 	if hasPrefixFold(p, `\SystemRoot\`) || strings.EqualFold(p, `\SystemRoot`) {
 		p = e.SystemRoot + p[len(`\SystemRoot`):]

@@ -285,7 +285,11 @@ func TestCollectPermissionDenied(t *testing.T) {
 	if err := os.Chmod(locked, 0); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Chmod(locked, 0o755) })
+	t.Cleanup(func() {
+		if err := os.Chmod(locked, 0o755); err != nil {
+			t.Error(err)
+		}
+	})
 	h := openRoot(t, dir, host.Linux)
 	got, err := collect(t, New(map[host.OS][]string{host.Linux: {"/opt/kaspersky/kesl", "/var/opt/kaspersky"}}), h)
 	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "/opt/kaspersky/kesl") {

@@ -33,15 +33,6 @@ func peImage() string {
 // elfImage is the start of an x86-64 ELF executable.
 const elfImage = "\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00"
 
-// Mach-O headers: a thin 64-bit image as on disk (little-endian
-// MH_MAGIC_64) and a universal one with two architectures.
-const (
-	machOThin = "\xcf\xfa\xed\xfe\x07\x00\x00\x01\x03\x00\x00\x00\x02\x00\x00\x00"
-	machOFat  = "\xca\xfe\xba\xbe\x00\x00\x00\x02\x01\x00\x00\x07\x00\x00\x00\x03"
-	// javaClass shares the universal magic; its version makes it no Mach-O.
-	javaClass = "\xca\xfe\xba\xbe\x00\x00\x00\x34\x00\x1d\x0a\x00\x06\x00\x0f\x09"
-)
-
 // testPrograms names programs and drivers as the catalog does, for the
 // program folders a test lists.
 func testPrograms(o host.OS, dirs ...string) map[host.OS]Programs {

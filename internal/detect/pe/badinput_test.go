@@ -100,7 +100,7 @@ func (z zeroTail) ReadAt(p []byte, off int64) (int, error) {
 // TestBadInput feeds broken files to the parsers: each must give a clear
 // error or a clear verdict, never a panic, and quickly.
 func TestBadInput(t *testing.T) {
-	base := buildPE(bytes.Repeat([]byte{0xcc}, synthTextLength), kesVersion(), false)
+	base := buildPE(t, bytes.Repeat([]byte{0xcc}, synthTextLength), kesVersion(), false)
 	if binary.LittleEndian.Uint16(base[offVersionBlob+6:]) != 'V' {
 		t.Fatalf("synthetic layout changed: version blob not at %#x", offVersionBlob)
 	}
@@ -180,7 +180,7 @@ func TestBadInput(t *testing.T) {
 		{"resource_dir_outside_image", put32(base, offResourceDir, 0x7ffff000), 0, isErr(ErrMalformed)},
 		{"resource_entries_huge", put16(base, offRsrcRaw+14, 0xffff), 0, versionOK},
 		{"resource_loop_self", put32(base, offRsrcNameDir+20, 0x80000000|48), 0, isErr(ErrMalformed)},
-		{"resource_loop_root", put32(base, offRsrcTypeDir+20, 0x80000000|0), 0, isErr(ErrMalformed)},
+		{"resource_loop_root", put32(base, offRsrcTypeDir+20, 0x80000000), 0, isErr(ErrMalformed)}, // a subdirectory at offset 0: the root
 		{"resource_subdir_outside", put32(base, offRsrcTypeDir+20, 0x80000000|0x7ffffff0), 0, isErr(ErrMalformed)},
 		{"resource_data_rva_outside", put32(base, offRsrcData, 0x7fffffff), 0, isErr(ErrMalformed)},
 		{"resource_data_size_huge", put32(base, offRsrcData+4, 0xffffffff), 0, versionOK},

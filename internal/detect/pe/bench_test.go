@@ -21,7 +21,7 @@ func BenchmarkSigned10MB(b *testing.B) {
 		text[i] = byte(rng.Uint32())
 	}
 	s := newSigner(b, b.TempDir(), "kaspersky", kasperskyRDNs(), "rsa")
-	signed := petest.SignWith(b, buildPE(text, kesVersion(), false), s, "sha256", false)
+	signed := petest.SignWith(b, buildPE(b, text, kesVersion(), false), s, "sha256", false)
 	path := filepath.Join(b.TempDir(), "avp.exe")
 	write(b, path, signed)
 
@@ -61,7 +61,7 @@ func BenchmarkSigned10MB(b *testing.B) {
 // BenchmarkVersionInfo measures reading only the headers and the version
 // resource, what an unsigned file costs.
 func BenchmarkVersionInfo(b *testing.B) {
-	img := buildPE(bytes.Repeat([]byte{0xcc}, 1<<20), kesVersion(), false)
+	img := buildPE(b, bytes.Repeat([]byte{0xcc}, 1<<20), kesVersion(), false)
 	b.ReportAllocs()
 	for b.Loop() {
 		im, err := Open(bytes.NewReader(img), int64(len(img)))

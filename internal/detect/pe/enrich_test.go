@@ -80,12 +80,12 @@ func newEnrichFixture(t *testing.T) enrichFixture {
 	kaspersky := newSigner(t, keys, "kaspersky", kasperskyRDNs(), "rsa")
 	other := newSigner(t, keys, "other", otherRDNs(), "ecdsa")
 	text := bytes.Repeat([]byte{0xcc}, synthTextLength)
-	avp := petest.SignWith(t, buildPE(text, kesVersion(), false), kaspersky, "sha256", false)
+	avp := petest.SignWith(t, buildPE(t, text, kesVersion(), false), kaspersky, "sha256", false)
 	driverVersion := petest.VersionInfo("12.3.0.493", "12.3.0.493", english([2]string{"CompanyName", "AO Kaspersky Lab"},
 		[2]string{"FileDescription", "Kaspersky Lab Interceptor"}, [2]string{"ProductName", "Kaspersky Lab Interceptor"}))
-	klif := petest.SignWith(t, buildPE(text, driverVersion, false), kaspersky, "sha256", false)
-	acme := petest.SignWith(t, buildPE(text, acmeVersion(), false), kaspersky, "sha256", false)
-	otherExe := petest.SignWith(t, buildPE(text, nil, false), other, "sha256", false)
+	klif := petest.SignWith(t, buildPE(t, text, driverVersion, false), kaspersky, "sha256", false)
+	acme := petest.SignWith(t, buildPE(t, text, acmeVersion(), false), kaspersky, "sha256", false)
+	otherExe := petest.SignWith(t, buildPE(t, text, nil, false), other, "sha256", false)
 	tampered := bytes.Clone(avp)
 	tampered[0x500] ^= 1
 	w := winRoot{dir: t.TempDir(), files: map[string][]byte{
@@ -94,8 +94,8 @@ func newEnrichFixture(t *testing.T) enrichFixture {
 		"Program Files/Acme Security/engine/acmeengine.exe":    acme,
 		"Program Files/Other Vendor/other.exe":                 otherExe,
 		"Program Files/Tampered/avp.exe":                       tampered,
-		"Program Files/Unsigned/plain.exe":                     buildPE(text, acmeVersion(), false),
-		"Program Files/Bare/bare.exe":                          buildPE(text, nil, false),
+		"Program Files/Unsigned/plain.exe":                     buildPE(t, text, acmeVersion(), false),
+		"Program Files/Bare/bare.exe":                          buildPE(t, text, nil, false),
 		"Program Files/Script/notpe.exe":                       []byte("@echo off\r\n"),
 		"Program Files/Odd/folder.exe":                         nil,
 	}}

@@ -21,17 +21,17 @@ func signedSeeds(f *testing.F) [][]byte {
 	kaspersky := newSigner(f, dir, "kaspersky", kasperskyRDNs(), "ecdsa")
 	other := newSigner(f, dir, "other", otherRDNs(), "ecdsa")
 	text := bytes.Repeat([]byte{0xcc}, 600)
-	dual := petest.SignWith(f, petest.SignWith(f, buildPE(text, kesVersion(), false), kaspersky, "sha256", false), other, "sha1", true)
-	pe32 := petest.SignWith(f, buildPE(text, kesVersion(), true), other, "sha256", false)
+	dual := petest.SignWith(f, petest.SignWith(f, buildPE(f, text, kesVersion(), false), kaspersky, "sha256", false), other, "sha1", true)
+	pe32 := petest.SignWith(f, buildPE(f, text, kesVersion(), true), other, "sha256", false)
 	return [][]byte{dual, pe32}
 }
 
 // FuzzImage feeds whole files to Open, VersionInfo and Signatures.
 func FuzzImage(f *testing.F) {
 	text := bytes.Repeat([]byte{0xcc}, 600)
-	f.Add(buildPE(text, kesVersion(), false))
-	f.Add(buildPE(text, kesVersion(), true))
-	f.Add(buildPE(text, nil, false))
+	f.Add(buildPE(f, text, kesVersion(), false))
+	f.Add(buildPE(f, text, kesVersion(), true))
+	f.Add(buildPE(f, text, nil, false))
 	f.Add(hostile.QuadraticResources()[:0x200+2*(16+8*4096)+16]) // the hostile corpus's, without its padding
 	f.Add(hostile.PE(nil, 1024))
 	for _, s := range signedSeeds(f) {

@@ -65,7 +65,8 @@ type section struct {
 // buildPE builds a PE image (PE32+ for AMD64, or PE32 for I386) with a .text
 // section holding text and, when version is not nil, a .rsrc section
 // holding it as the version resource.
-func buildPE(text, version []byte, pe32 bool) []byte {
+func buildPE(t testing.TB, text, version []byte, pe32 bool) []byte {
+	t.Helper()
 	secs := []section{{".text", text, 0x60000020}}
 	if version != nil {
 		secs = append(secs, section{".rsrc", nil, 0x40000040})
@@ -88,6 +89,11 @@ func buildPE(text, version []byte, pe32 bool) []byte {
 		raw += size
 	}
 	var buf bytes.Buffer
+	put := func(v any) {
+		if err := binary.Write(&buf, binary.LittleEndian, v); err != nil {
+			t.Fatalf("buildPE: encode %T: %v", v, err)
+		}
+	}
 	dos := make([]byte, synthPEOffset)
 	dos[0], dos[1] = 'M', 'Z'
 	binary.LittleEndian.PutUint32(dos[0x3c:], synthPEOffset)
@@ -103,7 +109,7 @@ func buildPE(text, version []byte, pe32 bool) []byte {
 		fh.Machine, fh.SizeOfOptionalHeader = pe.IMAGE_FILE_MACHINE_I386, 224
 		fh.Characteristics = pe.IMAGE_FILE_EXECUTABLE_IMAGE | pe.IMAGE_FILE_32BIT_MACHINE
 	}
-	binary.Write(&buf, binary.LittleEndian, fh)
+	put(fh)
 	var dirs [16]pe.DataDirectory
 	for _, p := range ps {
 		if p.name == ".rsrc" {
@@ -111,7 +117,7 @@ func buildPE(text, version []byte, pe32 bool) []byte {
 		}
 	}
 	if pe32 {
-		binary.Write(&buf, binary.LittleEndian, pe.OptionalHeader32{
+		put(pe.OptionalHeader32{
 			Magic: 0x10b, AddressOfEntryPoint: synthSectAlign, BaseOfCode: synthSectAlign,
 			ImageBase: 0x400000, SectionAlignment: synthSectAlign, FileAlignment: synthFileAlign,
 			MajorOperatingSystemVersion: 6, MajorSubsystemVersion: 6,
@@ -121,7 +127,7 @@ func buildPE(text, version []byte, pe32 bool) []byte {
 			NumberOfRvaAndSizes: 16, DataDirectory: dirs,
 		})
 	} else {
-		binary.Write(&buf, binary.LittleEndian, pe.OptionalHeader64{
+		put(pe.OptionalHeader64{
 			Magic: 0x20b, AddressOfEntryPoint: synthSectAlign, BaseOfCode: synthSectAlign,
 			ImageBase: 0x140000000, SectionAlignment: synthSectAlign, FileAlignment: synthFileAlign,
 			MajorOperatingSystemVersion: 6, MajorSubsystemVersion: 6,
@@ -138,7 +144,7 @@ func buildPE(text, version []byte, pe32 bool) []byte {
 		sh.VirtualSize, sh.VirtualAddress = uint32(len(p.data)), p.rva
 		sh.SizeOfRawData, sh.PointerToRawData = p.rawSize, p.raw
 		sh.Characteristics = p.chars
-		binary.Write(&buf, binary.LittleEndian, sh)
+		put(sh)
 	}
 	out := make([]byte, synthHeaders, raw)
 	copy(out, buf.Bytes())

@@ -201,7 +201,7 @@ func TestSignedSynthetic(t *testing.T) {
 		{"pe32_ecdsa_sha1", true, other, "sha1", otherDN},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			signed := petest.SignWith(t, buildPE(bytes.Repeat([]byte{0xcc}, 3000), kesVersion(), tc.pe32), tc.signer, tc.digest, false)
+			signed := petest.SignWith(t, buildPE(t, bytes.Repeat([]byte{0xcc}, 3000), kesVersion(), tc.pe32), tc.signer, tc.digest, false)
 			vi, sigs, err := parse(t, signed)
 			if err != nil {
 				t.Fatal(err)

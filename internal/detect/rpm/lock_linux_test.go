@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,7 +96,11 @@ func init() {
 		os.Exit(1)
 	}
 	fmt.Println("locked")
-	bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes stdin
+	// Hold the lock until the test closes stdin (or writes a line).
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil && !errors.Is(err, io.EOF) {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
 	os.Exit(0)
 }
 

@@ -30,10 +30,10 @@ type liveQuerier struct{}
 
 func (liveQuerier) AntiVirusProducts(ctx context.Context) ([]Product, error) {
 	if isWine() {
-		return nil, fmt.Errorf("Wine has no WMI Security Center: %w", detect.ErrUnavailable)
+		return nil, fmt.Errorf("no WMI Security Center under Wine: %w", detect.ErrUnavailable)
 	}
 	if isServer() {
-		return nil, fmt.Errorf("Windows Server has no Security Center: %w", detect.ErrUnavailable)
+		return nil, fmt.Errorf("no Security Center on Windows Server: %w", detect.ErrUnavailable)
 	}
 	var rows []antiVirusProduct
 	c := wmi.Client{NonePtrZero: true, AllowMissingFields: true}

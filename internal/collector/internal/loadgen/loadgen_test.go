@@ -62,19 +62,19 @@ func TestRun(t *testing.T) {
 		}
 		var rep report.Report
 		if err := json.Unmarshal(raw, &rep); err != nil || rep.ReportID != r.Header.Get("Idempotency-Key") {
-			http.Error(w, "bad report or key", 400)
+			http.Error(w, "bad report or key", http.StatusBadRequest)
 			return
 		}
 		pub, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(r.Header.Get("Avscout-Public-Key"), "ed25519:"))
 		sig, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(r.Header.Get("Avscout-Signature"), "ed25519:"))
 		if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, raw, sig) || r.Header.Get("Authorization") != "Bearer tok" {
-			http.Error(w, "bad signature", 403)
+			http.Error(w, "bad signature", http.StatusForbidden)
 			return
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		if k, ok := keys[rep.Host.ID]; ok && k != r.Header.Get("Avscout-Public-Key") {
-			http.Error(w, "key changed", 403)
+			http.Error(w, "key changed", http.StatusForbidden)
 			return
 		}
 		keys[rep.Host.ID] = r.Header.Get("Avscout-Public-Key")

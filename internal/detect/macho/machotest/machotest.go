@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 )
@@ -79,9 +78,10 @@ func Build(t testing.TB, goarch string) []byte {
 	if _, ok := cpuTypes[goarch]; !ok {
 		t.Fatalf("machotest: cannot build for darwin/%s", goarch)
 	}
+	// go test puts its own GOROOT/bin first on PATH.
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("machotest: find the go tool: %v", err)
 	}
 	dir := t.TempDir()
 	files := map[string]string{

@@ -362,8 +362,11 @@ func NewSignerFor(t testing.TB, dir, name string, subject pkix.RDNSequence, key 
 	}, name))
 	s := Signer{Serial: leaf.SerialNumber, certs: base + ".crt", key: base + ".key"}
 	var chain bytes.Buffer
-	pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: leafDER})
-	pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	for _, der := range [][]byte{leafDER, caDER} {
+		if err := pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: der}); err != nil {
+			t.Fatalf("petest: encode the certificate chain: %v", err)
+		}
+	}
 	writeFile(t, s.certs, chain.Bytes())
 	writeFile(t, s.key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
 	return s

@@ -333,7 +333,10 @@ func TestEarlyStop(t *testing.T) {
 			seq = NDB
 		}
 		n := 0
-		for range seq(bytes.NewReader(data), int64(len(data))) {
+		for _, err := range seq(bytes.NewReader(data), int64(len(data))) {
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
 			n++
 			break
 		}
