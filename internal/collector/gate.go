@@ -54,6 +54,14 @@ func (g *gate) enter(ctx context.Context) error {
 
 func (g *gate) leave() { <-g.slots }
 
+// inUse returns how many requests hold a place and how many bytes of
+// the budget they hold: what /metrics shows of the gate.
+func (g *gate) inUse() (requests int, bytes int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.slots), g.used
+}
+
 // acquire reserves n bytes of the budget, waiting at most g.wait.
 func (g *gate) acquire(ctx context.Context, n int64) error {
 	if n > g.maxBytes {

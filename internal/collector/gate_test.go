@@ -50,6 +50,9 @@ func TestIngestGate(t *testing.T) {
 	if _, err := pw.Write([]byte(`{"schema_version":1,`)); err != nil {
 		t.Fatal(err)
 	}
+	// The slow report holds the one place once the server has read its
+	// headers; only then is the gate full.
+	waitMetric(t, e, "avscout_collector_ingest_inflight 1")
 
 	r := fleettest.Report(t, "debian-kaspersky", "h1", "h1", t0)
 	start := time.Now()
@@ -68,14 +71,23 @@ func TestIngestGate(t *testing.T) {
 	if err := <-slowDone; !errors.Is(err, context.Canceled) {
 		t.Errorf("the cancelled slow client's request: %v, want context.Canceled", err)
 	}
+	waitMetric(t, e, `avscout_collector_reports_rejected_total{reason="client_gone"} 1`)
+	waitMetric(t, e, "avscout_collector_ingest_inflight 0")
+	e.mustSend(t, r)
+}
+
+// waitMetric waits up to 10 s for /metrics to hold line (a metric and its
+// value).
+func waitMetric(t *testing.T, e *env, line string) {
+	t.Helper()
+	name, _, _ := strings.Cut(line, " ")
 	deadline := time.Now().Add(10 * time.Second)
-	for e.metricsLine(t, `avscout_collector_reports_rejected_total{reason="client_gone"}`) != `avscout_collector_reports_rejected_total{reason="client_gone"} 1` {
+	for e.metricsLine(t, name+" ") != line {
 		if time.Now().After(deadline) {
-			t.Fatalf("the abandoned request was not counted: %q", e.metricsLine(t, `avscout_collector_reports_rejected_total{reason="client_gone"}`))
+			t.Fatalf("metrics: %q, want %q", e.metricsLine(t, name+" "), line)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	e.mustSend(t, r)
 }
 
 // The byte budget: a body larger than the room left waits, then is

@@ -79,6 +79,13 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	counter("avscout_collector_reports_duplicate_total", "Reports received again and not stored again.", m.duplicate.Load())
 	counter("avscout_collector_admin_auth_failures_total", "Requests with a wrong admin credential.", m.adminFailures.Load())
 
+	if s.gate != nil {
+		reqs, bytes := s.gate.inUse()
+		const inflight, held = "avscout_collector_ingest_inflight", "avscout_collector_ingest_inflight_bytes"
+		fmt.Fprintf(b, "# HELP %s Reports being read, decoded or stored now (at most --max-inflight).\n# TYPE %s gauge\n%s %d\n", inflight, inflight, inflight, reqs)
+		fmt.Fprintf(b, "# HELP %s Bytes of report bodies held by them (at most --max-inflight-bytes).\n# TYPE %s gauge\n%s %d\n", held, held, held, bytes)
+	}
+
 	m.mu.Lock()
 	const rej = "avscout_collector_reports_rejected_total"
 	fmt.Fprintf(b, "# HELP %s Reports refused, by reason.\n# TYPE %s counter\n", rej, rej)
