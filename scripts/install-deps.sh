@@ -65,10 +65,12 @@ declare -A files=()
 	[openssl]=openssl
 	[setpriv]=util-linux
 	[prlimit]=util-linux
+	[ps]=procps
 	[hivexregedit]=libwin-hivex-perl
 )
 [ "$mode" = packaging ] || files+=(
 	[/usr/lib/python3/dist-packages/apt/__init__.py]=python3-apt
+	[/usr/bin/time]=time
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do
