@@ -8,8 +8,6 @@
 package catalog
 
 import (
-	"bytes"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-//go:embed catalog.yaml
-var defaultCatalog []byte
+//go:generate go run -tags catgen ./internal/catgen
 
 // Catalog is the whole of avscout's vendor knowledge.
 type Catalog struct {
@@ -130,13 +127,22 @@ type Fingerprints struct {
 	BasesKeys []string `yaml:"bases_keys,omitempty" json:"bases_keys,omitempty"`
 }
 
-// Default returns the catalog built into the binary.
+// Default returns the catalog built into the binary: catalog.yaml, which
+// `go generate` turned into Go data (catalog_gen.go) after validating it,
+// so that start-up decodes no YAML. Each call returns a new copy.
 func Default() (*Catalog, error) {
-	c, err := Parse(bytes.NewReader(defaultCatalog))
-	if err != nil {
-		return nil, fmt.Errorf("built-in catalog: %w", err)
-	}
+	c := builtin()
+	c.indexVendors()
 	return c, nil
+}
+
+// indexVendors fills the vendor index of a catalog whose validation
+// passed (Parse, or the generator before it wrote catalog_gen.go).
+func (c *Catalog) indexVendors() {
+	c.vendorByID = make(map[string]*Vendor, len(c.Vendors))
+	for i := range c.Vendors {
+		c.vendorByID[c.Vendors[i].ID] = &c.Vendors[i]
+	}
 }
 
 // Parse reads and validates a catalog in YAML (JSON is YAML too).
