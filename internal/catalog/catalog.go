@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -178,7 +177,17 @@ func (c *Catalog) Vendor(id string) (*Vendor, bool) {
 	return v, ok
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+// validID reports whether id is lower-case letters, digits, dots and
+// dashes, starting with a letter or digit.
+func validID(id string) bool {
+	for i := range len(id) {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || i > 0 && (c == '.' || c == '-')) {
+			return false
+		}
+	}
+	return id != ""
+}
 
 func (c *Catalog) validate() error {
 	var errs []error
@@ -197,7 +206,7 @@ func (c *Catalog) validate() error {
 	for i := range c.Vendors {
 		v := &c.Vendors[i]
 		what := fmt.Sprintf("vendor %q", v.ID)
-		if !idPattern.MatchString(v.ID) {
+		if !validID(v.ID) {
 			bad("%s: id must be lower-case letters, digits, dots and dashes", what)
 		}
 		if _, dup := c.vendorByID[v.ID]; dup {
@@ -222,7 +231,7 @@ func (c *Catalog) validate() error {
 	for i := range c.Products {
 		p := &c.Products[i]
 		what := fmt.Sprintf("product %q", p.ID)
-		if !idPattern.MatchString(p.ID) {
+		if !validID(p.ID) {
 			bad("%s: id must be lower-case letters, digits, dots and dashes", what)
 		}
 		if seen[p.ID] {

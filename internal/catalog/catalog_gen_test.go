@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"reflect"
+	"regexp"
 	"testing"
 )
 
@@ -78,6 +79,16 @@ func TestGoSourceSeesEveryChange(t *testing.T) {
 		}
 		if bytes.Equal(src, other) {
 			t.Errorf("%s: a changed catalog gives the same Go source", name)
+		}
+	}
+}
+
+// validID accepts what the regular expression it replaced accepted.
+func TestValidIDAsRegexp(t *testing.T) {
+	re := regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+	for _, id := range []string{"", "a", "kaspersky", "kaspersky-kesl", "k.1", "-a", ".a", "A", "aB", "a b", "a\n", "é", "a_b", "0", "a-", "a..b"} {
+		if got, want := validID(id), re.MatchString(id); got != want {
+			t.Errorf("validID(%q) = %v, the regexp says %v", id, got, want)
 		}
 	}
 }
