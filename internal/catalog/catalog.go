@@ -3,8 +3,10 @@
 // says which vendors are restricted — and the one pure function, [Match],
 // that turns observations into findings.
 //
-// Adding a vendor or a product is an edit of catalog.yaml plus a fixture;
-// no code names a vendor.
+// Adding a vendor or a product is an edit of catalog.yaml, then `go
+// generate` (catalog_gen.go holds the same catalog as Go data, which
+// start-up reads without decoding YAML), plus a fixture; no code names a
+// vendor.
 package catalog
 
 import (
