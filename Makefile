@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build scan collector test test-windows deps deps-packaging vet lint fmt-check cross packages bench clean
+.PHONY: all build scan collector test test-windows deps deps-packaging vet lint fmt-check cross packages bench bench-compare clean
 
 all: build
 
@@ -92,6 +92,11 @@ packages: deps-packaging cross
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-compare: the release binary against the tools it replaces (dpkg-query, rpm -qa, ps),
+## whole processes, alternating, RUNS times each (default 15); see scripts/bench-compare.sh
+bench-compare:
+	GO=$(GO) LDFLAGS='$(LDFLAGS)' scripts/bench-compare.sh $(RUNS)
 
 clean:
 	rm -rf bin dist

@@ -13,8 +13,9 @@
 # busybox-static (the shell of the dpkg/rpm chroot test roots), ansible-core
 # with python3-apt (the Ansible role's tests), openssl (throwaway
 # code-signing certificates) and prlimit (util-linux: the hostile-input
-# scans run under a memory limit), and hivexregedit (libwin-hivex-perl:
-# writes the registry hive files the offline Windows tests read).
+# scans run under a memory limit), hivexregedit (libwin-hivex-perl:
+# writes the registry hive files the offline Windows tests read), and time
+# and procps (/usr/bin/time and ps, for `make bench-compare`).
 #
 # With --packaging it installs only what `make packages` needs to build
 # the release artifacts: wixl, msitools and osslsigncode (the MSI and its
@@ -65,10 +66,12 @@ declare -A files=()
 	[openssl]=openssl
 	[setpriv]=util-linux
 	[prlimit]=util-linux
+	[ps]=procps
 	[hivexregedit]=libwin-hivex-perl
 )
 [ "$mode" = packaging ] || files+=(
 	[/usr/lib/python3/dist-packages/apt/__init__.py]=python3-apt
+	[/usr/bin/time]=time
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do

@@ -3,18 +3,17 @@
 // says which vendors are restricted — and the one pure function, [Match],
 // that turns observations into findings.
 //
-// Adding a vendor or a product is an edit of catalog.yaml plus a fixture;
-// no code names a vendor.
+// Adding a vendor or a product is an edit of catalog.yaml, then `go
+// generate` (catalog_gen.go holds the same catalog as Go data, which
+// start-up reads without decoding YAML), plus a fixture; no code names a
+// vendor.
 package catalog
 
 import (
-	"bytes"
-	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -23,8 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-//go:embed catalog.yaml
-var defaultCatalog []byte
+//go:generate go run -tags catgen ./internal/catgen
 
 // Catalog is the whole of avscout's vendor knowledge.
 type Catalog struct {
@@ -130,13 +128,22 @@ type Fingerprints struct {
 	BasesKeys []string `yaml:"bases_keys,omitempty" json:"bases_keys,omitempty"`
 }
 
-// Default returns the catalog built into the binary.
+// Default returns the catalog built into the binary: catalog.yaml, which
+// `go generate` turned into Go data (catalog_gen.go) after validating it,
+// so that start-up decodes no YAML. Each call returns a new copy.
 func Default() (*Catalog, error) {
-	c, err := Parse(bytes.NewReader(defaultCatalog))
-	if err != nil {
-		return nil, fmt.Errorf("built-in catalog: %w", err)
-	}
+	c := builtin()
+	c.indexVendors()
 	return c, nil
+}
+
+// indexVendors fills the vendor index of a catalog whose validation
+// passed (Parse, or the generator before it wrote catalog_gen.go).
+func (c *Catalog) indexVendors() {
+	c.vendorByID = make(map[string]*Vendor, len(c.Vendors))
+	for i := range c.Vendors {
+		c.vendorByID[c.Vendors[i].ID] = &c.Vendors[i]
+	}
 }
 
 // Parse reads and validates a catalog in YAML (JSON is YAML too).
@@ -172,7 +179,17 @@ func (c *Catalog) Vendor(id string) (*Vendor, bool) {
 	return v, ok
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+// validID reports whether id is lower-case letters, digits, dots and
+// dashes, starting with a letter or digit.
+func validID(id string) bool {
+	for i := range len(id) {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || i > 0 && (c == '.' || c == '-')) {
+			return false
+		}
+	}
+	return id != ""
+}
 
 func (c *Catalog) validate() error {
 	var errs []error
@@ -191,7 +208,7 @@ func (c *Catalog) validate() error {
 	for i := range c.Vendors {
 		v := &c.Vendors[i]
 		what := fmt.Sprintf("vendor %q", v.ID)
-		if !idPattern.MatchString(v.ID) {
+		if !validID(v.ID) {
 			bad("%s: id must be lower-case letters, digits, dots and dashes", what)
 		}
 		if _, dup := c.vendorByID[v.ID]; dup {
@@ -216,7 +233,7 @@ func (c *Catalog) validate() error {
 	for i := range c.Products {
 		p := &c.Products[i]
 		what := fmt.Sprintf("product %q", p.ID)
-		if !idPattern.MatchString(p.ID) {
+		if !validID(p.ID) {
 			bad("%s: id must be lower-case letters, digits, dots and dashes", what)
 		}
 		if seen[p.ID] {

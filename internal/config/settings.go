@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -305,7 +304,26 @@ const (
 	maxTagValueLen = 256
 )
 
-var tagKeyRE = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
+// validTagKey reports whether k is 1 to 64 of a-z 0-9 _ . -. (A
+// function, not a regexp: a compiled `{1,64}` cost every start 0.5 ms.)
+func validTagKey(k string) bool {
+	return validName(k, 64, "_.-")
+}
+
+// validName reports whether s is 1 to max bytes of a-z, 0-9 and the bytes
+// of extra.
+func validName(s string, max int, extra string) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 func checkTags(v any, _ OS) error {
 	m := v.(map[string]string)
@@ -318,7 +336,7 @@ func checkTags(v any, _ OS) error {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !tagKeyRE.MatchString(k) {
+		if !validTagKey(k) {
 			return fmt.Errorf("tag key %q: use 1 to 64 of a-z 0-9 _ . -", k)
 		}
 		val := m[k]
@@ -514,12 +532,10 @@ func checkPins(v any, _ OS) error {
 	return nil
 }
 
-var sourceRE = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
-
 func checkSources(v any, _ OS) error {
 	seen := map[string]bool{}
 	for _, s := range v.([]string) {
-		if !sourceRE.MatchString(s) {
+		if !validName(s, 32, "-") {
 			return fmt.Errorf("source %q: names are 1 to 32 of a-z 0-9 -", s)
 		}
 		if seen[s] {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"io"
 	"path"
-	"regexp"
 	"strings"
 )
 
@@ -62,8 +61,8 @@ func ParseInitScript(r io.Reader) (Script, error) {
 func parseInitScript(data []byte) Script {
 	var s Script
 	first, _, _ := bytes.Cut(data, []byte("\n"))
-	if m := shebang.FindSubmatch(first); m != nil {
-		base := path.Base(string(m[1]))
+	if prog, ok := shebang(first); ok {
+		base := path.Base(string(prog))
 		s.OpenRC = base == "openrc-run" || base == "runscript"
 	}
 	p := scriptParser{vars: map[string]string{}, budget: expandBudget}
@@ -111,8 +110,28 @@ func parseInitScript(data []byte) Script {
 	return s
 }
 
-// shebang matches a script's first line.
-var shebang = regexp.MustCompile(`^#!\s*(\S+)`)
+// shebang returns the interpreter a script's first line names: the
+// first word after "#!" (what `^#!\s*(\S+)` matches).
+func shebang(first []byte) ([]byte, bool) {
+	rest, ok := bytes.CutPrefix(first, []byte("#!"))
+	if !ok {
+		return nil, false
+	}
+	i := 0
+	for i < len(rest) && isSpace(rest[i]) {
+		i++
+	}
+	j := i
+	for j < len(rest) && !isSpace(rest[j]) {
+		j++
+	}
+	return rest[i:j], j > i
+}
+
+// isSpace reports whether c is white space as regexp's \s means it.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
 
 // programVar reports whether a variable's name says it holds a program:
 // DAEMON, EXEC, BINARY, PROG, COMMAND (OpenRC's command=), and names
@@ -158,7 +177,7 @@ func startedBy(argv []string) []string {
 			return []string{p}
 		}
 	default:
-		if wrappers[cmd] {
+		if isWrapper(cmd) {
 			if p := wrapped(argv[1:], 0); p != "" {
 				return []string{p}
 			}
@@ -195,43 +214,48 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// baseFolders are the base system's folders, in which nothing is a
-// product's program (or, for the bare folders, which are no program).
-var (
-	baseTrees = []string{
-		"/etc/", "/run/", "/var/run/", "/dev/", "/proc/", "/sys/", "/tmp/", "/var/tmp/",
-		"/lib/lsb/", "/lib/init/", "/lib/rc/", "/usr/share/", "/var/log/", "/var/lock/",
+// baseTrees are the base system's folders, in which nothing is a
+// product's program.
+var baseTrees = []string{
+	"/etc/", "/run/", "/var/run/", "/dev/", "/proc/", "/sys/", "/tmp/", "/var/tmp/",
+	"/lib/lsb/", "/lib/init/", "/lib/rc/", "/usr/share/", "/var/log/", "/var/lock/",
+}
+
+// isBareFolder reports whether p is one of the base system's bare
+// folders, which are no program.
+func isBareFolder(s string) bool {
+	switch s {
+	case "/", "/bin", "/sbin", "/usr", "/usr/bin", "/usr/sbin", "/lib", "/lib64", "/usr/lib",
+		"/usr/local", "/opt", "/var", "/var/lib", "/etc", "/run", "/var/run", "/dev", "/proc", "/sys",
+		"/tmp":
+		return true
 	}
-	bareFolders = map[string]bool{
-		"/": true, "/bin": true, "/sbin": true, "/usr": true, "/usr/bin": true, "/usr/sbin": true,
-		"/lib": true, "/lib64": true, "/usr/lib": true, "/usr/local": true, "/opt": true,
-		"/var": true, "/var/lib": true, "/etc": true, "/run": true, "/var/run": true, "/dev": true,
-		"/proc": true, "/sys": true, "/tmp": true,
+	return false
+}
+
+// isUtility reports whether a command (a base name) is one init scripts
+// call by path besides the wrappers: none of them is what a script exists
+// to start.
+func isUtility(s string) bool {
+	switch s {
+	case "[", "test", "true", "false", "echo", "printf", "cat", "kill", "killall", "pidof", "pgrep",
+		"pkill", "sleep", "mkdir", "rmdir", "rm", "ln", "mv", "cp", "chown", "chgrp", "chmod", "touch",
+		"install", "grep", "egrep", "sed", "awk", "cut", "tr", "head", "tail", "sort", "uniq", "wc",
+		"tee", "xargs", "find", "ls", "ps", "id", "logger", "basename", "dirname", "readlink",
+		"realpath", "which", "stat", "mktemp", "date", "uname", "hostname", "mountpoint", "mount",
+		"umount", "sysctl", "modprobe", "insmod", "rmmod", "lsmod", "ulimit", "getent", "systemctl",
+		"service", "update-rc.d", "invoke-rc.d", "chkconfig", "rc-service", "rc-update", "openrc-run",
+		"runscript", "initctl", "start-stop-daemon", "ip", "ifconfig", "iptables", "setpriv",
+		"lsb_release", "runlevel", "usleep":
+		return true
 	}
-	// utilities are the commands init scripts call by path besides the
-	// wrappers: none of them is what a script exists to start.
-	utilities = map[string]bool{
-		"[": true, "test": true, "true": true, "false": true, "echo": true, "printf": true,
-		"cat": true, "kill": true, "killall": true, "pidof": true, "pgrep": true, "pkill": true,
-		"sleep": true, "mkdir": true, "rmdir": true, "rm": true, "ln": true, "mv": true, "cp": true,
-		"chown": true, "chgrp": true, "chmod": true, "touch": true, "install": true, "grep": true,
-		"egrep": true, "sed": true, "awk": true, "cut": true, "tr": true, "head": true, "tail": true,
-		"sort": true, "uniq": true, "wc": true, "tee": true, "xargs": true, "find": true, "ls": true,
-		"ps": true, "id": true, "logger": true, "basename": true, "dirname": true, "readlink": true,
-		"realpath": true, "which": true, "stat": true, "mktemp": true, "date": true, "uname": true,
-		"hostname": true, "mountpoint": true, "mount": true, "umount": true, "sysctl": true,
-		"modprobe": true, "insmod": true, "rmmod": true, "lsmod": true, "ulimit": true, "getent": true,
-		"systemctl": true, "service": true, "update-rc.d": true, "invoke-rc.d": true, "chkconfig": true,
-		"rc-service": true, "rc-update": true, "openrc-run": true, "runscript": true, "initctl": true,
-		"start-stop-daemon": true, "ip": true, "ifconfig": true, "iptables": true, "setpriv": true,
-		"lsb_release": true, "runlevel": true, "usleep": true,
-	}
-)
+	return false
+}
 
 // baseSystem reports whether the clean absolute path p is the base
 // system's rather than a program a script exists to start.
 func baseSystem(p string) bool {
-	if bareFolders[p] {
+	if isBareFolder(p) {
 		return true
 	}
 	for _, t := range baseTrees {
@@ -240,7 +264,7 @@ func baseSystem(p string) bool {
 		}
 	}
 	b := path.Base(p)
-	return wrappers[b] || utilities[b]
+	return isWrapper(b) || isUtility(b)
 }
 
 func firstWord(s string) string {
@@ -260,13 +284,45 @@ type scriptParser struct {
 
 type assign struct{ name, value string }
 
-// heredoc matches the start of a here-document and its delimiter.
-var heredoc = regexp.MustCompile(`<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?`)
+// heredoc returns the delimiter of the first here-document line l starts
+// (what `<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)` finds first).
+func heredoc(l string) (string, bool) {
+	for at := strings.Index(l, "<<"); at >= 0; {
+		i := at + 2
+		if i < len(l) && l[i] == '-' {
+			i++
+		}
+		for i < len(l) && isSpace(l[i]) {
+			i++
+		}
+		if i < len(l) && (l[i] == '\'' || l[i] == '"') {
+			i++
+		}
+		j := i
+		for j < len(l) && (l[j] == '_' || 'A' <= l[j] && l[j] <= 'Z' || 'a' <= l[j] && l[j] <= 'z' || j > i && '0' <= l[j] && l[j] <= '9') {
+			j++
+		}
+		if j > i {
+			return l[i:j], true
+		}
+		next := strings.Index(l[at+1:], "<<")
+		if next < 0 {
+			break
+		}
+		at += 1 + next
+	}
+	return "", false
+}
 
-// reserved are the shell words after which a command starts.
-var reserved = map[string]bool{
-	"if": true, "then": true, "else": true, "elif": true, "fi": true, "do": true, "done": true,
-	"while": true, "until": true, "!": true, "{": true, "}": true, "time": true, "esac": true,
+// isReserved reports whether a word is a shell word after which a command
+// starts.
+func isReserved(s string) bool {
+	switch s {
+	case "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time",
+		"esac":
+		return true
+	}
+	return false
 }
 
 func (p *scriptParser) parse(data []byte) {
@@ -290,8 +346,8 @@ func (p *scriptParser) parse(data []byte) {
 		logical.WriteString(line)
 		l := logical.String()
 		logical.Reset()
-		if m := heredoc.FindStringSubmatch(l); m != nil {
-			delim = m[1]
+		if d, ok := heredoc(l); ok {
+			delim = d
 		}
 		p.line(l)
 	}
@@ -364,7 +420,7 @@ func (p *scriptParser) line(l string) {
 
 // command records a simple command's assignments and words.
 func (p *scriptParser) command(words []string) {
-	for len(words) > 0 && reserved[words[0]] {
+	for len(words) > 0 && isReserved(words[0]) {
 		words = words[1:]
 	}
 	for len(words) > 0 {

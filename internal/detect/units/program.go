@@ -5,15 +5,18 @@ import (
 	"strings"
 )
 
-// wrappers are programs that start another one named in their arguments:
-// shells, and the tools that change how a program runs. When a unit or a
-// script runs one of them, the program it starts is the one that counts.
-var wrappers = map[string]bool{
-	"sh": true, "bash": true, "dash": true, "ksh": true, "zsh": true, "busybox": true,
-	"env": true, "nice": true, "ionice": true, "nohup": true, "setsid": true, "chrt": true,
-	"taskset": true, "stdbuf": true, "timeout": true, "numactl": true, "cgexec": true,
-	"runuser": true, "su": true, "sudo": true, "chroot": true, "flock": true, "exec": true,
-	"start-stop-daemon": true, "daemon": true, "daemonize": true, "supervise-daemon": true,
+// isWrapper reports whether a program (a base name) starts another one
+// named in its arguments: shells, and the tools that change how a program
+// runs. When a unit or a script runs one of them, the program it starts is
+// the one that counts.
+func isWrapper(s string) bool {
+	switch s {
+	case "sh", "bash", "dash", "ksh", "zsh", "busybox", "env", "nice", "ionice", "nohup", "setsid",
+		"chrt", "taskset", "stdbuf", "timeout", "numactl", "cgexec", "runuser", "su", "sudo", "chroot",
+		"flock", "exec", "start-stop-daemon", "daemon", "daemonize", "supervise-daemon":
+		return true
+	}
+	return false
 }
 
 // ExecProgram returns the program the command line argv runs: its first
@@ -31,7 +34,7 @@ func ExecProgram(argv []string) string {
 	if unexpanded(prog) || prog == "" {
 		return ""
 	}
-	if !wrappers[path.Base(prog)] {
+	if !isWrapper(path.Base(prog)) {
 		return prog
 	}
 	return wrapped(argv[1:], 0)
@@ -47,7 +50,7 @@ func wrapped(args []string, depth int) string {
 			}
 			continue
 		}
-		if strings.HasPrefix(a, "/") && !unexpanded(a) && !wrappers[path.Base(a)] {
+		if strings.HasPrefix(a, "/") && !unexpanded(a) && !isWrapper(path.Base(a)) {
 			return path.Clean(a)
 		}
 	}

@@ -20,7 +20,6 @@ import (
 	"github.com/avscout/avscout/internal/rootpath"
 	"io/fs"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -646,8 +645,16 @@ func template(unit string) string {
 	return unit[:at+1] + unit[dot:]
 }
 
-// startLink matches an rc start link: S, a two-digit order, the script.
-var startLink = regexp.MustCompile(`^S[0-9][0-9](.+)$`)
+// startLink returns the script an rc start link names: S, a two-digit
+// order, the script (what `^S[0-9][0-9](.+)$` matches).
+func startLink(name string) (string, bool) {
+	if len(name) < 4 || name[0] != 'S' || !isDigit(name[1]) || !isDigit(name[2]) || strings.Contains(name[3:], "\n") {
+		return "", false
+	}
+	return name[3:], true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // startLinks returns the init scripts started in the boot or a
 // multi-user runlevel.
@@ -663,8 +670,8 @@ func startLinks(fsys fs.FS) (map[string]bool, error) {
 			continue
 		}
 		for _, e := range ents {
-			if m := startLink.FindStringSubmatch(e.Name()); m != nil {
-				started[m[1]] = true
+			if script, ok := startLink(e.Name()); ok {
+				started[script] = true
 			}
 		}
 	}
