@@ -242,3 +242,13 @@ func FuzzParseProcStat(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseProcStat(b *testing.B) {
+	stat := []byte("25735 (kav4proxy-kavic) S 25726 25723 2931 0 -1 4194304 103 0 0 0 0 0 0 0 20 0 1 0 2385331 2990080 421 18446744073709551615 94278553296896 94278553314825 140736911426320 0 0 0 0 0 0 1 0 0 17 0 0 0 0 0 0 94278553328912 94278553330176 94279304503296 140736911432145 140736911432175 140736911432175 140736911433694 0\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseProcStat(stat); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

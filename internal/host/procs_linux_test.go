@@ -103,3 +103,14 @@ func TestLiveProcessesLongCommandLine(t *testing.T) {
 		t.Errorf("%s: %d bytes of command line starting %.30q", p.Name, len(p.Cmdline), p.Cmdline)
 	}
 }
+
+// BenchmarkLiveProcesses lists this machine's processes.
+func BenchmarkLiveProcesses(b *testing.B) {
+	l := newLiveProcesses()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Processes(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
