@@ -61,8 +61,16 @@ func TestProcessName(t *testing.T) {
 		{"kworker/0:1-eve", nil, "kworker/0:1-eve"},
 		{"systemd-journal", []string{"/lib/systemd/systemd-journald"}, "systemd-journald"},
 		{"averyveryverylo", []string{"python3", "x.py"}, "averyveryverylo"},
+		// An empty or blank argv[0] (exec -a "") leaves the kernel's name.
+		{"averyveryverylo", []string{"", "averyveryverylong"}, "averyveryverylo"},
+		{"averyveryverylo", []string{" \t", "x"}, "averyveryverylo"},
+		{"averyveryverylo", []string{"\u00a0averyveryverylong"}, "averyveryverylo"},
 	} {
-		if got := processName(tt.comm, tt.args); got != tt.want {
+		cmdline := []byte(strings.Join(tt.args, "\x00"))
+		if tt.args != nil {
+			cmdline = append(cmdline, 0)
+		}
+		if got := processName(tt.comm, cmdline); got != tt.want {
 			t.Errorf("processName(%q, %q) = %q, want %q", tt.comm, tt.args, got, tt.want)
 		}
 	}
@@ -93,5 +101,16 @@ func TestLiveProcessesLongCommandLine(t *testing.T) {
 	}
 	if p := procs[i]; len(p.Cmdline) > maxCmdline || !strings.HasPrefix(p.Cmdline, "/bin/sh -c sleep 60; : xxx") {
 		t.Errorf("%s: %d bytes of command line starting %.30q", p.Name, len(p.Cmdline), p.Cmdline)
+	}
+}
+
+// BenchmarkLiveProcesses lists this machine's processes.
+func BenchmarkLiveProcesses(b *testing.B) {
+	l := newLiveProcesses()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Processes(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -115,6 +115,7 @@ type collector struct {
 
 	errs     []error      // file-level errors, all kept
 	problems errlist.List // record-level problems: the first maxReported, and a count
+	buf      []byte       // a detail being built
 }
 
 // journal holds the updates/ records that supersede the status file's.
@@ -160,7 +161,8 @@ func (c *collector) readUpdates() journal {
 	index := map[string]int{}
 	for _, f := range files {
 		loc := path.Join(UpdatesDir, f.name)
-		c.parse(loc, true, func(p Package) error {
+		c.parse(loc, true, func(r *record) error {
+			p := r.Package()
 			k := pkgKey(p)
 			if i, ok := index[k]; ok {
 				j.list[i] = journalEntry{p, loc}
@@ -179,11 +181,15 @@ func (c *collector) readUpdates() journal {
 // journal supersedes. item says the file is one entry of several (a
 // status.d file), whose failure is a warning.
 func (c *collector) file(name string, skip journal, item bool) {
-	c.parse(name, item, func(p Package) error {
-		if len(skip.byKey) > 0 && skip.byKey[pkgKey(p)] {
-			return nil
+	var key []byte
+	c.parse(name, item, func(r *record) error {
+		if len(skip.byKey) > 0 {
+			key = append(append(append(key[:0], r.name...), 0), r.pkg.Architecture...)
+			if skip.byKey[string(key)] { // pkgKey, without a string per record
+				return nil
+			}
 		}
-		c.observe(p, name)
+		c.observeRecord(r, name)
 		return nil
 	})
 }
@@ -194,7 +200,7 @@ func (c *collector) file(name string, skip journal, item bool) {
 // status.d file, a journal entry: one package each) is a warning
 // ([detect.Warn]); that of the status file, the whole database, is the
 // source's.
-func (c *collector) parse(name string, item bool, fn func(Package) error) {
+func (c *collector) parse(name string, item bool, fn func(*record) error) {
 	fail := c.fail
 	if item {
 		fail = func(err error) { c.fail(detect.Warn(err)) }
@@ -205,17 +211,38 @@ func (c *collector) parse(name string, item bool, fn func(Package) error) {
 		return
 	}
 	defer f.Close()
-	if err := ParseStatus(f, fn); err != nil {
+	if err := parseRecords(f, false, fn); err != nil {
 		fail(fmt.Errorf("%s: %w", name, err))
 	}
 }
 
 // observe turns one record into an observation.
 func (c *collector) observe(p Package, location string) {
-	st, ok, known := classify(p.Status)
-	if !ok {
+	if _, ok, _ := classify(p.Status); ok {
+		c.emitPackage(p, location, detail(p))
+	}
+}
+
+// observeRecord is observe for a record the parser delivers, with one
+// string per package: its detail, of which the name and the version are
+// parts.
+func (c *collector) observeRecord(r *record, location string) {
+	if _, ok, _ := classify(r.pkg.Status); !ok {
 		return
 	}
+	p := r.pkg
+	c.buf = appendDetail(c.buf[:0], r.name, r.version, p.Status)
+	d := string(c.buf)
+	p.Name = d[:len(r.name)]
+	if len(r.version) > 0 {
+		p.Version = d[len(r.name)+1:][:len(r.version)]
+	}
+	c.emitPackage(p, location, d)
+}
+
+// emitPackage emits the observation of a package that classify keeps.
+func (c *collector) emitPackage(p Package, location, detail string) {
+	st, _, known := classify(p.Status)
 	if !known {
 		c.problem(fmt.Errorf("%s: line %d: package %s: unknown Status %q", location, p.Line, p.Name, p.Status))
 	}
@@ -226,22 +253,28 @@ func (c *collector) observe(p Package, location string) {
 		Version:  p.Version,
 		Vendor:   p.Maintainer,
 		Location: location,
-		Detail:   detail(p),
+		Detail:   detail,
 	})
 }
 
 // detail is the evidence as a human reads it: "kesl 12.1.0-2968 (install
-// ok installed)". It is built in one allocation: it runs for every package.
+// ok installed)".
 func detail(p Package) string {
-	switch {
-	case p.Version != "" && p.Status != "":
-		return p.Name + " " + p.Version + " (" + p.Status + ")"
-	case p.Version != "":
-		return p.Name + " " + p.Version
-	case p.Status != "":
-		return p.Name + " (" + p.Status + ")"
+	return string(appendDetail(nil, []byte(p.Name), []byte(p.Version), p.Status))
+}
+
+// appendDetail appends the detail of a package to b: its name, then its
+// version and its status when it has them. The name comes first and the
+// version after one space, which observeRecord relies on.
+func appendDetail(b, name, version []byte, status string) []byte {
+	b = append(b, name...)
+	if len(version) > 0 {
+		b = append(append(b, ' '), version...)
 	}
-	return p.Name
+	if status != "" {
+		b = append(append(append(b, " ("...), status...), ')')
+	}
+	return b
 }
 
 // classify maps a Status value ("want flag state") to an observation

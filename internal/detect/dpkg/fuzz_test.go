@@ -2,11 +2,15 @@ package dpkg
 
 import (
 	"bytes"
+	"context"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/dpkg/internal/synth"
 	"github.com/avscout/avscout/internal/detect/internal/recfile/recfiletest"
 	"github.com/avscout/avscout/internal/hostile"
 )
@@ -48,5 +52,67 @@ func FuzzParseStatus(f *testing.F) {
 			recfiletest.CheckValues(t, p, p.Version, p.Architecture, p.Maintainer, p.Source, p.Status, p.Synopsis)
 		}
 		recfiletest.CheckShortReads(t, data, got, err, parseAll)
+	})
+}
+
+// The source's path (records, one string per package, no Source or
+// synopsis) emits what the Package path emitted before it: ParseStatus,
+// then one observation per package classify keeps, its detail built by
+// concatenation. Seeds: the fixtures and hostile shapes of
+// FuzzParseStatus, and a synthetic database.
+func FuzzCollectMatchesParseStatus(f *testing.F) {
+	err := fs.WalkDir(os.DirFS("testdata"), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(os.DirFS("testdata"), name)
+		f.Add(data)
+		return err
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var synthetic bytes.Buffer
+	if err := synth.WriteStatus(&synthetic, 2000); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(synthetic.Bytes())
+	f.Add(hostile.Records(false))
+	for _, s := range []string{
+		"", kesl, "Package: kesl\nVersion:\nStatus: install ok installed\n", "Package: kesl\n",
+		"Package: kesl\nStatus: purge ok not-installed\n", "Package: kesl\nStatus: a b c d\nVersion: 1\n",
+		"Package: kesl\nVersion: 1\nVersion: 2\nSource: x\nDescription: y\nDescription: z\n",
+		"Package: a\nPackage: b\nVersion: 1\n\nVersion: 2\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, gotErr := run(context.Background(), statusFS(data))
+		var want []detect.Observation
+		wantErr := ParseStatus(bytes.NewReader(data), func(p Package) error {
+			st, ok, _ := classify(p.Status)
+			if !ok {
+				return nil
+			}
+			d := p.Name
+			if p.Version != "" {
+				d += " " + p.Version
+			}
+			if p.Status != "" {
+				d += " (" + p.Status + ")"
+			}
+			want = append(want, detect.Observation{Kind: detect.KindPackage, Status: st, Name: p.Name,
+				Version: p.Version, Vendor: p.Maintainer, Location: StatusPath, Detail: d})
+			return nil
+		})
+		if !slices.Equal(got, want) {
+			t.Errorf("Collect emitted\n%+v\nParseStatus gave\n%+v", got, want)
+		}
+		// The source adds only the unknown states it emits as Present.
+		switch {
+		case wantErr != nil && (gotErr == nil || !strings.Contains(gotErr.Error(), wantErr.Error())),
+			wantErr == nil && gotErr != nil && !strings.Contains(gotErr.Error(), "unknown Status"):
+			t.Errorf("Collect: %v\nParseStatus: %v", gotErr, wantErr)
+		}
 	})
 }

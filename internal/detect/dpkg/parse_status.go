@@ -61,7 +61,31 @@ type ParseError = recfile.ParseError
 // If fn returns an error, ParseStatus stops and returns that error as is.
 // A read error is returned wrapped, joined with any problems found so far.
 func ParseStatus(r io.Reader, fn func(Package) error) error {
-	p := parser{fn: fn}
+	return parseRecords(r, true, func(r *record) error { return fn(r.Package()) })
+}
+
+// record is a record as the parser delivers it: the fields that repeat
+// between records (Architecture, Maintainer, Source, Status) as shared
+// strings in pkg, with Line; the name, version and synopsis as bytes, valid
+// until fn returns. A caller that keeps a few of them pays for their
+// strings, not every record.
+type record struct {
+	pkg                     Package // Name, Version and Synopsis empty
+	name, version, synopsis []byte
+}
+
+// Package returns the record as a Package of its own.
+func (r *record) Package() Package {
+	p := r.pkg
+	p.Name, p.Version, p.Synopsis = string(r.name), string(r.version), string(r.synopsis)
+	return p
+}
+
+// parseRecords is [ParseStatus] delivering records, leaving Source and
+// the synopsis empty unless all is set: the source emits neither. The
+// problems found are the same either way.
+func parseRecords(r io.Reader, all bool, fn func(*record) error) error {
+	p := parser{fn: fn, all: all}
 	p.sc.Init(r, "a dpkg status file")
 	return p.run()
 }
@@ -119,26 +143,45 @@ func fieldOf(name []byte) field {
 	case "Description":
 		return fieldDescription
 	}
-	// Field names are case-insensitive: compare by length first, so the
-	// many skipped fields cost little.
+	// Field names are case-insensitive: compare by length first, then by
+	// first letter, so the many skipped fields cost little.
+	var f field
 	switch len(name) {
-	case 6, 7, 10, 11, 12:
-		for f := fieldPackage; f <= fieldDescription; f++ {
-			if strings.EqualFold(string(name), f.String()) {
-				return f
-			}
+	case 6: // Source, Status
+		if name[1]|0x20 == 'o' {
+			f = fieldSource
+		} else {
+			f = fieldStatus
 		}
+	case 7: // Package, Version
+		if name[0]|0x20 == 'p' {
+			f = fieldPackage
+		} else {
+			f = fieldVersion
+		}
+	case 10:
+		f = fieldMaintainer
+	case 11:
+		f = fieldDescription
+	case 12:
+		f = fieldArchitecture
+	default:
+		return fieldOther
+	}
+	if strings.EqualFold(string(name), f.String()) {
+		return f
 	}
 	return fieldOther
 }
 
 type parser struct {
 	sc     recfile.Scanner
-	fn     func(Package) error
+	fn     func(*record) error
+	all    bool // fill Source and the synopsis
 	intern recfile.Interner
 
-	// The record being read.
-	cur     Package
+	// The record being read; its buffers are reused by the next.
+	cur     record
 	seen    uint16 // bit per field already read in cur
 	open    bool   // cur has at least one field
 	dropped bool   // cur's Package field was unusable: drop the record
@@ -195,7 +238,7 @@ func (p *parser) line(line []byte, long bool) error {
 		}
 	}
 	if !p.open {
-		p.cur.Line = p.sc.Line()
+		p.cur.pkg.Line = p.sc.Line()
 		p.open = true
 	}
 	if f == fieldOther {
@@ -213,7 +256,7 @@ func (p *parser) line(line []byte, long bool) error {
 		}
 		return nil
 	}
-	value := bytes.Trim(line[colon+1:], " \t")
+	value := trimBlanks(line[colon+1:])
 	switch f {
 	case fieldPackage:
 		if !validPackageName(value) {
@@ -221,19 +264,23 @@ func (p *parser) line(line []byte, long bool) error {
 			p.dropped = true
 			return nil
 		}
-		p.cur.Name = string(value)
+		p.cur.name = append(p.cur.name[:0], value...)
 	case fieldVersion:
-		p.cur.Version = string(value)
+		p.cur.version = append(p.cur.version[:0], value...)
 	case fieldArchitecture:
-		p.cur.Architecture = p.intern.String(value)
+		p.cur.pkg.Architecture = p.intern.String(value)
 	case fieldMaintainer:
-		p.cur.Maintainer = p.intern.String(value)
+		p.cur.pkg.Maintainer = p.intern.String(value)
 	case fieldSource:
-		p.cur.Source = p.intern.String(value)
+		if p.all {
+			p.cur.pkg.Source = p.intern.String(value)
+		}
 	case fieldStatus:
-		p.cur.Status = p.intern.String(value)
+		p.cur.pkg.Status = p.intern.String(value)
 	case fieldDescription:
-		p.cur.Synopsis = string(value)
+		if p.all {
+			p.cur.synopsis = append(p.cur.synopsis[:0], value...)
+		}
 	}
 	return nil
 }
@@ -243,17 +290,33 @@ func (p *parser) finish() error {
 	if !p.open {
 		return nil
 	}
-	cur, dropped, named := p.cur, p.dropped, p.seen&(1<<fieldPackage) != 0
-	p.cur, p.seen, p.open, p.dropped = Package{}, 0, false, false
+	dropped, named := p.dropped, p.seen&(1<<fieldPackage) != 0
+	p.seen, p.open, p.dropped = 0, false, false
+	cur := &p.cur
+	defer func() {
+		cur.pkg = Package{}
+		cur.name, cur.version, cur.synopsis = cur.name[:0], cur.version[:0], cur.synopsis[:0]
+	}()
 	switch {
 	case dropped:
 		return nil // already reported
 	case !named:
-		p.sc.ProblemAt(cur.Line, "record without a Package field")
+		p.sc.ProblemAt(cur.pkg.Line, "record without a Package field")
 		return nil
 	}
 	p.sc.Delivered()
 	return p.fn(cur)
+}
+
+// trimBlanks returns b without leading and trailing spaces and tabs.
+func trimBlanks(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // validFieldName reports a deb822 field name: printable ASCII without

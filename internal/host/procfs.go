@@ -1,0 +1,245 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/avscout/avscout/internal/errlist"
+)
+
+// The Linux process lister reads /proc. The walk and the parsers are here,
+// in a file every OS compiles, so that they run on recorded /proc trees
+// (fs.FS) in tests; the Linux adapter only supplies raw reads.
+
+// ErrProcStat means a /proc/<pid>/stat file is not the one line the kernel
+// writes: "pid (comm) state ppid … flags …".
+var ErrProcStat = errors.New("malformed /proc stat")
+
+// Bounds on what is read of one process.
+const (
+	// maxCmdline bounds the command line read of one process. Any user may
+	// start processes whose arguments fill megabytes (a raised stack limit
+	// lets argv reach 6 MiB each); a thousand such would cost the scan
+	// gigabytes. Programs and their first arguments come first.
+	maxCmdline = 64 << 10
+	// maxStat bounds a stat file: the kernel's line is about 300 bytes
+	// (a 64-byte name and 52 numbers).
+	maxStat = 4 << 10
+	// maxProcErrors is how many malformed entries a listing names.
+	maxProcErrors = 5
+)
+
+// Task flags and states of /proc/<pid>/stat (include/linux/sched.h).
+const (
+	// pfKthread marks a kernel thread: no executable, no command line.
+	pfKthread = 0x00200000
+)
+
+// procStat is what the lister takes from /proc/<pid>/stat.
+type procStat struct {
+	Comm  string // the kernel's name: 15 bytes of a program's, up to 64 of a kernel thread's
+	State byte   // R, S, D, Z (zombie), X (dead), …
+	Flags uint64 // PF_* task flags
+}
+
+// noImage reports whether the process can have neither an executable nor
+// a command line: a kernel thread, or a process that has exited and
+// waits to be reaped. Reading either would fail or give nothing.
+func (s procStat) noImage() bool {
+	return s.Flags&pfKthread != 0 || s.State == 'Z' || s.State == 'X'
+}
+
+// parseProcStat parses the content of /proc/<pid>/stat. The name sits
+// between the first "(" and the last ")": it may itself hold spaces,
+// parentheses and newlines, the fields after it never a ")".
+func parseProcStat(b []byte) (procStat, error) {
+	var s procStat
+	open := bytes.IndexByte(b, '(')
+	end := bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return s, fmt.Errorf("%w: no (name)", ErrProcStat)
+	}
+	s.Comm = string(b[open+1 : end])
+	// After the name: state ppid pgrp session tty_nr tpgid flags …
+	rest := b[end+1:]
+	var field [7][]byte
+	for i := range field {
+		rest = bytes.TrimLeft(rest, " ")
+		n := bytes.IndexAny(rest, " \n")
+		if n < 0 {
+			n = len(rest)
+		}
+		if n == 0 {
+			return s, fmt.Errorf("%w: %d fields after the name, want at least %d", ErrProcStat, i, len(field))
+		}
+		field[i], rest = rest[:n], rest[n:]
+	}
+	if len(field[0]) != 1 {
+		return s, fmt.Errorf("%w: state %.10q", ErrProcStat, field[0])
+	}
+	s.State = field[0][0]
+	flags, err := strconv.ParseUint(string(field[6]), 10, 64)
+	if err != nil {
+		return s, fmt.Errorf("%w: flags %.24q", ErrProcStat, field[6])
+	}
+	s.Flags = flags
+	return s, nil
+}
+
+// procReader reads the entries of one proc filesystem, with paths relative
+// to its root ("42/stat").
+type procReader interface {
+	// pids returns the names in the root that are process ids.
+	pids() ([]string, error)
+	// read reads name into buf[:cap(buf)], up to its end or until buf is
+	// full, and returns what it read.
+	read(name string, buf []byte) ([]byte, error)
+	// readlink returns the target of the symbolic link name.
+	readlink(name string) (string, error)
+}
+
+// listProcs lists the processes of r. Each costs one read of its stat file
+// and, unless it is a kernel thread or a zombie, one of its command line
+// and one readlink of its executable: the name, path and arguments a scan
+// reports, and nothing it does not. A process that exits while being read,
+// or whose stat is denied, is left out; one whose executable or command
+// line is denied is kept with what could be read. A stat the kernel would
+// not write leaves the process out and is named in the returned error,
+// along with what was listed.
+func listProcs(ctx context.Context, r procReader) ([]Process, error) {
+	names, err := r.pids()
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	bad := errlist.List{Max: maxProcErrors, What: "malformed process entries"}
+	stat := make([]byte, 0, maxStat)
+	cmd := make([]byte, 0, maxCmdline) // one buffer for every process
+	var key []byte                     // "<pid>/<file>", rebuilt per read
+	out := make([]Process, 0, len(names))
+	for _, n := range names {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		pid, err := strconv.ParseInt(n, 10, 32)
+		if err != nil || pid <= 0 {
+			continue // not a process folder
+		}
+		key = append(append(key[:0], n...), "/stat"...)
+		stat, err = r.read(string(key), stat[:0])
+		if err != nil {
+			continue // gone, or a process we may not read at all
+		}
+		st, err := parseProcStat(stat)
+		if err != nil {
+			bad.Add(fmt.Errorf("%s: %w", key, err))
+			continue
+		}
+		p := Process{PID: int32(pid), Name: st.Comm}
+		if !st.noImage() {
+			key = append(append(key[:0], n...), "/exe"...)
+			p.Exe, _ = r.readlink(string(key)) // " (deleted)" kept: the source reports it
+			key = append(append(key[:0], n...), "/cmdline"...)
+			cmd, _ = r.read(string(key), cmd[:0]) // what was read before an error is kept
+			p.Cmdline = joinCmdline(cmd)
+			p.Name = processName(p.Name, cmd)
+		}
+		out = append(out, p)
+	}
+	return out, bad.Err()
+}
+
+// joinCmdline joins the NUL-separated arguments of /proc/<pid>/cmdline
+// with spaces, without the trailing NULs.
+func joinCmdline(b []byte) string {
+	b = bytes.TrimRight(b, "\x00")
+	if len(b) == 0 {
+		return ""
+	}
+	s := []byte(string(b)) // one copy, then turned into the string
+	for i, c := range s {
+		if c == 0 {
+			s[i] = ' '
+		}
+	}
+	return string(s)
+}
+
+// processName is the kernel's name of a process (comm), completed from
+// the command line when the kernel cut it at 15 bytes: "kav4proxy-kavic"
+// for kav4proxy-kavicapserver.
+func processName(comm string, cmdline []byte) string {
+	const commLen = 15 // TASK_COMM_LEN - 1
+	if len(comm) < commLen {
+		return comm
+	}
+	arg0 := cmdline
+	if i := bytes.IndexByte(arg0, 0); i >= 0 {
+		arg0 = arg0[:i]
+	}
+	if len(arg0) == 0 {
+		return comm
+	}
+	// argv[0] up to the first white space: a process that rewrote its
+	// arguments into one string keeps its program first.
+	if i := bytes.IndexFunc(arg0, unicode.IsSpace); i >= 0 {
+		arg0 = arg0[:i]
+	}
+	if full := path.Base(string(arg0)); strings.HasPrefix(full, comm) {
+		return full
+	}
+	return comm
+}
+
+// fsProcs reads a proc tree recorded as an fs.FS: a test fixture, or
+// /proc itself through os.DirFS.
+type fsProcs struct{ fsys fs.FS }
+
+func (f fsProcs) pids() ([]string, error) {
+	ents, err := fs.ReadDir(f.fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names, nil
+}
+
+func (f fsProcs) read(name string, buf []byte) ([]byte, error) {
+	file, err := f.fsys.Open(name)
+	if err != nil {
+		return buf, err
+	}
+	defer file.Close()
+	return readFull(file, buf)
+}
+
+func (f fsProcs) readlink(name string) (string, error) { return fs.ReadLink(f.fsys, name) }
+
+// readFull reads r into buf[len(buf):cap(buf)] until its end or until
+// buf is full.
+func readFull(r io.Reader, buf []byte) ([]byte, error) {
+	for len(buf) < cap(buf) {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if n == 0 {
+			return buf, io.ErrNoProgress
+		}
+	}
+	return buf, nil
+}

@@ -1,0 +1,254 @@
+package host
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// loadProc reads a recorded /proc tree from testdata/proc (format in
+// live.txt) as an fs.FS with exe as a symbolic link.
+func loadProc(t *testing.T, name string) fstest.MapFS {
+	t.Helper()
+	f, err := os.Open("testdata/proc/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fsys := fstest.MapFS{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		pid, rest, _ := strings.Cut(line, " ")
+		file, quoted, _ := strings.Cut(rest, " ")
+		content, err := strconv.Unquote(quoted)
+		if err != nil {
+			t.Fatalf("%s: %q: %v", name, line, err)
+		}
+		mode := fs.FileMode(0o444)
+		if file == "exe" {
+			mode = fs.ModeSymlink | 0o777
+		}
+		fsys[pid+"/"+file] = &fstest.MapFile{Data: []byte(content), Mode: mode}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return fsys
+}
+
+// listFS lists the processes of fsys in pid order.
+func listFS(t *testing.T, fsys fs.FS) ([]Process, error) {
+	t.Helper()
+	ps, err := listProcs(context.Background(), fsProcs{fsys})
+	slices.SortFunc(ps, func(a, b Process) int { return int(a.PID - b.PID) })
+	return ps, err
+}
+
+// A recorded /proc: kernel threads and a zombie keep their name alone,
+// a name the kernel cut is completed from argv[0], a denied executable
+// leaves the process with its command line, a deleted one keeps its
+// " (deleted)".
+func TestListProcsRecorded(t *testing.T) {
+	got, err := listFS(t, loadProc(t, "live.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Process{
+		{PID: 1, Name: "process_api", Cmdline: "/process_api --firecracker-init --addr 0.0.0.0:2024 --max-ws-buffer-size 32768 --block-local-connections --log-vsock-port 5002 --control-vsock-port 5001 --listen-vsock-port 2024 --tcp-readiness-only --auth-required"},
+		{PID: 2, Name: "kthreadd"},
+		{PID: 4, Name: "kworker/R-rcu_gp"},
+		{PID: 25735, Name: "kav4proxy-kavicapserver", Exe: "/opt/kaspersky/kav4proxy/sbin/kav4proxy-kavicapserver", Cmdline: "./kav4proxy-kavicapserver 300"},
+		{PID: 25742, Name: "oldklnagent", Exe: "/opt/kaspersky/kav4proxy/sbin/oldklnagent (deleted)", Cmdline: "./oldklnagent 300"},
+		{PID: 25853, Name: "python3"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// Kernel threads and zombies have neither an executable nor a command
+// line: the lister does not ask for them.
+func TestListProcsReadsOnlyWhatItNeeds(t *testing.T) {
+	c := &countingProcs{procReader: fsProcs{loadProc(t, "live.txt")}, calls: map[string]int{}}
+	if _, err := listProcs(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range []string{"2", "4", "25853"} {
+		if n := c.calls[pid+"/exe"] + c.calls[pid+"/cmdline"]; n != 0 {
+			t.Errorf("pid %s: %d reads of exe and cmdline", pid, n)
+		}
+	}
+	for _, name := range []string{"25735/stat", "25735/cmdline", "25735/exe", "2/stat"} {
+		if c.calls[name] != 1 {
+			t.Errorf("%s read %d times, want 1", name, c.calls[name])
+		}
+	}
+}
+
+type countingProcs struct {
+	procReader
+	calls map[string]int
+}
+
+func (c *countingProcs) read(name string, buf []byte) ([]byte, error) {
+	c.calls[name]++
+	return c.procReader.read(name, buf)
+}
+
+func (c *countingProcs) readlink(name string) (string, error) {
+	c.calls[name]++
+	return c.procReader.readlink(name)
+}
+
+// Names with spaces, parentheses and newlines, an empty argv[0] under a
+// long name, vanished processes and malformed stat files: every good
+// entry is listed, each malformed one is named in the error, nothing
+// panics.
+func TestListProcsHostile(t *testing.T) {
+	got, err := listFS(t, loadProc(t, "hostile.txt"))
+	want := []Process{
+		{PID: 100, Name: "a) b (c", Exe: "/tmp/a) b (c", Cmdline: "/tmp/a) b (c -x"},
+		{PID: 101, Name: "x\ny", Cmdline: "x\ny"},
+		{PID: 102, Name: "evil) R 1 2 3", Cmdline: "evil"},
+		{PID: 103, Name: "averyveryverylo", Exe: "/usr/bin/averyveryverylong", Cmdline: " averyveryverylong"},
+		{PID: 104, Name: "postgres", Exe: "/usr/lib/postgresql/15/bin/postgres", Cmdline: "postgres: checkpointer   "},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+	if !errors.Is(err, ErrProcStat) {
+		t.Fatalf("err = %v, want ErrProcStat", err)
+	}
+	for _, pid := range []string{"110", "111", "112", "113", "114"} {
+		if !strings.Contains(err.Error(), pid+"/stat: ") {
+			t.Errorf("error does not name %s/stat:\n%v", pid, err)
+		}
+	}
+}
+
+// A command line of megabytes is read up to maxCmdline, and a stat file
+// of megabytes up to maxStat.
+func TestListProcsHuge(t *testing.T) {
+	arg := strings.Repeat("x", 1<<20)
+	fsys := fstest.MapFS{
+		"7/stat":    {Data: []byte("7 (huge) S 1 7 7 0 -1 4194304 0\n")},
+		"7/cmdline": {Data: []byte("/bin/huge\x00" + arg + "\x00")},
+		"8/stat":    {Data: []byte("8 (" + arg + ") S 1 8 8 0 -1 4194304 0\n")},
+	}
+	got, err := listFS(t, fsys)
+	if len(got) != 1 || len(got[0].Cmdline) != maxCmdline || !strings.HasPrefix(got[0].Cmdline, "/bin/huge xxx") {
+		t.Errorf("got %d processes, the first with %d bytes of command line", len(got), len(got[0].Cmdline))
+	}
+	if !errors.Is(err, ErrProcStat) || !strings.Contains(err.Error(), "8/stat") {
+		t.Errorf("err = %v, want ErrProcStat naming 8/stat", err)
+	}
+}
+
+// A process whose stat is denied is left out; one whose executable or
+// command line is denied, or fails part way, is kept with what was read.
+func TestListProcsUnreadable(t *testing.T) {
+	fsys := fstest.MapFS{}
+	for _, pid := range []string{"10", "11", "12", "13"} {
+		fsys[pid+"/stat"] = &fstest.MapFile{Data: []byte(pid + " (p" + pid + ") S 1 1 1 0 -1 4194304 0\n")}
+		fsys[pid+"/cmdline"] = &fstest.MapFile{Data: []byte("/bin/p" + pid + "\x00-a\x00")}
+		fsys[pid+"/exe"] = &fstest.MapFile{Data: []byte("/bin/p" + pid), Mode: fs.ModeSymlink}
+	}
+	r := failingProcs{fsProcs{fsys}, map[string]bool{"10/stat": true, "11/exe": true, "12/cmdline": true, "13/cmdline": true}}
+	got, err := listProcs(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Process{
+		{PID: 11, Name: "p11", Cmdline: "/bin/p11 -a"},
+		{PID: 12, Name: "p12", Exe: "/bin/p12"},
+		{PID: 13, Name: "p13", Exe: "/bin/p13"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// failingProcs denies the files in deny.
+type failingProcs struct {
+	procReader
+	deny map[string]bool
+}
+
+func (f failingProcs) read(name string, buf []byte) ([]byte, error) {
+	if f.deny[name] {
+		return buf, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+	}
+	return f.procReader.read(name, buf)
+}
+
+func (f failingProcs) readlink(name string) (string, error) {
+	if f.deny[name] {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrPermission}
+	}
+	return f.procReader.readlink(name)
+}
+
+// A listing stops when its context is cancelled, returning the error.
+func TestListProcsCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := listProcs(ctx, fsProcs{loadProc(t, "live.txt")}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestParseProcStat(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want procStat
+	}{
+		{"1 (init) S 0 1 1 0 -1 4194560 0\n", procStat{Comm: "init", State: 'S', Flags: 4194560}},
+		{"2 (kthreadd) S 0 0 0 0 -1 2129984", procStat{Comm: "kthreadd", State: 'S', Flags: 2129984}},
+		{"3 () Z 0 0 0 0 -1 0\n", procStat{State: 'Z'}},
+		{"4 ((sd-pam)) S 1 4 4 0 -1 1077936448 0\n", procStat{Comm: "(sd-pam)", State: 'S', Flags: 1077936448}},
+	} {
+		got, err := parseProcStat([]byte(tt.in))
+		if err != nil || got != tt.want {
+			t.Errorf("parseProcStat(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{"", "(", ")(", "1 (x)", "1 (x) S 1 2 3 4 5", "1 (x) S 1 2 3 4 5 -6", "1 (x) S 1 2 3 4 5 99999999999999999999999"} {
+		if _, err := parseProcStat([]byte(in)); !errors.Is(err, ErrProcStat) {
+			t.Errorf("parseProcStat(%q): err = %v", in, err)
+		}
+	}
+}
+
+// No stat file makes the parser panic or keep more than it was given.
+func FuzzParseProcStat(f *testing.F) {
+	for _, s := range []string{"1 (init) S 0 1 1 0 -1 4194560 0\n", "102 (evil) R 1 2 3) S 1 102 102 0 -1 4194304 0\n", "1 (x", ")("} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := parseProcStat(b)
+		if err == nil && len(s.Comm) > len(b) {
+			t.Errorf("name of %d bytes from %d", len(s.Comm), len(b))
+		}
+	})
+}
+
+func BenchmarkParseProcStat(b *testing.B) {
+	stat := []byte("25735 (kav4proxy-kavic) S 25726 25723 2931 0 -1 4194304 103 0 0 0 0 0 0 0 20 0 1 0 2385331 2990080 421 18446744073709551615 94278553296896 94278553314825 140736911426320 0 0 0 0 0 0 1 0 0 17 0 0 0 0 0 0 94278553328912 94278553330176 94279304503296 140736911432145 140736911432175 140736911432175 140736911433694 0\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseProcStat(stat); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
