@@ -189,11 +189,22 @@ func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (ite
 	head = head[:n]
 	switch {
 	case isSQLite(head):
-		f.Close()
 		if err := checkSQLiteSize(head, info.Size()); err != nil {
+			f.Close()
 			return nil, nil, err
 		}
-		return openSQLite(ctx, h, name, info)
+		if walPending(h.FS, name) {
+			f.Close()
+			return openSQLite(ctx, h, name, info)
+		}
+		ra, size, err := readerAt(f, head)
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return sqlitePages(ra, size, func() (iter.Seq2[rpmdb.Record, error], func(), error) {
+			return openSQLite(ctx, h, name, info)
+		}), func() { f.Close() }, nil
 	case rpmdb.IsNDB(head), rpmdb.IsBDB(head):
 		ra, size, err := readerAt(f, head)
 		if err != nil {
@@ -227,6 +238,44 @@ func readerAt(f *safefs.File, head []byte) (io.ReaderAt, int64, error) {
 	return bytes.NewReader(b), int64(len(b)), nil
 }
 
+// sqlitePages yields the records of an SQLite database read from ra (size
+// bytes long) by the page reader [rpmdb.SQLite], which needs neither the
+// SQLite engine nor a file path. When that reader does not handle the
+// database's layout it reads the records from engine instead, the SQLite
+// engine's path ([openSQLite]), and releases what that held at the end.
+func sqlitePages(ra io.ReaderAt, size int64, engine func() (iter.Seq2[rpmdb.Record, error], func(), error)) iter.Seq2[rpmdb.Record, error] {
+	return func(yield func(rpmdb.Record, error) bool) {
+		first := true
+		for rec, err := range rpmdb.SQLite(ra, size) {
+			if first && errors.Is(err, rpmdb.ErrUnsupported) {
+				records, done, err := engine()
+				if err != nil {
+					yield(rpmdb.Record{}, err)
+					return
+				}
+				defer done()
+				for rec, err := range records {
+					if !yield(rec, err) {
+						return
+					}
+				}
+				return
+			}
+			first = false
+			if !yield(rec, err) {
+				return
+			}
+		}
+	}
+}
+
+// walPending reports whether the SQLite database name has a write-ahead
+// log beside it that may hold transactions not yet in the database file.
+func walPending(fsys fs.FS, name string) bool {
+	wal, err := fs.Stat(fsys, name+"-wal")
+	return err == nil && wal.Mode().IsRegular() && wal.Size() > 0
+}
+
 // openSQLite returns the records of the SQLite database name. SQLite needs
 // a real file path, so it reads the file at [host.Host.LocalPath] in place,
 // read-only and immutable, when that is the very file found through the
@@ -237,7 +286,7 @@ func readerAt(f *safefs.File, head []byte) (io.ReaderAt, int64, error) {
 // ends with an error saying the log was not read.
 func openSQLite(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (iter.Seq2[rpmdb.Record, error], func(), error) {
 	wal, err := fs.Stat(h.FS, name+"-wal")
-	pending := err == nil && wal.Mode().IsRegular() && wal.Size() > 0
+	pending := err == nil && wal.Mode().IsRegular() && wal.Size() > 0 // as walPending, keeping wal's size
 	local := h.LocalPath(name)
 	st, err := os.Stat(local)
 	inPlace := err == nil && os.SameFile(info, st)
