@@ -9,8 +9,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
-	"strings"
-	"testing"
+		"testing"
 
 	"github.com/avscout/avscout/internal/detect/rpm/internal/rpmdb"
 	"github.com/avscout/avscout/internal/hostile"
@@ -152,19 +151,19 @@ func TestSQLitePagesWithoutEngine(t *testing.T) {
 // UTF-16 — is read by the SQLite engine: the source sees all its packages.
 func TestSQLitePagesFallBack(t *testing.T) {
 	dir := t.TempDir()
-	src := filepath.Join(dir, "src.sqlite")
-	copyTo(t, specDB(t), src)
 	p := filepath.Join(dir, "utf16.sqlite")
 	if err := os.WriteFile(p, nil, 0o644); err != nil { // mode=rw opens only a file that exists
 		t.Fatal(err)
 	}
-	sqlExec(t, p,
+	stmts := []string{
 		"PRAGMA encoding='UTF-16le'",
 		"PRAGMA journal_mode=DELETE",
 		"CREATE TABLE 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT,blob BLOB NOT NULL)",
-		"ATTACH DATABASE '"+strings.ReplaceAll(src, "'", "''")+"' AS src",
-		"INSERT INTO Packages SELECT hnum, blob FROM src.Packages",
-	)
+	}
+	for _, rec := range drain(t, sqliteBlobs(context.Background(), specDB(t), true)) {
+		stmts = append(stmts, fmt.Sprintf("INSERT INTO Packages (blob) VALUES (x'%x')", rec.blob))
+	}
+	sqlExec(t, p, stmts...)
 	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
