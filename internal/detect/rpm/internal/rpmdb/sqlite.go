@@ -329,7 +329,7 @@ func (d *sqliteDB) leafCell(page []byte, start, off int64) (int64, leafCell, err
 	}
 	b = b[n:]
 	if size > uint64(d.pages*d.pageSize) {
-		return 0, leafCell{}, fmt.Errorf("record of %d bytes is larger than the file", size)
+		return 0, leafCell{}, fmt.Errorf("record of %d bytes is larger than the file: %w", size, ErrTruncated)
 	}
 	// How much of a record stays on a leaf page (fileformat.html, "Cell
 	// Payload Overflow Pages").
