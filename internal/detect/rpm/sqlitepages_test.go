@@ -9,7 +9,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
-		"testing"
+	"testing"
 
 	"github.com/avscout/avscout/internal/detect/rpm/internal/rpmdb"
 	"github.com/avscout/avscout/internal/hostile"

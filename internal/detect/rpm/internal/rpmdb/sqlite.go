@@ -24,7 +24,7 @@ const (
 	sqliteIndexNode    = 2
 	sqliteTableLeaf    = 13
 	sqliteTableNode    = 5
-	sqliteMaxDepth     = 64       // SQLite itself stops at 20 (BTCURSOR_MAX_DEPTH)
+	sqliteMaxDepth     = 64        // SQLite itself stops at 20 (BTCURSOR_MAX_DEPTH)
 	sqliteChunk        = 256 << 10 // most bytes of overflow pages read at once
 	sqliteMaxSchemaRow = 1 << 20   // a schema row: a name and a CREATE statement
 	sqliteMaxExtra     = 1 << 10   // a Packages record's bytes besides the blob
