@@ -6,6 +6,8 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect"
@@ -98,6 +100,20 @@ func BenchmarkSQLiteReaders(b *testing.B) {
 		{"rpm-built-5", func(b *testing.B) string { return specDB(b) }, 5},
 		{"fedora35-138", func(b *testing.B) string { return sample(b, "fedora35/rpmdb.sqlite") }, 138},
 		{"rpm-built-10240", func(b *testing.B) string { return grownDB(b, 11) }, 5 << 11},
+	}
+	// A root made by scripts/rpm-bench-root.sh, for instance:
+	// AVSCOUT_BENCH_RPMDB=$ROOT/var/lib/rpm/rpmdb.sqlite:401
+	if env := os.Getenv("AVSCOUT_BENCH_RPMDB"); env != "" {
+		path, count, _ := strings.Cut(env, ":")
+		n, err := strconv.Atoi(count)
+		if err != nil {
+			b.Fatalf("AVSCOUT_BENCH_RPMDB=%s: want PATH:PACKAGES", env)
+		}
+		dbs = append(dbs, struct {
+			name string
+			path func(b *testing.B) string
+			want int
+		}{"env-" + count, func(*testing.B) string { return path }, n})
 	}
 	readers := []struct {
 		name string

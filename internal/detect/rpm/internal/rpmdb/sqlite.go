@@ -25,7 +25,8 @@ const (
 	sqliteTableLeaf    = 13
 	sqliteTableNode    = 5
 	sqliteMaxDepth     = 64        // SQLite itself stops at 20 (BTCURSOR_MAX_DEPTH)
-	sqliteChunk        = 256 << 10 // most bytes of overflow pages read at once
+	sqliteWindow       = 256 << 10 // most bytes of pages read at once
+	sqliteReadAhead    = 64 << 10  // bytes of pages read at least at once
 	sqliteMaxSchemaRow = 1 << 20   // a schema row: a name and a CREATE statement
 	sqliteMaxExtra     = 1 << 10   // a Packages record's bytes besides the blob
 )
@@ -86,7 +87,12 @@ type sqliteDB struct {
 	seen     []uint64 // a bit per page: read already
 	levels   [][]byte // the pages on the path from the root being walked, reused
 	payload  []byte   // the record being assembled, reused
-	chunk    []byte   // overflow pages read at once, reused
+
+	// Pages are read a window at a time: a system call costs more than
+	// copying tens of kilobytes, and the pages of a tree and of a record's
+	// overflow chain are mostly near each other.
+	win  []byte // pages win0 … win0+len(win)/pageSize-1
+	win0 int64
 }
 
 // leafCell is a cell of a table leaf page: a record of size bytes, of
@@ -197,8 +203,8 @@ func (d *sqliteDB) packageBlob(c leafCell) ([]byte, error) {
 	// The record's header is on the page: it has a few bytes, and a page
 	// holds at least the first 103 bytes of a record.
 	var f [2]field
-	off, err := recordLayout(c.local, f[:])
-	if err != nil {
+	var off [2]int64
+	if err := recordLayout(c.local, f[:], off[:]); err != nil {
 		return nil, err
 	}
 	t := f[1].typ
@@ -209,7 +215,7 @@ func (d *sqliteDB) packageBlob(c leafCell) ([]byte, error) {
 	if n > MaxBlob {
 		return nil, fmt.Errorf("header of %d bytes: %w", n, ErrTooLarge)
 	}
-	start := int64(off[1])
+	start := off[1]
 	if start+n > c.size {
 		return nil, fmt.Errorf("blob of %d bytes at %d past the record's end (%d bytes)", n, start, c.size)
 	}
@@ -362,10 +368,33 @@ func (d *sqliteDB) read(pg int64, page []byte) error {
 	if err := d.mark(pg); err != nil {
 		return err
 	}
-	if _, err := d.r.ReadAt(page, (pg-1)*d.pageSize); err != nil {
-		return fmt.Errorf("sqlite page %d: %w", pg, noEOF(err))
+	b, err := d.page(pg, 1)
+	if err != nil {
+		return err
 	}
+	copy(page, b)
 	return nil
+}
+
+// page returns page pg, which must be in the file, from the window. When
+// it is not there, the window moves to start at pg and holds the next
+// want pages, or more, as far as the file and the window allow. The page
+// is valid until the next call.
+func (d *sqliteDB) page(pg, want int64) ([]byte, error) {
+	if i := pg - d.win0; d.win != nil && i >= 0 && (i+1)*d.pageSize <= int64(len(d.win)) {
+		return d.win[i*d.pageSize : (i+1)*d.pageSize], nil
+	}
+	if d.win == nil {
+		d.win = make([]byte, max(sqliteWindow, d.pageSize))
+	}
+	n := max(want, sqliteReadAhead/d.pageSize, 1)
+	n = min(n, d.pages-pg+1, int64(cap(d.win))/d.pageSize)
+	d.win, d.win0 = d.win[:n*d.pageSize], pg
+	if _, err := d.r.ReadAt(d.win, (pg-1)*d.pageSize); err != nil {
+		d.win = d.win[:0]
+		return nil, fmt.Errorf("sqlite page %d: %w", pg, noEOF(err))
+	}
+	return d.win[:d.pageSize], nil
 }
 
 // mark records that page pg is being read, and refuses a page outside the
@@ -386,9 +415,7 @@ func (d *sqliteDB) mark(pg int64) error {
 }
 
 // assemble returns the whole record of c, following its overflow chain,
-// in a buffer reused by the next call. Pages of a chain that follow each
-// other in the file, as they do when a record is written at once, are
-// read together.
+// in a buffer reused by the next call.
 func (d *sqliteDB) assemble(c leafCell) ([]byte, error) {
 	if int64(len(c.local)) == c.size {
 		return c.local, nil
@@ -406,31 +433,18 @@ func (d *sqliteDB) assemble(c leafCell) ([]byte, error) {
 		if pg > d.pages {
 			return nil, fmt.Errorf("overflow page %d outside the file's %d pages: %w", pg, d.pages, ErrTruncated)
 		}
-		// The pages this record still needs, as far as the file and the
-		// chunk allow.
-		want := (c.size - int64(len(p)) + per - 1) / per
-		want = min(want, d.pages-pg+1, max(sqliteChunk/d.pageSize, 1))
-		if d.chunk == nil {
-			d.chunk = make([]byte, max(sqliteChunk, d.pageSize))
+		if err := d.mark(pg); err != nil {
+			return nil, fmt.Errorf("overflow chain: %w", err)
 		}
-		chunk := d.chunk[:want*d.pageSize]
-		if _, err := d.r.ReadAt(chunk, (pg-1)*d.pageSize); err != nil {
-			return nil, fmt.Errorf("overflow page %d: %w", pg, noEOF(err))
+		// The pages this record still needs, if the chain runs on in
+		// file order as it does when a record is written at once.
+		page, err := d.page(pg, (c.size-int64(len(p))+per-1)/per)
+		if err != nil {
+			return nil, fmt.Errorf("overflow chain: %w", err)
 		}
-		for i := int64(0); i < want && int64(len(p)) < c.size; i++ {
-			if err := d.mark(pg); err != nil {
-				return nil, fmt.Errorf("overflow chain: %w", err)
-			}
-			page := chunk[i*d.pageSize : (i+1)*d.pageSize]
-			n := min(per, c.size-int64(len(p)))
-			p = append(p, page[4:4+n]...)
-			next := int64(binary.BigEndian.Uint32(page))
-			if next != pg+1 {
-				pg = next
-				break
-			}
-			pg = next
-		}
+		n := min(per, c.size-int64(len(p)))
+		p = append(p, page[4:4+n]...)
+		pg = int64(binary.BigEndian.Uint32(page))
 	}
 	return p, nil
 }
@@ -480,38 +494,40 @@ func serialSize(t uint64) int64 {
 
 // recordLayout reads the header of the record starting p — p may end
 // before the record's fields do — and fills in the serial types of the
-// first len(f) fields, returning where each starts. A record with fewer
+// first len(f) fields, and in offs where each starts. A record with fewer
 // fields is an error.
-func recordLayout(p []byte, f []field) ([]int64, error) {
+func recordLayout(p []byte, f []field, offs []int64) error {
 	hlen, n := uvarint(p)
 	if n == 0 || hlen < uint64(n) || hlen > uint64(len(p)) {
-		return nil, fmt.Errorf("record header of %d bytes is invalid or not on the page", hlen)
+		return fmt.Errorf("record header of %d bytes is invalid or not on the page", hlen)
 	}
 	h := p[n:hlen]
-	offs := make([]int64, len(f))
 	off := int64(hlen)
 	for i := range f {
 		t, k := uvarint(h)
 		if k == 0 {
-			return nil, fmt.Errorf("record has %d fields, want %d", i, len(f))
+			return fmt.Errorf("record has %d fields, want %d", i, len(f))
 		}
 		h = h[k:]
 		s := serialSize(t)
 		if s < 0 {
-			return nil, fmt.Errorf("field %d has the reserved serial type %d", i, t)
+			return fmt.Errorf("field %d has the reserved serial type %d", i, t)
 		}
 		f[i].typ, offs[i] = t, off
 		if off += s; off < 0 || off > 1<<40 {
-			return nil, fmt.Errorf("field %d of %d bytes is too large", i, s)
+			return fmt.Errorf("field %d of %d bytes is too large", i, s)
 		}
 	}
-	return offs, nil
+	return nil
 }
 
 // record parses the whole record p into f.
 func record(p []byte, f []field) error {
-	offs, err := recordLayout(p, f)
-	if err != nil {
+	var offs [5]int64
+	if len(f) > len(offs) {
+		return fmt.Errorf("record: %d fields asked for, at most %d", len(f), len(offs))
+	}
+	if err := recordLayout(p, f, offs[:len(f)]); err != nil {
 		return err
 	}
 	for i := range f {
