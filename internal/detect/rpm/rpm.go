@@ -19,14 +19,19 @@
 // Reading is strictly read-only: the scanned system may be a live machine
 // in the middle of a dnf transaction, or a disk image kept as evidence.
 // The source never writes, creates files beside the database, or takes or
-// waits for a lock, so it can neither corrupt nor stall rpm. SQLite opens
-// the file read-only and immutable; the ndb and Berkeley DB parsers are our
-// own (package internal/rpmdb), because go-rpmdb v0.1.1, which the tests use
-// only for its sample databases, opens sqlite read-write, flocks ndb files,
-// prints to stdout and parses in goroutines a recover cannot guard. When
-// SQLite's write-ahead log holds committed transactions not yet copied into
-// the database file, the source reads a private copy of both, so those
-// packages are seen without touching the originals.
+// waits for a lock, so it can neither corrupt nor stall rpm. All three
+// formats are read by parsers of our own (package internal/rpmdb), because
+// go-rpmdb v0.1.1, which the tests use only for its sample databases, opens
+// sqlite read-write, flocks ndb files, prints to stdout and parses in
+// goroutines a recover cannot guard. For sqlite that is a read-only page
+// reader that walks the Packages table's b-tree: it starts in microseconds
+// where the SQLite engine took tens of milliseconds, and holds a few pages
+// rather than the engine's cache. The SQLite engine (modernc.org/sqlite,
+// opening the file read-only and immutable) remains for what the page
+// reader leaves to it: a database whose write-ahead log has frames not yet
+// copied into it — the source then reads a private copy of both, so those
+// packages are seen without touching the originals — and layouts other
+// than rpm's (another text encoding, another Packages table).
 package rpm
 
 import (

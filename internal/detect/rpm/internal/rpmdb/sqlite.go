@@ -24,11 +24,11 @@ const (
 	sqliteIndexNode    = 2
 	sqliteTableLeaf    = 13
 	sqliteTableNode    = 5
-	sqliteMaxDepth     = 64        // SQLite itself stops at 20 (BTCURSOR_MAX_DEPTH)
-	sqliteWindow       = 64 << 10  // most bytes of pages read at once
-	sqliteReadAhead    = 32 << 10  // bytes of pages read at least at once
-	sqliteMaxSchemaRow = 1 << 20   // a schema row: a name and a CREATE statement
-	sqliteMaxExtra     = 1 << 10   // a Packages record's bytes besides the blob
+	sqliteMaxDepth     = 64       // SQLite itself stops at 20 (BTCURSOR_MAX_DEPTH)
+	sqliteWindow       = 64 << 10 // most bytes of pages read at once
+	sqliteReadAhead    = 32 << 10 // bytes of pages read at least at once
+	sqliteMaxSchemaRow = 1 << 20  // a schema row: a name and a CREATE statement
+	sqliteMaxExtra     = 1 << 10  // a Packages record's bytes besides the blob
 )
 
 var sqliteMagic = []byte("SQLite format 3\x00")
