@@ -13,7 +13,8 @@
 # then appends the Packages table to itself until it holds N·COPIES rows
 # ("INSERT INTO Packages (blob) SELECT blob …", as rpm's own headers,
 # under new hnums). rpm -qa lists them all; the index tables still name
-# only the first N, which neither rpm -qa nor avscout reads.
+# only the first N, which neither rpm -qa nor avscout reads. COPIES needs
+# the sqlite3 tool (Debian package "sqlite3").
 set -euo pipefail
 n=$1 root=$2 files=${3:-20} copies=${4:-1}
 work=$(mktemp -d)

@@ -385,7 +385,7 @@ func (d *sqliteDB) page(pg, want int64) ([]byte, error) {
 		return d.win[i*d.pageSize : (i+1)*d.pageSize], nil
 	}
 	if d.win == nil {
-		d.win = make([]byte, max(sqliteWindow, d.pageSize))
+		d.win = make([]byte, min(max(sqliteWindow, d.pageSize), d.pages*d.pageSize))
 	}
 	n := max(want, sqliteReadAhead/d.pageSize, 1)
 	n = min(n, d.pages-pg+1, int64(cap(d.win))/d.pageSize)
