@@ -3,10 +3,15 @@ package rpm
 import (
 	"context"
 	"database/sql"
+	"iter"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/rpm/internal/rpmdb"
 	"github.com/avscout/avscout/internal/host"
 )
 
@@ -80,4 +85,87 @@ func grownDB(b *testing.B, doublings int) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// BenchmarkSQLiteReaders reads the same sqlite databases with the page
+// reader (what the source uses) and with the SQLite engine (its fallback),
+// parsing every header: the open and the reading, without the source's
+// search for the file.
+func BenchmarkSQLiteReaders(b *testing.B) {
+	dbs := []struct {
+		name string
+		path func(b *testing.B) string
+		want int
+	}{
+		{"rpm-built-5", func(b *testing.B) string { return specDB(b) }, 5},
+		{"fedora35-138", func(b *testing.B) string { return sample(b, "fedora35/rpmdb.sqlite") }, 138},
+		{"rpm-built-10240", func(b *testing.B) string { return grownDB(b, 11) }, 5 << 11},
+	}
+	// A root made by scripts/rpm-bench-root.sh, for instance:
+	// AVSCOUT_BENCH_RPMDB=$ROOT/var/lib/rpm/rpmdb.sqlite:401
+	if env := os.Getenv("AVSCOUT_BENCH_RPMDB"); env != "" {
+		path, count, _ := strings.Cut(env, ":")
+		n, err := strconv.Atoi(count)
+		if err != nil {
+			b.Fatalf("AVSCOUT_BENCH_RPMDB=%s: want PATH:PACKAGES", env)
+		}
+		dbs = append(dbs, struct {
+			name string
+			path func(b *testing.B) string
+			want int
+		}{"env-" + count, func(*testing.B) string { return path }, n})
+	}
+	readers := []struct {
+		name string
+		read func(ctx context.Context, path string) iter.Seq2[rpmdb.Record, error]
+	}{
+		{"pages", func(_ context.Context, path string) iter.Seq2[rpmdb.Record, error] {
+			return func(yield func(rpmdb.Record, error) bool) {
+				f, err := os.Open(path)
+				if err != nil {
+					yield(rpmdb.Record{}, err)
+					return
+				}
+				defer f.Close()
+				st, err := f.Stat()
+				if err != nil {
+					yield(rpmdb.Record{}, err)
+					return
+				}
+				for rec, err := range rpmdb.SQLite(f, st.Size()) {
+					if !yield(rec, err) {
+						return
+					}
+				}
+			}
+		}},
+		{"engine", func(ctx context.Context, path string) iter.Seq2[rpmdb.Record, error] {
+			return sqliteBlobs(ctx, path, true)
+		}},
+	}
+	for _, db := range dbs {
+		path := db.path(b)
+		for _, r := range readers {
+			b.Run(db.name+"/"+r.name, func(b *testing.B) {
+				ctx := context.Background()
+				b.ReportAllocs()
+				for b.Loop() {
+					n := 0
+					for rec, err := range r.read(ctx, path) {
+						if err == nil {
+							_, err = rpmdb.ParseHeader(rec.Blob)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						n++
+					}
+					if n != db.want {
+						b.Fatalf("%d packages, want %d", n, db.want)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(db.want), "ns/pkg")
+			})
+		}
+	}
 }

@@ -19,14 +19,19 @@
 // Reading is strictly read-only: the scanned system may be a live machine
 // in the middle of a dnf transaction, or a disk image kept as evidence.
 // The source never writes, creates files beside the database, or takes or
-// waits for a lock, so it can neither corrupt nor stall rpm. SQLite opens
-// the file read-only and immutable; the ndb and Berkeley DB parsers are our
-// own (package internal/rpmdb), because go-rpmdb v0.1.1, which the tests use
-// only for its sample databases, opens sqlite read-write, flocks ndb files,
-// prints to stdout and parses in goroutines a recover cannot guard. When
-// SQLite's write-ahead log holds committed transactions not yet copied into
-// the database file, the source reads a private copy of both, so those
-// packages are seen without touching the originals.
+// waits for a lock, so it can neither corrupt nor stall rpm. All three
+// formats are read by parsers of our own (package internal/rpmdb), because
+// go-rpmdb v0.1.1, which the tests use only for its sample databases, opens
+// sqlite read-write, flocks ndb files, prints to stdout and parses in
+// goroutines a recover cannot guard. For sqlite that is a read-only page
+// reader that walks the Packages table's b-tree: it starts in microseconds
+// where the SQLite engine took tens of milliseconds, and holds a few pages
+// rather than the engine's cache. The SQLite engine (modernc.org/sqlite,
+// opening the file read-only and immutable) remains for what the page
+// reader leaves to it: a database whose write-ahead log has frames not yet
+// copied into it — the source then reads a private copy of both, so those
+// packages are seen without touching the originals — and layouts other
+// than rpm's (another text encoding, another Packages table).
 package rpm
 
 import (
@@ -189,11 +194,22 @@ func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (ite
 	head = head[:n]
 	switch {
 	case isSQLite(head):
-		f.Close()
 		if err := checkSQLiteSize(head, info.Size()); err != nil {
+			f.Close()
 			return nil, nil, err
 		}
-		return openSQLite(ctx, h, name, info)
+		if walPending(h.FS, name) {
+			f.Close()
+			return openSQLite(ctx, h, name, info)
+		}
+		ra, size, err := readerAt(f, head)
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return sqlitePages(ra, size, func() (iter.Seq2[rpmdb.Record, error], func(), error) {
+			return openSQLite(ctx, h, name, info)
+		}), func() { f.Close() }, nil
 	case rpmdb.IsNDB(head), rpmdb.IsBDB(head):
 		ra, size, err := readerAt(f, head)
 		if err != nil {
@@ -227,6 +243,44 @@ func readerAt(f *safefs.File, head []byte) (io.ReaderAt, int64, error) {
 	return bytes.NewReader(b), int64(len(b)), nil
 }
 
+// sqlitePages yields the records of an SQLite database read from ra (size
+// bytes long) by the page reader [rpmdb.SQLite], which needs neither the
+// SQLite engine nor a file path. When that reader does not handle the
+// database's layout it reads the records from engine instead, the SQLite
+// engine's path ([openSQLite]), and releases what that held at the end.
+func sqlitePages(ra io.ReaderAt, size int64, engine func() (iter.Seq2[rpmdb.Record, error], func(), error)) iter.Seq2[rpmdb.Record, error] {
+	return func(yield func(rpmdb.Record, error) bool) {
+		first := true
+		for rec, err := range rpmdb.SQLite(ra, size) {
+			if first && errors.Is(err, rpmdb.ErrUnsupported) {
+				records, done, err := engine()
+				if err != nil {
+					yield(rpmdb.Record{}, err)
+					return
+				}
+				defer done()
+				for rec, err := range records {
+					if !yield(rec, err) {
+						return
+					}
+				}
+				return
+			}
+			first = false
+			if !yield(rec, err) {
+				return
+			}
+		}
+	}
+}
+
+// walPending reports whether the SQLite database name has a write-ahead
+// log beside it that may hold transactions not yet in the database file.
+func walPending(fsys fs.FS, name string) bool {
+	wal, err := fs.Stat(fsys, name+"-wal")
+	return err == nil && wal.Mode().IsRegular() && wal.Size() > 0
+}
+
 // openSQLite returns the records of the SQLite database name. SQLite needs
 // a real file path, so it reads the file at [host.Host.LocalPath] in place,
 // read-only and immutable, when that is the very file found through the
@@ -237,7 +291,7 @@ func readerAt(f *safefs.File, head []byte) (io.ReaderAt, int64, error) {
 // ends with an error saying the log was not read.
 func openSQLite(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (iter.Seq2[rpmdb.Record, error], func(), error) {
 	wal, err := fs.Stat(h.FS, name+"-wal")
-	pending := err == nil && wal.Mode().IsRegular() && wal.Size() > 0
+	pending := err == nil && wal.Mode().IsRegular() && wal.Size() > 0 // as walPending, keeping wal's size
 	local := h.LocalPath(name)
 	st, err := os.Stat(local)
 	inPlace := err == nil && os.SameFile(info, st)

@@ -1,7 +1,8 @@
 // Package rpmdb parses rpm's package databases and package headers from
 // data the caller supplies (an io.ReaderAt or a byte slice): the Berkeley
-// DB hash format of rpm ≤ 4.15, the ndb format SUSE uses, and the header
-// blobs all formats store, sqlite included.
+// DB hash format of rpm ≤ 4.15, the ndb format SUSE uses, rpm's SQLite
+// database (its Packages table, read page by page without the SQLite
+// engine), and the header blobs all formats store.
 //
 // It exists apart from the rpm source so that these parsers of untrusted
 // binary data are pure functions, without the SQLite driver, and can be
