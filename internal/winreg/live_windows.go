@@ -48,6 +48,13 @@ func (liveRegistry) OpenKey(hive Hive, path string, view View) (Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, mapErr(err))
 	}
+	if first, _, below := strings.Cut(path, `\`); below && flag == registry.WOW64_32KEY && Redirect(hive, path, view) != path && strings.EqualFold(first, "SOFTWARE") {
+		// The key is SOFTWARE\WOW6432Node\X: what lies below it is no
+		// longer redirected, and its subkeys are opened without the 32-bit
+		// flag, which makes Wine look for a WOW6432Node below each one (a
+		// registry call per subkey opened) and Windows do nothing more.
+		flag = registry.WOW64_64KEY
+	}
 	return &liveKey{k: k, name: name, flag: flag}, nil
 }
 
