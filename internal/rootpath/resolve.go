@@ -52,6 +52,10 @@ type Options struct {
 	// NoFollow leaves the last component alone when it is a symbolic link,
 	// like lstat(2). Links in the other components are always followed.
 	NoFollow bool
+	// Cache, when not nil, remembers the components looked up, so that
+	// lookups of many paths of fsys that share folders ask for each
+	// folder once.
+	Cache *Cache
 }
 
 // Resolve finds the target path name (slash separated, relative to the root
@@ -90,13 +94,13 @@ func Resolve(fsys fs.FS, name string, opt Options) (string, fs.FileInfo, error) 
 			continue
 		}
 		next := path.Join(cur, c)
-		fi, err := fs.Lstat(fsys, next)
+		fi, err := opt.Cache.Lstat(fsys, next)
 		if err != nil && opt.FoldCase && !opt.CaseInsensitiveFS && errors.Is(err, fs.ErrNotExist) {
 			if actual, ferr := foldLookup(fsys, cur, c); ferr != nil {
 				err = ferr
 			} else if actual != "" {
 				next = path.Join(cur, actual)
-				fi, err = fs.Lstat(fsys, next)
+				fi, err = opt.Cache.Lstat(fsys, next)
 			}
 		}
 		if err != nil {

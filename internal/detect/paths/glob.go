@@ -23,7 +23,7 @@ func isPattern(p string) bool { return strings.ContainsAny(p, "*?[") }
 // also written as on the target, that exist and match it, comparing names
 // case-insensitively when opt.FoldCase is set. Components without
 // metacharacters are looked up with [rootpath.Resolve]; each directory is read at
-// most once per component.
+// most once per component, and once for all patterns through opt.Cache.
 func expand(fsys fs.FS, o host.OS, pattern string, opt rootpath.Options) ([]string, error) {
 	rel, err := rootpath.Target(o, pattern)
 	if err != nil {
@@ -37,7 +37,7 @@ func expand(fsys fs.FS, o host.OS, pattern string, opt rootpath.Options) ([]stri
 		var next []string
 		for _, dir := range dirs {
 			if !isPattern(comp) {
-				loc, _, err := rootpath.Resolve(fsys, path.Join(dir, comp), rootpath.Options{FoldCase: opt.FoldCase, CaseInsensitiveFS: opt.CaseInsensitiveFS})
+				loc, _, err := rootpath.Resolve(fsys, path.Join(dir, comp), rootpath.Options{FoldCase: opt.FoldCase, CaseInsensitiveFS: opt.CaseInsensitiveFS, Cache: opt.Cache})
 				if err == nil {
 					next = append(next, loc)
 				} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, rootpath.ErrNotDir) {
@@ -45,7 +45,7 @@ func expand(fsys fs.FS, o host.OS, pattern string, opt rootpath.Options) ([]stri
 				}
 				continue
 			}
-			entries, err := fs.ReadDir(fsys, dir)
+			entries, err := opt.Cache.ReadDir(fsys, dir) // shared: read only
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					continue

@@ -98,7 +98,10 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	// On a live Windows machine a missing path costs one lookup, not a
 	// listing of its folder: each listing there also asks the volume's
 	// serial number, which under Wine is a round trip to its mount manager.
-	opt := rootpath.Options{FoldCase: h.OS == host.Windows || h.OS == host.Darwin, NoFollow: true, CaseInsensitiveFS: h.CaseInsensitiveFS}
+	// The paths share their first folders, which one cache looks up once
+	// for the whole scan.
+	opt := rootpath.Options{FoldCase: h.OS == host.Windows || h.OS == host.Darwin, NoFollow: true, CaseInsensitiveFS: h.CaseInsensitiveFS,
+		Cache: rootpath.NewCache()}
 	seen := make(map[string]bool)
 	var errs []error
 	for _, p := range list {
