@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -344,5 +345,60 @@ func TestExpandCaseInsensitiveFS(t *testing.T) {
 	fsys.opens = 0
 	if got, err := expand(fsys, host.Windows, pattern, rootpath.Options{FoldCase: true, CaseInsensitiveFS: true}); len(got) != 0 || err != nil || fsys.opens != 0 {
 		t.Errorf("expand on a case-insensitive filesystem = %q, %v after %d listings; want nothing after none", got, err, fsys.opens)
+	}
+}
+
+// lookupCounter is a MapFS that counts the lstats and listings of each
+// name.
+type lookupCounter struct {
+	fstest.MapFS
+	lstats, lists map[string]int
+}
+
+func (c *lookupCounter) Lstat(name string) (fs.FileInfo, error) {
+	c.lstats[name]++
+	return c.MapFS.Lstat(name)
+}
+
+func (c *lookupCounter) ReadDir(name string) ([]fs.DirEntry, error) {
+	c.lists[name]++
+	return c.MapFS.ReadDir(name)
+}
+
+// One scan looks each folder up once, however many listed paths, patterns
+// and program folders share it.
+func TestCollectLooksUpOnce(t *testing.T) {
+	fsys := &lookupCounter{MapFS: fstest.MapFS{
+		"Program Files (x86)/Kaspersky Lab/KES.12.1.0/avp.exe":    {Data: []byte(peImage())},
+		"Program Files (x86)/Kaspersky Lab/NetworkAgent/klnagent": {Data: []byte("x")},
+		"ProgramData/Kaspersky Lab/KES.12.1.0":                    {Mode: fs.ModeDir},
+	}, lstats: map[string]int{}, lists: map[string]int{}}
+	dirs := []string{
+		`C:\Program Files (x86)\Kaspersky Lab`,
+		`C:\Program Files (x86)\Kaspersky Lab\KES.*`,
+		`C:\Program Files (x86)\Kaspersky Lab\Kaspersky Total Security*`,
+		`C:\Program Files (x86)\Kaspersky Lab\NetworkAgent`,
+		`C:\Program Files (x86)\Kaspersky Lab\Endpoint Agent`,
+		`C:\Program Files\Kaspersky Lab`,
+	}
+	list := append(slices.Clone(dirs), `C:\ProgramData\Kaspersky Lab\KES.*`, `C:\ProgramData\Kaspersky Lab`)
+	h := &host.Host{OS: host.Windows, Root: `C:\`, FS: fsys, CaseInsensitiveFS: true}
+	src := New(map[host.OS][]string{host.Windows: list}).WithPrograms(testPrograms(host.Windows, dirs...))
+	got, err := collect(t, src, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0`, `C:\ProgramData\Kaspersky Lab\KES.12.1.0`,
+		`C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe`} {
+		if _, ok := got[want]; !ok {
+			t.Errorf("%s not reported; got %v", want, keys(got))
+		}
+	}
+	for what, counts := range map[string]map[string]int{"looked up": fsys.lstats, "listed": fsys.lists} {
+		for name, n := range counts {
+			if n > 1 {
+				t.Errorf("%s %s %d times", name, what, n)
+			}
+		}
 	}
 }
