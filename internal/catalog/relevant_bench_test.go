@@ -34,7 +34,7 @@ func statusWithMaintainers(n, distinct int) string {
 		// about half the packages go to the first 8 maintainers
 		m := maint[i%8]
 		if i%2 == 1 {
-			m = maint[(i*7919)%distinct]
+			m = maint[(i/2*7919)%distinct]
 		}
 		name := fmt.Sprintf("libbench%d", i)
 		if i == n/2 {
