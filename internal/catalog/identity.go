@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/avscout/avscout/internal/detect"
 )
@@ -13,6 +15,21 @@ type identities struct {
 	emails     []vendorString
 	signers    map[string]*Vendor // normOrg → vendor
 	teamIDs    map[string]*Vendor // lower case → vendor
+	orgs       *orgMemo
+}
+
+// orgMemoMax bounds how many organisation strings a Matcher remembers, so
+// that a database of distinct made-up maintainers cannot grow it without
+// end; past it, organisations are looked up each time.
+const orgMemoMax = 4096
+
+// orgMemo remembers which vendor (or none) each organisation string names.
+// A Debian install has a few hundred maintainers for tens of thousands of
+// packages, and [Matcher.Relevant] looks up every one. Sources call it
+// concurrently; sync.Map suits keys written once and read many times.
+type orgMemo struct {
+	m sync.Map // raw organisation string → *Vendor, nil for none
+	n atomic.Int32
 }
 
 type vendorString struct {
@@ -21,7 +38,7 @@ type vendorString struct {
 }
 
 func newIdentities(c *Catalog) identities {
-	ids := identities{publishers: map[string]*Vendor{}, signers: map[string]*Vendor{}, teamIDs: map[string]*Vendor{}}
+	ids := identities{publishers: map[string]*Vendor{}, signers: map[string]*Vendor{}, teamIDs: map[string]*Vendor{}, orgs: &orgMemo{}}
 	for i := range c.Vendors {
 		v := &c.Vendors[i]
 		for _, p := range v.Publishers {
@@ -46,6 +63,23 @@ func (ids identities) organisation(s string) *Vendor {
 	if s == "" {
 		return nil
 	}
+	if ids.orgs == nil {
+		return ids.lookupOrganisation(s)
+	}
+	if v, ok := ids.orgs.m.Load(s); ok {
+		vendor, _ := v.(*Vendor) // only *Vendor is stored
+		return vendor
+	}
+	v := ids.lookupOrganisation(s)
+	if ids.orgs.n.Load() < orgMemoMax && ids.orgs.n.Add(1) <= orgMemoMax {
+		// a copy, so the key does not pin the buffer s may lie in
+		ids.orgs.m.Store(strings.Clone(s), v)
+	}
+	return v
+}
+
+// lookupOrganisation is [identities.organisation] without the memo.
+func (ids identities) lookupOrganisation(s string) *Vendor {
 	n := normOrg(s)
 	if v := ids.publishers[n]; v != nil {
 		return v

@@ -126,7 +126,12 @@ func appendNew(owners []int, more ...int) []int {
 // signer observation describes a file, which is looked up as a program or
 // driver by its name.
 func (ix *index) byName(o *detect.Observation) []int {
-	name := strings.ToLower(o.Name)
+	return ix.byLowerName(o, strings.ToLower(o.Name))
+}
+
+// byLowerName is byName with the observation's name already in lower case,
+// for a caller that looks it up in more than one index.
+func (ix *index) byLowerName(o *detect.Observation, name string) []int {
 	switch o.Kind {
 	case detect.KindPackage:
 		return ix.lookup(nil, fpPackages, name)

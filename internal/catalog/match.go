@@ -134,8 +134,9 @@ func (m *Matcher) Relevant(o detect.Observation) bool {
 	// A signer observation is looked up as the file it describes: what a
 	// file says about its maker confirms or contradicts a match of the
 	// file by name or folder.
-	return len(m.products.byName(&o)) > 0 || len(m.products.byLocation(&o)) > 0 ||
-		len(m.tech.byName(&o)) > 0 || len(m.tech.byLocation(&o)) > 0
+	name := strings.ToLower(o.Name)
+	return len(m.products.byLowerName(&o, name)) > 0 || len(m.products.byLocation(&o)) > 0 ||
+		len(m.tech.byLowerName(&o, name)) > 0 || len(m.tech.byLocation(&o)) > 0
 }
 
 // Match judges observations; see the package-level [Match].

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // This file holds the normalisers: how patterns and observed values are
@@ -92,11 +93,42 @@ func baseName(p string) string {
 // normOrg normalises an organisation name for comparison: the e-mail part
 // of a maintainer ("Name <a@b>") dropped, case and spacing folded.
 // It runs on the maintainer of every package of a database (see
-// [Matcher.Relevant]): one pass, one allocation.
+// [Matcher.Relevant]): one pass, one allocation, and no rune decoding when
+// the name is ASCII, as most are.
 func normOrg(s string) string {
 	if i := strings.IndexByte(s, '<'); i >= 0 {
 		s = s[:i]
 	}
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return normOrgUnicode(s)
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false // a space is pending before the next word
+	for i := range len(s) {
+		c := s[i]
+		switch c {
+		case ' ', '\t', '\n', '\v', '\f', '\r': // unicode.IsSpace, in ASCII
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// normOrgUnicode is [normOrg] for names outside ASCII, with the e-mail part
+// already dropped.
+func normOrgUnicode(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for f := range strings.FieldsSeq(s) {
