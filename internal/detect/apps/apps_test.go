@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/detecttest"
 	"github.com/avscout/avscout/internal/detect/macho/machotest"
 	"github.com/avscout/avscout/internal/detect/macos/mactest"
 	"github.com/avscout/avscout/internal/host"
@@ -21,13 +22,7 @@ const kasperskyTeam = "2Y8XE5CQ94"
 
 func collect(t testing.TB, root string) ([]detect.Observation, error) {
 	t.Helper()
-	h, err := host.OpenRoot(root, host.Darwin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var obs []detect.Observation
-	err = New().Collect(context.Background(), h, func(o detect.Observation) { obs = append(obs, o) })
-	return obs, err
+	return detecttest.CollectRoot(t, New(), root, host.Darwin)
 }
 
 // exe returns a small executable signed with team (ad-hoc when empty).

@@ -1,12 +1,12 @@
 package launchd
 
 import (
-	"context"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/detecttest"
 	"github.com/avscout/avscout/internal/detect/macho/machotest"
 	"github.com/avscout/avscout/internal/detect/macos/mactest"
 	"github.com/avscout/avscout/internal/host"
@@ -14,13 +14,7 @@ import (
 
 func collect(t *testing.T, root string) ([]detect.Observation, error) {
 	t.Helper()
-	h, err := host.OpenRoot(root, host.Darwin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var obs []detect.Observation
-	err = New().Collect(context.Background(), h, func(o detect.Observation) { obs = append(obs, o) })
-	return obs, err
+	return detecttest.CollectRoot(t, New(), root, host.Darwin)
 }
 
 func job(t *testing.T, root, dir string, d map[string]any, f mactest.Format) {

@@ -1,26 +1,20 @@
 package receipts
 
 import (
-	"context"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/detecttest"
 	"github.com/avscout/avscout/internal/detect/macos/mactest"
 	"github.com/avscout/avscout/internal/host"
 )
 
 func collect(t *testing.T, root string) ([]detect.Observation, error) {
 	t.Helper()
-	h, err := host.OpenRoot(root, host.Darwin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var obs []detect.Observation
-	err = New().Collect(context.Background(), h, func(o detect.Observation) { obs = append(obs, o) })
-	return obs, err
+	return detecttest.CollectRoot(t, New(), root, host.Darwin)
 }
 
 var installed = time.Date(2023, 5, 4, 10, 30, 0, 0, time.UTC)

@@ -1,15 +1,14 @@
 package uninstall
 
 import (
-	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/detecttest"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/winpath"
 	"github.com/avscout/avscout/internal/winreg"
@@ -20,43 +19,24 @@ import (
 // folder only.
 func fixtureHost(t *testing.T) (*host.Host, *winreg.Fake) {
 	t.Helper()
-	reg := winreg.NewFake()
-	reg.Time = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
-	importReg(t, reg, "testdata/host.reg")
 	fsys := fstest.MapFS{
 		"Program Files (x86)/Kaspersky Lab/KES.12.1.0/avp.exe": {},
 		"Windows/System32/drivers/klif.sys":                    {},
 	}
-	return &host.Host{OS: host.Windows, Root: `C:\`, FS: fsys, Live: true, Registry: reg}, reg
-}
-
-// importReg imports the .reg file into reg in the 64-bit view.
-func importReg(t *testing.T, reg *winreg.Fake, file string) {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := reg.Import(f, winreg.View64); err != nil {
-		t.Fatal(err)
-	}
+	return detecttest.RegistryHost(t, "testdata/host.reg", fsys, time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // regHost is a live-looking Windows host with an empty system drive and
 // the registry of the .reg file.
 func regHost(t *testing.T, file string) *host.Host {
 	t.Helper()
-	reg := winreg.NewFake()
-	importReg(t, reg, file)
-	return &host.Host{OS: host.Windows, Root: `C:\`, FS: fstest.MapFS{}, Live: true, Registry: reg}
+	h, _ := detecttest.RegistryHost(t, file, fstest.MapFS{}, time.Time{})
+	return h
 }
 
 func collect(t *testing.T, src detect.Source, h *host.Host) ([]detect.Observation, error) {
 	t.Helper()
-	var obs []detect.Observation
-	err := src.Collect(context.Background(), h, func(o detect.Observation) { obs = append(obs, o) })
-	return obs, err
+	return detecttest.Collect(t, src, h)
 }
 
 func byName(obs []detect.Observation) map[string]detect.Observation {

@@ -14,6 +14,7 @@ import (
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/rootpath"
+	"github.com/avscout/avscout/internal/rootpath/roottest"
 )
 
 // Unit files as the products ship them (trimmed).
@@ -105,43 +106,10 @@ func readFixture(t *testing.T, name string) string {
 	return string(b)
 }
 
-// fixture builds a root in a temporary directory. Values: "dir",
-// "file:<content>", "exec:<content>" (an executable file), "link:<target>".
+// fixture builds a root in a temporary directory (see roottest.Tree).
 func fixture(t *testing.T, tree map[string]string) string {
 	t.Helper()
-	root := t.TempDir()
-	names := make([]string, 0, len(tree))
-	for name := range tree {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		spec := tree[name]
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		switch {
-		case spec == "dir":
-			err = os.MkdirAll(p, 0o755)
-		case strings.HasPrefix(spec, "file:"):
-			err = os.WriteFile(p, []byte(strings.TrimPrefix(spec, "file:")), 0o644)
-		case strings.HasPrefix(spec, "exec:"):
-			err = os.WriteFile(p, []byte(strings.TrimPrefix(spec, "exec:")), 0o755)
-		case strings.HasPrefix(spec, "link:"):
-			err = os.Symlink(strings.TrimPrefix(spec, "link:"), p)
-			if err != nil && runtime.GOOS == "windows" {
-				t.Skipf("cannot make symbolic links here: %v", err)
-			}
-		default:
-			t.Fatalf("bad fixture spec %q", spec)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
+	return roottest.Tree(t, tree)
 }
 
 func collect(t *testing.T, h *host.Host) (map[string]detect.Observation, error) {
