@@ -15,7 +15,9 @@
 # code-signing certificates) and prlimit (util-linux: the hostile-input
 # scans run under a memory limit), hivexregedit (libwin-hivex-perl:
 # writes the registry hive files the offline Windows tests read), and time
-# and procps (/usr/bin/time and ps, for `make bench-compare`).
+# and procps (/usr/bin/time and ps, for `make bench-compare`), and sqlite3
+# (scripts/rpm-bench-root.sh grows an rpm database for the 20,000-package
+# comparison).
 #
 # With --packaging it installs only what `make packages` needs to build
 # the release artifacts: wixl, msitools and osslsigncode (the MSI and its
@@ -67,6 +69,7 @@ declare -A files=()
 	[setpriv]=util-linux
 	[prlimit]=util-linux
 	[ps]=procps
+	[sqlite3]=sqlite3
 	[hivexregedit]=libwin-hivex-perl
 )
 [ "$mode" = packaging ] || files+=(
