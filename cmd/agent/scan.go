@@ -17,6 +17,7 @@ import (
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/scan"
+	"github.com/avscout/avscout/internal/text"
 )
 
 func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -77,7 +78,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	r, err := scan.Run(ctx, scan.Options{
 		Host:          h,
 		Catalog:       cat,
-		Sources:       scan.SplitList(*srcs),
+		Sources:       text.SplitList(*srcs),
 		SourceTimeout: *timeout,
 		AgentVersion:  version,
 		Explain:       *explain,

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Kind is how a setting's value is written.
@@ -176,28 +178,28 @@ const redacted = "<redacted>"
 
 // parse reads a value written as text (a scalar in the file, the
 // environment, managed settings) as the setting's kind.
-func (s *setting) parse(text string) (any, error) {
+func (s *setting) parse(raw string) (any, error) {
 	switch s.Kind {
 	case KindString, KindPath:
-		text = strings.TrimSpace(text)
+		raw = strings.TrimSpace(raw)
 		if s.norm != nil {
-			text = s.norm(text)
+			raw = s.norm(raw)
 		}
-		return text, nil
+		return raw, nil
 	case KindDuration:
-		return ParseDuration(text)
+		return ParseDuration(raw)
 	case KindInt:
-		n, err := strconv.Atoi(strings.TrimSpace(text))
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a whole number", text)
+			return nil, fmt.Errorf("%q is not a whole number", raw)
 		}
 		return n, nil
 	case KindSize:
-		return ParseSize(text)
+		return ParseSize(raw)
 	case KindList:
-		return splitList(text), nil
+		return text.SplitList(raw), nil
 	case KindTags:
-		return ParseTags(text)
+		return ParseTags(raw)
 	}
 	return nil, fmt.Errorf("unknown kind %q", s.Kind)
 }
@@ -263,18 +265,6 @@ func (s *setting) format(v any) string {
 		return strings.Join(v, ",")
 	}
 	return fmt.Sprint(v)
-}
-
-// splitList splits a comma-separated list, trimming space and dropping
-// empty elements.
-func splitList(s string) []string {
-	var out []string
-	for _, e := range strings.Split(s, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // parseTags reads "key=value,key=value". Values cannot hold commas here;

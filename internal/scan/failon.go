@@ -44,15 +44,3 @@ func (f FailOn) Failing(verdict string) bool {
 	return slices.Contains(f, FailRestricted) && verdict == report.VerdictNonCompliant ||
 		slices.Contains(f, FailIncomplete) && verdict == report.VerdictIncomplete
 }
-
-// SplitList splits a comma-separated command-line list (--sources,
-// --fail-on), trimming spaces and dropping empty items.
-func SplitList(s string) []string {
-	var out []string
-	for _, n := range strings.Split(s, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			out = append(out, n)
-		}
-	}
-	return out
-}

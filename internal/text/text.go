@@ -82,3 +82,15 @@ func Clip(s string, max int) string {
 	}
 	return strings.ToValidUTF8(s[:cut], "") + Ellipsis
 }
+
+// SplitList splits a comma-separated list (a flag such as --sources, a
+// managed setting), trimming spaces and dropping empty items.
+func SplitList(s string) []string {
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}

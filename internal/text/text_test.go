@@ -1,6 +1,9 @@
 package text
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestClip(t *testing.T) {
 	for _, tc := range []struct {
@@ -17,6 +20,22 @@ func TestClip(t *testing.T) {
 	} {
 		if got := Clip(tc.in, tc.max); got != tc.want {
 			t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{" dpkg, ,rpm ,", []string{"dpkg", "rpm"}},
+		{"a,b", []string{"a", "b"}},
+		{" , ", nil},
+	} {
+		if got := SplitList(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("SplitList(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
