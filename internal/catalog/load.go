@@ -11,12 +11,8 @@ import (
 // products) replaces the built-in policy and keeps the built-in vendor
 // knowledge; any other file is a whole catalog. Errors name the file.
 func Load(file string) (*Catalog, error) {
-	builtin, err := Default()
-	if err != nil {
-		return nil, err
-	}
 	if file == "" {
-		return builtin, nil
+		return Default()
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -25,6 +21,12 @@ func Load(file string) (*Catalog, error) {
 	if p, ok, err := ParsePolicyOnly(bytes.NewReader(b)); err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", file, err)
 	} else if ok {
+		// Only a policy file needs the built-in catalog; a whole one
+		// replaces it.
+		builtin, err := Default()
+		if err != nil {
+			return nil, err
+		}
 		c, err := builtin.WithPolicy(p)
 		if err != nil {
 			return nil, fmt.Errorf("catalog %s: %w", file, err)

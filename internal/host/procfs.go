@@ -163,13 +163,18 @@ func joinCmdline(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	s := []byte(string(b)) // one copy, then turned into the string
-	for i, c := range s {
-		if c == 0 {
-			s[i] = ' '
+	var s strings.Builder // one allocation, the string's
+	s.Grow(len(b))
+	for {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			s.Write(b)
+			return s.String()
 		}
+		s.Write(b[:i])
+		s.WriteByte(' ')
+		b = b[i+1:]
 	}
-	return string(s)
 }
 
 // processName is the kernel's name of a process (comm), completed from

@@ -252,3 +252,18 @@ func BenchmarkParseProcStat(b *testing.B) {
 		}
 	}
 }
+
+func TestJoinCmdline(t *testing.T) {
+	for in, want := range map[string]string{
+		"":               "",
+		"\x00\x00":       "",
+		"a":              "a",
+		"a\x00":          "a",
+		"a\x00-b\x00c":   "a -b c",
+		"a\x00\x00b\x00": "a  b", // an empty argument keeps its place
+	} {
+		if got := joinCmdline([]byte(in)); got != want {
+			t.Errorf("joinCmdline(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -572,21 +572,22 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 }
 
 // hostColumnCount is the number of columns in hostRowColumns.
-var hostColumnCount = len(strings.Split(hostRowColumns, ","))
+const hostColumnCount = 21
 
-// hostUpsert makes an INSERT of host rows replace the rows that exist.
-var hostUpsert = func() string {
-	var b strings.Builder
-	b.WriteString(" ON CONFLICT (id) DO UPDATE SET ")
-	for i, c := range strings.Split(hostRowColumns, ",")[1:] {
-		c = strings.TrimSpace(c)
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(c + " = excluded." + c)
-	}
-	return b.String()
-}()
+// hostUpsert makes an INSERT of host rows replace the rows that exist:
+// every column of hostRowColumns but id set from the new row. It is written
+// out, not built at start-up; TestHostUpsertColumns checks it against
+// hostRowColumns.
+const hostUpsert = " ON CONFLICT (id) DO UPDATE SET " +
+	"hostname = excluded.hostname, os = excluded.os, os_version = excluded.os_version, " +
+	"arch = excluded.arch, agent_version = excluded.agent_version, " +
+	"catalog_version = excluded.catalog_version, tags = excluded.tags, " +
+	"search = excluded.search, first_seen = excluded.first_seen, " +
+	"last_seen = excluded.last_seen, last_report_id = excluded.last_report_id, " +
+	"last_generated_at = excluded.last_generated_at, compliant = excluded.compliant, " +
+	"verdict = excluded.verdict, state = excluded.state, state_rank = excluded.state_rank, " +
+	"white_label = excluded.white_label, restricted = excluded.restricted, " +
+	"protection = excluded.protection, product_count = excluded.product_count"
 
 // insertProducts writes the products of each report as its host's.
 func insertProducts(ctx context.Context, tx *sql.Tx, reports []*pending) error {
