@@ -1,6 +1,7 @@
 package winreg
 
 import (
+	"errors"
 	"strings"
 	"unicode/utf8"
 
@@ -22,4 +23,18 @@ func CleanText(s string) string {
 		return r
 	}, s)
 	return text.Clip(strings.TrimSpace(s), MaxText)
+}
+
+// Text reads the value name of k as text cleaned by [CleanText]. A
+// missing value is "" and no error, as the sources that read optional
+// values want.
+func Text(k Key, name string) (string, error) {
+	v, err := k.Value(name)
+	if errors.Is(err, ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return CleanText(v.String()), nil
 }

@@ -143,13 +143,20 @@ func New(f Fleet, opts Options) (http.Handler, error) {
 // ServeHTTP sets the security headers every response carries, then routes.
 func (d *dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
+	setSecurityHeaders(h)
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	d.mux.ServeHTTP(w, r)
+}
+
+// setSecurityHeaders sets the headers that every page served, the login
+// page included, carries: the Content-Security-Policy, no MIME sniffing,
+// no referrer and no framing.
+func setSecurityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	d.mux.ServeHTTP(w, r)
 }
 
 // page is what the layout template needs; Body is the page's own data.

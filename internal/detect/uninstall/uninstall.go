@@ -203,14 +203,11 @@ func ReadEntry(k winreg.Key) (Entry, error) {
 	var e Entry
 	var errs []error
 	text := func(name string) string {
-		v, err := k.Value(name)
+		s, err := winreg.Text(k, name)
 		if err != nil {
-			if !errors.Is(err, winreg.ErrNotExist) {
-				errs = append(errs, err)
-			}
-			return ""
+			errs = append(errs, err)
 		}
-		return winreg.CleanText(v.String())
+		return s
 	}
 	e.DisplayName = text("DisplayName")
 	if e.DisplayName == "" {

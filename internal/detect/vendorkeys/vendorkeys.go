@@ -345,14 +345,11 @@ func productObservation(h *host.Host, env winpath.Env, f Found) (detect.Observat
 	}
 	var errs []error
 	valueText := func(k winreg.Key, name string) string {
-		v, err := k.Value(name)
+		s, err := winreg.Text(k, name)
 		if err != nil {
-			if !errors.Is(err, winreg.ErrNotExist) {
-				errs = append(errs, err)
-			}
-			return ""
+			errs = append(errs, err)
 		}
-		return winreg.CleanText(v.String())
+		return s
 	}
 	name := valueText(k, "ProductName")
 	version := valueText(k, "ProductVersion")
