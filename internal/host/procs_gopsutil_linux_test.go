@@ -98,8 +98,10 @@ func TestLiveProcessesMatchGopsutil(t *testing.T) {
 }
 
 // pidSet returns the pids /proc lists now, each with its start time,
-// leaving out zombies: a process that exits during the listings has no
-// executable or command line for whichever lister comes last.
+// executable and command line, leaving out zombies: a process that exits
+// during the listings has no executable or command line for whichever
+// lister comes last, and one that execs (a shell starting a compiler)
+// keeps its pid and start time but not its image.
 func pidSet(t *testing.T) map[int32]string {
 	t.Helper()
 	pids, err := process.Pids()
@@ -116,12 +118,17 @@ func pidSet(t *testing.T) map[int32]string {
 		if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
 			continue
 		}
-		set[p] = f[19] // starttime: a pid reused meanwhile is another process
+		dir := "/proc/" + strconv.Itoa(int(p))
+		exe, _ := os.Readlink(dir + "/exe")
+		cmdline, _ := os.ReadFile(dir + "/cmdline")
+		// starttime: a pid reused meanwhile is another process.
+		set[p] = f[19] + "\x00" + exe + "\x00" + string(cmdline)
 	}
 	return set
 }
 
-// alive reports whether pid ran the same process in both sets.
+// alive reports whether pid ran the same process, with the same image and
+// arguments, in both sets.
 func alive(before, after map[int32]string, pid int32) bool {
 	s, ok := before[pid]
 	return ok && after[pid] == s
