@@ -193,9 +193,12 @@ type Entry struct {
 	ModTime                                   time.Time // the key's last write
 }
 
-// ReadEntry reads the values of an uninstall entry's key (none but
-// DisplayName when that is missing, and the key's last-write time only
-// when InstallDate is). Values that are missing are left empty; values of an unexpected type are read as
+// ReadEntry reads the values of an uninstall entry's key: none but
+// DisplayName when that is missing, none but ParentKeyName besides when
+// that is set (an update, which [Observe] drops), and the key's
+// last-write time only when InstallDate is missing. Each value read is
+// one registry call (one request to Wine's server), and an entry's
+// registry calls are most of a scan's on Windows. Values that are missing are left empty; values of an unexpected type are read as
 // text (a DisplayVersion stored as a DWORD); values that cannot be read at
 // all (too large) are left empty and reported in the error, with the rest
 // of the entry.
@@ -213,6 +216,10 @@ func ReadEntry(k winreg.Key) (Entry, error) {
 	if e.DisplayName == "" {
 		return e, errors.Join(errs...) // not listed: the rest is not read
 	}
+	e.ParentKeyName = text("ParentKeyName")
+	if e.ParentKeyName != "" {
+		return e, errors.Join(errs...) // an update: not listed either
+	}
 	e.DisplayVersion = text("DisplayVersion")
 	e.Publisher = text("Publisher")
 	e.InstallLocation = text("InstallLocation")
@@ -221,11 +228,10 @@ func ReadEntry(k winreg.Key) (Entry, error) {
 		e.DisplayIcon = text("DisplayIcon")
 	}
 	e.UninstallString = text("UninstallString")
-	e.ParentKeyName = text("ParentKeyName")
 	if n, err := winreg.Uint(k, "SystemComponent"); err == nil && n == 1 {
 		e.SystemComponent = true
 	}
-	if e.InstallDate == "" && e.ParentKeyName == "" {
+	if e.InstallDate == "" {
 		e.ModTime, _ = k.ModTime() // the install date's stand-in
 	}
 	return e, errors.Join(errs...)
