@@ -216,6 +216,11 @@ const maxWorkers = 4
 // DisplayName and, for drivers, the altitudes of Instances\*; the type and
 // display name only when have (what the SCM said) lacks them. Missing
 // values stay empty; unreadable ones are reported with what could be read.
+//
+// A key the SCM did not list (have is zero) that has neither a Type nor
+// an ImagePath is no service (a parameters-only key, an event log
+// source): nothing more is read from it, since each value read is a
+// registry call, and the caller drops it.
 func ReadKey(k winreg.Key, path string, have host.Service) (Entry, error) {
 	var e Entry
 	var errs []error
@@ -232,15 +237,35 @@ func ReadKey(k winreg.Key, path string, have host.Service) (Entry, error) {
 			note(err)
 		}
 	}
+	imageRead := false
+	if e.RawType == 0 && have == (host.Service{}) {
+		// Perhaps no service at all: its image path says, before the rest
+		// is read.
+		imageRead = true
+		if val, err := k.Value("ImagePath"); err == nil {
+			e.ImagePath = clean(val.String())
+		} else {
+			note(err)
+		}
+		if e.ImagePath == "" {
+			return e, keyErr(path, errs)
+		}
+	}
 	if n, err := winreg.Uint(k, "Start"); err == nil {
 		e.StartType = host.StartTypeOf(uint32(n))
 	} else {
 		note(err)
 	}
-	texts := []struct {
+	var texts []struct {
 		name string
 		dst  *string
-	}{{"ImagePath", &e.ImagePath}}
+	}
+	if !imageRead {
+		texts = append(texts, struct {
+			name string
+			dst  *string
+		}{"ImagePath", &e.ImagePath})
+	}
 	if have.DisplayName == "" {
 		texts = append(texts, struct {
 			name string
@@ -259,10 +284,15 @@ func ReadKey(k winreg.Key, path string, have host.Service) (Entry, error) {
 	if e.Type == host.TypeDriver { // minifilters are drivers
 		e.Altitudes = altitudes(k, note)
 	}
+	return e, keyErr(path, errs)
+}
+
+// keyErr joins the errors of reading the service key at path, naming it.
+func keyErr(path string, errs []error) error {
 	if err := errors.Join(errs...); err != nil {
-		return e, fmt.Errorf("%s: %w", winreg.Name(winreg.LocalMachine, path, winreg.View64), err)
+		return fmt.Errorf("%s: %w", winreg.Name(winreg.LocalMachine, path, winreg.View64), err)
 	}
-	return e, nil
+	return nil
 }
 
 // altitudes reads Instances\*\Altitude of a minifilter's key k.
