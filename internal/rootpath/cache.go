@@ -96,6 +96,15 @@ func (c *Cache) Lstat(fsys fs.FS, name string) (fs.FileInfo, error) {
 	return fi, err
 }
 
+// Sub returns the sub-root the cache opened for the folder dir, nil when
+// it opened none: a caller that reads in that folder can read there too.
+func (c *Cache) Sub(dir string) fs.FS {
+	if c == nil || c.subs == nil {
+		return nil
+	}
+	return c.subs[dir]
+}
+
 // lstatIn looks name up in the sub-root of its folder when there is
 // one, naming name in its error as fs.Lstat(fsys, name) would.
 func (c *Cache) lstatIn(fsys fs.FS, name string) (fs.FileInfo, error) {

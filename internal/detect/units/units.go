@@ -119,7 +119,8 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 		return fmt.Errorf("units: no filesystem: %w", detect.ErrUnavailable)
 	}
 	c := &collector{host: h, fsys: h.FS, emit: emit, programs: map[string]lookup{}, dirs: map[string]programDir{}}
-	c.list = lister{fsys: h.FS, cache: rootpath.NewCache()}
+	c.list = lister{fsys: h.FS, cache: rootpath.NewCacheWithSub(h.Sub)}
+	defer c.list.cache.Close()
 	defer c.release()
 	enabled, err := enabledUnits(c.list)
 	if err != nil {
@@ -145,13 +146,14 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 			continue
 		}
 		sub, open := c.sub(real)
+		listed := regulars(ents)
 		for _, e := range ents {
 			name := e.Name()
 			if !IsUnitName(name) || seen[name] || e.IsDir() {
 				continue
 			}
 			seen[name] = true
-			units = append(units, entry{dir, real, sub, open, e})
+			units = append(units, entry{dir, real, sub, open, listed, e})
 		}
 	}
 	if err := c.each(ctx, units, c.unit); err != nil {
@@ -192,9 +194,10 @@ type collector struct {
 
 // entry is a unit file or init script as its directory lists it.
 type entry struct {
-	dir, real string  // the directory as the target names it, and link-free
-	sub       fs.FS   // the directory as a sub-root; nil when there is none
-	open      fs.File // the directory opened in sub, to read its files in; nil when there is none
+	dir, real string          // the directory as the target names it, and link-free
+	sub       fs.FS           // the directory as a sub-root; nil when there is none
+	open      fs.File         // the directory opened in sub, to read its files in; nil when there is none
+	regular   map[string]bool // the regular files the directory lists, by name
 	e         fs.DirEntry
 }
 
@@ -317,6 +320,7 @@ type followed struct {
 	name   string      // the name in fsys
 	typ    fs.FileMode // the type of what name is, links followed
 	target string      // the link's target as written; "" for no link
+	alias  string      // the regular file of the same folder the link names; "" for none
 	state  string      // why the link leads nowhere (see linkState); "" when it leads somewhere
 }
 
@@ -338,6 +342,13 @@ func (c *collector) follow(ent entry) (followed, error) {
 	}
 	f.target = target
 	if path.Clean(target) == devNull {
+		return f, nil
+	}
+	// An alias ("dbus-org.freedesktop.login1.service" ->
+	// "systemd-logind.service") names a file its folder lists as a regular
+	// file: that is what it leads to, read there like the file itself.
+	if ent.open != nil && ent.regular[target] {
+		f.typ, f.alias = 0, target
 		return f, nil
 	}
 	if ent.sub != nil {
@@ -530,13 +541,14 @@ func (c *collector) collectInit(ctx context.Context) (ok bool, err error) {
 		}
 		seenDir[real] = true
 		sub, open := c.sub(real)
+		listed := regulars(ents)
 		for _, e := range ents {
 			name := e.Name()
 			if e.IsDir() || !isInitScript(name) || seen[name] {
 				continue
 			}
 			seen[name] = true
-			scripts = append(scripts, entry{dir, real, sub, open, e})
+			scripts = append(scripts, entry{dir, real, sub, open, listed, e})
 		}
 	}
 	return ok, c.each(ctx, scripts, func(ent entry) draft {
@@ -744,8 +756,12 @@ func (c *collector) readScript(ent entry, r followed) (Script, error) {
 // other (a link, or a file readIn cannot read) through fs.FS, following
 // links inside the root.
 func (c *collector) read(ent entry, r followed) ([]byte, error) {
-	if ent.open != nil && r.target == "" && r.typ.IsRegular() {
-		if data, ok := readIn(ent.open, ent.e.Name(), MaxFile); ok {
+	name := ent.e.Name()
+	if r.alias != "" {
+		name = r.alias
+	}
+	if ent.open != nil && (r.target == "" || r.alias != "") && r.typ.IsRegular() {
+		if data, ok := readIn(ent.open, name, MaxFile); ok {
 			return data, nil
 		}
 	}
@@ -795,6 +811,18 @@ func openRegular(fsys fs.FS, name string, t fs.FileMode) (fs.File, int, error) {
 	return f, int(f.Size()), nil
 }
 
+// regulars returns the names of the regular files among ents. A name
+// from a listing is one component: never "." or "..", never with a slash.
+func regulars(ents []fs.DirEntry) map[string]bool {
+	m := make(map[string]bool, len(ents))
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			m[e.Name()] = true
+		}
+	}
+	return m
+}
+
 // lister lists the target's folders for one scan. Its cache keeps the
 // lstat of each name resolved on the way, so that the folders of /etc
 // (systemd/system, its .wants folders, rc2.d…) do not each look up /etc
@@ -830,7 +858,19 @@ func readDirOnce(l lister, dir string, seen map[string]bool) ([]fs.DirEntry, str
 		}
 		seen[real] = true
 	}
-	ents, err := listDir(fsys, real)
+	// In the sub-root of its folder when the cache has one: the folder is
+	// the same, link-free, and opening it costs one open.
+	lfs, lname := fsys, real
+	if parent, base := path.Split(real); parent != "" {
+		if sub := l.cache.Sub(strings.TrimSuffix(parent, "/")); sub != nil {
+			lfs, lname = sub, base
+		}
+	}
+	ents, err := listDir(lfs, lname)
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == lname {
+		pe.Path = real
+	}
 	if err != nil {
 		return nil, real, fmt.Errorf("units: read %s: %w", dir, err)
 	}
