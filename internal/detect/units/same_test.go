@@ -204,3 +204,66 @@ func TestListDir(t *testing.T) {
 		}
 	}
 }
+
+// TestSameAsPlainCopiedRoot: a root holding a copy of this machine's
+// unit folders, init scripts and rc links (links kept as links, /lib and
+// /sbin linking into /usr as on a merged-/usr system, with a catalogued
+// agent under a generic unit name) is read alike both ways.
+func TestSameAsPlainCopiedRoot(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("copies this machine's units")
+	}
+	if _, err := os.Stat("/usr/lib/systemd/system"); err != nil {
+		t.Skip("no systemd units on this machine")
+	}
+	root := fixture(t, map[string]string{
+		"lib":                                  "link:usr/lib",
+		"sbin":                                 "link:usr/sbin",
+		"bin":                                  "link:usr/bin",
+		"usr/lib/systemd/system/agent.service": "file:[Service]\nExecStart=/opt/kaspersky/kesl/libexec/kesl_launcher.sh\n",
+		"opt/kaspersky/kesl/libexec/kesl_launcher.sh":              elf,
+		"etc/systemd/system/multi-user.target.wants/agent.service": "link:/lib/systemd/system/agent.service",
+	})
+	copied := 0
+	for _, dir := range []string{"usr/lib/systemd/system", "etc/systemd/system", "etc/init.d", "etc/rcS.d", "etc/rc2.d", "etc/rc3.d", "etc/rc5.d"} {
+		err := filepath.WalkDir("/"+dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil //nolint:nilerr // what cannot be read is left out of the copy
+			}
+			dst := filepath.Join(root, p)
+			switch {
+			case d.IsDir():
+				return os.MkdirAll(dst, 0o755)
+			case d.Type()&fs.ModeSymlink != 0:
+				target, err := os.Readlink(p)
+				if err != nil {
+					return nil //nolint:nilerr // as above
+				}
+				copied++
+				return os.Symlink(target, dst)
+			case d.Type().IsRegular():
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return nil //nolint:nilerr // as above
+				}
+				copied++
+				return os.WriteFile(dst, b, 0o644)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if copied < 10 {
+		t.Skipf("only %d unit files to copy", copied)
+	}
+	h := openRoot(t, root)
+	checkSame(t, h)
+	got, _ := collectAll(t, h)
+	for _, o := range got {
+		if o.Name == "agent.service" && o.Path != "/opt/kaspersky/kesl/libexec/kesl_launcher.sh" {
+			t.Errorf("agent.service: %+v", o)
+		}
+	}
+}
