@@ -119,3 +119,74 @@ func TestCacheReadDir(t *testing.T) {
 		t.Errorf("%d listings, want 4: big is past the bound and listed each time", fsys.lists)
 	}
 }
+
+// TestResolveCacheWithSub checks that lookups in sub-roots of their
+// folders give the answers, errors included, of lookups in the whole
+// root, and open each folder once.
+func TestResolveCacheWithSub(t *testing.T) {
+	dir := fixture(t, map[string]string{
+		"opt/kaspersky/kesl/bin/kesl": "file:ELF",
+		"opt/kaspersky/klnagent64":    "dir",
+		"opt/file":                    "file:f",
+		"opt/abs":                     "link:/opt/kaspersky",
+		"opt/rel":                     "link:kaspersky/kesl",
+		"var/run":                     "link:/run",
+		"run/kesl":                    "dir",
+		"etc/opt":                     "link:../opt",
+		"loop":                        "link:loop",
+		"opt/kaspersky/loop":          "link:loop2",
+		"opt/kaspersky/loop2":         "link:loop",
+		"usr/local/etc":               "dir",
+	})
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	names := []string{
+		"opt/kaspersky/kesl/bin/kesl", "opt/kaspersky/klnagent64", "opt/kaspersky/missing", "opt/file/x",
+		"opt/abs/kesl/bin/kesl", "opt/rel/bin", "var/run/kesl", "etc/opt/kaspersky/kesl", "loop", "opt/kaspersky/loop/x",
+		"usr/local/etc/kav", "missing/x", "opt/missing/x", ".",
+	}
+	opened := map[string]int{}
+	sub := func(d string) (fs.FS, func(), error) {
+		opened[d]++
+		s, err := r.OpenRoot(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s.FS(), func() { s.Close() }, nil
+	}
+	describe := func(loc string, fi fs.FileInfo, err error) string {
+		if err != nil {
+			return "error " + err.Error()
+		}
+		return fmt.Sprintf("%s %v", loc, fi.Mode())
+	}
+	for _, opt := range []Options{{}, {NoFollow: true}} {
+		cached := opt
+		cached.Cache = NewCacheWithSub(sub)
+		for range 2 {
+			for _, name := range names {
+				want := describe(Resolve(r.FS(), name, opt))
+				if got := describe(Resolve(r.FS(), name, cached)); got != want {
+					t.Errorf("Resolve(%q, %+v) = %s; without sub-roots %s", name, opt, got, want)
+				}
+				_, werr := fs.Lstat(r.FS(), name)
+				if _, gerr := cached.Cache.Lstat(r.FS(), name); fmt.Sprint(gerr) != fmt.Sprint(werr) {
+					t.Errorf("Lstat(%q) error %v, want %v", name, gerr, werr)
+				}
+			}
+		}
+		cached.Cache.Close()
+		for d, n := range opened {
+			if n > 1 {
+				t.Errorf("%s opened %d times", d, n)
+			}
+		}
+		if len(opened) == 0 {
+			t.Error("no sub-root opened")
+		}
+		clear(opened)
+	}
+}

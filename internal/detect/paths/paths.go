@@ -101,7 +101,8 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	// The paths share their first folders, which one cache looks up once
 	// for the whole scan.
 	opt := rootpath.Options{FoldCase: h.OS == host.Windows || h.OS == host.Darwin, NoFollow: true, CaseInsensitiveFS: h.CaseInsensitiveFS,
-		Cache: rootpath.NewCache()}
+		Cache: newCache(h)}
+	defer opt.Cache.Close()
 	seen := make(map[string]bool)
 	var errs []error
 	for _, p := range list {
@@ -253,4 +254,15 @@ func cause(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// newCache returns the lookup cache of one Collect. On a Linux target it
+// looks names up in sub-roots of their folders (see
+// [rootpath.NewCacheWithSub]): each catalogued name then costs one lstat
+// rather than an open of each folder above it.
+func newCache(h *host.Host) *rootpath.Cache {
+	if h.OS != host.Linux {
+		return rootpath.NewCache()
+	}
+	return rootpath.NewCacheWithSub(h.Sub)
 }

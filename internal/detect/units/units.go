@@ -119,17 +119,21 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 		return fmt.Errorf("units: no filesystem: %w", detect.ErrUnavailable)
 	}
 	c := &collector{host: h, fsys: h.FS, emit: emit, programs: map[string]lookup{}, dirs: map[string]programDir{}}
+	c.list = lister{fsys: h.FS, cache: rootpath.NewCacheWithSub(h.Sub)}
+	defer c.list.cache.Close()
 	defer c.release()
-	enabled, err := enabledUnits(h.FS)
+	enabled, err := enabledUnits(c.list)
 	if err != nil {
 		c.errs = append(c.errs, err)
 	}
 	c.enabled = enabled
 	found := false
 	seen := make(map[string]bool)
+	seenDir := make(map[string]bool)
 	var units []entry
 	for _, dir := range unitDirs {
-		ents, real, err := readDir(h.FS, dir)
+		// lib -> usr/lib: every name in it is seen already.
+		ents, real, err := readDirOnce(c.list, dir, seenDir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -138,14 +142,18 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 			c.errs = append(c.errs, err)
 			continue
 		}
-		sub := c.sub(real)
+		if len(ents) == 0 {
+			continue
+		}
+		sub, open := c.sub(real)
+		listed := regulars(ents)
 		for _, e := range ents {
 			name := e.Name()
 			if !IsUnitName(name) || seen[name] || e.IsDir() {
 				continue
 			}
 			seen[name] = true
-			units = append(units, entry{dir, real, sub, e})
+			units = append(units, entry{dir, real, sub, open, listed, e})
 		}
 	}
 	if err := c.each(ctx, units, c.unit); err != nil {
@@ -175,6 +183,7 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 type collector struct {
 	host     *host.Host
 	fsys     fs.FS
+	list     lister // used by Collect's goroutine only
 	emit     func(detect.Observation)
 	enabled  map[string]bool
 	programs map[string]lookup     // programs looked up, by path as written
@@ -185,8 +194,10 @@ type collector struct {
 
 // entry is a unit file or init script as its directory lists it.
 type entry struct {
-	dir, real string // the directory as the target names it, and link-free
-	sub       fs.FS  // the directory as a sub-root; nil when there is none
+	dir, real string          // the directory as the target names it, and link-free
+	sub       fs.FS           // the directory as a sub-root; nil when there is none
+	open      fs.File         // the directory opened in sub, to read its files in; nil when there is none
+	regular   map[string]bool // the regular files the directory lists, by name
 	e         fs.DirEntry
 }
 
@@ -197,14 +208,20 @@ type programDir struct {
 	missing bool
 }
 
-// sub opens the link-free folder real as a sub-root, nil when it cannot.
-func (c *collector) sub(real string) fs.FS {
+// sub opens the link-free folder real as a sub-root, nil when it cannot,
+// and the folder itself in it, nil when it cannot.
+func (c *collector) sub(real string) (fs.FS, fs.File) {
 	sub, release, err := c.host.Sub(real)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	c.releases = append(c.releases, release)
-	return sub
+	open, err := sub.Open(".")
+	if err != nil {
+		return sub, nil
+	}
+	c.releases = append(c.releases, func() { open.Close() })
+	return sub, open
 }
 
 // release closes the sub-roots.
@@ -287,7 +304,7 @@ func (c *collector) unit(ent entry) draft {
 		d.notes = append(d.notes, "enabled")
 	}
 	if strings.HasSuffix(name, ".service") {
-		u, err := readUnit(r.fsys, r.name, r.typ)
+		u, err := c.readUnit(ent, r)
 		if err != nil {
 			return final(append(d.notes, "unreadable: "+cause(err)), fmt.Errorf("units: %s: %w", loc, err))
 		}
@@ -303,6 +320,7 @@ type followed struct {
 	name   string      // the name in fsys
 	typ    fs.FileMode // the type of what name is, links followed
 	target string      // the link's target as written; "" for no link
+	alias  string      // the regular file of the same folder the link names; "" for none
 	state  string      // why the link leads nowhere (see linkState); "" when it leads somewhere
 }
 
@@ -324,6 +342,13 @@ func (c *collector) follow(ent entry) (followed, error) {
 	}
 	f.target = target
 	if path.Clean(target) == devNull {
+		return f, nil
+	}
+	// An alias ("dbus-org.freedesktop.login1.service" ->
+	// "systemd-logind.service") names a file its folder lists as a regular
+	// file: that is what it leads to, read there like the file itself.
+	if ent.open != nil && ent.regular[target] {
+		f.typ, f.alias = 0, target
 		return f, nil
 	}
 	if ent.sub != nil {
@@ -490,11 +515,11 @@ func linkState(err error) string {
 // collectInit emits the SysV and OpenRC init scripts. ok says an init
 // script directory exists.
 func (c *collector) collectInit(ctx context.Context) (ok bool, err error) {
-	started, rcErr := startLinks(c.fsys)
+	started, rcErr := startLinks(c.list)
 	if rcErr != nil {
 		c.errs = append(c.errs, rcErr)
 	}
-	levels, lvErr := runlevels(c.fsys)
+	levels, lvErr := runlevels(c.list)
 	if lvErr != nil {
 		c.errs = append(c.errs, lvErr)
 	}
@@ -502,7 +527,7 @@ func (c *collector) collectInit(ctx context.Context) (ok bool, err error) {
 	seen := map[string]bool{}
 	var scripts []entry
 	for _, dir := range initDirs {
-		ents, real, err := readDir(c.fsys, dir)
+		ents, real, err := c.list.readDir(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -515,14 +540,15 @@ func (c *collector) collectInit(ctx context.Context) (ok bool, err error) {
 			continue
 		}
 		seenDir[real] = true
-		sub := c.sub(real)
+		sub, open := c.sub(real)
+		listed := regulars(ents)
 		for _, e := range ents {
 			name := e.Name()
 			if e.IsDir() || !isInitScript(name) || seen[name] {
 				continue
 			}
 			seen[name] = true
-			scripts = append(scripts, entry{dir, real, sub, e})
+			scripts = append(scripts, entry{dir, real, sub, open, listed, e})
 		}
 	}
 	return ok, c.each(ctx, scripts, func(ent entry) draft {
@@ -554,7 +580,7 @@ func (c *collector) script(ent entry, started bool, levels []string) draft {
 		}
 		return d
 	}
-	sc, err := readScript(r.fsys, r.name, r.typ)
+	sc, err := c.readScript(ent, r)
 	kind := "SysV init script"
 	if err == nil && sc.OpenRC {
 		kind = "OpenRC init script"
@@ -601,9 +627,9 @@ func isInitScript(name string) bool {
 // enabledUnits returns the units that have a link in a .wants or .requires
 // directory of /etc/systemd/system. An enabled template instance
 // ("getty@tty1.service") enables its template ("getty@.service") too.
-func enabledUnits(fsys fs.FS) (map[string]bool, error) {
+func enabledUnits(l lister) (map[string]bool, error) {
 	enabled := make(map[string]bool)
-	ents, real, err := readDir(fsys, enableDirs)
+	ents, real, err := l.readDir(enableDirs)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return enabled, nil
@@ -616,7 +642,7 @@ func enabledUnits(fsys fs.FS) (map[string]bool, error) {
 		if !strings.HasSuffix(n, ".wants") && !strings.HasSuffix(n, ".requires") {
 			continue
 		}
-		links, _, err := readDir(fsys, path.Join(real, n))
+		links, _, err := l.readDir(path.Join(real, n))
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) { // a dangling .wants link
 				errs = append(errs, err)
@@ -658,11 +684,11 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // startLinks returns the init scripts started in the boot or a
 // multi-user runlevel.
-func startLinks(fsys fs.FS) (map[string]bool, error) {
+func startLinks(l lister) (map[string]bool, error) {
 	started := make(map[string]bool)
 	var errs []error
 	for _, dir := range rcDirs {
-		ents, _, err := readDir(fsys, dir)
+		ents, _, err := l.readDir(dir)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, err)
@@ -681,9 +707,9 @@ func startLinks(fsys fs.FS) (map[string]bool, error) {
 // runlevels returns, per OpenRC script, the runlevels that start it
 // (etc/runlevels/<level>/<script>), sorted; shutdown, which only stops
 // things, does not count.
-func runlevels(fsys fs.FS) (map[string][]string, error) {
+func runlevels(l lister) (map[string][]string, error) {
 	out := make(map[string][]string)
-	levels, real, err := readDir(fsys, runlevelsDir)
+	levels, real, err := l.readDir(runlevelsDir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return out, nil
@@ -691,39 +717,55 @@ func runlevels(fsys fs.FS) (map[string][]string, error) {
 		return out, err
 	}
 	var errs []error
-	for _, l := range levels {
-		if l.Name() == "shutdown" || !l.IsDir() {
+	for _, lv := range levels {
+		if lv.Name() == "shutdown" || !lv.IsDir() {
 			continue
 		}
-		ents, _, err := readDir(fsys, path.Join(real, l.Name()))
+		ents, _, err := l.readDir(path.Join(real, lv.Name()))
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		for _, e := range ents {
-			out[e.Name()] = append(out[e.Name()], l.Name())
+			out[e.Name()] = append(out[e.Name()], lv.Name())
 		}
 	}
 	return out, errors.Join(errs...)
 }
 
-// readUnit reads and parses the unit file name, of type t as its
-// directory lists it, following links inside the root.
-func readUnit(fsys fs.FS, name string, t fs.FileMode) (Unit, error) {
-	data, err := readDefinition(fsys, name, t)
+// readUnit reads and parses the unit file of ent, found at r.
+func (c *collector) readUnit(ent entry, r followed) (Unit, error) {
+	data, err := c.read(ent, r)
 	if err != nil {
 		return Unit{}, err
 	}
 	return parseUnit(data), nil
 }
 
-// readScript reads and parses the init script name, as readUnit does.
-func readScript(fsys fs.FS, name string, t fs.FileMode) (Script, error) {
-	data, err := readDefinition(fsys, name, t)
+// readScript reads and parses the init script of ent, as readUnit does.
+func (c *collector) readScript(ent entry, r followed) (Script, error) {
+	data, err := c.read(ent, r)
 	if err != nil {
 		return Script{}, err
 	}
 	return parseInitScript(data), nil
+}
+
+// read reads the definition of ent, found at r: a regular file listed in
+// its folder is read in the open folder where it can be (see readIn), any
+// other (a link, or a file readIn cannot read) through fs.FS, following
+// links inside the root.
+func (c *collector) read(ent entry, r followed) ([]byte, error) {
+	name := ent.e.Name()
+	if r.alias != "" {
+		name = r.alias
+	}
+	if ent.open != nil && (r.target == "" || r.alias != "") && r.typ.IsRegular() {
+		if data, ok := readIn(ent.open, name, MaxFile); ok {
+			return data, nil
+		}
+	}
+	return readDefinition(r.fsys, r.name, r.typ)
 }
 
 // readDefinition reads a unit file or init script whole, up to MaxFile.
@@ -769,18 +811,66 @@ func openRegular(fsys fs.FS, name string, t fs.FileMode) (fs.File, int, error) {
 	return f, int(f.Size()), nil
 }
 
+// regulars returns the names of the regular files among ents. A name
+// from a listing is one component: never "." or "..", never with a slash.
+func regulars(ents []fs.DirEntry) map[string]bool {
+	m := make(map[string]bool, len(ents))
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			m[e.Name()] = true
+		}
+	}
+	return m
+}
+
+// lister lists the target's folders for one scan. Its cache keeps the
+// lstat of each name resolved on the way, so that the folders of /etc
+// (systemd/system, its .wants folders, rc2.d…) do not each look up /etc
+// anew; it is used by one goroutine only.
+type lister struct {
+	fsys  fs.FS
+	cache *rootpath.Cache
+}
+
 // readDir lists the target directory dir, following links on the way as
 // the target would (see [rootpath.Resolve]). It returns the entries sorted by
 // name and the name fsys holds the directory under.
-func readDir(fsys fs.FS, dir string) ([]fs.DirEntry, string, error) {
-	real, fi, err := rootpath.Resolve(fsys, dir, rootpath.Options{})
+func (l lister) readDir(dir string) ([]fs.DirEntry, string, error) {
+	return readDirOnce(l, dir, nil)
+}
+
+// readDirOnce is [lister.readDir], except that it lists nothing, and returns no
+// entries and no error, when the link-free name of dir is one seen holds:
+// a folder reached twice (lib/systemd/system when lib links to usr/lib)
+// is read once. It adds the name to seen.
+func readDirOnce(l lister, dir string, seen map[string]bool) ([]fs.DirEntry, string, error) {
+	fsys := l.fsys
+	real, fi, err := rootpath.Resolve(fsys, dir, rootpath.Options{Cache: l.cache})
 	if err != nil {
 		return nil, "", fmt.Errorf("units: %w", err)
 	}
 	if !fi.IsDir() {
 		return nil, real, fmt.Errorf("units: %s: %w", dir, rootpath.ErrNotDir)
 	}
-	ents, err := fs.ReadDir(fsys, real)
+	if seen != nil {
+		if seen[real] {
+			return nil, real, nil
+		}
+		seen[real] = true
+	}
+	// In the sub-root of its folder when the cache has one: the folder is
+	// the same, link-free, and opening it costs one open.
+	lfs, lname := fsys, real
+	if parent, base := path.Split(real); parent != "" {
+		if sub := l.cache.Sub(strings.TrimSuffix(parent, "/")); sub != nil {
+			lfs, lname = sub, base
+		}
+	}
+	ents, err := listDir(lfs, lname)
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == lname {
+		pe.Path = real
+	}
 	if err != nil {
 		return nil, real, fmt.Errorf("units: read %s: %w", dir, err)
 	}
