@@ -426,23 +426,6 @@ func TestWAL(t *testing.T) {
 		t.Fatalf("the main file holds %d packages, want %d: the fixture is wrong", n, len(wantSpecs))
 	}
 
-	// Without a temporary directory for the copy, the source reads what it
-	// can and says what it missed.
-	t.Run("no temp dir", func(t *testing.T) {
-		root := newRoot(t, map[string]string{
-			sqlitePath:          crashedPath,
-			sqlitePath + "-wal": crashedPath + "-wal",
-		})
-		t.Setenv("TMPDIR", filepath.Join(root, "missing"))
-		obs, err := collect(t, root)
-		if len(obs) != len(wantSpecs) {
-			t.Errorf("got %d observations, want the %d of the main file", len(obs), len(wantSpecs))
-		}
-		if err == nil || errors.Is(err, detect.ErrUnavailable) || !strings.Contains(err.Error(), sqlitePath) || !strings.Contains(err.Error(), "write-ahead log") {
-			t.Errorf("err = %v, want one naming %s and its write-ahead log", err, sqlitePath)
-		}
-	})
-
 	for name, root := range map[string]string{"live writer": live, "crashed writer": crashed} {
 		t.Run(name, func(t *testing.T) {
 			freeze(t, root)
