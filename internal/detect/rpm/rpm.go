@@ -200,12 +200,8 @@ func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (ite
 			f.Close()
 			return nil, nil, err
 		}
-		wal, walSize, closeWAL, err := openWAL(ctx, h.FS, name)
-		if err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-		return sqliteRecords(rpmdb.SQLiteWAL(ra, size, wal, walSize)), func() { closeWAL(); f.Close() }, nil
+		wal, walSize, closeWAL, walErr := openWAL(ctx, h.FS, name)
+		return sqliteRecords(rpmdb.SQLiteWAL(ra, size, wal, walSize), walErr), func() { closeWAL(); f.Close() }, nil
 	case rpmdb.IsNDB(head), rpmdb.IsBDB(head):
 		ra, size, err := readerAt(f, head)
 		if err != nil {
@@ -240,8 +236,9 @@ func readerAt(f *safefs.File, head []byte) (io.ReaderAt, int64, error) {
 }
 
 // sqliteRecords passes on the records of an SQLite database, saying of
-// a layout rpm does not write that it is not supported.
-func sqliteRecords(records iter.Seq2[rpmdb.Record, error]) iter.Seq2[rpmdb.Record, error] {
+// a layout rpm does not write that it is not supported, and ends with
+// walErr, when not nil: the write-ahead log could not be read.
+func sqliteRecords(records iter.Seq2[rpmdb.Record, error], walErr error) iter.Seq2[rpmdb.Record, error] {
 	return func(yield func(rpmdb.Record, error) bool) {
 		for rec, err := range records {
 			if errors.Is(err, rpmdb.ErrUnsupported) {
@@ -251,33 +248,37 @@ func sqliteRecords(records iter.Seq2[rpmdb.Record, error]) iter.Seq2[rpmdb.Recor
 				return
 			}
 		}
+		if walErr != nil {
+			yield(rpmdb.Record{}, walErr)
+		}
 	}
 }
 
 // openWAL opens the write-ahead log beside the SQLite database name, when
-// there is one that is not empty, for random access. It returns nil and a
-// no-op close when there is none.
-func openWAL(ctx context.Context, fsys fs.FS, name string) (io.ReaderAt, int64, func(), error) {
-	none := func() {}
+// there is one that is not empty, for random access; close releases it.
+// Without one (or with one that is not a regular file, which SQLite would
+// not use either) it returns nil. When the log is there but cannot be
+// read, it returns nil and an error saying so: the database is then read
+// as its file alone has it.
+func openWAL(ctx context.Context, fsys fs.FS, name string) (wal io.ReaderAt, size int64, done func(), err error) {
+	done = func() {}
 	info, err := fs.Stat(fsys, name+"-wal")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, 0, none, nil
+		return nil, 0, done, nil
 	case err != nil:
-		return nil, 0, nil, fmt.Errorf("write-ahead log: %w", err)
-	case !info.Mode().IsRegular():
-		return nil, 0, nil, fmt.Errorf("write-ahead log %s-wal: not a regular file (mode %s)", name, info.Mode())
-	case info.Size() == 0:
-		return nil, 0, none, nil
+		return nil, 0, done, fmt.Errorf("its write-ahead log was not read: %w", err)
+	case !info.Mode().IsRegular() || info.Size() == 0:
+		return nil, 0, done, nil
 	}
 	f, err := safefs.Open(ctx, fsys, name+"-wal", safefs.RPMDB)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("write-ahead log: %w", err)
+		return nil, 0, done, fmt.Errorf("its write-ahead log (%d bytes) was not read: %w", info.Size(), err)
 	}
 	ra, size, err := readerAt(f, nil)
 	if err != nil {
 		f.Close()
-		return nil, 0, nil, fmt.Errorf("write-ahead log %s-wal: %w", name, err)
+		return nil, 0, done, fmt.Errorf("its write-ahead log (%d bytes) was not read: %w", info.Size(), err)
 	}
 	return ra, size, func() { f.Close() }, nil
 }
