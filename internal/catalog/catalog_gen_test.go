@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"go/format"
 	"os"
 	"reflect"
 	"regexp"
@@ -22,6 +23,9 @@ func TestGeneratedCatalogMatchesYAML(t *testing.T) {
 		t.Fatalf("catalog.yaml: %v", err)
 	}
 	want, err := GoSource(parsed)
+	if err == nil {
+		want, err = format.Source(want)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

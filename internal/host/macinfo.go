@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -182,10 +181,32 @@ func dyldCacheArchs(fsys fs.FS) []string {
 	return out
 }
 
-// hardwareUUID matches the machine's hardware UUID (IOPlatformUUID) as it
+// hardwareUUID returns the machine's hardware UUID (IOPlatformUUID) as it
 // ends the name of a by-host preference file,
-// com.apple.screensaver.564D8F2E-….plist.
-var hardwareUUID = regexp.MustCompile(`\.([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\.plist$`)
+// com.apple.screensaver.564D8F2E-….plist: a dot, 8-4-4-4-12 hex digits,
+// ".plist". (A function rather than a regular expression compiled when
+// the package is initialised, in every agent process.)
+func hardwareUUID(name string) (string, bool) {
+	const n = 36
+	rest, ok := strings.CutSuffix(name, ".plist")
+	if !ok || len(rest) < n+1 || rest[len(rest)-n-1] != '.' {
+		return "", false
+	}
+	id := rest[len(rest)-n:]
+	for i := range n {
+		c := id[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return "", false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return "", false
+		}
+	}
+	return id, true
+}
 
 // maxProfiles bounds the user folders looked at for by-host preferences.
 const maxProfiles = 200
@@ -221,8 +242,8 @@ func macVolumeID(fsys fs.FS) string {
 			continue
 		}
 		for _, e := range ents {
-			if m := hardwareUUID.FindStringSubmatch(e.Name()); m != nil {
-				count[strings.ToUpper(m[1])]++
+			if id, ok := hardwareUUID(e.Name()); ok {
+				count[strings.ToUpper(id)]++
 			}
 		}
 	}

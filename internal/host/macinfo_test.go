@@ -1,6 +1,8 @@
 package host
 
 import (
+	"regexp"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -142,4 +144,37 @@ func TestOfflineMacID(t *testing.T) {
 	if macVolumeID(fstest.MapFS{}) != "" {
 		t.Error("an empty volume has an id of its own")
 	}
+}
+
+// hardwareUUID accepts what the regular expression it replaced matched,
+// and returns the same submatch.
+func TestHardwareUUIDAsRegexp(t *testing.T) {
+	re := regexp.MustCompile(`\.([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\.plist$`)
+	const id = "564D8F2E-1B2c-4d3E-9f00-0123456789aB"
+	names := []string{
+		"com.apple.screensaver." + id + ".plist", "." + id + ".plist", id + ".plist", "x" + id + ".plist",
+		"a." + id + ".plist.bak", "a." + id + ".PLIST", "a." + id + "0.plist", "a." + id[1:] + ".plist",
+		"a." + strings.Replace(id, "-", "_", 1) + ".plist", "a." + strings.Replace(id, "D", "G", 1) + ".plist",
+		"a." + strings.Replace(id, "4", "-", 1) + ".plist", "", ".plist", "..plist", "a.." + id + ".plist",
+		"a." + id + ".plist" + "\n", "é." + id + ".plist",
+	}
+	for _, name := range names {
+		got, ok := hardwareUUID(name)
+		m := re.FindStringSubmatch(name)
+		if ok != (m != nil) || ok && got != m[1] {
+			t.Errorf("%q: %q, %v; the regexp: %q", name, got, ok, m)
+		}
+	}
+}
+
+func FuzzHardwareUUID(f *testing.F) {
+	f.Add("com.apple.screensaver.564D8F2E-1B2C-4D3E-9F00-0123456789AB.plist")
+	re := regexp.MustCompile(`\.([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\.plist$`)
+	f.Fuzz(func(t *testing.T, name string) {
+		got, ok := hardwareUUID(name)
+		m := re.FindStringSubmatch(name)
+		if ok != (m != nil) || ok && got != m[1] {
+			t.Errorf("%q: %q, %v; the regexp: %q", name, got, ok, m)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,4 +94,50 @@ func settled(want int) int {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return n
+}
+
+// churn keeps live bytes alive and allocates garbage as fast as it can
+// until its context ends or it has allocated total bytes.
+type churn struct{ live, total int }
+
+func (churn) Name() string { return "churn" }
+
+func (c churn) Collect(ctx context.Context, _ *host.Host, emit func(detect.Observation)) error {
+	keep := make([][]byte, 0, c.live>>20)
+	for range c.live >> 20 {
+		keep = append(keep, make([]byte, 1<<20))
+	}
+	var sink []byte
+	for n := 0; n < c.total && ctx.Err() == nil; n += 1 << 20 {
+		sink = make([]byte, 1<<20)
+		sink[0] = byte(n)
+	}
+	emit(detect.Observation{Kind: detect.KindPackage, Name: "churn", Version: strconv.Itoa(len(keep) + int(sink[0]))})
+	return ctx.Err()
+}
+
+// With the runtime's soft limit set to the scan's, as the service sets
+// it, a source that keeps what it allocates is stopped (the collector
+// holds the memory in use near the limit, running back to back), and one
+// whose live heap stays well under the limit while it allocates garbage
+// many times the limit is not.
+func TestScanMemoryUnderSoftLimit(t *testing.T) {
+	const limit = 128 << 20
+	prev := debug.SetMemoryLimit(limit)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev); debug.FreeOSMemory() })
+
+	runner := &detect.Runner{Sources: []detect.Source{churn{live: limit * 4 / 10, total: 40 * limit}}, Timeout: time.Minute}
+	obs, results, err := runGuarded(context.Background(), runner, &host.Host{}, limit)
+	if err != nil || len(obs) != 1 || results[0].Status != detect.StatusOK {
+		t.Errorf("a live heap of 40%% of the limit: %v %v %v", obs, results, err)
+	}
+	debug.FreeOSMemory()
+
+	h := &hungry{returned: make(chan struct{})}
+	runner = &detect.Runner{Sources: []detect.Source{h}, Timeout: time.Minute}
+	_, _, err = runGuarded(context.Background(), runner, &host.Host{}, limit)
+	t.Log(err)
+	if !errors.Is(err, ErrMemoryLimit) {
+		t.Errorf("err = %v, want %v", err, ErrMemoryLimit)
+	}
 }

@@ -88,7 +88,7 @@ func grownDB(b *testing.B, doublings int) string {
 }
 
 // BenchmarkSQLiteReaders reads the same sqlite databases with the page
-// reader (what the source uses) and with the SQLite engine (its fallback),
+// reader (what the source uses) and with the SQLite engine (what it used),
 // parsing every header: the open and the reading, without the source's
 // search for the file.
 func BenchmarkSQLiteReaders(b *testing.B) {

@@ -24,14 +24,13 @@
 // go-rpmdb v0.1.1, which the tests use only for its sample databases, opens
 // sqlite read-write, flocks ndb files, prints to stdout and parses in
 // goroutines a recover cannot guard. For sqlite that is a read-only page
-// reader that walks the Packages table's b-tree: it starts in microseconds
-// where the SQLite engine took tens of milliseconds, and holds a few pages
-// rather than the engine's cache. The SQLite engine (modernc.org/sqlite,
-// opening the file read-only and immutable) remains for what the page
-// reader leaves to it: a database whose write-ahead log has frames not yet
-// copied into it — the source then reads a private copy of both, so those
-// packages are seen without touching the originals — and layouts other
-// than rpm's (another text encoding, another Packages table).
+// reader that walks the Packages table's b-tree, and reads the pages that
+// the write-ahead log beside it (rpmdb.sqlite-wal) holds in their last
+// committed version: it starts in microseconds where the SQLite engine
+// took tens of milliseconds, holds a few pages rather than the engine's
+// cache, and keeps the SQLite engine (and its start-up cost) out of the
+// agent. Layouts rpm never writes (another text encoding, a Packages
+// table that is not rpm's) are reported as unsupported.
 package rpm
 
 import (
@@ -42,8 +41,6 @@ import (
 	"io"
 	"io/fs"
 	"iter"
-	"os"
-	"path/filepath"
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/rpm/internal/rpmdb"
@@ -198,18 +195,13 @@ func open(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (ite
 			f.Close()
 			return nil, nil, err
 		}
-		if walPending(h.FS, name) {
-			f.Close()
-			return openSQLite(ctx, h, name, info)
-		}
 		ra, size, err := readerAt(f, head)
 		if err != nil {
 			f.Close()
 			return nil, nil, err
 		}
-		return sqlitePages(ra, size, func() (iter.Seq2[rpmdb.Record, error], func(), error) {
-			return openSQLite(ctx, h, name, info)
-		}), func() { f.Close() }, nil
+		wal, walSize, closeWAL, walErr := openWAL(ctx, h.FS, name)
+		return sqliteRecords(rpmdb.SQLiteWAL(ra, size, wal, walSize), walErr), func() { closeWAL(); f.Close() }, nil
 	case rpmdb.IsNDB(head), rpmdb.IsBDB(head):
 		ra, size, err := readerAt(f, head)
 		if err != nil {
@@ -243,115 +235,50 @@ func readerAt(f *safefs.File, head []byte) (io.ReaderAt, int64, error) {
 	return bytes.NewReader(b), int64(len(b)), nil
 }
 
-// sqlitePages yields the records of an SQLite database read from ra (size
-// bytes long) by the page reader [rpmdb.SQLite], which needs neither the
-// SQLite engine nor a file path. When that reader does not handle the
-// database's layout it reads the records from engine instead, the SQLite
-// engine's path ([openSQLite]), and releases what that held at the end.
-func sqlitePages(ra io.ReaderAt, size int64, engine func() (iter.Seq2[rpmdb.Record, error], func(), error)) iter.Seq2[rpmdb.Record, error] {
+// sqliteRecords passes on the records of an SQLite database, saying of
+// a layout rpm does not write that it is not supported, and ends with
+// walErr, when not nil: the write-ahead log could not be read.
+func sqliteRecords(records iter.Seq2[rpmdb.Record, error], walErr error) iter.Seq2[rpmdb.Record, error] {
 	return func(yield func(rpmdb.Record, error) bool) {
-		first := true
-		for rec, err := range rpmdb.SQLite(ra, size) {
-			if first && errors.Is(err, rpmdb.ErrUnsupported) {
-				records, done, err := engine()
-				if err != nil {
-					yield(rpmdb.Record{}, err)
-					return
-				}
-				defer done()
-				for rec, err := range records {
-					if !yield(rec, err) {
-						return
-					}
-				}
-				return
+		for rec, err := range records {
+			if errors.Is(err, rpmdb.ErrUnsupported) {
+				err = fmt.Errorf("unsupported rpm sqlite database: %w", err)
 			}
-			first = false
 			if !yield(rec, err) {
 				return
 			}
 		}
-	}
-}
-
-// walPending reports whether the SQLite database name has a write-ahead
-// log beside it that may hold transactions not yet in the database file.
-func walPending(fsys fs.FS, name string) bool {
-	wal, err := fs.Stat(fsys, name+"-wal")
-	return err == nil && wal.Mode().IsRegular() && wal.Size() > 0
-}
-
-// openSQLite returns the records of the SQLite database name. SQLite needs
-// a real file path, so it reads the file at [host.Host.LocalPath] in place,
-// read-only and immutable, when that is the very file found through the
-// host's filesystem (a symlink or a filesystem that is not the OS's could
-// make them differ) and no write-ahead log holds pending transactions.
-// Otherwise it reads a private copy, taken through the host's filesystem.
-// When a copy with the log cannot be made, it reads the file in place and
-// ends with an error saying the log was not read.
-func openSQLite(ctx context.Context, h *host.Host, name string, info fs.FileInfo) (iter.Seq2[rpmdb.Record, error], func(), error) {
-	wal, err := fs.Stat(h.FS, name+"-wal")
-	pending := err == nil && wal.Mode().IsRegular() && wal.Size() > 0 // as walPending, keeping wal's size
-	local := h.LocalPath(name)
-	st, err := os.Stat(local)
-	inPlace := err == nil && os.SameFile(info, st)
-	if inPlace && !pending {
-		return sqliteBlobs(ctx, local, true), func() {}, nil
-	}
-	cp, done, err := copySQLite(h.FS, name, pending)
-	switch {
-	case err == nil:
-		return sqliteBlobs(ctx, cp, false), done, nil
-	case inPlace: // pending: read what has been checkpointed
-		walErr := fmt.Errorf("its write-ahead log (%d bytes) was not read: %w", wal.Size(), err)
-		return func(yield func(rpmdb.Record, error) bool) {
-			for rec, err := range sqliteBlobs(ctx, local, true) {
-				if !yield(rec, err) {
-					return
-				}
-			}
+		if walErr != nil {
 			yield(rpmdb.Record{}, walErr)
-		}, func() {}, nil
+		}
 	}
-	return nil, nil, err
 }
 
-// copySQLite copies the database name of fsys, and its write-ahead log
-// when withWAL, into a new temporary directory. It returns the copy's path
-// and a function that removes it.
-func copySQLite(fsys fs.FS, name string, withWAL bool) (string, func(), error) {
-	dir, err := os.MkdirTemp("", "avscout-rpmdb-")
+// openWAL opens the write-ahead log beside the SQLite database name, when
+// there is one that is not empty, for random access; close releases it.
+// Without one (or with one that is not a regular file, which SQLite would
+// not use either) it returns nil. When the log is there but cannot be
+// read, it returns nil and an error saying so: the database is then read
+// as its file alone has it.
+func openWAL(ctx context.Context, fsys fs.FS, name string) (wal io.ReaderAt, size int64, done func(), err error) {
+	done = func() {}
+	info, err := fs.Stat(fsys, name+"-wal")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, 0, done, nil
+	case err != nil:
+		return nil, 0, done, fmt.Errorf("its write-ahead log was not read: %w", err)
+	case !info.Mode().IsRegular() || info.Size() == 0:
+		return nil, 0, done, nil
+	}
+	f, err := safefs.Open(ctx, fsys, name+"-wal", safefs.RPMDB)
 	if err != nil {
-		return "", nil, fmt.Errorf("copying the database: %w", err)
+		return nil, 0, done, fmt.Errorf("its write-ahead log (%d bytes) was not read: %w", info.Size(), err)
 	}
-	done := func() { os.RemoveAll(dir) }
-	cp := filepath.Join(dir, "rpmdb.sqlite")
-	err = copyFile(fsys, name, cp)
-	if err == nil && withWAL {
-		err = copyFile(fsys, name+"-wal", cp+"-wal")
-	}
+	ra, size, err := readerAt(f, nil)
 	if err != nil {
-		done()
-		return "", nil, fmt.Errorf("copying the database: %w", err)
+		f.Close()
+		return nil, 0, done, fmt.Errorf("its write-ahead log (%d bytes) was not read: %w", info.Size(), err)
 	}
-	return cp, done, nil
-}
-
-// copyFile copies the file name of fsys to the new local file dst, at
-// most the cap of an rpm database.
-func copyFile(fsys fs.FS, name, dst string) error {
-	in, err := safefs.Open(context.Background(), fsys, name, safefs.RPMDB)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return out.Close()
+	return ra, size, func() { f.Close() }, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/rpm/rpmtest"
 	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/hostile"
 )
 
 const sqlitePath = "var/lib/rpm/rpmdb.sqlite"
@@ -426,23 +427,6 @@ func TestWAL(t *testing.T) {
 		t.Fatalf("the main file holds %d packages, want %d: the fixture is wrong", n, len(wantSpecs))
 	}
 
-	// Without a temporary directory for the copy, the source reads what it
-	// can and says what it missed.
-	t.Run("no temp dir", func(t *testing.T) {
-		root := newRoot(t, map[string]string{
-			sqlitePath:          crashedPath,
-			sqlitePath + "-wal": crashedPath + "-wal",
-		})
-		t.Setenv("TMPDIR", filepath.Join(root, "missing"))
-		obs, err := collect(t, root)
-		if len(obs) != len(wantSpecs) {
-			t.Errorf("got %d observations, want the %d of the main file", len(obs), len(wantSpecs))
-		}
-		if err == nil || errors.Is(err, detect.ErrUnavailable) || !strings.Contains(err.Error(), sqlitePath) || !strings.Contains(err.Error(), "write-ahead log") {
-			t.Errorf("err = %v, want one naming %s and its write-ahead log", err, sqlitePath)
-		}
-	})
-
 	for name, root := range map[string]string{"live writer": live, "crashed writer": crashed} {
 		t.Run(name, func(t *testing.T) {
 			freeze(t, root)
@@ -483,6 +467,51 @@ func TestContextCanceled(t *testing.T) {
 			}
 			if len(obs) != 0 {
 				t.Errorf("got %d observations after cancel", len(obs))
+			}
+		})
+	}
+}
+
+// A write-ahead log that is not a regular file (a FIFO, a directory) is
+// not read, as SQLite would not use it: the packages of the file are
+// seen, without a hang. One that cannot be read (a symlink out of the
+// root) leaves the file's packages and an error saying the log was not
+// read.
+func TestWALNotARegularFile(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		plant   func(t *testing.T, wal string)
+		wantErr bool
+	}{
+		{"fifo", func(t *testing.T, wal string) {
+			if err := hostile.Fifo(wal); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"directory", func(t *testing.T, wal string) {
+			if err := os.Mkdir(wal, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"symlink out of the root", func(t *testing.T, wal string) {
+			outside := filepath.Join(t.TempDir(), "wal")
+			if err := os.WriteFile(outside, make([]byte, 4096), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(outside, wal); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := newRoot(t, map[string]string{sqlitePath: specDB(t)})
+			tc.plant(t, filepath.Join(root, filepath.FromSlash(sqlitePath))+"-wal")
+			obs, err := collect(t, root)
+			if len(obs) != len(wantSpecs) {
+				t.Errorf("%d packages, want %d", len(obs), len(wantSpecs))
+			}
+			if tc.wantErr != (err != nil) || err != nil && (!strings.Contains(err.Error(), "write-ahead log was not read") || !strings.Contains(err.Error(), sqlitePath)) {
+				t.Errorf("err = %v, want an error: %v", err, tc.wantErr)
 			}
 		})
 	}

@@ -2,13 +2,12 @@ package rpm
 
 import (
 	"bytes"
-	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"iter"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect/rpm/internal/rpmdb"
@@ -33,7 +32,8 @@ func drain(t *testing.T, seq iter.Seq2[rpmdb.Record, error]) []record {
 	return out
 }
 
-// pageRecords reads the database at path with the page reader.
+// pageRecords reads the database at path, and its write-ahead log when
+// there is one, with the page reader.
 func pageRecords(t *testing.T, path string) []record {
 	t.Helper()
 	f, err := os.Open(path)
@@ -45,33 +45,27 @@ func pageRecords(t *testing.T, path string) []record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return drain(t, rpmdb.SQLite(f, st.Size()))
-}
-
-// sqlExec runs statements on the database at path through the SQLite
-// engine, read-write.
-func sqlExec(t *testing.T, path string, stmts ...string) {
-	t.Helper()
-	dsn, err := sqliteDSN(path, false)
+	w, err := os.Open(path + "-wal")
+	if errors.Is(err, os.ErrNotExist) {
+		return drain(t, rpmdb.SQLite(f, st.Size()))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", dsn)
+	defer w.Close()
+	wst, err := w.Stat()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	for _, s := range stmts {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	return drain(t, rpmdb.SQLiteWAL(f, st.Size(), w, wst.Size()))
 }
 
 // TestSQLitePagesMatchEngine reads real rpm databases — written by rpm
 // from testdata/*.spec, captured from Fedora and CBL-Mariner, grown by
-// SQLite, rewritten by SQLite with the smallest and largest page sizes —
-// and databases made by hostile.SQLite, with the page reader and with the
+// SQLite, rewritten by SQLite with the smallest and largest page sizes,
+// left by a writer with committed transactions in their write-ahead log
+// (and one not committed, a log restarted over older frames) — and
+// databases made by hostile.SQLite, with the page reader and with the
 // SQLite engine: the records (hnum and blob) must be the same, in the
 // same order.
 func TestSQLitePagesMatchEngine(t *testing.T) {
@@ -98,6 +92,29 @@ func TestSQLitePagesMatchEngine(t *testing.T) {
 			"DELETE FROM Packages WHERE hnum % 7 = 3")
 		dbs[fmt.Sprintf("fedora35-pages-%d-holes", size)] = p
 	}
+	// Write-ahead logs, as a writer killed with them (or running) leaves
+	// them: the engine replays them into a copy, the page reader reads
+	// them beside the file.
+	grow3 := []string{
+		"INSERT INTO Packages (blob) SELECT blob FROM Packages",
+		"INSERT INTO Packages (blob) SELECT blob FROM Packages",
+		"INSERT INTO Packages (blob) SELECT blob FROM Packages",
+	}
+	dbs["wal-rpm-built-grown"] = walFixture(t, specDB(t), filepath.Join(dir, "wal-grown.sqlite"), grow3...)
+	dbs["wal-fedora35-changed"] = walFixture(t, sample(t, "fedora35/rpmdb.sqlite"), filepath.Join(dir, "wal-fedora35.sqlite"),
+		"DELETE FROM Packages WHERE hnum % 5 = 1",
+		"INSERT INTO Packages (blob) SELECT blob FROM Packages WHERE hnum % 3 = 0",
+		"UPDATE Packages SET blob = (SELECT blob FROM Packages ORDER BY hnum DESC LIMIT 1) WHERE hnum % 4 = 2",
+		"DELETE FROM Packages WHERE hnum % 11 = 0")
+	dbs["wal-fedora35-512-holes"] = walFixture(t, dbs["fedora35-pages-512-holes"], filepath.Join(dir, "wal-512.sqlite"),
+		"DELETE FROM Packages WHERE hnum % 3 = 1", "INSERT INTO Packages (blob) SELECT blob FROM Packages WHERE hnum < 40")
+	dbs["wal-restarted"] = walFixture(t, specDB(t), filepath.Join(dir, "wal-restarted.sqlite"),
+		append(grow3, "PRAGMA wal_checkpoint(RESTART)", "DELETE FROM Packages WHERE hnum % 2 = 0")...)
+	dbs["wal-uncommitted-tail"] = walFixture(t, sample(t, "fedora35/rpmdb.sqlite"), filepath.Join(dir, "wal-open.sqlite"),
+		"DELETE FROM Packages WHERE hnum % 9 = 0",
+		"PRAGMA cache_size=2", "BEGIN",
+		"INSERT INTO Packages (blob) SELECT blob FROM Packages",
+		"DELETE FROM Packages WHERE hnum % 2 = 1")
 	blobs := [][]byte{hostile.KESLHeader(), bytes.Repeat([]byte{7}, 5000), {}, bytes.Repeat([]byte{1}, 70000), hostile.KESLHeader()}
 	for _, size := range []int{1024, 4096, 65536} {
 		p := filepath.Join(dir, fmt.Sprintf("hostile-%d.sqlite", size))
@@ -108,7 +125,7 @@ func TestSQLitePagesMatchEngine(t *testing.T) {
 	}
 	for name, path := range dbs {
 		t.Run(name, func(t *testing.T) {
-			want := drain(t, sqliteBlobs(context.Background(), path, true))
+			want := engineRecords(t, path)
 			got := pageRecords(t, path)
 			if len(want) == 0 {
 				t.Fatal("the engine read no packages")
@@ -126,61 +143,39 @@ func TestSQLitePagesMatchEngine(t *testing.T) {
 	}
 }
 
-// The source reads an ordinary rpm database with the page reader alone:
-// the engine is not started.
-func TestSQLitePagesWithoutEngine(t *testing.T) {
-	f, err := os.Open(specDB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine := func() (iter.Seq2[rpmdb.Record, error], func(), error) {
-		t.Error("the SQLite engine was started")
-		return nil, nil, errors.New("no engine")
-	}
-	if got := drain(t, sqlitePages(f, st.Size(), engine)); len(got) != len(wantSpecs) {
-		t.Errorf("%d records, want %d", len(got), len(wantSpecs))
-	}
-}
-
-// A database the page reader does not handle — here one whose text is
-// UTF-16 — is read by the SQLite engine: the source sees all its packages.
-func TestSQLitePagesFallBack(t *testing.T) {
+// A database in a layout rpm never writes — text in UTF-16, a Packages
+// table WITHOUT ROWID — is not read: the source fails with an error naming
+// the file and saying it is not supported, and the scan goes on.
+func TestSQLiteUnsupported(t *testing.T) {
 	dir := t.TempDir()
-	p := filepath.Join(dir, "utf16.sqlite")
-	if err := os.WriteFile(p, nil, 0o644); err != nil { // mode=rw opens only a file that exists
-		t.Fatal(err)
+	var inserts []string
+	for _, rec := range engineRecords(t, specDB(t)) {
+		inserts = append(inserts, fmt.Sprintf("INSERT INTO Packages (blob) VALUES (x'%x')", rec.blob))
 	}
-	stmts := []string{
-		"PRAGMA encoding='UTF-16le'",
-		"PRAGMA journal_mode=DELETE",
-		"CREATE TABLE 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT,blob BLOB NOT NULL)",
-	}
-	for _, rec := range drain(t, sqliteBlobs(context.Background(), specDB(t), true)) {
-		stmts = append(stmts, fmt.Sprintf("INSERT INTO Packages (blob) VALUES (x'%x')", rec.blob))
-	}
-	sqlExec(t, p, stmts...)
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range rpmdb.SQLite(f, st.Size()) {
-		if !errors.Is(err, rpmdb.ErrUnsupported) {
-			t.Errorf("page reader: %v, want ErrUnsupported", err)
-		}
-		break
-	}
-	f.Close()
-	obs, err := collect(t, newRoot(t, map[string]string{sqlitePath: p}))
-	if err != nil || len(obs) != len(wantSpecs) {
-		t.Errorf("%d packages, %v; want %d", len(obs), err, len(wantSpecs))
+	for name, schema := range map[string][]string{
+		"utf16":         {"PRAGMA encoding='UTF-16le'", "CREATE TABLE 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT,blob BLOB NOT NULL)"},
+		"without rowid": {"CREATE TABLE 'Packages' (hnum INTEGER PRIMARY KEY,blob BLOB NOT NULL) WITHOUT ROWID"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".sqlite")
+			if err := os.WriteFile(p, nil, 0o644); err != nil { // mode=rw opens only a file that exists
+				t.Fatal(err)
+			}
+			stmts := append(append([]string{"PRAGMA journal_mode=DELETE"}, schema...), inserts...)
+			if name == "without rowid" {
+				for i := range inserts {
+					stmts[len(schema)+1+i] = strings.Replace(inserts[i], "(blob) VALUES (", fmt.Sprintf("(hnum, blob) VALUES (%d, ", i+1), 1)
+				}
+			}
+			sqlExec(t, p, stmts...)
+			if n := len(engineRecords(t, p)); n != len(wantSpecs) {
+				t.Fatalf("the engine reads %d packages, want %d: the fixture is wrong", n, len(wantSpecs))
+			}
+			obs, err := collect(t, newRoot(t, map[string]string{sqlitePath: p}))
+			if len(obs) != 0 || err == nil || !errors.Is(err, rpmdb.ErrUnsupported) ||
+				!strings.Contains(err.Error(), "unsupported rpm sqlite database") || !strings.Contains(err.Error(), sqlitePath) {
+				t.Errorf("%d packages, %v; want none and an error naming %s as unsupported", len(obs), err, sqlitePath)
+			}
+		})
 	}
 }

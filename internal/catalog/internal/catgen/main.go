@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"go/format"
 	"os"
 
 	"github.com/avscout/avscout/internal/catalog"
@@ -29,6 +30,9 @@ func run(in, out string) error {
 		return fmt.Errorf("%s: %w", in, err)
 	}
 	src, err := catalog.GoSource(c)
+	if err == nil {
+		src, err = format.Source(src)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}

@@ -34,27 +34,37 @@ const (
 var sqliteMagic = []byte("SQLite format 3\x00")
 
 // ErrUnsupported marks an SQLite database that [SQLite] does not read
-// although it may be valid — another text encoding, a Packages table that
-// is not rpm's, no Packages table — so that the caller can read it with
-// the SQLite engine instead. [SQLite] yields it only as its first and only
-// element, before any record.
-var ErrUnsupported = errors.New("not a layout the sqlite page reader handles")
+// although SQLite could: another text encoding, a Packages table that is
+// not rpm's (WITHOUT ROWID, other columns), no Packages table, a newer
+// file format. rpm writes none of these. [SQLite] yields it only as its
+// first and only element, before any record.
+var ErrUnsupported = errors.New("a layout rpm does not write")
 
 // SQLite yields the header blob of every package of rpm's SQLite database
 // read from r (size bytes long), in the order of their hnum, as
 // "SELECT blob FROM Packages ORDER BY hnum" would. It reads the file
-// alone: pages that a write-ahead log beside it holds are not seen, so the
-// caller reads a database whose log has frames otherwise.
+// alone; [SQLiteWAL] also reads its write-ahead log.
+func SQLite(r io.ReaderAt, size int64) iter.Seq2[Record, error] {
+	return SQLiteWAL(r, size, nil, 0)
+}
+
+// SQLiteWAL is [SQLite] for a database whose write-ahead log is read from
+// wal (walSize bytes long; none when wal is nil): each page is read in its
+// last committed version, from the log when it holds one, and frames of a
+// transaction not committed are ignored, as SQLite's own readers see the
+// database. It takes no lock: when the log is restarted while the
+// database is read (a checkpoint, then a new write), the sequence ends
+// with an error saying so.
 //
 // Each page is read at most once: a loop of pages, a page shared by two
 // trees or a tree deeper than 64 levels is an error, and the work is
-// bounded by the file's size. A damaged record (a broken overflow chain, a
-// malformed record, a blob over [MaxBlob]) yields an error with its Loc
+// bounded by the files' sizes. A damaged record (a broken overflow chain,
+// a malformed record, a blob over [MaxBlob]) yields an error with its Loc
 // and reading goes on with the next; a damaged tree yields an error and
 // ends the sequence.
-func SQLite(r io.ReaderAt, size int64) iter.Seq2[Record, error] {
+func SQLiteWAL(r io.ReaderAt, size int64, wal io.ReaderAt, walSize int64) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		d, err := openSQLite(r, size)
+		d, err := openSQLite(r, size, wal, walSize)
 		if err != nil {
 			yield(Record{}, err)
 			return
@@ -64,14 +74,20 @@ func SQLite(r io.ReaderAt, size int64) iter.Seq2[Record, error] {
 			yield(Record{}, err)
 			return
 		}
+		stopped := false
 		err = d.walk(root, func(rowid int64, c leafCell) bool {
 			loc := "sqlite package " + strconv.FormatInt(rowid, 10)
 			blob, err := d.packageBlob(c)
 			if err != nil {
-				return yield(Record{Loc: loc}, fmt.Errorf("%s: %w", loc, err))
+				stopped = !yield(Record{Loc: loc}, fmt.Errorf("%s: %w", loc, err))
+				return !stopped
 			}
-			return yield(Record{Blob: blob, Loc: loc}, nil)
+			stopped = !yield(Record{Blob: blob, Loc: loc}, nil)
+			return !stopped
 		})
+		if err == nil && !stopped && wal != nil {
+			err = walUnchanged(wal, d.walHeader)
+		}
 		if err != nil {
 			yield(Record{}, err)
 		}
@@ -80,19 +96,27 @@ func SQLite(r io.ReaderAt, size int64) iter.Seq2[Record, error] {
 
 // sqliteDB reads one database file.
 type sqliteDB struct {
-	r        io.ReaderAt
-	pageSize int64
-	usable   int64    // bytes of a page that hold data: the page size less the reserved bytes
-	pages    int64    // whole pages in the file
-	seen     []uint64 // a bit per page: read already
-	levels   [][]byte // the pages on the path from the root being walked, reused
-	payload  []byte   // the record being assembled, reused
+	r         io.ReaderAt
+	pageSize  int64
+	usable    int64    // bytes of a page that hold data: the page size less the reserved bytes
+	pages     int64    // pages of the database: the file's, or the log's last commit's
+	filePages int64    // whole pages in the file
+	seen      []uint64 // a bit per page: read already
+	levels    [][]byte // the pages on the path from the root being walked, reused
+	payload   []byte   // the record being assembled, reused
 
 	// Pages are read a window at a time: a system call costs more than
 	// copying tens of kilobytes, and the pages of a tree and of a record's
 	// overflow chain are mostly near each other.
 	win  []byte // pages win0 … win0+len(win)/pageSize-1
 	win0 int64
+
+	// The write-ahead log, when there is one: the pages it holds are read
+	// from it, one at a time, into walPage.
+	wal       io.ReaderAt
+	walFrames map[int64]int64
+	walHeader []byte
+	walPage   []byte
 }
 
 // leafCell is a cell of a table leaf page: a record of size bytes, of
@@ -103,46 +127,80 @@ type leafCell struct {
 	first int64
 }
 
-func openSQLite(r io.ReaderAt, size int64) (*sqliteDB, error) {
+func openSQLite(r io.ReaderAt, size int64, wal io.ReaderAt, walSize int64) (*sqliteDB, error) {
 	head := make([]byte, sqliteHeader)
 	if _, err := r.ReadAt(head, 0); err != nil {
 		return nil, fmt.Errorf("sqlite header: %w", noEOF(err))
 	}
+	pageSize, usable, err := sqliteHeaderFields(head)
+	if err != nil {
+		return nil, err
+	}
+	d := &sqliteDB{r: r, pageSize: pageSize, usable: usable, filePages: size / pageSize}
+	d.pages = d.filePages
+	if wal != nil {
+		idx, err := readWAL(wal, walSize, pageSize)
+		if err != nil {
+			return nil, err
+		}
+		d.wal, d.walHeader = wal, idx.header
+		if idx.pages > 0 {
+			d.walFrames, d.pages = idx.frames, idx.pages
+			d.walPage = make([]byte, pageSize)
+		}
+		if off, ok := d.walFrames[1]; ok {
+			// The database header as last committed: it must describe
+			// the same pages.
+			if _, err := wal.ReadAt(head, off); err != nil {
+				return nil, fmt.Errorf("sqlite write-ahead log, page 1: %w", noEOF(err))
+			}
+			ps, u, err := sqliteHeaderFields(head)
+			if err != nil {
+				return nil, fmt.Errorf("sqlite write-ahead log, page 1: %w", err)
+			}
+			if ps != pageSize || u != usable {
+				return nil, fmt.Errorf("sqlite write-ahead log, page 1: pages of %d bytes (%d usable), the file's of %d (%d)", ps, u, pageSize, usable)
+			}
+		}
+	}
+	if d.pages < 1 {
+		return nil, fmt.Errorf("sqlite database of %d bytes is shorter than its first page: %w", size, ErrTruncated)
+	}
+	// A bit for each page that can be read: those of the file and those
+	// of the log, however many pages the log's last commit claims.
+	d.seen = make([]uint64, min(d.pages, d.filePages+int64(len(d.walFrames)))/64+1)
+	return d, nil
+}
+
+// sqliteHeaderFields checks the database header head (its first 100
+// bytes) and returns its page size and the bytes of a page that hold
+// data.
+func sqliteHeaderFields(head []byte) (pageSize, usable int64, err error) {
 	if !bytes.HasPrefix(head, sqliteMagic) {
-		return nil, errors.New("not an sqlite database (bad magic)")
+		return 0, 0, errors.New("not an sqlite database (bad magic)")
 	}
 	be := binary.BigEndian
-	pageSize := int64(be.Uint16(head[16:18]))
+	pageSize = int64(be.Uint16(head[16:18]))
 	if pageSize == 1 {
 		pageSize = 65536
 	}
 	if pageSize < 512 || pageSize&(pageSize-1) != 0 {
-		return nil, fmt.Errorf("sqlite page size %d is invalid", pageSize)
+		return 0, 0, fmt.Errorf("sqlite page size %d is invalid", pageSize)
 	}
 	if head[18] > 2 || head[19] > 2 {
-		return nil, fmt.Errorf("sqlite file format versions %d/%d: %w", head[18], head[19], ErrUnsupported)
+		return 0, 0, fmt.Errorf("sqlite file format versions %d/%d: %w", head[18], head[19], ErrUnsupported)
 	}
-	usable := pageSize - int64(head[20])
+	usable = pageSize - int64(head[20])
 	if usable < 480 {
-		return nil, fmt.Errorf("sqlite page of %d bytes with %d reserved is invalid", pageSize, head[20])
+		return 0, 0, fmt.Errorf("sqlite page of %d bytes with %d reserved is invalid", pageSize, head[20])
 	}
 	if head[21] != 64 || head[22] != 32 || head[23] != 32 {
-		return nil, fmt.Errorf("sqlite payload fractions %d/%d/%d are invalid", head[21], head[22], head[23])
+		return 0, 0, fmt.Errorf("sqlite payload fractions %d/%d/%d are invalid", head[21], head[22], head[23])
 	}
 	if enc := be.Uint32(head[56:60]); enc != 1 {
-		return nil, fmt.Errorf("sqlite text encoding %d, not UTF-8: %w", enc, ErrUnsupported)
+		return 0, 0, fmt.Errorf("sqlite text encoding %d, not UTF-8: %w", enc, ErrUnsupported)
 	}
-	pages := size / pageSize
-	if pages < 1 {
-		return nil, fmt.Errorf("sqlite database of %d bytes is shorter than its first page: %w", size, ErrTruncated)
-	}
-	return &sqliteDB{
-		r:        r,
-		pageSize: pageSize,
-		usable:   usable,
-		pages:    pages,
-		seen:     make([]uint64, pages/64+1),
-	}, nil
+	return pageSize, usable, nil
 }
 
 // packagesRoot finds rpm's Packages table in the schema and returns its
@@ -381,14 +439,23 @@ func (d *sqliteDB) read(pg int64, page []byte) error {
 // want pages, or more, as far as the file and the window allow. The page
 // is valid until the next call.
 func (d *sqliteDB) page(pg, want int64) ([]byte, error) {
+	if off, ok := d.walFrames[pg]; ok {
+		if _, err := d.wal.ReadAt(d.walPage, off); err != nil {
+			return nil, fmt.Errorf("sqlite page %d in the write-ahead log: %w", pg, noEOF(err))
+		}
+		return d.walPage, nil
+	}
+	if pg > d.filePages {
+		return nil, fmt.Errorf("sqlite page %d is neither in the file's %d pages nor in the write-ahead log: %w", pg, d.filePages, ErrTruncated)
+	}
 	if i := pg - d.win0; d.win != nil && i >= 0 && (i+1)*d.pageSize <= int64(len(d.win)) {
 		return d.win[i*d.pageSize : (i+1)*d.pageSize], nil
 	}
 	if d.win == nil {
-		d.win = make([]byte, min(max(sqliteWindow, d.pageSize), d.pages*d.pageSize))
+		d.win = make([]byte, min(max(sqliteWindow, d.pageSize), d.filePages*d.pageSize))
 	}
 	n := max(want, sqliteReadAhead/d.pageSize, 1)
-	n = min(n, d.pages-pg+1, int64(cap(d.win))/d.pageSize)
+	n = min(n, d.filePages-pg+1, int64(cap(d.win))/d.pageSize)
 	d.win, d.win0 = d.win[:n*d.pageSize], pg
 	if _, err := d.r.ReadAt(d.win, (pg-1)*d.pageSize); err != nil {
 		d.win = d.win[:0]
@@ -404,9 +471,12 @@ func (d *sqliteDB) mark(pg int64) error {
 		return fmt.Errorf("sqlite page number %d is invalid", pg)
 	}
 	if pg > d.pages {
-		return fmt.Errorf("sqlite page %d outside the file's %d pages: %w", pg, d.pages, ErrTruncated)
+		return fmt.Errorf("sqlite page %d outside the database's %d pages: %w", pg, d.pages, ErrTruncated)
 	}
 	w, bit := pg/64, uint64(1)<<(pg%64)
+	if w >= int64(len(d.seen)) {
+		return fmt.Errorf("sqlite page %d is neither in the file's %d pages nor in the write-ahead log: %w", pg, d.filePages, ErrTruncated)
+	}
 	if d.seen[w]&bit != 0 {
 		return fmt.Errorf("sqlite page %d is reached twice (a loop or a page in two places)", pg)
 	}
