@@ -82,3 +82,26 @@ func BenchmarkCollect100k(b *testing.B) {
 		}
 	}
 }
+
+// keslOnly is a Filter that keeps Kaspersky's kesl alone.
+type keslOnly struct{}
+
+func (keslOnly) RelevantPackage(name []byte, _ string) bool { return string(name) == "kesl" }
+
+// BenchmarkCollectFiltered100k is BenchmarkCollect100k with a filter
+// that keeps kesl alone, as a scan's does: the parser's own cost.
+func BenchmarkCollectFiltered100k(b *testing.B) {
+	root := writeSynthetic(b, b.TempDir())
+	h, err := host.OpenRoot(root, host.Linux)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		err := Source{Filter: keslOnly{}}.Collect(context.Background(), h, func(o detect.Observation) { n++ })
+		if err != nil || n != 1 {
+			b.Fatalf("%d observations, %v", n, err)
+		}
+	}
+}

@@ -129,8 +129,8 @@ func (s Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obse
 
 // collector carries one Collect call's state.
 type collector struct {
-	ctx  context.Context
-	fsys fs.FS
+	ctx    context.Context
+	fsys   fs.FS
 	emit   func(detect.Observation)
 	filter Filter // nil keeps all
 
