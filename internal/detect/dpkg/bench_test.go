@@ -43,6 +43,8 @@ func BenchmarkParseStatus100k(b *testing.B) {
 	}
 	b.SetBytes(st.Size())
 	b.ReportAllocs()
+	start := cpuTime()
+	defer func() { reportCPU(b, start) }()
 	for b.Loop() {
 		f, err := os.Open(name)
 		if err != nil {
@@ -68,6 +70,8 @@ func BenchmarkCollect100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	start := cpuTime()
+	defer func() { reportCPU(b, start) }()
 	for b.Loop() {
 		var kept []detect.Observation
 		n := 0
@@ -97,6 +101,8 @@ func BenchmarkCollectFiltered100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	start := cpuTime()
+	defer func() { reportCPU(b, start) }()
 	for b.Loop() {
 		n := 0
 		err := Source{Filter: keslOnly{}}.Collect(context.Background(), h, func(o detect.Observation) { n++ })
