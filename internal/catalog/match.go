@@ -123,57 +123,20 @@ func (m *Matcher) altitudeFacts(o *detect.Observation) []orgFact {
 // Relevant reports whether an observation can contribute to a finding. The
 // runner uses it to drop the bulk of a package database early.
 func (m *Matcher) Relevant(o detect.Observation) bool {
-	return m.relevant(&o, strings.ToLower(o.Name))
-}
-
-// RelevantPackage is [Matcher.Relevant] for the observation of a package
-// (kind package) named name and maintained by maintainer, both as
-// recorded, whatever its other fields: they do not count for a package.
-// A package database's source asks it before it builds each record's
-// observation; for most records the answer is no, and it costs no
-// allocation for a name of ASCII letters.
-func (m *Matcher) RelevantPackage(name []byte, maintainer string) bool {
-	var buf [64]byte
-	lower, ok := appendLowerASCII(buf[:0], name)
-	if !ok {
-		return m.Relevant(detect.Observation{Kind: detect.KindPackage, Name: string(name), Vendor: maintainer})
-	}
-	// A package's name is read only as lower (see relevant).
-	return m.relevant(&detect.Observation{Kind: detect.KindPackage, Vendor: maintainer}, string(lower))
-}
-
-// appendLowerASCII appends b in lower case to dst, as strings.ToLower
-// would; ok is false, and dst unchanged, when b is not all ASCII.
-func appendLowerASCII(dst, b []byte) (out []byte, ok bool) {
-	n := len(dst)
-	for _, c := range b {
-		if c >= 0x80 {
-			return dst[:n], false
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst, true
-}
-
-// relevant is [Matcher.Relevant] with the observation's name in lower
-// case. For a package, the name is read only as name.
-func (m *Matcher) relevant(o *detect.Observation, name string) bool {
 	switch {
 	case o.Kind == detect.KindApp && o.Path != "":
 		return true // may host a white-labelled engine found elsewhere
 	case o.Kind == detect.KindProcess && o.Path != "":
 		return true // may run from a found product's folder
-	case m.ids.identity(o) != nil, len(m.altitudeFacts(o)) > 0:
+	case m.ids.identity(&o) != nil, len(m.altitudeFacts(&o)) > 0:
 		return true
 	}
 	// A signer observation is looked up as the file it describes: what a
 	// file says about its maker confirms or contradicts a match of the
 	// file by name or folder.
-	return len(m.products.byLowerName(o, name)) > 0 || len(m.products.byLocation(o)) > 0 ||
-		len(m.tech.byLowerName(o, name)) > 0 || len(m.tech.byLocation(o)) > 0
+	name := strings.ToLower(o.Name)
+	return len(m.products.byLowerName(&o, name)) > 0 || len(m.products.byLocation(&o)) > 0 ||
+		len(m.tech.byLowerName(&o, name)) > 0 || len(m.tech.byLocation(&o)) > 0
 }
 
 // Match judges observations; see the package-level [Match].

@@ -45,8 +45,9 @@ func packageCases(c *Catalog) (names, maintainers []string) {
 	return names, maintainers
 }
 
-// RelevantPackage answers as Relevant does for the observation a package
-// database's source makes, on every OS's matcher.
+// A PackageFilter answers as Relevant does for the observation a package
+// database's source makes, on every OS's matcher, whatever the order of
+// the records.
 func TestRelevantPackageMatchesRelevant(t *testing.T) {
 	c, err := Default()
 	if err != nil {
@@ -56,11 +57,17 @@ func TestRelevantPackageMatchesRelevant(t *testing.T) {
 	kept := 0
 	for _, os := range []string{"linux", "windows", "darwin"} {
 		m := c.Matcher(os)
+		f := m.PackageFilter()
 		for _, n := range names {
 			for _, mt := range maintainers {
-				if checkRelevantPackage(t, m, n, mt) {
+				if checkRelevantPackage(t, m, f, n, mt) {
 					kept++
 				}
+			}
+		}
+		for _, mt := range maintainers { // the maintainer changes at every record
+			for _, n := range names {
+				checkRelevantPackage(t, m, f, n, mt)
 			}
 		}
 	}
@@ -69,12 +76,12 @@ func TestRelevantPackageMatchesRelevant(t *testing.T) {
 	}
 }
 
-func checkRelevantPackage(t *testing.T, m *Matcher, name, maintainer string) bool {
+func checkRelevantPackage(t *testing.T, m *Matcher, f *PackageFilter, name, maintainer string) bool {
 	t.Helper()
 	o := detect.Observation{Kind: detect.KindPackage, Status: detect.Installed, Name: name, Version: "1.0-1",
 		Vendor: maintainer, Location: "var/lib/dpkg/status", Detail: name + " 1.0-1 (install ok installed)"}
 	want := m.Relevant(o)
-	if got := m.RelevantPackage([]byte(name), maintainer); got != want {
+	if got := f.RelevantPackage([]byte(name), maintainer); got != want {
 		t.Errorf("RelevantPackage(%q, %q) = %v, Relevant = %v", name, maintainer, got, want)
 	}
 	return want
@@ -90,21 +97,28 @@ func FuzzRelevantPackage(f *testing.F) {
 		f.Add(n, maintainers[i%len(maintainers)])
 	}
 	m := c.Matcher("linux")
+	pf := m.PackageFilter()
 	f.Fuzz(func(t *testing.T, name, maintainer string) {
-		checkRelevantPackage(t, m, name, maintainer)
+		checkRelevantPackage(t, m, pf, name, maintainer)
+		checkRelevantPackage(t, m, pf, name, maintainer) // remembered
 	})
 }
 
-// RelevantPackage costs no allocation for a name the matcher does not know.
+// A PackageFilter costs no allocation for a name the matcher does not
+// know, with a maintainer it remembers or not.
 func TestRelevantPackageAllocs(t *testing.T) {
 	c, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := c.Matcher("linux")
-	name, maint := []byte("libbench12345"), "Debian Library Maintainers <debian-lib@lists.debian.org>"
-	m.RelevantPackage(name, maint) // the first look-up of a maintainer is remembered
-	if n := testing.AllocsPerRun(100, func() { m.RelevantPackage(name, maint) }); n != 0 {
+	f := c.Matcher("linux").PackageFilter()
+	name, maint, other := []byte("libbench12345"), "Debian Library Maintainers <debian-lib@lists.debian.org>", "Other <o@example.org>"
+	f.RelevantPackage(name, maint) // the matcher remembers each maintainer it looked up
+	f.RelevantPackage(name, other)
+	if n := testing.AllocsPerRun(100, func() { f.RelevantPackage(name, maint) }); n != 0 {
 		t.Errorf("%v allocations per call", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { f.RelevantPackage(name, maint); f.RelevantPackage(name, other) }); n != 0 {
+		t.Errorf("%v allocations per call, maintainers alternating", n)
 	}
 }

@@ -198,7 +198,7 @@ func evidenceValue(o detect.Observation) string {
 // a package, and counts the packages it drops unbuilt: the source saw
 // them, and its items in the report count them as before.
 type packageFilter struct {
-	m       *catalog.Matcher
+	m       *catalog.PackageFilter
 	source  int // the source's index in the runner's, and so its result's
 	dropped atomic.Int64
 }
@@ -217,7 +217,7 @@ func filterPackages(sources []detect.Source, m *catalog.Matcher) ([]detect.Sourc
 	var filters []*packageFilter
 	for i, s := range sources {
 		if d, ok := s.(dpkg.Source); ok && d.Filter == nil {
-			f := &packageFilter{m: m, source: i}
+			f := &packageFilter{m: m.PackageFilter(), source: i}
 			d.Filter = f
 			sources[i] = d
 			filters = append(filters, f)
