@@ -14,10 +14,30 @@ type PackageFilter struct {
 	maintainer string // the last maintainer looked up
 	vendor     bool   // whether it names a vendor
 	looked     bool   // maintainer and vendor are set
+	// shapes[c] has bit min(n, 63) set when a package name the matcher
+	// knows starts with byte c and is n bytes long: most names are none,
+	// and this says so without a look-up. nil when a pattern is a glob.
+	shapes *[256]uint64
 }
 
 // PackageFilter returns a filter of m's for one package database's source.
-func (m *Matcher) PackageFilter() *PackageFilter { return &PackageFilter{m: m} }
+func (m *Matcher) PackageFilter() *PackageFilter {
+	f := &PackageFilter{m: m}
+	if len(m.products.globs[fpPackages])+len(m.tech.globs[fpPackages]) > 0 {
+		return f
+	}
+	f.shapes = new([256]uint64)
+	for _, lit := range []map[string][]int{m.products.literal[fpPackages], m.tech.literal[fpPackages]} {
+		for name := range lit {
+			if name != "" {
+				f.shapes[name[0]] |= shapeBit(len(name))
+			}
+		}
+	}
+	return f
+}
+
+func shapeBit(n int) uint64 { return 1 << min(n, 63) }
 
 // RelevantPackage reports what [Matcher.Relevant] reports of the
 // observation of a package (kind package) named name and maintained by
@@ -36,6 +56,9 @@ func (f *PackageFilter) RelevantPackage(name []byte, maintainer string) bool {
 	lower, ok := appendLowerASCII(buf[:0], name)
 	if !ok {
 		return f.m.Relevant(detect.Observation{Kind: detect.KindPackage, Name: string(name), Vendor: maintainer})
+	}
+	if f.shapes != nil && (len(lower) == 0 || f.shapes[lower[0]]&shapeBit(len(lower)) == 0) {
+		return false // no name of this first byte and length: not in the indexes
 	}
 	// A package is looked up by its name (byLowerName reads no other
 	// field of it); its location, without a path, matches nothing.
