@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/dpkg"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/report"
 )
@@ -71,8 +73,13 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	matcher := opts.Catalog.Matcher(string(opts.Host.OS))
 	p := enrichersFor(opts.Catalog, opts.Host.OS, opts.Host.Live)
 	keep := matcher.Relevant
+	var filters []*packageFilter
 	if p.wants != nil {
 		keep = func(o detect.Observation) bool { return matcher.Relevant(o) || p.wants(o) }
+	} else {
+		// Keep is the matcher's alone: a package database's source can
+		// apply it to the raw records, before it builds observations.
+		sources, filters = filterPackages(sources, matcher)
 	}
 	runner := detect.Runner{
 		Sources:   sources,
@@ -87,6 +94,9 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 			opts.Logger.Error("scan stopped at its memory limit", "err", err)
 		}
 		return nil, err
+	}
+	for _, f := range filters {
+		results[f.source].Items += int(f.dropped.Load()) // seen, though not emitted
 	}
 	judged := matcher.Judge(obs)
 	info := h.Describe()
@@ -182,6 +192,38 @@ func evidenceValue(o detect.Observation) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// packageFilter asks the matcher, for a dpkg source, whether it may keep
+// a package, and counts the packages it drops unbuilt: the source saw
+// them, and its items in the report count them as before.
+type packageFilter struct {
+	m       *catalog.PackageFilter
+	source  int // the source's index in the runner's, and so its result's
+	dropped atomic.Int64
+}
+
+func (f *packageFilter) RelevantPackage(name []byte, maintainer string) bool {
+	if f.m.RelevantPackage(name, maintainer) {
+		return true
+	}
+	f.dropped.Add(1)
+	return false
+}
+
+// filterPackages gives each dpkg source of sources a filter of the
+// matcher's, which must be the runner's Keep, and returns the filters.
+func filterPackages(sources []detect.Source, m *catalog.Matcher) ([]detect.Source, []*packageFilter) {
+	var filters []*packageFilter
+	for i, s := range sources {
+		if d, ok := s.(dpkg.Source); ok && d.Filter == nil {
+			f := &packageFilter{m: m.PackageFilter(), source: i}
+			d.Filter = f
+			sources[i] = d
+			filters = append(filters, f)
+		}
+	}
+	return sources, filters
 }
 
 // ErrUnknownSource is returned for a --sources name no source has.

@@ -43,6 +43,8 @@ func BenchmarkParseStatus100k(b *testing.B) {
 	}
 	b.SetBytes(st.Size())
 	b.ReportAllocs()
+	start := cpuTime()
+	defer func() { reportCPU(b, start) }()
 	for b.Loop() {
 		f, err := os.Open(name)
 		if err != nil {
@@ -68,6 +70,8 @@ func BenchmarkCollect100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	start := cpuTime()
+	defer func() { reportCPU(b, start) }()
 	for b.Loop() {
 		var kept []detect.Observation
 		n := 0
@@ -79,6 +83,31 @@ func BenchmarkCollect100k(b *testing.B) {
 		})
 		if err != nil || n != 100_000 || len(kept) != 1 {
 			b.Fatalf("%d observations, %d kept, %v", n, len(kept), err)
+		}
+	}
+}
+
+// keslOnly is a Filter that keeps Kaspersky's kesl alone.
+type keslOnly struct{}
+
+func (keslOnly) RelevantPackage(name []byte, _ string) bool { return string(name) == "kesl" }
+
+// BenchmarkCollectFiltered100k is BenchmarkCollect100k with a filter
+// that keeps kesl alone, as a scan's does: the parser's own cost.
+func BenchmarkCollectFiltered100k(b *testing.B) {
+	root := writeSynthetic(b, b.TempDir())
+	h, err := host.OpenRoot(root, host.Linux)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	start := cpuTime()
+	defer func() { reportCPU(b, start) }()
+	for b.Loop() {
+		n := 0
+		err := Source{Filter: keslOnly{}}.Collect(context.Background(), h, func(o detect.Observation) { n++ })
+		if err != nil || n != 1 {
+			b.Fatalf("%d observations, %v", n, err)
 		}
 	}
 }

@@ -40,7 +40,27 @@ const (
 )
 
 // Source reads the dpkg database of a host. Its zero value is ready.
-type Source struct{}
+type Source struct {
+	// Filter, when set, tells the source which packages the scan may
+	// keep; it builds and emits no observation of the others. nil keeps
+	// every package.
+	Filter Filter
+}
+
+// Filter is how a scan tells the source, from a record's raw fields,
+// which packages it may keep: on a database of 100,000 packages, of which
+// a scan keeps a handful, building the observations of the others is most
+// of the source's work.
+type Filter interface {
+	// RelevantPackage reports whether the scan may keep the observation
+	// of a package with this name and maintainer, as recorded; name is
+	// valid only during the call. It must say yes to every package the
+	// scan would keep. The source asks it once for each record it would
+	// emit (not for one whose Status says nothing is installed, nor for
+	// one whose Status it does not know, which it always emits), so a
+	// scan that counts what the source saw adds the no answers.
+	RelevantPackage(name []byte, maintainer string) bool
+}
 
 var _ detect.Source = Source{}
 
@@ -67,11 +87,11 @@ func (Source) Name() string { return sourceName }
 //     `dpkg-deb --field` output, which has none; the image builder put
 //     every package there installed.
 //   - anything else: Present, and reported as a problem.
-func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
+func (s Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observation)) error {
 	if h == nil || h.FS == nil {
 		return fmt.Errorf("dpkg: no filesystem: %w", detect.ErrUnavailable)
 	}
-	c := collector{ctx: ctx, fsys: h.FS, emit: emit,
+	c := collector{ctx: ctx, fsys: h.FS, emit: emit, filter: s.Filter,
 		problems: errlist.List{Max: maxReported, What: "records with an unknown Status"}}
 
 	_, statusErr := fs.Stat(h.FS, StatusPath)
@@ -109,9 +129,10 @@ func (Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Observ
 
 // collector carries one Collect call's state.
 type collector struct {
-	ctx  context.Context
-	fsys fs.FS
-	emit func(detect.Observation)
+	ctx    context.Context
+	fsys   fs.FS
+	emit   func(detect.Observation)
+	filter Filter // nil keeps all
 
 	errs     []error      // file-level errors, all kept
 	problems errlist.List // record-level problems: the first maxReported, and a count
@@ -218,16 +239,20 @@ func (c *collector) parse(name string, item bool, fn func(*record) error) {
 
 // observe turns one record into an observation.
 func (c *collector) observe(p Package, location string) {
-	if _, ok, _ := classify(p.Status); ok {
-		c.emitPackage(p, location, detail(p))
+	if st, ok, known := classify(p.Status); ok {
+		c.emitPackage(p, location, detail(p), st, known)
 	}
 }
 
 // observeRecord is observe for a record the parser delivers, with one
 // string per package: its detail, of which the name and the version are
 // parts.
+//
+// A record the filter says no to costs nothing more: no string, no
+// observation.
 func (c *collector) observeRecord(r *record, location string) {
-	if _, ok, _ := classify(r.pkg.Status); !ok {
+	st, ok, known := classify(r.pkg.Status)
+	if !ok || (known && c.filter != nil && !c.filter.RelevantPackage(r.name, r.pkg.Maintainer)) {
 		return
 	}
 	p := r.pkg
@@ -237,12 +262,12 @@ func (c *collector) observeRecord(r *record, location string) {
 	if len(r.version) > 0 {
 		p.Version = d[len(r.name)+1:][:len(r.version)]
 	}
-	c.emitPackage(p, location, d)
+	c.emitPackage(p, location, d, st, known)
 }
 
-// emitPackage emits the observation of a package that classify keeps.
-func (c *collector) emitPackage(p Package, location, detail string) {
-	st, _, known := classify(p.Status)
+// emitPackage emits the observation of a package that classify keeps, as
+// st; known is classify's.
+func (c *collector) emitPackage(p Package, location, detail string, st detect.Status, known bool) {
 	if !known {
 		c.problem(fmt.Errorf("%s: line %d: package %s: unknown Status %q", location, p.Line, p.Name, p.Status))
 	}

@@ -3,6 +3,7 @@ package dpkg
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/dpkg/internal/synth"
 	"github.com/avscout/avscout/internal/detect/internal/recfile/recfiletest"
+	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/hostile"
 )
 
@@ -89,11 +91,13 @@ func FuzzCollectMatchesParseStatus(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, gotErr := run(context.Background(), statusFS(data))
 		var want []detect.Observation
+		var known []bool // of each observation in want, whether its Status is
 		wantErr := ParseStatus(bytes.NewReader(data), func(p Package) error {
-			st, ok, _ := classify(p.Status)
+			st, ok, k := classify(p.Status)
 			if !ok {
 				return nil
 			}
+			known = append(known, k)
 			d := p.Name
 			if p.Version != "" {
 				d += " " + p.Version
@@ -114,5 +118,49 @@ func FuzzCollectMatchesParseStatus(f *testing.F) {
 			wantErr == nil && gotErr != nil && !strings.Contains(gotErr.Error(), "unknown Status"):
 			t.Errorf("Collect: %v\nParseStatus: %v", gotErr, wantErr)
 		}
+		checkFiltered(t, data, want, known, gotErr)
 	})
+}
+
+// oddFilter keeps the packages whose name and maintainer have an odd
+// total length, and counts those it drops.
+type oddFilter struct{ dropped int }
+
+func (f *oddFilter) keeps(name, maintainer string) bool { return (len(name)+len(maintainer))%2 == 1 }
+
+func (f *oddFilter) RelevantPackage(name []byte, maintainer string) bool {
+	if f.keeps(string(name), maintainer) {
+		return true
+	}
+	f.dropped++
+	return false
+}
+
+// checkFiltered runs the source over data with a filter and checks that
+// it emits exactly what it emits without one (all, with whether each
+// one's Status is known, and err) less what the filter dropped — never a
+// record of an unknown Status — that every observation is either emitted
+// or counted as dropped, and that the errors are the same.
+func checkFiltered(t *testing.T, data []byte, all []detect.Observation, known []bool, err error) {
+	t.Helper()
+	f := &oddFilter{}
+	var got []detect.Observation
+	gotErr := Source{Filter: f}.Collect(context.Background(), &host.Host{OS: host.Linux, FS: statusFS(data)}, func(o detect.Observation) {
+		got = append(got, o)
+	})
+	var want []detect.Observation
+	for i, o := range all {
+		if !known[i] || f.keeps(o.Name, o.Vendor) {
+			want = append(want, o)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("filtered Collect emitted\n%+v\nwant\n%+v", got, want)
+	}
+	if len(got)+f.dropped != len(all) {
+		t.Errorf("filtered Collect emitted %d and dropped %d of %d", len(got), f.dropped, len(all))
+	}
+	if fmt.Sprint(gotErr) != fmt.Sprint(err) {
+		t.Errorf("filtered Collect: %v\nunfiltered: %v", gotErr, err)
+	}
 }

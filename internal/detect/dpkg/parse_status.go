@@ -179,6 +179,7 @@ type parser struct {
 	fn     func(*record) error
 	all    bool // fill Source and the synopsis
 	intern recfile.Interner
+	last   Package // the shared fields of the last record that had them
 
 	// The record being read; its buffers are reused by the next.
 	cur     record
@@ -226,11 +227,12 @@ func (p *parser) line(line []byte, long bool) error {
 		return nil
 	}
 	name := line[:colon]
-	if !validFieldName(name) {
+	// A kept field's name is ASCII letters (see fieldOf), and valid.
+	f := fieldOf(name)
+	if f == fieldOther && !validFieldName(name) {
 		p.sc.Problem(fmt.Sprintf("bad field name %s", recfile.Quote(name)))
 		return nil
 	}
-	f := fieldOf(name)
 	if f == fieldPackage && p.seen&(1<<fieldPackage) != 0 {
 		p.sc.Problem("Package field repeats without a blank line before it; taken as a new record")
 		if err := p.finish(); err != nil {
@@ -268,21 +270,32 @@ func (p *parser) line(line []byte, long bool) error {
 	case fieldVersion:
 		p.cur.version = append(p.cur.version[:0], value...)
 	case fieldArchitecture:
-		p.cur.pkg.Architecture = p.intern.String(value)
+		p.cur.pkg.Architecture = p.share(&p.last.Architecture, value)
 	case fieldMaintainer:
-		p.cur.pkg.Maintainer = p.intern.String(value)
+		p.cur.pkg.Maintainer = p.share(&p.last.Maintainer, value)
 	case fieldSource:
 		if p.all {
-			p.cur.pkg.Source = p.intern.String(value)
+			p.cur.pkg.Source = p.share(&p.last.Source, value)
 		}
 	case fieldStatus:
-		p.cur.pkg.Status = p.intern.String(value)
+		p.cur.pkg.Status = p.share(&p.last.Status, value)
 	case fieldDescription:
 		if p.all {
 			p.cur.synopsis = append(p.cur.synopsis[:0], value...)
 		}
 	}
 	return nil
+}
+
+// share returns value as a string shared between records: the one in
+// *last, the field's in the record before, when it is the same (records
+// in a row mostly share their architecture, status and maintainer), or
+// else the interner's, which becomes *last.
+func (p *parser) share(last *string, value []byte) string {
+	if string(value) != *last {
+		*last = p.intern.String(value)
+	}
+	return *last
 }
 
 // finish ends the current record, delivering it when it is good.
