@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Root returns the filesystem of r as a scan reads it. Its Open opens
@@ -62,16 +63,41 @@ func (r *rootFS) Open(name string) (fs.File, error) {
 		}
 		return nil, openErr(name, err)
 	}
-	fi, err := f.Stat()
+	m, fi, err := openedInfo(f)
 	if err != nil {
 		f.Close()
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
 	}
-	if m := fi.Mode(); !m.IsRegular() && !m.IsDir() {
+	if !m.IsRegular() && !m.IsDir() {
 		f.Close()
 		return nil, notRegular("open", name, m)
 	}
-	return f, nil
+	return &rootFile{File: f, fi: fi}, nil
+}
+
+// rootFile is a file opened by a Root. Its Stat is asked once: the file
+// is checked when opened and [Open] asks its size right after, and on
+// Windows each Stat also queries the volume (under Wine, a round trip to
+// its mount manager). The info is that of the first Stat, which on Linux
+// and macOS is the one made when it was opened.
+type rootFile struct {
+	*os.File
+	mu sync.Mutex
+	fi fs.FileInfo
+}
+
+// Stat returns the file's info as first read.
+func (f *rootFile) Stat() (fs.FileInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fi == nil {
+		fi, err := f.File.Stat()
+		if err != nil {
+			return nil, err
+		}
+		f.fi = fi
+	}
+	return f.fi, nil
 }
 
 // openErr names the file as fs.FS callers expect, rather than with the
