@@ -49,6 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runStatus(rest, stdout, stderr)
 	case "config":
 		return runConfig(rest, stdout, stderr)
+	case "verify":
+		return runVerify(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "avscout %s\n", version)
 	case "help", "-h", "--help", "-help":
@@ -77,6 +79,8 @@ func usage(w io.Writer) {
 Usage:
   avscout scan [--format table|json|jamf] [--output FILE] [--root DIR] [--os linux|windows|darwin]
                [--catalog FILE] [--fail-on restricted[,incomplete]] [--sources a,b,…]
+               [--sign [--config FILE]]   (with --output FILE --format json: write FILE.sig)
+  avscout verify [--key FINGERPRINT] [--signature FILE.sig] FILE   (check a signed report, offline)
   avscout catalog [--format table|json] [--catalog FILE]
   avscout service install|uninstall|start|stop|restart|status [--config FILE]
   avscout service run [--config FILE] [--once]    (what the service manager runs)
@@ -88,7 +92,8 @@ Usage:
 Exit codes: 0 scan completed; 1 with --fail-on when a condition it names holds
 (restricted: a restricted product is installed or active; incomplete: the
 verdict is incomplete, a source that could have seen one failed or timed out);
-2 usage or configuration error; 3 from status commands when the service is not
+2 usage or configuration error; 1 from verify when the report is not the one
+signed or not by the --key given; 3 from status commands when the service is not
 running or has not scanned yet.
 `)
 }

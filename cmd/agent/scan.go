@@ -16,6 +16,7 @@ import (
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/reportsig"
 	"github.com/avscout/avscout/internal/scan"
 	"github.com/avscout/avscout/internal/text"
 )
@@ -33,6 +34,8 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		timeout = fs.Duration("timeout", 30*time.Second, "time limit for each source")
 		verbose = fs.Bool("verbose", false, "log what each source does to standard error")
 		explain = fs.Bool("explain", false, "say why: each finding's decision trace, and the matches that did not count")
+		sign    = fs.Bool("sign", false, "with --output and --format json: also write FILE"+reportsig.Ext+", the report's signature by the agent's key (made if missing), which `avscout verify` checks")
+		cfgPath = fs.String("config", "", "with --sign: the config `FILE` whose state_dir holds the agent's key (default: the OS's standard path)")
 	)
 	if code, ok := parseFlags(fs, "Scans this machine, or the filesystem under --root, and prints the report.", args, stdout, stderr); !ok {
 		return code
@@ -46,6 +49,12 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if !slices.Contains(report.Formats(), *format) { // checked before scanning, not after
 		return fail("unknown --format %q (want %s)", *format, strings.Join(report.Formats(), ", "))
+	}
+	if *sign && (*output == "" || *format != "json") {
+		return fail("--sign needs --output FILE and --format json: the signature is written beside the report")
+	}
+	if *cfgPath != "" && !*sign {
+		return fail("--config goes with --sign")
 	}
 	failOnConds, err := scan.ParseFailOn(*failOn)
 	if err != nil {
@@ -93,8 +102,21 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	if *output != "" {
+		var sig []byte
+		if *sign { // before the report is written: a key that cannot sign leaves no unsigned report behind
+			var fp string
+			if sig, fp, err = signReport(buf.Bytes(), *cfgPath); err != nil {
+				return fail("--sign: %v", err)
+			}
+			fmt.Fprintf(stderr, "avscout scan: signed %s by key %s\n", *output, fp)
+		}
 		if err := atomicfile.Write(*output, buf.Bytes(), 0o600); err != nil {
 			return fail("%v", err)
+		}
+		if sig != nil {
+			if err := atomicfile.Write(*output+reportsig.Ext, sig, 0o644); err != nil {
+				return fail("%v (the report is written but not signed)", err)
+			}
 		}
 	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
 		return fail("write report: %v", err)

@@ -1,0 +1,207 @@
+// Package reportsig writes and checks the detached signature of a report
+// file, so that an auditor can tell a report avscout wrote from one
+// edited afterwards, offline and without the collector.
+//
+// `avscout scan --output r.json --sign` writes r.json and, beside it,
+// r.json.sig: a small JSON document holding the agent's Ed25519 public
+// key and its signature of the exact bytes of r.json, the same signature
+// the agent sends the collector with every report (see package agentkey
+// and the README's "Trust model"). `avscout verify r.json` checks it.
+//
+// A valid signature proves that whoever holds the key named in the file
+// wrote these bytes, and nothing more: anyone can make a key and sign a
+// forged report with it. What ties a key to a host is its fingerprint,
+// which `avscout status` prints on the host and the collector shows for
+// the key it pinned; [Verify] returns it, and a verifier that was told
+// which key to expect passes it in [Options.Fingerprints].
+package reportsig
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/avscout/avscout/internal/agentkey"
+	"github.com/avscout/avscout/internal/edkey"
+	"github.com/avscout/avscout/internal/text"
+)
+
+// Format names this version of the signature document.
+const Format = "avscout-report-signature/1"
+
+// Ext is what a report's file name is given to name its signature file.
+const Ext = ".sig"
+
+// MaxSignatureFile bounds what is read of a signature file; a real one
+// is about 400 bytes.
+const MaxSignatureFile = 16 << 10
+
+// keyPrefix starts the key and the signature in a signature document, as
+// in the headers the agent sends the collector.
+const keyPrefix = "ed25519:"
+
+// Signature is the detached signature document.
+type Signature struct {
+	Format string `json:"format"`
+	// PublicKey is "ed25519:" and the standard base64 of the 32-byte key.
+	PublicKey string `json:"public_key"`
+	// Fingerprint is the key's fingerprint ([agentkey.Fingerprint]), for
+	// people; [Verify] checks it agrees with PublicKey.
+	Fingerprint string `json:"fingerprint"`
+	// SHA256 is the hex digest of the signed bytes, so that a changed
+	// report is named as such rather than as a bad signature.
+	SHA256 string `json:"sha256"`
+	// Signature is "ed25519:" and the standard base64 of the 64-byte
+	// signature of the report's exact bytes.
+	Signature string `json:"signature"`
+}
+
+// Signer is what signing needs of a key; [*agentkey.Key] is one.
+type Signer interface {
+	PublicKey() ed25519.PublicKey
+	Sign(msg []byte) []byte
+}
+
+// Sign returns the signature document of report, signed by k, as the
+// bytes to write to the signature file.
+func Sign(report []byte, k Signer) ([]byte, error) {
+	pub := k.PublicKey()
+	if err := edkey.Check(pub); err != nil {
+		return nil, fmt.Errorf("sign report: %w", err)
+	}
+	sum := sha256.Sum256(report)
+	doc := Signature{
+		Format:      Format,
+		PublicKey:   keyPrefix + base64.StdEncoding.EncodeToString(pub),
+		Fingerprint: agentkey.Fingerprint(pub),
+		SHA256:      hex.EncodeToString(sum[:]),
+		Signature:   keyPrefix + base64.StdEncoding.EncodeToString(k.Sign(report)),
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("sign report: %w", err)
+	}
+	return append(out, '\n'), nil
+}
+
+// Parse reads a signature document: one JSON object with exactly the
+// fields of [Signature], at most [MaxSignatureFile] bytes. It checks the
+// form of every field, not the signature.
+func Parse(r io.Reader) (*Signature, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSignatureFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read signature: %w", err)
+	}
+	if len(data) > MaxSignatureFile {
+		return nil, fmt.Errorf("signature file larger than %d bytes: not an avscout signature", MaxSignatureFile)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var s Signature
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("signature file: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("signature file: data after the JSON object")
+	}
+	if s.Format != Format {
+		return nil, fmt.Errorf("signature file: format %q, want %q", clip(s.Format), Format)
+	}
+	if _, err := s.publicKey(); err != nil {
+		return nil, err
+	}
+	if _, err := decodeField("signature", s.Signature, ed25519.SignatureSize); err != nil {
+		return nil, err
+	}
+	if b, err := hex.DecodeString(s.SHA256); err != nil || len(b) != sha256.Size || s.SHA256 != strings.ToLower(s.SHA256) {
+		return nil, fmt.Errorf("signature file: sha256 %q is not a lower-case hex SHA-256", clip(s.SHA256))
+	}
+	return &s, nil
+}
+
+// publicKey decodes and checks s's public key, and that the fingerprint
+// written beside it is its own.
+func (s *Signature) publicKey() (ed25519.PublicKey, error) {
+	b, err := decodeField("public_key", s.PublicKey, ed25519.PublicKeySize)
+	if err != nil {
+		return nil, err
+	}
+	pub := ed25519.PublicKey(b)
+	if err := edkey.Check(pub); err != nil {
+		return nil, fmt.Errorf("signature file: public_key: %w", err)
+	}
+	if fp := agentkey.Fingerprint(pub); s.Fingerprint != fp {
+		return nil, fmt.Errorf("signature file: fingerprint %q is not the public key's (%s)", clip(s.Fingerprint), fp)
+	}
+	return pub, nil
+}
+
+// decodeField decodes "ed25519:<base64>" of n bytes.
+func decodeField(name, v string, n int) ([]byte, error) {
+	enc, ok := strings.CutPrefix(v, keyPrefix)
+	if !ok {
+		return nil, fmt.Errorf("signature file: %s %q does not start with %q", name, clip(v), keyPrefix)
+	}
+	b, err := base64.StdEncoding.Strict().DecodeString(enc)
+	if err != nil || len(b) != n {
+		return nil, fmt.Errorf("signature file: %s is not the standard base64 of %d bytes", name, n)
+	}
+	return b, nil
+}
+
+// ErrChanged means the report is not the one signed: its digest differs
+// from the one the signature file records.
+var ErrChanged = errors.New("the report is not the one signed: its bytes changed since")
+
+// ErrBadSignature means the signature does not verify: the signature
+// file, or the report and the digest in it, were changed.
+var ErrBadSignature = errors.New("the signature does not verify")
+
+// ErrUnexpectedSigner means the signature is valid but made by a key the
+// verifier was not told to expect.
+var ErrUnexpectedSigner = errors.New("signed by another key than the expected one")
+
+// Options are what a verifier expects.
+type Options struct {
+	// Fingerprints, when not empty, are the keys allowed to have signed
+	// (as [agentkey.Fingerprint] writes them).
+	Fingerprints []string
+}
+
+// Verify checks that sig is a valid signature of report, by one of the
+// keys opts expects if it names any, and returns the signer's
+// fingerprint.
+func Verify(report []byte, sig *Signature, opts Options) (fingerprint string, err error) {
+	pub, err := sig.publicKey()
+	if err != nil {
+		return "", err
+	}
+	sigBytes, err := decodeField("signature", sig.Signature, ed25519.SignatureSize)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(report)
+	if got := hex.EncodeToString(sum[:]); got != sig.SHA256 {
+		return "", fmt.Errorf("%w (sha256 %s, signed %s)", ErrChanged, got, sig.SHA256)
+	}
+	if !ed25519.Verify(pub, report, sigBytes) {
+		return "", ErrBadSignature
+	}
+	fp := agentkey.Fingerprint(pub)
+	if len(opts.Fingerprints) > 0 && !slices.Contains(opts.Fingerprints, fp) {
+		return fp, fmt.Errorf("%w: %s", ErrUnexpectedSigner, fp)
+	}
+	return fp, nil
+}
+
+// clip makes text from the file safe to quote in an error: one line,
+// at most 80 bytes.
+func clip(s string) string { return text.Clip(text.OneLine(s), 80) }
