@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/avscout/avscout/internal/hostile"
 	"github.com/avscout/avscout/internal/reportsig"
 )
 
@@ -127,7 +127,7 @@ func TestSignAndVerify(t *testing.T) {
 		if err := os.WriteFile(p, orig, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if err := syscall.Mkfifo(p+reportsig.Ext, 0o600); err != nil {
+		if err := hostile.Fifo(p + reportsig.Ext); err != nil {
 			t.Fatal(err)
 		}
 		if _, stderr, code := avscout(t, "verify", p); code != exitUsage || !strings.Contains(stderr, "not a regular file") {
