@@ -47,6 +47,7 @@ type Store interface {
 	Host(ctx context.Context, id string, staleAfter time.Duration) (store.HostDetail, error)
 	Summary(ctx context.Context, staleAfter time.Duration) (store.Summary, error)
 	Export(ctx context.Context, f store.HostFilter, fn func(store.ExportRow) error) error
+	SignedReport(ctx context.Context, id string) (store.SignedReport, error)
 	Ping(ctx context.Context) error
 }
 
@@ -238,6 +239,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/hosts/{id}/rekey", s.admin(http.HandlerFunc(s.handleRekey), false))
 	mux.Handle("GET /v1/summary", s.admin(http.HandlerFunc(s.handleSummary), false))
 	mux.Handle("GET /v1/export", s.admin(http.HandlerFunc(s.handleExport), false))
+	mux.Handle("GET /v1/reports/{id}/raw", s.admin(http.HandlerFunc(s.handleReportRaw), false))
+	mux.Handle("GET /v1/reports/{id}/signature", s.admin(http.HandlerFunc(s.handleReportSignature), false))
 	mux.Handle("GET /metrics", s.admin(http.HandlerFunc(s.handleMetrics), false))
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	for path, allow := range map[string]string{"/v1/reports": "POST", "/v1/hosts": "GET, HEAD", "/v1/hosts/{id...}": "GET, HEAD",

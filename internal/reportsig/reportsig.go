@@ -73,9 +73,19 @@ type Signer interface {
 // Sign returns the signature document of report, signed by k, as the
 // bytes to write to the signature file.
 func Sign(report []byte, k Signer) ([]byte, error) {
-	pub := k.PublicKey()
+	return Detached(report, k.PublicKey(), k.Sign(report))
+}
+
+// Detached returns the signature document of a signature sig already
+// made by pub over report, such as one the collector received with a
+// report: a report downloaded from the collector and this document
+// verify like a report signed by `scan --sign`. It does not check sig.
+func Detached(report []byte, pub ed25519.PublicKey, sig []byte) ([]byte, error) {
 	if err := edkey.Check(pub); err != nil {
 		return nil, fmt.Errorf("sign report: %w", err)
+	}
+	if len(sig) != ed25519.SignatureSize {
+		return nil, fmt.Errorf("sign report: a signature of %d bytes, want %d", len(sig), ed25519.SignatureSize)
 	}
 	sum := sha256.Sum256(report)
 	doc := Signature{
@@ -83,7 +93,7 @@ func Sign(report []byte, k Signer) ([]byte, error) {
 		PublicKey:   keyPrefix + base64.StdEncoding.EncodeToString(pub),
 		Fingerprint: agentkey.Fingerprint(pub),
 		SHA256:      hex.EncodeToString(sum[:]),
-		Signature:   keyPrefix + base64.StdEncoding.EncodeToString(k.Sign(report)),
+		Signature:   keyPrefix + base64.StdEncoding.EncodeToString(sig),
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

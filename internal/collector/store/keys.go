@@ -422,6 +422,17 @@ type SignedReport struct {
 	Raw       []byte            // the JSON as received (uncompressed)
 	PublicKey ed25519.PublicKey // nil when received unsigned
 	Signature []byte            // nil when received unsigned
+	// SHA256 is the digest of Raw recorded when the report was received;
+	// a Raw that no longer matches it was changed in the database.
+	SHA256      []byte
+	GeneratedAt time.Time
+	ReceivedAt  time.Time
+}
+
+// Intact reports whether Raw still has the digest recorded at receipt.
+func (r SignedReport) Intact() bool {
+	sum := sha256.Sum256(r.Raw)
+	return bytes.Equal(sum[:], r.SHA256)
 }
 
 // Verify reports whether the report carries a signature by its key over
@@ -435,7 +446,9 @@ func (r SignedReport) Verify() bool {
 func (s *Store) SignedReport(ctx context.Context, id string) (SignedReport, error) {
 	out := SignedReport{ID: id}
 	var body, pub, sig []byte
-	err := s.r.QueryRowContext(ctx, "SELECT host_id, body, public_key, signature FROM reports WHERE id = $1", id).Scan(&out.HostID, &body, &pub, &sig)
+	var generated, received int64
+	err := s.r.QueryRowContext(ctx, "SELECT host_id, body, public_key, signature, sha256, generated_at, received_at FROM reports WHERE id = $1", id).
+		Scan(&out.HostID, &body, &pub, &sig, &out.SHA256, &generated, &received)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return out, fmt.Errorf("report %q: %w", text.Clip(id, 64), ErrNotFound)
@@ -445,6 +458,7 @@ func (s *Store) SignedReport(ctx context.Context, id string) (SignedReport, erro
 	if out.Raw, err = rawBody(body); err != nil {
 		return out, fmt.Errorf("reading report %q: %w", text.Clip(id, 64), err)
 	}
+	out.GeneratedAt, out.ReceivedAt = fromMicros(generated), fromMicros(received)
 	if len(pub) > 0 {
 		out.PublicKey = ed25519.PublicKey(bytes.Clone(pub))
 	}
