@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -116,6 +117,42 @@ func TestFleetEndToEnd(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("CSV export lacks kesl-01's restricted KESL row:\n%v", rows)
+			}
+
+			// An auditor downloads kesl-01's report as received and its
+			// agent's signature, and the agent binary verifies them offline
+			// against the key the collector pinned; a changed byte fails.
+			reportURL := p.base + "/v1/reports/" + byName["kesl-01"].LastReportID
+			audit := t.TempDir()
+			saved := filepath.Join(audit, "kesl-01.json")
+			for url, file := range map[string]string{reportURL + "/raw": saved, reportURL + "/signature": saved + ".sig"} {
+				if err := os.WriteFile(file, []byte(getText(t, c, url, "Bearer "+admin)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			verify := func() (string, int) {
+				cmd := exec.Command(agent, "verify", "--key", keslKey.Fingerprint(), saved)
+				out, err := cmd.CombinedOutput()
+				code := 0
+				if ee, ok := err.(*exec.ExitError); ok {
+					code = ee.ExitCode()
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				return string(out), code
+			}
+			if out, code := verify(); code != 0 || !strings.Contains(out, "non_compliant") || !strings.Contains(out, "kesl-01") {
+				t.Errorf("avscout verify of the downloaded report: exit %d\n%s", code, out)
+			}
+			raw, err := os.ReadFile(saved)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(saved, bytes.Replace(raw, []byte("kesl-01"), []byte("kesl-02"), 1), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if out, code := verify(); code != 1 || !strings.Contains(out, "not the one signed") {
+				t.Errorf("avscout verify of a changed download: exit %d\n%s", code, out)
 			}
 
 			// KESL removed (purged), the host scanned again: compliant now,
