@@ -101,6 +101,9 @@ func (d *dirent) Info() (fs.FileInfo, error) {
 }
 func (d *dirent) String() string { return fs.FormatDirEntry(d) }
 
+// direntBuf is the size of the buffer folders are read with.
+const direntBuf = 8192
+
 // listDir is fs.ReadDir(fsys, dir) without its lstat of every entry.
 //
 // A folder read through os.Root costs one lstat per entry (Go cannot
@@ -112,7 +115,10 @@ func (d *dirent) String() string { return fs.FormatDirEntry(d) }
 // sorted by name; past [safefs.MaxDirEntries] it returns those and an
 // error wrapping [safefs.ErrTooManyEntries], as fs.ReadDir on the host's
 // FS does.
-func listDir(fsys fs.FS, dir string) ([]fs.DirEntry, error) {
+//
+// buf is where the records are read, a buffer the caller reuses from one
+// folder to the next (at least 1 KiB); nil for a fresh one.
+func listDir(fsys fs.FS, dir string, buf []byte) ([]fs.DirEntry, error) {
 	f, err := fsys.Open(dir)
 	if err != nil {
 		return nil, err
@@ -120,7 +126,10 @@ func listDir(fsys fs.FS, dir string) ([]fs.DirEntry, error) {
 	defer f.Close()
 	var ents []fs.DirEntry
 	var lerr error
-	ok, err := dirents(f, func(name string, typ fs.FileMode, known bool) bool {
+	if len(buf) < 1024 {
+		buf = make([]byte, direntBuf)
+	}
+	ok, err := dirents(f, buf, func(name string, typ fs.FileMode, known bool) bool {
 		if len(ents) == safefs.MaxDirEntries {
 			lerr = &fs.PathError{Op: "readdir", Path: dir, Err: safefs.ErrTooManyEntries}
 			return false
@@ -145,4 +154,21 @@ func listDir(fsys fs.FS, dir string) ([]fs.DirEntry, error) {
 	}
 	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return ents, lerr
+}
+
+// reader is one worker's buffers for reading definitions: the file's
+// content and its name as a C string. Reused from one file to the next,
+// they cost fresh memory once per scan rather than once per file.
+type reader struct {
+	buf  []byte
+	name []byte
+}
+
+// grow returns r's buffer with n bytes (at most MaxFile), made larger
+// when it holds fewer.
+func (r *reader) grow(n int) []byte {
+	if cap(r.buf) < n {
+		r.buf = make([]byte, max(n, min(2*cap(r.buf), MaxFile)))
+	}
+	return r.buf[:n]
 }

@@ -185,7 +185,7 @@ func TestListDir(t *testing.T) {
 	}
 	for _, dir := range []string{"usr/lib/systemd/system", "etc", "dev", "run", "usr/bin", "proc/self"} {
 		want, werr := fs.ReadDir(h.FS, dir)
-		got, gerr := listDir(h.FS, dir)
+		got, gerr := listDir(h.FS, dir, nil)
 		if errors.Is(werr, fs.ErrNotExist) && errors.Is(gerr, fs.ErrNotExist) {
 			continue
 		}
