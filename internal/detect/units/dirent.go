@@ -87,17 +87,22 @@ func direntType(t byte) (fs.FileMode, bool) {
 // dirent is a directory entry whose type the listing told: its Info is
 // an lstat, asked only when someone wants it.
 type dirent struct {
-	fsys fs.FS
-	dir  string // the folder's name in fsys
+	in   *listing
 	name string
 	typ  fs.FileMode
+}
+
+// listing is the folder a dirent was listed in.
+type listing struct {
+	fsys fs.FS
+	dir  string // the folder's name in fsys
 }
 
 func (d *dirent) Name() string      { return d.name }
 func (d *dirent) IsDir() bool       { return d.typ.IsDir() }
 func (d *dirent) Type() fs.FileMode { return d.typ }
 func (d *dirent) Info() (fs.FileInfo, error) {
-	return fs.Lstat(d.fsys, path.Join(d.dir, d.name))
+	return fs.Lstat(d.in.fsys, path.Join(d.in.dir, d.name))
 }
 func (d *dirent) String() string { return fs.FormatDirEntry(d) }
 
@@ -126,6 +131,8 @@ func listDir(fsys fs.FS, dir string, buf []byte) ([]fs.DirEntry, error) {
 	defer f.Close()
 	var ents []fs.DirEntry
 	var lerr error
+	in := &listing{fsys: fsys, dir: dir}
+	var block []dirent // the entries are made in blocks, not one by one
 	if len(buf) < 1024 {
 		buf = make([]byte, direntBuf)
 	}
@@ -134,7 +141,11 @@ func listDir(fsys fs.FS, dir string, buf []byte) ([]fs.DirEntry, error) {
 			lerr = &fs.PathError{Op: "readdir", Path: dir, Err: safefs.ErrTooManyEntries}
 			return false
 		}
-		d := &dirent{fsys: fsys, dir: dir, name: name, typ: typ}
+		if len(block) == cap(block) {
+			block = make([]dirent, 0, min(max(len(ents), 16), 1024))
+		}
+		block = append(block, dirent{in: in, name: name, typ: typ})
+		d := &block[len(block)-1]
 		if !known {
 			fi, err := fs.Lstat(fsys, path.Join(dir, name))
 			if err != nil {
@@ -154,21 +165,4 @@ func listDir(fsys fs.FS, dir string, buf []byte) ([]fs.DirEntry, error) {
 	}
 	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return ents, lerr
-}
-
-// reader is one worker's buffers for reading definitions: the file's
-// content and its name as a C string. Reused from one file to the next,
-// they cost fresh memory once per scan rather than once per file.
-type reader struct {
-	buf  []byte
-	name []byte
-}
-
-// grow returns r's buffer with n bytes (at most MaxFile), made larger
-// when it holds fewer.
-func (r *reader) grow(n int) []byte {
-	if cap(r.buf) < n {
-		r.buf = make([]byte, max(n, min(2*cap(r.buf), MaxFile)))
-	}
-	return r.buf[:n]
 }

@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // dirents reads the records of the open folder f with getdents64 into
@@ -134,4 +136,58 @@ func (r *reader) openat(dfd int, name string) (int, error) {
 		}
 		return -1, errno
 	}
+}
+
+// statIn is the type of the entry name of the open folder dfd, a link
+// not followed: one fstatat.
+func statIn(dfd int, name string) (fs.FileMode, error) {
+	var st unix.Stat_t
+	for {
+		err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return modeType(st.Mode), nil
+	}
+}
+
+// modeType is the fs.FileMode type of a stat's st_mode.
+func modeType(m uint32) fs.FileMode {
+	switch m & unix.S_IFMT {
+	case unix.S_IFREG:
+		return 0
+	case unix.S_IFDIR:
+		return fs.ModeDir
+	case unix.S_IFLNK:
+		return fs.ModeSymlink
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return fs.ModeIrregular
+}
+
+// reader is one worker's buffers for reading definitions: the file's
+// content and its name as a C string. Reused from one file to the next,
+// they cost fresh memory once per scan rather than once per file.
+type reader struct {
+	buf  []byte
+	name []byte
+}
+
+// grow returns r's buffer with n bytes (at most MaxFile), made larger
+// when it holds fewer.
+func (r *reader) grow(n int) []byte {
+	if cap(r.buf) < n {
+		r.buf = make([]byte, max(n, min(2*cap(r.buf), MaxFile), 4<<10))
+	}
+	return r.buf[:n]
 }

@@ -2,7 +2,10 @@
 
 package units
 
-import "io/fs"
+import (
+	"errors"
+	"io/fs"
+)
 
 // dirents reads folders itself on Linux only: elsewhere listDir is
 // fs.ReadDir.
@@ -16,3 +19,12 @@ func folderFD(fs.File) int { return -1 }
 // readIn reads files itself on Linux only: elsewhere it reads nothing and
 // the caller reads as it always did.
 func readIn(int, string, *reader, int) ([]byte, bool) { return nil, false }
+
+// statIn looks names up itself on Linux only: elsewhere the caller
+// looks them up as it always did.
+func statIn(int, string) (fs.FileMode, error) {
+	return 0, errors.ErrUnsupported
+}
+
+// reader holds a worker's buffers where readIn reads: none here.
+type reader struct{}

@@ -159,7 +159,7 @@ func shellWords(s string) []string { return splitWords(s, false) }
 // single quotes too, as systemd does (systemd.syntax(7)). A word without
 // quotes or escapes is a substring of s; only the others are copied.
 func splitWords(s string, escapesInSingle bool) []string {
-	var words []string
+	words := make([]string, 0, min(strings.Count(s, " ")+strings.Count(s, "\t")+1, 64))
 	var w []byte // the word so far, once it is no substring of s
 	start := -1  // where the word began when it is one; -1 outside a word
 	copied := false
@@ -219,6 +219,9 @@ func splitWords(s string, escapesInSingle bool) []string {
 	}
 	if start >= 0 {
 		endWord(len(s))
+	}
+	if len(words) == 0 {
+		return nil
 	}
 	return words
 }

@@ -148,18 +148,17 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 		folders = append(folders, c.folder(dir, real, ents))
 		total += len(ents)
 	}
-	seen := make(map[string]bool, total)
 	units := make([]entry, 0, total)
-	for _, f := range folders {
+	for i, f := range folders {
 		for _, e := range f.ents {
 			name := e.Name()
-			if !IsUnitName(name) || seen[name] || e.IsDir() {
+			if !IsUnitName(name) || e.IsDir() || hidden(folders[:i], name) {
 				continue
 			}
-			seen[name] = true
 			units = append(units, entry{f, e})
 		}
 	}
+	c.programs = make(map[string]lookup, len(units))
 	if err := c.each(ctx, units, c.unit); err != nil {
 		return errors.Join(append(c.errs, err)...)
 	}
@@ -207,10 +206,31 @@ type folder struct {
 	byName    []fs.DirEntry // the same sorted by name: ents itself, as listings are
 }
 
+// lookup returns the folder's entry name, nil when it lists none.
+func (f *folder) lookup(name string) fs.DirEntry {
+	i, ok := slices.BinarySearchFunc(f.byName, name, func(e fs.DirEntry, name string) int { return strings.Compare(e.Name(), name) })
+	if !ok {
+		return nil
+	}
+	return f.byName[i]
+}
+
 // regular reports whether the folder lists name as a regular file.
 func (f *folder) regular(name string) bool {
-	i, ok := slices.BinarySearchFunc(f.byName, name, func(e fs.DirEntry, name string) int { return strings.Compare(e.Name(), name) })
-	return ok && f.byName[i].Type().IsRegular()
+	e := f.lookup(name)
+	return e != nil && e.Type().IsRegular()
+}
+
+// hidden reports whether the unit file name is hidden by one of the same
+// name in one of the earlier folders, which systemd prefers: one they
+// list that is no folder.
+func hidden(earlier []*folder, name string) bool {
+	for _, f := range earlier {
+		if e := f.lookup(name); e != nil && !e.IsDir() {
+			return true
+		}
+	}
+	return false
 }
 
 func byName(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) }
@@ -239,6 +259,7 @@ func (c *collector) folder(dir, real string, ents []fs.DirEntry) *folder {
 // that it is certainly missing; neither when it must be resolved.
 type programDir struct {
 	sub     fs.FS
+	fd      int // the folder's descriptor where statIn can look in it, else -1
 	missing bool
 }
 
@@ -283,7 +304,7 @@ const maxWorkers = 2
 
 // window is how many definitions are read before they are decided and
 // emitted: the drafts of one window are all that is kept at once.
-const window = 64
+const window = 32
 
 // each reads every entry with read, a few at a time (worker w reads
 // with c.readers[w]), then decides and emits the observations in the
@@ -487,10 +508,11 @@ func (c *collector) lookup(loc, p string) lookup {
 		return l
 	}
 	if strings.HasPrefix(p, "/") {
-		l = c.find(strings.TrimPrefix(path.Clean(p), "/"))
+		abs := path.Clean(p)
+		l = c.find(abs[1:], abs)
 	} else if !strings.Contains(p, "/") {
 		for _, dir := range searchPath {
-			if l = c.find(path.Join(dir, p)); l.found || l.err != nil {
+			if l = c.find(path.Join(dir, p), ""); l.found || l.err != nil {
 				break
 			}
 		}
@@ -502,7 +524,9 @@ func (c *collector) lookup(loc, p string) lookup {
 	return l
 }
 
-func (c *collector) find(rel string) lookup {
+// rel is the program's clean path relative to the root, abs the same
+// with the root's slash, or "" to make it.
+func (c *collector) find(rel, abs string) lookup {
 	// Most programs are reached without links, or through relative ones
 	// (/sbin -> usr/sbin) the filesystem follows itself: one stat in the
 	// sub-root of their folder, which also says for certain that a name is
@@ -512,11 +536,16 @@ func (c *collector) find(rel string) lookup {
 	dir, base := path.Split(rel)
 	d, ok := c.dirs[dir]
 	if !ok {
+		d.fd = -1
 		sub, release, err := c.host.Sub(path.Clean(dir))
 		switch {
 		case err == nil:
 			d.sub = sub
 			c.releases = append(c.releases, release)
+			if open, err := sub.Open("."); err == nil {
+				c.releases = append(c.releases, func() { open.Close() })
+				d.fd = folderFD(open)
+			}
 		case errors.Is(err, fs.ErrNotExist):
 			d.missing = true
 		}
@@ -524,6 +553,23 @@ func (c *collector) find(rel string) lookup {
 	}
 	if d.missing {
 		return lookup{}
+	}
+	if abs == "" {
+		abs = "/" + rel
+	}
+	// A name that is no link is told by one lstat in the open folder,
+	// without os.Root's work and garbage; a link, or what that cannot
+	// tell, is looked up as below.
+	if d.fd >= 0 && base != "" && base != "." && base != ".." {
+		typ, err := statIn(d.fd, base)
+		switch {
+		case err == nil && typ.IsRegular():
+			return lookup{found: true, where: abs}
+		case err == nil && typ&fs.ModeSymlink == 0: // a folder, a device: no program
+			return lookup{}
+		case errors.Is(err, fs.ErrNotExist):
+			return lookup{}
+		}
 	}
 	var fi fs.FileInfo
 	err := host.ErrNoSub
@@ -544,7 +590,7 @@ func (c *collector) find(rel string) lookup {
 	case !fi.Mode().IsRegular():
 		return lookup{}
 	}
-	return lookup{found: true, where: "/" + rel}
+	return lookup{found: true, where: abs}
 }
 
 // executable reports whether the program found at target path p has an
