@@ -255,8 +255,9 @@ func (c *collector) folder(dir, real string, ents []fs.DirEntry) *folder {
 	return f
 }
 
-// programDir is a folder programs are looked up in: its sub-root, or
-// that it is certainly missing; neither when it must be resolved.
+// programDir is a folder programs are looked up in: its descriptor or
+// its sub-root, or that it is certainly missing; none of them when names
+// in it must be resolved.
 type programDir struct {
 	sub     fs.FS
 	fd      int // the folder's descriptor where statIn can look in it, else -1
@@ -528,27 +529,16 @@ func (c *collector) lookup(loc, p string) lookup {
 // with the root's slash, or "" to make it.
 func (c *collector) find(rel, abs string) lookup {
 	// Most programs are reached without links, or through relative ones
-	// (/sbin -> usr/sbin) the filesystem follows itself: one stat in the
-	// sub-root of their folder, which also says for certain that a name is
-	// missing. Only what that cannot answer — a name behind an absolute
-	// link, which os.Root refuses, or on a host without sub-roots — is
-	// resolved component by component.
+	// (/sbin -> usr/sbin) the filesystem follows itself: one lstat in
+	// their open folder (or one stat in its sub-root where it cannot be
+	// opened as a folder of this machine), which also says for certain
+	// that a name is missing. Only what that cannot answer — a link, a
+	// name behind an absolute link, which os.Root refuses, or on a host
+	// without sub-roots — is resolved component by component.
 	dir, base := path.Split(rel)
 	d, ok := c.dirs[dir]
 	if !ok {
-		d.fd = -1
-		sub, release, err := c.host.Sub(path.Clean(dir))
-		switch {
-		case err == nil:
-			d.sub = sub
-			c.releases = append(c.releases, release)
-			if open, err := sub.Open("."); err == nil {
-				c.releases = append(c.releases, func() { open.Close() })
-				d.fd = folderFD(open)
-			}
-		case errors.Is(err, fs.ErrNotExist):
-			d.missing = true
-		}
+		d = c.programDir(path.Clean(dir))
 		c.dirs[dir] = d
 	}
 	if d.missing {
@@ -591,6 +581,33 @@ func (c *collector) find(rel, abs string) lookup {
 		return lookup{}
 	}
 	return lookup{found: true, where: abs}
+}
+
+// programDir opens the folder dir programs are looked up in: as a
+// folder of this machine where it can (see statIn), else as a sub-root.
+func (c *collector) programDir(dir string) programDir {
+	d := programDir{fd: -1}
+	f, err := c.fsys.Open(dir)
+	switch {
+	case err == nil:
+		if d.fd = folderFD(f); d.fd >= 0 {
+			c.releases = append(c.releases, func() { f.Close() })
+			return d
+		}
+		f.Close()
+	case errors.Is(err, fs.ErrNotExist):
+		d.missing = true
+		return d
+	}
+	sub, release, err := c.host.Sub(dir)
+	switch {
+	case err == nil:
+		d.sub = sub
+		c.releases = append(c.releases, release)
+	case errors.Is(err, fs.ErrNotExist):
+		d.missing = true
+	}
+	return d
 }
 
 // executable reports whether the program found at target path p has an
