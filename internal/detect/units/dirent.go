@@ -87,19 +87,27 @@ func direntType(t byte) (fs.FileMode, bool) {
 // dirent is a directory entry whose type the listing told: its Info is
 // an lstat, asked only when someone wants it.
 type dirent struct {
-	fsys fs.FS
-	dir  string // the folder's name in fsys
+	in   *listing
 	name string
 	typ  fs.FileMode
+}
+
+// listing is the folder a dirent was listed in.
+type listing struct {
+	fsys fs.FS
+	dir  string // the folder's name in fsys
 }
 
 func (d *dirent) Name() string      { return d.name }
 func (d *dirent) IsDir() bool       { return d.typ.IsDir() }
 func (d *dirent) Type() fs.FileMode { return d.typ }
 func (d *dirent) Info() (fs.FileInfo, error) {
-	return fs.Lstat(d.fsys, path.Join(d.dir, d.name))
+	return fs.Lstat(d.in.fsys, path.Join(d.in.dir, d.name))
 }
 func (d *dirent) String() string { return fs.FormatDirEntry(d) }
+
+// direntBuf is the size of the buffer folders are read with.
+const direntBuf = 8192
 
 // listDir is fs.ReadDir(fsys, dir) without its lstat of every entry.
 //
@@ -112,7 +120,10 @@ func (d *dirent) String() string { return fs.FormatDirEntry(d) }
 // sorted by name; past [safefs.MaxDirEntries] it returns those and an
 // error wrapping [safefs.ErrTooManyEntries], as fs.ReadDir on the host's
 // FS does.
-func listDir(fsys fs.FS, dir string) ([]fs.DirEntry, error) {
+//
+// buf is where the records are read, a buffer the caller reuses from one
+// folder to the next (at least 1 KiB); nil for a fresh one.
+func listDir(fsys fs.FS, dir string, buf []byte) ([]fs.DirEntry, error) {
 	f, err := fsys.Open(dir)
 	if err != nil {
 		return nil, err
@@ -120,12 +131,21 @@ func listDir(fsys fs.FS, dir string) ([]fs.DirEntry, error) {
 	defer f.Close()
 	var ents []fs.DirEntry
 	var lerr error
-	ok, err := dirents(f, func(name string, typ fs.FileMode, known bool) bool {
+	in := &listing{fsys: fsys, dir: dir}
+	var block []dirent // the entries are made in blocks, not one by one
+	if len(buf) < 1024 {
+		buf = make([]byte, direntBuf)
+	}
+	ok, err := dirents(f, buf, func(name string, typ fs.FileMode, known bool) bool {
 		if len(ents) == safefs.MaxDirEntries {
 			lerr = &fs.PathError{Op: "readdir", Path: dir, Err: safefs.ErrTooManyEntries}
 			return false
 		}
-		d := &dirent{fsys: fsys, dir: dir, name: name, typ: typ}
+		if len(block) == cap(block) {
+			block = make([]dirent, 0, min(max(len(ents), 16), 1024))
+		}
+		block = append(block, dirent{in: in, name: name, typ: typ})
+		d := &block[len(block)-1]
 		if !known {
 			fi, err := fs.Lstat(fsys, path.Join(dir, name))
 			if err != nil {

@@ -1,10 +1,11 @@
 package units
 
 import (
-	"bufio"
 	"bytes"
 	"io"
+	"iter"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -67,47 +68,70 @@ func parseInitScript(data []byte) Script {
 	}
 	p := scriptParser{vars: map[string]string{}, budget: expandBudget}
 	p.parse(data)
-	tiers := [3][]string{}
+	// The evidence, best first: variables named for programs, what
+	// commands that start programs start, every command's program.
+	var named, started []string
 	for _, a := range p.assigns {
 		if programVar(a.name) {
-			tiers[0] = append(tiers[0], firstWord(p.expand(a.value, 0)))
+			named = append(named, firstWord(p.expand(a.value, 0)))
 		}
 	}
-	commands := make([][]string, len(p.commands))
-	for i, c := range p.commands {
-		argv := make([]string, len(c))
-		for j, w := range c {
+	for _, argv := range p.commands { // expanded in place: they are the parser's
+		for j, w := range argv {
 			argv[j] = p.expand(w, 0)
 		}
-		commands[i] = argv
-		tiers[1] = append(tiers[1], startedBy(argv)...)
-		tiers[2] = append(tiers[2], argv[0])
+		started = append(started, startedBy(argv)...)
 	}
+	commanded := func(yield func(string) bool) {
+		for _, argv := range p.commands {
+			if !yield(argv[0]) {
+				return
+			}
+		}
+	}
+	tiers := [3]iter.Seq[string]{slices.Values(named), slices.Values(started), commanded}
 	best := -1
 	for i, t := range tiers {
-		if candidates(t) != nil {
-			best = i
+		if c := candidates(t); c != nil {
+			best, s.Programs = i, clone(c)
 			break
 		}
 	}
-	if best >= 0 {
-		s.Programs = candidates(tiers[best])
-	}
-	var rest []string
-	for i, t := range tiers {
-		if i != best {
-			rest = append(rest, t...)
+	// The rest: the other tiers, then every command's arguments.
+	rest := func(yield func(string) bool) {
+		for i, t := range tiers {
+			if i == best {
+				continue
+			}
+			for w := range t {
+				if !yield(w) {
+					return
+				}
+			}
 		}
-	}
-	for _, argv := range commands {
-		rest = append(rest, argv[1:]...)
+		for _, argv := range p.commands {
+			for _, w := range argv[1:] {
+				if !yield(w) {
+					return
+				}
+			}
+		}
 	}
 	for _, o := range candidates(rest) {
 		if !contains(s.Programs, o) && len(s.Others) < maxCandidates {
-			s.Others = append(s.Others, o)
+			s.Others = append(s.Others, strings.Clone(o))
 		}
 	}
 	return s
+}
+
+// clone copies the strings of list in place: the words are substrings of
+// the whole script, which a result should not keep.
+func clone(list []string) []string {
+	for i, w := range list {
+		list[i] = strings.Clone(w)
+	}
+	return list
 }
 
 // shebang returns the interpreter a script's first line names: the
@@ -188,9 +212,9 @@ func startedBy(argv []string) []string {
 
 // candidates keeps, in order and once each, the words that are absolute
 // paths the base system does not provide; nil when none is.
-func candidates(words []string) []string {
+func candidates(words iter.Seq[string]) []string {
 	var out []string
-	for _, w := range words {
+	for w := range words {
 		if !strings.HasPrefix(w, "/") || len(w) > maxPath || unexpanded(w) || strings.ContainsAny(w, ":= \t") {
 			continue
 		}
@@ -280,6 +304,7 @@ type scriptParser struct {
 	vars     map[string]string // first value each variable is given
 	commands [][]string        // raw words, the command first
 	budget   int               // bytes expansions may still write
+	cmd      []string          // the words of the command being read
 }
 
 type assign struct{ name, value string }
@@ -325,27 +350,34 @@ func isReserved(s string) bool {
 	return false
 }
 
+// parse reads the script's lines. The script is copied into one string
+// whose substrings the words are, so that no line and few words are
+// copied again (a word is only when it holds quotes or escapes).
 func (p *scriptParser) parse(data []byte) {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), MaxFile+1)
-	var logical strings.Builder
+	text := string(data)
+	var logical []byte // a line being continued
 	delim := ""
-	for sc.Scan() {
-		line := sc.Text()
+	for len(text) > 0 {
+		// The lines bufio.ScanLines gives: "\n" ends one, a "\r" before
+		// it is dropped, the last one needs no "\n".
+		line, rest, _ := strings.Cut(text, "\n")
+		text = rest
+		line = strings.TrimSuffix(line, "\r")
 		if delim != "" { // inside a here-document: its text is data
 			if strings.TrimSpace(line) == delim {
 				delim = ""
 			}
 			continue
 		}
-		if cont, ok := strings.CutSuffix(line, `\`); ok && logical.Len() < maxLine {
-			logical.WriteString(cont)
-			logical.WriteByte(' ')
+		if cont, ok := strings.CutSuffix(line, `\`); ok && len(logical) < maxLine {
+			logical = append(append(logical, cont...), ' ')
 			continue
 		}
-		logical.WriteString(line)
-		l := logical.String()
-		logical.Reset()
+		l := line
+		if len(logical) > 0 {
+			l = string(append(logical, line...))
+			logical = logical[:0]
+		}
 		if d, ok := heredoc(l); ok {
 			delim = d
 		}
@@ -355,27 +387,36 @@ func (p *scriptParser) parse(data []byte) {
 
 // line splits one logical line into simple commands.
 func (p *scriptParser) line(l string) {
-	var cmd []string
-	var w []byte // the word being read; a string is made when it ends
-	in, redirect := false, false
+	cmd := p.cmd[:0]
+	var w []byte // the word so far, once it is no substring of l
+	start := -1  // where the word began; -1 outside a word
+	copied, redirect := false, false
 	var quote byte
-	endWord := func() {
-		if !in {
+	copyWord := func(i int) {
+		if !copied {
+			w = append(w[:0], l[start:i]...)
+			copied = true
+		}
+	}
+	endWord := func(i int) {
+		if start < 0 {
 			return
 		}
-		word := string(w)
-		w = w[:0]
-		in = false
+		word := l[start:i]
+		if copied {
+			word = string(w)
+		}
+		start, copied = -1, false
 		if redirect {
 			redirect = false
 			return // a redirection's file: neither command nor argument
 		}
 		cmd = append(cmd, word)
 	}
-	endCmd := func() {
-		endWord()
+	endCmd := func(i int) {
+		endWord(i)
 		p.command(cmd)
-		cmd = nil
+		cmd = cmd[:0]
 	}
 	for i := 0; i < len(l); i++ {
 		c := l[i]
@@ -390,32 +431,51 @@ func (p *scriptParser) line(l string) {
 				w = append(w, c)
 			}
 		case c == '"' || c == '\'':
-			quote, in = c, true
+			if start < 0 {
+				start = i
+			}
+			copyWord(i)
+			quote = c
 		case c == '\\' && i+1 < len(l):
+			if start < 0 {
+				start = i
+			}
+			copyWord(i)
 			i++
 			w = append(w, l[i])
-			in = true
-		case c == '#' && !in:
-			endCmd()
+		case c == '#' && start < 0:
+			endCmd(i)
+			p.cmd = cmd
 			return // a comment to the end of the line
 		case c == ' ' || c == '\t':
-			endWord()
+			endWord(i)
 		case c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '`':
-			if c == '(' && in && len(w) > 0 && w[len(w)-1] == '$' {
+			end := i
+			if c == '(' && start >= 0 && (copied && len(w) > 0 && w[len(w)-1] == '$' || !copied && l[i-1] == '$') {
 				// $( … ): a command substitution; its text is a command.
-				w = w[:len(w)-1]
-				in = len(w) > 0
+				end--
+				if copied {
+					w = w[:len(w)-1]
+				}
+				if copied && len(w) == 0 || !copied && end == start {
+					start, copied = -1, false
+				}
 			}
-			endCmd()
+			endCmd(end)
 		case c == '<' || c == '>':
-			endWord()
+			endWord(i)
 			redirect = true
 		default:
-			w = append(w, c)
-			in = true
+			if start < 0 {
+				start = i
+			}
+			if copied {
+				w = append(w, c)
+			}
 		}
 	}
-	endCmd()
+	endCmd(len(l))
+	p.cmd = cmd
 }
 
 // command records a simple command's assignments and words.
@@ -443,7 +503,7 @@ func (p *scriptParser) command(words []string) {
 		}
 		return
 	}
-	p.commands = append(p.commands, words)
+	p.commands = append(p.commands, slices.Clip(slices.Clone(words)))
 }
 
 func (p *scriptParser) setVar(name, value string) {

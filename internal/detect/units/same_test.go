@@ -143,8 +143,25 @@ func TestSameAsPlainHostile(t *testing.T) {
 		"usr/lib/systemd/system/dir.service/x": "file:",
 		"usr/bin/good":                         elf,
 		"etc/init.d/secret":                    "file:#!/bin/sh\n/usr/bin/good\n",
+		// Programs of every kind, looked up in their open folder.
+		"usr/lib/systemd/system/p-dir.service":      "file:[Service]\nExecStart=/usr/bin/adir\n",
+		"usr/bin/adir/x":                            "file:",
+		"usr/lib/systemd/system/p-fifo.service":     "file:[Service]\nExecStart=/usr/bin/fifo\n",
+		"usr/lib/systemd/system/p-rel.service":      "file:[Service]\nExecStart=/usr/bin/rel\n",
+		"usr/bin/rel":                               "link:good",
+		"usr/lib/systemd/system/p-abs.service":      "file:[Service]\nExecStart=/usr/bin/abs\n",
+		"usr/bin/abs":                               "link:/usr/bin/good",
+		"usr/lib/systemd/system/p-dangling.service": "file:[Service]\nExecStart=/usr/bin/dangling\n",
+		"usr/bin/dangling":                          "link:nothere",
+		"usr/lib/systemd/system/p-up.service":       "file:[Service]\nExecStart=/usr/bin/up\n",
+		"usr/bin/up":                                "link:../../usr/bin/good",
+		"usr/lib/systemd/system/p-missing.service":  "file:[Service]\nExecStart=/usr/bin/missing\n",
+		"usr/lib/systemd/system/p-bare.service":     "file:[Service]\nExecStart=good --x\n",
+		"usr/lib/systemd/system/p-dot.service":      "file:[Service]\nExecStart=/usr/bin/.\n",
+		"usr/lib/systemd/system/p-dotdot.service":   "file:[Service]\nExecStart=/usr/bin/..\n",
+		"usr/lib/systemd/system/p-root.service":     "file:[Service]\nExecStart=/\n",
 	})
-	for _, fifo := range []string{"usr/lib/systemd/system/pipe.service", "etc/init.d/pipe", "usr/lib/systemd/system/pipe-link.service"} {
+	for _, fifo := range []string{"usr/lib/systemd/system/pipe.service", "etc/init.d/pipe", "usr/lib/systemd/system/pipe-link.service", "usr/bin/fifo"} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, fifo)), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +202,7 @@ func TestListDir(t *testing.T) {
 	}
 	for _, dir := range []string{"usr/lib/systemd/system", "etc", "dev", "run", "usr/bin", "proc/self"} {
 		want, werr := fs.ReadDir(h.FS, dir)
-		got, gerr := listDir(h.FS, dir)
+		got, gerr := listDir(h.FS, dir, nil)
 		if errors.Is(werr, fs.ErrNotExist) && errors.Is(gerr, fs.ErrNotExist) {
 			continue
 		}

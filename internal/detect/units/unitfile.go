@@ -156,11 +156,28 @@ func shellWords(s string) []string { return splitWords(s, false) }
 
 // splitWords splits s into words at unquoted blanks, removing the quotes
 // and backslash escapes; escapesInSingle takes backslash escapes inside
-// single quotes too, as systemd does (systemd.syntax(7)).
+// single quotes too, as systemd does (systemd.syntax(7)). A word without
+// quotes or escapes is a substring of s; only the others are copied.
 func splitWords(s string, escapesInSingle bool) []string {
-	var words []string
-	var w []byte
-	in := false // inside a word
+	words := make([]string, 0, min(strings.Count(s, " ")+strings.Count(s, "\t")+1, 64))
+	var w []byte // the word so far, once it is no substring of s
+	start := -1  // where the word began when it is one; -1 outside a word
+	copied := false
+	// copyWord makes the word so far, s[start:i], a copy it can change.
+	copyWord := func(i int) {
+		if !copied {
+			w = append(w[:0], s[start:i]...)
+			copied = true
+		}
+	}
+	endWord := func(i int) {
+		if copied {
+			words = append(words, string(w))
+		} else {
+			words = append(words, s[start:i])
+		}
+		start, copied = -1, false
+	}
 	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -175,24 +192,36 @@ func splitWords(s string, escapesInSingle bool) []string {
 				w = append(w, c)
 			}
 		case c == '"' || c == '\'':
-			quote, in = c, true
+			if start < 0 {
+				start = i
+			}
+			copyWord(i)
+			quote = c
 		case c == '\\' && i+1 < len(s):
+			if start < 0 {
+				start = i
+			}
+			copyWord(i)
 			i++
 			w = append(w, s[i])
-			in = true
 		case c == ' ' || c == '\t':
-			if in {
-				words = append(words, string(w))
-				w = w[:0]
-				in = false
+			if start >= 0 {
+				endWord(i)
 			}
 		default:
-			w = append(w, c)
-			in = true
+			if start < 0 {
+				start = i
+			}
+			if copied {
+				w = append(w, c)
+			}
 		}
 	}
-	if in {
-		words = append(words, string(w))
+	if start >= 0 {
+		endWord(len(s))
+	}
+	if len(words) == 0 {
+		return nil
 	}
 	return words
 }

@@ -119,7 +119,7 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 		return fmt.Errorf("units: no filesystem: %w", detect.ErrUnavailable)
 	}
 	c := &collector{host: h, fsys: h.FS, emit: emit, programs: map[string]lookup{}, dirs: map[string]programDir{}}
-	c.list = lister{fsys: h.FS, cache: rootpath.NewCacheWithSub(h.Sub)}
+	c.list = &lister{fsys: h.FS, cache: rootpath.NewCacheWithSub(h.Sub)}
 	defer c.list.cache.Close()
 	defer c.release()
 	enabled, err := enabledUnits(c.list)
@@ -128,9 +128,9 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	}
 	c.enabled = enabled
 	found := false
-	seen := make(map[string]bool)
 	seenDir := make(map[string]bool)
-	var units []entry
+	var folders []*folder
+	total := 0
 	for _, dir := range unitDirs {
 		// lib -> usr/lib: every name in it is seen already.
 		ents, real, err := readDirOnce(c.list, dir, seenDir)
@@ -145,17 +145,20 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 		if len(ents) == 0 {
 			continue
 		}
-		sub, open := c.sub(real)
-		listed := regulars(ents)
-		for _, e := range ents {
+		folders = append(folders, c.folder(dir, real, ents))
+		total += len(ents)
+	}
+	units := make([]entry, 0, total)
+	for i, f := range folders {
+		for _, e := range f.ents {
 			name := e.Name()
-			if !IsUnitName(name) || seen[name] || e.IsDir() {
+			if !IsUnitName(name) || e.IsDir() || hidden(folders[:i], name) {
 				continue
 			}
-			seen[name] = true
-			units = append(units, entry{dir, real, sub, open, listed, e})
+			units = append(units, entry{f, e})
 		}
 	}
+	c.programs = make(map[string]lookup, len(units))
 	if err := c.each(ctx, units, c.unit); err != nil {
 		return errors.Join(append(c.errs, err)...)
 	}
@@ -183,28 +186,81 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 type collector struct {
 	host     *host.Host
 	fsys     fs.FS
-	list     lister // used by Collect's goroutine only
+	list     *lister // used by Collect's goroutine only
 	emit     func(detect.Observation)
 	enabled  map[string]bool
 	programs map[string]lookup     // programs looked up, by path as written
 	dirs     map[string]programDir // folders programs were looked up in
 	releases []func()
 	errs     []error
+	readers  [maxWorkers]reader // one per worker
 }
+
+// folder is a directory of unit files or init scripts.
+type folder struct {
+	dir, real string        // the directory as the target names it, and link-free
+	sub       fs.FS         // the directory as a sub-root; nil when there is none
+	open      fs.File       // the directory opened in sub, to read its files in; nil when there is none
+	fd        int           // open's descriptor where readIn can read in it, else -1
+	ents      []fs.DirEntry // what it lists
+	byName    []fs.DirEntry // the same sorted by name: ents itself, as listings are
+}
+
+// lookup returns the folder's entry name, nil when it lists none.
+func (f *folder) lookup(name string) fs.DirEntry {
+	i, ok := slices.BinarySearchFunc(f.byName, name, func(e fs.DirEntry, name string) int { return strings.Compare(e.Name(), name) })
+	if !ok {
+		return nil
+	}
+	return f.byName[i]
+}
+
+// regular reports whether the folder lists name as a regular file.
+func (f *folder) regular(name string) bool {
+	e := f.lookup(name)
+	return e != nil && e.Type().IsRegular()
+}
+
+// hidden reports whether the unit file name is hidden by one of the same
+// name in one of the earlier folders, which systemd prefers: one they
+// list that is no folder.
+func hidden(earlier []*folder, name string) bool {
+	for _, f := range earlier {
+		if e := f.lookup(name); e != nil && !e.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+func byName(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) }
 
 // entry is a unit file or init script as its directory lists it.
 type entry struct {
-	dir, real string          // the directory as the target names it, and link-free
-	sub       fs.FS           // the directory as a sub-root; nil when there is none
-	open      fs.File         // the directory opened in sub, to read its files in; nil when there is none
-	regular   map[string]bool // the regular files the directory lists, by name
-	e         fs.DirEntry
+	f *folder
+	e fs.DirEntry
 }
 
-// programDir is a folder programs are looked up in: its sub-root, or
-// that it is certainly missing; neither when it must be resolved.
+// folder returns the folder dir, link-free real, that lists ents, opened
+// as a sub-root where it can be.
+func (c *collector) folder(dir, real string, ents []fs.DirEntry) *folder {
+	f := &folder{dir: dir, real: real, ents: ents, byName: ents, fd: -1}
+	if !slices.IsSortedFunc(ents, byName) {
+		f.byName = slices.SortedFunc(slices.Values(ents), byName)
+	}
+	f.sub, f.open = c.sub(real)
+	if f.open != nil {
+		f.fd = folderFD(f.open)
+	}
+	return f
+}
+
+// programDir is a folder programs are looked up in: its descriptor or
+// its sub-root, or that it is certainly missing; none of them when names
+// in it must be resolved.
 type programDir struct {
 	sub     fs.FS
+	fd      int // the folder's descriptor where statIn can look in it, else -1
 	missing bool
 }
 
@@ -247,24 +303,34 @@ type draft struct {
 // maxWorkers is how many definitions are read at once.
 const maxWorkers = 2
 
-// each reads every entry with read, a few at a time, then decides and
-// emits the observations in the entries' order. It returns only ctx's
-// error.
-func (c *collector) each(ctx context.Context, ents []entry, read func(entry) draft) error {
-	drafts := make([]draft, len(ents))
-	workers.ForEach(ctx, len(ents), maxWorkers, func(i int) { drafts[i] = read(ents[i]) })
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	for i := range drafts {
-		d := &drafts[i]
-		if d.warn != nil {
-			c.warn(d.warn)
+// window is how many definitions are read before they are decided and
+// emitted: the drafts of one window are all that is kept at once.
+const window = 32
+
+// each reads every entry with read, a few at a time (worker w reads
+// with c.readers[w]), then decides and emits the observations in the
+// entries' order, a window of entries after another. It returns only
+// ctx's error.
+func (c *collector) each(ctx context.Context, ents []entry, read func(w int, e entry) draft) error {
+	drafts := make([]draft, min(len(ents), window))
+	for len(ents) > 0 {
+		chunk := ents[:min(len(ents), window)]
+		ents = ents[len(chunk):]
+		workers.ForEachWorker(ctx, len(chunk), maxWorkers, func(w, i int) { drafts[i] = read(w, chunk[i]) })
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if !d.final {
-			c.decide(&d.o, d.programs, d.others, d.enabled, d.notes)
+		for i := range chunk {
+			d := &drafts[i]
+			if d.warn != nil {
+				c.warn(d.warn)
+			}
+			if !d.final {
+				c.decide(&d.o, d.programs, d.others, d.enabled, d.notes)
+			}
+			c.emit(d.o)
+			*d = draft{}
 		}
-		c.emit(d.o)
 	}
 	return nil
 }
@@ -272,17 +338,28 @@ func (c *collector) each(ctx context.Context, ents []entry, read func(entry) dra
 // warn records one item's failure.
 func (c *collector) warn(err error) { c.errs = append(c.errs, detect.Warn(err)) }
 
-// unit reads the unit file ent. It may run with others at once.
-func (c *collector) unit(ent entry) draft {
+// observation is the observation of the definition ent, before it is
+// decided: a service, present, its path the definition's.
+func observation(ent entry) detect.Observation {
 	name := ent.e.Name()
-	loc := path.Join(ent.dir, name)
-	d := draft{o: detect.Observation{
+	// path.Join of a clean folder and a listed name (one component), with
+	// the root's slash: one string, of which Location is the tail.
+	p := "/" + ent.f.dir + "/" + name
+	return detect.Observation{
 		Kind:     detect.KindService,
 		Status:   detect.Present,
 		Name:     name,
-		Path:     "/" + loc,
-		Location: loc,
-	}}
+		Path:     p,
+		Location: p[1:],
+	}
+}
+
+// unit reads the unit file ent as worker w. It may run with others at
+// once.
+func (c *collector) unit(w int, ent entry) draft {
+	name := ent.e.Name()
+	d := draft{o: observation(ent)}
+	loc := d.o.Location
 	final := func(notes []string, warn error) draft {
 		d.o.Detail, d.final, d.warn = detail(name, notes), true, warn
 		return d
@@ -304,7 +381,7 @@ func (c *collector) unit(ent entry) draft {
 		d.notes = append(d.notes, "enabled")
 	}
 	if strings.HasSuffix(name, ".service") {
-		u, err := c.readUnit(ent, r)
+		u, err := c.readUnit(w, ent, r)
 		if err != nil {
 			return final(append(d.notes, "unreadable: "+cause(err)), fmt.Errorf("units: %s: %w", loc, err))
 		}
@@ -329,9 +406,9 @@ type followed struct {
 // root. Its error is a link's that cannot be read.
 func (c *collector) follow(ent entry) (followed, error) {
 	name := ent.e.Name()
-	f := followed{fsys: c.fsys, name: path.Join(ent.real, name), typ: ent.e.Type()}
-	if ent.sub != nil {
-		f.fsys, f.name = ent.sub, name
+	f := followed{fsys: ent.f.sub, name: name, typ: ent.e.Type()}
+	if ent.f.sub == nil {
+		f.fsys, f.name = c.fsys, path.Join(ent.f.real, name)
 	}
 	if f.typ&fs.ModeSymlink == 0 {
 		return f, nil
@@ -347,12 +424,12 @@ func (c *collector) follow(ent entry) (followed, error) {
 	// An alias ("dbus-org.freedesktop.login1.service" ->
 	// "systemd-logind.service") names a file its folder lists as a regular
 	// file: that is what it leads to, read there like the file itself.
-	if ent.open != nil && ent.regular[target] {
+	if ent.f.open != nil && ent.f.regular(target) {
 		f.typ, f.alias = 0, target
 		return f, nil
 	}
-	if ent.sub != nil {
-		fi, err := fs.Stat(ent.sub, name)
+	if ent.f.sub != nil {
+		fi, err := fs.Stat(ent.f.sub, name)
 		switch {
 		case err == nil:
 			f.typ = fi.Mode().Type()
@@ -362,7 +439,7 @@ func (c *collector) follow(ent entry) (followed, error) {
 			return f, nil
 		}
 	}
-	dest, fi, err := rootpath.Resolve(c.fsys, path.Join(ent.real, name), rootpath.Options{})
+	dest, fi, err := rootpath.Resolve(c.fsys, path.Join(ent.f.real, name), rootpath.Options{})
 	if f.state = linkState(err); err == nil {
 		f.fsys, f.name, f.typ = c.fsys, dest, fi.Mode().Type()
 	}
@@ -374,7 +451,9 @@ func (c *collector) follow(ent entry) (followed, error) {
 // none, from the other paths it names that are executable files, or,
 // failing those, from whether it is enabled.
 func (c *collector) decide(o *detect.Observation, programs, others []string, enabled bool, notes []string) {
-	programs = slices.DeleteFunc(slices.Clone(programs), func(p string) bool { return p == "" })
+	if slices.Contains(programs, "") {
+		programs = slices.DeleteFunc(slices.Clone(programs), func(p string) bool { return p == "" })
+	}
 	var missing string
 	unknown := false
 	for _, p := range programs {
@@ -430,10 +509,11 @@ func (c *collector) lookup(loc, p string) lookup {
 		return l
 	}
 	if strings.HasPrefix(p, "/") {
-		l = c.find(strings.TrimPrefix(path.Clean(p), "/"))
+		abs := path.Clean(p)
+		l = c.find(abs[1:], abs)
 	} else if !strings.Contains(p, "/") {
 		for _, dir := range searchPath {
-			if l = c.find(path.Join(dir, p)); l.found || l.err != nil {
+			if l = c.find(path.Join(dir, p), ""); l.found || l.err != nil {
 				break
 			}
 		}
@@ -445,28 +525,41 @@ func (c *collector) lookup(loc, p string) lookup {
 	return l
 }
 
-func (c *collector) find(rel string) lookup {
+// rel is the program's clean path relative to the root, abs the same
+// with the root's slash, or "" to make it.
+func (c *collector) find(rel, abs string) lookup {
 	// Most programs are reached without links, or through relative ones
-	// (/sbin -> usr/sbin) the filesystem follows itself: one stat in the
-	// sub-root of their folder, which also says for certain that a name is
-	// missing. Only what that cannot answer — a name behind an absolute
-	// link, which os.Root refuses, or on a host without sub-roots — is
-	// resolved component by component.
+	// (/sbin -> usr/sbin) the filesystem follows itself: one lstat in
+	// their open folder (or one stat in its sub-root where it cannot be
+	// opened as a folder of this machine), which also says for certain
+	// that a name is missing. Only what that cannot answer — a link, a
+	// name behind an absolute link, which os.Root refuses, or on a host
+	// without sub-roots — is resolved component by component.
 	dir, base := path.Split(rel)
 	d, ok := c.dirs[dir]
 	if !ok {
-		sub, release, err := c.host.Sub(path.Clean(dir))
-		switch {
-		case err == nil:
-			d.sub = sub
-			c.releases = append(c.releases, release)
-		case errors.Is(err, fs.ErrNotExist):
-			d.missing = true
-		}
+		d = c.programDir(path.Clean(dir))
 		c.dirs[dir] = d
 	}
 	if d.missing {
 		return lookup{}
+	}
+	if abs == "" {
+		abs = "/" + rel
+	}
+	// A name that is no link is told by one lstat in the open folder,
+	// without os.Root's work and garbage; a link, or what that cannot
+	// tell, is looked up as below.
+	if d.fd >= 0 && base != "" && base != "." && base != ".." {
+		typ, err := statIn(d.fd, base)
+		switch {
+		case err == nil && typ.IsRegular():
+			return lookup{found: true, where: abs}
+		case err == nil && typ&fs.ModeSymlink == 0: // a folder, a device: no program
+			return lookup{}
+		case errors.Is(err, fs.ErrNotExist):
+			return lookup{}
+		}
 	}
 	var fi fs.FileInfo
 	err := host.ErrNoSub
@@ -487,7 +580,34 @@ func (c *collector) find(rel string) lookup {
 	case !fi.Mode().IsRegular():
 		return lookup{}
 	}
-	return lookup{found: true, where: "/" + rel}
+	return lookup{found: true, where: abs}
+}
+
+// programDir opens the folder dir programs are looked up in: as a
+// folder of this machine where it can (see statIn), else as a sub-root.
+func (c *collector) programDir(dir string) programDir {
+	d := programDir{fd: -1}
+	f, err := c.fsys.Open(dir)
+	switch {
+	case err == nil:
+		if d.fd = folderFD(f); d.fd >= 0 {
+			c.releases = append(c.releases, func() { f.Close() })
+			return d
+		}
+		f.Close()
+	case errors.Is(err, fs.ErrNotExist):
+		d.missing = true
+		return d
+	}
+	sub, release, err := c.host.Sub(dir)
+	switch {
+	case err == nil:
+		d.sub = sub
+		c.releases = append(c.releases, release)
+	case errors.Is(err, fs.ErrNotExist):
+		d.missing = true
+	}
+	return d
 }
 
 // executable reports whether the program found at target path p has an
@@ -540,34 +660,27 @@ func (c *collector) collectInit(ctx context.Context) (ok bool, err error) {
 			continue
 		}
 		seenDir[real] = true
-		sub, open := c.sub(real)
-		listed := regulars(ents)
+		f := c.folder(dir, real, ents)
 		for _, e := range ents {
 			name := e.Name()
 			if e.IsDir() || !isInitScript(name) || seen[name] {
 				continue
 			}
 			seen[name] = true
-			scripts = append(scripts, entry{dir, real, sub, open, listed, e})
+			scripts = append(scripts, entry{f, e})
 		}
 	}
-	return ok, c.each(ctx, scripts, func(ent entry) draft {
-		return c.script(ent, started[ent.e.Name()], levels[ent.e.Name()])
+	return ok, c.each(ctx, scripts, func(w int, ent entry) draft {
+		return c.script(w, ent, started[ent.e.Name()], levels[ent.e.Name()])
 	})
 }
 
-// script reads the init script ent, started by an rc link or in the
-// OpenRC runlevels levels. It may run with others at once.
-func (c *collector) script(ent entry, started bool, levels []string) draft {
+// script reads the init script ent as worker w, started by an rc link
+// or in the OpenRC runlevels levels. It may run with others at once.
+func (c *collector) script(w int, ent entry, started bool, levels []string) draft {
 	name := ent.e.Name()
-	loc := path.Join(ent.dir, name)
-	d := draft{o: detect.Observation{
-		Kind:     detect.KindService,
-		Status:   detect.Present,
-		Name:     name,
-		Path:     "/" + loc,
-		Location: loc,
-	}}
+	d := draft{o: observation(ent)}
+	loc := d.o.Location
 	var link []string
 	r, err := c.follow(ent)
 	if r.target != "" {
@@ -580,7 +693,7 @@ func (c *collector) script(ent entry, started bool, levels []string) draft {
 		}
 		return d
 	}
-	sc, err := c.readScript(ent, r)
+	sc, err := c.readScript(w, ent, r)
 	kind := "SysV init script"
 	if err == nil && sc.OpenRC {
 		kind = "OpenRC init script"
@@ -627,7 +740,7 @@ func isInitScript(name string) bool {
 // enabledUnits returns the units that have a link in a .wants or .requires
 // directory of /etc/systemd/system. An enabled template instance
 // ("getty@tty1.service") enables its template ("getty@.service") too.
-func enabledUnits(l lister) (map[string]bool, error) {
+func enabledUnits(l *lister) (map[string]bool, error) {
 	enabled := make(map[string]bool)
 	ents, real, err := l.readDir(enableDirs)
 	if err != nil {
@@ -684,7 +797,7 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // startLinks returns the init scripts started in the boot or a
 // multi-user runlevel.
-func startLinks(l lister) (map[string]bool, error) {
+func startLinks(l *lister) (map[string]bool, error) {
 	started := make(map[string]bool)
 	var errs []error
 	for _, dir := range rcDirs {
@@ -707,7 +820,7 @@ func startLinks(l lister) (map[string]bool, error) {
 // runlevels returns, per OpenRC script, the runlevels that start it
 // (etc/runlevels/<level>/<script>), sorted; shutdown, which only stops
 // things, does not count.
-func runlevels(l lister) (map[string][]string, error) {
+func runlevels(l *lister) (map[string][]string, error) {
 	out := make(map[string][]string)
 	levels, real, err := l.readDir(runlevelsDir)
 	if err != nil {
@@ -733,9 +846,10 @@ func runlevels(l lister) (map[string][]string, error) {
 	return out, errors.Join(errs...)
 }
 
-// readUnit reads and parses the unit file of ent, found at r.
-func (c *collector) readUnit(ent entry, r followed) (Unit, error) {
-	data, err := c.read(ent, r)
+// readUnit reads and parses the unit file of ent, found at r, as worker
+// w.
+func (c *collector) readUnit(w int, ent entry, r followed) (Unit, error) {
+	data, err := c.read(w, ent, r)
 	if err != nil {
 		return Unit{}, err
 	}
@@ -743,25 +857,26 @@ func (c *collector) readUnit(ent entry, r followed) (Unit, error) {
 }
 
 // readScript reads and parses the init script of ent, as readUnit does.
-func (c *collector) readScript(ent entry, r followed) (Script, error) {
-	data, err := c.read(ent, r)
+func (c *collector) readScript(w int, ent entry, r followed) (Script, error) {
+	data, err := c.read(w, ent, r)
 	if err != nil {
 		return Script{}, err
 	}
 	return parseInitScript(data), nil
 }
 
-// read reads the definition of ent, found at r: a regular file listed in
-// its folder is read in the open folder where it can be (see readIn), any
-// other (a link, or a file readIn cannot read) through fs.FS, following
-// links inside the root.
-func (c *collector) read(ent entry, r followed) ([]byte, error) {
+// read reads the definition of ent, found at r, as worker w: a regular
+// file listed in its folder is read in the open folder where it can be,
+// into the worker's buffer (see readIn), any other (a link, or a file
+// readIn cannot read) through fs.FS, following links inside the root.
+// What it returns is only good until w's next read.
+func (c *collector) read(w int, ent entry, r followed) ([]byte, error) {
 	name := ent.e.Name()
 	if r.alias != "" {
 		name = r.alias
 	}
-	if ent.open != nil && (r.target == "" || r.alias != "") && r.typ.IsRegular() {
-		if data, ok := readIn(ent.open, name, MaxFile); ok {
+	if ent.f.fd >= 0 && (r.target == "" || r.alias != "") && r.typ.IsRegular() {
+		if data, ok := readIn(ent.f.fd, name, &c.readers[w], MaxFile); ok {
 			return data, nil
 		}
 	}
@@ -811,18 +926,6 @@ func openRegular(fsys fs.FS, name string, t fs.FileMode) (fs.File, int, error) {
 	return f, int(f.Size()), nil
 }
 
-// regulars returns the names of the regular files among ents. A name
-// from a listing is one component: never "." or "..", never with a slash.
-func regulars(ents []fs.DirEntry) map[string]bool {
-	m := make(map[string]bool, len(ents))
-	for _, e := range ents {
-		if e.Type().IsRegular() {
-			m[e.Name()] = true
-		}
-	}
-	return m
-}
-
 // lister lists the target's folders for one scan. Its cache keeps the
 // lstat of each name resolved on the way, so that the folders of /etc
 // (systemd/system, its .wants folders, rc2.d…) do not each look up /etc
@@ -830,12 +933,13 @@ func regulars(ents []fs.DirEntry) map[string]bool {
 type lister struct {
 	fsys  fs.FS
 	cache *rootpath.Cache
+	buf   []byte // the folders' records are read in; made on first use
 }
 
 // readDir lists the target directory dir, following links on the way as
 // the target would (see [rootpath.Resolve]). It returns the entries sorted by
 // name and the name fsys holds the directory under.
-func (l lister) readDir(dir string) ([]fs.DirEntry, string, error) {
+func (l *lister) readDir(dir string) ([]fs.DirEntry, string, error) {
 	return readDirOnce(l, dir, nil)
 }
 
@@ -843,7 +947,7 @@ func (l lister) readDir(dir string) ([]fs.DirEntry, string, error) {
 // entries and no error, when the link-free name of dir is one seen holds:
 // a folder reached twice (lib/systemd/system when lib links to usr/lib)
 // is read once. It adds the name to seen.
-func readDirOnce(l lister, dir string, seen map[string]bool) ([]fs.DirEntry, string, error) {
+func readDirOnce(l *lister, dir string, seen map[string]bool) ([]fs.DirEntry, string, error) {
 	fsys := l.fsys
 	real, fi, err := rootpath.Resolve(fsys, dir, rootpath.Options{Cache: l.cache})
 	if err != nil {
@@ -866,7 +970,10 @@ func readDirOnce(l lister, dir string, seen map[string]bool) ([]fs.DirEntry, str
 			lfs, lname = sub, base
 		}
 	}
-	ents, err := listDir(lfs, lname)
+	if l.buf == nil {
+		l.buf = make([]byte, direntBuf)
+	}
+	ents, err := listDir(lfs, lname, l.buf)
 	var pe *fs.PathError
 	if errors.As(err, &pe) && pe.Path == lname {
 		pe.Path = real

@@ -30,3 +30,30 @@ func TestForEachStopsWhenCancelled(t *testing.T) {
 		t.Errorf("%d calls after cancelling at the 10th, want 10", c)
 	}
 }
+
+// TestForEachWorker: every item once, each worker number in [0, max),
+// and no two calls with one worker number at once.
+func TestForEachWorker(t *testing.T) {
+	for _, max := range []int{1, 2, 4} {
+		for _, n := range []int{0, 1, 3, 100} {
+			seen := make([]atomic.Int32, n)
+			busy := make([]atomic.Int32, max)
+			ForEachWorker(context.Background(), n, max, func(w, i int) {
+				if w < 0 || w >= max {
+					t.Errorf("worker %d of %d", w, max)
+					return
+				}
+				if busy[w].Add(1) != 1 {
+					t.Errorf("worker %d called twice at once", w)
+				}
+				seen[i].Add(1)
+				busy[w].Add(-1)
+			})
+			for i := range seen {
+				if c := seen[i].Load(); c != 1 {
+					t.Errorf("max=%d n=%d: item %d visited %d times", max, n, i, c)
+				}
+			}
+		}
+	}
+}
