@@ -140,7 +140,7 @@ func TestUsage(t *testing.T) {
 		})
 	}
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "avscout-collector dev (schema 3)") {
+	if code := run(context.Background(), []string{"version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "avscout-collector dev (schema 4)") {
 		t.Errorf("version: %d %q", code, stdout.String())
 	}
 }
@@ -403,7 +403,7 @@ func TestProcess(t *testing.T) {
 	}
 
 	stdout, _, code = cli(t, "migrate", "--db", db)
-	if code != 0 || !strings.Contains(stdout, "schema version 3") {
+	if code != 0 || !strings.Contains(stdout, "schema version 4") {
 		t.Errorf("migrate: %d %q", code, stdout)
 	}
 	p.stop(t)

@@ -50,7 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", cfg.BodyTimeout, "how long a report's body may take to arrive once it has a place (see --max-inflight); slower senders get 408")
 	fs.DurationVar(&cfg.MaxFuture, "max-future", cfg.MaxFuture, "clock skew allowed: how far in the future a report's generated_at may be")
 	fs.Var((*collector.Days)(&cfg.Retention), "retention", "keep report history this long (e.g. 400d, 9600h; 0 keeps everything)")
-	fs.Var((*collector.Days)(&cfg.StaleAfter), "stale-after", "a host silent this long is stale (e.g. 48h, 3d)")
+	fs.Var((*collector.Days)(&cfg.StaleAfter), "stale-after", "a host whose latest scan is this old is stale, however recently its report arrived (e.g. 48h, 3d)")
 	level := logLevelFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err

@@ -165,15 +165,19 @@ func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 
 // CSVColumns are the columns of the CSV export, one row per host and
 // product (a host without products has one row, product columns empty).
-// verdict came last, after the others, so that readers counting columns
-// keep working.
+// New columns come last, after the others, so that readers counting
+// columns keep working: verdict, then last_scan (when the latest report's
+// scan ran; last_seen is when it arrived), report_id and report_sha256
+// (the latest report, as GET /v1/reports/{id}/raw serves it).
 var CSVColumns = []string{"host_id", "hostname", "os", "os_version", "last_seen", "compliant", "state", "stale",
-	"product_id", "vendor", "product", "version", "product_state", "restricted", "white_label", "tags", "verdict"}
+	"product_id", "vendor", "product", "version", "product_state", "restricted", "white_label", "tags", "verdict",
+	"last_scan", "report_id", "report_sha256"}
 
 // exportHost is a host in the JSON export.
 type exportHost struct {
 	store.HostSummary
-	ProductList []store.HostProduct `json:"products"` // hides HostSummary.Products, the count
+	ReportSHA256 string              `json:"last_report_sha256"` // of the latest report as received
+	ProductList  []store.HostProduct `json:"products"`           // hides HostSummary.Products, the count
 }
 
 // handleExport streams the fleet's current state. A failure after the
@@ -232,7 +236,8 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, f store.HostF
 		rows++
 		h, p := row.Host, row.Product
 		rec := []string{h.ID, h.Hostname, h.OS, h.OSVersion, report.FormatTime(h.LastSeen), strconv.FormatBool(h.Compliant),
-			h.State, strconv.FormatBool(h.Stale), "", "", "", "", "", "", "", formatTags(h.Tags), h.Verdict}
+			h.State, strconv.FormatBool(h.Stale), "", "", "", "", "", "", "", formatTags(h.Tags), h.Verdict,
+			report.FormatTime(h.LastScan), h.LastReportID, row.ReportSHA256}
 		if row.HasProduct {
 			copy(rec[8:15], []string{p.ID, p.Vendor, p.Name, p.Version, p.State, strconv.FormatBool(p.Restricted), strconv.FormatBool(p.WhiteLabel)})
 		}
@@ -293,7 +298,7 @@ func (s *Server) exportJSON(w http.ResponseWriter, r *http.Request, f store.Host
 			if err := flush(); err != nil {
 				return err
 			}
-			cur = &exportHost{HostSummary: row.Host, ProductList: []store.HostProduct{}}
+			cur = &exportHost{HostSummary: row.Host, ReportSHA256: row.ReportSHA256, ProductList: []store.HostProduct{}}
 		}
 		if row.HasProduct {
 			cur.ProductList = append(cur.ProductList, row.Product)

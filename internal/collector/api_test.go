@@ -2,7 +2,9 @@ package collector
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -204,6 +206,17 @@ func TestExportAPI(t *testing.T) {
 				{"deb-clean", "deb-clean", "linux", rows[5][3], "2026-11-04T09:00:00Z", "true", "unprotected", "false",
 					"", "", "", "", "", "", "", "site=berlin", "compliant"},
 			}
+			// The latest report of each host: when its scan ran, its id and
+			// the digest of the bytes GET /v1/reports/{id}/raw serves.
+			for i := range want {
+				id := rows[i+1][18]
+				raw := e.get(t, "/v1/reports/"+id+"/raw")
+				sum := sha256.Sum256(raw.body)
+				if raw.status != http.StatusOK {
+					t.Fatalf("raw report %q of row %d: %d", id, i+1, raw.status)
+				}
+				want[i] = append(want[i], "2026-11-04T08:59:00Z", id, hex.EncodeToString(sum[:]))
+			}
 			if fmt.Sprint(rows[1:]) != fmt.Sprint(want) || rows[1][3] == "" {
 				t.Errorf("CSV rows\n got %q\nwant %q", rows[1:], want)
 			}
@@ -216,7 +229,8 @@ func TestExportAPI(t *testing.T) {
 				GeneratedAt string `json:"generated_at"`
 				Hosts       []struct {
 					store.HostSummary
-					Products []store.HostProduct `json:"products"`
+					ReportSHA256 string              `json:"last_report_sha256"`
+					Products     []store.HostProduct `json:"products"`
 				} `json:"hosts"`
 				Count int `json:"count"`
 			}
@@ -225,6 +239,12 @@ func TestExportAPI(t *testing.T) {
 				doc.Hosts[0].ID != "win-kes" || len(doc.Hosts[0].Products) != 1 || !doc.Hosts[0].Products[0].Restricted ||
 				doc.Hosts[1].ID != "win-left" || doc.Hosts[1].Products[0].State != "leftover" || !doc.Hosts[1].Stale {
 				t.Errorf("JSON export %+v", doc)
+			}
+			for _, h := range doc.Hosts {
+				raw := e.get(t, "/v1/reports/"+h.LastReportID+"/raw")
+				if sum := sha256.Sum256(raw.body); raw.status != http.StatusOK || h.ReportSHA256 != hex.EncodeToString(sum[:]) || h.LastScan.IsZero() {
+					t.Errorf("JSON export of %s: report %s, sha256 %q, last scan %v", h.ID, h.LastReportID, h.ReportSHA256, h.LastScan)
+				}
 			}
 
 			// Nothing matches: a header, or an empty list.

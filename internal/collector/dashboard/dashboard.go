@@ -318,7 +318,11 @@ type hostRow struct {
 	Badge                 badge
 	Stale                 bool
 	Restricted, Protected []string
-	LastSeen              stamp
+	// LastScan is when the latest report's scan ran, which staleness
+	// counts from; Arrived, when the report came much later (queued while
+	// the host was offline), says when.
+	LastScan stamp
+	Arrived  string
 }
 
 func (d *dashboard) hosts(w http.ResponseWriter, r *http.Request) {
@@ -360,10 +364,24 @@ func (d *dashboard) hosts(w http.ResponseWriter, r *http.Request) {
 			Stale:      h.Stale,
 			Restricted: h.Restricted,
 			Protected:  h.Protection,
-			LastSeen:   newStamp(now, h.LastSeen),
+			LastScan:   newStamp(now, h.LastScan),
+			Arrived:    arrived(now, h.LastScan, h.LastSeen),
 		})
 	}
 	d.render(w, r, http.StatusOK, "hosts", "Hosts", "hosts", v)
+}
+
+// arrivalNote is how much later than its scan a report must arrive for
+// the host list to say when it arrived.
+const arrivalNote = time.Hour
+
+// arrived says when a report scanned at scan arrived, when that was more
+// than arrivalNote later; "" otherwise.
+func arrived(now, scan, seen time.Time) string {
+	if scan.IsZero() || seen.Sub(scan) <= arrivalNote {
+		return ""
+	}
+	return "arrived " + relTime(now, seen)
 }
 
 // hostView is the host page's body.
@@ -378,6 +396,7 @@ type hostView struct {
 	AgentVersion, CatalogVersion        string
 	FirstSeen, LastSeen, Generated      stamp
 	ReportID                            string
+	ReportURL                           string // the latest report as received, and its signature beside it
 	ScanDuration                        string
 	Tags                                []tagView
 	Restricted, Protected               []string
@@ -468,6 +487,7 @@ func newHostView(h store.HostDetail, now time.Time, staleAfter time.Duration) ho
 		LastSeen:        newStamp(now, h.LastSeen),
 		Generated:       newStamp(now, rep.GeneratedAt),
 		ReportID:        cmp.Or(rep.ReportID, h.LastReportID),
+		ReportURL:       reportPath(h.LastReportID),
 		ScanDuration:    strconv.FormatInt(rep.DurationMS, 10) + " ms",
 		Restricted:      h.Restricted,
 		Protected:       h.Protection,

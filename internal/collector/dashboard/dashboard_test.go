@@ -282,7 +282,8 @@ func TestHostListFilters(t *testing.T) {
 func TestHostListRows(t *testing.T) {
 	f := newFleet(t)
 	_, body := get(t, f.Handler, "/hosts?search=host-windows-kes-active")
-	seen := newStamp(testNow, f.host(t, "host-windows-kes-active").Received)
+	// The list shows when the scan ran; staleness counts from it.
+	seen := newStamp(testNow, f.host(t, "host-windows-kes-active").Latest.GeneratedAt)
 	for _, want := range []string{
 		"windows-kes-active.corp.example",
 		"host-windows-kes-active",
@@ -492,7 +493,7 @@ func TestHostPageHistoryAndVerdict(t *testing.T) {
 	}
 
 	_, body = get(t, f.Handler, hostPath("host-windows-leftovers"))
-	if !strings.Contains(body, `<span class="badge warn">Stale</span>`) || !strings.Contains(body, "Not seen for more than 2 days.") {
+	if !strings.Contains(body, `<span class="badge warn">Stale</span>`) || !strings.Contains(body, "Not scanned for more than 2 days.") {
 		t.Errorf("stale host page does not say it is stale")
 	}
 
@@ -835,5 +836,43 @@ func TestUnsafeMarkup(t *testing.T) {
 		if unsafeMarkup("<p>ok</p>"+bad) == "" {
 			t.Errorf("unsafe markup not flagged: %s", bad)
 		}
+	}
+}
+
+// TestScanTimeAndArrival: a report an agent kept queued for three days
+// arrives a minute ago; the host list shows when the scan ran and when
+// it arrived, the host is stale, and its page links to the report as
+// received and to its signature.
+func TestScanTimeAndArrival(t *testing.T) {
+	f := newFleet(t)
+	late := fleettest.Report(t, "debian-clean", "host-late", "late.corp.example", testNow.Add(-72*time.Hour))
+	if _, err := f.Store.Ingest(context.Background(), store.Incoming{Report: late, Raw: fleettest.JSON(t, late), TokenID: "token-test", ReceivedAt: testNow.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, f.Handler, "/hosts?search=host-late")
+	scan := newStamp(testNow, late.GeneratedAt)
+	for _, want := range []string{
+		`<time datetime="` + scan.ISO + `">3 days ago</time>`,
+		`<span class="sub arrived">arrived 1 minute ago</span>`,
+		`<span class="badge warn">Stale</span>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("host list lacks %s", want)
+		}
+	}
+	_, body = get(t, f.Handler, hostPath("host-late"))
+	for _, want := range []string{
+		"Not scanned for more than 2 days.",
+		`href="/v1/reports/` + late.ReportID + `/raw"`,
+		`href="/v1/reports/` + late.ReportID + `/signature"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("host page lacks %s", want)
+		}
+	}
+	// A report that arrived when it was made says nothing of its arrival.
+	_, body = get(t, f.Handler, "/hosts?search=host-windows-kes-active")
+	if strings.Contains(body, "arrived") {
+		t.Error("a report received a minute after its scan is marked as arriving late")
 	}
 }

@@ -69,7 +69,7 @@ func (h testHost) state() string {
 	return store.HostUnprotected
 }
 
-func (h testHost) stale() bool { return testNow.Sub(h.Received) > testStaleAfter }
+func (h testHost) stale() bool { return testNow.Sub(h.Latest.GeneratedAt) > testStaleAfter }
 
 func (h testHost) whiteLabel() bool {
 	return slices.ContainsFunc(h.Latest.Products, func(p report.Product) bool {

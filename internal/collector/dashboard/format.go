@@ -199,6 +199,11 @@ func changeLabel(kind string) string {
 	return kind
 }
 
+// reportPath is the API address of a stored report; "/raw" and
+// "/signature" follow it. Report ids are UUIDs (the collector refuses
+// others), so escaping is a guard only.
+func reportPath(id string) string { return "/v1/reports/" + url.PathEscape(id) }
+
 // hostPath is the dashboard address of the host page for id. A host id
 // comes from an agent and may hold anything: ordinary ids are
 // path-escaped, but an id with a slash or that is "." or ".." would be

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +24,7 @@ const (
 
 // hostSelect are the columns scanHost reads, from hosts aliased h.
 const hostSelect = `h.id, h.hostname, h.os, h.os_version, h.arch, h.agent_version, h.tags, h.first_seen, h.last_seen,
-	h.last_report_id, h.compliant, h.verdict, h.state, h.restricted, h.protection, h.product_count`
+	h.last_report_id, h.last_generated_at, h.compliant, h.verdict, h.state, h.restricted, h.protection, h.product_count`
 
 // hostOrder lists the worst hosts first, then by name, case-insensitively.
 const hostOrder = ` ORDER BY h.state_rank, h.search, h.id`
@@ -33,6 +34,7 @@ type hostCols struct {
 	id, hostname, os, osVersion, arch, agentVersion, tags string
 	firstSeen, lastSeen                                   int64
 	lastReportID                                          string
+	lastGenerated                                         int64
 	compliant                                             int64
 	verdict, state, restricted, protection                string
 	products                                              int64
@@ -40,15 +42,16 @@ type hostCols struct {
 
 func (c *hostCols) dest() []any {
 	return []any{&c.id, &c.hostname, &c.os, &c.osVersion, &c.arch, &c.agentVersion, &c.tags, &c.firstSeen, &c.lastSeen,
-		&c.lastReportID, &c.compliant, &c.verdict, &c.state, &c.restricted, &c.protection, &c.products}
+		&c.lastReportID, &c.lastGenerated, &c.compliant, &c.verdict, &c.state, &c.restricted, &c.protection, &c.products}
 }
 
 func (c *hostCols) summary(staleBefore time.Time) (HostSummary, error) {
 	h := HostSummary{
 		ID: c.id, Hostname: c.hostname, OS: c.os, OSVersion: c.osVersion, Arch: c.arch, AgentVersion: c.agentVersion,
 		FirstSeen: fromMicros(c.firstSeen), LastSeen: fromMicros(c.lastSeen), LastReportID: c.lastReportID,
-		Verdict: c.verdict, Compliant: c.compliant == 1, State: c.state, Products: int(c.products),
-		Stale: c.lastSeen < micros(staleBefore),
+		LastScan: fromMicros(c.lastGenerated),
+		Verdict:  c.verdict, Compliant: c.compliant == 1, State: c.state, Products: int(c.products),
+		Stale: c.lastGenerated < micros(staleBefore),
 	}
 	if h.Verdict == "" {
 		// A host whose latest report could not be read when the verdict
@@ -73,7 +76,10 @@ func (c *hostCols) summary(staleBefore time.Time) (HostSummary, error) {
 	return h, nil
 }
 
-// staleBefore returns the last-seen time before which a host is stale.
+// staleBefore returns the scan time before which a host is stale: what
+// its latest report says it saw is older than the fleet accepts, however
+// recently the report arrived (an agent that queued it for days while
+// offline, or a report replayed).
 func (s *Store) staleBefore(staleAfter time.Duration) time.Time {
 	if staleAfter <= 0 {
 		staleAfter = DefaultStaleAfter
@@ -120,7 +126,7 @@ func (s *Store) where(f HostFilter) (string, []any, error) {
 		if *f.Stale {
 			op = "<"
 		}
-		conds = append(conds, "h.last_seen "+op+" "+arg(micros(s.staleBefore(f.StaleAfter))))
+		conds = append(conds, "h.last_generated_at "+op+" "+arg(micros(s.staleBefore(f.StaleAfter))))
 	}
 	// Products and vendors tend to be common (EXISTS walks the hosts in
 	// list order and stops after a page); tags tend to be selective (IN
@@ -275,7 +281,7 @@ func (s *Store) Summary(ctx context.Context, staleAfter time.Duration) (Summary,
 		COALESCE(SUM(CASE WHEN state = $1 THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN state = $2 THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN state = $3 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN last_seen < $4 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN last_generated_at < $4 THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN white_label = 1 THEN 1 ELSE 0 END), 0)
 		FROM hosts`, HostRestricted, HostIncomplete, HostUnprotected, micros(now.Add(-staleAfter))).
 		Scan(&sum.Hosts, &sum.Compliant, &sum.Restricted, &sum.Incomplete, &sum.Unprotected, &sum.Stale, &sum.WhiteLabel)
@@ -311,9 +317,10 @@ func (s *Store) Export(ctx context.Context, f HostFilter, fn func(ExportRow) err
 	if err != nil {
 		return err
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT "+hostSelect+`, p.product_id, p.vendor, p.name, p.version, p.category,
+	rows, err := s.r.QueryContext(ctx, "SELECT "+hostSelect+`, r.sha256, p.product_id, p.vendor, p.name, p.version, p.category,
 		p.state, p.restricted, p.white_label, p.technology, p.confidence
-		FROM hosts h LEFT JOIN host_products p ON p.host_id = h.id`+where+hostOrder+", p.pos", args...)
+		FROM hosts h LEFT JOIN reports r ON r.id = h.last_report_id
+		LEFT JOIN host_products p ON p.host_id = h.id`+where+hostOrder+", p.pos", args...)
 	if err != nil {
 		return fmt.Errorf("exporting hosts: %w", err)
 	}
@@ -324,15 +331,18 @@ func (s *Store) Export(ctx context.Context, f HostFilter, fn func(ExportRow) err
 		var c hostCols
 		var id, vendor, name, version, category, state, technology, confidence sql.NullString
 		var restricted, whiteLabel sql.NullInt64
-		dest := append(c.dest(), &id, &vendor, &name, &version, &category, &state, &restricted, &whiteLabel, &technology, &confidence)
+		var digest []byte
+		dest := append(c.dest(), &digest, &id, &vendor, &name, &version, &category, &state, &restricted, &whiteLabel, &technology, &confidence)
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("exporting hosts: %w", err)
 		}
 		row := ExportRow{Host: prev.Host}
+		row.ReportSHA256 = prev.ReportSHA256
 		if c.id != prev.Host.ID || prev.Host.ID == "" {
 			if row.Host, err = c.summary(staleBefore); err != nil {
 				return err
 			}
+			row.ReportSHA256 = hex.EncodeToString(digest)
 		}
 		if id.Valid {
 			row.HasProduct = true

@@ -129,6 +129,44 @@ var fleet = []struct {
 	{"h-win-def", "win-def", "windows-defender-crowdstrike", nil, 2 * time.Hour},
 }
 
+// TestStaleByScanTime: a host is stale by when its latest scan ran, not
+// by when the report arrived. A report an agent kept queued for three
+// days arrives as old as it is.
+func TestStaleByScanTime(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, c *clock) {
+		ctx := context.Background()
+		now := t0.Add(96 * time.Hour)
+		late := fleettest.Report(t, "debian-clean", "h-late", "late", now.Add(-72*time.Hour))
+		ingest(t, s, late, now.Add(-time.Minute), Stored)
+		fresh := fleettest.Report(t, "debian-clean", "h-fresh", "fresh", now.Add(-2*time.Hour))
+		ingest(t, s, fresh, now.Add(-time.Minute), Stored)
+		c.Set(now)
+
+		page, err := s.Hosts(ctx, HostFilter{StaleAfter: 48 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]HostSummary{}
+		for _, h := range page.Hosts {
+			got[h.ID] = h
+		}
+		if h := got["h-late"]; !h.Stale || !h.LastScan.Equal(now.Add(-72*time.Hour)) || !h.LastSeen.Equal(now.Add(-time.Minute)) {
+			t.Errorf("late host: stale %v, last scan %v, last seen %v; want stale, scanned 72h and seen 1m before now", h.Stale, h.LastScan, h.LastSeen)
+		}
+		if h := got["h-fresh"]; h.Stale {
+			t.Errorf("fresh host stale: %+v", h)
+		}
+		stale, err := s.Hosts(ctx, HostFilter{Stale: ptr(true), StaleAfter: 48 * time.Hour})
+		if err != nil || len(stale.Hosts) != 1 || stale.Hosts[0].ID != "h-late" {
+			t.Errorf("stale filter: %+v, %v", stale.Hosts, err)
+		}
+		sum, err := s.Summary(ctx, 48*time.Hour)
+		if err != nil || sum.Stale != 1 {
+			t.Errorf("summary stale %d, %v; want 1", sum.Stale, err)
+		}
+	})
+}
+
 func TestReadFilters(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *Store, c *clock) {
 		ctx := context.Background()
@@ -236,7 +274,7 @@ func TestReadFilters(t *testing.T) {
 		want := HostSummary{
 			ID: "h-deb-kes", Hostname: "deb-kes", OS: "linux", OSVersion: h.OSVersion, Arch: h.Arch, AgentVersion: "1.0.0",
 			Tags: map[string]string{"site": "berlin"}, FirstSeen: now.Add(-time.Hour), LastSeen: now.Add(-time.Hour),
-			LastReportID: h.LastReportID, Verdict: report.VerdictNonCompliant, Compliant: false, State: HostRestricted,
+			LastReportID: h.LastReportID, LastScan: now.Add(-time.Hour - time.Minute), Verdict: report.VerdictNonCompliant, Compliant: false, State: HostRestricted,
 			Restricted: []string{"Kaspersky Endpoint Security for Linux", "Kaspersky Security Center Network Agent"},
 			Protection: []string{}, Products: 4,
 		}
@@ -800,7 +838,9 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 			// Make it the database the first schema's collector left: no
 			// verdict column, compliant from products alone, its ranks.
 			for _, q := range []string{
-				// Undo migration 3 (keys) first.
+				// Undo migration 4 (scan-time index), then 3 (keys).
+				"DROP INDEX hosts_last_generated",
+				"DELETE FROM schema_migrations WHERE version = 4",
 				"DROP TABLE host_keys",
 				"DROP TABLE admin_audit",
 				"ALTER TABLE reports DROP COLUMN public_key",

@@ -31,7 +31,7 @@ type HostFilter struct {
 	Product    string // catalog product id present on the host (any state)
 	Vendor     string // vendor name present on the host (any state), case-insensitive
 	State      string // HostRestricted, HostIncomplete, HostUnprotected or HostClean
-	Stale      *bool  // last seen before StaleBefore
+	Stale      *bool  // latest scan before the stale window
 	StaleAfter time.Duration
 	Tag        string // "key=value"
 	Search     string // substring of hostname or host id, case-insensitive
@@ -53,6 +53,10 @@ type HostSummary struct {
 	FirstSeen    time.Time         `json:"first_seen"`
 	LastSeen     time.Time         `json:"last_seen"` // when the latest report was received
 	LastReportID string            `json:"last_report_id"`
+	// LastScan is when the latest report's scan ran (its generated_at),
+	// which is what Stale counts from: a report queued for days arrives
+	// as old as it is.
+	LastScan time.Time `json:"last_scan"`
 	// Verdict is the latest report's, derived from its products and
 	// sources (see [report.ComputeVerdict]) whether or not the agent was
 	// new enough to write one.
@@ -104,7 +108,7 @@ type Summary struct {
 	// product but could not see everything (verdict incomplete).
 	Incomplete  int `json:"incomplete"`
 	Unprotected int `json:"unprotected"` // compliant hosts without an active security product
-	Stale       int `json:"stale"`       // hosts not seen within the stale window
+	Stale       int `json:"stale"`       // hosts whose latest scan is older than the stale window
 	WhiteLabel  int `json:"white_label"` // hosts with a white-label build of restricted technology
 	// RestrictedProducts counts hosts per restricted product (active or
 	// installed), most hosts first.
@@ -147,7 +151,10 @@ type HostProduct struct {
 // ExportRow is one row of the fleet export: a host and one of its current
 // products. A host without products gives one row with HasProduct false.
 type ExportRow struct {
-	Host       HostSummary
-	HasProduct bool
-	Product    HostProduct
+	Host HostSummary
+	// ReportSHA256 is the hex digest of the host's latest report as
+	// received (GET /v1/reports/{id}/raw serves those bytes).
+	ReportSHA256 string
+	HasProduct   bool
+	Product      HostProduct
 }
