@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"path"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -162,18 +161,107 @@ func signerNames(s string) []string {
 		return []string{s}
 	}
 	var names []string
-	for _, m := range dnAttr.FindAllStringSubmatch(s, -1) {
-		names = append(names, strings.Trim(strings.TrimSpace(m[2]), `"`))
+	for _, v := range dnValues(s) {
+		names = append(names, strings.Trim(strings.TrimSpace(v), `"`))
 	}
 	return names
 }
 
-var dnAttr = regexp.MustCompile(`(?i)(?:^|,)\s*(CN|O)\s*=\s*("[^"]*"|[^,]*)`)
+// dnValues returns the values of the CN and O attributes of a
+// distinguished name, in order: what the regular expression
+// (?i)(?:^|,)\s*(CN|O)\s*=\s*("[^"]*"|[^,]*) finds, written out so that no
+// process compiles it at start-up. An attribute begins the string or
+// follows a comma; a value is a double-quoted string when it is one,
+// otherwise everything up to the next comma.
+func dnValues(s string) []string {
+	var vals []string
+	for i := 0; i < len(s); {
+		// A match begins at the start (after nothing, then after a
+		// leading comma) or at a comma.
+		end, v, ok := -1, "", false
+		if i == 0 {
+			end, v, ok = dnAttrAt(s, 0)
+		}
+		if !ok && s[i] == ',' {
+			end, v, ok = dnAttrAt(s, i+1)
+		}
+		if !ok {
+			next := strings.IndexByte(s[i+1:], ',')
+			if next < 0 {
+				break
+			}
+			i += 1 + next
+			continue
+		}
+		vals = append(vals, v)
+		i = end
+	}
+	return vals
+}
 
-var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+// dnAttrAt matches \s*(CN|O)\s*=\s*("[^"]*"|[^,]*) at s[i:] and returns
+// where the match ends and the value.
+func dnAttrAt(s string, i int) (end int, value string, ok bool) {
+	i = skipSpace(s, i)
+	switch {
+	case i+1 < len(s) && (s[i] == 'c' || s[i] == 'C') && (s[i+1] == 'n' || s[i+1] == 'N'):
+		i += 2
+	case i < len(s) && (s[i] == 'o' || s[i] == 'O'):
+		i++
+	default:
+		return 0, "", false
+	}
+	i = skipSpace(s, i)
+	if i >= len(s) || s[i] != '=' {
+		return 0, "", false
+	}
+	i = skipSpace(s, i+1)
+	if i < len(s) && s[i] == '"' {
+		if q := strings.IndexByte(s[i+1:], '"'); q >= 0 {
+			end = i + 1 + q + 1
+			return end, s[i:end], true
+		}
+	}
+	end = len(s)
+	if c := strings.IndexByte(s[i:], ','); c >= 0 {
+		end = i + c
+	}
+	return end, s[i:end], true
+}
 
+// skipSpace skips what \s matches (ASCII space, tab, newline, form feed,
+// carriage return) from s[i:].
+func skipSpace(s string, i int) int {
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\n', '\f', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// slug writes s in lower case with every run of characters other than
+// a–z and 0–9 as one hyphen, and no hyphen at either end.
 func slug(s string) string {
-	return strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	s = strings.ToLower(s)
+	b := make([]byte, 0, len(s))
+	gap := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+			if gap && len(b) > 0 {
+				b = append(b, '-')
+			}
+			gap = false
+			b = append(b, c)
+			continue
+		}
+		gap = true
+	}
+	return string(b)
 }
 
 // showsBrand reports whether a displayed name carries one of the vendor's

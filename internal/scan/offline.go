@@ -33,19 +33,29 @@ const (
 	profileList  = `SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList`
 )
 
-// notUsers are the folders of Users that are no one's profile: the
-// template new profiles are copied from (whose NTUSER.DAT no running
-// Windows loads), the shared Public folder, and the links older Windows
-// names pointed at.
-var notUsers = map[string]bool{"default": true, "default user": true, "all users": true, "public": true}
+// notUser reports whether a folder of Users, in lower case, is no one's
+// profile: the template new profiles are copied from (whose NTUSER.DAT no
+// running Windows loads), the shared Public folder, and the links older
+// Windows names pointed at.
+func notUser(lower string) bool {
+	switch lower {
+	case "default", "default user", "all users", "public":
+		return true
+	}
+	return false
+}
 
-// hiveNeeds says which hives each registry source reads offline: a
-// source whose hive could not be read fails, so the verdict is
-// incomplete, rather than report nothing from it.
-var hiveNeeds = map[string][]string{
-	"uninstall":  {winreg.HiveSoftware, winreg.HiveUsers},
-	"vendorkeys": {winreg.HiveSoftware, winreg.HiveUsers},
-	"services":   {winreg.HiveSystem},
+// hiveNeeds says which hives each registry source reads offline (nil for
+// the others): a source whose hive could not be read fails, so the verdict
+// is incomplete, rather than report nothing from it.
+func hiveNeeds(source string) []string {
+	switch source {
+	case "uninstall", "vendorkeys":
+		return []string{winreg.HiveSoftware, winreg.HiveUsers}
+	case "services":
+		return []string{winreg.HiveSystem}
+	}
+	return nil
 }
 
 // offlineHost returns h with the registry of the Windows installation on
@@ -107,7 +117,7 @@ func OpenOffline(ctx context.Context, fsys fs.FS, open HiveOpener) (*winreg.Offl
 				OfflineHive: winreg.OfflineHive{Path: dir, Err: fmt.Errorf("list the user profiles: %w", err)}})
 		}
 		for _, e := range ents {
-			if !e.IsDir() || notUsers[strings.ToLower(e.Name())] {
+			if !e.IsDir() || notUser(strings.ToLower(e.Name())) {
 				continue // a link (All Users), a file, or no one's profile
 			}
 			h := openOne(path.Join(dir, e.Name(), userHiveName))
@@ -257,7 +267,7 @@ func guardHives(h *host.Host, sources []detect.Source) []detect.Source {
 	out := make([]detect.Source, len(sources))
 	for i, s := range sources {
 		out[i] = s
-		if needs, ok := hiveNeeds[s.Name()]; ok {
+		if needs := hiveNeeds(s.Name()); needs != nil {
 			out[i] = hiveGuard{Source: s, needs: needs}
 		}
 	}

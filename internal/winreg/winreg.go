@@ -71,17 +71,32 @@ const (
 	QWORD                      Type = 11
 )
 
-var typeNames = map[Type]string{
-	NONE: "REG_NONE", SZ: "REG_SZ", EXPAND_SZ: "REG_EXPAND_SZ", BINARY: "REG_BINARY",
-	DWORD: "REG_DWORD", DWORD_BIG_ENDIAN: "REG_DWORD_BIG_ENDIAN", LINK: "REG_LINK",
-	MULTI_SZ: "REG_MULTI_SZ", RESOURCE_LIST: "REG_RESOURCE_LIST",
-	FULL_RESOURCE_DESCRIPTOR:   "REG_FULL_RESOURCE_DESCRIPTOR",
-	RESOURCE_REQUIREMENTS_LIST: "REG_RESOURCE_REQUIREMENTS_LIST", QWORD: "REG_QWORD",
-}
-
 func (t Type) String() string {
-	if s, ok := typeNames[t]; ok {
-		return s
+	switch t {
+	case NONE:
+		return "REG_NONE"
+	case SZ:
+		return "REG_SZ"
+	case EXPAND_SZ:
+		return "REG_EXPAND_SZ"
+	case BINARY:
+		return "REG_BINARY"
+	case DWORD:
+		return "REG_DWORD"
+	case DWORD_BIG_ENDIAN:
+		return "REG_DWORD_BIG_ENDIAN"
+	case LINK:
+		return "REG_LINK"
+	case MULTI_SZ:
+		return "REG_MULTI_SZ"
+	case RESOURCE_LIST:
+		return "REG_RESOURCE_LIST"
+	case FULL_RESOURCE_DESCRIPTOR:
+		return "REG_FULL_RESOURCE_DESCRIPTOR"
+	case RESOURCE_REQUIREMENTS_LIST:
+		return "REG_RESOURCE_REQUIREMENTS_LIST"
+	case QWORD:
+		return "REG_QWORD"
 	}
 	return fmt.Sprintf("REG_TYPE_%#x", uint32(t))
 }

@@ -16,7 +16,7 @@
 // is about the install location only:
 //
 //   - When InstallPrefixPath names a folder of the package's own (any path
-//     but the root and the shared system folders listed in sharedDirs,
+//     but the root and the shared system folders listed in sharedDir,
 //     such as "Library/Application Support/Kaspersky Lab/KAV" or
 //     "Applications/Foo.app") and that folder is gone, everything the
 //     package installed went with it: the receipt is Residual.
@@ -46,18 +46,46 @@ import (
 // both ways is read once.
 var receiptDirs = []string{"private/var/db/receipts", "var/db/receipts"}
 
-// sharedDirs are install prefixes that hold other software too: that they
-// exist says nothing about the package. Compared case-insensitively.
-var sharedDirs = map[string]bool{
-	"": true, "applications": true, "applications/utilities": true,
-	"library": true, "library/application support": true, "library/launchdaemons": true,
-	"library/launchagents": true, "library/extensions": true, "library/frameworks": true,
-	"library/privilegedhelpertools": true, "library/preferences": true, "library/internet plug-ins": true,
-	"library/systemextensions": true, "library/security": true, "library/security/securityagentplugins": true,
-	"usr": true, "usr/local": true, "usr/local/bin": true, "usr/local/lib": true, "usr/local/share": true,
-	"opt": true, "private": true, "private/var": true, "private/etc": true, "private/tmp": true,
-	"var": true, "etc": true, "tmp": true, "users": true, "users/shared": true, "system": true,
-	"system/library": true,
+// sharedDir reports whether p, in lower case, is an install prefix that
+// holds other software too: that it exists says nothing about the package.
+// A switch rather than a map, so that no process builds it at start-up.
+func sharedDir(p string) bool {
+	switch p {
+	case "",
+		"applications",
+		"applications/utilities",
+		"library",
+		"library/application support",
+		"library/launchdaemons",
+		"library/launchagents",
+		"library/extensions",
+		"library/frameworks",
+		"library/privilegedhelpertools",
+		"library/preferences",
+		"library/internet plug-ins",
+		"library/systemextensions",
+		"library/security",
+		"library/security/securityagentplugins",
+		"usr",
+		"usr/local",
+		"usr/local/bin",
+		"usr/local/lib",
+		"usr/local/share",
+		"opt",
+		"private",
+		"private/var",
+		"private/etc",
+		"private/tmp",
+		"var",
+		"etc",
+		"tmp",
+		"users",
+		"users/shared",
+		"system",
+		"system/library":
+		return true
+	}
+	return false
 }
 
 // Source reads installer receipts.
@@ -146,5 +174,5 @@ func installPrefix(p string) (string, bool) {
 	if p == "" || strings.HasPrefix(p, "..") || !fs.ValidPath(p) {
 		return "", false
 	}
-	return p, !sharedDirs[strings.ToLower(p)]
+	return p, !sharedDir(strings.ToLower(p))
 }
