@@ -48,6 +48,8 @@ type Store interface {
 	Summary(ctx context.Context, staleAfter time.Duration) (store.Summary, error)
 	Export(ctx context.Context, f store.HostFilter, fn func(store.ExportRow) error) error
 	SignedReport(ctx context.Context, id string) (store.SignedReport, error)
+	Audit(ctx context.Context, e store.AuditEntry) error
+	AuditLog(ctx context.Context, target string, limit int) ([]store.AuditEntry, error)
 	Ping(ctx context.Context) error
 }
 
@@ -239,6 +241,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/hosts/{id}/rekey", s.admin(http.HandlerFunc(s.handleRekey), false))
 	mux.Handle("GET /v1/summary", s.admin(http.HandlerFunc(s.handleSummary), false))
 	mux.Handle("GET /v1/export", s.admin(http.HandlerFunc(s.handleExport), false))
+	mux.Handle("GET /v1/audit", s.admin(http.HandlerFunc(s.handleAudit), false))
 	mux.Handle("GET /v1/reports/{id}/raw", s.admin(http.HandlerFunc(s.handleReportRaw), false))
 	mux.Handle("GET /v1/reports/{id}/signature", s.admin(http.HandlerFunc(s.handleReportSignature), false))
 	mux.Handle("GET /metrics", s.admin(http.HandlerFunc(s.handleMetrics), false))
@@ -324,6 +327,11 @@ func (s *Server) admin(next http.Handler, browser bool) http.Handler {
 			return
 		}
 		s.adminFails.succeed(client)
+		if !s.logAccess(r.Context(), r, name) {
+			w.Header().Set("Retry-After", retryAfterStore)
+			writeError(w, http.StatusServiceUnavailable, "the access log cannot be written: database unavailable")
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminNameKey{}, name)))
 	})
 }

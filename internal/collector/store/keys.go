@@ -28,6 +28,11 @@ const PinnedByFirstContact = "first-contact"
 const (
 	AuditRekey    = "host.rekey"     // a host's key set by an administrator
 	AuditKeyClear = "host.key-clear" // a host's pin cleared: its next verified report pins
+	// AuditRead and AuditExport are the access log: every request an
+	// administrator credential made (target: the path, detail: the
+	// query), exports and report downloads apart.
+	AuditRead   = "read"
+	AuditExport = "export"
 )
 
 // Limits of audit entries, in bytes.

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -232,6 +233,39 @@ func TestHostKeyNULSpelling(t *testing.T) {
 			if log, err := s.AuditLog(ctx, id, 10); err != nil || len(log) != 1 || log[0].Target != stored {
 				t.Errorf("AuditLog(%q) = %+v, %v", id, log, err)
 			}
+		}
+	})
+}
+
+// TestPruneAccessLog: pruning drops the access log's entries older than
+// the retention, and keeps newer ones and administrators' changes.
+func TestPruneAccessLog(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, c *clock) {
+		ctx := context.Background()
+		old, recent := t0.Add(-400*24*time.Hour), t0.Add(-time.Hour)
+		for _, e := range []AuditEntry{
+			{At: old, Credential: "alice", Action: AuditRead, Target: "/v1/hosts"},
+			{At: old, Credential: "alice", Action: AuditExport, Target: "/v1/export"},
+			{At: old, Credential: "alice", Action: AuditRekey, Target: "h-1"},
+			{At: recent, Credential: "bob", Action: AuditRead, Target: "/hosts"},
+		} {
+			if err := s.Audit(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.Prune(ctx, 30*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		log, err := s.AuditLog(ctx, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range log {
+			got = append(got, e.Action+" "+e.Target)
+		}
+		if want := []string{"read /hosts", "host.rekey h-1"}; !slices.Equal(got, want) {
+			t.Errorf("after pruning: %q, want %q", got, want)
 		}
 	})
 }

@@ -12,12 +12,17 @@ const pruneBatch = 500
 
 // Prune deletes the reports received more than keep ago, with their
 // changes, except each host's latest report, and returns how many reports
-// it deleted. Hosts stay: a host that stopped reporting is news.
+// it deleted. Hosts stay: a host that stopped reporting is news. The
+// access log ([AuditRead], [AuditExport]) is kept as long as the reports
+// it read; administrators' changes are kept.
 func (s *Store) Prune(ctx context.Context, keep time.Duration) (int64, error) {
 	if keep <= 0 {
 		return 0, fmt.Errorf("%w retention %v: must be positive", ErrInvalid, keep)
 	}
 	cutoff := micros(s.now().Add(-keep))
+	if err := s.pruneAccess(ctx, cutoff); err != nil {
+		return 0, err
+	}
 	var total int64
 	for {
 		res, err := s.w.ExecContext(ctx, `DELETE FROM reports WHERE id IN (
@@ -56,4 +61,27 @@ func (s *Store) Optimize(ctx context.Context) error {
 		return fmt.Errorf("optimizing %s database: %w", s.dialect.name, err)
 	}
 	return nil
+}
+
+// pruneAccess deletes the access log's entries from before cutoff, in
+// batches.
+func (s *Store) pruneAccess(ctx context.Context, cutoff int64) error {
+	for {
+		res, err := s.w.ExecContext(ctx, `DELETE FROM admin_audit WHERE id IN (
+			SELECT id FROM admin_audit WHERE at < $1 AND action IN ($2, $3) LIMIT $4)`,
+			cutoff, AuditRead, AuditExport, int64(pruneBatch))
+		if err != nil {
+			return fmt.Errorf("pruning the access log: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("pruning the access log: %w", err)
+		}
+		if n < pruneBatch {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 }

@@ -1,0 +1,97 @@
+package collector
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/avscout/avscout/internal/collector/internal/fleettest"
+	"github.com/avscout/avscout/internal/collector/store"
+)
+
+// TestAccessLog: every admin read and export is in the audit log with the
+// credential, the path and the query, before it is answered; requests
+// without a credential and stylesheets are not; GET /v1/audit shows it.
+func TestAccessLog(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			e := newEnv(t, d, nil)
+			r := fleettest.Report(t, "debian-kaspersky", "h-1", "one", t0)
+			e.mustSend(t, r)
+			for _, path := range []string{
+				"/v1/hosts?state=restricted&tag=site%3Dberlin",
+				"/v1/export?format=csv",
+				"/v1/reports/" + r.ReportID + "/raw",
+			} {
+				e.clock.Set(e.clock.Now().Add(time.Second)) // the log lists newest first, by time
+				if resp := e.get(t, path); resp.status != http.StatusOK {
+					t.Fatalf("%s: %d %s", path, resp.status, resp.body)
+				}
+			}
+			if resp := e.getAs(t, "/v1/hosts?unlogged=1", ""); resp.status != http.StatusUnauthorized {
+				t.Fatalf("no credential: %d", resp.status)
+			}
+			if resp := e.getAs(t, "/v1/hosts?unlogged=2", "Bearer "+e.token); resp.status != http.StatusUnauthorized {
+				t.Fatalf("enrollment token: %d", resp.status)
+			}
+
+			e.clock.Set(e.clock.Now().Add(time.Second))
+			var doc struct{ Entries []store.AuditEntry }
+			resp := e.get(t, "/v1/audit?limit=10")
+			if resp.status != http.StatusOK {
+				t.Fatalf("audit: %d %s", resp.status, resp.body)
+			}
+			resp.json(t, &doc)
+			type entry struct{ action, target, detail string }
+			var got []entry
+			for _, en := range doc.Entries {
+				if en.Credential == "" || en.Remote == "" || en.At.IsZero() {
+					t.Errorf("entry without credential, address or time: %+v", en)
+				}
+				got = append(got, entry{en.Action, en.Target, en.Detail})
+			}
+			want := []entry{ // newest first; the audit read itself is logged before it is answered
+				{store.AuditRead, "/v1/audit", "limit=10"},
+				{store.AuditExport, "/v1/reports/" + r.ReportID + "/raw", ""},
+				{store.AuditExport, "/v1/export", "format=csv"},
+				{store.AuditRead, "/v1/hosts", "state=restricted&tag=site%3Dberlin"},
+			}
+			if len(got) != len(want) {
+				t.Fatalf("audit log %+v, want %+v", got, want)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("entry %d = %+v, want %+v", i, got[i], want[i])
+				}
+			}
+			if resp := e.get(t, "/v1/audit?limit=0"); resp.status != http.StatusBadRequest {
+				t.Errorf("limit=0: %d", resp.status)
+			}
+
+			// No database, no unlogged read.
+			e.store.Close()
+			if resp := e.get(t, "/v1/hosts"); resp.status != http.StatusServiceUnavailable {
+				t.Errorf("read with the access log down: %d %s", resp.status, resp.body)
+			}
+		})
+	}
+}
+
+func TestAccessAction(t *testing.T) {
+	for path, want := range map[string]string{
+		"/":                       store.AuditRead,
+		"/hosts":                  store.AuditRead,
+		"/v1/hosts/x":             store.AuditRead,
+		"/v1/export":              store.AuditExport,
+		"/v1/reports/x/raw":       store.AuditExport,
+		"/v1/reports/x/signature": store.AuditExport,
+		"/static/dashboard.css":   "",
+	} {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, path, nil)
+		got, ok := accessAction(req)
+		if got != want || ok != (want != "") {
+			t.Errorf("accessAction(%s) = %q, %v; want %q", path, got, ok, want)
+		}
+	}
+}
