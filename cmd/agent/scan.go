@@ -105,7 +105,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var sig []byte
 		if *sign { // before the report is written: a key that cannot sign leaves no unsigned report behind
 			var fp string
-			if sig, fp, err = signReport(buf.Bytes(), *cfgPath); err != nil {
+			if sig, fp, err = signReport(buf.Bytes(), *cfgPath, slog.New(slog.NewTextHandler(stderr, nil))); err != nil {
 				return fail("--sign: %v", err)
 			}
 			fmt.Fprintf(stderr, "avscout scan: signed %s by key %s\n", *output, fp)

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/avscout/avscout/internal/agentkey"
 	"github.com/avscout/avscout/internal/report"
@@ -29,7 +31,7 @@ const maxSignedReport = 64 << 20
 // signReport signs the report bytes rep with the agent's key, the one
 // the service signs its reports with (made if missing), and returns the
 // signature file's content and the key's fingerprint.
-func signReport(rep []byte, cfgPath string) (sig []byte, fingerprint string, err error) {
+func signReport(rep []byte, cfgPath string, logger *slog.Logger) (sig []byte, fingerprint string, err error) {
 	eff, err := loadConfig(cfgPath, cfgPath != "")
 	if err != nil {
 		return nil, "", err
@@ -38,7 +40,9 @@ func signReport(rep []byte, cfgPath string) (sig []byte, fingerprint string, err
 	if err := os.MkdirAll(eff.Config.StateDir, 0o700); err != nil {
 		return nil, "", fmt.Errorf("state folder: %w (signing needs the service's key: run as the service's user, or pass --config with a state_dir you own)", err)
 	}
-	key, _, err := agentkey.LoadOrCreate(filepath.Join(eff.Config.StateDir, agentkey.FileName), nil)
+	// A corrupt key is moved aside and replaced, which the collector
+	// refuses until an administrator rekeys the host: say so.
+	key, _, err := agentkey.LoadOrCreate(filepath.Join(eff.Config.StateDir, agentkey.FileName), logger)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w (signing needs the service's key: run as the service's user, or pass --config with a state_dir you own)", err)
 	}
@@ -101,6 +105,10 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "content:   not a JSON report (%v)\n", text.Clip(text.OneLine(err.Error()), 120))
 	} else {
 		fmt.Fprintf(stdout, "host:      %s (id %s, %s %s)\n", show(r.Host.Hostname), show(r.Host.ID), show(r.Host.OS), show(r.Host.OSVersion))
+		if r.Host.Root != "" && r.Host.Root != "/" {
+			// scan --root: the signer is the machine that scanned the image.
+			fmt.Fprintf(stdout, "root:      %s: a scan of that filesystem, signed by the machine that scanned it\n", show(r.Host.Root))
+		}
 		fmt.Fprintf(stdout, "scanned:   %s by avscout %s, catalog %s\n", report.FormatTime(r.GeneratedAt), show(r.Agent.Version), show(r.Agent.CatalogVersion))
 		fmt.Fprintf(stdout, "verdict:   %s (%d products, %d restricted)\n", show(report.VerdictOf(&r)), len(r.Products), countRestricted(r.Products))
 	}
@@ -125,19 +133,20 @@ func countRestricted(ps []report.Product) int {
 	return n
 }
 
-// readBounded reads a regular file of at most max bytes. It looks before
-// it opens, so that a named pipe given as a report does not block it.
+// readBounded reads a regular file of at most max bytes. It opens without
+// blocking and checks what it opened, so that a named pipe given as a
+// report, or swapped in for one, does not hang it.
 func readBounded(path string, max int64) ([]byte, error) {
-	if fi, err := os.Stat(path); err != nil {
-		return nil, err
-	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)

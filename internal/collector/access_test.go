@@ -2,7 +2,9 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,12 +71,30 @@ func TestAccessLog(t *testing.T) {
 				t.Errorf("limit=0: %d", resp.status)
 			}
 
-			// No database, no unlogged read.
-			e.store.Close()
-			if resp := e.get(t, "/v1/hosts"); resp.status != http.StatusServiceUnavailable {
-				t.Errorf("read with the access log down: %d %s", resp.status, resp.body)
-			}
 		})
+	}
+}
+
+// auditFails is a store whose audit log cannot be written while
+// everything else works.
+type auditFails struct{ Store }
+
+func (auditFails) Audit(context.Context, store.AuditEntry) error {
+	return errors.New("disk full")
+}
+
+// TestAccessLogFailClosed: a read that cannot be logged is refused;
+// /metrics, which is not logged, is served.
+func TestAccessLogFailClosed(t *testing.T) {
+	e := newEnv(t, "sqlite", func(o *Options) { o.Store = auditFails{o.Store} })
+	e.mustSend(t, fleettest.Report(t, "debian-kaspersky", "h-1", "one", t0))
+	for _, path := range []string{"/v1/hosts", "/v1/export", "/v1/audit"} {
+		if resp := e.get(t, path); resp.status != http.StatusServiceUnavailable || !strings.Contains(resp.errorMessage(t), "access log") {
+			t.Errorf("%s with the access log failing: %d %s", path, resp.status, resp.body)
+		}
+	}
+	if resp := e.get(t, "/metrics"); resp.status != http.StatusOK {
+		t.Errorf("/metrics with the access log failing: %d", resp.status)
 	}
 }
 

@@ -86,7 +86,7 @@ func (s *Server) handleReportSignature(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "the report was received unsigned")
 		return
 	}
-	doc, err := reportsig.Detached(sr.Raw, sr.PublicKey, sr.Signature)
+	doc, err := reportsig.Delivered(sr.Raw, sr.PublicKey, sr.Signature)
 	if err != nil {
 		s.log.Error("stored report signature", "report", sr.ID, "err", err)
 		writeError(w, http.StatusInternalServerError, "the stored signature is malformed")

@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/avscout/avscout/internal/agentkey"
 	"github.com/avscout/avscout/internal/collector/internal/fleettest"
 	"github.com/avscout/avscout/internal/collector/store"
+	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/reportsig"
 )
 
@@ -40,11 +42,11 @@ func TestReportRaw(t *testing.T) {
 				HeaderReprDigest:      "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":",
 				HeaderPublicKey:       keyHeader(agent),
 				HeaderSignature:       sigHeader(ed25519.Sign(agent, sent)),
-				HeaderReceivedAt:      "2026-",
+				HeaderReceivedAt:      report.FormatTime(t0), // the test clock when it was received
 				"Content-Type":        "application/json",
 				"Content-Disposition": `attachment; filename=report-` + signed.ReportID + `.json`,
 			} {
-				if got := resp.header.Get(name); got != want && !(name == HeaderReceivedAt && len(got) == len("2026-01-02T15:04:05Z")) {
+				if got := resp.header.Get(name); got != want {
 					t.Errorf("%s: %q, want %q", name, got, want)
 				}
 			}
@@ -99,5 +101,41 @@ func TestSignedReportIntact(t *testing.T) {
 	sr.Raw = []byte(`{"report_id":"y"}`)
 	if sr.Intact() {
 		t.Error("Intact = true for changed bytes")
+	}
+}
+
+// edSigner signs with an agent key, as the agent's key file would.
+type edSigner struct{ ed25519.PrivateKey }
+
+func (k edSigner) PublicKey() ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
+func (k edSigner) Sign(msg []byte) []byte       { return ed25519.Sign(k.PrivateKey, msg) }
+
+// TestFileSignatureRefused: a report file signed by `scan --sign` for an
+// audit, never sent, cannot be posted as its host's report with that
+// signature, however valid it is as a file signature.
+func TestFileSignatureRefused(t *testing.T) {
+	e := newEnv(t, "sqlite", func(o *Options) { o.AllowUnsigned = false })
+	agent := agentKey("file")
+	current := fleettest.Report(t, "windows-kes-active", "host-file", "host-file", t0)
+	e.mustSendSigned(t, current, agent)
+
+	audit := fleettest.Report(t, "windows-clean", "host-file", "host-file", t0.Add(-time.Hour))
+	raw := fleettest.JSON(t, audit)
+	doc, err := reportsig.Sign(raw, edSigner{agent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := reportsig.Parse(bytes.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := e.sendSigned(t, audit, nil, map[string]string{HeaderPublicKey: keyHeader(agent), HeaderSignature: sig.Signature})
+	if code := refusal(t, resp); code != CodeBadSignature {
+		t.Errorf("a file signature posted as a report's: code %q, want %q", code, CodeBadSignature)
+	}
+	var h struct{ Verdict string }
+	e.get(t, "/v1/hosts/host-file").json(t, &h)
+	if h.Verdict != "non_compliant" {
+		t.Errorf("host verdict %q after the refused post, want non_compliant", h.Verdict)
 	}
 }

@@ -8,6 +8,17 @@
 // the agent sends the collector with every report (see package agentkey
 // and the README's "Trust model"). `avscout verify r.json` checks it.
 //
+// Two kinds of signature share the document, told apart by its format:
+//
+//   - [FormatFile], what `scan --sign` writes: the signature of a fixed
+//     context string followed by the report's bytes. Because of the
+//     context it is never a valid signature for the collector, so a report
+//     file signed for an audit, which was never sent, cannot be posted to
+//     the collector as this host's report.
+//   - [FormatDelivered], what the collector serves for a report it
+//     received: the signature the agent sent it, of the report's bytes
+//     alone.
+//
 // A valid signature proves that whoever holds the key named in the file
 // wrote these bytes, and nothing more: anyone can make a key and sign a
 // forged report with it. What ties a key to a host is its fingerprint,
@@ -34,8 +45,24 @@ import (
 	"github.com/avscout/avscout/internal/text"
 )
 
-// Format names this version of the signature document.
-const Format = "avscout-report-signature/1"
+// Formats of the signature document (see the package doc).
+const (
+	FormatFile      = "avscout-report-signature/1"
+	FormatDelivered = "avscout-delivered-report-signature/1"
+)
+
+// fileContext starts what a [FormatFile] signature signs, before the
+// report's bytes. A report never starts with it (a report is a JSON
+// object), so no file signature is a signature of a report as sent.
+const fileContext = "avscout report file signature\n"
+
+// signedMessage is what a signature document of format signs for report.
+func signedMessage(format string, report []byte) []byte {
+	if format == FormatFile {
+		return append([]byte(fileContext), report...)
+	}
+	return report
+}
 
 // Ext is what a report's file name is given to name its signature file.
 const Ext = ".sig"
@@ -70,17 +97,21 @@ type Signer interface {
 	Sign(msg []byte) []byte
 }
 
-// Sign returns the signature document of report, signed by k, as the
-// bytes to write to the signature file.
+// Sign returns the [FormatFile] signature document of report, signed by
+// k, as the bytes to write to the signature file.
 func Sign(report []byte, k Signer) ([]byte, error) {
-	return Detached(report, k.PublicKey(), k.Sign(report))
+	return document(FormatFile, report, k.PublicKey(), k.Sign(signedMessage(FormatFile, report)))
 }
 
-// Detached returns the signature document of a signature sig already
-// made by pub over report, such as one the collector received with a
-// report: a report downloaded from the collector and this document
+// Delivered returns the [FormatDelivered] document of a signature sig
+// that pub made of report as sent, such as one the collector received
+// with a report: a report downloaded from the collector and this document
 // verify like a report signed by `scan --sign`. It does not check sig.
-func Detached(report []byte, pub ed25519.PublicKey, sig []byte) ([]byte, error) {
+func Delivered(report []byte, pub ed25519.PublicKey, sig []byte) ([]byte, error) {
+	return document(FormatDelivered, report, pub, sig)
+}
+
+func document(format string, report []byte, pub ed25519.PublicKey, sig []byte) ([]byte, error) {
 	if err := edkey.Check(pub); err != nil {
 		return nil, fmt.Errorf("sign report: %w", err)
 	}
@@ -89,7 +120,7 @@ func Detached(report []byte, pub ed25519.PublicKey, sig []byte) ([]byte, error) 
 	}
 	sum := sha256.Sum256(report)
 	doc := Signature{
-		Format:      Format,
+		Format:      format,
 		PublicKey:   keyPrefix + base64.StdEncoding.EncodeToString(pub),
 		Fingerprint: agentkey.Fingerprint(pub),
 		SHA256:      hex.EncodeToString(sum[:]),
@@ -122,8 +153,8 @@ func Parse(r io.Reader) (*Signature, error) {
 	if dec.More() {
 		return nil, errors.New("signature file: data after the JSON object")
 	}
-	if s.Format != Format {
-		return nil, fmt.Errorf("signature file: format %q, want %q", clip(s.Format), Format)
+	if s.Format != FormatFile && s.Format != FormatDelivered {
+		return nil, fmt.Errorf("signature file: format %q, want %q or %q", clip(s.Format), FormatFile, FormatDelivered)
 	}
 	if _, err := s.publicKey(); err != nil {
 		return nil, err
@@ -202,7 +233,7 @@ func Verify(report []byte, sig *Signature, opts Options) (fingerprint string, er
 	if got := hex.EncodeToString(sum[:]); got != sig.SHA256 {
 		return "", fmt.Errorf("%w (sha256 %s, signed %s)", ErrChanged, got, sig.SHA256)
 	}
-	if !ed25519.Verify(pub, report, sigBytes) {
+	if !ed25519.Verify(pub, signedMessage(sig.Format, report), sigBytes) {
 		return "", ErrBadSignature
 	}
 	fp := agentkey.Fingerprint(pub)

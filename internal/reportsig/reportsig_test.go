@@ -61,10 +61,46 @@ func TestSignVerify(t *testing.T) {
 	if _, err := Verify(rep, sig, Options{Fingerprints: []string{"SHA256:other", fp}}); err != nil {
 		t.Errorf("Verify with the signer among the expected keys: %v", err)
 	}
-	// The collector verifies the same signature over the same bytes.
+	// A file signature is never one the collector accepts for the report
+	// as sent: a report signed for an audit cannot be posted as the host's.
 	raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(sig.Signature, "ed25519:"))
-	if !ed25519.Verify(k.PublicKey(), rep, raw) {
-		t.Error("the signature is not a plain Ed25519 signature of the report's bytes")
+	if ed25519.Verify(k.PublicKey(), rep, raw) {
+		t.Error("a file signature verifies as the agent's signature of the report as sent")
+	}
+}
+
+// TestDelivered: the collector's document of the signature an agent sent
+// with a report verifies that report; relabelled as a file signature, or
+// a file signature relabelled as delivered, it does not.
+func TestDelivered(t *testing.T) {
+	rep := report(t)
+	k := newKey(1)
+	out, err := Delivered(rep, k.PublicKey(), k.Sign(rep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := Parse(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig.Format != FormatDelivered {
+		t.Errorf("format %q", sig.Format)
+	}
+	if _, err := Verify(rep, sig, Options{}); err != nil {
+		t.Errorf("Verify(delivered): %v", err)
+	}
+	relabel := *sig
+	relabel.Format = FormatFile
+	if _, err := Verify(rep, &relabel, Options{}); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("a delivered signature relabelled as a file signature: %v", err)
+	}
+	file := *signDoc(t, rep, k)
+	file.Format = FormatDelivered
+	if _, err := Verify(rep, &file, Options{}); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("a file signature relabelled as delivered: %v", err)
+	}
+	if _, err := Delivered(rep, k.PublicKey(), []byte("short")); err == nil {
+		t.Error("Delivered accepted a 5-byte signature")
 	}
 }
 

@@ -485,13 +485,15 @@ func newHostView(h store.HostDetail, now time.Time, staleAfter time.Duration) ho
 		CatalogVersion:  rep.Agent.CatalogVersion,
 		FirstSeen:       newStamp(now, h.FirstSeen),
 		LastSeen:        newStamp(now, h.LastSeen),
-		Generated:       newStamp(now, rep.GeneratedAt),
+		Generated:       newStamp(now, h.LastScan), // what staleness counts from, even when the report cannot be decoded
 		ReportID:        cmp.Or(rep.ReportID, h.LastReportID),
-		ReportURL:       reportPath(h.LastReportID),
 		ScanDuration:    strconv.FormatInt(rep.DurationMS, 10) + " ms",
 		Restricted:      h.Restricted,
 		Protected:       h.Protection,
 		FleetStaleAfter: humanDuration(staleAfter),
+	}
+	if h.LastReportID != "" {
+		v.ReportURL = reportPath(h.LastReportID)
 	}
 	keys := make([]string, 0, len(h.Tags))
 	for k := range h.Tags {

@@ -840,6 +840,7 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 			for _, q := range []string{
 				// Undo migration 4 (scan-time index), then 3 (keys).
 				"DROP INDEX hosts_last_generated",
+				"DROP INDEX admin_audit_target",
 				"DELETE FROM schema_migrations WHERE version = 4",
 				"DROP TABLE host_keys",
 				"DROP TABLE admin_audit",
