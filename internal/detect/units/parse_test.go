@@ -30,6 +30,10 @@ func TestParseUnit(t *testing.T) {
 			[]string{"/opt/kaspersky/kesl/libexec/kesl", "--daemon", "--foreground"}},
 		{"first of several (oneshot)", "[Service]\nType=oneshot\nExecStart=/usr/bin/a\nExecStart=/usr/bin/b\n", []string{"/usr/bin/a"}},
 		{"reset", "[Service]\nExecStart=/usr/bin/old\nExecStart=\nExecStart=/usr/bin/new\n", []string{"/usr/bin/new"}},
+		// systemd takes prefixes off the first word; prefixes alone leave an
+		// empty path, and it ignores the line (found by FuzzParseUnit).
+		{"prefixes alone", "[Service]\nExecStart=!      !000\n", nil},
+		{"prefixes alone, then a line", "[Service]\nExecStart=- /usr/bin/ignored\nExecStart=/usr/bin/next\n", []string{"/usr/bin/next"}},
 		{"reset to nothing", "[Service]\nExecStart=/usr/bin/old\nExecStart=\n", nil},
 		{"other section", "[Unit]\nExecStart=/not/this\n[Service]\nExecStartPre=/usr/bin/pre\nExecStart=/usr/bin/this\n", []string{"/usr/bin/this"}},
 		{"comments and spacing", "# comment\n; comment\n[Service]\n  ExecStart = /usr/sbin/clamd --foreground=true\n", []string{"/usr/sbin/clamd", "--foreground=true"}},

@@ -138,9 +138,15 @@ const execPrefixes = "-@:+!|"
 // splitExec splits an ExecStart= value into words, honouring quotes and
 // backslash escapes as systemd does for command lines, and takes the
 // prefixes off the program. With the "@" prefix the second word is
-// argv[0], not an argument, and is dropped.
+// argv[0], not an argument, and is dropped. Prefixes belong to the first
+// word: a first word of prefixes alone ("- /usr/bin/x") leaves no
+// program, and systemd ignores the line ("Empty path in command line"),
+// as this does by returning nil.
 func splitExec(value string) []string {
 	prog := strings.TrimLeft(value, execPrefixes)
+	if len(prog) < len(value) && (prog == "" || prog[0] == ' ' || prog[0] == '\t') {
+		return nil
+	}
 	argv0 := strings.Contains(value[:len(value)-len(prog)], "@")
 	words := splitWords(prog, true)
 	if argv0 && len(words) > 1 {
