@@ -56,8 +56,9 @@ func (s *Server) logAccess(ctx context.Context, r *http.Request, credential stri
 }
 
 // handleAudit lists the audit log, newest first: the access log and the
-// changes. ?target= keeps the entries on one path or host id; ?limit=
-// (1 to 1000, default 100).
+// changes. ?target= keeps the entries on one path or host id, ?action=
+// those of one action (read, export, host.rekey …); ?before= an entry's id
+// gives the page after it; ?limit= 1 to 1000 (default 100).
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := 100
@@ -69,7 +70,9 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	entries, err := s.store.AuditLog(r.Context(), q.Get("target"), limit)
+	entries, err := s.store.AuditPage(r.Context(), store.AuditFilter{
+		Target: q.Get("target"), Action: q.Get("action"), Before: q.Get("before"), Limit: limit,
+	})
 	if err != nil {
 		s.storeError(w, "audit log", err)
 		return

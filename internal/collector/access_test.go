@@ -67,6 +67,16 @@ func TestAccessLog(t *testing.T) {
 					t.Errorf("entry %d = %+v, want %+v", i, got[i], want[i])
 				}
 			}
+			var exports struct{ Entries []store.AuditEntry }
+			e.get(t, "/v1/audit?action=export").json(t, &exports)
+			if len(exports.Entries) != 2 || exports.Entries[0].Target != "/v1/reports/"+r.ReportID+"/raw" {
+				t.Errorf("action=export: %+v", exports.Entries)
+			}
+			var next struct{ Entries []store.AuditEntry }
+			e.get(t, "/v1/audit?action=export&before="+exports.Entries[0].ID).json(t, &next)
+			if len(next.Entries) != 1 || next.Entries[0].Target != "/v1/export" {
+				t.Errorf("the page after the newest export: %+v", next.Entries)
+			}
 			if resp := e.get(t, "/v1/audit?limit=0"); resp.status != http.StatusBadRequest {
 				t.Errorf("limit=0: %d", resp.status)
 			}

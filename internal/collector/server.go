@@ -49,7 +49,7 @@ type Store interface {
 	Export(ctx context.Context, f store.HostFilter, fn func(store.ExportRow) error) error
 	SignedReport(ctx context.Context, id string) (store.SignedReport, error)
 	Audit(ctx context.Context, e store.AuditEntry) error
-	AuditLog(ctx context.Context, target string, limit int) ([]store.AuditEntry, error)
+	AuditPage(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 	Ping(ctx context.Context) error
 }
 

@@ -380,11 +380,23 @@ func decodeBody(body []byte, v any) error {
 	return nil
 }
 
+// maxRawBody bounds a stored report once decompressed: far above any
+// report the collector accepts (--max-body), so that a body changed in
+// the database into a decompression bomb cannot exhaust memory.
+const maxRawBody = 256 << 20
+
 // rawBody decompresses a stored report body.
 func rawBody(body []byte) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("decompressing stored report: %w", err)
 	}
-	return io.ReadAll(zr)
+	raw, err := io.ReadAll(io.LimitReader(zr, maxRawBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("decompressing stored report: %w", err)
+	}
+	if len(raw) > maxRawBody {
+		return nil, fmt.Errorf("stored report larger than %d MiB decompressed: the database was changed", maxRawBody>>20)
+	}
+	return raw, nil
 }

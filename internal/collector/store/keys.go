@@ -297,14 +297,42 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 // newest first; target, when not "", keeps only those on it (spelt as
 // given to Audit or Rekey: it is cleaned as they store it).
 func (s *Store) AuditLog(ctx context.Context, target string, limit int) ([]AuditEntry, error) {
-	if limit <= 0 || limit > MaxLimit {
+	return s.AuditPage(ctx, AuditFilter{Target: target, Limit: limit})
+}
+
+// AuditFilter selects audit entries.
+type AuditFilter struct {
+	Target string    // only entries on this target (a path or a host id)
+	Action string    // only entries of this action (AuditRead, AuditRekey, …)
+	// Before, an entry's id, keeps the entries listed after it (older, or
+	// as old and of a lower id): the next page after one ending there.
+	Before string
+	Limit  int       // 1 to MaxLimit
+}
+
+// AuditPage returns the entries f selects, newest first.
+func (s *Store) AuditPage(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	if f.Limit <= 0 || f.Limit > MaxLimit {
 		return nil, fmt.Errorf("%w limit: want 1 to %d", ErrInvalid, MaxLimit)
 	}
+	args := []any{f.Limit}
+	var conds []string
+	if f.Target != "" {
+		args = append(args, auditText(f.Target, maxAuditField))
+		conds = append(conds, fmt.Sprintf("target = $%d", len(args)))
+	}
+	if f.Action != "" {
+		args = append(args, auditText(f.Action, maxAuditField))
+		conds = append(conds, fmt.Sprintf("action = $%d", len(args)))
+	}
+	if f.Before != "" {
+		args = append(args, f.Before)
+		n := len(args)
+		conds = append(conds, fmt.Sprintf("(at < (SELECT at FROM admin_audit WHERE id = $%d) OR at = (SELECT at FROM admin_audit WHERE id = $%d) AND id < $%d)", n, n, n))
+	}
 	q := "SELECT id, at, credential, remote, action, target, detail FROM admin_audit"
-	args := []any{limit}
-	if target != "" {
-		q += " WHERE target = $2"
-		args = append(args, auditText(target, maxAuditField))
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
 	}
 	rows, err := s.r.QueryContext(ctx, q+" ORDER BY at DESC, id DESC LIMIT $1", args...)
 	if err != nil {

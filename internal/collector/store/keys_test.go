@@ -269,3 +269,57 @@ func TestPruneAccessLog(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditPage: pages of the audit log, cut by the last entry's id, list
+// every entry once, entries of the same microsecond included; filters by
+// action and target.
+func TestAuditPage(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, c *clock) {
+		ctx := context.Background()
+		at := t0.Add(-time.Hour)
+		for i := range 7 {
+			action := AuditRead
+			if i%3 == 0 {
+				action = AuditExport
+			}
+			e := AuditEntry{At: at, Credential: "alice", Action: action, Target: "/v1/export"}
+			if i >= 5 {
+				e.At = at.Add(time.Duration(i) * time.Second)
+			}
+			if err := s.Audit(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen := map[string]bool{}
+		var before string
+		for page := 0; ; page++ {
+			entries, err := s.AuditPage(ctx, AuditFilter{Limit: 2, Before: before})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) == 0 {
+				break
+			}
+			for _, e := range entries {
+				if seen[e.ID] {
+					t.Fatalf("entry %s listed twice", e.ID)
+				}
+				seen[e.ID] = true
+			}
+			before = entries[len(entries)-1].ID
+			if page > 10 {
+				t.Fatal("paging does not end")
+			}
+		}
+		if len(seen) != 7 {
+			t.Errorf("pages listed %d entries, want 7", len(seen))
+		}
+		exports, err := s.AuditPage(ctx, AuditFilter{Action: AuditExport, Target: "/v1/export", Limit: 10})
+		if err != nil || len(exports) != 3 {
+			t.Errorf("action filter: %d entries, %v; want 3", len(exports), err)
+		}
+		if _, err := s.AuditPage(ctx, AuditFilter{Limit: 0}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("limit 0: %v", err)
+		}
+	})
+}
