@@ -302,12 +302,12 @@ func (s *Store) AuditLog(ctx context.Context, target string, limit int) ([]Audit
 
 // AuditFilter selects audit entries.
 type AuditFilter struct {
-	Target string    // only entries on this target (a path or a host id)
-	Action string    // only entries of this action (AuditRead, AuditRekey, …)
+	Target string // only entries on this target (a path or a host id)
+	Action string // only entries of this action (AuditRead, AuditRekey, …)
 	// Before, an entry's id, keeps the entries listed after it (older, or
 	// as old and of a lower id): the next page after one ending there.
 	Before string
-	Limit  int       // 1 to MaxLimit
+	Limit  int // 1 to MaxLimit
 }
 
 // AuditPage returns the entries f selects, newest first.
