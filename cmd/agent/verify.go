@@ -110,7 +110,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "root:      %s: a scan of that filesystem, signed by the machine that scanned it\n", show(r.Host.Root))
 		}
 		fmt.Fprintf(stdout, "scanned:   %s by avscout %s, catalog %s\n", report.FormatTime(r.GeneratedAt), show(r.Agent.Version), show(r.Agent.CatalogVersion))
-		fmt.Fprintf(stdout, "verdict:   %s (%d products, %d restricted)\n", show(report.VerdictOf(&r)), len(r.Products), countRestricted(r.Products))
+		inUse, leftover := report.RestrictedCounts(r.Products)
+		fmt.Fprintf(stdout, "verdict:   %s (%d products; restricted: %d installed or active, %d leftovers)\n", show(report.VerdictOf(&r)), len(r.Products), inUse, leftover)
 	}
 	if len(keys) == 0 {
 		fmt.Fprintln(stdout, "signer:    not checked against an expected key; compare the fingerprint with `avscout status` on the host or the collector's host page, or pass --key")
@@ -122,16 +123,6 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 
 // show makes report text safe to print on one line of a terminal.
 func show(s string) string { return text.Clip(text.OneLine(s), 200) }
-
-func countRestricted(ps []report.Product) int {
-	n := 0
-	for _, p := range ps {
-		if p.Restricted {
-			n++
-		}
-	}
-	return n
-}
 
 // readBounded reads a regular file of at most max bytes. It opens without
 // blocking and checks what it opened, so that a named pipe given as a

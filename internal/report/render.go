@@ -57,9 +57,9 @@ func renderJSON(w io.Writer, r *Report) error {
 	return enc.Encode(r)
 }
 
-// restrictedCounts returns how many restricted products are in use (active
+// RestrictedCounts returns how many restricted products are in use (active
 // or installed) and how many are leftovers.
-func restrictedCounts(products []Product) (inUse, leftover int) {
+func RestrictedCounts(products []Product) (inUse, leftover int) {
 	for _, p := range products {
 		switch {
 		case restrictedInUse(p):

@@ -91,7 +91,7 @@ func writeTableHeader(b *bytes.Buffer, r *Report) {
 // writeVerdict writes the banner: NOT COMPLIANT, INCOMPLETE (with the
 // sources that could not look, and how) or COMPLIANT.
 func writeVerdict(b *bytes.Buffer, r *Report) {
-	inUse, leftover := restrictedCounts(r.Products)
+	inUse, leftover := RestrictedCounts(r.Products)
 	switch verdict := VerdictOf(r); {
 	case verdict == VerdictNonCompliant:
 		fmt.Fprintf(b, "NOT COMPLIANT: %d restricted product(s) installed or active\n", inUse)
