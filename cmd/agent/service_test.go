@@ -26,6 +26,7 @@ import (
 	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/report/schema"
+	"github.com/avscout/avscout/internal/syncbuf"
 )
 
 // loopCollector is a real HTTP server on loopback speaking the collector's
@@ -280,10 +281,10 @@ func kasperskyRoot(t *testing.T) string {
 
 // startService starts `avscout service run` in the foreground and returns
 // the process; its standard error goes to a file in the test's folder.
-func startService(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
+func startService(t *testing.T, args ...string) (*exec.Cmd, *syncbuf.Buffer) {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"service", "run"}, args...)...)
-	logs := new(lockedBuffer)
+	logs := new(syncbuf.Buffer)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -295,24 +296,6 @@ func startService(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
 		}
 	})
 	return cmd, logs
-}
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // The service scans on its schedule, queues, delivers to a real HTTP

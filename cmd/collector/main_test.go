@@ -33,6 +33,7 @@ import (
 	"github.com/avscout/avscout/internal/collector/store"
 	"github.com/avscout/avscout/internal/collector/store/pgtest"
 	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/syncbuf"
 )
 
 var pg = pgtest.New()
@@ -175,19 +176,8 @@ func goldenReport(t *testing.T, name, hostID string, at time.Time) (id string, g
 type collectorProc struct {
 	cmd    *exec.Cmd
 	base   string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	exited chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
 }
 
 // logWith returns the collector's log once it holds want (it may be
@@ -205,12 +195,6 @@ func (p *collectorProc) logWith(t *testing.T, want string) string {
 	}
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -226,7 +210,7 @@ func freePort(t *testing.T) int {
 func start(t *testing.T, client *http.Client, scheme string, args ...string) *collectorProc {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p := &collectorProc{base: scheme + "://" + addr, stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	p := &collectorProc{base: scheme + "://" + addr, stderr: &syncbuf.Buffer{}, exited: make(chan error, 1)}
 	p.cmd = exec.Command(build(t), append([]string{"serve", "--listen", addr}, args...)...)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {

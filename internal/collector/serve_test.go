@@ -19,9 +19,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/avscout/avscout/internal/syncbuf"
 )
 
 func TestConfigCheck(t *testing.T) {
@@ -266,29 +267,11 @@ func TestServeConfigErrors(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestServe starts a collector on a free port, finds its address in
 // the start-up log, asks it for /healthz, and stops it by ending ctx.
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	var log lockedBuffer
+	var log syncbuf.Buffer
 	c := DefaultConfig()
 	c.Listen, c.DB, c.Version = "127.0.0.1:0", filepath.Join(dir, "avscout.db"), "test-1"
 	c.Logger = slog.New(slog.NewTextHandler(&log, nil))
