@@ -27,11 +27,17 @@ import (
 // Catalog is the whole of avscout's vendor knowledge.
 type Catalog struct {
 	// Version identifies the catalog in reports (a date, "2026.11.22").
-	Version  string            `yaml:"version" json:"version"`
-	Policy   Policy            `yaml:"policy" json:"policy"`
-	Vendors  []Vendor          `yaml:"vendors" json:"vendors"`
-	Products []Product         `yaml:"products" json:"products"`
-	Sources  map[string]string `yaml:"sources" json:"sources"` // citation key → reference
+	Version  string    `yaml:"version" json:"version"`
+	Policy   Policy    `yaml:"policy" json:"policy"`
+	Vendors  []Vendor  `yaml:"vendors" json:"vendors"`
+	Products []Product `yaml:"products" json:"products"`
+	// Obstacles are what stands in the way of removing products, which
+	// products' and vendors' removal data name; Fallbacks the protection
+	// each OS brings of its own once the last antivirus is gone (keyed
+	// by OS). The remediation planner reads both.
+	Obstacles []Obstacle          `yaml:"obstacles,omitempty" json:"obstacles,omitempty"`
+	Fallbacks map[string]Fallback `yaml:"fallbacks,omitempty" json:"fallbacks,omitempty"`
+	Sources   map[string]string   `yaml:"sources" json:"sources"` // citation key → reference
 
 	vendorByID map[string]*Vendor
 }
@@ -79,7 +85,10 @@ type Vendor struct {
 	// Technology lists per OS the components that are this vendor's
 	// wherever they appear: drivers, engine executables, data folders.
 	Technology map[string]Fingerprints `yaml:"technology,omitempty" json:"technology,omitempty"`
-	Sources    []string                `yaml:"sources,omitempty" json:"sources,omitempty"`
+	// Removal holds, per OS, what removing any of this vendor's products
+	// (or a build on its technology) involves; see [Removal].
+	Removal map[string]Removal `yaml:"removal,omitempty" json:"removal,omitempty"`
+	Sources []string           `yaml:"sources,omitempty" json:"sources,omitempty"`
 }
 
 // Product is one product a vendor ships.
@@ -93,7 +102,10 @@ type Product struct {
 	WhiteLabel   bool                    `yaml:"white_label,omitempty" json:"white_label,omitempty"`
 	Technology   string                  `yaml:"technology,omitempty" json:"technology,omitempty"`
 	Fingerprints map[string]Fingerprints `yaml:"fingerprints" json:"fingerprints"` // keyed by OS
-	Sources      []string                `yaml:"sources,omitempty" json:"sources,omitempty"`
+	// Removal holds, per OS, what removing this product involves beyond
+	// its vendor's removal data; see [Removal].
+	Removal map[string]Removal `yaml:"removal,omitempty" json:"removal,omitempty"`
+	Sources []string           `yaml:"sources,omitempty" json:"sources,omitempty"`
 }
 
 // Fingerprints are patterns matched against observations on one OS. Each
@@ -229,6 +241,10 @@ func (c *Catalog) validate() error {
 		}
 		checkSources(what, v.Sources)
 	}
+	errs = append(errs, c.validateRemediation()...)
+	for i := range c.Vendors {
+		errs = append(errs, c.validateRemoval(fmt.Sprintf("vendor %q", c.Vendors[i].ID), c.Vendors[i].Removal)...)
+	}
 	seen := map[string]bool{}
 	for i := range c.Products {
 		p := &c.Products[i]
@@ -261,6 +277,7 @@ func (c *Catalog) validate() error {
 			errs = append(errs, fp.validate(what, os)...)
 		}
 		checkSources(what, p.Sources)
+		errs = append(errs, c.validateRemoval(what, p.Removal)...)
 	}
 	if c.Policy.ID == "" {
 		bad("policy: id is empty")
