@@ -51,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runConfig(rest, stdout, stderr)
 	case "verify":
 		return runVerify(rest, stdout, stderr)
+	case "remediate":
+		return runRemediate(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "avscout %s\n", version)
 	case "help", "-h", "--help", "-help":
@@ -80,6 +82,8 @@ Usage:
   avscout scan [--format table|json|jamf] [--output FILE] [--root DIR] [--os linux|windows|darwin]
                [--catalog FILE] [--fail-on restricted[,incomplete]] [--sources a,b,…]
                [--sign [--config FILE]]   (with --output FILE --format json: write FILE.sig)
+  avscout remediate --plan [--format table|json] [--root DIR --os linux|windows|darwin] [--catalog FILE]
+                   (how to remove each restricted product found; runs nothing)
   avscout verify [--key FINGERPRINT] [--signature FILE.sig] FILE   (check a signed report, offline)
   avscout catalog [--format table|json] [--catalog FILE]
   avscout service install|uninstall|start|stop|restart|status [--config FILE]

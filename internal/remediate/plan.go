@@ -1,0 +1,553 @@
+// Package remediate turns a scan report into a removal plan: for each
+// restricted product found, the exact commands that remove it (derived
+// from the evidence the scan recorded — MSI product codes, uninstall
+// commands, package names, launchd jobs), the obstacles the catalog
+// knows of, what is left to delete afterwards, and whether another
+// antivirus will still protect the host.
+//
+// Planning is pure: it reads a report and the catalog (and, through a
+// function it is given, which files exist on the target) and never runs
+// anything. It exists apart from the scan because the scan only observes
+// and judges, and apart from the CLI because `remediate --plan` on a
+// mounted image and `remediate --execute` on the live host must plan
+// alike. It never plans anything for a product the report does not mark
+// restricted, and it never builds a shell command: every command is an
+// argv, and evidence that would only make sense to a shell is refused
+// with the reason.
+package remediate
+
+import (
+	"cmp"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/avscout/avscout/internal/catalog"
+	"github.com/avscout/avscout/internal/host"
+	"github.com/avscout/avscout/internal/report"
+)
+
+// Actions of a step.
+const (
+	ActionMSI           = "msi-uninstall"     // msiexec /x {product code}
+	ActionUninstall     = "uninstall-command" // the uninstall entry's own command
+	ActionPackages      = "remove-packages"   // the package manager
+	ActionUninstaller   = "run-uninstaller"   // the product's own uninstall program (macOS)
+	ActionBootout       = "unload-job"        // launchctl bootout
+	ActionForgetReceipt = "forget-receipt"    // pkgutil --forget
+)
+
+// Plan is how to remove the restricted products of one host.
+type Plan struct {
+	Host    string `json:"host"`
+	OS      string `json:"os"`
+	Verdict string `json:"verdict"` // of the report planned from
+	// Products are in the order to remove them: a product the catalog
+	// marks Last (Network Agent) after every other.
+	Products []ProductPlan `json:"products"`
+	// Protection says whether another antivirus will protect the host
+	// once the products are removed; empty when nothing is to be removed.
+	Protection Protection `json:"protection"`
+	// Sources are the catalog's references for every citation key in
+	// the plan.
+	Sources map[string]string `json:"sources,omitempty"`
+}
+
+// ProductPlan is how to remove one product.
+type ProductPlan struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Vendor  string `json:"vendor"`
+	Version string `json:"version,omitempty"`
+	State   string `json:"state"`
+	// Last is true when the product goes after every other (the catalog
+	// says so: a management agent).
+	Last      bool       `json:"last,omitempty"`
+	Steps     []Step     `json:"steps"`
+	Obstacles []Obstacle `json:"obstacles,omitempty"`
+	// Leftovers are folders, files and registry keys to delete once the
+	// steps have run.
+	Leftovers []Leftover `json:"leftovers,omitempty"`
+	// Rejected is evidence that held a command the plan will not run,
+	// and why.
+	Rejected []Rejected `json:"rejected,omitempty"`
+	// Manual says why no step could be derived, when none was, for an
+	// installed or active product.
+	Manual string `json:"manual,omitempty"`
+}
+
+// Step is one command of a plan.
+type Step struct {
+	Action string   `json:"action"`
+	Argv   []string `json:"argv"`
+	// From is where the command comes from: the evidence's location (an
+	// uninstall key, a package database), or "catalog".
+	From string `json:"from"`
+	// Properties are Windows Installer properties an obstacle may
+	// require the administrator to add ("KLLOGIN=<value>"): named, never
+	// filled in.
+	Properties []string `json:"properties_if_protected,omitempty"`
+	Note       string   `json:"note,omitempty"`
+}
+
+// Obstacle is a catalogued obstacle to removing a product.
+type Obstacle struct {
+	ID         string   `json:"id"`
+	Summary    string   `json:"summary"`
+	Action     string   `json:"action"`
+	Properties []string `json:"properties,omitempty"`
+	Tool       string   `json:"tool,omitempty"`
+	Sources    []string `json:"sources"`
+}
+
+// Leftover is something to delete after the uninstall.
+type Leftover struct {
+	Kind string `json:"kind"` // "path" or "key"
+	Path string `json:"path"`
+	// Present: "yes" (seen on the host), or "unknown" (not checked).
+	Present string `json:"present"`
+}
+
+// Rejected is evidence whose command will not be run.
+type Rejected struct {
+	Evidence string `json:"evidence"` // its location
+	Reason   string `json:"reason"`
+}
+
+// Protection says what protects the host after the removal.
+type Protection struct {
+	// Protected is true when another, unrestricted antivirus, EDR or
+	// security suite is active on the host.
+	Protected bool     `json:"protected"`
+	By        []string `json:"by,omitempty"`
+	// Warning is set when nothing else will protect the host; Fallback
+	// names what the OS brings of its own, when it brings anything.
+	Warning  string            `json:"warning,omitempty"`
+	Fallback *catalog.Fallback `json:"fallback,omitempty"`
+}
+
+// Options tune planning.
+type Options struct {
+	// Exists reports whether an absolute path on the target exists;
+	// known is false when that cannot be told. Nil knows nothing: every
+	// catalogued path is then "unknown".
+	Exists func(targetPath string) (exists, known bool)
+	// LogDir is the folder (an absolute target path) msiexec writes its
+	// verbose log in; "C:\Windows\Temp" when empty.
+	LogDir string
+}
+
+// New plans the removal of the restricted products of r.
+func New(r *report.Report, c *catalog.Catalog, opts Options) *Plan {
+	targetOS := host.OS(r.Host.OS)
+	p := &Plan{Host: r.Host.Hostname, OS: r.Host.OS, Verdict: report.VerdictOf(r), Products: []ProductPlan{}}
+	cited := map[string]bool{}
+	for _, prod := range r.Products {
+		if !prod.Restricted {
+			continue // never: only what the policy restricts is removed
+		}
+		rm, ok := c.RemovalOf(prod.ID, string(targetOS))
+		if !ok {
+			// A build the catalog does not hold (a white-label found
+			// through its technology): its technology vendor's data.
+			rm, _ = c.VendorRemoval(cmp.Or(prod.Technology, prod.Vendor), string(targetOS))
+		}
+		pp := planProduct(prod, rm, c, targetOS, opts)
+		for _, k := range rm.Sources {
+			cited[k] = true
+		}
+		for _, o := range pp.Obstacles {
+			for _, k := range o.Sources {
+				cited[k] = true
+			}
+		}
+		p.Products = append(p.Products, pp)
+	}
+	slices.SortStableFunc(p.Products, func(a, b ProductPlan) int {
+		switch {
+		case a.Last == b.Last:
+			return 0
+		case a.Last:
+			return 1
+		}
+		return -1
+	})
+	if len(p.Products) > 0 {
+		p.Protection = protection(r, c, targetOS, cited)
+	}
+	if len(cited) > 0 {
+		p.Sources = map[string]string{}
+		for k := range cited {
+			p.Sources[k] = c.Sources[k]
+		}
+	}
+	return p
+}
+
+func planProduct(prod report.Product, rm catalog.Removal, c *catalog.Catalog, targetOS host.OS, opts Options) ProductPlan {
+	pp := ProductPlan{ID: prod.ID, Name: prod.Name, Vendor: prod.Vendor, Version: prod.Version, State: prod.State,
+		Last: rm.Last, Steps: []Step{}}
+	var props []string
+	for _, id := range rm.Obstacles {
+		o, ok := c.Obstacle(id)
+		if !ok {
+			continue
+		}
+		pp.Obstacles = append(pp.Obstacles, Obstacle{ID: o.ID, Summary: o.Summary, Action: o.Action,
+			Properties: o.Properties, Tool: o.Tool, Sources: o.Sources})
+		props = append(props, o.Properties...)
+	}
+	switch targetOS {
+	case host.Windows:
+		planWindows(&pp, prod, props, opts)
+	case host.Linux:
+		planLinux(&pp, prod, opts)
+	case host.Darwin:
+		planDarwin(&pp, prod, rm, opts)
+	}
+	pp.Leftovers = leftovers(prod, rm, opts)
+	if len(pp.Steps) == 0 && prod.State != report.StateLeftover {
+		pp.Manual = "no removal command could be derived from the evidence"
+		if tool := toolOf(pp.Obstacles); tool != "" {
+			pp.Manual += "; remove it with the vendor's removal tool (" + tool + ") or by hand"
+		} else {
+			pp.Manual += "; remove it by hand"
+		}
+	}
+	return pp
+}
+
+// planWindows derives one step from each uninstall entry of the product:
+// msiexec /x for a Windows Installer product, else the entry's own
+// uninstall command when it is a plain program invocation.
+func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Options) {
+	logDir := cmp.Or(opts.LogDir, `C:\Windows\Temp`)
+	seen := map[string]bool{}
+	for _, e := range prod.Evidence {
+		if e.Source != "uninstall" || e.Kind != "app" {
+			continue
+		}
+		cmd, ok, err := uninstallString(e.Value)
+		if err != nil {
+			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: err.Error()})
+			continue
+		}
+		if !ok {
+			continue // an entry without an uninstall command
+		}
+		argv, err := parseUninstall(cmd)
+		if err != nil {
+			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "uninstall command " + err.Error()})
+			continue
+		}
+		key := e.Location[strings.LastIndexByte(e.Location, '\\')+1:]
+		if isMSI(argv) {
+			code := msiProductCode(argv)
+			if code == "" && isProductCode(key) {
+				code = strings.ToUpper(key)
+			}
+			if code == "" {
+				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
+					Reason: "msiexec command without a product code, and the entry is not named by one"})
+				continue
+			}
+			if seen[code] {
+				continue
+			}
+			seen[code] = true
+			log := logDir + `\avscout-remove-` + code[1:len(code)-1] + ".log"
+			pp.Steps = append(pp.Steps, Step{Action: ActionMSI,
+				Argv:       []string{`C:\Windows\System32\msiexec.exe`, "/x", code, "/qn", "/norestart", "/l*v", log},
+				From:       e.Location,
+				Properties: props,
+				Note:       "Windows Installer product " + code + "; a restart may be needed to finish",
+			})
+			continue
+		}
+		id := strings.ToLower(QuoteWindows(argv))
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		pp.Steps = append(pp.Steps, Step{Action: ActionUninstall, Argv: argv, From: e.Location,
+			Note: "the entry's own uninstall command; it may ask questions (no quiet form is recorded)"})
+	}
+}
+
+// uninstallString takes the uninstall command out of the evidence value
+// the uninstall source writes ("Name 1.0 (Publisher), installed …,
+// uninstall: COMMAND"). ok is false when the entry has none; an error
+// when the value is ambiguous (the marker twice: a display name or
+// publisher that imitates it).
+func uninstallString(value string) (cmd string, ok bool, err error) {
+	const marker = ", uninstall: "
+	i := strings.Index(value, marker)
+	if i < 0 {
+		return "", false, nil
+	}
+	if strings.LastIndex(value, marker) != i {
+		return "", false, errAmbiguous
+	}
+	return value[i+len(marker):], true, nil
+}
+
+func isMSI(argv []string) bool {
+	prog := strings.ToLower(argv[0])
+	base := prog[strings.LastIndexAny(prog, `\/`)+1:]
+	return base == "msiexec" || base == "msiexec.exe"
+}
+
+// packageTools are the package databases a Linux product's packages come
+// from, by evidence source.
+func packageCommand(source string, pkgs []string, exists func(string) bool) []string {
+	switch source {
+	case "dpkg":
+		if exists("/usr/bin/apt-get") {
+			return append([]string{"apt-get", "purge", "-y"}, pkgs...)
+		}
+		return append([]string{"dpkg", "--purge"}, pkgs...)
+	case "rpm":
+		if exists("/usr/bin/dnf") {
+			return append([]string{"dnf", "remove", "-y"}, pkgs...)
+		}
+		return append([]string{"rpm", "-e"}, pkgs...)
+	case "pacman":
+		return append([]string{"pacman", "-R", "--noconfirm"}, pkgs...)
+	case "apk":
+		return append([]string{"apk", "del"}, pkgs...)
+	}
+	return nil
+}
+
+// planLinux derives one step per package database: the product's
+// packages, removed (and their configuration purged) together.
+func planLinux(pp *ProductPlan, prod report.Product, opts Options) {
+	bySource := map[string][]string{}
+	var order []string
+	from := map[string]string{}
+	for _, e := range prod.Evidence {
+		if e.Kind != "package" || packageCommand(e.Source, nil, func(string) bool { return false }) == nil {
+			continue
+		}
+		name, _, _ := strings.Cut(e.Value, " ")
+		if !packageName(name) {
+			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "package name " + quoteShort(name) + " is not a plain package name"})
+			continue
+		}
+		if _, ok := bySource[e.Source]; !ok {
+			order = append(order, e.Source)
+			from[e.Source] = e.Location
+		}
+		if !slices.Contains(bySource[e.Source], name) {
+			bySource[e.Source] = append(bySource[e.Source], name)
+		}
+	}
+	exists := func(p string) bool {
+		if opts.Exists == nil {
+			return true // the usual front end, when nothing can be checked
+		}
+		ok, _ := opts.Exists(p)
+		return ok
+	}
+	for _, src := range order {
+		pkgs := bySource[src]
+		slices.Sort(pkgs)
+		pp.Steps = append(pp.Steps, Step{Action: ActionPackages, Argv: packageCommand(src, pkgs, exists), From: from[src]})
+	}
+}
+
+// planDarwin runs the product's own uninstall script, when the catalog
+// names one and it is there, then unloads the product's launchd daemons
+// and forgets its installer receipts.
+func planDarwin(pp *ProductPlan, prod report.Product, rm catalog.Removal, opts Options) {
+	for _, u := range rm.Uninstallers {
+		exists, known := false, false
+		if opts.Exists != nil {
+			exists, known = opts.Exists(u)
+		}
+		if known && !exists {
+			continue
+		}
+		s := Step{Action: ActionUninstaller, Argv: []string{u}, From: "catalog"}
+		if !known {
+			s.Note = "if present on the host (not checked)"
+		}
+		pp.Steps = append(pp.Steps, s)
+		break
+	}
+	for _, e := range prod.Evidence {
+		switch {
+		case e.Source == "launchd" && e.Kind == "service":
+			label, _, _ := strings.Cut(e.Value, ":")
+			if !reverseDNS(label) {
+				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "launchd label " + quoteShort(label) + " is not a plain reverse-DNS name"})
+				continue
+			}
+			dir := path.Dir(e.Location)
+			switch {
+			case strings.EqualFold(dir, "Library/LaunchDaemons") || strings.EqualFold(dir, "System/Library/LaunchDaemons"):
+				pp.Steps = append(pp.Steps, Step{Action: ActionBootout, Argv: []string{"launchctl", "bootout", "system/" + label}, From: e.Location,
+					Note: "fails harmlessly when the uninstaller already unloaded it"})
+			default:
+				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
+					Reason: "per-user launchd agent " + label + ": unload it in each user's session (launchctl bootout gui/<uid>/" + label + ")"})
+			}
+		case e.Source == "receipts" && e.Kind == "package":
+			id, _, _ := strings.Cut(e.Value, " ")
+			if !reverseDNS(id) {
+				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "receipt id " + quoteShort(id) + " is not a plain reverse-DNS name"})
+				continue
+			}
+			pp.Steps = append(pp.Steps, Step{Action: ActionForgetReceipt, Argv: []string{"pkgutil", "--forget", id}, From: e.Location})
+		}
+	}
+	// Receipts go after the uninstall and the jobs.
+	slices.SortStableFunc(pp.Steps, func(a, b Step) int {
+		return rank(a.Action) - rank(b.Action)
+	})
+}
+
+func rank(action string) int {
+	switch action {
+	case ActionUninstaller:
+		return 0
+	case ActionBootout:
+		return 1
+	}
+	return 2
+}
+
+// leftovers lists the catalogued leftovers of the product that are (or
+// may be) on the host.
+func leftovers(prod report.Product, rm catalog.Removal, opts Options) []Leftover {
+	var out []Leftover
+	for _, p := range rm.Leftovers {
+		present := "unknown"
+		if opts.Exists != nil {
+			exists, known := opts.Exists(p)
+			switch {
+			case known && !exists:
+				continue
+			case exists:
+				present = "yes"
+			}
+		} else if seenPath(prod, p) {
+			present = "yes"
+		}
+		out = append(out, Leftover{Kind: "path", Path: p, Present: present})
+	}
+	for _, k := range rm.LeftoverKeys {
+		if seenKey(prod, k) {
+			out = append(out, Leftover{Kind: "key", Path: k, Present: "yes"})
+		}
+	}
+	return out
+}
+
+// seenPath reports whether the product's evidence shows path p (an
+// absolute target path) or something beneath it.
+func seenPath(prod report.Product, p string) bool {
+	rel := strings.ToLower(strings.TrimPrefix(strings.ReplaceAll(p, `\`, "/"), "/"))
+	if len(rel) > 2 && rel[1] == ':' {
+		rel = strings.TrimPrefix(rel[2:], "/")
+	}
+	for _, e := range prod.Evidence {
+		loc := strings.ToLower(e.Location)
+		if loc == rel || strings.HasPrefix(loc, rel+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// seenKey reports whether the product's evidence shows registry key k or
+// a key beneath it.
+func seenKey(prod report.Product, k string) bool {
+	k = strings.ToLower(k)
+	for _, e := range prod.Evidence {
+		loc := strings.ToLower(e.Location)
+		if loc == k || strings.HasPrefix(loc, k+`\`) {
+			return true
+		}
+	}
+	return false
+}
+
+// protective are the categories of products that protect a host.
+func protective(category string) bool {
+	switch category {
+	case report.CategoryAntivirus, report.CategoryEDR, report.CategorySecuritySuite:
+		return true
+	}
+	return false
+}
+
+func protection(r *report.Report, c *catalog.Catalog, targetOS host.OS, cited map[string]bool) Protection {
+	var pr Protection
+	for _, p := range r.Products {
+		if !p.Restricted && p.State == report.StateActive && protective(p.Category) && !slices.Contains(pr.By, p.Name) {
+			pr.By = append(pr.By, p.Name)
+		}
+	}
+	if len(pr.By) > 0 {
+		pr.Protected = true
+		return pr
+	}
+	pr.Warning = "no other active antivirus will protect this host once the restricted products are removed"
+	if f, ok := c.Fallbacks[string(targetOS)]; ok {
+		pr.Fallback = &f
+		pr.Warning += "; the OS's own: " + f.Name
+		for _, k := range f.Sources {
+			cited[k] = true
+		}
+	} else {
+		pr.Warning += ", and the OS brings none of its own: install a replacement first"
+	}
+	return pr
+}
+
+// packageName reports whether s is a plain package name: letters,
+// digits and + . - _ , starting with a letter or digit, at most 128 bytes.
+func packageName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !(isLetter(c) || '0' <= c && c <= '9' || i > 0 && strings.IndexByte("+.-_", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// reverseDNS reports whether s is a plain launchd label or bundle id.
+func reverseDNS(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if !(isLetter(c) || '0' <= c && c <= '9' || i > 0 && strings.IndexByte(".-_", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func toolOf(obs []Obstacle) string {
+	for _, o := range obs {
+		if o.Tool != "" {
+			return o.Tool
+		}
+	}
+	return ""
+}
+
+// quoteShort quotes s for a message, cut to 80 bytes.
+func quoteShort(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(`"`+s+`"`, "\n", `\n`), "\r", `\r`)
+}
