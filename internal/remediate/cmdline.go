@@ -208,7 +208,7 @@ func parseUninstall(s string) ([]string, error) {
 		return nil, fmt.Errorf("%d bytes, cut short in the evidence: %w", len(s), errNotPlain)
 	}
 	if i := strings.IndexAny(s, shellMeta); i >= 0 {
-		return nil, fmt.Errorf("holds %q, which a command interpreter would act on: %w", s[i], errNotPlain)
+		return nil, fmt.Errorf("holds %q, which a command interpreter would act on: %w", s[i:i+1], errNotPlain)
 	}
 	argv := SplitWindows(s)
 	prog := argv[0]
