@@ -84,6 +84,8 @@ Usage:
                [--sign [--config FILE]]   (with --output FILE --format json: write FILE.sig)
   avscout remediate --plan [--format table|json] [--root DIR --os linux|windows|darwin] [--catalog FILE]
                    (how to remove each restricted product found; runs nothing)
+  avscout remediate --execute [--product ID] [--yes] [--format table|json|jamf]
+                   (run that plan on this machine, a scan after each step; exit 0 when compliant at the end)
   avscout verify [--key FINGERPRINT] [--signature FILE.sig] FILE   (check a signed report, offline)
   avscout catalog [--format table|json] [--catalog FILE]
   avscout service install|uninstall|start|stop|restart|status [--config FILE]

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -12,38 +15,54 @@ import (
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/remediate"
+	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/scan"
 )
 
-// runRemediate is `avscout remediate`: with --plan it scans this machine
+// runRemediate is `avscout remediate`. With --plan it scans this machine
 // (or the filesystem under --root) and prints how to remove each
-// restricted product found. It runs nothing but the scan.
+// restricted product found, running nothing but the scan. With --execute
+// it runs that plan on this machine, for an administrator at it (or the
+// administrator's MDM): nothing a server sends can start it.
 func runRemediate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("remediate")
 	var (
-		plan    = fs.Bool("plan", false, "print the removal plan of the restricted products found (runs nothing)")
-		format  = fs.String("format", "table", "output format: "+strings.Join(remediate.Formats(), ", "))
-		root    = fs.String("root", "", "plan for `DIR` as the target's filesystem root (a mounted image, a container rootfs)")
-		osName  = fs.String("os", "", "target OS: linux, windows or darwin (default: detected)")
-		catFile = fs.String("catalog", "", "load the catalog or policy from `FILE` instead of the built-in one")
-		timeout = fs.Duration("timeout", 30*time.Second, "time limit for each source of the scan")
+		plan     = fs.Bool("plan", false, "print the removal plan of the restricted products found (runs nothing)")
+		execute  = fs.Bool("execute", false, "run the plan on this machine: each step in order, a scan after each, stop at the first failure")
+		product  = fs.String("product", "", "with --execute: remove only the restricted product with this catalog `ID`")
+		yes      = fs.Bool("yes", false, "with --execute: do not ask for confirmation (required when standard input is not a terminal)")
+		format   = fs.String("format", "table", "output format: for --plan "+strings.Join(remediate.Formats(), ", ")+"; for --execute the final report's, "+strings.Join(report.Formats(), ", "))
+		root     = fs.String("root", "", "with --plan: plan for `DIR` as the target's filesystem root (a mounted image, a container rootfs)")
+		osName   = fs.String("os", "", "target OS: linux, windows or darwin (default: detected)")
+		catFile  = fs.String("catalog", "", "load the catalog or policy from `FILE` instead of the built-in one")
+		timeout  = fs.Duration("timeout", 30*time.Second, "time limit for each source of a scan")
+		stepTime = fs.Duration("step-timeout", 30*time.Minute, "with --execute: time limit for each command")
 	)
-	if code, ok := parseFlags(fs, "Plans the removal of the restricted products this machine (or the filesystem under --root) holds:\n"+
-		"the commands, in order, derived from the scan's evidence, the obstacles the catalog knows of,\n"+
-		"what to delete afterwards, and whether another antivirus will still protect the host.", args, stdout, stderr); !ok {
+	if code, ok := parseFlags(fs, "Plans, or carries out, the removal of the restricted products on this machine (--plan also on the\n"+
+		"filesystem under --root): the commands, in order, derived from the scan's evidence, the obstacles the\n"+
+		"catalog knows of, what to delete afterwards, and whether another antivirus will still protect the host.\n"+
+		"--execute exits 0 when the host is compliant at the end, 1 when it is not (or a step failed).", args, stdout, stderr); !ok {
 		return code
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "avscout remediate: "+format+"\n", a...)
 		return exitUsage
 	}
+	formats := remediate.Formats()
+	if *execute {
+		formats = report.Formats()
+	}
 	switch {
 	case fs.NArg() > 0:
 		return fail("unexpected argument %q", fs.Arg(0))
-	case !*plan:
-		return fail("say --plan (print the removal plan)")
-	case !slices.Contains(remediate.Formats(), *format):
-		return fail("unknown --format %q (want %s)", *format, strings.Join(remediate.Formats(), ", "))
+	case *plan == *execute:
+		return fail("say --plan (print the removal plan) or --execute (carry it out on this machine)")
+	case *execute && *root != "":
+		return fail("--execute acts on this machine only; plan a mounted root with --plan --root")
+	case *plan && (*product != "" || *yes):
+		return fail("--product and --yes go with --execute")
+	case !slices.Contains(formats, *format):
+		return fail("unknown --format %q (want %s)", *format, strings.Join(formats, ", "))
 	}
 	var target host.OS
 	if *osName != "" {
@@ -65,20 +84,107 @@ func runRemediate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fail("%v", err)
 	}
-	r, err := scan.Run(ctx, scan.Options{
-		Host:          h,
-		Catalog:       cat,
-		SourceTimeout: *timeout,
-		AgentVersion:  version,
-		Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-		MemoryLimit:   envMemoryLimit(),
-	})
+	scanHost := func(ctx context.Context) (*report.Report, error) {
+		return scan.Run(ctx, scan.Options{
+			Host:          h,
+			Catalog:       cat,
+			SourceTimeout: *timeout,
+			AgentVersion:  version,
+			Logger:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+			MemoryLimit:   envMemoryLimit(),
+		})
+	}
+	r, err := scanHost(ctx)
 	if err != nil {
 		return fail("%v", err)
 	}
 	p := remediate.New(r, cat, remediate.Options{Exists: remediate.ExistsOn(h)})
-	if err := remediate.Render(stdout, p, *format); err != nil {
+	if *plan {
+		if err := remediate.Render(stdout, p, *format); err != nil {
+			return fail("write plan: %v", err)
+		}
+		return exitOK
+	}
+	return executePlan(ctx, p, execOptions{product: *product, yes: *yes, format: *format, stepTimeout: *stepTime, scan: scanHost},
+		os.Stdin, stdout, stderr)
+}
+
+type execOptions struct {
+	product     string
+	yes         bool
+	format      string
+	stepTimeout time.Duration
+	scan        remediate.Scanner
+}
+
+// executePlan carries p out after the administrator's confirmation: the
+// plan on stderr, the steps as they run on stderr, the final report on
+// stdout.
+func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *os.File, stdout, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "avscout remediate: "+format+"\n", a...)
+		return exitUsage
+	}
+	if err := remediate.Render(stderr, p, "table"); err != nil {
 		return fail("write plan: %v", err)
 	}
+	n := 0
+	for _, pp := range p.Products {
+		if o.product == "" || pp.ID == o.product {
+			n += len(pp.Steps)
+		}
+	}
+	if o.product != "" && !slices.ContainsFunc(p.Products, func(pp remediate.ProductPlan) bool { return pp.ID == o.product }) {
+		return fail("--product %q: %v", o.product, remediate.ErrNotPlanned)
+	}
+	if n > 0 && !o.yes {
+		if !isTerminal(stdin) {
+			return fail("standard input is not a terminal: say --yes to run the plan without confirmation")
+		}
+		fmt.Fprintf(stderr, "\nRun these %d commands on this machine? [y/N] ", n)
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			fmt.Fprintln(stderr, "avscout remediate: nothing done")
+			return exitRestricted
+		}
+	}
+	res, err := remediate.Execute(ctx, p, remediate.ExecOptions{
+		Run:     remediate.Command(o.stepTimeout),
+		Scan:    o.scan,
+		Product: o.product,
+		Progress: func(sr remediate.StepResult) {
+			line := remediate.CommandLine(p.OS, sr.Step.Argv)
+			switch sr.Outcome {
+			case "":
+				fmt.Fprintf(stderr, "avscout remediate: %s: running %s\n", sr.Product, line)
+			case remediate.OutcomeSkipped:
+				fmt.Fprintf(stderr, "avscout remediate: %s: skipped %s (%s is gone already)\n", sr.Product, line, sr.Step.From)
+			case remediate.OutcomeDone:
+				fmt.Fprintf(stderr, "avscout remediate: %s: done; the host's verdict is now %s\n", sr.Product, sr.Verdict)
+			case remediate.OutcomeFailed:
+				fmt.Fprintf(stderr, "avscout remediate: %s: FAILED: %s\n--- output ---\n%s\n--- end of output ---\n", sr.Product, sr.Err, sr.Output)
+			}
+		},
+	})
+	if err != nil {
+		if errors.Is(err, remediate.ErrNotPlanned) {
+			return fail("%v", err)
+		}
+		fmt.Fprintf(stderr, "avscout remediate: %v\n", err)
+		return exitRestricted
+	}
+	if err := report.Render(stdout, res.Report, o.format); err != nil {
+		return fail("write report: %v", err)
+	}
+	verdict := report.VerdictOf(res.Report)
+	switch {
+	case res.Failed != nil:
+		fmt.Fprintf(stderr, "avscout remediate: stopped at the failed step; the host is %s\n", verdict)
+		return exitRestricted
+	case verdict != report.VerdictCompliant:
+		fmt.Fprintf(stderr, "avscout remediate: every step ran; the host is still %s\n", verdict)
+		return exitRestricted
+	}
+	fmt.Fprintln(stderr, "avscout remediate: the host is compliant")
 	return exitOK
 }

@@ -1,0 +1,161 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/avscout/avscout/internal/report"
+)
+
+// Runner runs one command (argv, never through a shell) on the host and
+// returns what it printed, standard output and error together; err is
+// non-nil when it could not start or exited non-zero.
+type Runner func(ctx context.Context, argv []string) (output []byte, err error)
+
+// Scanner scans the host afresh.
+type Scanner func(ctx context.Context) (*report.Report, error)
+
+// Outcomes of a step.
+const (
+	OutcomeDone    = "done"
+	OutcomeSkipped = "skipped" // the evidence it came from is gone already
+	OutcomeFailed  = "failed"
+)
+
+// StepResult is what became of one step.
+type StepResult struct {
+	Product string `json:"product"`
+	Step    Step   `json:"step"`
+	Outcome string `json:"outcome"`
+	// Output is what the command printed (its end, when long); Err why it
+	// failed.
+	Output string `json:"output,omitempty"`
+	Err    string `json:"error,omitempty"`
+	// Verdict is that of the scan after the step.
+	Verdict string `json:"verdict,omitempty"`
+}
+
+// Result is what an execution did, and the host's report at its end.
+type Result struct {
+	Steps  []StepResult   `json:"steps"`
+	Report *report.Report `json:"report"`
+	// Failed is the first step that failed; execution stopped there.
+	Failed *StepResult `json:"failed,omitempty"`
+}
+
+// ExecOptions configure [Execute].
+type ExecOptions struct {
+	Run  Runner
+	Scan Scanner
+	// Product limits execution to one planned product; empty means all.
+	Product string
+	// Progress, when set, is told of each step before it runs and after.
+	Progress func(StepResult)
+}
+
+// ErrNotPlanned is returned when ExecOptions.Product names no product of
+// the plan: one that is not restricted, or not on the host.
+var ErrNotPlanned = errors.New("not a restricted product of this host's plan")
+
+// Execute runs the steps of p in order, product by product, scanning the
+// host again after each step. A step derived from evidence that the last
+// scan no longer shows (its uninstall entry, package or job is gone: an
+// earlier step removed it) is skipped. It stops at the first step that
+// fails, with the command's output. The report of the last scan (a scan
+// is made at the end in any case) says whether the host is compliant.
+//
+// Only the plan's steps run, and the plan holds only restricted
+// products: nothing else is ever acted on.
+func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
+	if opts.Product != "" && !planned(p, opts.Product) {
+		return nil, fmt.Errorf("product %q: %w", opts.Product, ErrNotPlanned)
+	}
+	res := &Result{Steps: []StepResult{}}
+	var last *report.Report
+	for _, pp := range p.Products {
+		if opts.Product != "" && pp.ID != opts.Product {
+			continue
+		}
+		for _, s := range pp.Steps {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			sr := StepResult{Product: pp.ID, Step: s}
+			if last != nil && s.From != "catalog" && !evidenceAt(last, pp.ID, s.From) {
+				sr.Outcome = OutcomeSkipped
+				res.Steps = append(res.Steps, sr)
+				report1(opts.Progress, sr)
+				continue
+			}
+			report1(opts.Progress, sr)
+			out, err := opts.Run(ctx, s.Argv)
+			sr.Output = tail(out, 16<<10)
+			if err != nil {
+				sr.Outcome, sr.Err = OutcomeFailed, err.Error()
+			} else {
+				sr.Outcome = OutcomeDone
+			}
+			r, serr := opts.Scan(ctx)
+			if serr != nil {
+				return res, fmt.Errorf("scan after %s: %w", s.Action, serr)
+			}
+			last = r
+			sr.Verdict = report.VerdictOf(r)
+			res.Steps = append(res.Steps, sr)
+			report1(opts.Progress, sr)
+			if sr.Outcome == OutcomeFailed {
+				res.Failed = &res.Steps[len(res.Steps)-1]
+				res.Report = last
+				return res, nil
+			}
+		}
+	}
+	r, err := opts.Scan(ctx)
+	if err != nil {
+		return res, fmt.Errorf("final scan: %w", err)
+	}
+	res.Report = r
+	return res, nil
+}
+
+func report1(f func(StepResult), sr StepResult) {
+	if f != nil {
+		f(sr)
+	}
+}
+
+func planned(p *Plan, id string) bool {
+	for _, pp := range p.Products {
+		if pp.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// evidenceAt reports whether r still holds evidence of product id read
+// at location.
+func evidenceAt(r *report.Report, id, location string) bool {
+	for _, p := range r.Products {
+		if p.ID != id {
+			continue
+		}
+		for _, e := range p.Evidence {
+			if e.Location == location {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tail is the end of b, at most max bytes, as text.
+func tail(b []byte, max int) string {
+	if len(b) > max {
+		b = b[len(b)-max:]
+		return "..." + strings.ToValidUTF8(string(b), "")
+	}
+	return strings.ToValidUTF8(string(b), "")
+}
