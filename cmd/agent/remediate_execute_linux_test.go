@@ -17,10 +17,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/avscout/avscout/internal/detect/dpkg/dpkgtest"
+	"github.com/avscout/avscout/internal/detect/rpm/rpmtest"
 	"github.com/avscout/avscout/internal/report"
 )
 
@@ -40,33 +42,7 @@ echo $? > "$root/tmp/rc"
 `
 
 func TestRemediateExecuteDebianThrowawayRoot(t *testing.T) {
-	for _, tool := range []string{"unshare", "chroot", "mount", "dpkg", "dpkg-deb", "apt-get"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("this test needs %s (scripts/install-deps.sh installs it): %v", tool, err)
-		}
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("this test mounts in a private namespace and chroots, and needs root (CI runs as root)")
-	}
-	root := t.TempDir()
-	if err := os.Chmod(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{"usr", "proc", "dev", "tmp", "etc/apt/apt.conf.d", "etc/apt/preferences.d", "etc/apt/sources.list.d",
-		"var/cache/apt/archives/partial", "var/lib/apt/lists/partial", "var/log/apt"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, l := range []string{"bin", "lib", "lib64", "sbin"} { // merged /usr, as Debian 12
-		if err := os.Symlink("usr/"+l, filepath.Join(root, l)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeFile(t, filepath.Join(root, "dev/null"), "")
-	writeFile(t, filepath.Join(root, "etc/os-release"), osReleases["debian"])
-	writeFile(t, filepath.Join(root, "etc/hostname"), "throwaway\n")
-	writeFile(t, filepath.Join(root, "etc/machine-id"), "0123456789abcdef0123456789abcdef\n")
+	root := throwawayRoot(t, "debian12")
 	const kaspersky = "AO Kaspersky Lab <support@kaspersky.com>"
 	dpkgtest.Build(t, root, []dpkgtest.Pkg{
 		{Name: "kesl", Version: "12.1.0-2968", Maintainer: kaspersky, Description: "Kaspersky Endpoint Security for Linux",
@@ -84,29 +60,12 @@ func TestRemediateExecuteDebianThrowawayRoot(t *testing.T) {
 			Files:       map[string]string{"/etc/clamav/clamd.conf": "LocalSocket /run/clamav/clamd.ctl\n"},
 			Conffiles:   []string{"/etc/clamav/clamd.conf"}},
 	})
-	bin, err := os.ReadFile(binary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeBytes(t, filepath.Join(root, "avscout"), bin, 0o755)
-
+	installAvscout(t, root)
 	hostStatus, err := os.ReadFile("/var/lib/dpkg/status")
 	if err != nil {
 		t.Fatal(err)
 	}
-	inRoot := func(args ...string) (stdout, stderr string, code string) {
-		t.Helper()
-		cmd := exec.Command("unshare", append([]string{"--mount", "--pid", "--fork", "--propagation", "private",
-			"sh", "-c", throwawayScript, "throwaway", root, "/avscout"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("unshare: %v\n%s", err, out)
-		}
-		read := func(name string) string {
-			b, _ := os.ReadFile(filepath.Join(root, "tmp", name))
-			return string(b)
-		}
-		return read("stdout"), read("stderr"), strings.TrimSpace(read("rc"))
-	}
+	inRoot := func(args ...string) (string, string, string) { t.Helper(); return runInRoot(t, root, args...) }
 
 	// Without --yes, standard input not a terminal: nothing is done.
 	_, stderr, code := inRoot("remediate", "--execute")
@@ -187,4 +146,172 @@ func dpkgStatus(t *testing.T, root, name string) string {
 		return s
 	}
 	return ""
+}
+
+// throwawayRoot lays out a root that avscout and the package tools can
+// run in, chrooted: this machine's /usr is bound into it (read-only) when
+// it runs, its own /etc, /var, /opt and /tmp are its own.
+func throwawayRoot(t *testing.T, release string) string {
+	t.Helper()
+	for _, tool := range []string{"unshare", "chroot", "mount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("this test needs %s (scripts/install-deps.sh installs it): %v", tool, err)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("this test mounts in a private namespace and chroots, and needs root (CI runs as root)")
+	}
+	root := t.TempDir()
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"usr", "proc", "dev", "tmp", "etc/apt/apt.conf.d", "etc/apt/preferences.d", "etc/apt/sources.list.d",
+		"var/cache/apt/archives/partial", "var/lib/apt/lists/partial", "var/log/apt"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range []string{"bin", "lib", "lib64", "sbin"} { // merged /usr, as Debian 12
+		if err := os.Symlink("usr/"+l, filepath.Join(root, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(root, "dev/null"), "")
+	rel, ok := osReleases[release]
+	if !ok {
+		t.Fatalf("no os-release %q", release)
+	}
+	writeFile(t, filepath.Join(root, "etc/os-release"), rel)
+	writeFile(t, filepath.Join(root, "etc/hostname"), "throwaway\n")
+	writeFile(t, filepath.Join(root, "etc/machine-id"), "0123456789abcdef0123456789abcdef\n")
+	return root
+}
+
+// installAvscout puts the test's avscout binary at /avscout in root.
+func installAvscout(t *testing.T, root string) {
+	t.Helper()
+	bin, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeBytes(t, filepath.Join(root, "avscout"), bin, 0o755)
+}
+
+// runInRoot runs /avscout args... chrooted into root, in a private mount
+// and PID namespace, and returns its stdout, stderr and exit code.
+func runInRoot(t *testing.T, root string, args ...string) (stdout, stderr, code string) {
+	t.Helper()
+	cmd := exec.Command("unshare", append([]string{"--mount", "--pid", "--fork", "--propagation", "private",
+		"sh", "-c", throwawayScript, "throwaway", root, "/avscout"}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("unshare: %v\n%s", err, out)
+	}
+	read := func(name string) string {
+		b, _ := os.ReadFile(filepath.Join(root, "tmp", name))
+		return string(b)
+	}
+	return read("stdout"), read("stderr"), strings.TrimSpace(read("rc"))
+}
+
+// A step that fails stops the run: KESL's package refuses removal in its
+// prerm script (as a product whose self-defence or password blocks the
+// uninstall does), so the run stops there with the command's output,
+// exits 1, and Network Agent, planned after it, is left alone.
+func TestRemediateExecuteStopsAtFailure(t *testing.T) {
+	root := throwawayRoot(t, "debian12")
+	const kaspersky = "AO Kaspersky Lab <support@kaspersky.com>"
+	dpkgtest.Build(t, root, []dpkgtest.Pkg{
+		{Name: "klnagent64", Version: "15.1.0-20748", Maintainer: kaspersky,
+			Files: map[string]string{"/opt/kaspersky/klnagent64/sbin/klnagent": "#!/bin/sh\n"}},
+	})
+	// kesl with a prerm that refuses, built and installed by the real
+	// dpkg-deb and dpkg.
+	tree := filepath.Join(t.TempDir(), "kesl")
+	p := dpkgtest.Pkg{Name: "kesl", Version: "12.1.0-2968", Maintainer: kaspersky}
+	writeFile(t, filepath.Join(tree, "DEBIAN/control"), dpkgtest.Control(p))
+	writeBytes(t, filepath.Join(tree, "DEBIAN/prerm"), []byte("#!/bin/sh\necho 'kesl: removal refused: password protection is on' >&2\nexit 1\n"), 0o755)
+	writeBytes(t, filepath.Join(tree, "opt/kaspersky/kesl/bin/kesl-control"), []byte("#!/bin/sh\n"), 0o755)
+	for _, d := range []string{"DEBIAN", "opt", "opt/kaspersky", "opt/kaspersky/kesl", "opt/kaspersky/kesl/bin"} {
+		if err := os.Chmod(filepath.Join(tree, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deb := filepath.Join(t.TempDir(), "kesl.deb")
+	for _, args := range [][]string{
+		{"dpkg-deb", "--root-owner-group", "--build", tree, deb},
+		{"dpkg", "--root=" + root, "--log=/dev/null", "--force-unsafe-io", "--install", deb},
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	installAvscout(t, root)
+
+	stdout, stderr, code := runInRoot(t, root, "remediate", "--execute", "--yes", "--format", "json")
+	if code != "1" {
+		t.Fatalf("exit %s, want 1\n%s", code, stderr)
+	}
+	for _, want := range []string{"kaspersky-endpoint-security-linux: FAILED", "removal refused: password protection is on",
+		"stopped at the failed step; the host is non_compliant"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "kaspersky-network-agent: running") {
+		t.Errorf("the run went on past the failure:\n%s", stderr)
+	}
+	var r report.Report
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("the report after the failure: %v\n%s", err, stdout)
+	}
+	if report.VerdictOf(&r) != report.VerdictNonCompliant {
+		t.Errorf("verdict %s after the failure", report.VerdictOf(&r))
+	}
+	if st := dpkgStatus(t, root, "klnagent64"); st != "install ok installed" {
+		t.Errorf("Network Agent is %q: it comes after the failed step", st)
+	}
+}
+
+// The same with rpm packages: built by rpmbuild, installed with their
+// files by rpm into the throwaway root, whose /etc/rpm/macros points rpm
+// at the root's own database as on a Red Hat system. No dnf is there, so
+// the plan says rpm -e.
+func TestRemediateExecuteRPMThrowawayRoot(t *testing.T) {
+	root := throwawayRoot(t, "rocky9")
+	writeFile(t, filepath.Join(root, "etc/rpm/macros"), "%_dbpath /var/lib/rpm\n%_db_backend sqlite\n")
+	rpmtest.BuildWith(t, root, []rpmtest.Pkg{
+		{Name: "kesl", Version: "12.1.0", Release: "2968", Vendor: "AO Kaspersky Lab", Summary: "Kaspersky Endpoint Security for Linux",
+			Files: map[string]string{"/opt/kaspersky/kesl/bin/kesl-control": "#!/bin/sh\n"}},
+		{Name: "clamd", Version: "1.0.7", Release: "1.el9", Vendor: "Fedora Project", Summary: "The ClamAV server daemon",
+			Files: map[string]string{"/etc/clamd.d/scan.conf": "LocalSocket /run/clamd.scan/clamd.sock\n"}},
+	}, rpmtest.Options{Payload: true})
+	installAvscout(t, root)
+
+	stdout, stderr, code := runInRoot(t, root, "remediate", "--execute", "--yes", "--format", "json")
+	if code != "0" {
+		t.Fatalf("exit %s\nstderr:\n%s\nstdout:\n%s", code, stderr, stdout)
+	}
+	if !strings.Contains(stderr, "kaspersky-endpoint-security-linux: running rpm -e kesl") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	var r report.Report
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("final report: %v\n%s", err, stdout)
+	}
+	if report.VerdictOf(&r) != report.VerdictCompliant {
+		t.Errorf("final verdict %s", report.VerdictOf(&r))
+	}
+	if _, ok := product(&r, "clamav"); !ok {
+		t.Errorf("the decoy is gone from the report: %v", productIDs(&r))
+	}
+	got := rpmtest.Query(t, root, "/var/lib/rpm", "%{NAME}\n")
+	if !slices.Equal(got, []string{"clamd"}) {
+		t.Errorf("packages left: %v, want only the decoy clamd", got)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "opt/kaspersky/kesl/bin/kesl-control")); err == nil {
+		t.Error("kesl's file is still there")
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/clamd.d/scan.conf")); err != nil {
+		t.Errorf("the decoy's file: %v", err)
+	}
 }

@@ -1,0 +1,104 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/avscout/avscout/internal/report"
+)
+
+// Execute's bookkeeping, over a plan of three steps: a step whose
+// evidence an earlier step removed is skipped, a failing one stops the
+// run with its output, and --product limits the run to one product. (The
+// commands really run, and really fail, in cmd/agent's throwaway-root
+// tests; here the host is a list of reports, one per scan.)
+func TestExecuteBookkeeping(t *testing.T) {
+	kav := report.Product{ID: "kaspersky-anti-virus-mac", Restricted: true, State: report.StateInstalled, Evidence: []report.Evidence{
+		{Source: "launchd", Kind: "service", Location: "Library/LaunchDaemons/com.kaspersky.kav.plist"}}}
+	nag := report.Product{ID: "kaspersky-network-agent", Restricted: true, State: report.StateInstalled, Evidence: []report.Evidence{
+		{Source: "launchd", Kind: "service", Location: "Library/LaunchDaemons/com.kaspersky.klnagent.plist"}}}
+	p := &Plan{OS: "darwin", Products: []ProductPlan{
+		{ID: kav.ID, Steps: []Step{
+			{Action: ActionUninstaller, Argv: []string{"/u1"}, From: "catalog"},
+			{Action: ActionBootout, Argv: []string{"launchctl", "bootout", "system/com.kaspersky.kav"}, From: "Library/LaunchDaemons/com.kaspersky.kav.plist"},
+		}},
+		{ID: nag.ID, Last: true, Steps: []Step{
+			{Action: ActionUninstaller, Argv: []string{"/u2"}, From: "catalog"},
+		}},
+	}}
+	compliant := &report.Report{}
+	for _, tc := range []struct {
+		name    string
+		product string
+		fail    string // argv[0] that fails
+		scans   []*report.Report
+		ran     []string
+		skipped []string
+		failed  string
+		verdict string
+	}{
+		// The uninstall script unloaded the job: its bootout is skipped.
+		{name: "skip_what_is_gone", scans: []*report.Report{{Products: []report.Product{nag}}, compliant, compliant},
+			ran: []string{"/u1", "/u2"}, skipped: []string{"launchctl"}, verdict: report.VerdictCompliant},
+		{name: "stop_at_failure", fail: "/u1", scans: []*report.Report{{Products: []report.Product{kav, nag}}},
+			ran: []string{"/u1"}, failed: "/u1", verdict: report.VerdictNonCompliant},
+		{name: "one_product", product: nag.ID, scans: []*report.Report{{Products: []report.Product{kav}}, {Products: []report.Product{kav}}},
+			ran: []string{"/u2"}, verdict: report.VerdictNonCompliant},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ran []string
+			scans := slices.Clone(tc.scans)
+			res, err := Execute(context.Background(), p, ExecOptions{
+				Product: tc.product,
+				Run: func(_ context.Context, argv []string) ([]byte, error) {
+					ran = append(ran, argv[0])
+					if argv[0] == tc.fail {
+						return []byte("refused"), errors.New("exit status 1")
+					}
+					return nil, nil
+				},
+				Scan: func(context.Context) (*report.Report, error) {
+					if len(scans) == 0 {
+						t.Fatal("more scans than expected")
+					}
+					r := scans[0]
+					scans = scans[1:]
+					r.SetVerdict()
+					return r, nil
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ran, tc.ran) {
+				t.Errorf("ran %v, want %v", ran, tc.ran)
+			}
+			var skipped []string
+			for _, s := range res.Steps {
+				if s.Outcome == OutcomeSkipped {
+					skipped = append(skipped, s.Step.Argv[0])
+				}
+			}
+			if !slices.Equal(skipped, tc.skipped) {
+				t.Errorf("skipped %v, want %v", skipped, tc.skipped)
+			}
+			switch {
+			case tc.failed == "" && res.Failed != nil:
+				t.Errorf("failed at %+v", res.Failed)
+			case tc.failed != "" && (res.Failed == nil || res.Failed.Step.Argv[0] != tc.failed || res.Failed.Output != "refused"):
+				t.Errorf("failed %+v, want at %s with its output", res.Failed, tc.failed)
+			}
+			if got := report.VerdictOf(res.Report); got != tc.verdict {
+				t.Errorf("final verdict %s, want %s", got, tc.verdict)
+			}
+			if len(scans) != 0 {
+				t.Errorf("%d scans not made", len(scans))
+			}
+		})
+	}
+	if _, err := Execute(context.Background(), p, ExecOptions{Product: "clamav"}); !errors.Is(err, ErrNotPlanned) {
+		t.Errorf("--product clamav: %v, want ErrNotPlanned", err)
+	}
+}
