@@ -196,10 +196,24 @@ func TestRemediateUsage(t *testing.T) {
 		{"remediate", "--plan", "--format", "xml"},
 		{"remediate", "--plan", "extra"},
 		{"remediate", "--plan", "--os", "plan9"},
+		{"remediate", "--plan", "--execute"},
+		{"remediate", "--execute", "--root", "/"},
+		{"remediate", "--plan", "--yes"},
+		{"remediate", "--plan", "--product", "kaspersky-endpoint-security-linux"},
+		{"remediate", "--execute", "--format", "xml"},
 	} {
 		_, stderr, code := avscout(t, args...)
 		if code != 2 || !strings.Contains(stderr, "avscout remediate") {
 			t.Errorf("avscout %v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	stdout, stderr, code := avscout(t, "remediate", "--help")
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "Usage: avscout remediate [flags]\n\n") {
+		t.Fatalf("remediate --help: exit %d, stderr %q:\n%s", code, stderr, stdout)
+	}
+	for _, f := range []string{"--plan\n", "--execute\n", "--product ID", "--yes\n", "--root DIR", "--os OS", "--format FORMAT", "--step-timeout DURATION"} {
+		if !strings.Contains(stdout, "\n  "+f) {
+			t.Errorf("help lacks %q:\n%s", f, stdout)
 		}
 	}
 }
