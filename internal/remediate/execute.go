@@ -86,10 +86,10 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 			if last != nil && s.From != "catalog" && !evidenceAt(last, pp.ID, s.From) {
 				sr.Outcome = OutcomeSkipped
 				res.Steps = append(res.Steps, sr)
-				report1(opts.Progress, sr)
+				tell(opts.Progress, sr)
 				continue
 			}
-			report1(opts.Progress, sr)
+			tell(opts.Progress, sr)
 			out, err := opts.Run(ctx, s.Argv)
 			sr.Output = tail(out, 16<<10)
 			if err != nil {
@@ -104,7 +104,7 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 			last = r
 			sr.Verdict = report.VerdictOf(r)
 			res.Steps = append(res.Steps, sr)
-			report1(opts.Progress, sr)
+			tell(opts.Progress, sr)
 			if sr.Outcome == OutcomeFailed {
 				res.Failed = &res.Steps[len(res.Steps)-1]
 				res.Report = last
@@ -120,7 +120,8 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 	return res, nil
 }
 
-func report1(f func(StepResult), sr StepResult) {
+// tell passes sr to the progress function, when there is one.
+func tell(f func(StepResult), sr StepResult) {
 	if f != nil {
 		f(sr)
 	}

@@ -297,8 +297,11 @@ func isMSI(argv []string) bool {
 	return base == "msiexec" || base == "msiexec.exe"
 }
 
-// packageTools are the package databases a Linux product's packages come
-// from, by evidence source.
+// packageCommand is the command that removes (purging their
+// configuration where the tool can) pkgs of the package database the
+// evidence source reads; nil for a source that is no package database.
+// exists says whether a target path exists: the friendlier front end
+// (apt-get, dnf) is used when it is there.
 func packageCommand(source string, pkgs []string, exists func(string) bool) []string {
 	switch source {
 	case "dpkg":
@@ -319,6 +322,16 @@ func packageCommand(source string, pkgs []string, exists func(string) bool) []st
 	return nil
 }
 
+// packageSource reports whether the evidence source reads a Linux
+// package database whose packages a plan can remove.
+func packageSource(source string) bool {
+	switch source {
+	case "dpkg", "rpm", "pacman", "apk":
+		return true
+	}
+	return false
+}
+
 // planLinux derives one step per package database: the product's
 // packages, removed (and their configuration purged) together.
 func planLinux(pp *ProductPlan, prod report.Product, opts Options) {
@@ -326,7 +339,7 @@ func planLinux(pp *ProductPlan, prod report.Product, opts Options) {
 	var order []string
 	from := map[string]string{}
 	for _, e := range prod.Evidence {
-		if e.Kind != "package" || packageCommand(e.Source, nil, func(string) bool { return false }) == nil {
+		if e.Kind != "package" || !packageSource(e.Source) {
 			continue
 		}
 		name, _, _ := strings.Cut(e.Value, " ")
