@@ -105,7 +105,8 @@ func runRemediate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return exitOK
 	}
-	return executePlan(ctx, p, execOptions{product: *product, yes: *yes, format: *format, stepTimeout: *stepTime, scan: scanHost},
+	return executePlan(ctx, p, execOptions{product: *product, yes: *yes, format: *format, stepTimeout: *stepTime, scan: scanHost,
+		exists: remediate.ExistsOn(h)},
 		os.Stdin, stdout, stderr)
 }
 
@@ -115,6 +116,7 @@ type execOptions struct {
 	format      string
 	stepTimeout time.Duration
 	scan        remediate.Scanner
+	exists      func(string) (bool, bool)
 }
 
 // executePlan carries p out after the administrator's confirmation: the
@@ -152,13 +154,14 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 		Run:     remediate.Command(o.stepTimeout),
 		Scan:    o.scan,
 		Product: o.product,
+		Exists:  o.exists,
 		Progress: func(sr remediate.StepResult) {
 			line := remediate.CommandLine(p.OS, sr.Step.Argv)
 			switch sr.Outcome {
 			case "":
 				fmt.Fprintf(stderr, "avscout remediate: %s: running %s\n", sr.Product, line)
 			case remediate.OutcomeSkipped:
-				fmt.Fprintf(stderr, "avscout remediate: %s: skipped %s (%s is gone already)\n", sr.Product, line, sr.Step.From)
+				fmt.Fprintf(stderr, "avscout remediate: %s: skipped %s (what it removes is gone already)\n", sr.Product, line)
 			case remediate.OutcomeDone:
 				fmt.Fprintf(stderr, "avscout remediate: %s: done; the host's verdict is now %s\n", sr.Product, sr.Verdict)
 			case remediate.OutcomeFailed:

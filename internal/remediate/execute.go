@@ -53,6 +53,10 @@ type ExecOptions struct {
 	Product string
 	// Progress, when set, is told of each step before it runs and after.
 	Progress func(StepResult)
+	// Exists, when set, says whether a path on the host exists: an
+	// uninstall program an earlier step deleted (one product's uninstall
+	// script removing its siblings' tree) is skipped, not run.
+	Exists func(targetPath string) (exists, known bool)
 }
 
 // ErrNotPlanned is returned when ExecOptions.Product names no product of
@@ -62,7 +66,8 @@ var ErrNotPlanned = errors.New("not a restricted product of this host's plan")
 // Execute runs the steps of p in order, product by product, scanning the
 // host again after each step. A step derived from evidence that the last
 // scan no longer shows (its uninstall entry, package or job is gone: an
-// earlier step removed it) is skipped. It stops at the first step that
+// earlier step removed it), or one running an uninstall program no longer
+// on the disk, is skipped. It stops at the first step that
 // fails, with the command's output. The report of the last scan (a scan
 // is made at the end in any case) says whether the host is compliant.
 //
@@ -83,7 +88,7 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 				return res, err
 			}
 			sr := StepResult{Product: pp.ID, Step: s}
-			if last != nil && s.From != "catalog" && !evidenceAt(last, pp.ID, s.From) {
+			if gone(s, pp.ID, last, opts.Exists) {
 				sr.Outcome = OutcomeSkipped
 				res.Steps = append(res.Steps, sr)
 				tell(opts.Progress, sr)
@@ -118,6 +123,17 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 	}
 	res.Report = r
 	return res, nil
+}
+
+// gone reports whether what step s acts on is gone already: the
+// evidence it was derived from is not in the last scan, or the uninstall
+// program it runs is no longer on the disk.
+func gone(s Step, id string, last *report.Report, exists func(string) (bool, bool)) bool {
+	if s.Action == ActionUninstaller && exists != nil && len(s.Argv) > 0 {
+		ok, known := exists(s.Argv[0])
+		return known && !ok
+	}
+	return last != nil && s.From != "catalog" && !evidenceAt(last, id, s.From)
 }
 
 // tell passes sr to the progress function, when there is one.

@@ -32,7 +32,8 @@ func TestExecuteBookkeeping(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		product string
-		fail    string // argv[0] that fails
+		fail    string          // argv[0] that fails
+		exists  map[string]bool // the uninstall programs on the disk; nil: not checked
 		scans   []*report.Report
 		ran     []string
 		skipped []string
@@ -44,14 +45,22 @@ func TestExecuteBookkeeping(t *testing.T) {
 			ran: []string{"/u1", "/u2"}, skipped: []string{"launchctl"}, verdict: report.VerdictCompliant},
 		{name: "stop_at_failure", fail: "/u1", scans: []*report.Report{{Products: []report.Product{kav, nag}}},
 			ran: []string{"/u1"}, failed: "/u1", verdict: report.VerdictNonCompliant},
+		// The first uninstall script deleted the second.
+		{name: "skip_deleted_uninstaller", exists: map[string]bool{"/u1": true}, scans: []*report.Report{{Products: []report.Product{nag}}, compliant},
+			ran: []string{"/u1"}, skipped: []string{"launchctl", "/u2"}, verdict: report.VerdictCompliant},
 		{name: "one_product", product: nag.ID, scans: []*report.Report{{Products: []report.Product{kav}}, {Products: []report.Product{kav}}},
 			ran: []string{"/u2"}, verdict: report.VerdictNonCompliant},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ran []string
 			scans := slices.Clone(tc.scans)
+			var exists func(string) (bool, bool)
+			if tc.exists != nil {
+				exists = func(p string) (bool, bool) { return tc.exists[p], true }
+			}
 			res, err := Execute(context.Background(), p, ExecOptions{
 				Product: tc.product,
+				Exists:  exists,
 				Run: func(_ context.Context, argv []string) ([]byte, error) {
 					ran = append(ran, argv[0])
 					if argv[0] == tc.fail {
