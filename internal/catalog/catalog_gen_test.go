@@ -74,6 +74,13 @@ func TestGoSourceSeesEveryChange(t *testing.T) {
 		"fingerprint":      func(c *Catalog) { fp := c.Products[0].Fingerprints; fp["linux"] = Fingerprints{Paths: []string{"/x"}} },
 		"source":           func(c *Catalog) { c.Sources["X"] = "y" },
 		"empty brand list": func(c *Catalog) { c.Vendors[0].Brands = []string{} },
+		"obstacle":         func(c *Catalog) { c.Obstacles[0].Summary += "x" },
+		"fallback":         func(c *Catalog) { f := c.Fallbacks["windows"]; f.Name += "x"; c.Fallbacks["windows"] = f },
+		"removal last": func(c *Catalog) {
+			r := c.Vendors[0].Removal["linux"]
+			r.Last = !r.Last
+			c.Vendors[0].Removal["linux"] = r
+		},
 	} {
 		c, _ := Default()
 		change(c)
