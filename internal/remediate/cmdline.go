@@ -229,8 +229,24 @@ func parseUninstall(s string) ([]string, error) {
 		return nil, fmt.Errorf("program %q is not a plain path: %w", prog, errNotPlain)
 	case !strings.HasSuffix(base, ".exe"):
 		return nil, fmt.Errorf("program %q is not an .exe: %w", prog, errNotPlain)
+	case userWritable(prog):
+		return nil, fmt.Errorf("program %q lies in a folder users can write: %w", prog, errNotPlain)
 	}
 	return argv, nil
+}
+
+// userWritable reports whether the absolute path p lies in a folder
+// unprivileged users can write on a default Windows install (profiles,
+// Public, temporary folders): an uninstaller there may have been swapped
+// by a user, and the plan runs it as administrator.
+func userWritable(p string) bool {
+	lower := strings.ToLower(strings.ReplaceAll(p[2:], "/", `\`))
+	for _, dir := range []string{`\users\`, `\windows\temp\`, `\temp\`, `\tmp\`} {
+		if strings.HasPrefix(lower, dir) {
+			return true
+		}
+	}
+	return false
 }
 
 // msiProductCode returns the product code an msiexec command line acts

@@ -86,6 +86,8 @@ func TestParseUninstall(t *testing.T) {
 		{"relative_program", `uninstall.exe /S`, nil, "not an absolute local path"},
 		{"unc_program", `\\server\share\u.exe`, nil, "network share"},
 		{"batch_file", `C:\P\remove.bat`, nil, "not an .exe"},
+		{"user_profile", `"C:\Users\Public\AppData\Local\Programs\X\uninstall.exe"`, nil, "folder users can write"},
+		{"windows_temp", `C:\Windows\Temp\u.exe`, nil, "folder users can write"},
 		{"dotdot", `C:\P\..\Windows\u.exe`, nil, "not a plain path"},
 		{"huge", `C:\P\u.exe ` + strings.Repeat("A", 600), nil, "cut short"},
 		{"clipped_by_scanner", `"C:\Program Files (x86)\Kaspersky Lab\Kaspersky Total Securi...`, nil, "cut short"},

@@ -227,6 +227,16 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 		if e.Source != "uninstall" || e.Kind != "app" {
 			continue
 		}
+		if strings.HasPrefix(strings.ToUpper(e.Location), `HKU\`) {
+			// A user's own hive: whoever logs on as that user can write
+			// it, so its command is not run with the rights of the
+			// administrator who runs the plan.
+			if _, ok, _ := uninstallString(e.Value); ok {
+				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
+					Reason: "a per-user uninstall entry, which that user can write: run its uninstaller in the user's own session, not as administrator"})
+			}
+			continue
+		}
 		cmd, ok, err := uninstallString(e.Value)
 		if err != nil {
 			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: err.Error()})
