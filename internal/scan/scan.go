@@ -163,10 +163,12 @@ func productOf(f catalog.Finding) report.Product {
 		Evidence:   make([]report.Evidence, 0, len(f.Evidence)),
 	}
 	if f.Rule != nil {
-		p.Policy = &report.Policy{Rule: f.Rule.ID, Reason: f.Rule.Reason}
+		p.Policy = &report.Policy{Rule: f.Rule.ID, Reason: f.Rule.Reason, UpdatesEnded: f.Rule.UpdatesEnded}
 	}
 	for _, o := range f.Evidence {
 		p.Evidence = append(p.Evidence, evidenceOf(o))
+		// Dates are YYYY-MM-DD, so the newest sorts last.
+		p.DefinitionsDate = max(p.DefinitionsDate, o.Definitions)
 	}
 	return p
 }
@@ -177,6 +179,8 @@ func evidenceOf(o detect.Observation) report.Evidence {
 		Kind:     string(o.Kind),
 		Value:    evidenceValue(o),
 		Location: o.Location,
+
+		DefinitionsDate: o.Definitions,
 	}
 }
 
