@@ -133,8 +133,8 @@ type Product struct {
 	WhiteLabel bool `json:"white_label"`
 	// Technology names the vendor whose technology a white-label product
 	// carries.
-	Technology string     `json:"technology,omitempty"`
-	Confidence string     `json:"confidence"` // ConfidenceHigh, ConfidenceMedium or ConfidenceLow
+	Technology string `json:"technology,omitempty"`
+	Confidence string `json:"confidence"` // ConfidenceHigh, ConfidenceMedium or ConfidenceLow
 	// DefinitionsDate is the newest definitions date in the evidence
 	// (YYYY-MM-DD): when the product last updated its anti-virus bases or
 	// signatures. Empty when no evidence records one.
