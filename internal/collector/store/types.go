@@ -41,10 +41,10 @@ type HostFilter struct {
 	// definitions stopped no later than the day its policy bars updates
 	// from (Kaspersky's bases, frozen when updates ended in September 2024).
 	DefinitionsStopped bool
-	Search     string // substring of hostname or host id, case-insensitive
-	SeenSince  time.Time
-	Limit      int // default 100, max 1000
-	Offset     int
+	Search             string // substring of hostname or host id, case-insensitive
+	SeenSince          time.Time
+	Limit              int // default 100, max 1000
+	Offset             int
 }
 
 // HostSummary is one row of the fleet list: a host and the gist of its
