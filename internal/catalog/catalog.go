@@ -10,12 +10,14 @@
 package catalog
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/report/enum"
@@ -53,7 +55,11 @@ type Rule struct {
 	ID      string   `yaml:"id" json:"id"`
 	Vendors []string `yaml:"vendors" json:"vendors"`
 	Reason  string   `yaml:"reason" json:"reason"`
-	Sources []string `yaml:"sources,omitempty" json:"sources,omitempty"`
+	// UpdatesEnded is the day (YYYY-MM-DD) from which the rule bars the
+	// vendors' definitions and code updates, if it does: a product whose
+	// definitions date is no later has stopped updating because of it.
+	UpdatesEnded string   `yaml:"updates_ended,omitempty" json:"updates_ended,omitempty"`
+	Sources      []string `yaml:"sources,omitempty" json:"sources,omitempty"`
 }
 
 // Vendor describes a software vendor: how its products identify it
@@ -132,12 +138,30 @@ type Fingerprints struct {
 	// ProductRoot values; the vendor-keys source reads them. They are
 	// read, not matched: what they describe is matched like an app.
 	ProductKeys []string `yaml:"product_keys,omitempty" json:"product_keys,omitempty"`
-	// BasesKeys are registry keys (globs allowed) where a component
-	// registered with a management server keeps its protection statistics:
-	// a Protection_BasesDate value ("dd-MM-yyyy HH-mm-ss"), the date of its
-	// last bases update. The vendor-keys source adds that date to the
-	// catalogued key it lies under.
-	BasesKeys []string `yaml:"bases_keys,omitempty" json:"bases_keys,omitempty"`
+	// Definitions are registry values that hold the date of the product's
+	// last anti-virus definitions update (Kaspersky's bases, Defender's
+	// signatures). The vendor-keys source reads them and gives the date to
+	// the catalogued key they lie under, so that a fleet can tell hosts
+	// whose definitions stopped.
+	Definitions []DefinitionsValue `yaml:"definitions,omitempty" json:"definitions,omitempty"`
+}
+
+// DefinitionsValue names one registry value holding a definitions date.
+type DefinitionsValue struct {
+	Key   string `yaml:"key" json:"key"`     // registry key, globs allowed
+	Value string `yaml:"value" json:"value"` // the value's name
+	// Format says how the date is written: one of [DefinitionsFormats].
+	Format string `yaml:"format" json:"format"`
+}
+
+// DefinitionsFormats are the ways a definitions date is written that the
+// vendor-keys source reads:
+//   - "dd-MM-yyyy HH-mm-ss": text, UTC;
+//   - "unix": a DWORD or QWORD of seconds since 1970;
+//   - "filetime": an 8-byte little-endian REG_BINARY or a QWORD of
+//     100-nanosecond intervals since 1601, as Windows FILETIME.
+func DefinitionsFormats() []string {
+	return []string{"dd-MM-yyyy HH-mm-ss", "unix", "filetime"}
 }
 
 // Default returns the catalog built into the binary: catalog.yaml, which
@@ -289,6 +313,11 @@ func (c *Catalog) validate() error {
 		if len(r.Vendors) == 0 {
 			bad("policy rule %q: no vendors", r.ID)
 		}
+		if r.UpdatesEnded != "" {
+			if _, err := time.Parse(time.DateOnly, r.UpdatesEnded); err != nil {
+				bad("policy rule %q: updates_ended %q is not a YYYY-MM-DD date", r.ID, r.UpdatesEnded)
+			}
+		}
 		for _, v := range r.Vendors {
 			if _, ok := c.vendorByID[v]; !ok {
 				bad("policy rule %q: unknown vendor %q", r.ID, v)
@@ -324,9 +353,15 @@ func (fp Fingerprints) validate(what, os string) []error {
 			errs = append(errs, fmt.Errorf("%s %s altitudes: bad pattern %q", what, os, a))
 		}
 	}
-	for _, k := range fp.BasesKeys {
-		if err := validKey(k); err != nil {
-			errs = append(errs, fmt.Errorf("%s %s bases_keys: %w", what, os, err))
+	for _, d := range fp.Definitions {
+		if err := validKey(d.Key); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s definitions: %w", what, os, err))
+		}
+		if strings.TrimSpace(d.Value) == "" {
+			errs = append(errs, fmt.Errorf("%s %s definitions %s: no value name", what, os, d.Key))
+		}
+		if !slices.Contains(DefinitionsFormats(), d.Format) {
+			errs = append(errs, fmt.Errorf("%s %s definitions %s: format %q is not one of %q", what, os, d.Key, d.Format, DefinitionsFormats()))
 		}
 	}
 	for k, list := range fp.byKind() {
@@ -411,11 +446,20 @@ func (c *Catalog) ProductKeys(targetOS string) []string {
 	return c.collect(targetOS, func(fp Fingerprints) []string { return fp.ProductKeys })
 }
 
-// BasesKeys returns the registry keys (globs included) that hold
-// protection statistics with a bases date on targetOS, sorted and without
-// duplicates.
-func (c *Catalog) BasesKeys(targetOS string) []string {
-	return c.collect(targetOS, func(fp Fingerprints) []string { return fp.BasesKeys })
+// Definitions returns the registry values holding a definitions date on
+// targetOS, sorted by key and value and without duplicates.
+func (c *Catalog) Definitions(targetOS string) []DefinitionsValue {
+	var out []DefinitionsValue
+	for _, p := range c.Products {
+		out = append(out, p.Fingerprints[targetOS].Definitions...)
+	}
+	for _, v := range c.Vendors {
+		out = append(out, v.Technology[targetOS].Definitions...)
+	}
+	slices.SortFunc(out, func(a, b DefinitionsValue) int {
+		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Value, b.Value), cmp.Compare(a.Format, b.Format))
+	})
+	return slices.Compact(out)
 }
 
 func (c *Catalog) collect(targetOS string, list func(Fingerprints) []string) []string {

@@ -28,8 +28,17 @@ func TestDefaultCatalogKeys(t *testing.T) {
 	if !slices.Contains(pk, `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\*\environment`) || len(pk) != 2 {
 		t.Errorf("ProductKeys(windows) = %v", pk)
 	}
-	if bk := c.BasesKeys("windows"); !slices.Contains(bk, `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103\*\Statistics\AVState`) || len(bk) != 2 {
-		t.Errorf("BasesKeys(windows) = %v", bk)
+	defs := c.Definitions("windows")
+	for _, want := range []DefinitionsValue{
+		{Key: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103\*\Statistics\AVState`, Value: "Protection_BasesDate", Format: "dd-MM-yyyy HH-mm-ss"},
+		{Key: `HKLM\SOFTWARE\Microsoft\Windows Defender\Signature Updates`, Value: "SignaturesLastUpdated", Format: "filetime"},
+	} {
+		if !slices.Contains(defs, want) {
+			t.Errorf("Definitions(windows) = %v, lacks %v", defs, want)
+		}
+	}
+	if len(c.Definitions("linux")) != 0 {
+		t.Errorf("Definitions(linux) = %v", c.Definitions("linux"))
 	}
 	if len(c.Keys("linux")) != 0 || len(c.ProductKeys("darwin")) != 0 {
 		t.Error("registry keys on an OS without a registry")

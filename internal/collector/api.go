@@ -26,8 +26,11 @@ const maxFilterValue = 1024
 //	state=restricted|incomplete|unprotected|clean  stale=true|false
 //	product=<catalog id>  vendor=<name, any case>  tag=<key>[=<value>]
 //	q=<part of hostname or id>  seen_since=<RFC 3339 time, or a duration like 24h meaning that long ago>
+//	definitions_before=<YYYY-MM-DD>  definitions_older_than=<days>  (a product's definitions date is earlier)
+//	definitions_stopped=true  (a restricted product's definitions stopped when its policy barred updates)
 //	limit=1…1000  offset=0…  (/v1/hosts only)
-var filterParams = []string{"compliant", "verdict", "state", "stale", "product", "vendor", "tag", "search", "seen_since"}
+var filterParams = []string{"compliant", "verdict", "state", "stale", "product", "vendor", "tag", "search", "seen_since",
+	"definitions_before", "definitions_older_than", "definitions_stopped"}
 
 // parseFilter reads a store.HostFilter from q; paged says whether limit
 // and offset are allowed. Unknown parameters are refused, so that a typo
@@ -95,6 +98,17 @@ func (s *Server) parseFilter(q url.Values, paged bool) (store.HostFilter, error)
 		}
 		return n, nil
 	}
+	if f.DefinitionsBefore, err = definitionsBefore(q, s.now(), intParam); err != nil {
+		return f, err
+	}
+	if stopped, err := boolParam("definitions_stopped"); err != nil {
+		return f, err
+	} else if stopped != nil {
+		if !*stopped {
+			return f, errors.New("definitions_stopped: only true filters")
+		}
+		f.DefinitionsStopped = true
+	}
 	if f.Limit, err = intParam("limit", 1, store.MaxLimit); err != nil {
 		return f, err
 	}
@@ -102,6 +116,29 @@ func (s *Server) parseFilter(q url.Values, paged bool) (store.HostFilter, error)
 		return f, err
 	}
 	return f, nil
+}
+
+// definitionsBefore reads definitions_before (a date) or
+// definitions_older_than (days before now's UTC date), not both, as the
+// date a product's definitions must be earlier than.
+func definitionsBefore(q url.Values, now time.Time, intParam func(string, int, int) (int, error)) (string, error) {
+	date, days := q.Get("definitions_before"), q.Get("definitions_older_than")
+	switch {
+	case date != "" && days != "":
+		return "", errors.New("definitions_before and definitions_older_than: give one")
+	case date != "":
+		if _, err := time.Parse(time.DateOnly, date); err != nil || len(date) != len(time.DateOnly) {
+			return "", errors.New("definitions_before: want a date YYYY-MM-DD")
+		}
+		return date, nil
+	case days != "":
+		n, err := intParam("definitions_older_than", 0, 36500)
+		if err != nil {
+			return "", err
+		}
+		return now.UTC().AddDate(0, 0, -n).Format(time.DateOnly), nil
+	}
+	return "", nil
 }
 
 // storeError answers a failed read: 400 for a bad filter, 404 for
@@ -168,10 +205,12 @@ func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 // New columns come last, after the others, so that readers counting
 // columns keep working: verdict, then last_scan (when the latest report's
 // scan ran; last_seen is when it arrived), report_id and report_sha256
-// (the latest report, as GET /v1/reports/{id}/raw serves it).
+// (the latest report, as GET /v1/reports/{id}/raw serves it), then the
+// product's definitions_date (its last definitions update, YYYY-MM-DD)
+// and evidence (a summary of what it was found by).
 var CSVColumns = []string{"host_id", "hostname", "os", "os_version", "last_seen", "compliant", "state", "stale",
 	"product_id", "vendor", "product", "version", "product_state", "restricted", "white_label", "tags", "verdict",
-	"last_scan", "report_id", "report_sha256"}
+	"last_scan", "report_id", "report_sha256", "definitions_date", "evidence"}
 
 // exportHost is a host in the JSON export.
 type exportHost struct {
@@ -237,9 +276,10 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, f store.HostF
 		h, p := row.Host, row.Product
 		rec := []string{h.ID, h.Hostname, h.OS, h.OSVersion, report.FormatTime(h.LastSeen), strconv.FormatBool(h.Compliant),
 			h.State, strconv.FormatBool(h.Stale), "", "", "", "", "", "", "", formatTags(h.Tags), h.Verdict,
-			report.FormatTime(h.LastScan), h.LastReportID, row.ReportSHA256}
+			report.FormatTime(h.LastScan), h.LastReportID, row.ReportSHA256, "", ""}
 		if row.HasProduct {
 			copy(rec[8:15], []string{p.ID, p.Vendor, p.Name, p.Version, p.State, strconv.FormatBool(p.Restricted), strconv.FormatBool(p.WhiteLabel)})
+			rec[20], rec[21] = p.DefinitionsDate, p.Evidence
 		}
 		for i := range rec {
 			rec[i] = CSVCell(rec[i])

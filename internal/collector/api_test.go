@@ -75,6 +75,12 @@ func TestHostsAPI(t *testing.T) {
 				{"seen_since_duration", "seen_since=90m", []string{"deb-kes", "mac-wl", "deb-clean", "mac-other"}, 0},
 				{"seen_since_time", "seen_since=" + url.QueryEscape(now.Add(-3*time.Hour).Format(time.RFC3339)), []string{"deb-kes", "mac-wl", "deb-clean", "mac-other", "win-def"}, 0},
 				{"paging", "limit=3&offset=2", []string{"win-kes", "deb-clean", "win-left"}, 7},
+				// KES's bases stopped the day before updates were barred;
+				// the leftover's date (win-left) is history, not health.
+				{"definitions_stopped", "definitions_stopped=true", []string{"win-kes"}, 0},
+				{"definitions_before", "definitions_before=2024-10-01", []string{"win-kes"}, 0},
+				{"definitions_before_earlier", "definitions_before=2024-09-28", nil, 0},
+				{"definitions_older_than", "definitions_older_than=30", []string{"win-kes"}, 0},
 			} {
 				t.Run(tt.name, func(t *testing.T) {
 					resp := e.get(t, "/v1/hosts?"+tt.query)
@@ -100,7 +106,9 @@ func TestHostsAPI(t *testing.T) {
 				})
 			}
 			for _, q := range []string{"compliant=maybe", "state=bad", "stale=2", "limit=0", "limit=1001", "offset=-1",
-				"seen_since=yesterday", "complaint=false", "search=a&search=b", "format=csv", "verdict=ok", "verdict=compliant&verdict=incomplete"} {
+				"seen_since=yesterday", "complaint=false", "search=a&search=b", "format=csv", "verdict=ok", "verdict=compliant&verdict=incomplete",
+				"definitions_before=2024-02-30", "definitions_before=yesterday", "definitions_older_than=-1", "definitions_stopped=false",
+				"definitions_before=2024-01-01&definitions_older_than=3"} {
 				resp := e.get(t, "/v1/hosts?"+q)
 				msg := resp.errorMessage(t)
 				name, _, _ := strings.Cut(q, "=")
@@ -219,8 +227,14 @@ func TestExportAPI(t *testing.T) {
 				if raw.status != http.StatusOK {
 					t.Fatalf("raw report %q of row %d: %d", id, i+1, raw.status)
 				}
-				want[i] = append(want[i], "2026-11-04T08:59:00Z", id, hex.EncodeToString(sum[:]))
+				want[i] = append(want[i], "2026-11-04T08:59:00Z", id, hex.EncodeToString(sum[:]), "")
 			}
+			// Each product's evidence, summarised: its first three items.
+			want[0] = append(want[0], "dpkg package: kesl 12.1.0-2968 (install ok installed); dpkg package: kesl-gui 12.1.0-2968 (deinstall ok config-files); paths: executable /opt/kaspersky/kesl/bin/kesl-control (script) (+6 more)")
+			want[1] = append(want[1], "dpkg package: klnagent64 15.1.0-20748 (install ok installed); paths: executable /opt/kaspersky/klnagent64/bin/klnagent (script); paths path: /opt/kaspersky/klnagent64 (directory, 1 entry)")
+			want[2] = append(want[2], "dpkg package: clamav 1.0.7+dfsg-1~deb12u1 (install ok installed)")
+			want[3] = append(want[3], "dpkg package: mdatp 101.24082.0004 (install ok installed); paths: executable /opt/microsoft/mdatp/sbin/wdavdaemon (script); paths path: /opt/microsoft/mdatp (directory, 1 entry)")
+			want[4] = append(want[4], "")
 			if fmt.Sprint(rows[1:]) != fmt.Sprint(want) || rows[1][3] == "" {
 				t.Errorf("CSV rows\n got %q\nwant %q", rows[1:], want)
 			}

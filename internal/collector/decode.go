@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -596,6 +597,33 @@ func (d *decoder) skip(depth int) error {
 }
 
 // stringValue reads a string of at least minLen characters into *dst.
+// dateValue reads a date the way the schema's "date" pattern takes it:
+// YYYY-MM-DD with a month 01–12 and a day 01–31.
+func (d *decoder) dateValue(dst *string) error {
+	if err := d.stringValue(dst, 0); err != nil {
+		return err
+	}
+	if !isDate(*dst) {
+		*dst = ""
+		return d.problem("does not match the date pattern YYYY-MM-DD")
+	}
+	return nil
+}
+
+// isDate reports whether s is YYYY-MM-DD, month 01–12, day 01–31.
+func isDate(s string) bool {
+	if len(s) != len(time.DateOnly) || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for i, c := range []byte(s) {
+		if i != 4 && i != 7 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	month, day := s[5:7], s[8:10]
+	return month >= "01" && month <= "12" && day >= "01" && day <= "31"
+}
+
 func (d *decoder) stringValue(dst *string, minLen int) error {
 	if d.peek() != '"' {
 		return d.mismatch("string")
@@ -687,9 +715,9 @@ var (
 		"verdict", "compliant", "products", "sources", "tags", "dropped"}
 	agentKeys    = []string{"name", "version", "catalog_version"}
 	hostKeys     = []string{"id", "hostname", "os", "os_version", "arch", "root"}
-	productKeys  = []string{"id", "vendor", "name", "version", "category", "state", "restricted", "policy", "white_label", "technology", "confidence", "evidence", "explain"}
-	policyKeys   = []string{"rule", "reason"}
-	evidenceKeys = []string{"source", "kind", "value", "location"}
+	productKeys  = []string{"id", "vendor", "name", "version", "category", "state", "restricted", "policy", "white_label", "technology", "confidence", "evidence", "explain", "definitions_date"}
+	policyKeys   = []string{"rule", "reason", "updates_ended"}
+	evidenceKeys = []string{"source", "kind", "value", "location", "definitions_date"}
 	sourceKeys   = []string{"name", "status", "items", "duration_ms", "error", "warnings"}
 	droppedKeys  = []string{"evidence", "reason"}
 )
@@ -843,11 +871,12 @@ const (
 	pPolicy = 7
 	pTech   = 9
 	pExpl   = 12
+	pDefs   = 13
 )
 
 func (d *decoder) product(p *report.Product) error {
 	hasPolicy := false
-	err := d.object(productKeys, bits(len(productKeys), pPolicy, pTech, pExpl), func(i int) error {
+	err := d.object(productKeys, bits(len(productKeys), pPolicy, pTech, pExpl, pDefs), func(i int) error {
 		switch i {
 		case 0:
 			return d.stringValue(&p.ID, 1)
@@ -869,10 +898,14 @@ func (d *decoder) product(p *report.Product) error {
 			hasPolicy = true
 			p.Policy = new(report.Policy)
 			return d.object(policyKeys, bits(2), func(i int) error {
-				if i == 0 {
+				switch i {
+				case 0:
 					return d.stringValue(&p.Policy.Rule, 1)
+				case 1:
+					return d.stringValue(&p.Policy.Reason, 0)
+				default:
+					return d.dateValue(&p.Policy.UpdatesEnded)
 				}
-				return d.stringValue(&p.Policy.Reason, 0)
 			})
 		case 8:
 			return d.boolValue(&p.WhiteLabel)
@@ -886,11 +919,13 @@ func (d *decoder) product(p *report.Product) error {
 				p.Evidence = append(p.Evidence, report.Evidence{})
 				return d.evidence(&p.Evidence[len(p.Evidence)-1])
 			})
-		default:
+		case pExpl:
 			return d.array(d.lim.explain, func(int) error {
 				p.Explain = append(p.Explain, "")
 				return d.stringValue(&p.Explain[len(p.Explain)-1], 0)
 			})
+		default:
+			return d.dateValue(&p.DefinitionsDate)
 		}
 	})
 	if err == nil && p.Restricted && !hasPolicy {
@@ -910,8 +945,10 @@ func (d *decoder) evidence(e *report.Evidence) error {
 			return d.stringValue(&e.Kind, 1)
 		case 2:
 			return d.stringValue(&e.Value, 0)
-		default:
+		case 3:
 			return d.stringValue(&e.Location, 0)
+		default:
+			return d.dateValue(&e.DefinitionsDate)
 		}
 	})
 }

@@ -27,6 +27,11 @@ func fullDoc(t testing.TB, name string) map[string]any {
 	r.Dropped = []report.Dropped{{Evidence: report.Evidence{Source: "paths", Kind: "file", Value: "/opt/x", Location: "/opt"}, Reason: "no corroboration"}}
 	if len(r.Products) > 0 {
 		r.Products[0].Explain = []string{"dpkg: package kesl"}
+		r.Products[0].DefinitionsDate = "2024-09-28"
+		r.Products[0].Evidence[0].DefinitionsDate = "2024-09-28"
+		if r.Products[0].Policy != nil {
+			r.Products[0].Policy.UpdatesEnded = "2024-09-29"
+		}
 	}
 	if len(r.Sources) > 0 {
 		r.Sources[0].Warnings = []string{"/var/lib/x: permission denied"}
@@ -186,6 +191,17 @@ func TestDecoderAgreesWithSchema(t *testing.T) {
 	raw("schema_version 1e0", replace(`"schema_version":1`, `"schema_version":1e0`))
 	for _, d := range []string{"2026-11-01T10:00:00+01:00", "2026-11-01T10:00:00.5Z", "2026-11-01 10:00:00Z", "2026-11-01", "2026-13-01T10:00:00Z", "2026-11-01T10:00:00z", "2026-11-01T10:00:00"} {
 		raw("generated_at "+d, replace(`"generated_at":"`+report.FormatTime(t0)+`"`, `"generated_at":"`+d+`"`))
+	}
+	full, err := json.Marshal(fullDoc(t, "debian-kaspersky"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"2024-9-28", "2024-09-28T00:00:00Z", "2024-13-01", "2024-00-10", "2024-09-32", "2024-09-00", "20240928", "", "２０２４-09-28", "2024-09-28\n"} {
+		old := `"definitions_date":"2024-09-28"`
+		if !strings.Contains(string(full), old) {
+			t.Fatalf("corpus: %s not in the full document", old)
+		}
+		corpus = append(corpus, mutation{"definitions_date " + d, []byte(strings.Replace(string(full), old, `"definitions_date":"`+d+`"`, 1))})
 	}
 	var m map[string]any
 	if err := json.Unmarshal(valid, &m); err != nil {

@@ -17,7 +17,16 @@ type Knowledge struct {
 	Drivers     []string // driver file names that mark an install
 	Keys        []string // registry keys whose existence is evidence
 	ProductKeys []string // registry keys holding a product's description
-	BasesKeys   []string // registry keys holding an anti-virus bases date
+	// Definitions are registry values holding the date of a product's
+	// last definitions update.
+	Definitions []DefinitionsValue
+}
+
+// DefinitionsValue names a registry value holding a definitions date:
+// the key (globs allowed), the value's name, and the format it is written
+// in ("dd-MM-yyyy HH-mm-ss", "unix" or "filetime").
+type DefinitionsValue struct {
+	Key, Value, Format string
 }
 
 // Descriptor says what a source is and where it runs, so that which

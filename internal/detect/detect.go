@@ -89,6 +89,9 @@ type Observation struct {
 	Location string
 	// Detail is the evidence as a human reads it ("kesl 12.1.0-2968").
 	Detail string
+	// Definitions is the date (YYYY-MM-DD, UTC) of the last anti-virus
+	// definitions update the evidence records, when it records one.
+	Definitions string
 }
 
 // Source observes one kind of place on a host.

@@ -133,9 +133,13 @@ type Product struct {
 	WhiteLabel bool `json:"white_label"`
 	// Technology names the vendor whose technology a white-label product
 	// carries.
-	Technology string     `json:"technology,omitempty"`
-	Confidence string     `json:"confidence"` // ConfidenceHigh, ConfidenceMedium or ConfidenceLow
-	Evidence   []Evidence `json:"evidence"`
+	Technology string `json:"technology,omitempty"`
+	Confidence string `json:"confidence"` // ConfidenceHigh, ConfidenceMedium or ConfidenceLow
+	// DefinitionsDate is the newest definitions date in the evidence
+	// (YYYY-MM-DD): when the product last updated its anti-virus bases or
+	// signatures. Empty when no evidence records one.
+	DefinitionsDate string     `json:"definitions_date,omitempty"`
+	Evidence        []Evidence `json:"evidence"`
 	// Explain is the decision trace (scan --explain only): which evidence
 	// made the finding and why it counted, and which rule set its state,
 	// white label, restriction and confidence.
@@ -154,6 +158,9 @@ type Dropped struct {
 type Policy struct {
 	Rule   string `json:"rule"`
 	Reason string `json:"reason"`
+	// UpdatesEnded is the day (YYYY-MM-DD) from which the rule bars the
+	// vendor's definitions updates, if it does.
+	UpdatesEnded string `json:"updates_ended,omitempty"`
 }
 
 // Evidence is one observation that supports a product finding.
@@ -162,6 +169,9 @@ type Evidence struct {
 	Kind     string `json:"kind"`     // what was observed, e.g. "package"
 	Value    string `json:"value"`    // e.g. "kesl 12.1.0.2968"
 	Location string `json:"location"` // where, e.g. "var/lib/dpkg/status"
+	// DefinitionsDate is the date (YYYY-MM-DD) of the last anti-virus
+	// definitions update this evidence records, if it records one.
+	DefinitionsDate string `json:"definitions_date,omitempty"`
 }
 
 // Source says how one detection source fared during the scan.

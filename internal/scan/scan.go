@@ -125,7 +125,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	for _, f := range judged.Findings {
 		p := productOf(f)
 		if opts.Explain {
-			p.Explain = f.Trace
+			p.Explain = append(f.Trace, definitionsTrace(p)...)
 		}
 		r.Products = append(r.Products, p)
 	}
@@ -163,12 +163,34 @@ func productOf(f catalog.Finding) report.Product {
 		Evidence:   make([]report.Evidence, 0, len(f.Evidence)),
 	}
 	if f.Rule != nil {
-		p.Policy = &report.Policy{Rule: f.Rule.ID, Reason: f.Rule.Reason}
+		p.Policy = &report.Policy{Rule: f.Rule.ID, Reason: f.Rule.Reason, UpdatesEnded: f.Rule.UpdatesEnded}
 	}
 	for _, o := range f.Evidence {
 		p.Evidence = append(p.Evidence, evidenceOf(o))
+		// Dates are YYYY-MM-DD, so the newest sorts last.
+		p.DefinitionsDate = max(p.DefinitionsDate, o.Definitions)
 	}
 	return p
+}
+
+// definitionsTrace explains a product's definitions date: where it was
+// read, and whether it stops before the day its policy bars updates from.
+func definitionsTrace(p report.Product) []string {
+	if p.DefinitionsDate == "" {
+		return nil
+	}
+	var from string
+	for _, e := range p.Evidence {
+		if e.DefinitionsDate == p.DefinitionsDate {
+			from = e.Source + " " + e.Location
+			break
+		}
+	}
+	line := "definitions dated " + p.DefinitionsDate + " (newest in the evidence, from " + from + ")"
+	if p.Policy != nil && p.Policy.UpdatesEnded != "" && p.DefinitionsDate <= p.Policy.UpdatesEnded {
+		line += "; no later than " + p.Policy.UpdatesEnded + ", the day rule " + p.Policy.Rule + " bars updates from: they stopped updating then"
+	}
+	return []string{line}
 }
 
 func evidenceOf(o detect.Observation) report.Evidence {
@@ -177,6 +199,8 @@ func evidenceOf(o detect.Observation) report.Evidence {
 		Kind:     string(o.Kind),
 		Value:    evidenceValue(o),
 		Location: o.Location,
+
+		DefinitionsDate: o.Definitions,
 	}
 }
 

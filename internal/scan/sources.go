@@ -24,8 +24,18 @@ func knowledge(cat *catalog.Catalog, target host.OS) detect.Knowledge {
 		Drivers:     cat.DriverNames(os),
 		Keys:        cat.Keys(os),
 		ProductKeys: cat.ProductKeys(os),
-		BasesKeys:   cat.BasesKeys(os),
+		Definitions: definitionsValues(cat.Definitions(os)),
 	}
+}
+
+// definitionsValues turns the catalog's definitions values into the
+// sources' kind.
+func definitionsValues(list []catalog.DefinitionsValue) []detect.DefinitionsValue {
+	out := make([]detect.DefinitionsValue, len(list))
+	for i, d := range list {
+		out[i] = detect.DefinitionsValue{Key: d.Key, Value: d.Value, Format: d.Format}
+	}
+	return out
 }
 
 // Available returns the sources that fit a target OS, in report order, as

@@ -74,6 +74,8 @@ type productRow struct {
 	productID, vendor, name, version, category, state string
 	restricted, whiteLabel                            bool
 	technology, confidence                            string
+	definitionsDate, updatesEnded                     string // YYYY-MM-DD or ""
+	evidence                                          string // evidenceSummary
 }
 
 // Ingest stores in.Report, whose JSON as received is in.Raw: the report
@@ -135,7 +137,11 @@ func prepare(ctx context.Context, in Incoming) (*pending, error) {
 	for i, x := range r.Products {
 		p.products[i] = productRow{productID: clean(x.ID), vendor: clean(x.Vendor), name: clean(x.Name), version: clean(x.Version),
 			category: clean(x.Category), state: clean(x.State), restricted: x.Restricted, whiteLabel: x.WhiteLabel,
-			technology: clean(x.Technology), confidence: clean(x.Confidence)}
+			technology: clean(x.Technology), confidence: clean(x.Confidence),
+			definitionsDate: dateOrEmpty(x.DefinitionsDate), evidence: evidenceSummary(x.Evidence)}
+		if x.Policy != nil {
+			p.products[i].updatesEnded = dateOrEmpty(x.Policy.UpdatesEnded)
+		}
 	}
 	// Keys that differ only by a NUL would collide once cleaned: keep one.
 	p.tags = make(map[string]string, len(r.Tags))
@@ -598,12 +604,13 @@ func insertProducts(ctx context.Context, tx *sql.Tx, reports []*pending) error {
 			rows = append(rows, ref{i, j})
 		}
 	}
-	err := insertReturning(ctx, tx, "host_products (host_id, pos, product_id, vendor, vendor_lc, name, version, category, state, restricted, white_label, technology, confidence)",
-		13, len(rows), func(i int, args []any) []any {
+	err := insertReturning(ctx, tx, "host_products (host_id, pos, product_id, vendor, vendor_lc, name, version, category, state, restricted, white_label, technology, confidence, definitions_date, updates_ended, evidence)",
+		16, len(rows), func(i int, args []any) []any {
 			p := reports[rows[i].rep]
 			x := p.products[rows[i].pos]
 			return append(args, p.host.id, int64(rows[i].pos), x.productID, x.vendor, strings.ToLower(x.vendor), x.name, x.version,
-				x.category, x.state, boolInt(x.restricted), boolInt(x.whiteLabel), x.technology, x.confidence)
+				x.category, x.state, boolInt(x.restricted), boolInt(x.whiteLabel), x.technology, x.confidence,
+				x.definitionsDate, x.updatesEnded, x.evidence)
 		}, "", nil)
 	if err != nil {
 		return fmt.Errorf("inserting products: %w", err)

@@ -113,6 +113,15 @@ func (s *Store) where(f HostFilter) (string, []any, error) {
 	if f.Vendor != "" {
 		conds = append(conds, "EXISTS (SELECT 1 FROM host_products p WHERE p.host_id = h.id AND p.vendor_lc = "+arg(strings.ToLower(clean(f.Vendor)))+")")
 	}
+	if f.DefinitionsBefore != "" {
+		if !isDate(f.DefinitionsBefore) {
+			return "", nil, fmt.Errorf("%w filter: definitions date %q is not YYYY-MM-DD", ErrInvalid, f.DefinitionsBefore)
+		}
+		conds = append(conds, "h.id IN (SELECT p.host_id FROM host_products p WHERE "+inUse+" AND p.definitions_date <> '' AND p.definitions_date < "+arg(f.DefinitionsBefore)+")")
+	}
+	if f.DefinitionsStopped {
+		conds = append(conds, "h.id IN (SELECT p.host_id FROM host_products p WHERE "+definitionsStopped+")")
+	}
 	switch f.State {
 	case "":
 	case HostRestricted, HostIncomplete, HostUnprotected, HostClean:
@@ -288,6 +297,9 @@ func (s *Store) Summary(ctx context.Context, staleAfter time.Duration) (Summary,
 	if err != nil {
 		return Summary{}, fmt.Errorf("summarising hosts: %w", err)
 	}
+	if sum.DefinitionsStopped, err = s.countDefinitionsStopped(ctx); err != nil {
+		return Summary{}, err
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT product_id, MIN(vendor), MIN(name), COUNT(DISTINCT host_id) AS n
 		FROM host_products WHERE restricted = 1 AND state IN ($1, $2)
 		GROUP BY product_id ORDER BY n DESC, product_id LIMIT 100`, report.StateActive, report.StateInstalled)
@@ -318,7 +330,7 @@ func (s *Store) Export(ctx context.Context, f HostFilter, fn func(ExportRow) err
 		return err
 	}
 	rows, err := s.r.QueryContext(ctx, "SELECT "+hostSelect+`, r.sha256, p.product_id, p.vendor, p.name, p.version, p.category,
-		p.state, p.restricted, p.white_label, p.technology, p.confidence
+		p.state, p.restricted, p.white_label, p.technology, p.confidence, p.definitions_date, p.updates_ended, p.evidence
 		FROM hosts h LEFT JOIN reports r ON r.id = h.last_report_id
 		LEFT JOIN host_products p ON p.host_id = h.id`+where+hostOrder+", p.pos", args...)
 	if err != nil {
@@ -329,10 +341,10 @@ func (s *Store) Export(ctx context.Context, f HostFilter, fn func(ExportRow) err
 	var prev ExportRow
 	for rows.Next() {
 		var c hostCols
-		var id, vendor, name, version, category, state, technology, confidence sql.NullString
+		var id, vendor, name, version, category, state, technology, confidence, defs, ended, evidence sql.NullString
 		var restricted, whiteLabel sql.NullInt64
 		var digest []byte
-		dest := append(c.dest(), &digest, &id, &vendor, &name, &version, &category, &state, &restricted, &whiteLabel, &technology, &confidence)
+		dest := append(c.dest(), &digest, &id, &vendor, &name, &version, &category, &state, &restricted, &whiteLabel, &technology, &confidence, &defs, &ended, &evidence)
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("exporting hosts: %w", err)
 		}
@@ -350,6 +362,7 @@ func (s *Store) Export(ctx context.Context, f HostFilter, fn func(ExportRow) err
 				ID: id.String, Vendor: vendor.String, Name: name.String, Version: version.String, Category: category.String,
 				State: state.String, Restricted: restricted.Int64 == 1, WhiteLabel: whiteLabel.Int64 == 1,
 				Technology: technology.String, Confidence: confidence.String,
+				DefinitionsDate: defs.String, UpdatesEnded: ended.String, Evidence: evidence.String,
 			}
 		}
 		if err := fn(row); err != nil {

@@ -838,7 +838,12 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 			// Make it the database the first schema's collector left: no
 			// verdict column, compliant from products alone, its ranks.
 			for _, q := range []string{
-				// Undo migration 4 (scan-time index), then 3 (keys).
+				// Undo migration 5 (definitions), 4 (scan-time index), then 3 (keys).
+				"DROP INDEX host_products_definitions",
+				"ALTER TABLE host_products DROP COLUMN evidence",
+				"ALTER TABLE host_products DROP COLUMN updates_ended",
+				"ALTER TABLE host_products DROP COLUMN definitions_date",
+				"DELETE FROM schema_migrations WHERE version = 5",
 				"DROP INDEX hosts_last_generated",
 				"DROP INDEX admin_audit_target",
 				"DELETE FROM schema_migrations WHERE version = 4",

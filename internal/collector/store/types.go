@@ -34,10 +34,17 @@ type HostFilter struct {
 	Stale      *bool  // latest scan before the stale window
 	StaleAfter time.Duration
 	Tag        string // "key=value"
-	Search     string // substring of hostname or host id, case-insensitive
-	SeenSince  time.Time
-	Limit      int // default 100, max 1000
-	Offset     int
+	// DefinitionsBefore (YYYY-MM-DD) keeps hosts with a product in use
+	// (active or installed) whose definitions date is known and earlier.
+	DefinitionsBefore string
+	// DefinitionsStopped keeps hosts with a restricted product in use whose
+	// definitions stopped no later than the day its policy bars updates
+	// from (Kaspersky's bases, frozen when updates ended in September 2024).
+	DefinitionsStopped bool
+	Search             string // substring of hostname or host id, case-insensitive
+	SeenSince          time.Time
+	Limit              int // default 100, max 1000
+	Offset             int
 }
 
 // HostSummary is one row of the fleet list: a host and the gist of its
@@ -110,6 +117,10 @@ type Summary struct {
 	Unprotected int `json:"unprotected"` // compliant hosts without an active security product
 	Stale       int `json:"stale"`       // hosts whose latest scan is older than the stale window
 	WhiteLabel  int `json:"white_label"` // hosts with a white-label build of restricted technology
+	// DefinitionsStopped counts the hosts with a restricted product whose
+	// definitions stopped by the day its policy bars updates from (see
+	// [HostFilter.DefinitionsStopped]).
+	DefinitionsStopped int `json:"definitions_stopped"`
 	// RestrictedProducts counts hosts per restricted product (active or
 	// installed), most hosts first.
 	RestrictedProducts []ProductCount `json:"restricted_products"`
@@ -146,6 +157,14 @@ type HostProduct struct {
 	WhiteLabel bool   `json:"white_label"`
 	Technology string `json:"technology,omitempty"`
 	Confidence string `json:"confidence"`
+	// DefinitionsDate is the product's last definitions update as its
+	// evidence records it (YYYY-MM-DD), and UpdatesEnded the day its
+	// policy rule bars updates from; each empty when unknown.
+	DefinitionsDate string `json:"definitions_date,omitempty"`
+	UpdatesEnded    string `json:"updates_ended,omitempty"`
+	// Evidence summarises what the product was found by: its first
+	// evidence items as "source kind value", then how many more.
+	Evidence string `json:"evidence_summary"`
 }
 
 // ExportRow is one row of the fleet export: a host and one of its current

@@ -41,7 +41,7 @@ func All() []detect.Descriptor {
 		{Name: "units", OS: linux, New: func(detect.Knowledge) detect.Source { return units.New() }},
 		{Name: "uninstall", OS: windows, New: func(detect.Knowledge) detect.Source { return uninstall.NewUninstall() }},
 		{Name: "vendorkeys", OS: windows, New: func(k detect.Knowledge) detect.Source {
-			return vendorkeys.NewVendorKeys(k.Keys, k.ProductKeys, k.BasesKeys)
+			return vendorkeys.NewVendorKeys(k.Keys, k.ProductKeys, k.Definitions)
 		}},
 		{Name: "services", OS: windows, New: func(detect.Knowledge) detect.Source { return services.New() }},
 		{Name: "securitycenter", OS: windows, NeedsLiveHost: true, New: func(detect.Knowledge) detect.Source { return securitycenter.NewLive() }},

@@ -29,21 +29,22 @@ const maxMatches = 1000
 
 // VendorKeys is the "vendorkeys" source.
 type VendorKeys struct {
-	keys, productKeys, basesKeys []string
+	keys, productKeys []string
+	definitions       []detect.DefinitionsValue
 }
 
 // NewVendorKeys returns a source that reports which of keys exist, reads
-// the product descriptions under productKeys and the bases dates of the
-// protection statistics under basesKeys. All are registry keys
+// the product descriptions under productKeys and the definitions dates
+// the definitions values hold. All are registry keys
 // written as `HKLM\SOFTWARE\Vendor`, under HKLM or HKU, where a path.Match
 // glob may stand for any key name (`…\protected\*\environment`); the 64-bit
 // view is read, so 32-bit keys are named with their WOW6432Node. The lists
 // are copied.
-func NewVendorKeys(keys, productKeys, basesKeys []string) *VendorKeys {
+func NewVendorKeys(keys, productKeys []string, definitions []detect.DefinitionsValue) *VendorKeys {
 	return &VendorKeys{
 		keys:        append([]string(nil), keys...),
 		productKeys: append([]string(nil), productKeys...),
-		basesKeys:   append([]string(nil), basesKeys...),
+		definitions: append([]detect.DefinitionsValue(nil), definitions...),
 	}
 }
 
@@ -56,11 +57,12 @@ func (*VendorKeys) Name() string { return "vendorkeys" }
 // emits a [detect.KindApp] observation, status Installed, built from the
 // key's ProductName, ProductVersion (or Ins_ProductVersion) and
 // ProductRoot values, and from LastSuccessfulUpdate (Unix time) in the
-// sibling Data key: the detail gives that date as "bases YYYY-MM-DD". A
-// product whose ProductRoot folder is gone from the system drive is only
-// Present: its description outlived it. A bases key's date
-// (Protection_BasesDate) is added to the detail of the key it lies under,
-// as "; bases YYYY-MM-DD".
+// sibling Data key: the detail gives that date as "bases YYYY-MM-DD", and
+// it is the observation's Definitions date. A product whose ProductRoot
+// folder is gone from the system drive is only Present: its description
+// outlived it. A definitions value's date is given to the catalogued key
+// it lies under (the deepest): its Definitions date, and "; bases
+// YYYY-MM-DD" in its detail.
 //
 // A key that exists but cannot be opened or listed (a product's
 // self-defence), or a product key whose values cannot be read, is a
@@ -73,7 +75,7 @@ func (s *VendorKeys) Collect(ctx context.Context, h *host.Host, emit func(detect
 		return fmt.Errorf("vendorkeys: no registry: %w", detect.ErrUnavailable)
 	}
 	var errs []error
-	bases, err := s.basesDates(ctx, h.Registry)
+	bases, err := s.definitionsDates(ctx, h.Registry)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -99,14 +101,19 @@ func (s *VendorKeys) Collect(ctx context.Context, h *host.Host, emit func(detect
 		}
 	}
 	for i, f := range keys {
-		emit(detect.Observation{
-			Kind:     detect.KindKey,
-			Status:   detect.Present,
-			Name:     winpath.Base(f.Path),
-			Path:     written[i],
-			Location: f.Name,
-			Detail:   f.Name + describeKey(h.Registry, f) + bases.of(f, keys),
-		})
+		o := detect.Observation{
+			Kind:        detect.KindKey,
+			Status:      detect.Present,
+			Name:        winpath.Base(f.Path),
+			Path:        written[i],
+			Location:    f.Name,
+			Detail:      f.Name + describeKey(h.Registry, f),
+			Definitions: bases.of(f, keys),
+		}
+		if o.Definitions != "" {
+			o.Detail += "; bases " + o.Definitions
+		}
+		emit(o)
 	}
 	env := winpath.EnvFrom(h.Registry)
 	for _, pattern := range s.productKeys {
@@ -263,21 +270,24 @@ func describeKey(r winreg.Registry, f Found) string {
 	return fmt.Sprintf(" (%s, %s)", count(len(subs), "subkey"), count(len(vals), "value"))
 }
 
-// basesDates are the bases dates read from bases keys.
-type basesDates []struct {
+// datedKeys are the keys definitions values were read from, with the
+// date each holds.
+type datedKeys []struct {
 	key  Found
 	date string
 }
 
-// basesDates reads Protection_BasesDate, "dd-MM-yyyy HH-mm-ss" in UTC,
-// from each key the bases patterns match (Network Agent's protection
-// statistics, as Checkmk's kaspersky_av_client plugin reads them). A
-// date in another form is left out.
-func (s *VendorKeys) basesDates(ctx context.Context, r winreg.Registry) (basesDates, error) {
-	var out basesDates
+// definitionsDates reads each definitions value from the keys its
+// pattern matches (Network Agent's protection statistics, as Checkmk's
+// kaspersky_av_client plugin reads them; Defender's Signature Updates
+// key). A key that cannot be opened, a value missing or written in
+// another form is left out: the date is extra detail, never evidence of
+// its own.
+func (s *VendorKeys) definitionsDates(ctx context.Context, r winreg.Registry) (datedKeys, error) {
+	var out datedKeys
 	var errs []error
-	for _, pattern := range s.basesKeys {
-		found, err := Expand(ctx, r, pattern)
+	for _, d := range s.definitions {
+		found, err := Expand(ctx, r, d.Key)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -289,32 +299,33 @@ func (s *VendorKeys) basesDates(ctx context.Context, r winreg.Registry) (basesDa
 			if err != nil {
 				continue
 			}
-			v, err := winreg.String(k, "Protection_BasesDate")
+			v, err := k.Value(d.Value)
 			k.Close()
 			if err != nil {
 				continue
 			}
-			if t, err := time.Parse("02-01-2006 15-04-05", strings.TrimSpace(v)); err == nil {
+			if date, ok := DefinitionsDate(v, d.Format); ok {
 				out = append(out, struct {
 					key  Found
 					date string
-				}{f, t.Format("2006-01-02")})
+				}{f, date})
 			}
 		}
 	}
 	return out, errors.Join(errs...)
 }
 
-// of is "; bases YYYY-MM-DD" for the first bases date whose nearest
-// catalogued key is key (a date below Components\34\1103 belongs to
-// that key, not to the vendor's root key above it), or "".
-func (b basesDates) of(key Found, keys []Found) string {
+// of is the newest date whose nearest catalogued key is key (a date below
+// Components\34\1103 belongs to that key, not to the vendor's root key
+// above it), or "".
+func (b datedKeys) of(key Found, keys []Found) string {
+	var newest string
 	for _, d := range b {
-		if nearest(d.key, keys) == key.Name {
-			return "; bases " + d.date
+		if d.key.Name == key.Name || nearest(d.key, keys) == key.Name {
+			newest = max(newest, d.date)
 		}
 	}
-	return ""
+	return newest
 }
 
 // nearest is the name of the deepest of keys that k lies below, or "".
@@ -362,10 +373,11 @@ func productObservation(h *host.Host, env winpath.Env, f Found) (detect.Observat
 		return detect.Observation{}, false, errors.Join(errs...)
 	}
 	parent := winpath.Dir(f.Path)
-	var bases string
+	var bases, defs string
 	if dk, err := h.Registry.OpenKey(f.Hive, parent+`\Data`, winreg.View64); err == nil {
 		if v, err := dk.Value("LastSuccessfulUpdate"); err == nil {
 			bases = basesDate(v)
+			defs, _ = DefinitionsDate(v, "unix")
 		}
 		dk.Close()
 	}
@@ -382,6 +394,8 @@ func productObservation(h *host.Host, env winpath.Env, f Found) (detect.Observat
 		Display:  name,
 		Version:  version,
 		Location: f.Name,
+
+		Definitions: defs,
 	}
 	var b strings.Builder
 	b.WriteString(cmp.Or(name, o.Name))

@@ -80,11 +80,12 @@ func TestVendorKeys(t *testing.T) {
 	kes := apps["KES"]
 	want := detect.Observation{
 		Kind: detect.KindApp, Status: detect.Present, Name: "KES", // a description, not an install record,
-		Display:  "Kaspersky Endpoint Security for Windows",
-		Version:  "12.1.0.506",
-		Path:     `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\`,
-		Location: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES\environment`,
-		Detail:   `Kaspersky Endpoint Security for Windows 12.1.0.506 in C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\; bases 2024-09-28`,
+		Display:     "Kaspersky Endpoint Security for Windows",
+		Version:     "12.1.0.506",
+		Path:        `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\`,
+		Location:    `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES\environment`,
+		Detail:      `Kaspersky Endpoint Security for Windows 12.1.0.506 in C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\; bases 2024-09-28`,
+		Definitions: "2024-09-28",
 	}
 	if kes != want {
 		t.Errorf("KES product key\n got %+v\nwant %+v", kes, want)
@@ -146,7 +147,11 @@ func TestVendorKeysStatisticsBasesDate(t *testing.T) {
 		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103`,
 		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1093`,
 		`HKLM\SOFTWARE\WOW6432Node\KasperskyLab`,
-	}, nil, []string{`HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\*\*\Statistics\AVState`})
+	}, nil, []detect.DefinitionsValue{{
+		Key:    `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\*\*\Statistics\AVState`,
+		Value:  "Protection_BasesDate",
+		Format: "dd-MM-yyyy HH-mm-ss",
+	}})
 	obs, err := collect(t, src, h)
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +161,10 @@ func TestVendorKeysStatisticsBasesDate(t *testing.T) {
 	}
 	if want := `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\Components\34\1103 (1 subkey, 0 values); bases 2024-09-28`; obs[0].Detail != want {
 		t.Errorf("Network Agent key detail %q, want %q", obs[0].Detail, want)
+	}
+	if obs[0].Definitions != "2024-09-28" || obs[1].Definitions != "" || obs[2].Definitions != "" {
+		t.Errorf("definitions dates %q, %q, %q; want 2024-09-28 on the Network Agent key alone",
+			obs[0].Definitions, obs[1].Definitions, obs[2].Definitions)
 	}
 	if strings.Contains(obs[1].Detail, "bases") {
 		t.Errorf("a date in an unknown form is shown: %q", obs[1].Detail)
