@@ -58,9 +58,9 @@ func newJamfKit(t *testing.T, agent, launchctl string) jamfKit {
 		t.Fatal(err)
 	}
 	k.script = scriptWith(t, "jamf/remediate-policy.sh", dir, map[string]string{
-		"AVSCOUT=/opt/avscout/bin/avscout":  "AVSCOUT=" + agent,
+		"AVSCOUT=/opt/avscout/bin/avscout":   "AVSCOUT=" + agent,
 		"LOG=/var/log/avscout-remediate.log": "LOG=" + k.log,
-		"LAUNCHCTL=/bin/launchctl":          "LAUNCHCTL=" + launchctl,
+		"LAUNCHCTL=/bin/launchctl":           "LAUNCHCTL=" + launchctl,
 	})
 	return k
 }
@@ -134,7 +134,7 @@ func TestJamfRemediatePolicyScript(t *testing.T) {
 					answer: stubagent.Response{Exit: 0, Stdout: "<result>COMPLIANT</result>\n", Stderr: planText + doneText},
 					code:   0, calls: []string{execute}, kicks: kick,
 					stdout: []string{"avscout remediate: COMPLIANT (exit 0; log LOG)"},
-					log: []string{"=== ", " avscout remediate --execute --yes", planText + doneText, "result: COMPLIANT", "exit code: 0"}},
+					log:    []string{"=== ", " avscout remediate --execute --yes", planText + doneText, "result: COMPLIANT", "exit code: 0"}},
 				{name: "one product, by parameter 4", product: "kaspersky-endpoint-security-mac",
 					answer: stubagent.Response{Exit: 0, Stdout: "<result>COMPLIANT: Microsoft Defender</result>\n", Stderr: doneText},
 					code:   0, calls: []string{execute + " --product kaspersky-endpoint-security-mac"}, kicks: kick,
