@@ -193,8 +193,8 @@ type Entry struct {
 	// Windows Installer product is removed by its product code).
 	QuietUninstallString string
 	ParentKeyName        string
-	SystemComponent                           bool
-	ModTime                                   time.Time // the key's last write
+	SystemComponent      bool
+	ModTime              time.Time // the key's last write
 }
 
 // ReadEntry reads the values of an uninstall entry's key: none but
