@@ -70,7 +70,7 @@ func TestRoleRemediate(t *testing.T) {
 			answers: []stubagent.Response{{Match: []string{"--plan"}, Exit: 0, Stdout: planJSON}},
 			changed: 1, calls: []string{"remediate --plan --format json"}, contains: []string{"apt-get purge -y kesl"}},
 		{name: "check mode, another product",
-			args:    []string{"testdata/remediate-local.yml", "--check", "-e", "avscout_remediate_product=kaspersky-security-center-network-agent"},
+			args:    []string{"testdata/remediate-local.yml", "--check", "-e", "avscout_remediate_product=kaspersky-network-agent"},
 			answers: []stubagent.Response{{Match: []string{"--plan"}, Exit: 0, Stdout: planJSON}},
 			changed: 0, calls: []string{"remediate --plan --format json"}},
 		{name: "check mode, nothing found",
