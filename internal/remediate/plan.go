@@ -274,13 +274,32 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 			})
 			continue
 		}
+		note := "the entry's own uninstall command; it may ask questions (no quiet form is recorded)"
+		// The entry's quiet form (QuietUninstallString) runs unattended:
+		// preferred when it passes the same checks, else the uninstall
+		// command is used and the plan says why.
+		switch q, ok, err := quietUninstallString(e.Value); {
+		case err != nil:
+			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "quiet uninstall command: " + err.Error() + "; its uninstall command is used instead"})
+		case ok:
+			qargv, err := parseUninstall(q)
+			switch {
+			case err != nil:
+				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "quiet uninstall command " + err.Error() + "; its uninstall command is used instead"})
+			case isMSI(qargv):
+				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
+					Reason: "quiet uninstall command runs msiexec, its uninstall command does not: not run; its uninstall command is used instead"})
+			default:
+				argv = qargv
+				note = "the entry's quiet uninstall command (QuietUninstallString)"
+			}
+		}
 		id := strings.ToLower(QuoteWindows(argv))
 		if seen[id] {
 			continue
 		}
 		seen[id] = true
-		pp.Steps = append(pp.Steps, Step{Action: ActionUninstall, Argv: argv, From: e.Location,
-			Note: "the entry's own uninstall command; it may ask questions (no quiet form is recorded)"})
+		pp.Steps = append(pp.Steps, Step{Action: ActionUninstall, Argv: argv, From: e.Location, Note: note})
 	}
 }
 
@@ -299,6 +318,24 @@ func uninstallString(value string) (cmd string, ok bool, err error) {
 		return "", false, errAmbiguous
 	}
 	return value[i+len(marker):], true, nil
+}
+
+// quietUninstallString takes the quiet uninstall command out of the
+// evidence value, where the uninstall source writes it just before the
+// uninstall command ("…, quiet uninstall: Q, uninstall: U"). ok is false
+// when the entry has none; an error when the value is ambiguous (the
+// marker twice, or not followed by the one uninstall command).
+func quietUninstallString(value string) (cmd string, ok bool, err error) {
+	const marker = ", quiet uninstall: "
+	i := strings.Index(value, marker)
+	if i < 0 {
+		return "", false, nil
+	}
+	j := strings.Index(value, ", uninstall: ")
+	if strings.LastIndex(value, marker) != i || j < i+len(marker) {
+		return "", false, errAmbiguous
+	}
+	return value[i+len(marker) : j], true, nil
 }
 
 func isMSI(argv []string) bool {

@@ -144,3 +144,60 @@ func TestPlanOrderAndScope(t *testing.T) {
 		t.Errorf("protection without another antivirus: %+v", p.Protection)
 	}
 }
+
+// An entry's quiet uninstall command (QuietUninstallString, written by the
+// uninstall source before its uninstall command) is preferred when it
+// passes the same checks; otherwise the uninstall command is used and the
+// plan says why the quiet one was not.
+func TestPlanQuietUninstall(t *testing.T) {
+	c := defaultCatalog(t)
+	const prog = `C:\Program Files (x86)\Kaspersky Lab\Kaspersky Total Security 21.3\uninstall.exe`
+	const u = `, uninstall: "` + prog + `"`
+	for _, tc := range []struct {
+		name, value string
+		argv        []string
+		note        string
+		rejected    string // in a rejection, or "" for none
+	}{
+		{"quiet preferred", `Kaspersky Total Security 21.3 (AO Kaspersky Lab), quiet uninstall: "` + prog + `" /s` + u,
+			[]string{prog, "/s"}, "QuietUninstallString", ""},
+		{"no quiet form", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)` + u,
+			[]string{prog}, "no quiet form", ""},
+		{"quiet with a shell character", `KTS, quiet uninstall: "` + prog + `" /s & del /q C:\*` + u,
+			[]string{prog}, "may ask questions", `quiet uninstall command holds "&"`},
+		{"quiet in a folder users can write", `KTS, quiet uninstall: C:\Users\Public\evil.exe /s` + u,
+			[]string{prog}, "may ask questions", "folder users can write"},
+		{"quiet runs msiexec", `KTS, quiet uninstall: MsiExec.exe /I C:\x.msi /qn` + u,
+			[]string{prog}, "may ask questions", "quiet uninstall command runs msiexec"},
+		{"quiet marker twice", `KTS, quiet uninstall: C:\a\a.exe, quiet uninstall: "` + prog + `" /s` + u,
+			[]string{prog}, "may ask questions", "ambiguous"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &report.Report{Host: report.Host{OS: "windows"}, Products: []report.Product{
+				restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled, uninstallEv("AVP21.3", tc.value))}}
+			p := New(r, c, Options{})
+			if len(p.Products) != 1 {
+				t.Fatalf("%d products planned", len(p.Products))
+			}
+			pp := p.Products[0]
+			var steps []Step
+			for _, s := range pp.Steps {
+				if s.From != "catalog" {
+					steps = append(steps, s)
+				}
+			}
+			if len(steps) != 1 || !slices.Equal(steps[0].Argv, tc.argv) || steps[0].Action != ActionUninstall ||
+				!strings.Contains(steps[0].Note, tc.note) {
+				t.Fatalf("steps %+v, want one uninstall step %q noting %q", steps, tc.argv, tc.note)
+			}
+			switch {
+			case tc.rejected == "" && len(pp.Rejected) > 0:
+				t.Errorf("rejections %+v, want none", pp.Rejected)
+			case tc.rejected != "" && !slices.ContainsFunc(pp.Rejected, func(rj Rejected) bool {
+				return strings.Contains(rj.Reason, tc.rejected) && strings.Contains(rj.Reason, "its uninstall command is used instead")
+			}):
+				t.Errorf("no rejection saying %q: %+v", tc.rejected, pp.Rejected)
+			}
+		})
+	}
+}

@@ -460,6 +460,12 @@ func TestPowerShellScripts(t *testing.T) {
 			`OpenSubKey('SOFTWARE\avscout')`, "GetValue('Version')", "Write-Output"}},
 		{"sccm/detect.ps1", []string{"$env:ProgramW6432", `'avscout\avscout.exe'`, "RegistryView]::Registry64",
 			`OpenSubKey('SOFTWARE\avscout')`, "GetValue('Version')", "Get-Service -Name 'avscout'", "Write-Output", "exit 0\n"}},
+		{"sccm/discover-restricted.ps1", []string{"$env:ProgramW6432", `'avscout\avscout.exe'`,
+			"& $avscout status --format intune-remediation\n", "exit 0\n", "OutputEncoding = [System.Text.Encoding]::UTF8"}},
+		{"intune/remediate-restricted.ps1", append([]string{
+			`$log = Join-Path $env:ProgramData 'Microsoft\IntuneManagementExtension\Logs\avscout-remediate.log'` + "\n"}, remediateWants...)},
+		{"sccm/remediate.ps1", append([]string{"param([string]$Product = '')\n",
+			`$log = Join-Path $env:windir 'CCM\Logs\avscout-remediate.log'` + "\n"}, remediateWants...)},
 	} {
 		b, err := os.ReadFile(tc.file)
 		if err != nil {
@@ -472,7 +478,9 @@ func TestPowerShellScripts(t *testing.T) {
 			}
 		}
 		// Nothing may go to stderr (Intune: script error; ConfigMgr: unknown).
-		for _, bad := range []string{"Write-Error", "Write-Warning", "Write-Host", "throw", "$env:ProgramFiles\\", "\r"} {
+		// Nor may a command line be built from anything but constants.
+		for _, bad := range []string{"Write-Error", "Write-Warning", "Write-Host", "throw", "$env:ProgramFiles\\", "\r",
+			"Invoke-Expression", "iex ", "cmd.exe", "cmd /c", "Start-Process", "-EncodedCommand"} {
 			if strings.Contains(s, bad) {
 				t.Errorf("%s holds %q", tc.file, bad)
 			}
@@ -526,5 +534,46 @@ func TestComplianceRulesFormat(t *testing.T) {
 	}
 	if len(rules) == 0 {
 		t.Error("no rules")
+	}
+}
+
+// What the remediation scripts (Intune, SCCM) must hold: the agent called
+// with constant words and a checked product ID only, its stdout and
+// stderr read apart (in UTF-8, both at once), a bounded, private log, a
+// bounded one-line summary, the agent's exit code passed on.
+var remediateWants = []string{
+	"$env:ProgramW6432", `'avscout\avscout.exe'`,
+	"$arguments = 'remediate --execute --yes --format jamf'\n",
+	"$Product -cnotmatch '^[a-z0-9][a-z0-9.-]{0,127}\\z'",
+	"if ($Product -ne '') { $arguments += ' --product ' + $Product }\n",
+	"$psi.Arguments = $arguments\n", "$psi.UseShellExecute = $false\n",
+	"$psi.RedirectStandardError = $true\n", "$psi.StandardOutputEncoding = $utf8\n", "ReadToEndAsync()",
+	"$maxLogBytes = 1048576\n", "Move-Item -LiteralPath $log -Destination ($log + '.1')", "SetAccessRuleProtection($true, $false)",
+	"'S-1-5-18', 'S-1-5-32-544'", "$maxOutput = 2048\n", "$line.Substring(0, $maxOutput)", "$err.Substring($err.Length - $maxRunChars)",
+	"Restart-Service -Name 'avscout' -ErrorAction Stop -WarningAction SilentlyContinue", "exit $code\n", "exit 2\n", "exit 1\n",
+}
+
+// The Intune and SCCM remediation scripts are one script with their own
+// header: from the settings on, they must not drift apart; and the
+// product is checked before it can reach the command line.
+func TestRemediationScriptsAgree(t *testing.T) {
+	body := func(name string) string {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		i := strings.Index(s, "$ErrorActionPreference = 'Stop'\n")
+		if i < 0 {
+			t.Fatalf("%s: no settings line", name)
+		}
+		check, use := strings.Index(s, "$Product -cnotmatch"), strings.Index(s, "$arguments += ' --product ' + $Product")
+		if check < 0 || use < 0 || check > use || !strings.Contains(s[check:use], "exit 2\n") {
+			t.Errorf("%s: $Product is not checked (and refused) before it is used", name)
+		}
+		return s[i:]
+	}
+	if body("intune/remediate-restricted.ps1") != body("sccm/remediate.ps1") {
+		t.Error("intune/remediate-restricted.ps1 and sccm/remediate.ps1 differ after their headers: keep them one script")
 	}
 }

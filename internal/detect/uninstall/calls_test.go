@@ -34,6 +34,7 @@ func readEntryAll(k winreg.Key) (Entry, error) {
 		e.DisplayIcon = text("DisplayIcon")
 	}
 	e.UninstallString = text("UninstallString")
+	e.QuietUninstallString = text("QuietUninstallString")
 	e.ParentKeyName = text("ParentKeyName")
 	if n, err := winreg.Uint(k, "SystemComponent"); err == nil && n == 1 {
 		e.SystemComponent = true
@@ -124,8 +125,8 @@ func TestRegistryCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(obs) != apps {
-			t.Fatalf("%d observations, want %d", len(obs), apps)
+		if want := apps + strings.Count(extra, "QuietUninstallString"); len(obs) != want {
+			t.Fatalf("%d observations, want %d", len(obs), want)
 		}
 		return reg.Calls()
 	}
@@ -134,6 +135,19 @@ func TestRegistryCalls(t *testing.T) {
 	// InstallLocation, InstallDate, UninstallString, SystemComponent.
 	if got := calls(30, "") - base; got != 30*9 {
 		t.Errorf("30 entries: %d registry calls, want %d", got, 30*9)
+	}
+	// An entry with its own uninstaller: its QuietUninstallString too.
+	const own = "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\Own%d]\n" +
+		"\"DisplayName\"=\"Own %d\"\n\"Publisher\"=\"Vendor\"\n\"DisplayVersion\"=\"1.0\"\n" +
+		"\"InstallLocation\"=\"C:\\\\Program Files\\\\Own %d\"\n\"InstallDate\"=\"20240101\"\n" +
+		"\"UninstallString\"=\"\\\"C:\\\\Program Files\\\\Own %d\\\\uninst.exe\\\"\"\n" +
+		"\"QuietUninstallString\"=\"\\\"C:\\\\Program Files\\\\Own %d\\\\uninst.exe\\\" /S\"\n\n"
+	var owns strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&owns, own, i, i, i, i, i)
+	}
+	if got := calls(0, owns.String()) - base; got != 10*10 {
+		t.Errorf("10 entries with their own uninstaller: %d registry calls, want %d (one more each: QuietUninstallString)", got, 10*10)
 	}
 	if got := calls(0, update) - base; got != 3 {
 		t.Errorf("an update: %d registry calls, want 3 (open, DisplayName, ParentKeyName)", got)

@@ -188,9 +188,13 @@ type Entry struct {
 	DisplayName, DisplayVersion, Publisher    string
 	InstallLocation, InstallDate, DisplayIcon string
 	UninstallString                           string
-	ParentKeyName                             string
-	SystemComponent                           bool
-	ModTime                                   time.Time // the key's last write
+	// QuietUninstallString is the entry's unattended uninstall command:
+	// read only for an entry whose UninstallString is not msiexec (a
+	// Windows Installer product is removed by its product code).
+	QuietUninstallString string
+	ParentKeyName        string
+	SystemComponent      bool
+	ModTime              time.Time // the key's last write
 }
 
 // ReadEntry reads the values of an uninstall entry's key: none but
@@ -228,6 +232,9 @@ func ReadEntry(k winreg.Key) (Entry, error) {
 		e.DisplayIcon = text("DisplayIcon")
 	}
 	e.UninstallString = text("UninstallString")
+	if quietUsed(e.UninstallString) { // one more call, for the entries [Observe] shows it of
+		e.QuietUninstallString = text("QuietUninstallString")
+	}
 	if n, err := winreg.Uint(k, "SystemComponent"); err == nil && n == 1 {
 		e.SystemComponent = true
 	}
@@ -261,6 +268,11 @@ func Observe(e Entry, env winpath.Env) (detect.Observation, bool) {
 	if e.SystemComponent {
 		b.WriteString(", hidden (SystemComponent)")
 	}
+	// The quiet form comes before the uninstall command, which stays last:
+	// "…, quiet uninstall: Q, uninstall: U" (internal/remediate reads both).
+	if e.QuietUninstallString != "" && quietUsed(e.UninstallString) {
+		b.WriteString(", quiet uninstall: " + e.QuietUninstallString)
+	}
 	if e.UninstallString != "" {
 		b.WriteString(", uninstall: " + e.UninstallString)
 	}
@@ -275,6 +287,23 @@ func Observe(e Entry, env winpath.Env) (detect.Observation, bool) {
 		Location: e.Location,
 		Detail:   text.Clip(b.String(), 2*winreg.MaxText),
 	}, true
+}
+
+// quietUsed reports whether an entry with this UninstallString has its
+// QuietUninstallString read and shown: when it has an uninstall command
+// that is not msiexec. A Windows Installer product is removed by its
+// product code (msiexec /x {code} /qn), so its quiet form adds nothing,
+// and most entries are MSI ones: this keeps the source's registry calls
+// at one per entry that can use it.
+func quietUsed(uninstall string) bool {
+	if strings.TrimSpace(uninstall) == "" {
+		return false
+	}
+	switch strings.ToLower(winpath.Base(winpath.Program(uninstall))) {
+	case "msiexec.exe", "msiexec":
+		return false
+	}
+	return true
 }
 
 // InstallDir is the folder an entry's program lives in: InstallLocation,

@@ -257,3 +257,45 @@ func (k deniedKey) OpenSubKey(name string) (winreg.Key, error) {
 	}
 	return k.Key.OpenSubKey(name)
 }
+
+// The quiet uninstall command is shown before the uninstall command
+// (which stays last, where internal/remediate reads it), and only for an
+// entry with its own uninstaller: an MSI entry's is neither read nor
+// shown.
+func TestObserveQuietUninstall(t *testing.T) {
+	for _, tc := range []struct {
+		e    Entry
+		want string
+	}{
+		{Entry{DisplayName: "Kaspersky Free", UninstallString: `"C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe"`,
+			QuietUninstallString: `"C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe" /s`},
+			`Kaspersky Free, quiet uninstall: "C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe" /s, uninstall: "C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe"`},
+		{Entry{DisplayName: "KES", UninstallString: `MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`, QuietUninstallString: `MsiExec.exe /X{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54} /qn`},
+			`KES, uninstall: MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`},
+		{Entry{DisplayName: "Only quiet", QuietUninstallString: `C:\P\u.exe /S`}, `Only quiet`},
+	} {
+		o, ok := Observe(tc.e, winpath.Env{})
+		if !ok || o.Detail != tc.want {
+			t.Errorf("%+v:\n got %q\nwant %q", tc.e, o.Detail, tc.want)
+		}
+	}
+	// ReadEntry reads the value only where it is shown.
+	reg := winreg.NewFake()
+	if err := reg.Import(strings.NewReader("Windows Registry Editor Version 5.00\n\n"+
+		"[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]\n\"DisplayName\"=\"A\"\n\"UninstallString\"=\"C:\\\\P\\\\u.exe\"\n\"QuietUninstallString\"=\"C:\\\\P\\\\u.exe /S\"\n\n"+
+		"[HKEY_LOCAL_MACHINE\\SOFTWARE\\B]\n\"DisplayName\"=\"B\"\n\"UninstallString\"=\"MsiExec.exe /X{1}\"\n\"QuietUninstallString\"=\"MsiExec.exe /X{1} /qn\"\n\n"),
+		winreg.View64); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"A": `C:\P\u.exe /S`, "B": ""} {
+		k, err := reg.OpenKey(winreg.LocalMachine, `SOFTWARE\`+key, winreg.View64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := ReadEntry(k)
+		k.Close()
+		if err != nil || e.QuietUninstallString != want {
+			t.Errorf("%s: QuietUninstallString %q (%v), want %q", key, e.QuietUninstallString, err, want)
+		}
+	}
+}

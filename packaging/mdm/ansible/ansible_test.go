@@ -43,7 +43,7 @@ func absPath(t *testing.T, p string) string {
 
 func TestPlaybookSyntax(t *testing.T) {
 	needAnsible(t)
-	for _, pb := range []string{"playbook.yml", "testdata/config-only.yml"} {
+	for _, pb := range []string{"playbook.yml", "remediate.yml", "testdata/config-only.yml", "testdata/remediate-local.yml"} {
 		if out, err := ansible(t, "-i", "inventory.example.ini", "--syntax-check", pb); err != nil {
 			t.Errorf("%s: %v\n%s", pb, err, out)
 		}
