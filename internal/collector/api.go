@@ -206,11 +206,12 @@ func (s *Server) handleSummary(w http.ResponseWriter, r *http.Request) {
 // columns keep working: verdict, then last_scan (when the latest report's
 // scan ran; last_seen is when it arrived), report_id and report_sha256
 // (the latest report, as GET /v1/reports/{id}/raw serves it), then the
-// product's definitions_date (its last definitions update, YYYY-MM-DD)
-// and evidence (a summary of what it was found by).
+// product's definitions_date (its last definitions update, YYYY-MM-DD),
+// updates_ended (the day its policy rule bars updates from) and
+// evidence_summary (what it was found by).
 var CSVColumns = []string{"host_id", "hostname", "os", "os_version", "last_seen", "compliant", "state", "stale",
 	"product_id", "vendor", "product", "version", "product_state", "restricted", "white_label", "tags", "verdict",
-	"last_scan", "report_id", "report_sha256", "definitions_date", "evidence"}
+	"last_scan", "report_id", "report_sha256", "definitions_date", "updates_ended", "evidence_summary"}
 
 // exportHost is a host in the JSON export.
 type exportHost struct {
@@ -276,10 +277,10 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, f store.HostF
 		h, p := row.Host, row.Product
 		rec := []string{h.ID, h.Hostname, h.OS, h.OSVersion, report.FormatTime(h.LastSeen), strconv.FormatBool(h.Compliant),
 			h.State, strconv.FormatBool(h.Stale), "", "", "", "", "", "", "", formatTags(h.Tags), h.Verdict,
-			report.FormatTime(h.LastScan), h.LastReportID, row.ReportSHA256, "", ""}
+			report.FormatTime(h.LastScan), h.LastReportID, row.ReportSHA256, "", "", ""}
 		if row.HasProduct {
 			copy(rec[8:15], []string{p.ID, p.Vendor, p.Name, p.Version, p.State, strconv.FormatBool(p.Restricted), strconv.FormatBool(p.WhiteLabel)})
-			rec[20], rec[21] = p.DefinitionsDate, p.Evidence
+			rec[20], rec[21], rec[22] = p.DefinitionsDate, p.UpdatesEnded, p.Evidence
 		}
 		for i := range rec {
 			rec[i] = CSVCell(rec[i])

@@ -78,6 +78,7 @@ func TestHostsAPI(t *testing.T) {
 				// KES's bases stopped the day before updates were barred;
 				// the leftover's date (win-left) is history, not health.
 				{"definitions_stopped", "definitions_stopped=true", []string{"win-kes"}, 0},
+				{"definitions_stopped_vendor", "definitions_stopped=true&vendor=kaspersky", []string{"win-kes"}, 0},
 				{"definitions_before", "definitions_before=2024-10-01", []string{"win-kes"}, 0},
 				{"definitions_before_earlier", "definitions_before=2024-09-28", nil, 0},
 				{"definitions_older_than", "definitions_older_than=30", []string{"win-kes"}, 0},
@@ -228,6 +229,11 @@ func TestExportAPI(t *testing.T) {
 					t.Fatalf("raw report %q of row %d: %d", id, i+1, raw.status)
 				}
 				want[i] = append(want[i], "2026-11-04T08:59:00Z", id, hex.EncodeToString(sum[:]), "")
+				if i < 2 { // the restricted products' rule bars updates
+					want[i] = append(want[i], "2024-09-29")
+				} else {
+					want[i] = append(want[i], "")
+				}
 			}
 			// Each product's evidence, summarised: its first three items.
 			want[0] = append(want[0], "dpkg package: kesl 12.1.0-2968 (install ok installed); dpkg package: kesl-gui 12.1.0-2968 (deinstall ok config-files); paths: executable /opt/kaspersky/kesl/bin/kesl-control (script) (+6 more)")

@@ -596,7 +596,6 @@ func (d *decoder) skip(depth int) error {
 	}
 }
 
-// stringValue reads a string of at least minLen characters into *dst.
 // dateValue reads a date the way the schema's "date" pattern takes it:
 // YYYY-MM-DD with a month 01–12 and a day 01–31.
 func (d *decoder) dateValue(dst *string) error {
@@ -624,6 +623,7 @@ func isDate(s string) bool {
 	return month >= "01" && month <= "12" && day >= "01" && day <= "31"
 }
 
+// stringValue reads a string of at least minLen characters into *dst.
 func (d *decoder) stringValue(dst *string, minLen int) error {
 	if d.peek() != '"' {
 		return d.mismatch("string")

@@ -125,7 +125,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	for _, f := range judged.Findings {
 		p := productOf(f)
 		if opts.Explain {
-			p.Explain = append(f.Trace, definitionsTrace(p)...)
+			p.Explain = slices.Concat(f.Trace, definitionsTrace(p))
 		}
 		r.Products = append(r.Products, p)
 	}

@@ -76,6 +76,7 @@ type productRow struct {
 	technology, confidence                            string
 	definitionsDate, updatesEnded                     string // YYYY-MM-DD or ""
 	evidence                                          string // evidenceSummary
+	definitionsStopped                                bool   // stoppedAtBan
 }
 
 // Ingest stores in.Report, whose JSON as received is in.Raw: the report
@@ -141,6 +142,7 @@ func prepare(ctx context.Context, in Incoming) (*pending, error) {
 			definitionsDate: dateOrEmpty(x.DefinitionsDate), evidence: evidenceSummary(x.Evidence)}
 		if x.Policy != nil {
 			p.products[i].updatesEnded = dateOrEmpty(x.Policy.UpdatesEnded)
+			p.products[i].definitionsStopped = stoppedAtBan(p.products[i].definitionsDate, p.products[i].updatesEnded)
 		}
 	}
 	// Keys that differ only by a NUL would collide once cleaned: keep one.
@@ -604,13 +606,13 @@ func insertProducts(ctx context.Context, tx *sql.Tx, reports []*pending) error {
 			rows = append(rows, ref{i, j})
 		}
 	}
-	err := insertReturning(ctx, tx, "host_products (host_id, pos, product_id, vendor, vendor_lc, name, version, category, state, restricted, white_label, technology, confidence, definitions_date, updates_ended, evidence)",
-		16, len(rows), func(i int, args []any) []any {
+	err := insertReturning(ctx, tx, "host_products (host_id, pos, product_id, vendor, vendor_lc, name, version, category, state, restricted, white_label, technology, confidence, definitions_date, updates_ended, evidence, definitions_stopped)",
+		17, len(rows), func(i int, args []any) []any {
 			p := reports[rows[i].rep]
 			x := p.products[rows[i].pos]
 			return append(args, p.host.id, int64(rows[i].pos), x.productID, x.vendor, strings.ToLower(x.vendor), x.name, x.version,
 				x.category, x.state, boolInt(x.restricted), boolInt(x.whiteLabel), x.technology, x.confidence,
-				x.definitionsDate, x.updatesEnded, x.evidence)
+				x.definitionsDate, x.updatesEnded, x.evidence, boolInt(x.definitionsStopped))
 		}, "", nil)
 	if err != nil {
 		return fmt.Errorf("inserting products: %w", err)

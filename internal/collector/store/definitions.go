@@ -45,10 +45,24 @@ func evidenceSummary(ev []report.Evidence) string {
 const inUse = "p.state IN ('" + report.StateActive + "', '" + report.StateInstalled + "')"
 
 // definitionsStopped is the SQL condition, over host_products p, of a
-// restricted product in use whose definitions stopped by the day its
-// policy bars updates from. Dates are YYYY-MM-DD text, which compares as
-// dates.
-const definitionsStopped = inUse + " AND p.restricted = 1 AND p.definitions_date <> '' AND p.updates_ended <> '' AND p.definitions_date <= p.updates_ended"
+// restricted product in use whose definitions stopped when its policy
+// barred updates (see [stoppedAtBan]).
+const definitionsStopped = inUse + " AND p.restricted = 1 AND p.definitions_stopped = 1"
+
+// stoppedWindow is how long before the day updates were barred a product's
+// last definitions update counts as "stopped then": products update their
+// definitions daily, so one that was updating until the ban has a date
+// days before it; an older date stopped for some other reason.
+const stoppedWindow = 31 * 24 * time.Hour
+
+// stoppedAtBan reports whether definitions dated defs stopped when updates
+// were barred from ended: within [stoppedWindow] before that day, and no
+// later. Both are YYYY-MM-DD; a date that is not one gives false.
+func stoppedAtBan(defs, ended string) bool {
+	d, err1 := time.Parse(time.DateOnly, defs)
+	e, err2 := time.Parse(time.DateOnly, ended)
+	return err1 == nil && err2 == nil && !d.After(e) && e.Sub(d) < stoppedWindow
+}
 
 // countDefinitionsStopped counts the hosts with a product whose
 // definitions stopped (see [HostFilter.DefinitionsStopped]).

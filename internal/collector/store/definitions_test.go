@@ -33,7 +33,10 @@ func TestDefinitionsFilters(t *testing.T) {
 		hostile := fleettest.Report(t, "windows-kes-active", "h-hostile", "hostile", t0)
 		setDates(hostile, "2024-13-45")
 		none := fleettest.Report(t, "debian-kaspersky", "h-none", "none", t0)
-		for _, r := range []*report.Report{stopped, updating, hostile, none} {
+		// Bases two years older than the ban stopped for another reason.
+		ancient := fleettest.Report(t, "windows-kes-active", "h-ancient", "ancient", t0)
+		setDates(ancient, "2022-08-01")
+		for _, r := range []*report.Report{stopped, updating, hostile, none, ancient} {
 			ingest(t, s, r, t0, Stored)
 		}
 
@@ -43,8 +46,8 @@ func TestDefinitionsFilters(t *testing.T) {
 			want   []string
 		}{
 			{"stopped at the ban", HostFilter{DefinitionsStopped: true}, []string{"h-stopped"}},
-			{"older than 2025-06-01", HostFilter{DefinitionsBefore: "2025-06-01"}, []string{"h-stopped", "h-updating"}},
-			{"older than 2025-03-01", HostFilter{DefinitionsBefore: "2025-03-01"}, []string{"h-stopped"}},
+			{"older than 2025-06-01", HostFilter{DefinitionsBefore: "2025-06-01"}, []string{"h-ancient", "h-stopped", "h-updating"}},
+			{"older than 2025-03-01", HostFilter{DefinitionsBefore: "2025-03-01"}, []string{"h-ancient", "h-stopped"}},
 			{"older than 2020", HostFilter{DefinitionsBefore: "2020-01-01"}, nil},
 		} {
 			page, err := s.Hosts(ctx, tt.filter)
@@ -82,7 +85,8 @@ func TestDefinitionsFilters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{"h-stopped": "2024-09-28 2024-09-29", "h-updating": "2025-03-01 2024-09-29", "h-hostile": " 2024-09-29"}
+		want := map[string]string{"h-stopped": "2024-09-28 2024-09-29", "h-updating": "2025-03-01 2024-09-29", "h-hostile": " 2024-09-29",
+			"h-ancient": "2022-08-01 2024-09-29"}
 		if !maps.Equal(dates, want) {
 			t.Errorf("exported dates %v, want %v", dates, want)
 		}
@@ -93,6 +97,27 @@ func TestDefinitionsFilters(t *testing.T) {
 func setDates(r *report.Report, d string) {
 	for i := range r.Products {
 		r.Products[i].DefinitionsDate = d
+	}
+}
+
+func TestStoppedAtBan(t *testing.T) {
+	for _, tt := range []struct {
+		defs, ended string
+		want        bool
+	}{
+		{"2024-09-29", "2024-09-29", true},
+		{"2024-09-28", "2024-09-29", true},
+		{"2024-08-30", "2024-09-29", true},
+		{"2024-08-29", "2024-09-29", false}, // 31 days before
+		{"2024-09-30", "2024-09-29", false}, // updated after the ban
+		{"2022-08-01", "2024-09-29", false},
+		{"", "2024-09-29", false},
+		{"2024-09-28", "", false},
+		{"2024-02-31", "2024-03-01", false},
+	} {
+		if got := stoppedAtBan(tt.defs, tt.ended); got != tt.want {
+			t.Errorf("stoppedAtBan(%q, %q) = %v, want %v", tt.defs, tt.ended, got, tt.want)
+		}
 	}
 }
 

@@ -840,6 +840,7 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 			for _, q := range []string{
 				// Undo migration 5 (definitions), 4 (scan-time index), then 3 (keys).
 				"DROP INDEX host_products_definitions",
+				"ALTER TABLE host_products DROP COLUMN definitions_stopped",
 				"ALTER TABLE host_products DROP COLUMN evidence",
 				"ALTER TABLE host_products DROP COLUMN updates_ended",
 				"ALTER TABLE host_products DROP COLUMN definitions_date",

@@ -38,8 +38,10 @@ type HostFilter struct {
 	// (active or installed) whose definitions date is known and earlier.
 	DefinitionsBefore string
 	// DefinitionsStopped keeps hosts with a restricted product in use whose
-	// definitions stopped no later than the day its policy bars updates
-	// from (Kaspersky's bases, frozen when updates ended in September 2024).
+	// definitions stopped when its policy barred updates: last updated
+	// within the month before that day, and not since (Kaspersky's bases,
+	// frozen when updates ended on 2024-09-29). Older dates stopped for
+	// another reason: DefinitionsBefore finds them.
 	DefinitionsStopped bool
 	Search             string // substring of hostname or host id, case-insensitive
 	SeenSince          time.Time

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/host"
@@ -376,8 +375,7 @@ func productObservation(h *host.Host, env winpath.Env, f Found) (detect.Observat
 	var bases, defs string
 	if dk, err := h.Registry.OpenKey(f.Hive, parent+`\Data`, winreg.View64); err == nil {
 		if v, err := dk.Value("LastSuccessfulUpdate"); err == nil {
-			bases = basesDate(v)
-			defs, _ = DefinitionsDate(v, "unix")
+			defs, bases = basesDate(v)
 		}
 		dk.Close()
 	}
@@ -417,15 +415,13 @@ func productObservation(h *host.Host, env winpath.Env, f Found) (detect.Observat
 	return o, true, errors.Join(errs...)
 }
 
-// basesDate reads LastSuccessfulUpdate, a DWORD of Unix time, as a date:
-// "never" for 0 or 0xFFFFFFFF.
-func basesDate(v winreg.Value) string {
-	n, err := v.AsUint()
-	if err != nil {
-		return ""
+// basesDate reads LastSuccessfulUpdate, a DWORD of Unix time, as the
+// definitions date and as the detail shows it: "never updated" for 0 or
+// 0xFFFFFFFF, nothing for a value that is no date (see [DefinitionsDate]).
+func basesDate(v winreg.Value) (date, shown string) {
+	if n, err := v.AsUint(); err == nil && (n == 0 || n == 0xffffffff) {
+		return "", "never updated"
 	}
-	if n == 0 || n == 0xffffffff {
-		return "never updated"
-	}
-	return time.Unix(int64(n), 0).UTC().Format("2006-01-02")
+	date, _ = DefinitionsDate(v, "unix")
+	return date, date
 }

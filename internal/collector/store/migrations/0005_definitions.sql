@@ -10,4 +10,7 @@
 ALTER TABLE host_products ADD COLUMN definitions_date TEXT NOT NULL DEFAULT '';
 ALTER TABLE host_products ADD COLUMN updates_ended TEXT NOT NULL DEFAULT '';
 ALTER TABLE host_products ADD COLUMN evidence TEXT NOT NULL DEFAULT '';
+-- 1 when the definitions stopped in the month before updates_ended:
+-- updated until the policy barred updates, then frozen.
+ALTER TABLE host_products ADD COLUMN definitions_stopped INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX host_products_definitions ON host_products (definitions_date, host_id);
