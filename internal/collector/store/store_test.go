@@ -838,7 +838,10 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 			// Make it the database the first schema's collector left: no
 			// verdict column, compliant from products alone, its ranks.
 			for _, q := range []string{
-				// Undo migration 4 (scan-time index), then 3 (keys).
+				// Undo migration 5 (the chain), 4 (scan-time index), then 3 (keys).
+				"DROP TABLE chain_head",
+				"DROP TABLE report_chain",
+				"DELETE FROM schema_migrations WHERE version = 5",
 				"DROP INDEX hosts_last_generated",
 				"DROP INDEX admin_audit_target",
 				"DELETE FROM schema_migrations WHERE version = 4",
