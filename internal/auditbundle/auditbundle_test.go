@@ -1,0 +1,233 @@
+package auditbundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/avscout/avscout/internal/agentkey"
+	"github.com/avscout/avscout/internal/auditbundle/bundletest"
+)
+
+var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+
+type edKey struct{ priv ed25519.PrivateKey }
+
+func (k edKey) PublicKey() ed25519.PublicKey { return k.priv.Public().(ed25519.PublicKey) }
+func (k edKey) Sign(m []byte) []byte         { return ed25519.Sign(k.priv, m) }
+
+func keyOf(seed string) edKey {
+	s := sha256.Sum256([]byte(seed))
+	return edKey{ed25519.NewKeyFromSeed(s[:])}
+}
+
+// reportJSON is a minimal report of host, scanned at, with a verdict.
+func reportJSON(id, host string, at time.Time, verdict string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"schema_version": 1, "report_id": id, "generated_at": at.Format(time.RFC3339),
+		"host": map[string]string{"id": host, "hostname": host + ".example", "os": "linux"},
+		"verdict": verdict, "compliant": verdict == "compliant", "products": []any{}, "sources": []any{},
+	})
+	return b
+}
+
+// makeBundle writes a bundle of n reports (the chain starting after
+// `before` entries), three agent hosts each with its key; every third
+// report of host-0 unsigned.
+func makeBundle(t testing.TB, n, before int, collector edKey) []byte {
+	t.Helper()
+	var prev *Entry
+	for i := range before {
+		e := Next(prev, fmt.Sprintf("old-%d", i), "host-0", t0.Add(-time.Hour).UnixMicro(), sha256.Sum256([]byte{byte(i)}))
+		prev = &e
+	}
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, collector, t.TempDir(), t0, t0.Add(24*time.Hour), t0.Add(25*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		host := fmt.Sprintf("host-%d", i%3)
+		verdict := []string{"non_compliant", "compliant"}[min(i/6, 1)]
+		raw := reportJSON(fmt.Sprintf("rep-%03d", i), host, t0.Add(time.Duration(i)*time.Minute), verdict)
+		e := Next(prev, fmt.Sprintf("rep-%03d", i), host, t0.Add(time.Duration(i)*time.Minute+time.Second).UnixMicro(), sha256.Sum256(raw))
+		prev = &e
+		agent := keyOf(host)
+		var pub ed25519.PublicKey
+		var sig []byte
+		if !(host == "host-0" && i%9 == 0) {
+			pub, sig = agent.PublicKey(), agent.Sign(raw)
+		}
+		if err := w.Report(e, raw, pub, sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Access(AccessEntry{ID: "a1", At: t0, Credential: "alice", Action: "export", Target: "/v1/audit/export"}); err != nil {
+		t.Fatal(err)
+	}
+	head := Entry{}
+	if prev != nil {
+		head = *prev
+	}
+	if err := w.Close(head.Seq, head.Hash); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func verifyBytes(t testing.TB, b []byte, keys ...string) *Result {
+	t.Helper()
+	res, err := Verify(bytes.NewReader(b), Options{CollectorKeys: keys})
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	return res
+}
+
+func TestRoundTrip(t *testing.T) {
+	collector := keyOf("collector")
+	fp := agentkey.Fingerprint(collector.PublicKey())
+	for _, tt := range []struct{ n, before int }{{0, 0}, {1, 0}, {12, 5}} {
+		t.Run(fmt.Sprintf("%d_after_%d", tt.n, tt.before), func(t *testing.T) {
+			res := verifyBytes(t, makeBundle(t, tt.n, tt.before, collector), fp)
+			if !res.OK() || !res.SignerPinned || res.Signer != fp {
+				t.Fatalf("faults %v, signer %s pinned %v", res.Faults, res.Signer, res.SignerPinned)
+			}
+			if res.Header.Reports != int64(tt.n) || res.Header.Access != 1 {
+				t.Errorf("header %+v", res.Header)
+			}
+			if tt.n == 12 {
+				if res.Header.FirstSeq != 6 || res.Header.LastSeq != 17 || len(res.Hosts) != 3 || res.AgentKeys != 3 || res.Unsigned != 2 {
+					t.Errorf("header %+v, %d hosts, %d keys, %d unsigned", res.Header, len(res.Hosts), res.AgentKeys, res.Unsigned)
+				}
+				h := res.Hosts[0]
+				if h.ID != "host-0" || h.Hostname != "host-0.example" || h.Reports != 4 || len(h.Verdicts) != 2 ||
+					h.Verdicts[0].Verdict != "non_compliant" || h.Verdicts[1].Verdict != "compliant" || !h.FirstSeen.Equal(t0.Add(time.Second)) ||
+					!h.LastReport.Equal(t0.Add(9*time.Minute)) {
+					t.Errorf("host-0 summary %+v", h)
+				}
+			}
+		})
+	}
+}
+
+// Each kind of tampering fails verification with a fault that names it.
+func TestTampering(t *testing.T) {
+	collector, other := keyOf("collector"), keyOf("mallory")
+	fp := agentkey.Fingerprint(collector.PublicKey())
+	good := makeBundle(t, 12, 3, collector)
+	for _, tt := range []struct {
+		name   string
+		tamper func([]byte) ([]byte, error)
+		want   string
+	}{
+		{"byte", func(b []byte) ([]byte, error) { return bundletest.ChangeByte(b, 4) }, "report rep-004 (entry 8, host host-1) changed"},
+		{"drop", func(b []byte) ([]byte, error) { return bundletest.Drop(b, 5) }, "report rep-005 (entry 9, host host-2) dropped"},
+		{"swap_contents", func(b []byte) ([]byte, error) { return bundletest.SwapContents(b, 2, 3) }, "reports reordered: reports/000000000006.json holds report rep-003"},
+		{"swap_order", func(b []byte) ([]byte, error) { return bundletest.SwapOrder(b, 2, 3) }, "reports reordered in the archive"},
+		{"manifest", func(b []byte) ([]byte, error) { return bundletest.EditManifest(b, `"rep-007"`, `"rep-070"`) }, "the manifest changed"},
+		{"resign_other", func(b []byte) ([]byte, error) { return bundletest.Resign(b, other.priv, true) }, "unknown signer"},
+		{"resign_same_header", func(b []byte) ([]byte, error) { return bundletest.Resign(b, other.priv, false) }, "but key SHA256:"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bad, err := tt.tamper(bytes.Clone(good))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := verifyBytes(t, bad, fp)
+			if res.OK() {
+				t.Fatal("tampered bundle verified")
+			}
+			if !strings.Contains(strings.Join(res.Faults, "\n"), tt.want) {
+				t.Errorf("faults lack %q:\n%s", tt.want, strings.Join(res.Faults, "\n"))
+			}
+		})
+	}
+}
+
+// Hostile archives are refused with a clear error, never a crash.
+func TestHostileArchives(t *testing.T) {
+	good := makeBundle(t, 3, 0, keyOf("collector"))
+	files, err := bundletest.Read(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withHeader := func(h *tar.Header, body []byte) []byte {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(body)
+		tw.Close()
+		return buf.Bytes()
+	}
+	for _, tt := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"truncated", good[:len(good)/2], "unexpected EOF"},
+		{"traversal", bundletest.Write([]bundletest.File{{"../../etc/passwd", []byte("x")}}), `unexpected file name "../../etc/passwd"`},
+		{"duplicate", bundletest.Write([]bundletest.File{files[0], files[0]}), "appears twice"},
+		{"symlink", withHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "reports/000000000001.json", Linkname: "/etc/passwd"}, nil), "not a regular file"},
+		{"huge_report", withHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "reports/000000000001.json", Size: 1 << 40, Mode: 0o600}, nil), "more than the"},
+		{"not_tar", []byte(strings.Repeat("{}", 600)), "not a readable audit bundle"},
+		{"long_line", bundletest.Write([]bundletest.File{{"manifest.jsonl", bytes.Repeat([]byte("a"), 100<<10)}}), "longer than"},
+		{"sig_first", bundletest.Write([]bundletest.File{{"reports/000000000002.json.sig", []byte("{}")}}), "does not follow its report"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Verify(bytes.NewReader(tt.b), Options{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Verify = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+	// An empty archive reads, but vouches for nothing.
+	res := verifyBytes(t, bundletest.Write(nil))
+	if res.OK() || !strings.Contains(res.Faults[0], "manifest.jsonl is missing") {
+		t.Errorf("empty archive: %v", res.Faults)
+	}
+}
+
+// FuzzVerify: whatever the bytes, Verify returns (no panic, no hang)
+// within the limits.
+func FuzzVerify(f *testing.F) {
+	f.Add(makeBundle(f, 3, 1, keyOf("collector")))
+	f.Add(makeBundle(f, 0, 0, keyOf("collector")))
+	f.Add([]byte("{}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res, err := Verify(bytes.NewReader(b), Options{Limits: Limits{MaxReport: 1 << 20, MaxReports: 1000}})
+		if err == nil && res == nil {
+			t.Fatal("nil result without an error")
+		}
+	})
+}
+
+// The entry hash is the documented encoding: a fixed vector, so that a
+// change to the encoding cannot pass unnoticed.
+func TestEntryHashVector(t *testing.T) {
+	var prev, sum [HashSize]byte
+	for i := range sum {
+		sum[i] = byte(i)
+	}
+	var enc bytes.Buffer
+	enc.WriteString("avscout-chain/1\n")
+	enc.Write([]byte{0, 0, 0, 0, 0, 0, 0, 7})
+	enc.Write(prev[:])
+	enc.Write(sum[:])
+	enc.Write([]byte{0, 0, 0, 0, 0, 0, 0x03, 0xe8})
+	enc.Write([]byte{0, 0, 0, 3})
+	enc.WriteString("r-1")
+	enc.Write([]byte{0, 0, 0, 2})
+	enc.WriteString("h1")
+	if got, want := EntryHash(7, prev, sum, 1000, "r-1", "h1"), sha256.Sum256(enc.Bytes()); got != want {
+		t.Errorf("EntryHash = %x, want %x", got, want)
+	}
+}
