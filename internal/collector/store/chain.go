@@ -1,9 +1,13 @@
 package store
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/avscout/avscout/internal/auditbundle"
@@ -133,46 +137,105 @@ type ChainRecord struct {
 
 // ChainRange calls fn for each chain entry from seq first to last, in
 // order, with its report; it reads a page at a time, so memory stays
-// bounded. The prev hash of entry first is that of the entry before it.
+// bounded, and reads (and decompresses) the next page while fn handles
+// this one. The prev hash of entry first is that of the entry before it.
 func (s *Store) ChainRange(ctx context.Context, first, last int64, fn func(ChainRecord) error) error {
-	for from := first; from <= last; {
-		var page []ChainRecord
-		err := s.readEach(ctx, `SELECT c.seq, c.report_id, c.host_id, c.received_at, c.report_sha256, c.prev_hash, c.hash,
-			r.body, r.public_key, r.signature FROM report_chain c LEFT JOIN reports r ON r.id = c.report_id
-			WHERE c.seq >= $1 AND c.seq <= $2 ORDER BY c.seq LIMIT $3`, []any{from, last, chainPage}, func(rows *sql.Rows) error {
-			var rec ChainRecord
-			var sum, prev, hash, body []byte
-			if err := rows.Scan(&rec.Entry.Seq, &rec.Entry.ReportID, &rec.Entry.HostID, &rec.Entry.ReceivedAt, &sum, &prev, &hash,
-				&body, &rec.PublicKey, &rec.Signature); err != nil {
-				return err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type page struct {
+		recs []ChainRecord
+		err  error
+	}
+	pages := make(chan page, 1)
+	go func() {
+		defer close(pages)
+		var zr gzip.Reader
+		for from := first; from <= last; {
+			recs, err := s.chainPage(ctx, &zr, from, last)
+			select {
+			case pages <- page{recs, err}:
+			case <-ctx.Done():
+				return
 			}
-			copy(rec.Entry.ReportSHA256[:], sum)
-			copy(rec.Entry.Prev[:], prev)
-			copy(rec.Entry.Hash[:], hash)
-			if body != nil {
-				raw, err := rawBody(body)
-				if err != nil {
-					return fmt.Errorf("report %s: %w", rec.Entry.ReportID, err)
-				}
-				rec.Raw = raw
+			if err != nil || len(recs) == 0 {
+				return
 			}
-			page = append(page, rec)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("reading the chain from entry %d: %w", from, err)
+			from = recs[len(recs)-1].Entry.Seq + 1
 		}
-		if len(page) == 0 {
-			return nil
+	}()
+	for p := range pages {
+		if p.err != nil {
+			return p.err
 		}
-		for _, rec := range page {
+		for _, rec := range p.recs {
 			if err := fn(rec); err != nil {
 				return err
 			}
 		}
-		from = page[len(page)-1].Entry.Seq + 1
 	}
-	return nil
+	return ctx.Err()
+}
+
+// chainPage reads up to chainPage entries from seq from to last.
+func (s *Store) chainPage(ctx context.Context, zr *gzip.Reader, from, last int64) ([]ChainRecord, error) {
+	var page []ChainRecord
+	err := s.readEach(ctx, `SELECT c.seq, c.report_id, c.host_id, c.received_at, c.report_sha256, c.prev_hash, c.hash,
+		r.body, r.size, r.public_key, r.signature FROM report_chain c LEFT JOIN reports r ON r.id = c.report_id
+		WHERE c.seq >= $1 AND c.seq <= $2 ORDER BY c.seq LIMIT $3`, []any{from, last, chainPage}, func(rows *sql.Rows) error {
+		var rec ChainRecord
+		var sum, prev, hash, body []byte
+		var size sql.NullInt64
+		if err := rows.Scan(&rec.Entry.Seq, &rec.Entry.ReportID, &rec.Entry.HostID, &rec.Entry.ReceivedAt, &sum, &prev, &hash,
+			&body, &size, &rec.PublicKey, &rec.Signature); err != nil {
+			return err
+		}
+		copy(rec.Entry.ReportSHA256[:], sum)
+		copy(rec.Entry.Prev[:], prev)
+		copy(rec.Entry.Hash[:], hash)
+		if body != nil {
+			raw, err := inflate(zr, body, size.Int64)
+			if err != nil {
+				return fmt.Errorf("report %s: %w", rec.Entry.ReportID, err)
+			}
+			rec.Raw = raw
+		}
+		page = append(page, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the chain from entry %d: %w", from, err)
+	}
+	return page, nil
+}
+
+// inflate decompresses a stored report body whose recorded size is size,
+// reusing zr: one allocation of the right size, where a recorded size
+// within bounds; the bytes are whatever the body holds, so that a body
+// changed in the database shows as a changed report.
+func inflate(zr *gzip.Reader, body []byte, size int64) ([]byte, error) {
+	if size <= 0 || size > maxRawBody {
+		return rawBody(body)
+	}
+	if err := zr.Reset(bytes.NewReader(body)); err != nil {
+		return nil, fmt.Errorf("decompressing stored report: %w", err)
+	}
+	raw := make([]byte, size, size+1)
+	n, err := io.ReadFull(zr, raw)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return raw[:n], nil
+	case err != nil:
+		return nil, fmt.Errorf("decompressing stored report: %w", err)
+	}
+	// Longer than recorded: read the rest, within the bound.
+	rest, err := io.ReadAll(io.LimitReader(zr, maxRawBody-size+1))
+	if err != nil {
+		return nil, fmt.Errorf("decompressing stored report: %w", err)
+	}
+	if int64(len(rest))+size > maxRawBody {
+		return nil, fmt.Errorf("stored report larger than %d MiB decompressed: the database was changed", maxRawBody>>20)
+	}
+	return append(raw, rest...), nil
 }
 
 // AuditRange calls fn for each administrator action at or after since
