@@ -80,7 +80,7 @@ Usage:
   avscout scan [--format table|json|jamf] [--output FILE] [--root DIR] [--os linux|windows|darwin]
                [--catalog FILE] [--fail-on restricted[,incomplete]] [--sources a,b,…]
                [--sign [--config FILE]]   (with --output FILE --format json: write FILE.sig)
-  avscout verify [--key FINGERPRINT] [--signature FILE.sig] FILE   (check a signed report, offline)
+  avscout verify [--key FINGERPRINT] [--signature FILE.sig] FILE|BUNDLE   (check a signed report or a collector audit bundle, offline)
   avscout catalog [--format table|json] [--catalog FILE]
   avscout service install|uninstall|start|stop|restart|status [--config FILE]
   avscout service run [--config FILE] [--once]    (what the service manager runs)

@@ -58,19 +58,6 @@ func sniffBundle(path string) (bool, error) {
 	return n == len(head) && bytes.Equal(head[tarMagicOff:], []byte(tarMagic)), nil
 }
 
-// hashingReader hashes what is read through it: the bundle's own digest,
-// for the auditor's record.
-type hashingReader struct {
-	r io.Reader
-	h interface{ Write([]byte) (int, error) }
-}
-
-func (h hashingReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.h.Write(p[:n])
-	return n, err
-}
-
 // verifyBundle checks a collector's audit bundle and prints what it
 // holds, host by host, and every fault found.
 func verifyBundle(path string, keys []string, stdout, stderr io.Writer) int {
@@ -81,10 +68,15 @@ func verifyBundle(path string, keys []string, stdout, stderr io.Writer) int {
 	}
 	defer f.Close()
 	sum := sha256.New()
-	res, err := auditbundle.Verify(hashingReader{r: f, h: sum}, auditbundle.Options{CollectorKeys: keys})
+	res, err := auditbundle.Verify(io.TeeReader(f, sum), auditbundle.Options{CollectorKeys: keys})
 	if err != nil {
 		fmt.Fprintf(stderr, "avscout verify: %s: INVALID: %v\n", path, err)
 		return exitInvalid
+	}
+	// The digest of the whole file, padding after the archive's end included.
+	if _, err := io.Copy(sum, f); err != nil {
+		fmt.Fprintf(stderr, "avscout verify: read %s: %v\n", path, err)
+		return exitUsage
 	}
 	h := res.Header
 	fmt.Fprintf(stdout, "bundle:    %s (sha256 %s)\n", path, hex.EncodeToString(sum.Sum(nil)))

@@ -164,8 +164,12 @@ func TestHostileArchives(t *testing.T) {
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
 		}
-		tw.Write(body)
-		tw.Close()
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
 		return buf.Bytes()
 	}
 	for _, tt := range []struct {
@@ -174,14 +178,14 @@ func TestHostileArchives(t *testing.T) {
 		want string
 	}{
 		{"truncated", good[:len(good)/2], "unexpected EOF"},
-		{"traversal", bundletest.Write([]bundletest.File{{"../../etc/passwd", []byte("x")}}), `unexpected file name "../../etc/passwd"`},
+		{"traversal", bundletest.Write([]bundletest.File{{Name: "../../etc/passwd", Body: []byte("x")}}), `unexpected file name "../../etc/passwd"`},
 		{"duplicate", bundletest.Write([]bundletest.File{files[0], files[0]}), "appears twice"},
 		{"symlink", withHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "reports/000000000001.json", Linkname: "/etc/passwd"}, nil), "not a regular file"},
 		{"huge_report", withHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "reports/000000000001.json", Size: 1 << 40, Mode: 0o600}, nil), "more than the"},
 		{"sparse", sparseTar(), "sparse"},
 		{"not_tar", []byte(strings.Repeat("{}", 600)), "not a readable audit bundle"},
-		{"long_line", bundletest.Write([]bundletest.File{{"manifest.jsonl", bytes.Repeat([]byte("a"), 100<<10)}}), "longer than"},
-		{"sig_first", bundletest.Write([]bundletest.File{{"reports/000000000002.json.sig", []byte("{}")}}), "does not follow its report"},
+		{"long_line", bundletest.Write([]bundletest.File{{Name: "manifest.jsonl", Body: bytes.Repeat([]byte("a"), 100<<10)}}), "longer than"},
+		{"sig_first", bundletest.Write([]bundletest.File{{Name: "reports/000000000002.json.sig", Body: []byte("{}")}}), "does not follow its report"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Verify(bytes.NewReader(tt.b), Options{})

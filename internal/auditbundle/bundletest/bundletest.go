@@ -40,7 +40,7 @@ func Read(b []byte) ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, File{h.Name, body})
+		out = append(out, File{Name: h.Name, Body: body})
 	}
 }
 
