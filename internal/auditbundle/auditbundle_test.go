@@ -167,7 +167,9 @@ func TestHostileArchives(t *testing.T) {
 		if _, err := tw.Write(body); err != nil {
 			t.Fatal(err)
 		}
-		if err := tw.Close(); err != nil {
+		// A header claiming more than the body holds makes a truncated
+		// archive, which Close reports: that is the point.
+		if err := tw.Close(); err != nil && int64(len(body)) == h.Size {
 			t.Fatal(err)
 		}
 		return buf.Bytes()

@@ -105,8 +105,10 @@ func (w *Writer) Abort() {
 }
 
 func (w *Writer) file(name string, size int64, body io.Reader) error {
+	// USTAR where it can hold the header (names are short, times whole
+	// seconds), PAX only for a file over 8 GiB.
 	if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o600,
-		ModTime: w.mtime, Format: tar.FormatPAX}); err != nil {
+		ModTime: w.mtime}); err != nil {
 		return fmt.Errorf("audit bundle: writing %s: %w", name, err)
 	}
 	if _, err := io.Copy(w.tw, body); err != nil {
