@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/avscout/avscout/internal/agentkey"
+	"github.com/avscout/avscout/internal/auditbundle"
 	"github.com/avscout/avscout/internal/collector"
 	"github.com/avscout/avscout/internal/collector/admin"
 	"github.com/avscout/avscout/internal/collector/store"
@@ -57,7 +57,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "fingerprint: %s\npublic key:  ed25519:%s\nfile:        %s\n", k.Fingerprint(), b64(k), *keyPath)
+		fmt.Fprintf(stdout, "fingerprint: %s\npublic key:  %s\nfile:        %s\n", k.Fingerprint(), auditbundle.EncodeKey(k.PublicKey()), *keyPath)
 		return nil
 	}
 	if *since == "" || *out == "" {
@@ -113,9 +113,4 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "wrote %s: %d reports (chain entries %d to %d, head %d), %d access log entries, signed by %s\n",
 		*out, hdr.Reports, hdr.FirstSeq, hdr.LastSeq, hdr.HeadSeq, hdr.Access, k.Fingerprint())
 	return nil
-}
-
-func b64(k *agentkey.Key) string {
-	s := collector.EncodeKey(k.PublicKey())
-	return s[len("ed25519:"):]
 }

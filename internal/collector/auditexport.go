@@ -190,7 +190,3 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
-
-// EncodeKey writes a public key as "ed25519:" and base64, the form of
-// the bundle's manifest.
-func EncodeKey(pub []byte) string { return auditbundle.EncodeKey(pub) }
