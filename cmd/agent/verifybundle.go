@@ -89,7 +89,8 @@ func verifyBundle(path string, keys []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "collector: manifest signed by %s; not checked against an expected key: compare with `avscout-collector audit key`, or pass --key\n", res.Signer)
 	}
 	fmt.Fprintf(stdout, "window:    %s to %s (made %s)\n", report.FormatTime(h.Since), report.FormatTime(h.Until), report.FormatTime(h.CreatedAt))
-	fmt.Fprintf(stdout, "chain:     entries %d to %d of %d (head %s…)\n", h.FirstSeq, h.LastSeq, h.HeadSeq, show(shortHash(h.HeadHash)))
+	fmt.Fprintf(stdout, "chain:     entries %d to %d of %d; hash before %s, last %s, head %s\n", h.FirstSeq, h.LastSeq, h.HeadSeq,
+		show(h.PrevHash), show(h.LastHash), show(h.HeadHash))
 	fmt.Fprintf(stdout, "reports:   %d (%d pruned, %d unsigned, signed by %d agent keys); access log: %d entries\n",
 		h.Reports, h.Pruned, res.Unsigned, res.AgentKeys, h.Access)
 	if len(res.Hosts) > 0 {
@@ -122,11 +123,4 @@ func verifyBundle(path string, keys []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "verified:  every report, agent signature and chain entry matches the signed manifest")
 	return exitOK
-}
-
-func shortHash(h string) string {
-	if len(h) > 16 {
-		return h[:16]
-	}
-	return h
 }

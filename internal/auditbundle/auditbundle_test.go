@@ -103,6 +103,11 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("header %+v", res.Header)
 			}
 			if tt.n == 12 {
+				for _, h := range res.Hosts {
+					if len(h.Signers) != 1 {
+						t.Errorf("%s signed by %v, want one key", h.ID, h.Signers)
+					}
+				}
 				if res.Header.FirstSeq != 6 || res.Header.LastSeq != 17 || len(res.Hosts) != 3 || res.AgentKeys != 3 || res.Unsigned != 2 {
 					t.Errorf("header %+v, %d hosts, %d keys, %d unsigned", res.Header, len(res.Hosts), res.AgentKeys, res.Unsigned)
 				}
@@ -278,4 +283,31 @@ func sparseTar() []byte {
 	out = append(out, block("GNUSparseFile.0/access.jsonl", '0', 512)...)
 	out = append(out, pad([]byte("0\n"))...)
 	return append(out, make([]byte, 1024)...)
+}
+
+// A host whose reports in the window are signed by two keys verifies
+// (an administrator may have rekeyed it) but the change is noted.
+func TestKeyChangeNoted(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, keyOf("collector"), t.TempDir(), t0, t0.Add(time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prev *Entry
+	for i, agent := range []edKey{keyOf("old agent"), keyOf("new agent")} {
+		raw := reportJSON(fmt.Sprintf("r%d", i), "h", t0, "compliant")
+		e := Next(prev, fmt.Sprintf("r%d", i), "h", t0.UnixMicro(), sha256.Sum256(raw))
+		prev = &e
+		if err := w.Report(e, raw, agent.PublicKey(), agent.Sign(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(prev.Seq, prev.Hash); err != nil {
+		t.Fatal(err)
+	}
+	res := verifyBytes(t, buf.Bytes())
+	if !res.OK() || len(res.Hosts) != 1 || len(res.Hosts[0].Signers) != 2 || len(res.Notes) != 1 ||
+		!strings.Contains(res.Notes[0], "host h: report r1 (entry 2) is signed by agent key "+agentkey.Fingerprint(keyOf("new agent").PublicKey())) {
+		t.Errorf("faults %v, hosts %+v, notes %v", res.Faults, res.Hosts, res.Notes)
+	}
 }

@@ -95,6 +95,10 @@ type HostSummary struct {
 	// each change, at most Limits.MaxVerdicts (MoreVerdicts counts the rest).
 	Verdicts     []VerdictAt
 	MoreVerdicts int
+	// Signers are the agent keys that signed the host's reports, in
+	// order of first use: more than one means its key changed in the
+	// window (a reinstalled agent an administrator rekeyed, or worse).
+	Signers []string
 }
 
 // VerdictAt is a host's verdict from a scan on.
@@ -116,6 +120,7 @@ type fileInfo struct {
 	sigSum      [HashSize]byte
 	signed      bool
 	sigFault    string
+	signer      string // the agent key's fingerprint, when its signature verified
 }
 
 type verifier struct {
@@ -283,6 +288,7 @@ func (v *verifier) readSignature(name string, seq, size int64, r io.Reader) erro
 		return nil
 	}
 	v.keys[fp] = true
+	fi.signer = fp
 	return nil
 }
 
@@ -475,6 +481,13 @@ func (v *verifier) checkEntry(h *Header, prev *EntryLine, e *EntryLine, hosts ma
 	hs.Reports++
 	if fi.hostname != "" {
 		hs.Hostname = fi.hostname
+	}
+	if fi.signer != "" && !slices.Contains(hs.Signers, fi.signer) && len(hs.Signers) < v.lim.MaxVerdicts {
+		hs.Signers = append(hs.Signers, fi.signer)
+		if len(hs.Signers) > 1 {
+			v.res.Notes = append(v.res.Notes, fmt.Sprintf("host %s: report %s (entry %d) is signed by agent key %s, its earlier reports by %s",
+				clip(e.HostID), id, e.Seq, fi.signer, hs.Signers[len(hs.Signers)-2]))
+		}
 	}
 	if fi.generatedAt.After(hs.LastReport) {
 		hs.LastReport = fi.generatedAt
