@@ -57,7 +57,7 @@ func TestVerifyBundle(t *testing.T) {
 	if err := w.Report(e, raw, agent.PublicKey(), agent.Sign(raw)); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Close(e.Seq, e.Hash); err != nil {
+	if err := w.Close(auditbundle.ChainHead{Seq: e.Seq, Hash: e.Hash}, auditbundle.ChainHead{}); err != nil {
 		t.Fatal(err)
 	}
 	bundle := filepath.Join(dir, "audit.tar")

@@ -24,8 +24,8 @@ import (
 // of dpkg-built Debian roots to the real collector (SQLite or PostgreSQL),
 // an auditor exports the audit bundle through the command line and
 // through the API, and the real agent binary verifies it offline against
-// the collector key it pinned; then each kind of tampering fails,
-// named.
+// the collector key it pinned; then each kind of tampering (of a report,
+// the chain, the access log, the manifest or its signer) fails, named.
 func TestAuditBundleEndToEnd(t *testing.T) {
 	agent := buildAgent(t)
 	for _, backend := range []string{"sqlite", "postgres"} {
@@ -137,6 +137,10 @@ func TestAuditBundleEndToEnd(t *testing.T) {
 				{"reorder", func(b []byte) ([]byte, error) { return bundletest.SwapContents(b, 0, 2) }, "reports reordered: reports/"},
 				{"reorder_archive", func(b []byte) ([]byte, error) { return bundletest.SwapOrder(b, 0, 1) }, "reports reordered in the archive"},
 				{"manifest", func(b []byte) ([]byte, error) { return bundletest.EditManifest(b, `"reports":3`, `"reports":2`) }, "the manifest changed"},
+				{"access_changed", func(b []byte) ([]byte, error) {
+					return bundletest.Edit(b, "access.jsonl", `"target":"audit export"`, `"target":"audit expert"`)
+				}, "changed since it was logged"},
+				{"access_dropped", func(b []byte) ([]byte, error) { return bundletest.DropLine(b, "access.jsonl", 0) }, "the first entries were dropped"},
 				{"collector_key", func(b []byte) ([]byte, error) { return bundletest.Resign(b, other, true) }, "unknown signer"},
 			} {
 				t.Run(tt.name, func(t *testing.T) {

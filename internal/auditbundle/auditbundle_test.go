@@ -68,14 +68,31 @@ func makeBundle(t testing.TB, n, before int, collector edKey) []byte {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Access(AccessEntry{ID: "a1", At: t0, Credential: "alice", Action: "export", Target: "/v1/audit/export"}); err != nil {
-		t.Fatal(err)
+	// The access log: entry 7 of its chain, then 8 (whose action
+	// retention deleted), then 9.
+	accPrev := [HashSize]byte{7}
+	for i, a := range []*AccessEntry{
+		{ID: "a1", At: t0, Credential: "alice", Remote: "127.0.0.1:5000", Action: "export", Target: "/v1/audit/export", Detail: "since=x"},
+		nil,
+		{ID: "a3", At: t0.Add(time.Minute), Credential: "cli (root)", Action: "host.rekey", Target: "host-1"},
+	} {
+		seq := int64(7 + i)
+		var digest [HashSize]byte
+		at, id := t0.UnixMicro(), fmt.Sprintf("a%d", i+1)
+		if a != nil {
+			digest, at = AccessDigest(*a), a.At.UnixMicro()
+		}
+		hash := AccessHash(seq, accPrev, digest, at, id)
+		if err := w.Access(seq, at, id, digest, accPrev, hash, a); err != nil {
+			t.Fatal(err)
+		}
+		accPrev = hash
 	}
-	head := Entry{}
+	head := ChainHead{}
 	if prev != nil {
-		head = *prev
+		head = ChainHead{Seq: prev.Seq, Hash: prev.Hash}
 	}
-	if err := w.Close(head.Seq, head.Hash); err != nil {
+	if err := w.Close(head, ChainHead{Seq: 9, Hash: accPrev}); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -99,7 +116,7 @@ func TestRoundTrip(t *testing.T) {
 			if !res.OK() || !res.SignerPinned || res.Signer != fp {
 				t.Fatalf("faults %v, signer %s pinned %v", res.Faults, res.Signer, res.SignerPinned)
 			}
-			if res.Header.Reports != int64(tt.n) || res.Header.Access != 1 {
+			if res.Header.Reports != int64(tt.n) || res.Header.Access != 3 || res.Header.AccessPruned != 1 || res.Header.AccessFirstSeq != 7 {
 				t.Errorf("header %+v", res.Header)
 			}
 			if tt.n == 12 {
@@ -137,6 +154,11 @@ func TestTampering(t *testing.T) {
 		{"swap_contents", func(b []byte) ([]byte, error) { return bundletest.SwapContents(b, 2, 3) }, "reports reordered: reports/000000000006.json holds report rep-003"},
 		{"swap_order", func(b []byte) ([]byte, error) { return bundletest.SwapOrder(b, 2, 3) }, "reports reordered in the archive"},
 		{"manifest", func(b []byte) ([]byte, error) { return bundletest.EditManifest(b, `"rep-007"`, `"rep-070"`) }, "the manifest changed"},
+		{"access_changed", func(b []byte) ([]byte, error) { return bundletest.Edit(b, AccessName, `"alice"`, `"bob"`) },
+			"access log entry 7 (id a1: export /v1/audit/export by bob) changed since it was logged"},
+		{"access_dropped", func(b []byte) ([]byte, error) { return bundletest.DropLine(b, AccessName, 1) },
+			"access log entry 8 missing: access log entry 9 (id a3: host.rekey host-1 by cli (root)) follows entry 7: an action was dropped"},
+		{"access_last_dropped", func(b []byte) ([]byte, error) { return bundletest.DropLine(b, AccessName, 2) }, "the last entries were dropped"},
 		{"resign_other", func(b []byte) ([]byte, error) { return bundletest.Resign(b, other.priv, true) }, "unknown signer"},
 		{"resign_same_header", func(b []byte) ([]byte, error) { return bundletest.Resign(b, other.priv, false) }, "but key SHA256:"},
 	} {
@@ -302,7 +324,7 @@ func TestKeyChangeNoted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Close(prev.Seq, prev.Hash); err != nil {
+	if err := w.Close(ChainHead{Seq: prev.Seq, Hash: prev.Hash}, ChainHead{}); err != nil {
 		t.Fatal(err)
 	}
 	res := verifyBytes(t, buf.Bytes())

@@ -21,6 +21,10 @@
 // Changing a report changes its digest and so its entry's hash and every
 // later one; dropping or reordering entries breaks seq or prev.
 //
+// The access log (every administrator read, export and change) has a
+// chain of its own, built the same way ([AccessHash] over
+// [AccessDigest]), so that an entry changed or dropped shows too.
+//
 // # The bundle
 //
 // A bundle is a POSIX tar file (uncompressed) of regular files, in this
@@ -28,7 +32,7 @@
 //
 //	reports/<seq, 12 digits>.json      a report, the exact bytes received
 //	reports/<seq, 12 digits>.json.sig  its agent's delivery signature (package reportsig, FormatDelivered), if it was signed
-//	access.jsonl                       the admin access log of the window, one JSON object a line
+//	access.jsonl                       the access log's chain entries of the window, one JSON object a line
 //	manifest.jsonl                     the manifest (below)
 //	manifest.sig                       the collector's signature of the manifest
 //
@@ -52,7 +56,11 @@ import (
 )
 
 // chainDomain starts every entry's encoding (see the package doc).
-const chainDomain = "avscout-chain/1\n"
+const (
+	chainDomain       = "avscout-chain/1\n"
+	accessDomain      = "avscout-access-chain/1\n"
+	accessEntryDomain = "avscout-access/1\n"
+)
 
 // HashSize is the size of an entry hash and of a report digest.
 const HashSize = sha256.Size
@@ -71,16 +79,49 @@ type Entry struct {
 // EntryHash returns the hash of the entry seq with these fields, by the
 // encoding in the package doc.
 func EntryHash(seq int64, prev, reportSHA256 [HashSize]byte, receivedAt int64, reportID, hostID string) [HashSize]byte {
+	return chainHash(chainDomain, seq, prev, reportSHA256, receivedAt, reportID, hostID)
+}
+
+// AccessHash returns the hash of entry seq of the access log's chain:
+// the encoding of [EntryHash] with the domain "avscout-access-chain/1\n",
+// the entry's [AccessDigest] for the report's digest, its time, its id,
+// and an empty host id.
+func AccessHash(seq int64, prev, digest [HashSize]byte, at int64, id string) [HashSize]byte {
+	return chainHash(accessDomain, seq, prev, digest, at, id, "")
+}
+
+// AccessDigest is the SHA-256 of an access log entry's canonical
+// encoding: "avscout-access/1\n", its time (8 bytes, signed big-endian
+// Unix microseconds), then its id, credential, remote address, action,
+// target and detail, each as 4 bytes of length (unsigned big-endian) and
+// the bytes.
+func AccessDigest(e AccessEntry) [HashSize]byte {
 	h := sha256.New()
 	var n [8]byte
-	h.Write([]byte(chainDomain))
+	h.Write([]byte(accessEntryDomain))
+	binary.BigEndian.PutUint64(n[:], uint64(e.At.UnixMicro()))
+	h.Write(n[:])
+	for _, s := range []string{e.ID, e.Credential, e.Remote, e.Action, e.Target, e.Detail} {
+		binary.BigEndian.PutUint32(n[:4], uint32(len(s)))
+		h.Write(n[:4])
+		h.Write([]byte(s))
+	}
+	var out [HashSize]byte
+	h.Sum(out[:0])
+	return out
+}
+
+func chainHash(domain string, seq int64, prev, sum [HashSize]byte, at int64, id, host string) [HashSize]byte {
+	h := sha256.New()
+	var n [8]byte
+	h.Write([]byte(domain))
 	binary.BigEndian.PutUint64(n[:], uint64(seq))
 	h.Write(n[:])
 	h.Write(prev[:])
-	h.Write(reportSHA256[:])
-	binary.BigEndian.PutUint64(n[:], uint64(receivedAt))
+	h.Write(sum[:])
+	binary.BigEndian.PutUint64(n[:], uint64(at))
 	h.Write(n[:])
-	for _, s := range []string{reportID, hostID} {
+	for _, s := range []string{id, host} {
 		binary.BigEndian.PutUint32(n[:4], uint32(len(s)))
 		h.Write(n[:4])
 		h.Write([]byte(s))

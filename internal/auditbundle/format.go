@@ -96,7 +96,17 @@ type Header struct {
 	HeadHash string `json:"head_hash"`
 	Reports  int64  `json:"reports"` // entries in the window
 	Pruned   int64  `json:"pruned"`  // entries whose report is no longer stored
-	Access   int64  `json:"access_entries"`
+	// The access log's chain over the window, the same way: its range,
+	// the hash before it and its last, the head when exported, and how
+	// many entries (AccessPruned of them deleted by retention).
+	Access         int64  `json:"access_entries"`
+	AccessPruned   int64  `json:"access_pruned"`
+	AccessFirstSeq int64  `json:"access_first_seq"`
+	AccessLastSeq  int64  `json:"access_last_seq"`
+	AccessPrevHash string `json:"access_prev_hash"`
+	AccessLastHash string `json:"access_last_hash"`
+	AccessHeadSeq  int64  `json:"access_head_seq"`
+	AccessHeadHash string `json:"access_head_hash"`
 	// CollectorKey is "ed25519:" and the base64 of the collector's public
 	// key; CollectorFingerprint its fingerprint ("SHA256:…").
 	CollectorKey         string `json:"collector_key"`
@@ -132,7 +142,7 @@ type FileLine struct {
 	SHA256 string `json:"sha256"`
 }
 
-// AccessEntry is one line of access.jsonl: an administrator's action.
+// AccessEntry is an administrator's action, as the access log holds it.
 type AccessEntry struct {
 	ID         string    `json:"id"`
 	At         time.Time `json:"at"`
@@ -141,6 +151,25 @@ type AccessEntry struct {
 	Action     string    `json:"action"`
 	Target     string    `json:"target"`
 	Detail     string    `json:"detail"`
+}
+
+// AccessLine is one line of access.jsonl: an entry of the access log's
+// chain with the action it covers (its fields empty but id when Pruned:
+// retention deleted the action, its entry stays).
+type AccessLine struct {
+	Seq         int64  `json:"seq"`
+	Prev        string `json:"prev"`
+	Hash        string `json:"hash"`
+	EntrySHA256 string `json:"entry_sha256"`
+	AtMicros    int64  `json:"at_us"`
+	Pruned      bool   `json:"pruned,omitempty"`
+	AccessEntry
+}
+
+// ChainHead is a chain's last entry (seq 0 and zeros when empty).
+type ChainHead struct {
+	Seq  int64
+	Hash [HashSize]byte
 }
 
 // ManifestSignature is manifest.sig.

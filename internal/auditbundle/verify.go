@@ -133,6 +133,9 @@ type verifier struct {
 	lastRaw []byte
 	access  *[HashSize]byte
 	accessN int64
+	// the access log's chain as access.jsonl holds it
+	accFirst, accLast *AccessLine
+	accCount          int64
 	// the manifest
 	manifestSum  *[HashSize]byte
 	manifestSeen bool
@@ -197,14 +200,9 @@ func Verify(r io.Reader, opts Options) (*Result, error) {
 		}
 		switch {
 		case name == AccessName:
-			sum := sha256.New()
-			n, err := io.Copy(sum, tr)
-			if err != nil {
-				return v.res, fmt.Errorf("%w: %s: %w", ErrUnreadable, name, err)
+			if err := v.readAccess(tr); err != nil {
+				return v.res, err
 			}
-			var s [HashSize]byte
-			sum.Sum(s[:0])
-			v.access, v.accessN = &s, n
 		case name == ManifestName:
 			if err := v.readManifest(tr); err != nil {
 				return v.res, err
@@ -292,6 +290,80 @@ func (v *verifier) readSignature(name string, seq, size int64, r io.Reader) erro
 	return nil
 }
 
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// readAccess streams access.jsonl, hashing it and checking its chain
+// line by line: memory stays bounded however long the log.
+func (v *verifier) readAccess(r io.Reader) error {
+	sum := sha256.New()
+	cr := &countingReader{r: io.TeeReader(r, sum)}
+	br := bufio.NewReaderSize(cr, 64<<10)
+	for lineNo := 1; ; lineNo++ {
+		raw, err := readLine(br, v.lim.MaxLine)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %s line %d: %w", ErrUnreadable, AccessName, lineNo, err)
+		}
+		var a AccessLine
+		if err := strictUnmarshal(raw, &a); err != nil {
+			return fmt.Errorf("%w: %s line %d: %w", ErrUnreadable, AccessName, lineNo, err)
+		}
+		v.checkAccess(&a)
+		v.accCount++
+	}
+	var s [HashSize]byte
+	sum.Sum(s[:0])
+	v.access, v.accessN = &s, cr.n
+	return nil
+}
+
+// checkAccess checks one entry of the access log's chain against the one
+// before it.
+func (v *verifier) checkAccess(a *AccessLine) {
+	what := fmt.Sprintf("access log entry %d (id %s)", a.Seq, clip(a.ID))
+	if !a.Pruned {
+		what = fmt.Sprintf("access log entry %d (id %s: %s %s by %s)", a.Seq, clip(a.ID), clip(a.Action), clip(a.Target), clip(a.Credential))
+	}
+	if p := v.accLast; p != nil {
+		switch {
+		case a.Seq <= p.Seq:
+			v.fault("access log entries reordered: %s after entry %d", what, p.Seq)
+		case a.Seq != p.Seq+1:
+			v.fault("access log entry %d missing: %s follows entry %d: an action was dropped from the log", p.Seq+1, what, p.Seq)
+		case a.Prev != p.Hash:
+			v.fault("access log chain broken at %s: it links to %s, the entry before has hash %s", what, short(a.Prev), short(p.Hash))
+		}
+	}
+	digest, ok1 := parseHash(a.EntrySHA256)
+	prev, ok2 := parseHash(a.Prev)
+	switch {
+	case !ok1 || !ok2:
+		v.fault("%s: malformed hash", what)
+	case hexHash(AccessHash(a.Seq, prev, digest, a.AtMicros, a.ID)) != a.Hash:
+		v.fault("%s altered: its chain fields do not hash to %s", what, short(a.Hash))
+	case !a.Pruned && (a.At.UnixMicro() != a.AtMicros || AccessDigest(a.AccessEntry) != digest):
+		v.fault("%s changed since it was logged", what)
+	}
+	line := *a
+	line.AccessEntry = AccessEntry{ID: a.ID}
+	if v.accFirst == nil {
+		v.accFirst = &line
+	}
+	v.accLast = &line
+}
+
 // readManifest streams the manifest, hashing it and checking each line.
 func (v *verifier) readManifest(r io.Reader) error {
 	sum := sha256.New()
@@ -368,6 +440,21 @@ func (v *verifier) readManifest(r io.Reader) error {
 	}
 	if header.HeadSeq < header.LastSeq {
 		v.fault("the chain head %d is before the window's last entry %d", header.HeadSeq, header.LastSeq)
+	}
+	if v.access != nil {
+		first, last := v.accFirst, v.accLast
+		if first != nil && (first.Seq != header.AccessFirstSeq || first.Prev != header.AccessPrevHash) {
+			v.fault("%s starts at entry %d, the manifest's header at entry %d: the first entries were dropped", AccessName, first.Seq, header.AccessFirstSeq)
+		}
+		if last != nil && (last.Seq != header.AccessLastSeq || last.Hash != header.AccessLastHash) {
+			v.fault("%s ends at entry %d, the manifest's header at entry %d: the last entries were dropped", AccessName, last.Seq, header.AccessLastSeq)
+		}
+		if v.accCount != header.Access {
+			v.fault("%s holds %d entries, the manifest's header says %d", AccessName, v.accCount, header.Access)
+		}
+		if last != nil && header.AccessHeadSeq == last.Seq && header.AccessHeadHash != last.Hash {
+			v.fault("the access log's head %d has hash %s, but its last entry in the window has %s", header.AccessHeadSeq, short(header.AccessHeadHash), short(last.Hash))
+		}
 	}
 	// Files the manifest does not list were added.
 	for seq, fi := range v.reports {

@@ -31,8 +31,9 @@ type Writer struct {
 	entries *spool // manifest entry lines
 	access  *spool // access.jsonl
 
-	prev   *Entry
-	closed bool
+	prev       *Entry
+	accessPrev *AccessLine
+	closed     bool
 }
 
 // spool is a temporary file written through a buffer and hashed.
@@ -164,13 +165,34 @@ func (w *Writer) Report(e Entry, raw []byte, pub ed25519.PublicKey, sig []byte) 
 	return nil
 }
 
-// Access adds an administrator action to access.jsonl.
-func (w *Writer) Access(a AccessEntry) error {
+// Access adds an entry of the access log's chain, in seq order, with
+// the action it covers (nil when retention deleted it): seq, its time in
+// Unix microseconds, the action's id, [AccessDigest], the previous
+// entry's hash and its own.
+func (w *Writer) Access(seq, atMicros int64, id string, digest, prev, hash [HashSize]byte, a *AccessEntry) error {
 	if w.closed {
 		return errors.New("audit bundle: closed")
 	}
+	if w.accessPrev == nil {
+		w.hdr.AccessFirstSeq, w.hdr.AccessPrevHash = seq, hexHash(prev)
+	} else if seq <= w.accessPrev.Seq {
+		return fmt.Errorf("audit bundle: access entry %d after %d", seq, w.accessPrev.Seq)
+	}
+	line := AccessLine{Seq: seq, Prev: hexHash(prev), Hash: hexHash(hash), EntrySHA256: hexHash(digest), AtMicros: atMicros}
+	if a == nil {
+		line.Pruned, line.ID = true, id
+		w.hdr.AccessPruned++
+	} else {
+		line.AccessEntry = *a
+	}
+	if err := writeLine(w.access, line); err != nil {
+		return err
+	}
 	w.hdr.Access++
-	return writeLine(w.access, a)
+	w.hdr.AccessLastSeq, w.hdr.AccessLastHash = seq, hexHash(hash)
+	line.AccessEntry = AccessEntry{}
+	w.accessPrev = &line
+	return nil
 }
 
 func writeLine(s *spool, v any) error {
@@ -184,18 +206,24 @@ func writeLine(s *spool, v any) error {
 	return nil
 }
 
-// Close writes the access log, the manifest (with the chain head
-// headSeq, headHash as of the export) and its signature, and ends the
-// archive. It does not close the underlying writer.
-func (w *Writer) Close(headSeq int64, headHash [HashSize]byte) error {
+// Close writes the access log, the manifest (with the heads of the
+// report chain and of the access log's chain as of the export) and its
+// signature, and ends the archive. It does not close the underlying
+// writer.
+func (w *Writer) Close(head, accessHead ChainHead) error {
 	if w.closed {
 		return errors.New("audit bundle: closed")
 	}
 	defer w.Abort()
+	zero := hexHash([HashSize]byte{})
 	if w.prev == nil {
-		w.hdr.PrevHash, w.hdr.LastHash = hexHash([HashSize]byte{}), hexHash([HashSize]byte{})
+		w.hdr.PrevHash, w.hdr.LastHash = zero, zero
 	}
-	w.hdr.HeadSeq, w.hdr.HeadHash = headSeq, hexHash(headHash)
+	if w.accessPrev == nil {
+		w.hdr.AccessPrevHash, w.hdr.AccessLastHash = zero, zero
+	}
+	w.hdr.HeadSeq, w.hdr.HeadHash = head.Seq, hexHash(head.Hash)
+	w.hdr.AccessHeadSeq, w.hdr.AccessHeadHash = accessHead.Seq, hexHash(accessHead.Hash)
 	if err := w.access.rewind(); err != nil {
 		return err
 	}
@@ -205,11 +233,11 @@ func (w *Writer) Close(headSeq int64, headHash [HashSize]byte) error {
 	var accessSum [sha256.Size]byte
 	w.access.sum.Sum(accessSum[:0])
 
-	head, err := json.Marshal(w.hdr)
+	headLine, err := json.Marshal(w.hdr)
 	if err != nil {
 		return fmt.Errorf("audit bundle: encoding the header: %w", err)
 	}
-	head = append(head, '\n')
+	headLine = append(headLine, '\n')
 	tail, err := json.Marshal(FileLine{Type: "file", Name: AccessName, Size: w.access.n, SHA256: hexHash(accessSum)})
 	if err != nil {
 		return fmt.Errorf("audit bundle: encoding the manifest: %w", err)
@@ -219,8 +247,8 @@ func (w *Writer) Close(headSeq int64, headHash [HashSize]byte) error {
 		return err
 	}
 	sum := sha256.New()
-	size := int64(len(head)) + w.entries.n + int64(len(tail))
-	body := io.TeeReader(io.MultiReader(bytesReader(head), io.LimitReader(w.entries.f, w.entries.n), bytesReader(tail)), sum)
+	size := int64(len(headLine)) + w.entries.n + int64(len(tail))
+	body := io.TeeReader(io.MultiReader(bytesReader(headLine), io.LimitReader(w.entries.f, w.entries.n), bytesReader(tail)), sum)
 	if err := w.file(ManifestName, size, body); err != nil {
 		return err
 	}

@@ -53,10 +53,12 @@ func LoadSigningKey(path string, log *slog.Logger) (*agentkey.Key, error) {
 
 // AuditStore is what an audit export reads; [*store.Store] is one.
 type AuditStore interface {
-	ChainHead(ctx context.Context) (int64, [auditbundle.HashSize]byte, error)
+	ChainHead(ctx context.Context) (auditbundle.ChainHead, error)
 	ChainWindow(ctx context.Context, since, until time.Time) (first, last int64, ok bool, err error)
 	ChainRange(ctx context.Context, first, last int64, fn func(store.ChainRecord) error) error
-	AuditRange(ctx context.Context, since, until time.Time, fn func(store.AuditEntry) error) error
+	AccessHead(ctx context.Context) (auditbundle.ChainHead, error)
+	AccessWindow(ctx context.Context, since, until time.Time) (first, last int64, ok bool, err error)
+	AccessRange(ctx context.Context, first, last int64, fn func(store.AccessRecord) error) error
 }
 
 // AuditExport says what to export.
@@ -89,9 +91,17 @@ func ExportAudit(ctx context.Context, st AuditStore, x AuditExport, out io.Write
 	if err != nil {
 		return w.Header(), err
 	}
-	// The head after the window: the chain only grows, so it is at or
-	// past the window's last entry.
-	headSeq, headHash, err := st.ChainHead(ctx)
+	accFirst, accLast, accOK, err := st.AccessWindow(ctx, x.Since, x.Until)
+	if err != nil {
+		return w.Header(), err
+	}
+	// The heads after the windows: a chain only grows, so each is at or
+	// past its window's last entry.
+	head, err := st.ChainHead(ctx)
+	if err != nil {
+		return w.Header(), err
+	}
+	accHead, err := st.AccessHead(ctx)
 	if err != nil {
 		return w.Header(), err
 	}
@@ -103,14 +113,15 @@ func ExportAudit(ctx context.Context, st AuditStore, x AuditExport, out io.Write
 			return w.Header(), err
 		}
 	}
-	err = st.AuditRange(ctx, x.Since, x.Until, func(e store.AuditEntry) error {
-		return w.Access(auditbundle.AccessEntry{ID: e.ID, At: e.At, Credential: e.Credential, Remote: e.Remote,
-			Action: e.Action, Target: e.Target, Detail: e.Detail})
-	})
-	if err != nil {
-		return w.Header(), err
+	if accOK {
+		err := st.AccessRange(ctx, accFirst, accLast, func(rec store.AccessRecord) error {
+			return w.Access(rec.Seq, rec.At, rec.AuditID, rec.Digest, rec.Prev, rec.Hash, rec.Entry)
+		})
+		if err != nil {
+			return w.Header(), err
+		}
 	}
-	if err := w.Close(headSeq, headHash); err != nil {
+	if err := w.Close(head, accHead); err != nil {
 		return w.Header(), err
 	}
 	return w.Header(), nil

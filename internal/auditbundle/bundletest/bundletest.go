@@ -121,15 +121,38 @@ func SwapContents(b []byte, n, m int) ([]byte, error) {
 
 // EditManifest replaces old with new in the manifest (the first time).
 func EditManifest(b []byte, old, new string) ([]byte, error) {
+	return Edit(b, "manifest.jsonl", old, new)
+}
+
+// Edit replaces old with new in the file name (the first time).
+func Edit(b []byte, name, old, new string) ([]byte, error) {
 	files, err := Read(b)
 	if err != nil {
 		return nil, err
 	}
-	i := find(files, "manifest.jsonl")
+	i := find(files, name)
 	if i < 0 || !bytes.Contains(files[i].Body, []byte(old)) {
-		return nil, fmt.Errorf("manifest lacks %q", old)
+		return nil, fmt.Errorf("%s lacks %q", name, old)
 	}
 	files[i].Body = bytes.Replace(files[i].Body, []byte(old), []byte(new), 1)
+	return Write(files), nil
+}
+
+// DropLine removes line n (from 0) of the file name.
+func DropLine(b []byte, name string, n int) ([]byte, error) {
+	files, err := Read(b)
+	if err != nil {
+		return nil, err
+	}
+	i := find(files, name)
+	if i < 0 {
+		return nil, fmt.Errorf("no %s", name)
+	}
+	lines := bytes.SplitAfter(files[i].Body, []byte("\n"))
+	if n >= len(lines) {
+		return nil, fmt.Errorf("%s has no line %d", name, n)
+	}
+	files[i].Body = bytes.Join(slices.Delete(lines, n, n+1), nil)
 	return Write(files), nil
 }
 

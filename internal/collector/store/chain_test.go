@@ -19,10 +19,11 @@ import (
 func checkChain(t *testing.T, s *Store) []string {
 	t.Helper()
 	ctx := context.Background()
-	headSeq, headHash, err := s.ChainHead(ctx)
+	head, err := s.ChainHead(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	headSeq, headHash := head.Seq, head.Hash
 	var prev auditbundle.Entry
 	var ids []string
 	err = s.ChainRange(ctx, 1, headSeq, func(rec ChainRecord) error {
@@ -124,7 +125,7 @@ func TestChainBackfill(t *testing.T) {
 				want = append(want, id)
 			}
 			rows.Close()
-			for _, q := range []string{"DROP TABLE chain_head", "DROP TABLE report_chain", "DELETE FROM schema_migrations WHERE version = 5"} {
+			for _, q := range []string{"DROP TABLE chain_head", "DROP TABLE report_chain", "DROP TABLE access_chain", "DELETE FROM schema_migrations WHERE version = 5"} {
 				if _, err := s.w.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
@@ -171,6 +172,96 @@ func TestChainReplicas(t *testing.T) {
 			}
 			if got := checkChain(t, replicas[0]); len(got) != 2*perReplica {
 				t.Errorf("%d entries, want %d", len(got), 2*perReplica)
+			}
+		})
+	}
+}
+
+// checkAccessChain walks the access log's chain like checkChain and
+// returns the actions in chain order.
+func checkAccessChain(t *testing.T, s *Store) []string {
+	t.Helper()
+	ctx := context.Background()
+	head, err := s.AccessHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prevSeq int64
+	var prev [auditbundle.HashSize]byte
+	var actions []string
+	err = s.AccessRange(ctx, 1, head.Seq, func(rec AccessRecord) error {
+		switch {
+		case rec.Seq != prevSeq+1 || rec.Prev != prev:
+			return fmt.Errorf("access entry %d after %d: seq or prev does not follow", rec.Seq, prevSeq)
+		case rec.Hash != auditbundle.AccessHash(rec.Seq, rec.Prev, rec.Digest, rec.At, rec.AuditID):
+			return fmt.Errorf("access entry %d: hash does not recompute", rec.Seq)
+		case rec.Entry == nil || auditbundle.AccessDigest(*rec.Entry) != rec.Digest:
+			return fmt.Errorf("access entry %d: the action's digest is not the entry's", rec.Seq)
+		}
+		prevSeq, prev = rec.Seq, rec.Hash
+		actions = append(actions, rec.Entry.Action+" "+rec.Entry.Target)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prevSeq != head.Seq || prev != head.Hash {
+		t.Fatalf("access chain ends at %d, head says %d", prevSeq, head.Seq)
+	}
+	if n := count(t, s, "admin_audit"); n != len(actions) {
+		t.Fatalf("%d actions logged, %d chained", n, len(actions))
+	}
+	return actions
+}
+
+// Every administrator action is chained, the access log's reads and
+// exports as well as the changes (a rekey, in its own transaction), by
+// replicas at once too; migration 5 chains the actions logged before it.
+func TestAccessChain(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := dsnFor(t, d)
+			s := openDSN(t, dsn, Options{})
+			for i := range 3 {
+				if err := s.Audit(ctx, AuditEntry{At: t0.Add(time.Duration(i) * time.Second), Credential: "alice", Action: AuditRead, Target: fmt.Sprintf("/v1/hosts/%d", i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Undo migration 5: the actions so far were logged before it.
+			for _, q := range []string{"DROP TABLE chain_head", "DROP TABLE report_chain", "DROP TABLE access_chain", "DELETE FROM schema_migrations WHERE version = 5"} {
+				if _, err := s.w.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			s.Close()
+			replicas := []*Store{openDSN(t, dsn, Options{}), openDSN(t, dsn, Options{})}
+			if got := checkAccessChain(t, replicas[0]); len(got) != 3 || got[0] != "read /v1/hosts/0" {
+				t.Fatalf("backfilled access chain %v", got)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 40)
+			for n, r := range replicas {
+				for i := range 20 {
+					wg.Go(func() {
+						if err := r.Audit(ctx, AuditEntry{Credential: fmt.Sprintf("replica-%d", n), Action: AuditExport, Target: fmt.Sprintf("/v1/export?%d", i)}); err != nil {
+							errs <- err
+						}
+					})
+				}
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			ingest(t, replicas[1], fleettest.Report(t, "debian-clean", "h1", "h1", t0), t0, Stored)
+			if _, _, err := replicas[1].Rekey(ctx, Rekey{HostID: "h1", Credential: "bob", At: t0}); err != nil {
+				t.Fatal(err)
+			}
+			got := checkAccessChain(t, replicas[0])
+			if len(got) != 3+40+1 || got[len(got)-1] != AuditKeyClear+" h1" {
+				t.Errorf("access chain of %d, last %q; want %d, the rekey last", len(got), got[len(got)-1], 3+40+1)
 			}
 		})
 	}

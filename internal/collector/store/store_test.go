@@ -841,6 +841,7 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 				// Undo migration 5 (the chain), 4 (scan-time index), then 3 (keys).
 				"DROP TABLE chain_head",
 				"DROP TABLE report_chain",
+				"DROP TABLE access_chain",
 				"DELETE FROM schema_migrations WHERE version = 5",
 				"DROP INDEX hosts_last_generated",
 				"DROP INDEX admin_audit_target",

@@ -28,3 +28,19 @@ CREATE TABLE chain_head (
 	seq  BIGINT NOT NULL,
 	hash {{bytes}} NOT NULL
 );
+
+-- The access log (admin_audit: every administrator read, export and
+-- change) has a chain of its own, built the same way over each entry's
+-- digest (auditbundle.AccessDigest), with its head in chain_head row 2,
+-- appended in the transaction that writes the entry. Retention prunes
+-- access entries, never their chain entries. Existing entries are
+-- chained in (at, id) order by store.backfillChain.
+CREATE TABLE access_chain (
+	seq          BIGINT PRIMARY KEY,
+	audit_id     TEXT NOT NULL UNIQUE,
+	at           BIGINT NOT NULL,
+	entry_sha256 {{bytes}} NOT NULL,
+	prev_hash    {{bytes}} NOT NULL,
+	hash         {{bytes}} NOT NULL
+);
+CREATE INDEX access_chain_at ON access_chain (at, seq);
