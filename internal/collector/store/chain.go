@@ -16,6 +16,11 @@ import (
 // The report chain (migration 5): see package auditbundle for what an
 // entry's hash covers and why.
 
+// chainMigration is the version of the migration that creates the
+// chains (migrations/00NN_chain.sql); renumbering that file means
+// changing this alone.
+const chainMigration = 5
+
 // chainPage is how many rows one query of the chain backfill or of an
 // export reads.
 const chainPage = 500

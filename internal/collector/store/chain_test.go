@@ -125,7 +125,7 @@ func TestChainBackfill(t *testing.T) {
 				want = append(want, id)
 			}
 			rows.Close()
-			for _, q := range []string{"DROP TABLE chain_head", "DROP TABLE report_chain", "DROP TABLE access_chain", "DELETE FROM schema_migrations WHERE version = 5"} {
+			for _, q := range []string{"DROP TABLE chain_head", "DROP TABLE report_chain", "DROP TABLE access_chain", fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", chainMigration)} {
 				if _, err := s.w.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
@@ -229,7 +229,7 @@ func TestAccessChain(t *testing.T) {
 				}
 			}
 			// Undo migration 5: the actions so far were logged before it.
-			for _, q := range []string{"DROP TABLE chain_head", "DROP TABLE report_chain", "DROP TABLE access_chain", "DELETE FROM schema_migrations WHERE version = 5"} {
+			for _, q := range []string{"DROP TABLE chain_head", "DROP TABLE report_chain", "DROP TABLE access_chain", fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", chainMigration)} {
 				if _, err := s.w.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}

@@ -842,7 +842,7 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 				"DROP TABLE chain_head",
 				"DROP TABLE report_chain",
 				"DROP TABLE access_chain",
-				"DELETE FROM schema_migrations WHERE version = 5",
+				fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", chainMigration),
 				"DROP INDEX hosts_last_generated",
 				"DROP INDEX admin_audit_target",
 				"DELETE FROM schema_migrations WHERE version = 4",
