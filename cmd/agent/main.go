@@ -86,7 +86,7 @@ Usage:
                    (how to remove each restricted product found; runs nothing)
   avscout remediate --execute [--product ID] [--yes] [--format table|json|jamf]
                    (run that plan on this machine, a scan after each step; exit 0 when compliant at the end)
-  avscout verify [--key FINGERPRINT] [--signature FILE.sig] FILE   (check a signed report, offline)
+  avscout verify [--key FINGERPRINT] [--signature FILE.sig] FILE|BUNDLE   (check a signed report or a collector audit bundle, offline)
   avscout catalog [--format table|json] [--catalog FILE]
   avscout service install|uninstall|start|stop|restart|status [--config FILE]
   avscout service run [--config FILE] [--once]    (what the service manager runs)

@@ -59,21 +59,33 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("verify")
 	sigPath := fs.String("signature", "", "the signature `FILE` (default: the report's name with "+reportsig.Ext+")")
 	var keys []string
-	fs.Func("key", "require the signer to be the key with this `FINGERPRINT` (as `avscout status` prints it; repeatable)", func(s string) error {
+	fs.Func("key", "require the signer to be the key with this `FINGERPRINT` (as `avscout status` prints it, or for a bundle `avscout-collector audit key`; repeatable)", func(s string) error {
 		if !strings.HasPrefix(s, "SHA256:") {
 			return errors.New(`want a fingerprint "SHA256:…", as avscout status prints it`)
 		}
 		keys = append(keys, s)
 		return nil
 	})
-	if code, ok := parseFlags(fs, "Checks a report written by `avscout scan --sign` against its signature, offline: exit 0 valid, 1 not the report signed or not signed by --key, 2 unreadable.", args, stdout, stderr); !ok {
+	if code, ok := parseFlags(fs, "Checks, offline, a report written by `avscout scan --sign` against its signature, or a collector's audit bundle "+
+		"(`avscout-collector audit export`): its manifest signature (by the collector key --key names), every file, every agent signature and the report chain. "+
+		"Exit 0 valid, 1 invalid (what is wrong is named), 2 unreadable.", args, stdout, stderr); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "avscout verify: want one report file")
+		fmt.Fprintln(stderr, "avscout verify: want one report file or audit bundle")
 		return exitUsage
 	}
 	repPath := fs.Arg(0)
+	if isBundle, err := sniffBundle(repPath); err != nil {
+		fmt.Fprintf(stderr, "avscout verify: %v\n", err)
+		return exitUsage
+	} else if isBundle {
+		if *sigPath != "" {
+			fmt.Fprintln(stderr, "avscout verify: --signature is for a report file; a bundle holds its signatures")
+			return exitUsage
+		}
+		return verifyBundle(repPath, keys, stdout, stderr)
+	}
 	if *sigPath == "" {
 		*sigPath = repPath + reportsig.Ext
 	}

@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runToken(ctx, rest, stdout, stderr)
 	case "host":
 		err = runHost(ctx, rest, stdout, stderr)
+	case "audit":
+		err = runAudit(ctx, rest, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, rest, stdout, stderr)
 	case "version":
@@ -98,12 +100,14 @@ Usage:
                     [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
                     [--max-body BYTES] [--rate N] [--burst N] [--retention 400d] [--stale-after 48h]
                     [--max-inflight N] [--max-inflight-bytes BYTES] [--body-timeout 30s] [--max-future 5m]
-                    [--allow-unsigned] [--log-level debug|info|warn|error]
+                    [--allow-unsigned] [--signing-key FILE] [--log-level debug|info|warn|error]
   avscout-collector token create --name NAME [--db …]   (prints the secret once)
   avscout-collector token list [--db …] [--json]
   avscout-collector token revoke [--db …] ID
   avscout-collector host show [--db …] [--json] HOST_ID   (its pinned key, the last refused key, the audit log)
   avscout-collector host rekey [--db …] HOST_ID --key ed25519:BASE64 | --clear
+  avscout-collector audit export [--db …] [--signing-key FILE] --since T [--until T] --out FILE
+  avscout-collector audit key [--db …] [--signing-key FILE]
   avscout-collector migrate [--db …]
   avscout-collector version
 
@@ -112,6 +116,13 @@ their own Ed25519 key: a host's first verified report pins its key, and
 later reports of the host must carry it (403 key_mismatch otherwise) until
 an administrator runs "host rekey" (audited). Unsigned reports are refused
 unless --allow-unsigned, and then only for hosts with no pinned key.
+
+Every stored report is chained (each entry's hash covers the one before,
+the report's digest and its receipt time). "audit export" (or GET
+/v1/audit/export?since=&until=) writes a tar bundle of a window's reports
+as received, their agents' signatures, the access log and a manifest
+signed with the collector's key (collector.key beside a SQLite database,
+else --signing-key); "avscout verify BUNDLE" checks it offline.
 
 The read API (/v1/hosts, /v1/hosts/{id}, /v1/summary, /v1/export),
 POST /v1/hosts/{id}/rekey, /metrics and the dashboard need an admin

@@ -552,6 +552,8 @@ func TestHelp(t *testing.T) {
 		{[]string{"host", "show", "--help"}, []string{"host show", "--json"}},
 		{[]string{"host", "rekey", "x", "--help"}, []string{"host rekey", "--key ed25519:BASE64", "--clear"}},
 		{[]string{"migrate", "--help"}, []string{"avscout-collector migrate", "--db PATH"}},
+		{[]string{"audit", "--help"}, []string{"audit export", "audit key"}},
+		{[]string{"audit", "export", "--help"}, []string{"audit export", "--since T", "--out FILE", "--signing-key FILE"}},
 	} {
 		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
 			cmd := exec.Command(build(t), tt.args...)

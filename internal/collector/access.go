@@ -31,7 +31,7 @@ func accessAction(r *http.Request) (string, bool) {
 	switch {
 	case strings.HasPrefix(p, "/static/"), p == "/metrics":
 		return "", false
-	case p == "/v1/export", strings.HasPrefix(p, "/v1/reports/"):
+	case p == "/v1/export", p == "/v1/audit/export", strings.HasPrefix(p, "/v1/reports/"):
 		return store.AuditExport, true
 	}
 	return store.AuditRead, true

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/avscout/avscout/internal/auditbundle"
 	"github.com/avscout/avscout/internal/collector/dashboard"
 	"github.com/avscout/avscout/internal/collector/store"
 )
@@ -45,6 +46,9 @@ type Config struct {
 	// dashboard off.
 	AdminTokenFile string
 	AllowUnsigned  bool
+	// SigningKey is the collector's audit signing key file, made if
+	// missing; "" is DefaultKeyPath(DB).
+	SigningKey string
 
 	MaxBody          int64
 	Rate             float64
@@ -132,6 +136,22 @@ func Serve(ctx context.Context, cfg Config) error {
 		}
 	}
 
+	keyPath := cfg.SigningKey
+	if keyPath == "" {
+		keyPath = DefaultKeyPath(cfg.DB)
+	}
+	var auditKey auditbundle.Signer
+	if keyPath != "" {
+		k, err := LoadSigningKey(keyPath, log)
+		if err != nil {
+			return &ConfigError{err}
+		}
+		log.Info("audit bundles are signed", "key", keyPath, "fingerprint", k.Fingerprint())
+		auditKey = k
+	} else {
+		log.Warn("no --signing-key: GET /v1/audit/export is off (replicas on PostgreSQL share one key file)")
+	}
+
 	st, err := store.Open(ctx, cfg.DB, store.Options{Logger: log})
 	if err != nil {
 		return fmt.Errorf("opening database %s: %w", store.RedactDSN(cfg.DB), err)
@@ -161,7 +181,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	api := New(Options{
 		Store: st, Admins: admins, AllowUnsigned: cfg.AllowUnsigned, MaxBody: cfg.MaxBody, Rate: cfg.Rate, Burst: cfg.Burst,
 		MaxInflight: cfg.MaxInflight, MaxInflightBytes: cfg.MaxInflightBytes, MaxFuture: cfg.MaxFuture, BodyTimeout: cfg.BodyTimeout, MaxAge: cfg.Retention,
-		StaleAfter: cfg.StaleAfter, Logger: log, Dashboard: dash, DashboardLogin: login,
+		StaleAfter: cfg.StaleAfter, Logger: log, Dashboard: dash, DashboardLogin: login, AuditKey: auditKey,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),

@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/avscout/avscout/internal/auditbundle"
 	"github.com/avscout/avscout/internal/collector/store"
 	"github.com/avscout/avscout/internal/text"
 )
@@ -132,6 +133,9 @@ type Options struct {
 	// credential, after the Basic challenge is set: a page that says how
 	// to log in, instead of a JSON error. It must answer 401.
 	DashboardLogin http.Handler
+	// AuditKey signs audit bundles (GET /v1/audit/export); nil turns
+	// the export off.
+	AuditKey auditbundle.Signer
 }
 
 // Server serves the collector's HTTP API. Build it with [New].
@@ -157,6 +161,7 @@ type Server struct {
 	keys          *keyCache
 	bodyTimeout   time.Duration
 	limits        decodeLimits
+	auditKey      auditbundle.Signer
 }
 
 // New returns a server for opts. It does not start anything.
@@ -175,6 +180,7 @@ func New(opts Options) *Server {
 		metrics:     newMetrics(),
 		limits:      defaultLimits(),
 		bodyTimeout: opts.BodyTimeout,
+		auditKey:    opts.AuditKey,
 	}
 	s.admins, s.adminFails, s.allowUnsigned = opts.Admins, newFailGuard(func() time.Time { return s.now() }), opts.AllowUnsigned
 	if s.admins == nil && len(opts.AdminToken) >= MinAdminToken {
@@ -230,6 +236,7 @@ func New(opts Options) *Server {
 //	POST /v1/hosts/{id}/rekey admin: pin another key to the host, or clear its pin
 //	GET  /v1/summary        admin: the fleet at a glance
 //	GET  /v1/export         admin: CSV or JSON of the fleet's current state
+//	GET  /v1/audit/export   admin: the signed audit bundle of a window (tar)
 //	GET  /metrics           admin: Prometheus text
 //	GET  /healthz           anyone: 200 when the database answers
 //	/                       admin: the dashboard, if any
@@ -242,6 +249,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/summary", s.admin(http.HandlerFunc(s.handleSummary), false))
 	mux.Handle("GET /v1/export", s.admin(http.HandlerFunc(s.handleExport), false))
 	mux.Handle("GET /v1/audit", s.admin(http.HandlerFunc(s.handleAudit), false))
+	mux.Handle("GET /v1/audit/export", s.admin(http.HandlerFunc(s.handleAuditExport), false))
 	mux.Handle("GET /v1/reports/{id}/raw", s.admin(http.HandlerFunc(s.handleReportRaw), false))
 	mux.Handle("GET /v1/reports/{id}/signature", s.admin(http.HandlerFunc(s.handleReportSignature), false))
 	mux.Handle("GET /metrics", s.admin(http.HandlerFunc(s.handleMetrics), false))

@@ -568,6 +568,16 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 			return nil, fmt.Errorf("updating token: %w", err)
 		}
 	}
+	// The chain last: its head is locked from here to the commit.
+	var links []chainLink
+	for i, p := range batch {
+		if results[i].out == Stored {
+			links = append(links, chainLink{reportID: p.in.Report.ReportID, hostID: p.host.id, receivedAt: recv[i], sum: p.sum})
+		}
+	}
+	if err := appendChain(ctx, tx, s.dialect.forUpdate, links); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("committing: %w", err)
 	}

@@ -268,9 +268,8 @@ func auditText(v string, n int) string {
 	return text.Clip(v, n)
 }
 
-func insertAudit(ctx context.Context, ex interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}, e *AuditEntry) error {
+// insertAudit writes e and appends it to the access log's chain, in tx.
+func insertAudit(ctx context.Context, tx *sql.Tx, forUpdate string, e *AuditEntry) error {
 	if e.Credential == "" || e.Action == "" {
 		return fmt.Errorf("%w audit entry: credential and action required", ErrInvalid)
 	}
@@ -278,11 +277,11 @@ func insertAudit(ctx context.Context, ex interface {
 	var id [8]byte
 	rand.Read(id[:]) // crypto/rand.Read never fails
 	e.ID = hex.EncodeToString(id[:])
-	if _, err := ex.ExecContext(ctx, "INSERT INTO admin_audit (id, at, credential, remote, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	if _, err := tx.ExecContext(ctx, "INSERT INTO admin_audit (id, at, credential, remote, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
 		e.ID, micros(e.At), e.Credential, e.Remote, e.Action, e.Target, e.Detail); err != nil {
 		return fmt.Errorf("writing audit entry %s %q: %w", e.Action, e.Target, err)
 	}
-	return nil
+	return appendAccess(ctx, tx, forUpdate, e)
 }
 
 // Audit writes one administrator action; a zero At means now.
@@ -290,7 +289,18 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	return insertAudit(ctx, s.w, &e)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("writing audit entry %s: %w", e.Action, err)
+	}
+	defer rollback(tx)
+	if err := insertAudit(ctx, tx, s.dialect.forUpdate, &e); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("writing audit entry %s: committing: %w", e.Action, err)
+	}
+	return nil
 }
 
 // AuditLog returns the latest limit (1…1000) administrator actions,
@@ -423,7 +433,7 @@ func (s *Store) Rekey(ctx context.Context, rk Rekey) (before, after HostKey, err
 	if err != nil {
 		return before, after, fmt.Errorf("rekeying host %q: %w", text.Clip(id, 64), err)
 	}
-	if err := insertAudit(ctx, tx, &entry); err != nil {
+	if err := insertAudit(ctx, tx, s.dialect.forUpdate, &entry); err != nil {
 		return before, after, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -36,7 +36,8 @@ type migration struct {
 
 // afterMigration holds the Go steps of migrations, by version.
 var afterMigration = map[int]func(ctx context.Context, tx *sql.Tx) error{
-	2: backfillVerdicts,
+	2:              backfillVerdicts,
+	chainMigration: backfillChain,
 }
 
 // migrations returns the embedded migrations in version order, checking

@@ -838,7 +838,11 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 			// Make it the database the first schema's collector left: no
 			// verdict column, compliant from products alone, its ranks.
 			for _, q := range []string{
-				// Undo migration 5 (definitions), 4 (scan-time index), then 3 (keys).
+				// Undo migration 6 (the chain), 5 (definitions), 4 (scan-time index), then 3 (keys).
+				"DROP TABLE chain_head",
+				"DROP TABLE report_chain",
+				"DROP TABLE access_chain",
+				fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", chainMigration),
 				"DROP INDEX host_products_definitions",
 				"ALTER TABLE host_products DROP COLUMN definitions_stopped",
 				"ALTER TABLE host_products DROP COLUMN evidence",

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/avscout/avscout/internal/auditbundle"
+	"github.com/avscout/avscout/internal/collector"
+	"github.com/avscout/avscout/internal/collector/admin"
+	"github.com/avscout/avscout/internal/collector/store"
+)
+
+// auditSynopsis is the usage line of each audit subcommand.
+var auditSynopsis = map[string]string{
+	"export": "  avscout-collector audit export [--db …] [--signing-key FILE] --since T [--until T] --out FILE",
+	"key":    "  avscout-collector audit key [--db …] [--signing-key FILE]   (the collector's public key, for auditors to pin)",
+}
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("audit: want export or key")
+	}
+	sub, args := args[0], args[1:]
+	if isHelp(sub) {
+		subUsage(stdout, auditSynopsis["export"], auditSynopsis["key"])
+		return nil
+	}
+	if _, ok := auditSynopsis[sub]; !ok {
+		return usagef("audit: unknown subcommand %q (want export or key)", sub)
+	}
+	fs := newFlags("audit "+sub, auditSynopsis[sub], args, stdout, stderr)
+	db := dbFlag(fs)
+	keyPath := fs.String("signing-key", "", "the collector's signing key `FILE` (default: "+collector.KeyFileName+" beside a SQLite database; required with PostgreSQL)")
+	var since, until, out *string
+	if sub == "export" {
+		since = fs.String("since", "", "the window's start `T`: RFC 3339 or a date (UTC), included (required)")
+		until = fs.String("until", "", "the window's end `T`, excluded (default: now)")
+		out = fs.String("out", "", "write the bundle (a tar file) to `FILE` (required)")
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("audit %s: unexpected argument %q", sub, fs.Arg(0))
+	}
+	if *keyPath == "" {
+		if *keyPath = collector.DefaultKeyPath(*db); *keyPath == "" {
+			return usagef("audit %s: --signing-key FILE is required with this database (every replica uses the same key)", sub)
+		}
+	}
+	if sub == "key" {
+		k, err := collector.LoadSigningKey(*keyPath, warnLog(stderr))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "fingerprint: %s\npublic key:  %s\nfile:        %s\n", k.Fingerprint(), auditbundle.EncodeKey(k.PublicKey()), *keyPath)
+		return nil
+	}
+	if *since == "" || *out == "" {
+		return usagef("usage: audit export --since T [--until T] --out FILE")
+	}
+	from, err := collector.ParseAuditTime(*since)
+	if err != nil {
+		return usagef("--since: %v", err)
+	}
+	to := time.Now()
+	if *until != "" {
+		if to, err = collector.ParseAuditTime(*until); err != nil {
+			return usagef("--until: %v", err)
+		}
+	}
+	if !from.Before(to) {
+		return usagef("--since must be before --until")
+	}
+	k, err := collector.LoadSigningKey(*keyPath, warnLog(stderr))
+	if err != nil {
+		return err
+	}
+	st, err := admin.Open(ctx, *db, warnLog(stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// The export is itself an access: logged before it is made.
+	detail := "since=" + from.UTC().Format(time.RFC3339Nano) + "&until=" + to.UTC().Format(time.RFC3339Nano) + "&out=" + *out
+	if err := st.Audit(ctx, store.AuditEntry{Credential: admin.CLICredential(), Action: store.AuditExport, Target: "audit export", Detail: detail}); err != nil {
+		return err
+	}
+	// Written beside FILE and renamed into place, so FILE is never half a bundle.
+	dir := filepath.Dir(*out)
+	f, err := os.CreateTemp(dir, ".avscout-audit-*.tar")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", *out, err)
+	}
+	defer os.Remove(f.Name())
+	hdr, err := collector.ExportAudit(ctx, st, collector.AuditExport{Since: from, Until: to, Key: k, TempDir: dir, Now: time.Now()}, f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", *out, err)
+	}
+	if err := os.Rename(f.Name(), *out); err != nil {
+		return fmt.Errorf("writing %s: %w", *out, err)
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d reports (chain entries %d to %d, head %d), %d access log entries, signed by %s\n",
+		*out, hdr.Reports, hdr.FirstSeq, hdr.LastSeq, hdr.HeadSeq, hdr.Access, k.Fingerprint())
+	return nil
+}
