@@ -125,11 +125,7 @@ func TestChainBackfill(t *testing.T) {
 				want = append(want, id)
 			}
 			rows.Close()
-			for _, q := range []string{"DROP TABLE chain_head", "DROP TABLE report_chain", "DROP TABLE access_chain", fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", chainMigration)} {
-				if _, err := s.w.ExecContext(ctx, q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			rollBack(t, s, chainMigration-1)
 			s.Close()
 			s = openDSN(t, dsn, Options{})
 			if got := checkChain(t, s); fmt.Sprint(got) != fmt.Sprint(want) {
@@ -229,11 +225,7 @@ func TestAccessChain(t *testing.T) {
 				}
 			}
 			// Undo migration 6: the actions so far were logged before it.
-			for _, q := range []string{"DROP TABLE chain_head", "DROP TABLE report_chain", "DROP TABLE access_chain", fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", chainMigration)} {
-				if _, err := s.w.ExecContext(ctx, q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			rollBack(t, s, chainMigration-1)
 			s.Close()
 			replicas := []*Store{openDSN(t, dsn, Options{}), openDSN(t, dsn, Options{})}
 			if got := checkAccessChain(t, replicas[0]); len(got) != 3 || got[0] != "read /v1/hosts/0" {

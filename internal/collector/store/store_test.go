@@ -91,6 +91,57 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, s *Store, c *clock)) {
 	}
 }
 
+// undoMigration holds, for each migration after the first, statements
+// that take a database back to the version before it (and remove its
+// row from schema_migrations), so that tests can build the database an
+// older collector left. A new migration adds its entry here.
+func undoMigration(version int) []string {
+	undo := map[int][]string{
+		2: { // the verdict: no verdict column, compliant from products alone, the old ranks
+			"DROP INDEX hosts_verdict",
+			"ALTER TABLE hosts DROP COLUMN verdict",
+			"UPDATE hosts SET compliant = 1, state = 'unprotected' WHERE state = 'incomplete'",
+			"UPDATE hosts SET state_rank = CASE state WHEN 'restricted' THEN 0 WHEN 'unprotected' THEN 1 ELSE 2 END",
+		},
+		3: { // agent keys and the admin audit log
+			"DROP TABLE host_keys",
+			"DROP TABLE admin_audit",
+			"ALTER TABLE reports DROP COLUMN public_key",
+			"ALTER TABLE reports DROP COLUMN signature",
+		},
+		4: { // scan-time indexes
+			"DROP INDEX hosts_last_generated",
+			"DROP INDEX admin_audit_target",
+		},
+		5: { // definitions
+			"DROP INDEX host_products_definitions",
+			"ALTER TABLE host_products DROP COLUMN definitions_stopped",
+			"ALTER TABLE host_products DROP COLUMN evidence",
+			"ALTER TABLE host_products DROP COLUMN updates_ended",
+			"ALTER TABLE host_products DROP COLUMN definitions_date",
+		},
+		chainMigration: { // the report and access-log chains
+			"DROP TABLE chain_head",
+			"DROP TABLE report_chain",
+			"DROP TABLE access_chain",
+		},
+	}
+	return append(undo[version], fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", version))
+}
+
+// rollBack takes s's database back to schema version v, newest migration
+// first.
+func rollBack(t *testing.T, s *Store, v int) {
+	t.Helper()
+	for version := KnownSchemaVersion(); version > v; version-- {
+		for _, q := range undoMigration(version) {
+			if _, err := s.w.ExecContext(context.Background(), q); err != nil {
+				t.Fatalf("undoing migration %d: %s: %v", version, q, err)
+			}
+		}
+	}
+}
+
 // ingest stores r as received at, failing t unless the outcome is want.
 func ingest(t *testing.T, s *Store, r *report.Report, at time.Time, want Outcome) {
 	t.Helper()
@@ -837,36 +888,7 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 
 			// Make it the database the first schema's collector left: no
 			// verdict column, compliant from products alone, its ranks.
-			for _, q := range []string{
-				// Undo migration 6 (the chain), 5 (definitions), 4 (scan-time index), then 3 (keys).
-				"DROP TABLE chain_head",
-				"DROP TABLE report_chain",
-				"DROP TABLE access_chain",
-				fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", chainMigration),
-				"DROP INDEX host_products_definitions",
-				"ALTER TABLE host_products DROP COLUMN definitions_stopped",
-				"ALTER TABLE host_products DROP COLUMN evidence",
-				"ALTER TABLE host_products DROP COLUMN updates_ended",
-				"ALTER TABLE host_products DROP COLUMN definitions_date",
-				"DELETE FROM schema_migrations WHERE version = 5",
-				"DROP INDEX hosts_last_generated",
-				"DROP INDEX admin_audit_target",
-				"DELETE FROM schema_migrations WHERE version = 4",
-				"DROP TABLE host_keys",
-				"DROP TABLE admin_audit",
-				"ALTER TABLE reports DROP COLUMN public_key",
-				"ALTER TABLE reports DROP COLUMN signature",
-				"DELETE FROM schema_migrations WHERE version = 3",
-				"DROP INDEX hosts_verdict",
-				"ALTER TABLE hosts DROP COLUMN verdict",
-				"UPDATE hosts SET compliant = 1, state = 'unprotected' WHERE state = 'incomplete'",
-				"UPDATE hosts SET state_rank = CASE state WHEN 'restricted' THEN 0 WHEN 'unprotected' THEN 1 ELSE 2 END",
-				"DELETE FROM schema_migrations WHERE version = 2",
-			} {
-				if _, err := s.w.ExecContext(ctx, q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			rollBack(t, s, 1)
 			s.Close()
 
 			want := map[string]struct {
