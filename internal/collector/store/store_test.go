@@ -838,6 +838,9 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 			// Make it the database the first schema's collector left: no
 			// verdict column, compliant from products alone, its ranks.
 			for _, q := range []string{
+				// Undo migration 6 (alert outbox).
+				"DROP TABLE alert_outbox",
+				"DELETE FROM schema_migrations WHERE version = 6",
 				// Undo migration 4 (scan-time index), then 3 (keys).
 				"DROP INDEX hosts_last_generated",
 				"DROP INDEX admin_audit_target",
