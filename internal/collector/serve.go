@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/avscout/avscout/internal/collector/alert"
 	"github.com/avscout/avscout/internal/collector/dashboard"
 	"github.com/avscout/avscout/internal/collector/store"
 )
@@ -45,6 +46,9 @@ type Config struct {
 	// dashboard off.
 	AdminTokenFile string
 	AllowUnsigned  bool
+	// AlertsFile is the alerts configuration (YAML: webhooks and
+	// delivery); empty sends no alerts.
+	AlertsFile string
 
 	MaxBody          int64
 	Rate             float64
@@ -132,11 +136,29 @@ func Serve(ctx context.Context, cfg Config) error {
 		}
 	}
 
-	st, err := store.Open(ctx, cfg.DB, store.Options{Logger: log})
+	var alerts *alert.Config
+	if cfg.AlertsFile != "" {
+		var err error
+		if alerts, err = alert.Load(cfg.AlertsFile, alert.Env{}); err != nil {
+			return &ConfigError{err}
+		}
+	}
+
+	st, err := store.Open(ctx, cfg.DB, store.Options{Logger: log, AlertRoutes: alerts.Routes()})
 	if err != nil {
 		return fmt.Errorf("opening database %s: %w", store.RedactDSN(cfg.DB), err)
 	}
 	defer st.Close()
+	var alertMetrics MetricsWriter
+	if alerts != nil {
+		// Delivery runs until shutdown and ends before the database closes.
+		d := alert.New(alerts, st, alert.Options{Logger: log, Version: cfg.Version})
+		actx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(actx) }()
+		defer func() { stop(); <-done }()
+		alertMetrics = d
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -161,7 +183,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	api := New(Options{
 		Store: st, Admins: admins, AllowUnsigned: cfg.AllowUnsigned, MaxBody: cfg.MaxBody, Rate: cfg.Rate, Burst: cfg.Burst,
 		MaxInflight: cfg.MaxInflight, MaxInflightBytes: cfg.MaxInflightBytes, MaxFuture: cfg.MaxFuture, BodyTimeout: cfg.BodyTimeout, MaxAge: cfg.Retention,
-		StaleAfter: cfg.StaleAfter, Logger: log, Dashboard: dash, DashboardLogin: login,
+		StaleAfter: cfg.StaleAfter, Logger: log, Dashboard: dash, DashboardLogin: login, Alerts: alertMetrics,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),

@@ -26,6 +26,7 @@ package collector
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -132,6 +133,14 @@ type Options struct {
 	// credential, after the Basic challenge is set: a page that says how
 	// to log in, instead of a JSON error. It must answer 401.
 	DashboardLogin http.Handler
+	// Alerts, when not nil, adds the alert delivery's metrics to /metrics.
+	Alerts MetricsWriter
+}
+
+// MetricsWriter writes metrics in the Prometheus text format;
+// *alert.Dispatcher is one.
+type MetricsWriter interface {
+	WriteMetrics(ctx context.Context, w io.Writer)
 }
 
 // Server serves the collector's HTTP API. Build it with [New].
@@ -157,6 +166,7 @@ type Server struct {
 	keys          *keyCache
 	bodyTimeout   time.Duration
 	limits        decodeLimits
+	alerts        MetricsWriter
 }
 
 // New returns a server for opts. It does not start anything.
@@ -173,6 +183,7 @@ func New(opts Options) *Server {
 		dashboard:   opts.Dashboard,
 		login:       opts.DashboardLogin,
 		metrics:     newMetrics(),
+		alerts:      opts.Alerts,
 		limits:      defaultLimits(),
 		bodyTimeout: opts.BodyTimeout,
 	}

@@ -84,8 +84,11 @@ type Webhook struct {
 // since a URL's path often holds a credential (Slack's do).
 func (w *Webhook) Host() string { return w.URL.Scheme + "://" + w.URL.Host }
 
-// Routes are the store's alert routes of c's webhooks.
+// Routes are the store's alert routes of c's webhooks; none for a nil c.
 func (c *Config) Routes() []store.AlertRoute {
+	if c == nil {
+		return nil
+	}
 	routes := make([]store.AlertRoute, len(c.Webhooks))
 	for i, w := range c.Webhooks {
 		routes[i] = store.AlertRoute{Webhook: w.Name, Events: slices.Clone(w.Events)}
