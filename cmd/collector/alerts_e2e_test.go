@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -69,7 +71,9 @@ func TestAlertsSurviveKill(t *testing.T) {
 			if err := p.cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown, no flush
 				t.Fatal(err)
 			}
-			<-p.exited
+			if err := <-p.exited; err == nil {
+				t.Fatal("the collector exited cleanly after SIGKILL")
+			}
 
 			rcv := &hookReceiver{}
 			ln, err := net.Listen("tcp", hookAddr)

@@ -294,3 +294,41 @@ func TestAlertRoutesInvalid(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkIngestTransitions measures what the outbox adds to an ingest
+// at worst: every report flips its host between restricted and clean, and
+// so queues an alert for each of two webhooks ("routes") or for none
+// (the same reports with no webhooks configured).
+func BenchmarkIngestTransitions(b *testing.B) {
+	for _, d := range dialects {
+		for _, routed := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/routes=%v", d, routed), func(b *testing.B) {
+				opts := Options{}
+				if routed {
+					opts.AlertRoutes = []AlertRoute{{Webhook: "a", Events: AlertEvents()}, {Webhook: "b", Events: AlertEvents()}}
+				}
+				s, err := Open(context.Background(), benchDSN(b, d), opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				const hosts = 1000
+				goldens := [2]*report.Report{fleettest.Report(b, "darwin-kis", "h", "h", t0), fleettest.Report(b, "darwin-other-vendors", "h", "h", t0)}
+				ctx := context.Background()
+				for i := 0; b.Loop(); i++ {
+					b.StopTimer()
+					r := *goldens[(i/hosts)%2]
+					r.ReportID = report.NewID()
+					r.Host.ID = fmt.Sprintf("host-%04d", i%hosts)
+					r.GeneratedAt = t0.Add(time.Duration(i) * time.Second)
+					raw := fleettest.JSON(b, &r)
+					b.StartTimer()
+					if _, err := s.Ingest(ctx, Incoming{Report: &r, Raw: raw, TokenID: "tok", ReceivedAt: r.GeneratedAt}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reports/s")
+			})
+		}
+	}
+}
