@@ -65,7 +65,7 @@ func TestAlertsSurviveKill(t *testing.T) {
 			waitFor(t, "a failed delivery attempt", func() bool {
 				return failed.MatchString(getText(t, c, p.base+"/metrics", "Bearer "+admin))
 			})
-			if log := p.stderr.String(); strings.Contains(log, hookSecret) || !strings.Contains(log, "delivery failed; will retry") {
+			if log := p.logWith(t, "delivery failed; will retry"); strings.Contains(log, hookSecret) || !strings.Contains(log, "delivery failed; will retry") {
 				t.Errorf("collector log (must say it retries, never show the secret):\n%s", log)
 			}
 			if err := p.cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown, no flush

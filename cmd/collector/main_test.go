@@ -388,7 +388,7 @@ func TestProcess(t *testing.T) {
 	}
 
 	stdout, _, code = cli(t, "migrate", "--db", db)
-	if code != 0 || !strings.Contains(stdout, "schema version 4") {
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("schema version %d", store.KnownSchemaVersion())) {
 		t.Errorf("migrate: %d %q", code, stdout)
 	}
 	p.stop(t)
