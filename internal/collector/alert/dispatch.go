@@ -188,7 +188,8 @@ func (d *Dispatcher) attempt(ctx context.Context, a *store.Alert) {
 		c.failedAttempts.Add(1)
 	}
 	msg := err.Error()
-	if age := d.now().Sub(a.DetectedAt); age >= d.cfg.GiveUpAfter {
+	// An attempt cut short by shutdown is retried, never the last.
+	if age := d.now().Sub(a.DetectedAt); age >= d.cfg.GiveUpAfter && ctx.Err() == nil {
 		if c != nil {
 			c.givenUp.Add(1)
 		}
