@@ -452,3 +452,43 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("Load with secret_env: %+v, %v", cfg, err)
 	}
 }
+
+// A receiver whose certificate the collector cannot verify, and one that
+// does not answer within the timeout, get nothing delivered: the attempts
+// fail (here given up at once) and say why.
+func TestUnverifiedAndSlowReceivers(t *testing.T) {
+	var untrusted, slow *receiver
+	cfg := func(t *testing.T) *Config {
+		untrusted = newReceiver(t, true)
+		release := make(chan struct{})
+		slow = &receiver{srv: httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}))}
+		t.Cleanup(slow.srv.Close)
+		t.Cleanup(func() { close(release) })
+		return loadConfig(t, fmt.Sprintf("webhooks:\n"+
+			"- name: untrusted\n  url: %s/\n  events: [restricted]\n  secret_file: {{secret}}\n"+
+			"- name: slow\n  url: %s/\n  allow_http_loopback: true\n  events: [restricted]\n  secret_file: {{secret}}\n"+
+			"delivery:\n  timeout: 200ms\n  give_up_after: 1ms\n", untrusted.srv.URL, slow.srv.URL))
+	}
+	forEachDialect(t, cfg, func(t *testing.T, s *store.Store, d *Dispatcher) {
+		send(t, s, "rocky-kaspersky", "h-5", "rocky-05", 0)
+		drain(t, s, d)
+		if n := len(untrusted.requests()); n != 0 {
+			t.Errorf("the receiver with an unverified certificate got %d requests", n)
+		}
+		list, err := s.AlertStates(context.Background(), "h-5", 10)
+		if err != nil || len(list) != 2 {
+			t.Fatalf("outbox %+v, %v", list, err)
+		}
+		for _, a := range list {
+			want := map[string]string{"untrusted": "certificate", "slow": "Client.Timeout"}[a.Webhook]
+			if a.Status != store.AlertFailed || !strings.Contains(a.LastError, want) {
+				t.Errorf("%s: %s, last error %q; want failed with %q", a.Webhook, a.Status, a.LastError, want)
+			}
+		}
+	})
+}
