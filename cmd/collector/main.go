@@ -100,7 +100,7 @@ Usage:
                     [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
                     [--max-body BYTES] [--rate N] [--burst N] [--retention 400d] [--stale-after 48h]
                     [--max-inflight N] [--max-inflight-bytes BYTES] [--body-timeout 30s] [--max-future 5m]
-                    [--allow-unsigned] [--signing-key FILE] [--log-level debug|info|warn|error]
+                    [--allow-unsigned] [--signing-key FILE] [--alerts FILE] [--log-level debug|info|warn|error]
   avscout-collector token create --name NAME [--db …]   (prints the secret once)
   avscout-collector token list [--db …] [--json]
   avscout-collector token revoke [--db …] ID
@@ -130,6 +130,10 @@ credential, as a bearer token or as the password of HTTP Basic
 authentication. --admin-token-file holds one per line, NAME:SECRET; remove
 a line to revoke it (re-read within seconds). After 5 failures a client
 address waits, 1 s and doubling up to 5 min (429 with Retry-After).
+
+--alerts names a YAML file of webhooks told when a host becomes restricted,
+incomplete or unprotected, or recovers; alerts wait in the database until
+delivered (see README "Alerts").
 
 Exit codes: 0 success (and clean shutdown on SIGINT/SIGTERM); 1 failure;
 2 usage or configuration error.

@@ -123,6 +123,7 @@ func TestUsage(t *testing.T) {
 		{"bad_max_future", []string{"--max-future", "-1m"}, exitUsage, "must be positive"},
 		{"bad_body_timeout", []string{"--body-timeout", "0s"}, exitUsage, "--body-timeout must be positive"},
 		{"world_readable_admin", []string{"--admin-token-file", worldReadable, "--db", db}, exitUsage, "chmod 600"},
+		{"missing_alerts_config", []string{"--alerts", filepath.Join(dir, "alerts.yaml"), "--db", db}, exitUsage, "alerts config"},
 		{"missing_cert", []string{"--tls-cert", filepath.Join(dir, "c"), "--tls-key", filepath.Join(dir, "k"), "--db", db}, exitUsage, "loading TLS certificate"},
 		{"stray_argument", []string{"serve", "extra"}, exitUsage, `unexpected argument "extra"`},
 		{"token_no_sub", []string{"token"}, exitUsage, "want create, list or revoke"},

@@ -42,6 +42,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.AdminTokenFile, "admin-token-file", "", "`FILE` of named admin credentials, lines NAME:SECRET (or one bare secret, named admin); secrets 16+ characters, "+
 		"the file not world-readable and re-read when it changes; without it the read API is off")
 	fs.StringVar(&cfg.SigningKey, "signing-key", "", "the collector's audit signing key `FILE`, made if missing (default: "+collector.KeyFileName+" beside a SQLite database; replicas on PostgreSQL share one)")
+	fs.StringVar(&cfg.AlertsFile, "alerts", "", "alerts configuration `FILE` (YAML: webhooks, their events, HMAC secrets and format; see README \"Alerts\"); the file not world-readable")
 	fs.BoolVar(&cfg.AllowUnsigned, "allow-unsigned", false, "accept reports without the agent's signature for hosts with no pinned key (migration aid for agents older than report signing)")
 	fs.Int64Var(&cfg.MaxBody, "max-body", cfg.MaxBody, "largest report accepted, in `BYTES` after decompression")
 	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "reports per second allowed per enrollment token, per replica")

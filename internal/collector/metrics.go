@@ -115,6 +115,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		const stale = "avscout_collector_hosts_stale"
 		fmt.Fprintf(b, "# HELP %s Hosts not seen within the stale window.\n# TYPE %s gauge\n%s %d\n", stale, stale, stale, sum.Stale)
 	}
+	if s.alerts != nil {
+		s.alerts.WriteMetrics(ctx, b)
+	}
 	_ = b.Flush()
 }
 

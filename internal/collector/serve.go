@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/auditbundle"
+	"github.com/avscout/avscout/internal/collector/alert"
 	"github.com/avscout/avscout/internal/collector/dashboard"
 	"github.com/avscout/avscout/internal/collector/store"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	// SigningKey is the collector's audit signing key file, made if
 	// missing; "" is DefaultKeyPath(DB).
 	SigningKey string
+	// AlertsFile is the alerts configuration (YAML: webhooks and
+	// delivery); empty sends no alerts.
+	AlertsFile string
 
 	MaxBody          int64
 	Rate             float64
@@ -152,11 +156,29 @@ func Serve(ctx context.Context, cfg Config) error {
 		log.Warn("no --signing-key: GET /v1/audit/export is off (replicas on PostgreSQL share one key file)")
 	}
 
-	st, err := store.Open(ctx, cfg.DB, store.Options{Logger: log})
+	var alerts *alert.Config
+	if cfg.AlertsFile != "" {
+		var err error
+		if alerts, err = alert.Load(cfg.AlertsFile, alert.Env{}); err != nil {
+			return &ConfigError{err}
+		}
+	}
+
+	st, err := store.Open(ctx, cfg.DB, store.Options{Logger: log, AlertRoutes: alerts.Routes()})
 	if err != nil {
 		return fmt.Errorf("opening database %s: %w", store.RedactDSN(cfg.DB), err)
 	}
 	defer st.Close()
+	var alertMetrics MetricsWriter
+	if alerts != nil {
+		// Delivery runs until shutdown and ends before the database closes.
+		d := alert.New(alerts, st, alert.Options{Logger: log, Version: cfg.Version})
+		actx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(actx) }()
+		defer func() { stop(); <-done }()
+		alertMetrics = d
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -181,7 +203,7 @@ func Serve(ctx context.Context, cfg Config) error {
 	api := New(Options{
 		Store: st, Admins: admins, AllowUnsigned: cfg.AllowUnsigned, MaxBody: cfg.MaxBody, Rate: cfg.Rate, Burst: cfg.Burst,
 		MaxInflight: cfg.MaxInflight, MaxInflightBytes: cfg.MaxInflightBytes, MaxFuture: cfg.MaxFuture, BodyTimeout: cfg.BodyTimeout, MaxAge: cfg.Retention,
-		StaleAfter: cfg.StaleAfter, Logger: log, Dashboard: dash, DashboardLogin: login, AuditKey: auditKey,
+		StaleAfter: cfg.StaleAfter, Logger: log, Dashboard: dash, DashboardLogin: login, AuditKey: auditKey, Alerts: alertMetrics,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),

@@ -26,6 +26,7 @@ package collector
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -136,6 +137,14 @@ type Options struct {
 	// AuditKey signs audit bundles (GET /v1/audit/export); nil turns
 	// the export off.
 	AuditKey auditbundle.Signer
+	// Alerts, when not nil, adds the alert delivery's metrics to /metrics.
+	Alerts MetricsWriter
+}
+
+// MetricsWriter writes metrics in the Prometheus text format;
+// *alert.Dispatcher is one.
+type MetricsWriter interface {
+	WriteMetrics(ctx context.Context, w io.Writer)
 }
 
 // Server serves the collector's HTTP API. Build it with [New].
@@ -162,6 +171,7 @@ type Server struct {
 	bodyTimeout   time.Duration
 	limits        decodeLimits
 	auditKey      auditbundle.Signer
+	alerts        MetricsWriter
 }
 
 // New returns a server for opts. It does not start anything.
@@ -178,6 +188,7 @@ func New(opts Options) *Server {
 		dashboard:   opts.Dashboard,
 		login:       opts.DashboardLogin,
 		metrics:     newMetrics(),
+		alerts:      opts.Alerts,
 		limits:      defaultLimits(),
 		bodyTimeout: opts.BodyTimeout,
 		auditKey:    opts.AuditKey,

@@ -271,6 +271,7 @@ func retryable(err error) bool {
 type priorHost struct {
 	firstSeen, lastSeen int64
 	verdict, tags       string
+	state               string
 	products            []productRow
 }
 
@@ -311,11 +312,11 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		if len(ids) == 0 {
 			return nil
 		}
-		return queryEach(ctx, tx, `SELECT id, first_seen, last_seen, verdict, tags FROM hosts
+		return queryEach(ctx, tx, `SELECT id, first_seen, last_seen, verdict, tags, state FROM hosts
 			WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`+s.dialect.forUpdate, ids, func(rows *sql.Rows) error {
 			var id string
 			h := &priorHost{}
-			if err := rows.Scan(&id, &h.firstSeen, &h.lastSeen, &h.verdict, &h.tags); err != nil {
+			if err := rows.Scan(&id, &h.firstSeen, &h.lastSeen, &h.verdict, &h.tags, &h.state); err != nil {
 				return err
 			}
 			priors[id] = h
@@ -455,6 +456,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		clearProducts, clearTag []any
 		orphans                 []any
 		changes                 []changeRow
+		states                  []stateChange // for the alert outbox
 		tokens                  = map[string]int64{}
 	)
 	for _, id := range hostIDs {
@@ -481,7 +483,13 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 			}
 		}
 		first, last := int64(0), int64(0)
+		state := ""
+		if prior != nil {
+			state = prior.state
+		}
 		for n, p := range news {
+			states = appendStateChange(states, state, p.host, newsAt[n])
+			state = p.host.state
 			for seq, c := range diff(prev, p.snap) {
 				changes = append(changes, changeRow{hostID: id, seq: seq, Change: c})
 			}
@@ -546,6 +554,9 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		}, "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("inserting changes: %w", err)
+	}
+	if err := s.enqueueAlerts(ctx, tx, states); err != nil {
+		return nil, err
 	}
 	// Note each token's use, at most once a minute, so that a busy token
 	// does not make every batch wait on its row (nor write it when this

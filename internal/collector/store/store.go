@@ -60,6 +60,9 @@ type Options struct {
 	// TokenCacheTTL is how long valid token hashes are cached in memory
 	// (default 2s). A revocation takes effect on every replica within it.
 	TokenCacheTTL time.Duration
+	// AlertRoutes say which webhooks get an alert of which host state
+	// changes (see [AlertRoute]); none queues no alerts.
+	AlertRoutes []AlertRoute
 }
 
 // Store is the collector's database. It is safe for concurrent use.
@@ -84,6 +87,8 @@ type Store struct {
 	// When this replica last wrote each token's last_used_at.
 	tokUseMu sync.Mutex
 	tokUsed  map[string]int64
+	// The webhooks subscribed to each alert event (outbox.go).
+	alertRoutes map[string][]string
 }
 
 // dialect holds the little that differs between the two databases.
@@ -129,6 +134,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.tokenTTL = defaultTokenTTL
 	}
 	var err error
+	if s.alertRoutes, err = alertRoutes(opts.AlertRoutes); err != nil {
+		return nil, err
+	}
 	if IsPostgres(dsn) {
 		err = s.openPostgres(dsn, opts.MaxConns)
 	} else {

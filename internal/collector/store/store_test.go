@@ -125,6 +125,9 @@ func undoMigration(version int) []string {
 			"DROP TABLE report_chain",
 			"DROP TABLE access_chain",
 		},
+		7: { // the alert outbox
+			"DROP TABLE alert_outbox",
+		},
 	}
 	return append(undo[version], fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", version))
 }
