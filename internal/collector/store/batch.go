@@ -700,9 +700,14 @@ func anys(ss []string) []any {
 	return out
 }
 
+// rowsQueryer is what queryEach reads from: a transaction or the pool.
+type rowsQueryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // queryEach runs query and calls scan for each row.
-func queryEach(ctx context.Context, tx *sql.Tx, query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
+func queryEach(ctx context.Context, q rowsQueryer, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}

@@ -227,7 +227,7 @@ type AccessRecord struct {
 func (s *Store) AccessRange(ctx context.Context, first, last int64, fn func(AccessRecord) error) error {
 	for from := first; from <= last; {
 		var page []AccessRecord
-		err := s.readEach(ctx, `SELECT c.seq, c.at, c.audit_id, c.entry_sha256, c.prev_hash, c.hash,
+		err := queryEach(ctx, s.r, `SELECT c.seq, c.at, c.audit_id, c.entry_sha256, c.prev_hash, c.hash,
 			a.id, a.at, a.credential, a.remote, a.action, a.target, a.detail
 			FROM access_chain c LEFT JOIN admin_audit a ON a.id = c.audit_id
 			WHERE c.seq >= $1 AND c.seq <= $2 ORDER BY c.seq LIMIT $3`, []any{from, last, chainPage}, func(rows *sql.Rows) error {
@@ -333,7 +333,7 @@ func (s *Store) ChainRange(ctx context.Context, first, last int64, fn func(Chain
 // chainPage reads up to chainPage entries from seq from to last.
 func (s *Store) chainPage(ctx context.Context, zr *gzip.Reader, from, last int64) ([]ChainRecord, error) {
 	var page []ChainRecord
-	err := s.readEach(ctx, `SELECT c.seq, c.report_id, c.host_id, c.received_at, c.report_sha256, c.prev_hash, c.hash,
+	err := queryEach(ctx, s.r, `SELECT c.seq, c.report_id, c.host_id, c.received_at, c.report_sha256, c.prev_hash, c.hash,
 		r.body, r.size, r.public_key, r.signature FROM report_chain c LEFT JOIN reports r ON r.id = c.report_id
 		WHERE c.seq >= $1 AND c.seq <= $2 ORDER BY c.seq LIMIT $3`, []any{from, last, chainPage}, func(rows *sql.Rows) error {
 		var rec ChainRecord
@@ -390,19 +390,4 @@ func inflate(zr *gzip.Reader, body []byte, size int64) ([]byte, error) {
 		return nil, fmt.Errorf("stored report larger than %d MiB decompressed: the database was changed", maxRawBody>>20)
 	}
 	return append(raw, rest...), nil
-}
-
-// readEach runs a read query and calls scan for each row.
-func (s *Store) readEach(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
