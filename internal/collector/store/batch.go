@@ -264,6 +264,8 @@ type priorHost struct {
 	firstSeen, lastSeen int64
 	verdict, tags       string
 	products            []productRow
+	state               string // for the trend (trend.go)
+	generatedAt         int64
 }
 
 // changeRow is a row of changes.
@@ -303,11 +305,11 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		if len(ids) == 0 {
 			return nil
 		}
-		return queryEach(ctx, tx, `SELECT id, first_seen, last_seen, verdict, tags FROM hosts
+		return queryEach(ctx, tx, `SELECT id, first_seen, last_seen, verdict, tags, state, last_generated_at FROM hosts
 			WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`+s.dialect.forUpdate, ids, func(rows *sql.Rows) error {
 			var id string
 			h := &priorHost{}
-			if err := rows.Scan(&id, &h.firstSeen, &h.lastSeen, &h.verdict, &h.tags); err != nil {
+			if err := rows.Scan(&id, &h.firstSeen, &h.lastSeen, &h.verdict, &h.tags, &h.state, &h.generatedAt); err != nil {
 				return err
 			}
 			priors[id] = h
@@ -448,6 +450,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		orphans                 []any
 		changes                 []changeRow
 		tokens                  = map[string]int64{}
+		trend                   = trendDeltas{}
 	)
 	for _, id := range hostIDs {
 		var news []*pending
@@ -465,6 +468,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 			}
 			continue
 		}
+		trend.addHost(prior, news, newsAt)
 		var prev *snapshot
 		if prior != nil {
 			prev = &snapshot{verdict: prior.verdict}
@@ -538,6 +542,9 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		}, "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("inserting changes: %w", err)
+	}
+	if err := trend.apply(ctx, tx); err != nil {
+		return nil, err
 	}
 	// Note each token's use, at most once a minute, so that a busy token
 	// does not make every batch wait on its row (nor write it when this

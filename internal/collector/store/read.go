@@ -139,6 +139,12 @@ func (s *Store) where(f HostFilter) (string, []any, error) {
 		}
 		conds = append(conds, c+")")
 	}
+	if f.OS != "" {
+		conds = append(conds, "h.os = "+arg(clean(f.OS)))
+	}
+	if f.WhiteLabel != nil {
+		conds = append(conds, "h.white_label = "+arg(boolInt(*f.WhiteLabel)))
+	}
 	if f.Search != "" {
 		conds = append(conds, `h.search LIKE `+arg("%"+escapeLike(strings.ToLower(clean(f.Search)))+"%")+` ESCAPE '\'`)
 	}

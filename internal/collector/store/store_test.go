@@ -838,7 +838,13 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 			// Make it the database the first schema's collector left: no
 			// verdict column, compliant from products alone, its ranks.
 			for _, q := range []string{
-				// Undo migration 4 (scan-time index), then 3 (keys).
+				// Undo migration 7 (fleet trend),
+				"DROP TABLE fleet_trend",
+				"DROP INDEX hosts_os_state",
+				"DROP INDEX host_tags_key",
+				"DROP INDEX hosts_white_label",
+				"DELETE FROM schema_migrations WHERE version = 7",
+				// then 4 (scan-time index), then 3 (keys).
 				"DROP INDEX hosts_last_generated",
 				"DROP INDEX admin_audit_target",
 				"DELETE FROM schema_migrations WHERE version = 4",
@@ -888,6 +894,11 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 				// The worst first: restricted, incomplete, unprotected, clean.
 				if got := strings.Join(order, " "); got != "kes broken old clean other" {
 					t.Errorf("order %q", got)
+				}
+				// Migration 7 enters every host into the fleet trend.
+				var inTrend int
+				if err := s.r.QueryRowContext(ctx, "SELECT SUM(hosts) FROM fleet_trend").Scan(&inTrend); err != nil || inTrend != len(want) {
+					t.Errorf("fleet trend holds %d hosts (%v), want %d", inTrend, err, len(want))
 				}
 				sum, err := s.Summary(ctx, 0)
 				if err != nil || sum.Incomplete != 2 || sum.Compliant != 2 || sum.Restricted != 1 || sum.Unprotected != 1 {

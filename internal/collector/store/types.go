@@ -34,6 +34,8 @@ type HostFilter struct {
 	Stale      *bool  // latest scan before the stale window
 	StaleAfter time.Duration
 	Tag        string // "key=value"
+	OS         string // the host's OS name, exactly
+	WhiteLabel *bool  // a white-label build of restricted technology in use
 	Search     string // substring of hostname or host id, case-insensitive
 	SeenSince  time.Time
 	Limit      int // default 100, max 1000

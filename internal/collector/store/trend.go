@@ -1,0 +1,204 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// The fleet over time is kept as changes (table fleet_trend, migration 7):
+// each report received moves its host, on the day it arrives, from its
+// previous report's (state, scan hour) to its own. The fleet at the end of
+// a day is the sum of the changes up to that day, so a chart of 30 days
+// reads a few thousand rows however many hosts there are, and staleness
+// is decided when reading, from the scan hour, for any stale window.
+
+const (
+	dayMicros  = int64(24 * time.Hour / time.Microsecond)
+	hourMicros = int64(time.Hour / time.Microsecond)
+	// MaxTrendDays bounds the days [Store.Trend] returns.
+	MaxTrendDays = 366
+)
+
+// trendKey is one row of fleet_trend.
+type trendKey struct {
+	day      int64
+	state    string
+	scanHour int64
+}
+
+// trendDeltas gathers a batch's changes to fleet_trend.
+type trendDeltas map[trendKey]int64
+
+// move records that a host, from the report received at recv, is in state
+// with a scan at generatedAt, and no longer in its previous report's (when
+// it had one: prevState non-empty).
+func (t trendDeltas) move(recv int64, prevState string, prevGenerated int64, state string, generatedAt int64) {
+	day := recv / dayMicros
+	if prevState != "" {
+		t[trendKey{day, prevState, prevGenerated / hourMicros}]--
+	}
+	t[trendKey{day, state, generatedAt / hourMicros}]++
+}
+
+// addHost records the trend changes of a host's new reports (news,
+// received at newsAt, in that order), prior being what was stored of the
+// host before (nil for a new host).
+func (t trendDeltas) addHost(prior *priorHost, news []*pending, newsAt []int64) {
+	var prevState string
+	var prevGen int64
+	if prior != nil {
+		prevState, prevGen = prior.state, prior.generatedAt
+	}
+	for n, p := range news {
+		t.move(newsAt[n], prevState, prevGen, p.host.state, p.host.generatedAt)
+		prevState, prevGen = p.host.state, p.host.generatedAt
+	}
+}
+
+// apply adds the changes to fleet_trend in tx, in key order (so that
+// replicas' batches lock the rows in the same order), after the rest of
+// the batch: the rows of the day are shared by every batch, and are held
+// from here to the commit.
+func (t trendDeltas) apply(ctx context.Context, tx *sql.Tx) error {
+	keys := slices.SortedFunc(maps.Keys(t), func(a, b trendKey) int {
+		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.state, b.state), cmp.Compare(a.scanHour, b.scanHour))
+	})
+	keys = slices.DeleteFunc(keys, func(k trendKey) bool { return t[k] == 0 })
+	err := insertReturning(ctx, tx, "fleet_trend (day, state, scan_hour, hosts)", 4, len(keys),
+		func(i int, args []any) []any {
+			k := keys[i]
+			return append(args, k.day, k.state, k.scanHour, t[k])
+		}, " ON CONFLICT (day, state, scan_hour) DO UPDATE SET hosts = fleet_trend.hosts + excluded.hosts", nil)
+	if err != nil {
+		return fmt.Errorf("updating the fleet trend: %w", err)
+	}
+	return nil
+}
+
+// TrendDay is the fleet at the end of one day (UTC), or for today, now.
+// The states are those of [HostSummary.State], exclusive; Compliant is
+// Unprotected plus Clean; Stale counts across the states.
+type TrendDay struct {
+	Day         string `json:"day"` // YYYY-MM-DD
+	Hosts       int    `json:"hosts"`
+	Compliant   int    `json:"compliant"`
+	Restricted  int    `json:"restricted"` // verdict non_compliant
+	Incomplete  int    `json:"incomplete"`
+	Unprotected int    `json:"unprotected"`
+	Clean       int    `json:"clean"`
+	Stale       int    `json:"stale"`
+	// Partial says the day is today: counted now, not at its end.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// Trend returns the fleet at the end of each of the last days days (1 to
+// [MaxTrendDays]), oldest first; the last is today, as of now, and equals
+// [Store.Summary]. A host counts from the day its first report arrived,
+// in the state of the last report received by the end of each day, and is
+// stale that day when that report's scan ran more than staleAfter (0: the
+// default) before the day's end. For a stale window in whole hours (the
+// default is) this is exact; otherwise a scan counts as stale once its
+// whole hour is before the cut-off.
+func (s *Store) Trend(ctx context.Context, days int, staleAfter time.Duration) ([]TrendDay, error) {
+	_, t, err := s.SummaryTrend(ctx, days, staleAfter)
+	return t, err
+}
+
+// SummaryTrend returns [Store.Summary] and [Store.Trend] at once, the
+// summary counted once.
+func (s *Store) SummaryTrend(ctx context.Context, days int, staleAfter time.Duration) (Summary, []TrendDay, error) {
+	if days < 1 || days > MaxTrendDays {
+		return Summary{}, nil, fmt.Errorf("%w trend: days %d: want 1 to %d", ErrInvalid, days, MaxTrendDays)
+	}
+	if staleAfter <= 0 {
+		staleAfter = DefaultStaleAfter
+	}
+	now := s.now()
+	today := micros(now) / dayMicros
+	first := today - int64(days) + 1
+	// Per (state, scan hour), the hosts at the end of the day before the
+	// first, then each day's changes.
+	type sk struct {
+		state    string
+		scanHour int64
+	}
+	base := map[sk]int64{}
+	changes := make([][]trendKey, days)
+	amounts := make([][]int64, days)
+	rows, err := s.r.QueryContext(ctx, `SELECT day, state, scan_hour, SUM(hosts) FROM fleet_trend
+		WHERE day < $1 GROUP BY day, state, scan_hour HAVING SUM(hosts) <> 0`, today)
+	if err != nil {
+		return Summary{}, nil, fmt.Errorf("reading the fleet trend: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k trendKey
+		var n int64
+		if err := rows.Scan(&k.day, &k.state, &k.scanHour, &n); err != nil {
+			return Summary{}, nil, fmt.Errorf("reading the fleet trend: %w", err)
+		}
+		if k.day < first {
+			base[sk{k.state, k.scanHour}] += n
+			continue
+		}
+		i := k.day - first
+		changes[i] = append(changes[i], k)
+		amounts[i] = append(amounts[i], n)
+	}
+	if err := rows.Err(); err != nil {
+		return Summary{}, nil, fmt.Errorf("reading the fleet trend: %w", err)
+	}
+	rows.Close()
+	out := make([]TrendDay, 0, days)
+	for i := range days - 1 {
+		for j, k := range changes[i] {
+			base[sk{k.state, k.scanHour}] += amounts[i][j]
+		}
+		day := first + int64(i)
+		// Stale: the scan's hour ended at or before the cut-off.
+		cutoff := (day+1)*dayMicros - int64(staleAfter/time.Microsecond)
+		td := TrendDay{Day: fromMicros(day * dayMicros).Format(time.DateOnly)}
+		for k, n := range base {
+			if n == 0 {
+				continue
+			}
+			c := int(n)
+			td.Hosts += c
+			switch k.state {
+			case HostRestricted:
+				td.Restricted += c
+			case HostIncomplete:
+				td.Incomplete += c
+			case HostUnprotected:
+				td.Unprotected += c
+			default:
+				td.Clean += c
+			}
+			if (k.scanHour+1)*hourMicros <= cutoff {
+				td.Stale += c
+			}
+		}
+		td.Compliant = td.Unprotected + td.Clean
+		out = append(out, td)
+	}
+	// Today from the hosts themselves, with the stale cut-off of now.
+	sum, err := s.Summary(ctx, staleAfter)
+	if err != nil {
+		return Summary{}, nil, err
+	}
+	return sum, append(out, todayOf(sum)), nil
+}
+
+// todayOf is the trend's last day from a summary taken now.
+func todayOf(sum Summary) TrendDay {
+	return TrendDay{
+		Day: sum.GeneratedAt.Format(time.DateOnly), Hosts: sum.Hosts, Compliant: sum.Compliant, Restricted: sum.Restricted,
+		Incomplete: sum.Incomplete, Unprotected: sum.Unprotected, Clean: sum.Compliant - sum.Unprotected, Stale: sum.Stale,
+		Partial: true,
+	}
+}
