@@ -28,7 +28,7 @@ const chromiumPath = "/usr/bin/chromium"
 
 // browserTimeout bounds the whole browser session so that a hung browser
 // fails the test instead of blocking it; it is no performance threshold.
-const browserTimeout = 3 * time.Minute
+const browserTimeout = 6 * time.Minute
 
 // TestBrowser drives the dashboard, served by a real HTTP server on
 // loopback, with a real headless Chromium: one browser for the whole
@@ -79,6 +79,8 @@ func TestBrowser(t *testing.T) {
 	t.Run("host_page_by_click", func(t *testing.T) { b.hostPageByClick(t, f) })
 	t.Run("incomplete_hosts", func(t *testing.T) { b.incompleteHosts(t, f) })
 	t.Run("hostile_report_inert", func(t *testing.T) { b.hostileInert(t, f) })
+	t.Run("charts", func(t *testing.T) { b.charts(t, f) })
+	t.Run("hostile_tags_in_charts", func(t *testing.T) { b.hostileTagCharts(t, f) })
 	t.Run("without_javascript", func(t *testing.T) { b.withoutJavaScript(t, f) })
 	t.Run("narrow_screen", func(t *testing.T) { b.narrowScreen(t) })
 }
