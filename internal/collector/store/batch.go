@@ -264,7 +264,7 @@ type priorHost struct {
 	firstSeen, lastSeen int64
 	verdict, tags       string
 	products            []productRow
-	state               string // for the trend (trend.go)
+	state, os           string // for the trend and counts (trend.go)
 	generatedAt         int64
 }
 
@@ -305,11 +305,11 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		if len(ids) == 0 {
 			return nil
 		}
-		return queryEach(ctx, tx, `SELECT id, first_seen, last_seen, verdict, tags, state, last_generated_at FROM hosts
+		return queryEach(ctx, tx, `SELECT id, first_seen, last_seen, verdict, tags, state, last_generated_at, os FROM hosts
 			WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`+s.dialect.forUpdate, ids, func(rows *sql.Rows) error {
 			var id string
 			h := &priorHost{}
-			if err := rows.Scan(&id, &h.firstSeen, &h.lastSeen, &h.verdict, &h.tags, &h.state, &h.generatedAt); err != nil {
+			if err := rows.Scan(&id, &h.firstSeen, &h.lastSeen, &h.verdict, &h.tags, &h.state, &h.generatedAt, &h.os); err != nil {
 				return err
 			}
 			priors[id] = h
@@ -450,7 +450,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		orphans                 []any
 		changes                 []changeRow
 		tokens                  = map[string]int64{}
-		trend                   = trendDeltas{}
+		trend                   = newTrendDeltas()
 	)
 	for _, id := range hostIDs {
 		var news []*pending

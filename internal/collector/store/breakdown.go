@@ -61,29 +61,30 @@ type Breakdown struct {
 // the host list filter on the same value (os, tag key=value, vendor or
 // product, with state=restricted for ByVendor) selects.
 func (s *Store) Breakdown(ctx context.Context, by string, staleAfter time.Duration) (Breakdown, error) {
+	cutoff := micros(s.staleBefore(staleAfter))
 	switch {
 	case by == ByOS:
-		return s.breakdownStates(ctx, by, `SELECT h.os, h.state, COUNT(*),
-			SUM(CASE WHEN h.last_generated_at < $1 THEN 1 ELSE 0 END) FROM hosts h GROUP BY h.os, h.state`,
-			micros(s.staleBefore(staleAfter)))
+		return s.breakdownStates(ctx, by, dimOS, `SELECT os, state, COUNT(*) FROM hosts
+			WHERE last_generated_at < $1 GROUP BY os, state`, cutoff)
 	case strings.HasPrefix(by, ByTag):
 		key := clean(strings.TrimPrefix(by, ByTag))
 		if key == "" || len(key) > MaxIDLen {
 			return Breakdown{}, fmt.Errorf("%w breakdown %q: want a tag key of 1 to %d bytes", ErrInvalid, by, MaxIDLen)
 		}
-		b, err := s.breakdownStates(ctx, ByTag+key, `SELECT t.tag_value, h.state, COUNT(*),
-			SUM(CASE WHEN h.last_generated_at < $1 THEN 1 ELSE 0 END)
-			FROM host_tags t JOIN hosts h ON h.id = t.host_id WHERE t.tag_key = $2 GROUP BY t.tag_value, h.state`,
-			micros(s.staleBefore(staleAfter)), key)
+		b, err := s.breakdownStates(ctx, ByTag+key, dimTag+key, `SELECT t.tag_value, h.state, COUNT(*)
+			FROM hosts h JOIN host_tags t ON t.host_id = h.id AND t.tag_key = $2
+			WHERE h.last_generated_at < $1 GROUP BY t.tag_value, h.state`, cutoff, key)
 		if err != nil {
 			return Breakdown{}, err
 		}
-		var hosts, tagged int
-		if err := s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM hosts), (SELECT COUNT(*) FROM host_tags WHERE tag_key = $1)`, key).
-			Scan(&hosts, &tagged); err != nil {
-			return Breakdown{}, fmt.Errorf("counting hosts tagged %q: %w", key, err)
+		var hosts int
+		if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(hosts), 0) FROM fleet_counts WHERE dim = $1`, dimFleet).Scan(&hosts); err != nil {
+			return Breakdown{}, fmt.Errorf("counting hosts: %w", err)
 		}
-		b.Without = hosts - tagged
+		b.Without = hosts - b.Other
+		for _, g := range b.Groups {
+			b.Without -= g.Hosts
+		}
 		return b, nil
 	case by == ByVendor:
 		return s.breakdownVendors(ctx)
@@ -91,23 +92,27 @@ func (s *Store) Breakdown(ctx context.Context, by string, staleAfter time.Durati
 	return Breakdown{}, fmt.Errorf("%w breakdown %q: want %s, %s or %s<key>", ErrInvalid, by, ByOS, ByVendor, ByTag)
 }
 
-// breakdownStates runs query, which returns (value, state, hosts, stale)
-// rows, and groups them by value.
-func (s *Store) breakdownStates(ctx context.Context, by, query string, args ...any) (Breakdown, error) {
+// breakdownStates groups the counts of dim by value, and adds the stale
+// hosts staleQuery returns as (value, state, hosts) rows: only the stale
+// hosts are read, by the scan-time index.
+func (s *Store) breakdownStates(ctx context.Context, by, dim, staleQuery string, args ...any) (Breakdown, error) {
 	groups := map[string]*Group{}
-	err := queryEachR(ctx, s, query, args, func(scan func(...any) error) error {
-		var value, state string
-		var n, stale int
-		if err := scan(&value, &state, &n, &stale); err != nil {
-			return err
-		}
+	group := func(value string) *Group {
 		g := groups[value]
 		if g == nil {
 			g = &Group{Value: value}
 			groups[value] = g
 		}
+		return g
+	}
+	err := queryEachR(ctx, s, `SELECT value, state, hosts FROM fleet_counts WHERE dim = $1`, []any{dim}, func(scan func(...any) error) error {
+		var value, state string
+		var n int
+		if err := scan(&value, &state, &n); err != nil {
+			return err
+		}
+		g := group(value)
 		g.Hosts += n
-		g.Stale += stale
 		switch state {
 		case HostRestricted:
 			g.Restricted += n
@@ -124,9 +129,23 @@ func (s *Store) breakdownStates(ctx context.Context, by, query string, args ...a
 	if err != nil {
 		return Breakdown{}, fmt.Errorf("breakdown by %s: %w", by, err)
 	}
+	err = queryEachR(ctx, s, staleQuery, args, func(scan func(...any) error) error {
+		var value, state string
+		var n int
+		if err := scan(&value, &state, &n); err != nil {
+			return err
+		}
+		group(value).Stale += n
+		return nil
+	})
+	if err != nil {
+		return Breakdown{}, fmt.Errorf("breakdown by %s: stale hosts: %w", by, err)
+	}
 	b := Breakdown{By: by, Groups: []Group{}}
 	for _, g := range groups {
-		b.Groups = append(b.Groups, *g)
+		if g.Hosts > 0 {
+			b.Groups = append(b.Groups, *g)
+		}
 	}
 	b.Groups, b.Other = top(b.Groups)
 	return b, nil
@@ -203,10 +222,14 @@ type TagKey struct {
 // most [MaxTagKeys].
 func (s *Store) TagKeys(ctx context.Context) ([]TagKey, error) {
 	keys := []TagKey{}
-	err := queryEachR(ctx, s, `SELECT tag_key, COUNT(*) AS n FROM host_tags GROUP BY tag_key ORDER BY n DESC, tag_key LIMIT $1`,
-		[]any{int64(MaxTagKeys)}, func(scan func(...any) error) error {
+	// The dims of the tags: from "tag:" up to "tag;", the next string
+	// after every "tag:…".
+	err := queryEachR(ctx, s, `SELECT dim, SUM(hosts) AS n FROM fleet_counts WHERE dim >= $1 AND dim < $2
+		GROUP BY dim HAVING SUM(hosts) > 0 ORDER BY n DESC, dim LIMIT $3`,
+		[]any{dimTag, "tag;", int64(MaxTagKeys)}, func(scan func(...any) error) error {
 			var k TagKey
 			err := scan(&k.Key, &k.Hosts)
+			k.Key = strings.TrimPrefix(k.Key, dimTag)
 			keys = append(keys, k)
 			return err
 		})

@@ -840,9 +840,10 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 			for _, q := range []string{
 				// Undo migration 7 (fleet trend),
 				"DROP TABLE fleet_trend",
-				"DROP INDEX hosts_os_state",
-				"DROP INDEX host_tags_key",
+				"DROP TABLE fleet_counts",
+				"DROP INDEX hosts_stale_os",
 				"DROP INDEX hosts_white_label",
+				"DROP INDEX host_products_restricted",
 				"DELETE FROM schema_migrations WHERE version = 7",
 				// then 4 (scan-time index), then 3 (keys).
 				"DROP INDEX hosts_last_generated",

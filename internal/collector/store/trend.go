@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -31,8 +33,27 @@ type trendKey struct {
 	scanHour int64
 }
 
-// trendDeltas gathers a batch's changes to fleet_trend.
-type trendDeltas map[trendKey]int64
+// countKey is one row of fleet_counts.
+type countKey struct {
+	dim, value, state string
+}
+
+// Dimensions of fleet_counts.
+const (
+	dimFleet = ""
+	dimOS    = "os"
+	dimTag   = "tag:" // and the key
+)
+
+// trendDeltas gathers a batch's changes to fleet_trend and fleet_counts.
+type trendDeltas struct {
+	trend  map[trendKey]int64
+	counts map[countKey]int64
+}
+
+func newTrendDeltas() trendDeltas {
+	return trendDeltas{trend: map[trendKey]int64{}, counts: map[countKey]int64{}}
+}
 
 // move records that a host, from the report received at recv, is in state
 // with a scan at generatedAt, and no longer in its previous report's (when
@@ -40,42 +61,89 @@ type trendDeltas map[trendKey]int64
 func (t trendDeltas) move(recv int64, prevState string, prevGenerated int64, state string, generatedAt int64) {
 	day := recv / dayMicros
 	if prevState != "" {
-		t[trendKey{day, prevState, prevGenerated / hourMicros}]--
+		t.trend[trendKey{day, prevState, prevGenerated / hourMicros}]--
 	}
-	t[trendKey{day, state, generatedAt / hourMicros}]++
+	t.trend[trendKey{day, state, generatedAt / hourMicros}]++
 }
 
-// addHost records the trend changes of a host's new reports (news,
-// received at newsAt, in that order), prior being what was stored of the
-// host before (nil for a new host).
+// count adds n hosts in state with this OS and these tags.
+func (t trendDeltas) count(n int64, state, os string, tags map[string]string) {
+	t.counts[countKey{dimFleet, "", state}] += n
+	t.counts[countKey{dimOS, os, state}] += n
+	for k, v := range tags {
+		t.counts[countKey{dimTag + k, v, state}] += n
+	}
+}
+
+// addHost records the changes of a host's new reports (news, received
+// at newsAt, in that order), prior being what was stored of the host
+// before (nil for a new host). The host's row becomes the last report's.
 func (t trendDeltas) addHost(prior *priorHost, news []*pending, newsAt []int64) {
 	var prevState string
 	var prevGen int64
 	if prior != nil {
 		prevState, prevGen = prior.state, prior.generatedAt
+		var tags map[string]string
+		// Written by the store from a map of strings: it decodes.
+		_ = json.Unmarshal([]byte(prior.tags), &tags)
+		t.count(-1, prior.state, prior.os, tags)
 	}
 	for n, p := range news {
 		t.move(newsAt[n], prevState, prevGen, p.host.state, p.host.generatedAt)
 		prevState, prevGen = p.host.state, p.host.generatedAt
 	}
+	last := news[len(news)-1]
+	t.count(1, last.host.state, last.host.os, last.tags)
 }
 
-// apply adds the changes to fleet_trend in tx, in key order (so that
-// replicas' batches lock the rows in the same order), after the rest of
-// the batch: the rows of the day are shared by every batch, and are held
-// from here to the commit.
+// apply adds the changes to fleet_trend and fleet_counts in tx, in key
+// order (so that replicas' batches lock the rows in the same order),
+// after the rest of the batch: the rows are shared by every batch, and
+// are held from here to the commit. Counts that reach zero are deleted,
+// so that values no host has any more (an agent changing its tags) do
+// not pile up.
 func (t trendDeltas) apply(ctx context.Context, tx *sql.Tx) error {
-	keys := slices.SortedFunc(maps.Keys(t), func(a, b trendKey) int {
+	keys := slices.SortedFunc(maps.Keys(t.trend), func(a, b trendKey) int {
 		return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.state, b.state), cmp.Compare(a.scanHour, b.scanHour))
 	})
-	keys = slices.DeleteFunc(keys, func(k trendKey) bool { return t[k] == 0 })
+	keys = slices.DeleteFunc(keys, func(k trendKey) bool { return t.trend[k] == 0 })
 	err := insertReturning(ctx, tx, "fleet_trend (day, state, scan_hour, hosts)", 4, len(keys),
 		func(i int, args []any) []any {
 			k := keys[i]
-			return append(args, k.day, k.state, k.scanHour, t[k])
+			return append(args, k.day, k.state, k.scanHour, t.trend[k])
 		}, " ON CONFLICT (day, state, scan_hour) DO UPDATE SET hosts = fleet_trend.hosts + excluded.hosts", nil)
 	if err != nil {
 		return fmt.Errorf("updating the fleet trend: %w", err)
+	}
+	counts := slices.SortedFunc(maps.Keys(t.counts), func(a, b countKey) int {
+		return cmp.Or(strings.Compare(a.dim, b.dim), strings.Compare(a.value, b.value), strings.Compare(a.state, b.state))
+	})
+	counts = slices.DeleteFunc(counts, func(k countKey) bool { return t.counts[k] == 0 })
+	var zero []countKey
+	err = insertReturning(ctx, tx, "fleet_counts (dim, value, state, hosts)", 4, len(counts),
+		func(i int, args []any) []any {
+			k := counts[i]
+			return append(args, k.dim, k.value, k.state, t.counts[k])
+		}, " ON CONFLICT (dim, value, state) DO UPDATE SET hosts = fleet_counts.hosts + excluded.hosts RETURNING dim, value, state, hosts",
+		func(rows *sql.Rows) error {
+			var k countKey
+			var n int64
+			if err := rows.Scan(&k.dim, &k.value, &k.state, &n); err != nil {
+				return err
+			}
+			if n == 0 {
+				zero = append(zero, k)
+			}
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("updating the fleet counts: %w", err)
+	}
+	for _, k := range zero {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM fleet_counts WHERE dim = $1 AND value = $2 AND state = $3 AND hosts = 0",
+			k.dim, k.value, k.state); err != nil {
+			return fmt.Errorf("updating the fleet counts: %w", err)
+		}
 	}
 	return nil
 }

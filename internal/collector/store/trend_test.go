@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -103,8 +104,16 @@ func TestTrend(t *testing.T) {
 				j++
 			}
 			var wg sync.WaitGroup
-			for _, in := range ins[i:j] {
+			for n, in := range ins[i:j] {
 				r := fleettest.Report(t, in.golden, in.host, in.host, in.scan)
+				// Tags that come, change and go, hostile ones included.
+				r.Tags = map[string]string{"site": []string{"berlin", "paris", "<b>x</b>"}[(i+n)%3]}
+				if (i+n)%4 == 0 {
+					r.Tags["dept"] = "it"
+				}
+				if (i+n)%5 == 0 {
+					r.Tags = nil
+				}
 				raw := fleettest.JSON(t, r)
 				wg.Go(func() {
 					if out, err := s.Ingest(ctx, Incoming{Report: r, Raw: raw, TokenID: "tok", ReceivedAt: in.recv}); err != nil || out != Stored {
@@ -115,6 +124,7 @@ func TestTrend(t *testing.T) {
 			wg.Wait()
 			i = j
 		}
+		checkCounts(t, s)
 		for _, now := range []time.Time{at.Add(time.Hour), at.Add(50 * time.Hour), at.Add(50*time.Hour + 30*time.Minute)} {
 			c.Set(now)
 			for _, stale := range []time.Duration{48 * time.Hour, 7 * time.Hour} {
@@ -240,4 +250,79 @@ func TestBreakdown(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLoadSynthetic loads a small made-up fleet and checks that the
+// trend, the summary and the breakdowns agree on it.
+func TestLoadSynthetic(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, c *clock) {
+		ctx := context.Background()
+		end := t0.Add(14 * time.Hour)
+		c.Set(end)
+		if err := s.LoadSynthetic(ctx, SyntheticFleet{Hosts: 2500, Days: 30, End: end, Seed: 1}); err != nil {
+			t.Fatal(err)
+		}
+		checkCounts(t, s)
+		sum, trend, err := s.SummaryTrend(ctx, 30, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inTrend int
+		if err := s.r.QueryRowContext(ctx, "SELECT SUM(hosts) FROM fleet_trend").Scan(&inTrend); err != nil || inTrend != 2500 {
+			t.Errorf("fleet trend holds %d hosts (%v)", inTrend, err)
+		}
+		y := trend[len(trend)-2]
+		if sum.Hosts != 2500 || y.Hosts != 2500 || trend[0].Hosts == 0 || y.Restricted == 0 || y.Stale == 0 || y.Restricted >= trend[0].Restricted {
+			t.Errorf("summary %+v\nyesterday %+v\nfirst day %+v", sum, y, trend[0])
+		}
+		for _, by := range []string{ByOS, ByTag + "site"} {
+			b, err := s.Breakdown(ctx, by, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, g := range b.Groups {
+				n += g.Hosts
+			}
+			if n != 2500 {
+				t.Errorf("%s: %d hosts", by, n)
+			}
+		}
+		p, err := s.Hosts(ctx, HostFilter{Tag: "site=site-03"})
+		if err != nil || p.Total == 0 || len(p.Hosts) == 0 {
+			t.Errorf("tag filter: %d hosts, %v", p.Total, err)
+		}
+	})
+}
+
+// checkCounts compares fleet_counts, kept by ingest, with the hosts and
+// their tags counted directly.
+func checkCounts(t *testing.T, s *Store) {
+	t.Helper()
+	read := func(q string) map[countKey]int64 {
+		t.Helper()
+		m := map[countKey]int64{}
+		rows, err := s.r.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k countKey
+			var n int64
+			if err := rows.Scan(&k.dim, &k.value, &k.state, &n); err != nil {
+				t.Fatal(err)
+			}
+			m[k] = n
+		}
+		return m
+	}
+	got := read("SELECT dim, value, state, hosts FROM fleet_counts")
+	want := read(`SELECT '', '', state, COUNT(*) FROM hosts GROUP BY state
+		UNION ALL SELECT 'os', os, state, COUNT(*) FROM hosts GROUP BY os, state
+		UNION ALL SELECT 'tag:' || t.tag_key, t.tag_value, h.state, COUNT(*) FROM host_tags t JOIN hosts h ON h.id = t.host_id
+		GROUP BY t.tag_key, t.tag_value, h.state`)
+	if !maps.Equal(got, want) || len(want) < 10 {
+		t.Errorf("fleet_counts\n got %v\nwant %v", got, want)
+	}
 }

@@ -25,9 +25,28 @@ INSERT INTO fleet_trend (day, state, scan_hour, hosts)
 	SELECT last_seen / 86400000000, state, last_generated_at / 3600000000, COUNT(*)
 	FROM hosts GROUP BY last_seen / 86400000000, state, last_generated_at / 3600000000;
 
--- Breakdowns by OS and by tag read these without touching the hosts'
--- rows; the tag filter and breakdown find a key's hosts by the second.
-CREATE INDEX hosts_os_state ON hosts (os, state, last_generated_at);
-CREATE INDEX host_tags_key ON host_tags (tag_key, tag_value, host_id);
--- The white-label figure's filter.
+-- The current hosts by state: of the whole fleet (dim ''), by OS (dim
+-- 'os') and by each tag key (dim 'tag:' and the key), kept by ingest with
+-- the trend, so that the summary and the breakdowns read a few rows
+-- instead of every host. Who is stale is not kept here (it changes with
+-- the clock): the readers count the stale hosts by the scan-time index.
+CREATE TABLE fleet_counts (
+	dim   TEXT NOT NULL,
+	value TEXT NOT NULL,
+	state TEXT NOT NULL,
+	hosts BIGINT NOT NULL,
+	PRIMARY KEY (dim, value, state)
+);
+INSERT INTO fleet_counts (dim, value, state, hosts)
+	SELECT '', '', state, COUNT(*) FROM hosts GROUP BY state;
+INSERT INTO fleet_counts (dim, value, state, hosts)
+	SELECT 'os', os, state, COUNT(*) FROM hosts GROUP BY os, state;
+INSERT INTO fleet_counts (dim, value, state, hosts)
+	SELECT 'tag:' || t.tag_key, t.tag_value, h.state, COUNT(*)
+	FROM host_tags t JOIN hosts h ON h.id = t.host_id GROUP BY t.tag_key, t.tag_value, h.state;
+
+-- The stale hosts by OS and state, from the scan-time index alone; the
+-- white-label figure and its filter; the restricted products in use.
+CREATE INDEX hosts_stale_os ON hosts (last_generated_at, os, state);
 CREATE INDEX hosts_white_label ON hosts (white_label, state_rank, search, id);
+CREATE INDEX host_products_restricted ON host_products (restricted, state, product_id, host_id);
