@@ -169,12 +169,12 @@ func top(groups []Group) ([]Group, int) {
 // (product) filters select.
 func (s *Store) breakdownVendors(ctx context.Context) (Breakdown, error) {
 	b := Breakdown{By: ByVendor, Groups: []Group{}}
-	rank := stateRank(HostRestricted)
+	rank := stateRank(HostRestricted) // the restricted hosts, and only they, by the list's index
 	vendors := map[string]*Group{} // by vendor_lc
 	var lcs []string
 	err := queryEachR(ctx, s, `SELECT p.vendor_lc, MIN(p.vendor), COUNT(DISTINCT p.host_id) FROM host_products p
-		JOIN hosts h ON h.id = p.host_id WHERE h.state_rank = $1 AND h.state = $2
-		GROUP BY p.vendor_lc HAVING MAX(p.restricted) = 1`, []any{rank, HostRestricted}, func(scan func(...any) error) error {
+		JOIN hosts h ON h.id = p.host_id WHERE h.state_rank = $1
+		GROUP BY p.vendor_lc HAVING MAX(p.restricted) = 1`, []any{rank}, func(scan func(...any) error) error {
 		var lc string
 		g := &Group{}
 		if err := scan(&lc, &g.Value, &g.Hosts); err != nil {
@@ -188,8 +188,8 @@ func (s *Store) breakdownVendors(ctx context.Context) (Breakdown, error) {
 		return Breakdown{}, fmt.Errorf("counting restricted hosts by vendor: %w", err)
 	}
 	err = queryEachR(ctx, s, `SELECT p.product_id, MIN(p.vendor_lc), MIN(p.name), COUNT(DISTINCT p.host_id) FROM host_products p
-		JOIN hosts h ON h.id = p.host_id WHERE h.state_rank = $1 AND h.state = $2
-		GROUP BY p.product_id HAVING MAX(p.restricted) = 1`, []any{rank, HostRestricted}, func(scan func(...any) error) error {
+		JOIN hosts h ON h.id = p.host_id WHERE h.state_rank = $1
+		GROUP BY p.product_id HAVING MAX(p.restricted) = 1`, []any{rank}, func(scan func(...any) error) error {
 		var p Group
 		var lc string
 		if err := scan(&p.Value, &lc, &p.Name, &p.Hosts); err != nil {

@@ -842,6 +842,7 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 				"DROP TABLE fleet_trend",
 				"DROP TABLE fleet_counts",
 				"DROP INDEX hosts_stale_os",
+				"DROP INDEX host_tags_host",
 				"DROP INDEX hosts_white_label",
 				"DROP INDEX host_products_restricted",
 				"DELETE FROM schema_migrations WHERE version = 7",

@@ -189,55 +189,68 @@ func (s *Store) SummaryTrend(ctx context.Context, days int, staleAfter time.Dura
 	now := s.now()
 	today := micros(now) / dayMicros
 	first := today - int64(days) + 1
-	// Per (state, scan hour), the hosts at the end of the day before the
-	// first, then each day's changes.
-	type sk struct {
-		state    string
-		scanHour int64
-	}
-	base := map[sk]int64{}
-	changes := make([][]trendKey, days)
-	amounts := make([][]int64, days)
-	rows, err := s.r.QueryContext(ctx, `SELECT day, state, scan_hour, SUM(hosts) FROM fleet_trend
-		WHERE day < $1 GROUP BY day, state, scan_hour HAVING SUM(hosts) <> 0`, today)
+	// The database sums the changes by day and state, and by the day
+	// from which each change counts as stale: a row (d, state, h) counts
+	// on every day D >= d, and as stale once the end of D minus the stale
+	// window is at or after the end of the scan hour h, so from the day
+	// ceil(((h+1) hours + window) / 1 day) - 1. Days before the first
+	// shown are summed into the day before it.
+	before := first - 1
+	window := int64(staleAfter / time.Microsecond)
+	states := make([]map[string]int64, days)
+	stale := make([]int64, days)
+	base := map[string]int64{}
+	var baseStale int64
+	err := queryEachR(ctx, s, `SELECT CASE WHEN day < $1 THEN $1 ELSE day END AS d, state, SUM(hosts)
+		FROM fleet_trend WHERE day < $2 GROUP BY d, state`, []any{before, today}, func(scan func(...any) error) error {
+		var d, n int64
+		var state string
+		if err := scan(&d, &state, &n); err != nil {
+			return err
+		}
+		if d == before {
+			base[state] += n
+		} else if i := d - first; i >= 0 && i < int64(days) {
+			if states[i] == nil {
+				states[i] = map[string]int64{}
+			}
+			states[i][state] += n
+		}
+		return nil
+	})
 	if err != nil {
 		return Summary{}, nil, fmt.Errorf("reading the fleet trend: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var k trendKey
-		var n int64
-		if err := rows.Scan(&k.day, &k.state, &k.scanHour, &n); err != nil {
-			return Summary{}, nil, fmt.Errorf("reading the fleet trend: %w", err)
+	err = queryEachR(ctx, s, `SELECT CASE WHEN sd < $1 THEN $1 ELSE sd END AS d, SUM(hosts) FROM (
+			SELECT CASE WHEN day > s0 THEN day ELSE s0 END AS sd, hosts FROM (
+				SELECT day, hosts, ((scan_hour + 1) * $3 + $4 + $5 - 1) / $5 - 1 AS s0 FROM fleet_trend WHERE day < $2) x) y
+		WHERE sd < $2 GROUP BY d`, []any{before, today, hourMicros, window, dayMicros}, func(scan func(...any) error) error {
+		var d, n int64
+		if err := scan(&d, &n); err != nil {
+			return err
 		}
-		if k.day < first {
-			base[sk{k.state, k.scanHour}] += n
-			continue
+		if d == before {
+			baseStale += n
+		} else if i := d - first; i >= 0 && i < int64(days) {
+			stale[i] += n
 		}
-		i := k.day - first
-		changes[i] = append(changes[i], k)
-		amounts[i] = append(amounts[i], n)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return Summary{}, nil, fmt.Errorf("reading the fleet trend: %w", err)
 	}
-	rows.Close()
 	out := make([]TrendDay, 0, days)
 	for i := range days - 1 {
-		for j, k := range changes[i] {
-			base[sk{k.state, k.scanHour}] += amounts[i][j]
+		for state, n := range states[i] {
+			base[state] += n
 		}
+		baseStale += stale[i]
 		day := first + int64(i)
-		// Stale: the scan's hour ended at or before the cut-off.
-		cutoff := (day+1)*dayMicros - int64(staleAfter/time.Microsecond)
-		td := TrendDay{Day: fromMicros(day * dayMicros).Format(time.DateOnly)}
-		for k, n := range base {
-			if n == 0 {
-				continue
-			}
+		td := TrendDay{Day: fromMicros(day * dayMicros).Format(time.DateOnly), Stale: int(baseStale)}
+		for state, n := range base {
 			c := int(n)
 			td.Hosts += c
-			switch k.state {
+			switch state {
 			case HostRestricted:
 				td.Restricted += c
 			case HostIncomplete:
@@ -246,9 +259,6 @@ func (s *Store) SummaryTrend(ctx context.Context, days int, staleAfter time.Dura
 				td.Unprotected += c
 			default:
 				td.Clean += c
-			}
-			if (k.scanHour+1)*hourMicros <= cutoff {
-				td.Stale += c
 			}
 		}
 		td.Compliant = td.Unprotected + td.Clean

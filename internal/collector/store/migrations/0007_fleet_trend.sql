@@ -47,6 +47,7 @@ INSERT INTO fleet_counts (dim, value, state, hosts)
 
 -- The stale hosts by OS and state, from the scan-time index alone; the
 -- white-label figure and its filter; the restricted products in use.
-CREATE INDEX hosts_stale_os ON hosts (last_generated_at, os, state);
+CREATE INDEX hosts_stale_os ON hosts (last_generated_at, os, state, id);
+CREATE INDEX host_tags_host ON host_tags (host_id, tag_key, tag_value);
 CREATE INDEX hosts_white_label ON hosts (white_label, state_rank, search, id);
 CREATE INDEX host_products_restricted ON host_products (restricted, state, product_id, host_id);
