@@ -170,7 +170,7 @@ func top(groups []Group) ([]Group, int) {
 func (s *Store) breakdownVendors(ctx context.Context) (Breakdown, error) {
 	b := Breakdown{By: ByVendor, Groups: []Group{}}
 	rank := stateRank(HostRestricted) // the restricted hosts, and only they, by the list's index
-	vendors := map[string]*Group{} // by vendor_lc
+	vendors := map[string]*Group{}    // by vendor_lc
 	var lcs []string
 	err := queryEachR(ctx, s, `SELECT p.vendor_lc, MIN(p.vendor), COUNT(DISTINCT p.host_id) FROM host_products p
 		JOIN hosts h ON h.id = p.host_id WHERE h.state_rank = $1
