@@ -1,12 +1,17 @@
 // Package dashboard serves the collector's web pages for people: the fleet
-// at a glance, a filterable list of hosts and one page per host with the
-// products found and the evidence for each.
+// at a glance with its charts (compliance over the last 30 days, the
+// restricted hosts by vendor and product, the hosts by OS and by tag), a
+// filterable list of hosts and one page per host with the products found
+// and the evidence for each. Every figure and bar of the fleet as it is
+// now links to the host list filtered to exactly the hosts it counts (the
+// trend's past days have no such list: the list shows hosts as they are).
 //
 // It exists so that an admin or an auditor can answer "is Kaspersky gone,
 // and is every host still protected?" with a browser and nothing else.
 // The pages are rendered on the server and need no JavaScript, no build
 // step and nothing from outside the collector: the stylesheet is embedded
-// and served by the handler itself.
+// and served by the handler itself, and the charts are SVG written into
+// the page (charts.go), coloured by the stylesheet's classes.
 //
 // Every string in a report was written by an agent and is hostile. Pages
 // are made with html/template only, never mark agent data as safe HTML,
