@@ -148,7 +148,7 @@ func syntheticHost(f SyntheticFleet, i int, firstDay int64, trend trendDeltas) (
 	}
 	if prevState == "" { // never reported within the days: once, before
 		recv := firstDay*dayMicros - rng.Int64N(30*dayMicros) - 1
-		prevState, prevGen = state, recv
+		prevState = state
 		trend.move(recv, "", 0, state, recv)
 		h.firstSeen, h.lastSeen, h.generatedAt = recv, recv, recv
 	}
