@@ -141,7 +141,7 @@ func TestUsage(t *testing.T) {
 		})
 	}
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "avscout-collector dev (schema 4)") {
+	if code := run(context.Background(), []string{"version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), fmt.Sprintf("avscout-collector dev (schema %d)", store.KnownSchemaVersion())) {
 		t.Errorf("version: %d %q", code, stdout.String())
 	}
 }
@@ -387,7 +387,7 @@ func TestProcess(t *testing.T) {
 	}
 
 	stdout, _, code = cli(t, "migrate", "--db", db)
-	if code != 0 || !strings.Contains(stdout, "schema version 4") {
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("schema version %d", store.KnownSchemaVersion())) {
 		t.Errorf("migrate: %d %q", code, stdout)
 	}
 	p.stop(t)
