@@ -169,44 +169,70 @@ func top(groups []Group) ([]Group, int) {
 // (product) filters select.
 func (s *Store) breakdownVendors(ctx context.Context) (Breakdown, error) {
 	b := Breakdown{By: ByVendor, Groups: []Group{}}
-	rank := stateRank(HostRestricted) // the restricted hosts, and only they, by the list's index
-	vendors := map[string]*Group{}    // by vendor_lc
-	var lcs []string
-	err := queryEachR(ctx, s, `SELECT p.vendor_lc, MIN(p.vendor), COUNT(DISTINCT p.host_id) FROM host_products p
-		JOIN hosts h ON h.id = p.host_id WHERE h.state_rank = $1
-		GROUP BY p.vendor_lc HAVING MAX(p.restricted) = 1`, []any{rank}, func(scan func(...any) error) error {
-		var lc string
-		g := &Group{}
-		if err := scan(&lc, &g.Value, &g.Hosts); err != nil {
-			return err
-		}
-		vendors[lc] = g
-		lcs = append(lcs, lc)
-		return nil
-	})
-	if err != nil {
-		return Breakdown{}, fmt.Errorf("counting restricted hosts by vendor: %w", err)
+	// One pass over the products of the restricted hosts (found by the
+	// list's index: rank 0 is restricted), host by host, so that each
+	// host counts once per vendor and per product; memory holds the
+	// vendors and products, not the hosts.
+	type tally struct {
+		g          Group
+		restricted bool
+		lc         string // a product's vendor
 	}
-	err = queryEachR(ctx, s, `SELECT p.product_id, MIN(p.vendor_lc), MIN(p.name), COUNT(DISTINCT p.host_id) FROM host_products p
-		JOIN hosts h ON h.id = p.host_id WHERE h.state_rank = $1
-		GROUP BY p.product_id HAVING MAX(p.restricted) = 1`, []any{rank}, func(scan func(...any) error) error {
-		var p Group
-		var lc string
-		if err := scan(&p.Value, &lc, &p.Name, &p.Hosts); err != nil {
-			return err
-		}
-		if v := vendors[lc]; v != nil {
-			v.Products = append(v.Products, p)
-		}
-		return nil
-	})
+	vendors, products := map[string]*tally{}, map[string]*tally{}
+	var host string
+	seenV, seenP := map[string]bool{}, map[string]bool{}
+	err := queryEachR(ctx, s, `SELECT p.host_id, p.vendor_lc, p.vendor, p.product_id, p.name, p.restricted FROM host_products p
+		JOIN hosts h ON h.id = p.host_id WHERE h.state_rank = $1 ORDER BY p.host_id`, []any{stateRank(HostRestricted)},
+		func(scan func(...any) error) error {
+			var id, lc, vendor, product, name string
+			var restricted int64
+			if err := scan(&id, &lc, &vendor, &product, &name, &restricted); err != nil {
+				return err
+			}
+			if id != host {
+				host = id
+				clear(seenV)
+				clear(seenP)
+			}
+			v := vendors[lc]
+			if v == nil {
+				v = &tally{g: Group{Value: vendor}}
+				vendors[lc] = v
+			}
+			p := products[product]
+			if p == nil {
+				p = &tally{g: Group{Value: product, Name: name}, lc: lc}
+				products[product] = p
+			}
+			// The names the database's MIN would give: one per value,
+			// whichever order the rows come in.
+			v.g.Value = min(v.g.Value, vendor)
+			p.g.Name, p.lc = min(p.g.Name, name), min(p.lc, lc)
+			v.restricted = v.restricted || restricted == 1
+			p.restricted = p.restricted || restricted == 1
+			if !seenV[lc] {
+				seenV[lc] = true
+				v.g.Hosts++
+			}
+			if !seenP[product] {
+				seenP[product] = true
+				p.g.Hosts++
+			}
+			return nil
+		})
 	if err != nil {
-		return Breakdown{}, fmt.Errorf("counting restricted hosts by product: %w", err)
+		return Breakdown{}, fmt.Errorf("counting restricted hosts by vendor and product: %w", err)
 	}
-	for _, lc := range lcs {
-		g := vendors[lc]
-		g.Products, _ = top(g.Products)
-		b.Groups = append(b.Groups, *g)
+	for _, p := range products {
+		if v := vendors[p.lc]; p.restricted && v != nil && v.restricted {
+			v.g.Products = append(v.g.Products, p.g)
+		}
+	}
+	for _, v := range vendors {
+		if v.restricted {
+			v.g.Products, _ = top(v.g.Products)
+			b.Groups = append(b.Groups, v.g)
+		}
 	}
 	b.Groups, b.Other = top(b.Groups)
 	return b, nil
