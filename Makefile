@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 PLATFORMS := linux/amd64 linux/arm64 windows/amd64 windows/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build scan collector test test-windows deps deps-packaging vet lint fmt-check cross packages bench bench-compare clean
+.PHONY: all build scan collector test test-windows deps deps-packaging vet lint fmt-check cross packages bench bench-compare bench-fleet clean
 
 all: build
 
@@ -97,6 +97,11 @@ bench:
 ## whole processes, alternating, RUNS times each (default 15); see scripts/bench-compare.sh
 bench-compare:
 	GO=$(GO) LDFLAGS='$(LDFLAGS)' scripts/bench-compare.sh $(RUNS)
+
+## bench-fleet: the dashboard's summary, the trend and a tag-filtered host list over a synthetic
+## fleet of 100,000 hosts with 30 days of history, on SQLite and PostgreSQL (medians, p90)
+bench-fleet:
+	AVSCOUT_FLEET_HOSTS=100000 $(GO) test -run '^$$' -bench BenchmarkFleetPages -benchtime 15x -timeout 60m ./internal/collector/
 
 clean:
 	rm -rf bin dist

@@ -25,11 +25,12 @@ const maxFilterValue = 1024
 //	compliant=true|false  verdict=compliant|non_compliant|incomplete
 //	state=restricted|incomplete|unprotected|clean  stale=true|false
 //	product=<catalog id>  vendor=<name, any case>  tag=<key>[=<value>]
+//	os=<OS name, exactly>  white_label=true|false
 //	q=<part of hostname or id>  seen_since=<RFC 3339 time, or a duration like 24h meaning that long ago>
 //	definitions_before=<YYYY-MM-DD>  definitions_older_than=<days>  (a product's definitions date is earlier)
 //	definitions_stopped=true  (a restricted product's definitions stopped when its policy barred updates)
 //	limit=1…1000  offset=0…  (/v1/hosts only)
-var filterParams = []string{"compliant", "verdict", "state", "stale", "product", "vendor", "tag", "search", "seen_since",
+var filterParams = []string{"compliant", "verdict", "state", "stale", "product", "vendor", "tag", "search", "seen_since", "os", "white_label",
 	"definitions_before", "definitions_older_than", "definitions_stopped"}
 
 // parseFilter reads a store.HostFilter from q; paged says whether limit
@@ -67,6 +68,9 @@ func (s *Server) parseFilter(q url.Values, paged bool) (store.HostFilter, error)
 	if f.Stale, err = boolParam("stale"); err != nil {
 		return f, err
 	}
+	if f.WhiteLabel, err = boolParam("white_label"); err != nil {
+		return f, err
+	}
 	switch f.State = q.Get("state"); f.State {
 	case "", store.HostRestricted, store.HostIncomplete, store.HostUnprotected, store.HostClean:
 	default:
@@ -77,7 +81,7 @@ func (s *Server) parseFilter(q url.Values, paged bool) (store.HostFilter, error)
 	default:
 		return f, fmt.Errorf("verdict: want %s, %s or %s", report.VerdictCompliant, report.VerdictNonCompliant, report.VerdictIncomplete)
 	}
-	f.Product, f.Vendor, f.Tag, f.Search = q.Get("product"), q.Get("vendor"), q.Get("tag"), q.Get("search")
+	f.Product, f.Vendor, f.Tag, f.Search, f.OS = q.Get("product"), q.Get("vendor"), q.Get("tag"), q.Get("search"), q.Get("os")
 	if v := q.Get("seen_since"); v != "" {
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			f.SeenSince = t

@@ -48,6 +48,9 @@ type Store interface {
 	Hosts(ctx context.Context, f store.HostFilter) (store.HostPage, error)
 	Host(ctx context.Context, id string, staleAfter time.Duration) (store.HostDetail, error)
 	Summary(ctx context.Context, staleAfter time.Duration) (store.Summary, error)
+	Trend(ctx context.Context, days int, staleAfter time.Duration) ([]store.TrendDay, error)
+	Breakdown(ctx context.Context, by string, staleAfter time.Duration) (store.Breakdown, error)
+	TagKeys(ctx context.Context) ([]store.TagKey, error)
 	Export(ctx context.Context, f store.HostFilter, fn func(store.ExportRow) error) error
 	SignedReport(ctx context.Context, id string) (store.SignedReport, error)
 	Audit(ctx context.Context, e store.AuditEntry) error
@@ -258,6 +261,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/hosts/{id...}", s.admin(http.HandlerFunc(s.handleHost), false))
 	mux.Handle("POST /v1/hosts/{id}/rekey", s.admin(http.HandlerFunc(s.handleRekey), false))
 	mux.Handle("GET /v1/summary", s.admin(http.HandlerFunc(s.handleSummary), false))
+	mux.Handle("GET /v1/summary/trend", s.admin(http.HandlerFunc(s.handleTrend), false))
+	mux.Handle("GET /v1/summary/breakdown", s.admin(http.HandlerFunc(s.handleBreakdown), false))
 	mux.Handle("GET /v1/export", s.admin(http.HandlerFunc(s.handleExport), false))
 	mux.Handle("GET /v1/audit", s.admin(http.HandlerFunc(s.handleAudit), false))
 	mux.Handle("GET /v1/audit/export", s.admin(http.HandlerFunc(s.handleAuditExport), false))

@@ -1,12 +1,17 @@
 // Package dashboard serves the collector's web pages for people: the fleet
-// at a glance, a filterable list of hosts and one page per host with the
-// products found and the evidence for each.
+// at a glance with its charts (compliance over the last 30 days, the
+// restricted hosts by vendor and product, the hosts by OS and by tag), a
+// filterable list of hosts and one page per host with the products found
+// and the evidence for each. Every figure and bar of the fleet as it is
+// now links to the host list filtered to exactly the hosts it counts (the
+// trend's past days have no such list: the list shows hosts as they are).
 //
 // It exists so that an admin or an auditor can answer "is Kaspersky gone,
 // and is every host still protected?" with a browser and nothing else.
 // The pages are rendered on the server and need no JavaScript, no build
 // step and nothing from outside the collector: the stylesheet is embedded
-// and served by the handler itself.
+// and served by the handler itself, and the charts are SVG written into
+// the page (charts.go), coloured by the stylesheet's classes.
 //
 // Every string in a report was written by an agent and is hostile. Pages
 // are made with html/template only, never mark agent data as safe HTML,
@@ -31,9 +36,11 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/avscout/avscout/internal/collector/store"
@@ -54,6 +61,14 @@ type Fleet interface {
 	// Host returns one host with its latest report and history, or an
 	// error wrapping [store.ErrNotFound].
 	Host(ctx context.Context, id string, staleAfter time.Duration) (store.HostDetail, error)
+	// SummaryTrend is Summary and the fleet at the end of each of the
+	// last days days, the last being today as of now.
+	SummaryTrend(ctx context.Context, days int, staleAfter time.Duration) (store.Summary, []store.TrendDay, error)
+	// Breakdown splits the fleet by store.ByOS, store.ByVendor or
+	// store.ByTag and a key.
+	Breakdown(ctx context.Context, by string, staleAfter time.Duration) (store.Breakdown, error)
+	// TagKeys lists the tag keys of the fleet, most hosts first.
+	TagKeys(ctx context.Context) ([]store.TagKey, error)
 }
 
 // Options configure the dashboard. The zero value is usable.
@@ -247,7 +262,23 @@ type summaryView struct {
 	GeneratedAt                                                              stamp
 	Products                                                                 []productCount
 	ExportURL                                                                string
+	WhiteLabelURL                                                            string
+	Trend                                                                    trendChart
+	Vendors, OS                                                              barChart
+	Tags                                                                     []tagKeyView // the keys to break down by
+	TagChart                                                                 *barChart    // the chosen key's; nil without tags
 }
+
+// tagKeyView is a tag key the summary can break the fleet down by.
+type tagKeyView struct {
+	Key     string
+	Hosts   int
+	URL     string
+	Current bool
+}
+
+// trendDays is how many days the summary's trend chart shows.
+const trendDays = 30
 
 // productCount is one row of the restricted products table.
 type productCount struct {
@@ -257,24 +288,43 @@ type productCount struct {
 }
 
 func (d *dashboard) summary(w http.ResponseWriter, r *http.Request) {
-	s, err := d.fleet.Summary(r.Context(), d.staleAfter)
+	tagKey := strings.TrimSpace(r.URL.Query().Get("tag"))
+	if err := checkText("tag", tagKey); err != nil || len(r.URL.Query()["tag"]) > 1 {
+		d.fail(w, r, http.StatusBadRequest, "This tag key cannot be used: give one key of valid text.")
+		return
+	}
+	fd, err := d.readSummary(r.Context(), tagKey)
 	if err != nil {
 		d.serverError(w, r, err)
 		return
 	}
+	s := fd.sum
 	now := d.now()
 	v := summaryView{
-		Hosts:        s.Hosts,
-		Compliant:    s.Compliant,
-		Restricted:   s.Restricted,
-		Incomplete:   s.Incomplete,
-		Unprotected:  s.Unprotected,
-		Stale:        s.Stale,
-		WhiteLabel:   s.WhiteLabel,
-		CompliantPct: percent(s.Compliant, s.Hosts),
-		StaleAfter:   humanDuration(cmp.Or(s.StaleAfter, d.staleAfter)),
-		GeneratedAt:  newStamp(now, cmp.Or(s.GeneratedAt, now)),
-		ExportURL:    filterForm{}.exportURL(),
+		Hosts:         s.Hosts,
+		Compliant:     s.Compliant,
+		Restricted:    s.Restricted,
+		Incomplete:    s.Incomplete,
+		Unprotected:   s.Unprotected,
+		Stale:         s.Stale,
+		WhiteLabel:    s.WhiteLabel,
+		CompliantPct:  percent(s.Compliant, s.Hosts),
+		StaleAfter:    humanDuration(cmp.Or(s.StaleAfter, d.staleAfter)),
+		GeneratedAt:   newStamp(now, cmp.Or(s.GeneratedAt, now)),
+		ExportURL:     filterForm{}.exportURL(),
+		WhiteLabelURL: filterForm{WhiteLabel: "true"}.listURL(0),
+		Trend:         newTrendChart(fd.trend, cmp.Or(s.StaleAfter, d.staleAfter)),
+		Vendors:       newVendorBars(fd.vendors),
+		OS:            newStateBars("chart-os", "Hosts by operating system", fd.os, osFilter),
+	}
+	for _, k := range fd.keys {
+		v.Tags = append(v.Tags, tagKeyView{Key: k.Key, Hosts: k.Hosts, URL: "/?" + url.Values{"tag": {k.Key}}.Encode() + "#tags-h",
+			Current: k.Key == fd.tagKey})
+	}
+	if fd.tagKey != "" {
+		key := fd.tagKey
+		c := newStateBars("chart-tag", "Hosts by tag "+key, fd.tag, func(value string) (filterForm, bool) { return tagFilter(key, value) })
+		v.TagChart = &c
 	}
 	for _, p := range s.RestrictedProducts {
 		v.Products = append(v.Products, productCount{
@@ -323,6 +373,7 @@ type hostRow struct {
 	// the host was offline), says when.
 	LastScan stamp
 	Arrived  string
+	Tags     []tagView
 }
 
 func (d *dashboard) hosts(w http.ResponseWriter, r *http.Request) {
@@ -366,6 +417,7 @@ func (d *dashboard) hosts(w http.ResponseWriter, r *http.Request) {
 			Protected:  h.Protection,
 			LastScan:   newStamp(now, h.LastScan),
 			Arrived:    arrived(now, h.LastScan, h.LastSeen),
+			Tags:       tagViews(h.Tags),
 		})
 	}
 	d.render(w, r, http.StatusOK, "hosts", "Hosts", "hosts", v)
@@ -495,18 +547,7 @@ func newHostView(h store.HostDetail, now time.Time, staleAfter time.Duration) ho
 	if h.LastReportID != "" {
 		v.ReportURL = reportPath(h.LastReportID)
 	}
-	keys := make([]string, 0, len(h.Tags))
-	for k := range h.Tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		t := tagView{Key: k, Value: h.Tags[k]}
-		if !strings.Contains(k, "=") && strings.TrimSpace(k) != "" && checkText("tag", k+"="+t.Value) == nil {
-			t.URL = filterForm{Tag: k + "=" + t.Value}.listURL(0)
-		}
-		v.Tags = append(v.Tags, t)
-	}
+	v.Tags = tagViews(h.Tags)
 	for _, p := range rep.Products {
 		inUse := p.State == report.StateActive || p.State == report.StateInstalled
 		pv := productView{
@@ -565,3 +606,57 @@ var (
 	_ Fleet        = (*store.Store)(nil)
 	_ http.Handler = (*dashboard)(nil)
 )
+
+// summaryData is what the summary page reads.
+type summaryData struct {
+	sum         store.Summary
+	trend       []store.TrendDay
+	vendors, os store.Breakdown
+	keys        []store.TagKey
+	tagKey      string // the key broken down: the one asked for, else the commonest
+	tag         store.Breakdown
+}
+
+// readSummary reads the summary page's figures, the independent ones at
+// once (each is one query; the database serves them in parallel).
+func (d *dashboard) readSummary(ctx context.Context, tagKey string) (summaryData, error) {
+	var fd summaryData
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	wg.Go(func() { fd.sum, fd.trend, errs[0] = d.fleet.SummaryTrend(ctx, trendDays, d.staleAfter) })
+	wg.Go(func() { fd.vendors, errs[1] = d.fleet.Breakdown(ctx, store.ByVendor, d.staleAfter) })
+	wg.Go(func() { fd.os, errs[2] = d.fleet.Breakdown(ctx, store.ByOS, d.staleAfter) })
+	wg.Go(func() {
+		if fd.keys, errs[3] = d.fleet.TagKeys(ctx); errs[3] != nil {
+			return
+		}
+		fd.tagKey = tagKey
+		if fd.tagKey == "" && len(fd.keys) > 0 {
+			fd.tagKey = fd.keys[0].Key
+		}
+		if fd.tagKey != "" {
+			fd.tag, errs[3] = d.fleet.Breakdown(ctx, store.ByTag+fd.tagKey, d.staleAfter)
+		}
+	})
+	wg.Wait()
+	return fd, errors.Join(errs...)
+}
+
+// tagViews lists tags by key, each linked to the hosts with the same tag
+// when a filter can select them.
+func tagViews(tags map[string]string) []tagView {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var out []tagView
+	for _, k := range keys {
+		t := tagView{Key: k, Value: tags[k]}
+		if f, ok := tagFilter(k, t.Value); ok {
+			t.URL = f.listURL(0)
+		}
+		out = append(out, t)
+	}
+	return out
+}

@@ -25,16 +25,18 @@ const (
 // the fields of the filter form, then the paging. Values are canonical
 // (trimmed, validated); the zero value lists every host.
 type filterForm struct {
-	State     string // "", store.HostRestricted, store.HostIncomplete, store.HostUnprotected or store.HostClean
-	Verdict   string // "", report.VerdictCompliant, report.VerdictNonCompliant or report.VerdictIncomplete
-	Compliant string // "", "true" or "false"; not in the form (Verdict says more), kept for links and the API's parity
-	Stale     string // "", "true" or "false"
-	Vendor    string
-	Product   string
-	Tag       string // "key=value", or "key" for any value
-	Search    string
-	Limit     int // 0: defaultPageSize
-	Offset    int
+	State      string // "", store.HostRestricted, store.HostIncomplete, store.HostUnprotected or store.HostClean
+	Verdict    string // "", report.VerdictCompliant, report.VerdictNonCompliant or report.VerdictIncomplete
+	Compliant  string // "", "true" or "false"; not in the form (Verdict says more), kept for links and the API's parity
+	Stale      string // "", "true" or "false"
+	Vendor     string
+	Product    string
+	Tag        string // "key=value", or "key" for any value
+	OS         string // the OS name, exactly
+	WhiteLabel string // "", "true" or "false"; not in the form, for the white-label figure's link
+	Search     string
+	Limit      int // 0: defaultPageSize
+	Offset     int
 }
 
 // filterError is a filter value the dashboard cannot use; its message is
@@ -104,6 +106,8 @@ func parseFilter(q url.Values) (filterForm, error) {
 		choice("verdict", &f.Verdict, report.VerdictCompliant, report.VerdictNonCompliant, report.VerdictIncomplete),
 		choice("compliant", &f.Compliant, "true", "false"),
 		choice("stale", &f.Stale, "true", "false"),
+		choice("white_label", &f.WhiteLabel, "true", "false"),
+		text("os", &f.OS),
 		text("vendor", &f.Vendor),
 		text("product", &f.Product),
 		text("tag", &f.Tag),
@@ -156,6 +160,7 @@ func (f filterForm) hostFilter(staleAfter time.Duration) store.HostFilter {
 		Vendor:     f.Vendor,
 		Product:    f.Product,
 		Tag:        f.Tag,
+		OS:         f.OS,
 		Search:     f.Search,
 		StaleAfter: staleAfter,
 		Limit:      f.pageSize(),
@@ -168,6 +173,10 @@ func (f filterForm) hostFilter(staleAfter time.Duration) store.HostFilter {
 	if f.Stale != "" {
 		b := f.Stale == "true"
 		hf.Stale = &b
+	}
+	if f.WhiteLabel != "" {
+		b := f.WhiteLabel == "true"
+		hf.WhiteLabel = &b
 	}
 	return hf
 }
@@ -202,6 +211,8 @@ func (f filterForm) values() url.Values {
 	set("vendor", f.Vendor)
 	set("product", f.Product)
 	set("tag", f.Tag)
+	set("os", f.OS)
+	set("white_label", f.WhiteLabel)
 	set("search", f.Search)
 	return v
 }

@@ -271,8 +271,9 @@ func retryable(err error) bool {
 type priorHost struct {
 	firstSeen, lastSeen int64
 	verdict, tags       string
-	state               string
 	products            []productRow
+	state, os           string // for the alerts (outbox.go), the trend and counts (trend.go)
+	generatedAt         int64
 }
 
 // changeRow is a row of changes.
@@ -312,11 +313,11 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		if len(ids) == 0 {
 			return nil
 		}
-		return queryEach(ctx, tx, `SELECT id, first_seen, last_seen, verdict, tags, state FROM hosts
+		return queryEach(ctx, tx, `SELECT id, first_seen, last_seen, verdict, tags, state, last_generated_at, os FROM hosts
 			WHERE id IN (`+placeholders(1, len(ids))+`) ORDER BY id`+s.dialect.forUpdate, ids, func(rows *sql.Rows) error {
 			var id string
 			h := &priorHost{}
-			if err := rows.Scan(&id, &h.firstSeen, &h.lastSeen, &h.verdict, &h.tags, &h.state); err != nil {
+			if err := rows.Scan(&id, &h.firstSeen, &h.lastSeen, &h.verdict, &h.tags, &h.state, &h.generatedAt, &h.os); err != nil {
 				return err
 			}
 			priors[id] = h
@@ -458,6 +459,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		changes                 []changeRow
 		states                  []stateChange // for the alert outbox
 		tokens                  = map[string]int64{}
+		trend                   = newTrendDeltas()
 	)
 	for _, id := range hostIDs {
 		var news []*pending
@@ -475,6 +477,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 			}
 			continue
 		}
+		trend.addHost(prior, news, newsAt)
 		var prev *snapshot
 		if prior != nil {
 			prev = &snapshot{verdict: prior.verdict}
@@ -556,6 +559,9 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 		return nil, fmt.Errorf("inserting changes: %w", err)
 	}
 	if err := s.enqueueAlerts(ctx, tx, states); err != nil {
+		return nil, err
+	}
+	if err := trend.apply(ctx, tx); err != nil {
 		return nil, err
 	}
 	// Note each token's use, at most once a minute, so that a busy token

@@ -148,6 +148,12 @@ func (s *Store) where(f HostFilter) (string, []any, error) {
 		}
 		conds = append(conds, c+")")
 	}
+	if f.OS != "" {
+		conds = append(conds, "h.os = "+arg(clean(f.OS)))
+	}
+	if f.WhiteLabel != nil {
+		conds = append(conds, "h.white_label = "+arg(boolInt(*f.WhiteLabel)))
+	}
 	if f.Search != "" {
 		conds = append(conds, `h.search LIKE `+arg("%"+escapeLike(strings.ToLower(clean(f.Search)))+"%")+` ESCAPE '\'`)
 	}
@@ -285,22 +291,45 @@ func (s *Store) Summary(ctx context.Context, staleAfter time.Duration) (Summary,
 	}
 	now := s.now()
 	sum := Summary{StaleAfter: staleAfter, GeneratedAt: now.UTC(), RestrictedProducts: []ProductCount{}}
-	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*),
-		COALESCE(SUM(CASE WHEN compliant = 1 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN state = $1 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN state = $2 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN state = $3 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN last_generated_at < $4 THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN white_label = 1 THEN 1 ELSE 0 END), 0)
-		FROM hosts`, HostRestricted, HostIncomplete, HostUnprotected, micros(now.Add(-staleAfter))).
-		Scan(&sum.Hosts, &sum.Compliant, &sum.Restricted, &sum.Incomplete, &sum.Unprotected, &sum.Stale, &sum.WhiteLabel)
+	// The hosts by state are kept by ingest (fleet_counts, trend.go);
+	// the stale and white-label hosts are counted by their indexes.
+	rows, err := s.r.QueryContext(ctx, `SELECT state, hosts FROM fleet_counts WHERE dim = $1 AND value = $2`, dimFleet, "")
+	if err != nil {
+		return Summary{}, fmt.Errorf("summarising hosts: %w", err)
+	}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			rows.Close()
+			return Summary{}, fmt.Errorf("summarising hosts: %w", err)
+		}
+		sum.Hosts += n
+		switch state {
+		case HostRestricted:
+			sum.Restricted += n
+		case HostIncomplete:
+			sum.Incomplete += n
+		case HostUnprotected:
+			sum.Unprotected += n
+			sum.Compliant += n
+		default:
+			sum.Compliant += n
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Summary{}, fmt.Errorf("summarising hosts: %w", err)
+	}
+	err = s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM hosts WHERE last_generated_at < $1),
+		(SELECT COUNT(*) FROM hosts WHERE white_label = 1)`, micros(now.Add(-staleAfter))).Scan(&sum.Stale, &sum.WhiteLabel)
 	if err != nil {
 		return Summary{}, fmt.Errorf("summarising hosts: %w", err)
 	}
 	if sum.DefinitionsStopped, err = s.countDefinitionsStopped(ctx); err != nil {
 		return Summary{}, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT product_id, MIN(vendor), MIN(name), COUNT(DISTINCT host_id) AS n
+	rows, err = s.r.QueryContext(ctx, `SELECT product_id, MIN(vendor), MIN(name), COUNT(DISTINCT host_id) AS n
 		FROM host_products WHERE restricted = 1 AND state IN ($1, $2)
 		GROUP BY product_id ORDER BY n DESC, product_id LIMIT 100`, report.StateActive, report.StateInstalled)
 	if err != nil {

@@ -128,6 +128,14 @@ func undoMigration(version int) []string {
 		7: { // the alert outbox
 			"DROP TABLE alert_outbox",
 		},
+		8: { // the fleet trend and counts
+			"DROP TABLE fleet_trend",
+			"DROP TABLE fleet_counts",
+			"DROP INDEX hosts_stale_os",
+			"DROP INDEX host_tags_host",
+			"DROP INDEX hosts_white_label",
+			"DROP INDEX host_products_restricted",
+		},
 	}
 	return append(undo[version], fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", version))
 }
@@ -923,6 +931,11 @@ func TestMigrationBackfillsVerdicts(t *testing.T) {
 				// The worst first: restricted, incomplete, unprotected, clean.
 				if got := strings.Join(order, " "); got != "kes broken old clean other" {
 					t.Errorf("order %q", got)
+				}
+				// Migration 7 enters every host into the fleet trend.
+				var inTrend int
+				if err := s.r.QueryRowContext(ctx, "SELECT SUM(hosts) FROM fleet_trend").Scan(&inTrend); err != nil || inTrend != len(want) {
+					t.Errorf("fleet trend holds %d hosts (%v), want %d", inTrend, err, len(want))
 				}
 				sum, err := s.Summary(ctx, 0)
 				if err != nil || sum.Incomplete != 2 || sum.Compliant != 2 || sum.Restricted != 1 || sum.Unprotected != 1 {

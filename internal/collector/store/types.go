@@ -43,6 +43,8 @@ type HostFilter struct {
 	// frozen when updates ended on 2024-09-29). Older dates stopped for
 	// another reason: DefinitionsBefore finds them.
 	DefinitionsStopped bool
+	OS                 string // the host's OS name, exactly
+	WhiteLabel         *bool  // a white-label build of restricted technology in use
 	Search             string // substring of hostname or host id, case-insensitive
 	SeenSince          time.Time
 	Limit              int // default 100, max 1000
