@@ -177,6 +177,20 @@ func (b *browser) charts(t *testing.T, f *testFleet) {
 		t.Errorf("the white-label figure leads to %q, want %q", got, sorted(wl))
 	}
 
+	// The definitions figure leads to the hosts whose restricted
+	// product's definitions stopped when updates were barred.
+	b.open(t, ctx, "/", http.StatusOK)
+	follow(t, ctx, chromedp.ID("card-defs-stopped"))
+	var stopped []string
+	for _, h := range f.Hosts {
+		if h.defsStopped() {
+			stopped = append(stopped, h.Hostname)
+		}
+	}
+	if got := sorted(texts(t, ctx, "a.host")); !slices.Equal(got, sorted(stopped)) || len(stopped) == 0 {
+		t.Errorf("the definitions figure leads to %q, want %q", got, sorted(stopped))
+	}
+
 	// The host list shows tags, each a link to its hosts.
 	b.open(t, ctx, "/hosts?search=debian-kaspersky", http.StatusOK)
 	if tags := texts(t, ctx, "#hosts td.tags li"); !slices.Equal(tags, []string{"owner=it", "site=frankfurt"}) {

@@ -257,6 +257,8 @@ func (d *dashboard) css(w http.ResponseWriter, r *http.Request) {
 // summaryView is the summary page's body.
 type summaryView struct {
 	Hosts, Compliant, Restricted, Incomplete, Unprotected, Stale, WhiteLabel int
+	DefsStopped                                                              int // hosts whose restricted product's definitions stopped at the ban
+	DefsStoppedURL                                                           string
 	CompliantPct                                                             string
 	StaleAfter                                                               string
 	GeneratedAt                                                              stamp
@@ -301,21 +303,23 @@ func (d *dashboard) summary(w http.ResponseWriter, r *http.Request) {
 	s := fd.sum
 	now := d.now()
 	v := summaryView{
-		Hosts:         s.Hosts,
-		Compliant:     s.Compliant,
-		Restricted:    s.Restricted,
-		Incomplete:    s.Incomplete,
-		Unprotected:   s.Unprotected,
-		Stale:         s.Stale,
-		WhiteLabel:    s.WhiteLabel,
-		CompliantPct:  percent(s.Compliant, s.Hosts),
-		StaleAfter:    humanDuration(cmp.Or(s.StaleAfter, d.staleAfter)),
-		GeneratedAt:   newStamp(now, cmp.Or(s.GeneratedAt, now)),
-		ExportURL:     filterForm{}.exportURL(),
-		WhiteLabelURL: filterForm{WhiteLabel: "true"}.listURL(0),
-		Trend:         newTrendChart(fd.trend, cmp.Or(s.StaleAfter, d.staleAfter)),
-		Vendors:       newVendorBars(fd.vendors),
-		OS:            newStateBars("chart-os", "Hosts by operating system", fd.os, osFilter),
+		Hosts:          s.Hosts,
+		Compliant:      s.Compliant,
+		Restricted:     s.Restricted,
+		Incomplete:     s.Incomplete,
+		Unprotected:    s.Unprotected,
+		Stale:          s.Stale,
+		WhiteLabel:     s.WhiteLabel,
+		CompliantPct:   percent(s.Compliant, s.Hosts),
+		StaleAfter:     humanDuration(cmp.Or(s.StaleAfter, d.staleAfter)),
+		GeneratedAt:    newStamp(now, cmp.Or(s.GeneratedAt, now)),
+		ExportURL:      filterForm{}.exportURL(),
+		WhiteLabelURL:  filterForm{WhiteLabel: "true"}.listURL(0),
+		DefsStopped:    s.DefinitionsStopped,
+		DefsStoppedURL: filterForm{DefsStopped: "true"}.listURL(0),
+		Trend:          newTrendChart(fd.trend, cmp.Or(s.StaleAfter, d.staleAfter)),
+		Vendors:        newVendorBars(fd.vendors),
+		OS:             newStateBars("chart-os", "Hosts by operating system", fd.os, osFilter),
 	}
 	for _, k := range fd.keys {
 		v.Tags = append(v.Tags, tagKeyView{Key: k.Key, Hosts: k.Hosts, URL: "/?" + url.Values{"tag": {k.Key}}.Encode() + "#tags-h",
@@ -382,7 +386,7 @@ func (d *dashboard) hosts(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, http.StatusBadRequest, "This filter cannot be used: "+err.Error()+".")
 		return
 	}
-	pg, err := d.fleet.Hosts(r.Context(), f.hostFilter(d.staleAfter))
+	pg, err := d.fleet.Hosts(r.Context(), f.hostFilter(d.staleAfter, d.now()))
 	if errors.Is(err, store.ErrInvalid) {
 		d.fail(w, r, http.StatusBadRequest, "This filter cannot be used: "+err.Error()+".")
 		return
@@ -472,8 +476,12 @@ type productView struct {
 	Restricted, InUse, WhiteLabel       bool
 	Technology, Confidence              string
 	PolicyRule, PolicyReason            string
-	Evidence                            []report.Evidence
-	ProductURL, VendorURL               string
+	// Definitions is the product's last definitions update (YYYY-MM-DD);
+	// DefsStopped says it stopped when its policy barred updates.
+	Definitions, UpdatesEnded string
+	DefsStopped               bool
+	Evidence                  []report.Evidence
+	ProductURL, VendorURL     string
 }
 
 // sourceView is one detection source of the latest report.
@@ -559,7 +567,10 @@ func newHostView(h store.HostDetail, now time.Time, staleAfter time.Duration) ho
 		}
 		if p.Policy != nil {
 			pv.PolicyRule, pv.PolicyReason = p.Policy.Rule, p.Policy.Reason
+			pv.UpdatesEnded = p.Policy.UpdatesEnded
 		}
+		pv.Definitions = p.DefinitionsDate
+		pv.DefsStopped = p.Restricted && inUse && store.StoppedAtBan(p.DefinitionsDate, pv.UpdatesEnded)
 		if p.ID != "" && checkText("product", p.ID) == nil {
 			pv.ProductURL = filterForm{Product: p.ID}.listURL(0)
 		}

@@ -501,7 +501,16 @@ func TestHostPageHistoryAndVerdict(t *testing.T) {
 		}
 	}
 
+	// KES's bases, dated the day before updates were barred.
+	_, body = get(t, f.Handler, hostPath("host-windows-kes-active"))
+	if !strings.Contains(body, `<span class="defs bad">2024-09-28</span> <span class="reason">stopped by 2024-09-29, when its policy barred updates</span>`) {
+		t.Errorf("KES host page does not show its definitions stopped at the ban")
+	}
+
 	_, body = get(t, f.Handler, hostPath("host-windows-leftovers"))
+	if !strings.Contains(body, `<span class="defs">2024-09-18</span>`) || strings.Contains(body, "defs bad") {
+		t.Errorf("leftover host page: its old bases date is shown, not as stopped at the ban")
+	}
 	if !strings.Contains(body, `<span class="badge warn">Stale</span>`) || !strings.Contains(body, "Not scanned for more than 2 days.") {
 		t.Errorf("stale host page does not say it is stale")
 	}

@@ -19,6 +19,8 @@ const (
 	maxPageSize     = 1000 // the store's maximum
 	maxOffset       = 1_000_000_000
 	maxFilterText   = 256 // bytes in a text filter field
+	// maxDefinitionsDays bounds "definitions older than N days", as the API does.
+	maxDefinitionsDays = 36500
 )
 
 // filterForm is the host list's filter as it travels in a query string:
@@ -34,9 +36,16 @@ type filterForm struct {
 	Tag        string // "key=value", or "key" for any value
 	OS         string // the OS name, exactly
 	WhiteLabel string // "", "true" or "false"; not in the form, for the white-label figure's link
-	Search     string
-	Limit      int // 0: defaultPageSize
-	Offset     int
+	// DefsOlderThan keeps hosts with a product in use whose definitions
+	// are older than that many days; 0 filters nothing.
+	DefsOlderThan int
+	// DefsStopped is "true" for hosts whose restricted product's
+	// definitions stopped when its policy barred updates; not in the form,
+	// for the summary figure's link.
+	DefsStopped string
+	Search      string
+	Limit       int // 0: defaultPageSize
+	Offset      int
 }
 
 // filterError is a filter value the dashboard cannot use; its message is
@@ -107,6 +116,8 @@ func parseFilter(q url.Values) (filterForm, error) {
 		choice("compliant", &f.Compliant, "true", "false"),
 		choice("stale", &f.Stale, "true", "false"),
 		choice("white_label", &f.WhiteLabel, "true", "false"),
+		number("definitions_older_than", &f.DefsOlderThan, 0, maxDefinitionsDays),
+		choice("definitions_stopped", &f.DefsStopped, "true"),
 		text("os", &f.OS),
 		text("vendor", &f.Vendor),
 		text("product", &f.Product),
@@ -152,8 +163,9 @@ func quote(v string) string {
 	return strconv.Quote(v)
 }
 
-// hostFilter is the store query for the form.
-func (f filterForm) hostFilter(staleAfter time.Duration) store.HostFilter {
+// hostFilter is the store query for the form; now dates "definitions
+// older than N days".
+func (f filterForm) hostFilter(staleAfter time.Duration, now time.Time) store.HostFilter {
 	hf := store.HostFilter{
 		State:      f.State,
 		Verdict:    f.Verdict,
@@ -178,6 +190,10 @@ func (f filterForm) hostFilter(staleAfter time.Duration) store.HostFilter {
 		b := f.WhiteLabel == "true"
 		hf.WhiteLabel = &b
 	}
+	if f.DefsOlderThan > 0 {
+		hf.DefinitionsBefore = now.UTC().AddDate(0, 0, -f.DefsOlderThan).Format(time.DateOnly)
+	}
+	hf.DefinitionsStopped = f.DefsStopped == "true"
 	return hf
 }
 
@@ -213,6 +229,10 @@ func (f filterForm) values() url.Values {
 	set("tag", f.Tag)
 	set("os", f.OS)
 	set("white_label", f.WhiteLabel)
+	if f.DefsOlderThan > 0 {
+		set("definitions_older_than", strconv.Itoa(f.DefsOlderThan))
+	}
+	set("definitions_stopped", f.DefsStopped)
 	set("search", f.Search)
 	return v
 }

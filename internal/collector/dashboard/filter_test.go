@@ -28,6 +28,8 @@ func TestParseFilter(t *testing.T) {
 		{"unknown_params_ignored", "foo=bar&submit=Filter", filterForm{}},
 		{"max_limit", "limit=1000", filterForm{Limit: 1000}},
 		{"hostile_text_kept_verbatim", "search=%3Cscript%3E", filterForm{Search: "<script>"}},
+		{"definitions", "definitions_older_than=30&definitions_stopped=true", filterForm{DefsOlderThan: 30, DefsStopped: "true"}},
+		{"definitions_blank", "definitions_older_than=&definitions_stopped=", filterForm{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,6 +71,9 @@ func TestParseFilterRejects(t *testing.T) {
 		{"bad_utf8", "vendor=%ff", "vendor", "not valid UTF-8"},
 		{"control", "product=a%00b", "product", "control characters"},
 		{"long_value_quoted_short", "state=" + strings.Repeat("x", 5000), "state", "…"},
+		{"definitions_days_negative", "definitions_older_than=-1", "definitions_older_than", "from 0 to 36500"},
+		{"definitions_days_huge", "definitions_older_than=36501", "definitions_older_than", "from 0 to 36500"},
+		{"definitions_stopped_false", "definitions_stopped=false", "definitions_stopped", "is not one of true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,10 +110,14 @@ func TestHostFilter(t *testing.T) {
 			store.HostFilter{Compliant: &no, Stale: &yes, StaleAfter: time.Hour, Limit: 50}},
 		{"incomplete", filterForm{State: "incomplete", Verdict: "incomplete"},
 			store.HostFilter{State: "incomplete", Verdict: "incomplete", StaleAfter: time.Hour, Limit: 50}},
+		// 30 days before 2026-12-06T01:00:00+02:00, which is still 12-05 in UTC.
+		{"definitions", filterForm{DefsOlderThan: 30, DefsStopped: "true"},
+			store.HostFilter{DefinitionsBefore: "2026-11-05", DefinitionsStopped: true, StaleAfter: time.Hour, Limit: 50}},
 	}
+	now := time.Date(2026, 12, 6, 1, 0, 0, 0, time.FixedZone("UTC+2", 2*3600))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.form.hostFilter(time.Hour); !reflect.DeepEqual(got, tt.want) {
+			if got := tt.form.hostFilter(time.Hour, now); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("hostFilter = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -71,6 +71,15 @@ func (h testHost) state() string {
 
 func (h testHost) stale() bool { return testNow.Sub(h.Latest.GeneratedAt) > testStaleAfter }
 
+// defsStopped: a restricted product in use whose definitions stopped
+// when its policy barred updates.
+func (h testHost) defsStopped() bool {
+	return slices.ContainsFunc(h.Latest.Products, func(p report.Product) bool {
+		return p.Restricted && p.Policy != nil && (p.State == report.StateActive || p.State == report.StateInstalled) &&
+			store.StoppedAtBan(p.DefinitionsDate, p.Policy.UpdatesEnded)
+	})
+}
+
 func (h testHost) whiteLabel() bool {
 	return slices.ContainsFunc(h.Latest.Products, func(p report.Product) bool {
 		return p.Restricted && p.WhiteLabel && (p.State == report.StateActive || p.State == report.StateInstalled)
@@ -231,6 +240,7 @@ func do(t *testing.T, h http.Handler, method, path string, header http.Header) (
 // reports as DESIGN.md defines compliance and the store defines states.
 type wantSummary struct {
 	Hosts, Compliant, Restricted, Incomplete, Unprotected, Stale, WhiteLabel int
+	DefsStopped                                                              int
 	Products                                                                 map[string]map[string]bool // restricted product in use -> host ids
 	Names                                                                    map[string]string          // product id -> name
 }
@@ -254,6 +264,9 @@ func (f *testFleet) summary() wantSummary {
 		}
 		if h.whiteLabel() {
 			w.WhiteLabel++
+		}
+		if h.defsStopped() {
+			w.DefsStopped++
 		}
 		for _, p := range h.Latest.Products {
 			if p.Restricted && (p.State == report.StateActive || p.State == report.StateInstalled) {
@@ -279,5 +292,6 @@ func (w wantSummary) figures() map[string]string {
 		"n-unprotected":     strconv.Itoa(w.Unprotected),
 		"n-stale":           strconv.Itoa(w.Stale),
 		"n-whitelabel":      strconv.Itoa(w.WhiteLabel),
+		"n-defs-stopped":    strconv.Itoa(w.DefsStopped),
 	}
 }

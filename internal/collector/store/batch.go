@@ -76,7 +76,7 @@ type productRow struct {
 	technology, confidence                            string
 	definitionsDate, updatesEnded                     string // YYYY-MM-DD or ""
 	evidence                                          string // evidenceSummary
-	definitionsStopped                                bool   // stoppedAtBan
+	definitionsStopped                                bool   // StoppedAtBan
 }
 
 // Ingest stores in.Report, whose JSON as received is in.Raw: the report
@@ -142,7 +142,7 @@ func prepare(ctx context.Context, in Incoming) (*pending, error) {
 			definitionsDate: dateOrEmpty(x.DefinitionsDate), evidence: evidenceSummary(x.Evidence)}
 		if x.Policy != nil {
 			p.products[i].updatesEnded = dateOrEmpty(x.Policy.UpdatesEnded)
-			p.products[i].definitionsStopped = stoppedAtBan(p.products[i].definitionsDate, p.products[i].updatesEnded)
+			p.products[i].definitionsStopped = StoppedAtBan(p.products[i].definitionsDate, p.products[i].updatesEnded)
 		}
 	}
 	// Keys that differ only by a NUL would collide once cleaned: keep one.

@@ -46,7 +46,7 @@ const inUse = "p.state IN ('" + report.StateActive + "', '" + report.StateInstal
 
 // definitionsStopped is the SQL condition, over host_products p, of a
 // restricted product in use whose definitions stopped when its policy
-// barred updates (see [stoppedAtBan]).
+// barred updates (see [StoppedAtBan]).
 const definitionsStopped = inUse + " AND p.restricted = 1 AND p.definitions_stopped = 1"
 
 // stoppedWindow is how long before the day updates were barred a product's
@@ -55,10 +55,10 @@ const definitionsStopped = inUse + " AND p.restricted = 1 AND p.definitions_stop
 // days before it; an older date stopped for some other reason.
 const stoppedWindow = 31 * 24 * time.Hour
 
-// stoppedAtBan reports whether definitions dated defs stopped when updates
+// StoppedAtBan reports whether definitions dated defs stopped when updates
 // were barred from ended: within [stoppedWindow] before that day, and no
 // later. Both are YYYY-MM-DD; a date that is not one gives false.
-func stoppedAtBan(defs, ended string) bool {
+func StoppedAtBan(defs, ended string) bool {
 	d, err1 := time.Parse(time.DateOnly, defs)
 	e, err2 := time.Parse(time.DateOnly, ended)
 	return err1 == nil && err2 == nil && !d.After(e) && e.Sub(d) < stoppedWindow

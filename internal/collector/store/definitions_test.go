@@ -115,8 +115,8 @@ func TestStoppedAtBan(t *testing.T) {
 		{"2024-09-28", "", false},
 		{"2024-02-31", "2024-03-01", false},
 	} {
-		if got := stoppedAtBan(tt.defs, tt.ended); got != tt.want {
-			t.Errorf("stoppedAtBan(%q, %q) = %v, want %v", tt.defs, tt.ended, got, tt.want)
+		if got := StoppedAtBan(tt.defs, tt.ended); got != tt.want {
+			t.Errorf("StoppedAtBan(%q, %q) = %v, want %v", tt.defs, tt.ended, got, tt.want)
 		}
 	}
 }
