@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -268,15 +269,5 @@ func (s *Store) TagKeys(ctx context.Context) ([]TagKey, error) {
 // queryEachR runs query on the read pool and calls fn with each row's
 // Scan.
 func queryEachR(ctx context.Context, s *Store, query string, args []any, fn func(scan func(...any) error) error) error {
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return queryEach(ctx, s.r, query, args, func(rows *sql.Rows) error { return fn(rows.Scan) })
 }
