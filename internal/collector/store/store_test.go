@@ -115,6 +115,7 @@ func undoMigration(version int) []string {
 		},
 		5: { // definitions
 			"DROP INDEX host_products_definitions",
+			"DROP INDEX host_products_stopped",
 			"ALTER TABLE host_products DROP COLUMN definitions_stopped",
 			"ALTER TABLE host_products DROP COLUMN evidence",
 			"ALTER TABLE host_products DROP COLUMN updates_ended",
@@ -1185,5 +1186,25 @@ func TestCloseDrains(t *testing.T) {
 	s = openDSN(t, path, Options{})
 	if n := count(t, s, "reports"); int64(n) != stored.Load() {
 		t.Errorf("%d reports in the database, %d answered stored", n, stored.Load())
+	}
+}
+
+// The collector's PostgreSQL sessions plan no parallel workers (see
+// openPostgres) unless the URL says otherwise.
+func TestPostgresNoParallelWorkers(t *testing.T) {
+	ctx := context.Background()
+	dsn := dsnFor(t, "postgres")
+	for _, tt := range []struct{ dsn, want string }{
+		{dsn, "0"},
+		{dsn + "&max_parallel_workers_per_gather=1", "1"},
+	} {
+		s := openDSN(t, tt.dsn, Options{})
+		var got string
+		if err := s.r.QueryRowContext(ctx, "SHOW max_parallel_workers_per_gather").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("%s: max_parallel_workers_per_gather = %s, want %s", RedactDSN(tt.dsn), got, tt.want)
+		}
 	}
 }

@@ -14,3 +14,5 @@ ALTER TABLE host_products ADD COLUMN evidence TEXT NOT NULL DEFAULT '';
 -- updated until the policy barred updates, then frozen.
 ALTER TABLE host_products ADD COLUMN definitions_stopped INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX host_products_definitions ON host_products (definitions_date, host_id);
+-- The summary counts the hosts whose definitions stopped: few rows.
+CREATE INDEX host_products_stopped ON host_products (definitions_stopped, host_id);
