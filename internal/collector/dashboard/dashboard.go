@@ -499,6 +499,7 @@ type changeView struct {
 	At                          stamp
 	Kind                        string
 	Product, From, To, ReportID string
+	ReportURL                   string // the report as received; empty for an id that is not a report id
 }
 
 func (d *dashboard) host(w http.ResponseWriter, r *http.Request) {
@@ -596,6 +597,7 @@ func newHostView(h store.HostDetail, now time.Time, staleAfter time.Duration) ho
 		v.History = append(v.History, changeView{
 			At: newStamp(now, c.At), Kind: changeLabel(c.Kind),
 			Product: c.Product, From: c.From, To: c.To, ReportID: c.ReportID,
+			ReportURL: rawReportURL(c.ReportID),
 		})
 	}
 	return v

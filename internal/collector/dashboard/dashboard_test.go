@@ -471,6 +471,10 @@ func TestHostPageHistoryAndVerdict(t *testing.T) {
 			t.Errorf("history lacks %q:\n%s", want, history)
 		}
 	}
+	// Each entry links to the report that made it, as received.
+	if n := strings.Count(history, `<a href="/v1/reports/`); n == 0 || !regexp.MustCompile(`<a href="/v1/reports/[0-9a-f-]{36}/raw"><code class="rid">`).MatchString(history) {
+		t.Errorf("history entries do not link their reports (%d links):\n%s", n, history)
+	}
 	if strings.Index(history, "Product added") > strings.Index(history, "First report") {
 		t.Errorf("history is not newest first")
 	}

@@ -236,3 +236,12 @@ func hostIDFromPath(seg string) (string, bool) {
 	}
 	return seg, true
 }
+
+// rawReportURL is where a stored report is served as received, or "" for
+// no id.
+func rawReportURL(id string) string {
+	if id == "" {
+		return ""
+	}
+	return reportPath(id) + "/raw"
+}
