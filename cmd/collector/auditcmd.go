@@ -1,39 +1,48 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 	"time"
 
 	"github.com/avscout/avscout/internal/auditbundle"
 	"github.com/avscout/avscout/internal/collector"
 	"github.com/avscout/avscout/internal/collector/admin"
 	"github.com/avscout/avscout/internal/collector/store"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // auditSynopsis is the usage line of each audit subcommand.
 var auditSynopsis = map[string]string{
 	"export": "  avscout-collector audit export [--db …] [--signing-key FILE] --since T [--until T] --out FILE",
 	"key":    "  avscout-collector audit key [--db …] [--signing-key FILE]   (the collector's public key, for auditors to pin)",
+	"log":    "  avscout-collector audit log [--db …] [--target T] [--action A] [--limit N] [--json]   (the access log, newest first)",
 }
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usagef("audit: want export or key")
+		return usagef("audit: want export, key or log")
 	}
 	sub, args := args[0], args[1:]
 	if isHelp(sub) {
-		subUsage(stdout, auditSynopsis["export"], auditSynopsis["key"])
+		subUsage(stdout, auditSynopsis["export"], auditSynopsis["key"], auditSynopsis["log"])
 		return nil
 	}
 	if _, ok := auditSynopsis[sub]; !ok {
-		return usagef("audit: unknown subcommand %q (want export or key)", sub)
+		return usagef("audit: unknown subcommand %q (want export, key or log)", sub)
 	}
 	fs := newFlags("audit "+sub, auditSynopsis[sub], args, stdout, stderr)
 	db := dbFlag(fs)
+	if sub == "log" {
+		return auditLog(ctx, fs, db, args, stdout, stderr)
+	}
 	keyPath := fs.String("signing-key", "", "the collector's signing key `FILE` (default: "+collector.KeyFileName+" beside a SQLite database; required with PostgreSQL)")
 	var since, until, out *string
 	if sub == "export" {
@@ -113,4 +122,53 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "wrote %s: %d reports (chain entries %d to %d, head %d), %d access log entries, signed by %s\n",
 		*out, hdr.Reports, hdr.FirstSeq, hdr.LastSeq, hdr.HeadSeq, hdr.Access, k.Fingerprint())
 	return nil
+}
+
+// auditLog prints the access log: every administrator read, export and
+// change, newest first. Reading it is itself logged.
+func auditLog(ctx context.Context, fs *flag.FlagSet, db *string, args []string, stdout, stderr io.Writer) error {
+	target := fs.String("target", "", "only entries on `T` (a path or a host id)")
+	action := fs.String("action", "", "only entries of action `A` (read, export, rekey, …)")
+	limit := fs.Int("limit", 100, "at most `N` entries (1 to 1000)")
+	asJSON := fs.Bool("json", false, "print JSON lines instead of a table")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("audit log: unexpected argument %q", fs.Arg(0))
+	}
+	if *limit < 1 || *limit > store.MaxLimit {
+		return usagef("--limit: want 1 to %d", store.MaxLimit)
+	}
+	st, err := admin.Open(ctx, *db, warnLog(stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	f := store.AuditFilter{Target: *target, Action: *action, Limit: *limit}
+	detail := fmt.Sprintf("target=%s&action=%s&limit=%d", f.Target, f.Action, f.Limit)
+	if err := st.Audit(ctx, store.AuditEntry{Credential: admin.CLICredential(), Action: store.AuditRead, Target: "audit log", Detail: detail}); err != nil {
+		return err
+	}
+	entries, err := st.AuditPage(ctx, f)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, e := range entries {
+			if err := enc.Encode(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tCREDENTIAL\tREMOTE\tACTION\tTARGET\tDETAIL")
+	for _, e := range entries {
+		// Targets and details may come from URLs: one line each, no escapes.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), text.OneLine(e.Credential),
+			cmp.Or(text.OneLine(e.Remote), "-"), text.OneLine(e.Action), text.OneLine(e.Target), text.OneLine(e.Detail))
+	}
+	return tw.Flush()
 }

@@ -448,3 +448,57 @@ func TestHostUsage(t *testing.T) {
 		})
 	}
 }
+
+// audit log prints the access log newest first, itself included (reading
+// the log is an access), filters it, and prints hostile targets on one
+// line without terminal escapes.
+func TestAuditLogCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "avscout.db")
+	st, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []store.AuditEntry{
+		{Credential: "ops", Remote: "192.0.2.7:4711", Action: store.AuditExport, Target: "/v1/export", Detail: "format=csv"},
+		{Credential: "ops", Remote: "192.0.2.7:4711", Action: store.AuditRead, Target: "/v1/hosts/\x1b[2Jevil\nline"},
+	} {
+		if err := st.Audit(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	stdout, stderr, code := cli(t, "audit", "log", "--db", db)
+	if code != 0 {
+		t.Fatalf("audit log: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "AT") || !strings.Contains(lines[1], "audit log") ||
+		!strings.Contains(lines[3], "/v1/export") || !strings.Contains(lines[3], "format=csv") {
+		t.Errorf("audit log table:\n%s", stdout)
+	}
+	if strings.ContainsAny(stdout, "\x1b") || !strings.Contains(lines[2], "evil") {
+		t.Errorf("a hostile target is printed raw or lost:\n%q", stdout)
+	}
+
+	stdout, stderr, code = cli(t, "audit", "log", "--db", db, "--json", "--action", "export")
+	if code != 0 {
+		t.Fatalf("audit log --json: exit %d: %s", code, stderr)
+	}
+	var got []store.AuditEntry
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var e store.AuditEntry
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		got = append(got, e)
+	}
+	if len(got) != 1 || got[0].Target != "/v1/export" || got[0].Credential != "ops" {
+		t.Errorf("audit log --action export = %+v", got)
+	}
+	for _, bad := range [][]string{{"--limit", "0"}, {"--limit", "1001"}, {"extra"}} {
+		if _, _, code := cli(t, append([]string{"audit", "log", "--db", db}, bad...)...); code != exitUsage {
+			t.Errorf("audit log %v: exit %d, want %d", bad, code, exitUsage)
+		}
+	}
+}

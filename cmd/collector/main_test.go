@@ -553,7 +553,8 @@ func TestHelp(t *testing.T) {
 		{[]string{"host", "show", "--help"}, []string{"host show", "--json"}},
 		{[]string{"host", "rekey", "x", "--help"}, []string{"host rekey", "--key ed25519:BASE64", "--clear"}},
 		{[]string{"migrate", "--help"}, []string{"avscout-collector migrate", "--db PATH"}},
-		{[]string{"audit", "--help"}, []string{"audit export", "audit key"}},
+		{[]string{"audit", "--help"}, []string{"audit export", "audit key", "audit log"}},
+		{[]string{"audit", "log", "--help"}, []string{"audit log", "--target T", "--action A", "--limit N", "--json"}},
 		{[]string{"audit", "export", "--help"}, []string{"audit export", "--since T", "--out FILE", "--signing-key FILE"}},
 	} {
 		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
