@@ -61,6 +61,7 @@ func newJamfKit(t *testing.T, agent, launchctl string) jamfKit {
 		"AVSCOUT=/opt/avscout/bin/avscout":   "AVSCOUT=" + agent,
 		"LOG=/var/log/avscout-remediate.log": "LOG=" + k.log,
 		"LAUNCHCTL=/bin/launchctl":           "LAUNCHCTL=" + launchctl,
+		"STATUS_WAIT_SECONDS=180":            "STATUS_WAIT_SECONDS=10",
 	})
 	return k
 }
@@ -103,6 +104,38 @@ const (
 		"avscout remediate: stopped at the failed step; the host is non_compliant\n"
 )
 
+// After a removal that worked, the script waits for the restarted
+// service's status to stop saying restricted, asking every 5 seconds, and
+// gives up after its bound (10 s here) rather than hang the policy.
+func TestJamfRemediateWaitsForStatus(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goBin := linuxpkgtest.GoBinary(t, root)
+	bins := t.TempDir()
+	agent := stubagent.Build(t, goBin, bins, "avscout")
+	launchctl := stubagent.Build(t, goBin, bins, "launchctl")
+	k := newJamfKit(t, agent, launchctl)
+	stubagent.Answer(t, launchctl, stubagent.Response{})
+	stubagent.Answer(t, agent,
+		stubagent.Response{Match: []string{"remediate"}, Exit: 0, Stdout: "<result>COMPLIANT</result>\n", Stderr: doneText},
+		stubagent.Response{Match: []string{"status"}, Exit: 0, Stdout: "<result>RESTRICTED: Kaspersky Endpoint Security for Mac</result>\n"})
+	out, code := k.run(t, "sh", "")
+	if code != 0 || !strings.Contains(out, "COMPLIANT") {
+		t.Errorf("exit %d, stdout %q", code, out)
+	}
+	var status int
+	for _, c := range stubagent.Joined(stubagent.Calls(t, agent)) {
+		if c == "status --format jamf" {
+			status++
+		}
+	}
+	if status != 2 {
+		t.Errorf("asked the status %d times in a 10 s bound at 5 s apart, want 2", status)
+	}
+}
+
 func TestJamfRemediatePolicyScript(t *testing.T) {
 	shells := []string{"sh"}
 	if _, err := exec.LookPath("bash"); err == nil {
@@ -118,6 +151,9 @@ func TestJamfRemediatePolicyScript(t *testing.T) {
 	launchctl := stubagent.Build(t, goBin, bins, "launchctl")
 	stubagent.Answer(t, launchctl, stubagent.Response{})
 	const execute = "remediate --execute --yes --format jamf"
+	// After a removal that worked, the script waits for the restarted
+	// service's status to stop saying restricted.
+	const status = "status --format jamf"
 	kick := []string{"kickstart -k system/io.avscout.agent"}
 
 	for _, shell := range shells {
@@ -132,12 +168,12 @@ func TestJamfRemediatePolicyScript(t *testing.T) {
 			}{
 				{name: "compliant at the end",
 					answer: stubagent.Response{Exit: 0, Stdout: "<result>COMPLIANT</result>\n", Stderr: planText + doneText},
-					code:   0, calls: []string{execute}, kicks: kick,
+					code:   0, calls: []string{execute, status}, kicks: kick,
 					stdout: []string{"avscout remediate: COMPLIANT (exit 0; log LOG)"},
 					log:    []string{"=== ", " avscout remediate --execute --yes", planText + doneText, "result: COMPLIANT", "exit code: 0"}},
 				{name: "one product, by parameter 4", product: "kaspersky-endpoint-security-mac",
 					answer: stubagent.Response{Exit: 0, Stdout: "<result>COMPLIANT: Microsoft Defender</result>\n", Stderr: doneText},
-					code:   0, calls: []string{execute + " --product kaspersky-endpoint-security-mac"}, kicks: kick,
+					code:   0, calls: []string{execute + " --product kaspersky-endpoint-security-mac", status}, kicks: kick,
 					stdout: []string{"avscout remediate: COMPLIANT: Microsoft Defender (exit 0; log LOG)"},
 					log:    []string{" avscout remediate --execute --yes --product kaspersky-endpoint-security-mac", "result: COMPLIANT: Microsoft Defender", "exit code: 0"}},
 				{name: "a step failed",

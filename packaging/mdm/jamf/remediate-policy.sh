@@ -29,6 +29,9 @@ LAUNCHCTL=/bin/launchctl
 
 MAX_LOG_BYTES=1048576
 MAX_RUN_BYTES=262144
+# After a removal, how long to wait for the restarted service's first scan
+# (it starts within its 2-minute splay) to clear the restricted status.
+STATUS_WAIT_SECONDS=180
 umask 077
 
 product=${4:-}
@@ -95,6 +98,17 @@ log "exit code: $code"
 # by its next scan: restarting it scans again within a few minutes.
 if [ "$code" -le 1 ] && [ -x "$LAUNCHCTL" ]; then
 	"$LAUNCHCTL" kickstart -k system/io.avscout.agent >/dev/null 2>&1
+fi
+# An inventory update straight after this policy reads that status: after
+# a removal that worked, wait (bounded) until it no longer says restricted.
+if [ "$code" -eq 0 ] && [ -x "$LAUNCHCTL" ]; then
+	waited=0
+	while [ "$waited" -lt "$STATUS_WAIT_SECONDS" ]; do
+		case $("$AVSCOUT" status --format jamf 2>/dev/null) in
+		*'<result>RESTRICTED'*) sleep 5 && waited=$((waited + 5)) ;;
+		*) break ;;
+		esac
+	done
 fi
 
 # For the policy log: the run's last lines when it did not end compliant,

@@ -42,6 +42,9 @@ $ErrorActionPreference = 'Stop'
 $maxLogBytes = 1048576
 $maxRunChars = 262144
 $maxOutput = 2048
+# After a removal, how long to wait for the restarted service's first scan
+# (it starts within its 2-minute splay) to clear the restricted status.
+$statusWaitSeconds = 180
 $utf8 = New-Object System.Text.UTF8Encoding($false)
 
 function Write-Log([string]$text) {
@@ -130,6 +133,17 @@ Write-Log "exit code: $code"
 # next scan: restarting it scans again within a few minutes.
 if ($code -eq 0 -or $code -eq 1) {
     try { Restart-Service -Name 'avscout' -ErrorAction Stop -WarningAction SilentlyContinue } catch { Write-Log "could not restart the avscout service: $_" }
+}
+# The check that runs next (Intune runs detection again straight after
+# this script) reads that status: after a removal that worked, wait
+# (bounded) until it no longer reports an issue.
+if ($code -eq 0) {
+    $deadline = (Get-Date).AddSeconds($statusWaitSeconds)
+    do {
+        $null = & $avscout status --format intune-remediation 2>$null
+        if ($LASTEXITCODE -eq 0) { break }
+        Start-Sleep -Seconds 5
+    } while ((Get-Date) -lt $deadline)
 }
 
 if ($code -eq 0 -or $code -eq 1) {
