@@ -14,13 +14,17 @@ const pruneBatch = 500
 // changes, except each host's latest report, and returns how many reports
 // it deleted. Hosts stay: a host that stopped reporting is news. The
 // access log ([AuditRead], [AuditExport]) is kept as long as the reports
-// it read; administrators' changes are kept.
+// it read; administrators' changes are kept. The fleet trend's rows from
+// before the longest trend are folded into one day (see foldTrend).
 func (s *Store) Prune(ctx context.Context, keep time.Duration) (int64, error) {
 	if keep <= 0 {
 		return 0, fmt.Errorf("%w retention %v: must be positive", ErrInvalid, keep)
 	}
 	cutoff := micros(s.now().Add(-keep))
 	if err := s.pruneAccess(ctx, cutoff); err != nil {
+		return 0, err
+	}
+	if err := s.foldTrend(ctx); err != nil {
 		return 0, err
 	}
 	var total int64

@@ -280,3 +280,48 @@ func todayOf(sum Summary) TrendDay {
 		Partial: true,
 	}
 }
+
+// foldTrend folds the fleet trend's rows from before the oldest day a
+// trend can show ([MaxTrendDays] ago, and the day before it, into which
+// [Store.SummaryTrend] sums everything older) into one day, so that the
+// table, which every trend reads up to today, stays as large as the
+// window rather than the collector's whole life. The sums a trend reads
+// do not change: a row counts on every day from its own, and stale from
+// its scan hour, and no trend starts before the fold. Rows are taken by
+// DELETE … RETURNING, so replicas folding at once never count one twice.
+func (s *Store) foldTrend(ctx context.Context) error {
+	fold := micros(s.now())/dayMicros - MaxTrendDays - 1
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("folding the fleet trend: %w", err)
+	}
+	defer rollback(tx)
+	t := newTrendDeltas()
+	err = queryEach(ctx, tx, `DELETE FROM fleet_trend WHERE day < $1 RETURNING state, scan_hour, hosts`, []any{fold},
+		func(rows *sql.Rows) error {
+			var k trendKey
+			var n int64
+			if err := rows.Scan(&k.state, &k.scanHour, &n); err != nil {
+				return err
+			}
+			k.day = fold
+			t.trend[k] += n
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("folding the fleet trend: %w", err)
+	}
+	if len(t.trend) == 0 {
+		return nil
+	}
+	if err := t.apply(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM fleet_trend WHERE day = $1 AND hosts = 0", fold); err != nil {
+		return fmt.Errorf("folding the fleet trend: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("folding the fleet trend: %w", err)
+	}
+	return nil
+}

@@ -360,3 +360,53 @@ func TestCountsDuplicates(t *testing.T) {
 		}
 	})
 }
+
+// Prune folds the trend's rows from before the oldest day a trend can
+// show into one day: the table shrinks, and every trend reads the same.
+func TestFoldTrend(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, c *clock) {
+		ctx := context.Background()
+		c.Set(t0)
+		if err := s.LoadSynthetic(ctx, SyntheticFleet{Hosts: 1500, Days: 30, End: t0, Seed: 2}); err != nil {
+			t.Fatal(err)
+		}
+		// 340 days on, the longest trend starts 25 days before t0: the
+		// history's first days are folded, its last ones are not.
+		c.Set(t0.Add(340 * 24 * time.Hour))
+		rowsBefore := count(t, s, "fleet_trend")
+		var before [][]TrendDay
+		windows := []time.Duration{48 * time.Hour, 90 * time.Minute, 9 * 24 * time.Hour}
+		for _, w := range windows {
+			tr, err := s.Trend(ctx, MaxTrendDays, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before = append(before, tr)
+		}
+		if _, err := s.Prune(ctx, 10000*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		rowsAfter := count(t, s, "fleet_trend")
+		if rowsAfter >= rowsBefore {
+			t.Errorf("fleet_trend has %d rows after folding, %d before", rowsAfter, rowsBefore)
+		}
+		for i, w := range windows {
+			tr, err := s.Trend(ctx, MaxTrendDays, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(tr, before[i]) {
+				t.Errorf("stale after %v: the trend changed with the fold", w)
+			}
+		}
+		var sum int
+		if err := s.r.QueryRowContext(ctx, "SELECT SUM(hosts) FROM fleet_trend").Scan(&sum); err != nil || sum != 1500 {
+			t.Errorf("fleet trend holds %d hosts after folding (%v)", sum, err)
+		}
+		// Folding again finds nothing more to fold.
+		if _, err := s.Prune(ctx, 10000*time.Hour); err != nil || count(t, s, "fleet_trend") != rowsAfter {
+			t.Errorf("a second fold changed the table: %v", err)
+		}
+		t.Logf("fleet_trend: %d rows before folding, %d after", rowsBefore, rowsAfter)
+	})
+}
