@@ -163,7 +163,11 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 			case remediate.OutcomeSkipped:
 				fmt.Fprintf(stderr, "avscout remediate: %s: skipped %s (what it removes is gone already)\n", sr.Product, line)
 			case remediate.OutcomeDone:
-				fmt.Fprintf(stderr, "avscout remediate: %s: done; the host's verdict is now %s\n", sr.Product, sr.Verdict)
+				restart := ""
+				if sr.RestartNeeded {
+					restart = " (a restart is needed to finish it)"
+				}
+				fmt.Fprintf(stderr, "avscout remediate: %s: done%s; the host's verdict is now %s\n", sr.Product, restart, sr.Verdict)
 			case remediate.OutcomeFailed:
 				fmt.Fprintf(stderr, "avscout remediate: %s: FAILED: %s\n--- output ---\n%s\n--- end of output ---\n", sr.Product, sr.Err, sr.Output)
 			}
@@ -180,6 +184,9 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 		return fail("write report: %v", err)
 	}
 	verdict := report.VerdictOf(res.Report)
+	if res.RestartNeeded {
+		fmt.Fprintln(stderr, "avscout remediate: Windows Installer asked for a restart: restart the host to finish the removal, then scan again")
+	}
 	switch {
 	case res.Failed != nil:
 		fmt.Fprintf(stderr, "avscout remediate: stopped at the failed step; the host is %s\n", verdict)

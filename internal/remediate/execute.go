@@ -35,6 +35,9 @@ type StepResult struct {
 	Err    string `json:"error,omitempty"`
 	// Verdict is that of the scan after the step.
 	Verdict string `json:"verdict,omitempty"`
+	// RestartNeeded is true when the step is done but Windows must
+	// restart to finish it (msiexec exited 3010 or 1641).
+	RestartNeeded bool `json:"restart_needed,omitempty"`
 }
 
 // Result is what an execution did, and the host's report at its end.
@@ -43,6 +46,9 @@ type Result struct {
 	Report *report.Report `json:"report"`
 	// Failed is the first step that failed; execution stopped there.
 	Failed *StepResult `json:"failed,omitempty"`
+	// RestartNeeded is true when a step asked for a restart to finish:
+	// the host may still show the product until it restarts.
+	RestartNeeded bool `json:"restart_needed,omitempty"`
 }
 
 // ExecOptions configure [Execute].
@@ -97,10 +103,14 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 			tell(opts.Progress, sr)
 			out, err := opts.Run(ctx, s.Argv)
 			sr.Output = tail(out, 16<<10)
-			if err != nil {
-				sr.Outcome, sr.Err = OutcomeFailed, err.Error()
-			} else {
+			switch {
+			case err == nil:
 				sr.Outcome = OutcomeDone
+			case restartPending(s, err):
+				sr.Outcome, sr.RestartNeeded = OutcomeDone, true
+				res.RestartNeeded = true
+			default:
+				sr.Outcome, sr.Err = OutcomeFailed, err.Error()
 			}
 			r, serr := opts.Scan(ctx)
 			if serr != nil {
@@ -123,6 +133,29 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 	}
 	res.Report = r
 	return res, nil
+}
+
+// Windows Installer's exit codes for a success that needs a restart:
+// ERROR_SUCCESS_REBOOT_REQUIRED, and ERROR_SUCCESS_REBOOT_INITIATED
+// (https://learn.microsoft.com/en-us/windows/win32/msi/error-codes).
+const (
+	msiRebootRequired  = 3010
+	msiRebootInitiated = 1641
+)
+
+// restartPending reports whether err, the failure of step s, is msiexec
+// saying it succeeded but a restart must finish the job: a product with
+// drivers (KES) says so, and the run goes on to the next step.
+func restartPending(s Step, err error) bool {
+	if s.Action != ActionMSI {
+		return false
+	}
+	var ec interface{ ExitCode() int }
+	if !errors.As(err, &ec) {
+		return false
+	}
+	code := ec.ExitCode()
+	return code == msiRebootRequired || code == msiRebootInitiated
 }
 
 // gone reports whether what step s acts on is gone already: the

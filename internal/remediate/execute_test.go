@@ -3,6 +3,8 @@ package remediate
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"slices"
 	"testing"
 
@@ -109,5 +111,58 @@ func TestExecuteBookkeeping(t *testing.T) {
 	}
 	if _, err := Execute(context.Background(), p, ExecOptions{Product: "clamav"}); !errors.Is(err, ErrNotPlanned) {
 		t.Errorf("--product clamav: %v, want ErrNotPlanned", err)
+	}
+}
+
+// exitErr is a command's non-zero exit, as *exec.ExitError reports it.
+type exitErr int
+
+func (e exitErr) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+func (e exitErr) ExitCode() int { return int(e) }
+
+// msiexec's "done, restart needed" (3010, 1641) is not a failure: the
+// run goes on to Network Agent and says a restart is pending. The same
+// codes from anything but msiexec, and msiexec's real failures, stop it.
+func TestExecuteRestartNeeded(t *testing.T) {
+	kes := Step{Action: ActionMSI, Argv: []string{`C:\Windows\System32\msiexec.exe`, "/x", kesCode}, From: "catalog"}
+	other := Step{Action: ActionUninstall, Argv: []string{`C:\Program Files\K\uninstall.exe`}, From: "catalog"}
+	nag := Step{Action: ActionMSI, Argv: []string{`C:\Windows\System32\msiexec.exe`, "/x", "{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}"}, From: "catalog"}
+	for _, tc := range []struct {
+		name    string
+		first   Step
+		err     error
+		ran     int
+		restart bool
+		failed  bool
+	}{
+		{"msi_3010", kes, fmt.Errorf("msiexec: %w", exitErr(3010)), 2, true, false},
+		{"msi_1641", kes, exitErr(1641), 2, true, false},
+		{"msi_1603", kes, exitErr(1603), 1, false, true},
+		{"msi_not_started", kes, errors.New("file not found"), 1, false, true},
+		{"exe_3010", other, exitErr(3010), 1, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &Plan{OS: "windows", Products: []ProductPlan{{ID: "kes", Steps: []Step{tc.first}}, {ID: "nag", Last: true, Steps: []Step{nag}}}}
+			ran := 0
+			res, err := Execute(context.Background(), p, ExecOptions{
+				Run: func(_ context.Context, argv []string) ([]byte, error) {
+					ran++
+					if ran == 1 {
+						return []byte("out"), tc.err
+					}
+					return nil, nil
+				},
+				Scan: func(context.Context) (*report.Report, error) { return &report.Report{}, nil },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ran != tc.ran || res.RestartNeeded != tc.restart || (res.Failed != nil) != tc.failed {
+				t.Errorf("ran %d, restart %v, failed %+v; want %d, %v, %v", ran, res.RestartNeeded, res.Failed, tc.ran, tc.restart, tc.failed)
+			}
+			if tc.restart && (!res.Steps[0].RestartNeeded || res.Steps[0].Outcome != OutcomeDone) {
+				t.Errorf("first step %+v, want done with a restart needed", res.Steps[0])
+			}
+		})
 	}
 }
