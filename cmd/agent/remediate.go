@@ -155,6 +155,9 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 		Scan:    o.scan,
 		Product: o.product,
 		Exists:  o.exists,
+		// On Windows: the uninstall program is there and only SYSTEM,
+		// Administrators and TrustedInstaller can change it.
+		CheckProgram: remediate.ProgramCheck(),
 		Progress: func(sr remediate.StepResult) {
 			line := remediate.CommandLine(p.OS, sr.Step.Argv)
 			switch sr.Outcome {

@@ -138,6 +138,22 @@ func TestRemediatePlanHostileWindowsDisk(t *testing.T) {
 "Publisher"="AO Kaspersky Lab"
 "UninstallString"="C:\\Windows\\System32\\cmd.exe /c \"C:\\Program Files (x86)\\Kaspersky Lab\\KPM\\uninstall.exe\""
 
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\KSK]
+"DisplayName"="Kaspersky Safe Kids"
+"DisplayVersion"="1.0, uninstall: C:\\Windows/../Users/Public/evil.exe"
+"Publisher"="AO Kaspersky Lab"
+"UninstallString"="\"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Safe Kids\\uninstall.exe\""
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\KFree]
+"DisplayName"="Kaspersky Free"
+"Publisher"="AO Kaspersky Lab, quiet uninstall: C:\\Tools\\x.exe"
+"UninstallString"="\"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Free\\uninstall.exe\""
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\KSC]
+"DisplayName"="Kaspersky Security Cloud"
+"Publisher"="AO Kaspersky Lab"
+"UninstallString"="C:\\Windows/../Users/Public/evil.exe"
+
 [HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}]
 "DisplayName"="Kaspersky Endpoint Security for Windows"
 "Publisher"="AO Kaspersky Lab"
@@ -145,6 +161,15 @@ func TestRemediatePlanHostileWindowsDisk(t *testing.T) {
 "UninstallString"="MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}"
 `
 	if err := regftest.WriteHive(filepath.Join(config, "SOFTWARE"), regftest.SoftwarePrefix, []byte(reg)); err != nil {
+		t.Fatal(err)
+	}
+	// Kaspersky Free's uninstaller is on the disk; Safe Kids' is not (a
+	// user could plant it).
+	kfree := filepath.Join(root, "Program Files (x86)", "Kaspersky Lab", "Kaspersky Free")
+	if err := os.MkdirAll(kfree, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(kfree, "uninstall.exe"), []byte("MZ"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := regftest.WriteHive(filepath.Join(config, "SYSTEM"), regftest.SystemPrefix, nil); err != nil {
@@ -166,6 +191,8 @@ func TestRemediatePlanHostileWindowsDisk(t *testing.T) {
 		"kaspersky-total-security":        `holds "&"`,
 		"kaspersky-vpn-secure-connection": "cut short",
 		"kaspersky-password-manager":      "command interpreter",
+		"kaspersky-safe-kids":             "not on the disk",
+		"kaspersky-security-cloud":        "not a plain path",
 	} {
 		pp, ok := byID[id]
 		if !ok {
@@ -178,6 +205,12 @@ func TestRemediatePlanHostileWindowsDisk(t *testing.T) {
 		if !slices.ContainsFunc(pp.Rejected, func(r remediate.Rejected) bool { return strings.Contains(r.Reason, reason) }) {
 			t.Errorf("%s: rejections %+v, want one saying %s", id, pp.Rejected, reason)
 		}
+	}
+	// The publisher imitating a quiet uninstall command takes nothing
+	// over: the entry's own UninstallString is run, from its own field.
+	if free := byID["kaspersky-free"]; len(free.Steps) != 1 ||
+		!slices.Equal(free.Steps[0].Argv, []string{`C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free\uninstall.exe`}) {
+		t.Errorf("Kaspersky Free plan %+v", free)
 	}
 	kes := byID["kaspersky-endpoint-security-windows"]
 	if len(kes.Steps) != 1 || !slices.Contains(kes.Steps[0].Argv, "{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}") ||

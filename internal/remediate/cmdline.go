@@ -3,6 +3,7 @@ package remediate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -158,8 +159,9 @@ const shellMeta = "&|<>^%`!\r\n\x00"
 // starting one is a script, not an uninstaller.
 func interpreter(name string) bool {
 	switch name {
-	case "cmd", "command", "powershell", "pwsh", "wscript", "cscript", "mshta", "rundll32", "regsvr32",
-		"bash", "sh", "wsl", "schtasks", "start", "forfiles", "conhost", "explorer":
+	case "cmd", "command", "powershell", "powershell_ise", "pwsh", "wscript", "cscript", "mshta", "rundll32", "regsvr32",
+		"bash", "sh", "wsl", "schtasks", "start", "forfiles", "conhost", "explorer", "wmic", "reg", "msbuild",
+		"installutil", "regasm", "regsvcs", "msxsl", "bitsadmin", "certutil", "sc", "net", "taskkill", "runas", "at":
 		return true
 	}
 	return false
@@ -187,18 +189,15 @@ func isProductCode(s string) bool {
 	return true
 }
 
-// errAmbiguous is evidence naming an uninstall command twice: a display
-// name or publisher that imitates the marker.
-var errAmbiguous = errors.New("the evidence names an uninstall command more than once: ambiguous, not run")
-
 // errNotPlain wraps every reason an uninstall command is refused.
 var errNotPlain = errors.New("not a plain program invocation")
 
-// parseUninstall turns an uninstall entry's UninstallString into argv,
-// or says why it will not be run: it must be a program named by an
-// absolute local path (a bare msiexec is let through for the caller to
-// replace), hold no shell metacharacter, not start a command
-// interpreter, and not be cut short.
+// parseUninstall turns an uninstall entry's UninstallString (or
+// QuietUninstallString) into argv, or says why it will not be run: it
+// must hold no shell metacharacter, not be cut short, not start a
+// command interpreter, and run an .exe under Program Files or Program
+// Files (x86) on drive C: (a bare msiexec is let through for the caller
+// to replace with its own). The program's path is canonical in argv.
 func parseUninstall(s string) ([]string, error) {
 	s = strings.TrimSpace(s)
 	switch {
@@ -213,40 +212,66 @@ func parseUninstall(s string) ([]string, error) {
 	argv := SplitWindows(s)
 	prog := argv[0]
 	base := strings.ToLower(prog[strings.LastIndexAny(prog, `\/`)+1:])
-	name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".exe"), ".com"), ".bat")
+	name := base
+	for _, ext := range []string{".exe", ".com", ".bat", ".cmd"} {
+		name = strings.TrimSuffix(name, ext)
+	}
 	if interpreter(name) {
 		return nil, fmt.Errorf("starts %s, a command interpreter: %w", base, errNotPlain)
 	}
 	if name == "msiexec" {
 		return argv, nil
 	}
-	switch {
-	case strings.HasPrefix(prog, `\\`) || strings.HasPrefix(prog, "//"):
-		return nil, fmt.Errorf("program %q is on a network share: %w", prog, errNotPlain)
-	case len(prog) < 4 || prog[1] != ':' || prog[2] != '\\' || !isLetter(prog[0]):
-		return nil, fmt.Errorf("program %q is not an absolute local path: %w", prog, errNotPlain)
-	case strings.Contains(prog, `\..\`) || strings.ContainsAny(prog, `"*?`):
-		return nil, fmt.Errorf("program %q is not a plain path: %w", prog, errNotPlain)
-	case !strings.HasSuffix(base, ".exe"):
-		return nil, fmt.Errorf("program %q is not an .exe: %w", prog, errNotPlain)
-	case userWritable(prog):
-		return nil, fmt.Errorf("program %q lies in a folder users can write: %w", prog, errNotPlain)
+	canon, err := trustedProgram(prog)
+	if err != nil {
+		return nil, err
 	}
+	argv[0] = canon
 	return argv, nil
 }
 
-// userWritable reports whether the absolute path p lies in a folder
-// unprivileged users can write on a default Windows install (profiles,
-// Public, temporary folders): an uninstaller there may have been swapped
-// by a user, and the plan runs it as administrator.
-func userWritable(p string) bool {
-	lower := strings.ToLower(strings.ReplaceAll(p[2:], "/", `\`))
-	for _, dir := range []string{`\users\`, `\windows\temp\`, `\temp\`, `\tmp\`} {
-		if strings.HasPrefix(lower, dir) {
-			return true
+// trustedProgram returns the canonical form of prog, the path of an
+// uninstall program, or why it is not run: it must be an absolute path
+// on drive C: to an .exe under Program Files or Program Files (x86),
+// with no component Windows would rewrite or resolve elsewhere ("." or
+// "..", a trailing dot or space, an 8.3 short name with "~", an
+// alternate data stream, an empty component). Forward slashes count as
+// backslashes, as Windows reads them.
+func trustedProgram(prog string) (string, error) {
+	p := strings.ReplaceAll(prog, "/", `\`)
+	switch {
+	case strings.HasPrefix(p, `\\`):
+		return "", fmt.Errorf("program %s is on a network share: %w", quoteShort(prog), errNotPlain)
+	case len(p) < 4 || p[1] != ':' || p[2] != '\\' || !isLetter(p[0]):
+		return "", fmt.Errorf("program %s is not an absolute local path: %w", quoteShort(prog), errNotPlain)
+	}
+	parts := strings.Split(p[3:], `\`)
+	for _, c := range parts {
+		switch {
+		case c == "" || c == "." || c == "..":
+			return "", fmt.Errorf("program %s is not a plain path (component %q): %w", quoteShort(prog), c, errNotPlain)
+		case strings.HasSuffix(c, ".") || strings.HasSuffix(c, " ") || strings.HasPrefix(c, " "):
+			return "", fmt.Errorf("program %s is not a plain path (component %q ends or starts with a dot or space, which Windows strips): %w", quoteShort(prog), c, errNotPlain)
+		case strings.ContainsAny(c, `~:"*?`):
+			return "", fmt.Errorf("program %s is not a plain path (component %q: a short name, stream or wildcard): %w", quoteShort(prog), c, errNotPlain)
 		}
 	}
-	return false
+	canon := strings.ToUpper(p[:1]) + `:\` + strings.Join(parts, `\`)
+	if !strings.HasSuffix(strings.ToLower(canon), ".exe") {
+		return "", fmt.Errorf("program %s is not an .exe: %w", quoteShort(prog), errNotPlain)
+	}
+	// The folders an uninstall program may lie in: on a default install
+	// only administrators, SYSTEM and TrustedInstaller can write them.
+	// Everything else is refused — the drive's root (where any user may
+	// create a folder), ProgramData (whose subfolders users may create
+	// and often write), profiles, the Windows folder — since the plan
+	// runs the program as administrator.
+	trusted := []string{`program files\`, `program files (x86)\`}
+	rel := strings.ToLower(canon[3:])
+	if canon[0] != 'C' || !slices.ContainsFunc(trusted, func(d string) bool { return strings.HasPrefix(rel, d) }) {
+		return "", fmt.Errorf("program %s is not under C:\\Program Files or C:\\Program Files (x86), the folders only administrators can write: %w", quoteShort(prog), errNotPlain)
+	}
+	return canon, nil
 }
 
 // msiProductCode returns the product code an msiexec command line acts

@@ -63,6 +63,12 @@ type ExecOptions struct {
 	// uninstall program an earlier step deleted (one product's uninstall
 	// script removing its siblings' tree) is skipped, not run.
 	Exists func(targetPath string) (exists, known bool)
+	// CheckProgram, when set, is asked right before an uninstall
+	// entry's own program runs whether it is safe to run as
+	// administrator ([ProgramCheck] on Windows: the file is there, and
+	// only SYSTEM, Administrators and TrustedInstaller can change it); a
+	// step it refuses fails without running.
+	CheckProgram func(program string) error
 }
 
 // ErrNotPlanned is returned when ExecOptions.Product names no product of
@@ -101,7 +107,11 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 				continue
 			}
 			tell(opts.Progress, sr)
-			out, err := opts.Run(ctx, s.Argv)
+			var out []byte
+			err := checkProgram(s, opts.CheckProgram)
+			if err == nil {
+				out, err = opts.Run(ctx, s.Argv)
+			}
 			sr.Output = tail(out, 16<<10)
 			switch {
 			case err == nil:
@@ -156,6 +166,18 @@ func restartPending(s Step, err error) bool {
 	}
 	code := ec.ExitCode()
 	return code == msiRebootRequired || code == msiRebootInitiated
+}
+
+// checkProgram asks check whether the program of step s, an uninstall
+// entry's own, may run.
+func checkProgram(s Step, check func(string) error) error {
+	if check == nil || s.Action != ActionUninstall || len(s.Argv) == 0 {
+		return nil
+	}
+	if err := check(s.Argv[0]); err != nil {
+		return fmt.Errorf("not run: %w", err)
+	}
+	return nil
 }
 
 // gone reports whether what step s acts on is gone already: the

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/avscout/avscout/internal/report"
@@ -162,6 +163,48 @@ func TestExecuteRestartNeeded(t *testing.T) {
 			}
 			if tc.restart && (!res.Steps[0].RestartNeeded || res.Steps[0].Outcome != OutcomeDone) {
 				t.Errorf("first step %+v, want done with a restart needed", res.Steps[0])
+			}
+		})
+	}
+}
+
+// The live check before an uninstall entry's own program runs: a
+// refused program fails its step without running, and stops the run;
+// msiexec steps are not asked about.
+func TestExecuteChecksProgram(t *testing.T) {
+	prog := `C:\Program Files\K\uninstall.exe`
+	p := &Plan{OS: "windows", Products: []ProductPlan{{ID: "k", Steps: []Step{
+		{Action: ActionMSI, Argv: []string{`C:\Windows\System32\msiexec.exe`, "/x", kesCode}, From: "catalog"},
+		{Action: ActionUninstall, Argv: []string{prog, "/S"}, From: "catalog"},
+	}}}}
+	for _, tc := range []struct {
+		name   string
+		check  error
+		ran    int
+		failed bool
+	}{
+		{"trusted", nil, 2, false},
+		{"writable_by_users", errors.New(prog + " lets S-1-5-32-545 change it"), 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked []string
+			ran := 0
+			res, err := Execute(context.Background(), p, ExecOptions{
+				Run:  func(context.Context, []string) ([]byte, error) { ran++; return nil, nil },
+				Scan: func(context.Context) (*report.Report, error) { return &report.Report{}, nil },
+				CheckProgram: func(s string) error {
+					asked = append(asked, s)
+					return tc.check
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ran != tc.ran || (res.Failed != nil) != tc.failed || !slices.Equal(asked, []string{prog}) {
+				t.Errorf("ran %d, failed %+v, asked %v; want %d, %v, [%s]", ran, res.Failed, asked, tc.ran, tc.failed, prog)
+			}
+			if tc.failed && !strings.Contains(res.Failed.Err, "not run: ") {
+				t.Errorf("failure %q does not say the program was not run", res.Failed.Err)
 			}
 		})
 	}

@@ -18,6 +18,7 @@ package remediate
 
 import (
 	"cmp"
+	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -227,25 +228,24 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 		if e.Source != "uninstall" || e.Kind != "app" {
 			continue
 		}
+		// The commands come from their own fields, never out of the
+		// display text (which holds a name and publisher the vendor, or
+		// anyone who can write the entry, chose).
+		if e.UninstallCommand == "" {
+			continue // an entry without an uninstall command
+		}
 		if strings.HasPrefix(strings.ToUpper(e.Location), `HKU\`) {
 			// A user's own hive: whoever logs on as that user can write
 			// it, so its command is not run with the rights of the
 			// administrator who runs the plan.
-			if _, ok, _ := uninstallString(e.Value); ok {
-				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
-					Reason: "a per-user uninstall entry, which that user can write: run its uninstaller in the user's own session, not as administrator"})
-			}
+			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
+				Reason: "a per-user uninstall entry, which that user can write: run its uninstaller in the user's own session, not as administrator"})
 			continue
 		}
-		cmd, ok, err := uninstallString(e.Value)
-		if err != nil {
-			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: err.Error()})
-			continue
+		argv, err := parseUninstall(e.UninstallCommand)
+		if err == nil && !isMSI(argv) {
+			err = onDisk(argv[0], opts)
 		}
-		if !ok {
-			continue // an entry without an uninstall command
-		}
-		argv, err := parseUninstall(cmd)
 		if err != nil {
 			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "uninstall command " + err.Error()})
 			continue
@@ -278,10 +278,7 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 		// The entry's quiet form (QuietUninstallString) runs unattended:
 		// preferred when it passes the same checks, else the uninstall
 		// command is used and the plan says why.
-		switch q, ok, err := quietUninstallString(e.Value); {
-		case err != nil:
-			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "quiet uninstall command: " + err.Error() + "; its uninstall command is used instead"})
-		case ok:
+		if q := e.QuietUninstallCommand; q != "" {
 			qargv, err := parseUninstall(q)
 			switch {
 			case err != nil:
@@ -290,6 +287,10 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
 					Reason: "quiet uninstall command runs msiexec, its uninstall command does not: not run; its uninstall command is used instead"})
 			default:
+				if err := onDisk(qargv[0], opts); err != nil {
+					pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "quiet uninstall command " + err.Error() + "; its uninstall command is used instead"})
+					break
+				}
 				argv = qargv
 				note = "the entry's quiet uninstall command (QuietUninstallString)"
 			}
@@ -303,39 +304,17 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 	}
 }
 
-// uninstallString takes the uninstall command out of the evidence value
-// the uninstall source writes ("Name 1.0 (Publisher), installed …,
-// uninstall: COMMAND"). ok is false when the entry has none; an error
-// when the value is ambiguous (the marker twice: a display name or
-// publisher that imitates it).
-func uninstallString(value string) (cmd string, ok bool, err error) {
-	const marker = ", uninstall: "
-	i := strings.Index(value, marker)
-	if i < 0 {
-		return "", false, nil
+// onDisk says why program prog (a canonical target path) is not run,
+// when the target is known not to hold it: a user may plant a program
+// where an administrator's uninstall entry points at a missing one.
+func onDisk(prog string, opts Options) error {
+	if opts.Exists == nil {
+		return nil
 	}
-	if strings.LastIndex(value, marker) != i {
-		return "", false, errAmbiguous
+	if exists, known := opts.Exists(prog); known && !exists {
+		return fmt.Errorf("program %s is not on the disk: %w", quoteShort(prog), errNotPlain)
 	}
-	return value[i+len(marker):], true, nil
-}
-
-// quietUninstallString takes the quiet uninstall command out of the
-// evidence value, where the uninstall source writes it just before the
-// uninstall command ("…, quiet uninstall: Q, uninstall: U"). ok is false
-// when the entry has none; an error when the value is ambiguous (the
-// marker twice, or not followed by the one uninstall command).
-func quietUninstallString(value string) (cmd string, ok bool, err error) {
-	const marker = ", quiet uninstall: "
-	i := strings.Index(value, marker)
-	if i < 0 {
-		return "", false, nil
-	}
-	j := strings.Index(value, ", uninstall: ")
-	if strings.LastIndex(value, marker) != i || j < i+len(marker) {
-		return "", false, errAmbiguous
-	}
-	return value[i+len(marker) : j], true, nil
+	return nil
 }
 
 func isMSI(argv []string) bool {
