@@ -171,6 +171,8 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 					restart = " (a restart is needed to finish it)"
 				}
 				fmt.Fprintf(stderr, "avscout remediate: %s: done%s; the host's verdict is now %s\n", sr.Product, restart, sr.Verdict)
+			case remediate.OutcomeFailedHarmless:
+				fmt.Fprintf(stderr, "avscout remediate: %s: failed, as it may (%s): %s; going on\n", sr.Product, sr.Step.Note, sr.Err)
 			case remediate.OutcomeFailed:
 				fmt.Fprintf(stderr, "avscout remediate: %s: FAILED: %s\n--- output ---\n%s\n--- end of output ---\n", sr.Product, sr.Err, sr.Output)
 			}

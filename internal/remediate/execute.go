@@ -22,6 +22,9 @@ const (
 	OutcomeDone    = "done"
 	OutcomeSkipped = "skipped" // the evidence it came from is gone already
 	OutcomeFailed  = "failed"
+	// OutcomeFailedHarmless is a step that failed but may (its plan
+	// says so): the run goes on.
+	OutcomeFailedHarmless = "failed-harmless"
 )
 
 // StepResult is what became of one step.
@@ -119,6 +122,8 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 			case restartPending(s, err):
 				sr.Outcome, sr.RestartNeeded = OutcomeDone, true
 				res.RestartNeeded = true
+			case s.MayFail:
+				sr.Outcome, sr.Err = OutcomeFailedHarmless, err.Error()
 			default:
 				sr.Outcome, sr.Err = OutcomeFailed, err.Error()
 			}

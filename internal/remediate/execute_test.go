@@ -25,7 +25,7 @@ func TestExecuteBookkeeping(t *testing.T) {
 	p := &Plan{OS: "darwin", Products: []ProductPlan{
 		{ID: kav.ID, Steps: []Step{
 			{Action: ActionUninstaller, Argv: []string{"/u1"}, From: "catalog"},
-			{Action: ActionBootout, Argv: []string{"launchctl", "bootout", "system/com.kaspersky.kav"}, From: "Library/LaunchDaemons/com.kaspersky.kav.plist"},
+			{Action: ActionBootout, Argv: []string{"launchctl", "bootout", "system/com.kaspersky.kav"}, From: "Library/LaunchDaemons/com.kaspersky.kav.plist", MayFail: true},
 		}},
 		{ID: nag.ID, Last: true, Steps: []Step{
 			{Action: ActionUninstaller, Argv: []string{"/u2"}, From: "catalog"},
@@ -51,6 +51,10 @@ func TestExecuteBookkeeping(t *testing.T) {
 		// The first uninstall script deleted the second.
 		{name: "skip_deleted_uninstaller", exists: map[string]bool{"/u1": true}, scans: []*report.Report{{Products: []report.Product{nag}}, compliant},
 			ran: []string{"/u1"}, skipped: []string{"launchctl", "/u2"}, verdict: report.VerdictCompliant},
+		// launchctl bootout of a job not loaded exits non-zero: the plan
+		// marks it as one that may fail, and Network Agent still goes.
+		{name: "bootout_fails_harmlessly", fail: "launchctl", scans: []*report.Report{{Products: []report.Product{kav, nag}}, {Products: []report.Product{kav, nag}}, compliant, compliant},
+			ran: []string{"/u1", "launchctl", "/u2"}, verdict: report.VerdictCompliant},
 		{name: "one_product", product: nag.ID, scans: []*report.Report{{Products: []report.Product{kav}}, {Products: []report.Product{kav}}},
 			ran: []string{"/u2"}, verdict: report.VerdictNonCompliant},
 	} {

@@ -89,6 +89,10 @@ type Step struct {
 	// filled in.
 	Properties []string `json:"properties_if_protected,omitempty"`
 	Note       string   `json:"note,omitempty"`
+	// MayFail is true for a step whose failure is expected and harmless
+	// (unloading a job the uninstaller already unloaded): the run goes
+	// on past it.
+	MayFail bool `json:"may_fail,omitempty"`
 }
 
 // Obstacle is a catalogued obstacle to removing a product.
@@ -426,7 +430,7 @@ func planDarwin(pp *ProductPlan, prod report.Product, rm catalog.Removal, opts O
 			switch {
 			case strings.EqualFold(dir, "Library/LaunchDaemons") || strings.EqualFold(dir, "System/Library/LaunchDaemons"):
 				pp.Steps = append(pp.Steps, Step{Action: ActionBootout, Argv: []string{"launchctl", "bootout", "system/" + label}, From: e.Location,
-					Note: "fails harmlessly when the uninstaller already unloaded it"})
+					Note: "fails harmlessly when the uninstaller already unloaded it", MayFail: true})
 			default:
 				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
 					Reason: "per-user launchd agent " + label + ": unload it in each user's session (launchctl bootout gui/<uid>/" + label + ")"})
