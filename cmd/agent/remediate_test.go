@@ -26,7 +26,7 @@ import (
 // fixture root, and decoys; the Windows families are planned from their
 // Wine reports in internal/remediate.
 var planScenarios = []string{
-	"linux-debian-kesl",              // KESL + Network Agent (dpkg), apt-get purge, Network Agent last
+	"linux-debian-kesl",              // KESL + Network Agent (dpkg), dpkg --purge, Network Agent last
 	"linux-rocky-kesl-network-agent", // rpm
 	"linux-arch-kesl-pacman",         // pacman
 	"linux-debian-klms",              // mail server

@@ -327,27 +327,35 @@ func isMSI(argv []string) bool {
 	return base == "msiexec" || base == "msiexec.exe"
 }
 
-// packageCommand is the command that removes (purging their
-// configuration where the tool can) pkgs of the package database the
-// evidence source reads; nil for a source that is no package database.
-// exists says whether a target path exists: the friendlier front end
-// (apt-get, dnf) is used when it is there.
-func packageCommand(source string, pkgs []string, exists func(string) bool) []string {
+// packageCommand is the command that removes pkgs of the package
+// database the evidence source reads, purging their configuration where
+// the tool can; nil for a source that is no package database. It is the
+// low-level tool, which fails when another package depends on one of
+// pkgs, rather than a front end (apt-get purge, dnf remove) that would
+// remove the dependents too — packages that are not restricted — or
+// packages it deems unneeded. The tool is named by its absolute path
+// (the plan runs as root; no PATH lookup): the first of its usual
+// places that exists on the target, the first when nothing can be told.
+func packageCommand(source string, pkgs []string, exists func(string) (bool, bool)) []string {
+	tool := func(paths ...string) string {
+		for _, p := range paths {
+			if ok, known := exists(p); ok || !known {
+				return p
+			}
+		}
+		return paths[0]
+	}
 	switch source {
 	case "dpkg":
-		if exists("/usr/bin/apt-get") {
-			return append([]string{"apt-get", "purge", "-y"}, pkgs...)
-		}
-		return append([]string{"dpkg", "--purge"}, pkgs...)
+		return append([]string{tool("/usr/bin/dpkg", "/bin/dpkg"), "--purge"}, pkgs...)
 	case "rpm":
-		if exists("/usr/bin/dnf") {
-			return append([]string{"dnf", "remove", "-y"}, pkgs...)
-		}
-		return append([]string{"rpm", "-e"}, pkgs...)
+		return append([]string{tool("/usr/bin/rpm", "/bin/rpm"), "-e"}, pkgs...)
 	case "pacman":
-		return append([]string{"pacman", "-R", "--noconfirm"}, pkgs...)
+		// -n: and the configuration files pacman kept (.pacsave); no
+		// -s or -c, so nothing else is removed.
+		return append([]string{tool("/usr/bin/pacman"), "-Rn", "--noconfirm"}, pkgs...)
 	case "apk":
-		return append([]string{"apk", "del"}, pkgs...)
+		return append([]string{tool("/sbin/apk", "/usr/sbin/apk", "/usr/bin/apk"), "del"}, pkgs...)
 	}
 	return nil
 }
@@ -385,17 +393,20 @@ func planLinux(pp *ProductPlan, prod report.Product, opts Options) {
 			bySource[e.Source] = append(bySource[e.Source], name)
 		}
 	}
-	exists := func(p string) bool {
+	exists := func(p string) (bool, bool) {
 		if opts.Exists == nil {
-			return true // the usual front end, when nothing can be checked
+			return false, false
 		}
-		ok, _ := opts.Exists(p)
-		return ok
+		return opts.Exists(p)
 	}
 	for _, src := range order {
 		pkgs := bySource[src]
 		slices.Sort(pkgs)
-		pp.Steps = append(pp.Steps, Step{Action: ActionPackages, Argv: packageCommand(src, pkgs, exists), From: from[src]})
+		s := Step{Action: ActionPackages, Argv: packageCommand(src, pkgs, exists), From: from[src]}
+		if src == "apk" {
+			s.Note = "apk del also removes the dependencies nothing else needs"
+		}
+		pp.Steps = append(pp.Steps, s)
 	}
 }
 

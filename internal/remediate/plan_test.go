@@ -291,3 +291,35 @@ func TestPlanProgramNotOnDisk(t *testing.T) {
 		})
 	}
 }
+
+// Packages are removed by the low-level tool, which fails when an
+// unrestricted package depends on them, never by a front end that would
+// remove the dependents (apt-get purge, dnf remove); the tool by its
+// absolute path, wherever the target keeps it.
+func TestPackageCommand(t *testing.T) {
+	pkgs := []string{"kesl", "klnagent64"}
+	for _, tc := range []struct {
+		source string
+		exists map[string]bool // nil: nothing can be told
+		want   []string
+	}{
+		{"dpkg", map[string]bool{"/usr/bin/dpkg": true, "/usr/bin/apt-get": true}, []string{"/usr/bin/dpkg", "--purge", "kesl", "klnagent64"}},
+		{"dpkg", nil, []string{"/usr/bin/dpkg", "--purge", "kesl", "klnagent64"}},
+		{"dpkg", map[string]bool{"/bin/dpkg": true}, []string{"/bin/dpkg", "--purge", "kesl", "klnagent64"}},
+		{"rpm", map[string]bool{"/usr/bin/rpm": true, "/usr/bin/dnf": true}, []string{"/usr/bin/rpm", "-e", "kesl", "klnagent64"}},
+		{"rpm", map[string]bool{"/bin/rpm": true}, []string{"/bin/rpm", "-e", "kesl", "klnagent64"}},
+		{"pacman", nil, []string{"/usr/bin/pacman", "-Rn", "--noconfirm", "kesl", "klnagent64"}},
+		{"apk", map[string]bool{"/sbin/apk": true}, []string{"/sbin/apk", "del", "kesl", "klnagent64"}},
+		{"receipts", nil, nil},
+	} {
+		exists := func(p string) (bool, bool) {
+			if tc.exists == nil {
+				return false, false
+			}
+			return tc.exists[p], true
+		}
+		if got := packageCommand(tc.source, pkgs, exists); !slices.Equal(got, tc.want) {
+			t.Errorf("%s with %v: %q, want %q", tc.source, tc.exists, got, tc.want)
+		}
+	}
+}

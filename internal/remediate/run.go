@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"time"
 )
@@ -18,6 +19,8 @@ func Command(timeout time.Duration) Runner {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		// A package's maintainer scripts ask nothing (Debian's debconf).
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		out := &tailWriter{max: 64 << 10}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.WaitDelay = 10 * time.Second // a grandchild holding the output open does not hang us
