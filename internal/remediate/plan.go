@@ -46,6 +46,11 @@ type Plan struct {
 	// Products are in the order to remove them: a product the catalog
 	// marks Last (Network Agent) after every other.
 	Products []ProductPlan `json:"products"`
+	// Afterwards are the leftovers the products share (their vendor's
+	// common folders and keys): deleted once, after the last product —
+	// Network Agent among them — is removed, since until then another
+	// product may still use them.
+	Afterwards []Leftover `json:"afterwards,omitempty"`
 	// Protection says whether another antivirus will protect the host
 	// once the products are removed; empty when nothing is to be removed.
 	Protection Protection `json:"protection"`
@@ -66,8 +71,8 @@ type ProductPlan struct {
 	Last      bool       `json:"last,omitempty"`
 	Steps     []Step     `json:"steps"`
 	Obstacles []Obstacle `json:"obstacles,omitempty"`
-	// Leftovers are folders, files and registry keys to delete once the
-	// steps have run.
+	// Leftovers are folders, files and registry keys of this product
+	// alone to delete once the steps have run.
 	Leftovers []Leftover `json:"leftovers,omitempty"`
 	// Rejected is evidence that held a command the plan will not run,
 	// and why.
@@ -152,12 +157,24 @@ func New(r *report.Report, c *catalog.Catalog, opts Options) *Plan {
 			continue // never: only what the policy restricts is removed
 		}
 		rm, ok := c.RemovalOf(prod.ID, string(targetOS))
+		shared, _ := c.SharedRemovalOf(prod.ID, string(targetOS))
 		if !ok {
 			// A build the catalog does not hold (a white-label found
-			// through its technology): its technology vendor's data.
+			// through its technology): its technology vendor's data,
+			// all of it shared.
 			rm, _ = c.VendorRemoval(cmp.Or(prod.Technology, prod.Vendor), string(targetOS))
+			shared = rm
 		}
-		pp := planProduct(prod, rm, c, targetOS, opts)
+		pp := planProduct(prod, rm, shared, c, targetOS, opts)
+		for _, l := range leftovers(prod, shared, opts) {
+			i := slices.IndexFunc(p.Afterwards, func(a Leftover) bool { return a.Kind == l.Kind && strings.EqualFold(a.Path, l.Path) })
+			switch {
+			case i < 0:
+				p.Afterwards = append(p.Afterwards, l)
+			case l.Present == "yes":
+				p.Afterwards[i].Present = "yes"
+			}
+		}
 		for _, k := range rm.Sources {
 			cited[k] = true
 		}
@@ -189,7 +206,7 @@ func New(r *report.Report, c *catalog.Catalog, opts Options) *Plan {
 	return p
 }
 
-func planProduct(prod report.Product, rm catalog.Removal, c *catalog.Catalog, targetOS host.OS, opts Options) ProductPlan {
+func planProduct(prod report.Product, rm, shared catalog.Removal, c *catalog.Catalog, targetOS host.OS, opts Options) ProductPlan {
 	pp := ProductPlan{ID: prod.ID, Name: prod.Name, Vendor: prod.Vendor, Version: prod.Version, State: prod.State,
 		Last: rm.Last, Steps: []Step{}}
 	var props []string
@@ -210,7 +227,12 @@ func planProduct(prod report.Product, rm catalog.Removal, c *catalog.Catalog, ta
 	case host.Darwin:
 		planDarwin(&pp, prod, rm, opts)
 	}
-	pp.Leftovers = leftovers(prod, rm, opts)
+	// The product's own leftovers; those it shares go in the plan's
+	// Afterwards.
+	own := rm
+	own.Leftovers = slices.DeleteFunc(slices.Clone(rm.Leftovers), func(l string) bool { return slices.Contains(shared.Leftovers, l) })
+	own.LeftoverKeys = slices.DeleteFunc(slices.Clone(rm.LeftoverKeys), func(k string) bool { return slices.Contains(shared.LeftoverKeys, k) })
+	pp.Leftovers = leftovers(prod, own, opts)
 	if len(pp.Steps) == 0 && prod.State != report.StateLeftover {
 		pp.Manual = "no removal command could be derived from the evidence"
 		if tool := toolOf(pp.Obstacles); tool != "" {

@@ -323,3 +323,39 @@ func TestPackageCommand(t *testing.T) {
 		}
 	}
 }
+
+// The vendor's shared leftovers (/var/opt/kaspersky, which Network Agent
+// still uses after KESL is gone) are listed once, after the last
+// product, never under the first; each product keeps its own.
+func TestPlanSharedLeftoversAfterwards(t *testing.T) {
+	c := defaultCatalog(t)
+	pkg := func(name string) report.Evidence {
+		return report.Evidence{Source: "rpm", Kind: "package", Value: name + " 1.0", Location: "var/lib/rpm/rpmdb.sqlite"}
+	}
+	r := &report.Report{Host: report.Host{OS: "linux"}, Products: []report.Product{
+		restricted("kaspersky-network-agent", "Network Agent", report.StateInstalled, pkg("klnagent64")),
+		restricted("kaspersky-endpoint-security-linux", "KESL", report.StateInstalled, pkg("kesl")),
+	}}
+	present := map[string]bool{"/var/opt/kaspersky": true, "/opt/kaspersky/kesl": true}
+	p := New(r, c, Options{Exists: func(p string) (bool, bool) { return present[p], true }})
+	for _, pp := range p.Products {
+		for _, l := range pp.Leftovers {
+			if l.Path == "/var/opt/kaspersky" {
+				t.Errorf("%s lists the shared %s", pp.ID, l.Path)
+			}
+		}
+	}
+	if len(p.Afterwards) != 1 || p.Afterwards[0].Path != "/var/opt/kaspersky" || p.Afterwards[0].Present != "yes" {
+		t.Errorf("afterwards %+v, want /var/opt/kaspersky once", p.Afterwards)
+	}
+	if kesl := p.Products[0]; kesl.ID != "kaspersky-endpoint-security-linux" || !slices.ContainsFunc(kesl.Leftovers, func(l Leftover) bool { return l.Path == "/opt/kaspersky/kesl" }) {
+		t.Errorf("KESL plan %+v: want its own /opt/kaspersky/kesl", kesl)
+	}
+	var b strings.Builder
+	if err := Render(&b, p, "table"); err != nil {
+		t.Fatal(err)
+	}
+	if i, j := strings.Index(b.String(), "removed last"), strings.Index(b.String(), "path /var/opt/kaspersky"); i < 0 || j < i {
+		t.Errorf("the shared leftover is not after the last product:\n%s", b.String())
+	}
+}

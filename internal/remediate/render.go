@@ -91,6 +91,12 @@ func table(p *Plan) string {
 			fmt.Fprintf(&b, "   not run: %s: %s\n", r.Evidence, r.Reason)
 		}
 	}
+	if len(p.Afterwards) > 0 {
+		b.WriteString("\nOnce every product above is removed, delete the leftovers they share:\n")
+		for _, l := range p.Afterwards {
+			fmt.Fprintf(&b, "  %s %s (present: %s)\n", l.Kind, l.Path, l.Present)
+		}
+	}
 	switch pr := p.Protection; {
 	case len(p.Products) == 0:
 	case pr.Protected:
