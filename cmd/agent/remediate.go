@@ -17,6 +17,7 @@ import (
 	"github.com/avscout/avscout/internal/remediate"
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/scan"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // runRemediate is `avscout remediate`. With --plan it scans this machine
@@ -101,7 +102,7 @@ func runRemediate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	p := remediate.New(r, cat, remediate.Options{Exists: remediate.ExistsOn(h)})
 	if *plan {
 		if err := remediate.Render(stdout, p, *format); err != nil {
-			return fail("write plan: %v", err)
+			return fail("%v", err)
 		}
 		return exitOK
 	}
@@ -128,7 +129,7 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 		return exitUsage
 	}
 	if err := remediate.Render(stderr, p, "table"); err != nil {
-		return fail("write plan: %v", err)
+		return fail("%v", err)
 	}
 	n := 0
 	for _, pp := range p.Products {
@@ -159,7 +160,8 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 		// Administrators and TrustedInstaller can change it.
 		CheckProgram: remediate.ProgramCheck(),
 		Progress: func(sr remediate.StepResult) {
-			line := remediate.CommandLine(p.OS, sr.Step.Argv)
+			line := text.OneLine(remediate.CommandLine(p.OS, sr.Step.Argv))
+			sr.Err = text.OneLine(sr.Err)
 			switch sr.Outcome {
 			case "":
 				fmt.Fprintf(stderr, "avscout remediate: %s: running %s\n", sr.Product, line)

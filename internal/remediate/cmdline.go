@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxCommandLine bounds an uninstall command taken from the evidence. The
@@ -208,6 +209,9 @@ func parseUninstall(s string) ([]string, error) {
 	}
 	if i := strings.IndexAny(s, shellMeta); i >= 0 {
 		return nil, fmt.Errorf("holds %q, which a command interpreter would act on: %w", s[i:i+1], errNotPlain)
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }); i >= 0 {
+		return nil, fmt.Errorf("holds a control character or invalid text at byte %d: %w", i, errNotPlain)
 	}
 	argv := SplitWindows(s)
 	prog := argv[0]

@@ -21,11 +21,13 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Actions of a step.
@@ -620,10 +622,8 @@ func toolOf(obs []Obstacle) string {
 	return ""
 }
 
-// quoteShort quotes s for a message, cut to 80 bytes.
+// quoteShort quotes s for a message, Go-style (control characters and
+// invalid UTF-8 escaped), cut to about 80 bytes at a rune boundary.
 func quoteShort(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "..."
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(`"`+s+`"`, "\n", `\n`), "\r", `\r`)
+	return strconv.Quote(text.Clip(s, 80))
 }
