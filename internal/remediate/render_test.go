@@ -41,7 +41,7 @@ func TestRenderTableHostileText(t *testing.T) {
 func TestQuoteShort(t *testing.T) {
 	for _, in := range []string{strings.Repeat("a", 79) + "жж", strings.Repeat("я", 60), "kesl\x1b[2J;rm", "\xff\xfe"} {
 		got := quoteShort(in)
-		if !utf8.ValidString(got) || strings.ContainsAny(got, "\x1b\xff") || len(got) > 100 {
+		if !utf8.ValidString(got) || strings.Contains(got, "\x1b") || len(got) > 100 {
 			t.Errorf("quoteShort(%q) = %q", in, got)
 		}
 	}
