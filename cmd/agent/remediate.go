@@ -159,6 +159,9 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 		// On Windows: the uninstall program is there and only SYSTEM,
 		// Administrators and TrustedInstaller can change it.
 		CheckProgram: remediate.ProgramCheck(),
+		// On Windows: msiexec's log folder is private to SYSTEM and
+		// Administrators.
+		PrepareLogDir: remediate.PrepareLogDir(),
 		Progress: func(sr remediate.StepResult) {
 			line := text.OneLine(remediate.CommandLine(p.OS, sr.Step.Argv))
 			sr.Err = text.OneLine(sr.Err)

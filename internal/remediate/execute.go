@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/avscout/avscout/internal/report"
@@ -72,6 +73,11 @@ type ExecOptions struct {
 	// only SYSTEM, Administrators and TrustedInstaller can change it); a
 	// step it refuses fails without running.
 	CheckProgram func(program string) error
+	// PrepareLogDir, when set, is given the folder an msiexec step
+	// writes its log in, right before the step runs: [PrepareLogDir] on
+	// Windows makes it private to SYSTEM and Administrators, or refuses
+	// one that is not; a step it refuses fails without running.
+	PrepareLogDir func(dir string) error
 }
 
 // ErrNotPlanned is returned when ExecOptions.Product names no product of
@@ -112,6 +118,9 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 			tell(opts.Progress, sr)
 			var out []byte
 			err := checkProgram(s, opts.CheckProgram)
+			if err == nil {
+				err = prepareLog(s, opts.PrepareLogDir)
+			}
 			if err == nil {
 				out, err = opts.Run(ctx, s.Argv)
 			}
@@ -180,6 +189,23 @@ func checkProgram(s Step, check func(string) error) error {
 		return nil
 	}
 	if err := check(s.Argv[0]); err != nil {
+		return fmt.Errorf("not run: %w", err)
+	}
+	return nil
+}
+
+// prepareLog gives prepare the folder of the verbose log an msiexec
+// step writes ("/l*v PATH").
+func prepareLog(s Step, prepare func(string) error) error {
+	if prepare == nil || s.Action != ActionMSI {
+		return nil
+	}
+	i := slices.Index(s.Argv, "/l*v")
+	if i < 0 || i+1 >= len(s.Argv) {
+		return nil
+	}
+	log := s.Argv[i+1]
+	if err := prepare(log[:max(strings.LastIndexByte(log, '\\'), 0)]); err != nil {
 		return fmt.Errorf("not run: %w", err)
 	}
 	return nil

@@ -213,3 +213,36 @@ func TestExecuteChecksProgram(t *testing.T) {
 		})
 	}
 }
+
+// Before an msiexec step, the folder of its log is made private (or
+// refused); a refusal fails the step without running it.
+func TestExecutePreparesLogDir(t *testing.T) {
+	c := defaultCatalog(t)
+	r := &report.Report{Host: report.Host{OS: "windows"}, Products: []report.Product{
+		restricted("kaspersky-endpoint-security-windows", "KES", report.StateInstalled, uninstallEv(kesCode, "KES", "MsiExec.exe /X"+kesCode))}}
+	p := New(r, c, Options{})
+	for _, tc := range []struct {
+		name string
+		err  error
+		ran  int
+	}{
+		{"private", nil, 1},
+		{"pre-created_by_a_user", errors.New(`C:\ProgramData\avscout\remediate is owned by S-1-5-21-1-2-3-1001`), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var dirs []string
+			ran := 0
+			res, err := Execute(context.Background(), p, ExecOptions{
+				Run:           func(context.Context, []string) ([]byte, error) { ran++; return nil, nil },
+				Scan:          func(context.Context) (*report.Report, error) { return &report.Report{}, nil },
+				PrepareLogDir: func(d string) error { dirs = append(dirs, d); return tc.err },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ran != tc.ran || !slices.Equal(dirs, []string{DefaultLogDir}) || (res.Failed != nil) != (tc.err != nil) {
+				t.Errorf("ran %d, dirs %q, failed %+v", ran, dirs, res.Failed)
+			}
+		})
+	}
+}

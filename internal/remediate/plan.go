@@ -138,6 +138,13 @@ type Protection struct {
 	Fallback *catalog.Fallback `json:"fallback,omitempty"`
 }
 
+// DefaultLogDir is where msiexec writes its verbose logs: a folder of
+// the agent's own, private to SYSTEM and Administrators — not a shared
+// temporary folder, where a user could create the log file (to read
+// what SYSTEM writes) or a folder of that name (to make msiexec fail)
+// before the step runs.
+const DefaultLogDir = `C:\ProgramData\avscout\remediate`
+
 // Options tune planning.
 type Options struct {
 	// Exists reports whether an absolute path on the target exists;
@@ -145,7 +152,9 @@ type Options struct {
 	// catalogued path is then "unknown".
 	Exists func(targetPath string) (exists, known bool)
 	// LogDir is the folder (an absolute target path) msiexec writes its
-	// verbose log in; "C:\Windows\Temp" when empty.
+	// verbose log in; [DefaultLogDir] when empty. Execution makes it, or
+	// checks it, private to SYSTEM and Administrators before the step
+	// runs (see [ExecOptions.PrepareLogDir]).
 	LogDir string
 }
 
@@ -250,7 +259,7 @@ func planProduct(prod report.Product, rm, shared catalog.Removal, c *catalog.Cat
 // msiexec /x for a Windows Installer product, else the entry's own
 // uninstall command when it is a plain program invocation.
 func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Options) {
-	logDir := cmp.Or(opts.LogDir, `C:\Windows\Temp`)
+	logDir := cmp.Or(opts.LogDir, DefaultLogDir)
 	seen := map[string]bool{}
 	for _, e := range prod.Evidence {
 		if e.Source != "uninstall" || e.Kind != "app" {

@@ -43,6 +43,9 @@ func TestCheckWriters(t *testing.T) {
 		{"null_dacl", Security{Owner: system, NullDACL: true}, "no DACL"},
 		{"unknown_ace_type", Security{Owner: system, ACEs: []ACE{{Type: "9", Mask: 0x1f01ff}}}, "type 9"},
 		{"deny_only", Security{Owner: system, ACEs: []ACE{{Type: "deny", SID: users, Mask: 0x1f01ff}}}, ""},
+		// The administrator running the check owns what they created.
+		{"owned_by_self", Security{Self: bob, Owner: bob, ACEs: []ACE{{Type: "allow", SID: bob, Mask: 0x1f01ff}}}, ""},
+		{"owned_by_other_user", Security{Self: bob, Owner: "S-1-5-21-1-2-3-1002", ACEs: programFiles}, "owned by S-1-5-21-1-2-3-1002"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := checkWriters(`C:\Program Files\K\u.exe`, tc.sec)
@@ -53,5 +56,23 @@ func TestCheckWriters(t *testing.T) {
 				t.Fatalf("error %v, want one saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The msiexec log folder must also not be readable by users: Program
+// Files' default entries (Users may read) are refused there.
+func TestCheckPrivate(t *testing.T) {
+	const system, admins, users = "S-1-5-18", "S-1-5-32-544", "S-1-5-32-545"
+	private := Security{Owner: admins, ACEs: []ACE{{Type: "allow", SID: system, Mask: 0x1f01ff}, {Type: "allow", SID: admins, Mask: 0x1f01ff}}}
+	if err := checkPrivate(`C:\ProgramData\avscout\remediate`, private); err != nil {
+		t.Errorf("the folder as avscout creates it: %v", err)
+	}
+	readable := private
+	readable.ACEs = append(readable.ACEs[:2:2], ACE{Type: "allow", SID: users, Mask: 0x1200a9})
+	if err := checkPrivate(`C:\ProgramData\avscout\remediate`, readable); err == nil || !strings.Contains(err.Error(), users) {
+		t.Errorf("a folder users can read: %v", err)
+	}
+	if err := checkWriters(`C:\Program Files\K\u.exe`, readable); err != nil {
+		t.Errorf("reading is fine for a program: %v", err)
 	}
 }

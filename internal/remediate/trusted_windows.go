@@ -39,6 +39,49 @@ func ProgramCheck() func(string) error {
 	}
 }
 
+// logDirSDDL is the security descriptor of the msiexec log folder: a
+// protected DACL (nothing inherited) giving SYSTEM and Administrators
+// full control, to the folder and what is created in it. SDDL:
+// learn.microsoft.com "Security Descriptor String Format".
+const logDirSDDL = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+
+// PrepareLogDir returns the [ExecOptions.PrepareLogDir] of Windows: it
+// creates the folder with [logDirSDDL] (its parent as usual), or, when it
+// is there, checks that it is a plain folder (no junction) only SYSTEM
+// and Administrators can read or change.
+func PrepareLogDir() func(string) error {
+	return func(dir string) error {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return fmt.Errorf("msiexec log folder: %w", err)
+		}
+		sd, err := windows.SecurityDescriptorFromString(logDirSDDL)
+		if err != nil {
+			return fmt.Errorf("parse SDDL %s: %w", logDirSDDL, err)
+		}
+		sa := &windows.SecurityAttributes{SecurityDescriptor: sd}
+		sa.Length = uint32(unsafe.Sizeof(*sa))
+		p, err := windows.UTF16PtrFromString(dir)
+		if err != nil {
+			return fmt.Errorf("msiexec log folder %s: %w", dir, err)
+		}
+		if err := windows.CreateDirectory(p, sa); err != nil && !errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
+			return fmt.Errorf("create msiexec log folder %s: %w", dir, err)
+		}
+		fi, err := os.Lstat(dir)
+		if err != nil {
+			return fmt.Errorf("msiexec log folder: %w", err)
+		}
+		if !fi.IsDir() || fi.Mode()&os.ModeSymlink != 0 || fi.Mode()&os.ModeIrregular != 0 {
+			return fmt.Errorf("msiexec log folder %s is not a plain folder (%s)", dir, fi.Mode().Type())
+		}
+		sec, err := securityOf(dir)
+		if err != nil {
+			return err
+		}
+		return checkPrivate(dir, sec)
+	}
+}
+
 // securityOf reads the owner and DACL of the file or folder p.
 func securityOf(p string) (Security, error) {
 	sd, err := windows.GetNamedSecurityInfo(p, windows.SE_FILE_OBJECT,
@@ -47,6 +90,9 @@ func securityOf(p string) (Security, error) {
 		return Security{}, fmt.Errorf("read the security of %s: %w", p, err)
 	}
 	var sec Security
+	if u, err := windows.GetCurrentProcessToken().GetTokenUser(); err == nil {
+		sec.Self = u.User.Sid.String()
+	}
 	owner, _, err := sd.Owner()
 	if err != nil || owner == nil {
 		return Security{}, fmt.Errorf("read the owner of %s: %w", p, err)
