@@ -162,6 +162,9 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 		// On Windows: msiexec's log folder is private to SYSTEM and
 		// Administrators.
 		PrepareLogDir: remediate.PrepareLogDir(),
+		// An uninstaller's questions go unanswered with --yes or without
+		// a terminal (an MDM run): such steps are not started.
+		Unattended: o.yes || !isTerminal(stdin),
 		Progress: func(sr remediate.StepResult) {
 			line := text.OneLine(remediate.CommandLine(p.OS, sr.Step.Argv))
 			sr.Err = text.OneLine(sr.Err)

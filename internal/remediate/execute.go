@@ -78,6 +78,11 @@ type ExecOptions struct {
 	// Windows makes it private to SYSTEM and Administrators, or refuses
 	// one that is not; a step it refuses fails without running.
 	PrepareLogDir func(dir string) error
+	// Unattended is true when no one is there to answer an uninstaller's
+	// questions (--yes, or no terminal: an MDM run in session 0, where
+	// its window is invisible): a step marked Interactive fails without
+	// running, rather than wait until its time-out.
+	Unattended bool
 }
 
 // ErrNotPlanned is returned when ExecOptions.Product names no product of
@@ -117,7 +122,13 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 			}
 			tell(opts.Progress, sr)
 			var out []byte
-			err := checkProgram(s, opts.CheckProgram)
+			var err error
+			if s.Interactive && opts.Unattended {
+				err = errors.New("not run: this uninstaller has no quiet form and may wait for answers no one can give in an unattended run; run it at the console (remediate --execute without --yes), or remove the product by hand")
+			}
+			if err == nil {
+				err = checkProgram(s, opts.CheckProgram)
+			}
 			if err == nil {
 				err = prepareLog(s, opts.PrepareLogDir)
 			}

@@ -246,3 +246,42 @@ func TestExecutePreparesLogDir(t *testing.T) {
 		})
 	}
 }
+
+// An uninstaller without a quiet form is not started in an unattended
+// run (its window would wait, invisible, until the time-out): the step
+// fails at once with the reason; at the console it runs.
+func TestExecuteUnattendedInteractive(t *testing.T) {
+	c := defaultCatalog(t)
+	const prog = `C:\Program Files\Kaspersky Lab\KTS\uninstall.exe`
+	for _, tc := range []struct {
+		name       string
+		quiet      string
+		unattended bool
+		ran        int
+	}{
+		{"console", "", false, 1},
+		{"unattended_no_quiet_form", "", true, 0},
+		{"unattended_quiet_form", `"` + prog + `" /s`, true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &report.Report{Host: report.Host{OS: "windows"}, Products: []report.Product{
+				restricted("kaspersky-total-security", "KTS", report.StateInstalled, uninstallQuietEv("AVP", "KTS", tc.quiet, `"`+prog+`"`))}}
+			p := New(r, c, Options{})
+			ran := 0
+			res, err := Execute(context.Background(), p, ExecOptions{
+				Unattended: tc.unattended,
+				Run:        func(context.Context, []string) ([]byte, error) { ran++; return nil, nil },
+				Scan:       func(context.Context) (*report.Report, error) { return r, nil },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ran != tc.ran {
+				t.Errorf("ran %d, want %d", ran, tc.ran)
+			}
+			if tc.ran == 0 && (res.Failed == nil || !strings.Contains(res.Failed.Err, "no quiet form")) {
+				t.Errorf("failed %+v, want the reason", res.Failed)
+			}
+		})
+	}
+}

@@ -100,6 +100,10 @@ type Step struct {
 	// (unloading a job the uninstaller already unloaded): the run goes
 	// on past it.
 	MayFail bool `json:"may_fail,omitempty"`
+	// Interactive is true for an uninstall program with no recorded
+	// quiet form: it may show a window and wait for answers, so an
+	// unattended run does not start it.
+	Interactive bool `json:"interactive,omitempty"`
 }
 
 // Obstacle is a catalogued obstacle to removing a product.
@@ -311,7 +315,8 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 			})
 			continue
 		}
-		note := "the entry's own uninstall command; it may ask questions (no quiet form is recorded)"
+		note := "the entry's own uninstall command; it may ask questions (no quiet form is recorded): run it at the console, not unattended"
+		quiet := false
 		// The entry's quiet form (QuietUninstallString) runs unattended:
 		// preferred when it passes the same checks, else the uninstall
 		// command is used and the plan says why.
@@ -329,6 +334,7 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 					break
 				}
 				argv = qargv
+				quiet = true
 				note = "the entry's quiet uninstall command (QuietUninstallString)"
 			}
 		}
@@ -337,7 +343,7 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 			continue
 		}
 		seen[id] = true
-		pp.Steps = append(pp.Steps, Step{Action: ActionUninstall, Argv: argv, From: e.Location, Note: note})
+		pp.Steps = append(pp.Steps, Step{Action: ActionUninstall, Argv: argv, From: e.Location, Note: note, Interactive: !quiet})
 	}
 }
 
