@@ -149,6 +149,13 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 			}
 			r, serr := opts.Scan(ctx)
 			if serr != nil {
+				// The step's own outcome (and a failure's output) is
+				// still told before the scan's error.
+				res.Steps = append(res.Steps, sr)
+				tell(opts.Progress, sr)
+				if sr.Outcome == OutcomeFailed {
+					res.Failed = &res.Steps[len(res.Steps)-1]
+				}
 				return res, fmt.Errorf("scan after %s: %w", s.Action, serr)
 			}
 			last = r
@@ -230,7 +237,30 @@ func gone(s Step, id string, last *report.Report, exists func(string) (bool, boo
 		ok, known := exists(s.Argv[0])
 		return known && !ok
 	}
-	return last != nil && s.From != "catalog" && !evidenceAt(last, id, s.From)
+	return last != nil && s.From != "catalog" && readFully(last, s.Action) && !evidenceAt(last, id, s.From)
+}
+
+// readFully reports whether the sources a step of action is derived
+// from all read the host in full in r: evidence missing from a source
+// that failed or timed out is not evidence gone.
+func readFully(r *report.Report, action string) bool {
+	var names []string
+	switch action {
+	case ActionMSI, ActionUninstall:
+		names = []string{"uninstall"}
+	case ActionPackages:
+		names = []string{"dpkg", "rpm", "pacman", "apk"}
+	case ActionBootout:
+		names = []string{"launchd"}
+	case ActionForgetReceipt:
+		names = []string{"receipts"}
+	}
+	for _, src := range r.Sources {
+		if slices.Contains(names, src.Name) && src.Status != report.StatusOK && src.Status != report.StatusUnavailable {
+			return false
+		}
+	}
+	return true
 }
 
 // tell passes sr to the progress function, when there is one.

@@ -55,6 +55,10 @@ func TestExecuteBookkeeping(t *testing.T) {
 		// marks it as one that may fail, and Network Agent still goes.
 		{name: "bootout_fails_harmlessly", fail: "launchctl", scans: []*report.Report{{Products: []report.Product{kav, nag}}, {Products: []report.Product{kav, nag}}, compliant, compliant},
 			ran: []string{"/u1", "launchctl", "/u2"}, verdict: report.VerdictCompliant},
+		// The rescan's launchd source timed out: the job missing from it
+		// is not gone, and its bootout still runs.
+		{name: "rescan_incomplete", scans: []*report.Report{{Products: []report.Product{nag}, Sources: []report.Source{{Name: "launchd", Status: report.StatusTimeout}}}, compliant, compliant, compliant},
+			ran: []string{"/u1", "launchctl", "/u2"}, verdict: report.VerdictCompliant},
 		{name: "one_product", product: nag.ID, scans: []*report.Report{{Products: []report.Product{kav}}, {Products: []report.Product{kav}}},
 			ran: []string{"/u2"}, verdict: report.VerdictNonCompliant},
 	} {
@@ -283,5 +287,26 @@ func TestExecuteUnattendedInteractive(t *testing.T) {
 				t.Errorf("failed %+v, want the reason", res.Failed)
 			}
 		})
+	}
+}
+
+// A scan that fails after a failed step does not hide the step: its
+// failure and output are told, then the scan's error returned.
+func TestExecuteScanFailsAfterFailedStep(t *testing.T) {
+	p := &Plan{OS: "linux", Products: []ProductPlan{{ID: "kesl", Steps: []Step{{Action: ActionPackages, Argv: []string{"/usr/bin/dpkg", "--purge", "kesl"}, From: "var/lib/dpkg/status"}}}}}
+	var told []StepResult
+	res, err := Execute(context.Background(), p, ExecOptions{
+		Run:      func(context.Context, []string) ([]byte, error) { return []byte("dpkg: error processing kesl"), exitErr(1) },
+		Scan:     func(context.Context) (*report.Report, error) { return nil, errors.New("out of memory") },
+		Progress: func(sr StepResult) { told = append(told, sr) },
+	})
+	if err == nil || !strings.Contains(err.Error(), "out of memory") {
+		t.Fatalf("error %v, want the scan's", err)
+	}
+	if len(told) != 2 || told[1].Outcome != OutcomeFailed || told[1].Output != "dpkg: error processing kesl" {
+		t.Errorf("told %+v, want the failure with its output", told)
+	}
+	if res.Failed == nil || res.Failed.Output != "dpkg: error processing kesl" {
+		t.Errorf("result %+v", res)
 	}
 }
