@@ -85,6 +85,13 @@ func runRemediate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fail("%v", err)
 	}
+	if *execute && target != "" {
+		// --execute runs commands on this machine: they must be planned
+		// for the OS it runs.
+		if own, err := host.Live(""); err != nil || own.OS != target {
+			return fail("--execute acts on this machine: --os %s does not match it", target)
+		}
+	}
 	scanHost := func(ctx context.Context) (*report.Report, error) {
 		return scan.Run(ctx, scan.Options{
 			Host:          h,
@@ -139,6 +146,10 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 	}
 	if o.product != "" && !slices.ContainsFunc(p.Products, func(pp remediate.ProductPlan) bool { return pp.ID == o.product }) {
 		return fail("--product %q: %v", o.product, remediate.ErrNotPlanned)
+	}
+	if i := slices.IndexFunc(p.Products, func(pp remediate.ProductPlan) bool { return pp.ID == o.product }); i >= 0 && p.Products[i].Last && len(p.Products) > 1 {
+		fmt.Fprintf(stderr, "avscout remediate: WARNING: %s goes last, and %d other restricted product(s) are still on this machine: "+
+			"they may be managed through it; remove them first\n", o.product, len(p.Products)-1)
 	}
 	if n > 0 && !o.yes {
 		if !isTerminal(stdin) {

@@ -11,14 +11,18 @@ package main
 // internal/remediate's golden test, made from reports alone, cannot.
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/avscout/avscout/internal/remediate"
+	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/winreg/regf/regftest"
 )
 
@@ -234,6 +238,8 @@ func TestRemediateUsage(t *testing.T) {
 		{"remediate", "--plan", "--yes"},
 		{"remediate", "--plan", "--product", "kaspersky-endpoint-security-linux"},
 		{"remediate", "--execute", "--format", "xml"},
+		// --execute on this machine with another OS's plan.
+		{"remediate", "--execute", "--yes", "--os", otherOS()},
 	} {
 		_, stderr, code := avscout(t, args...)
 		if code != 2 || !strings.Contains(stderr, "avscout remediate") {
@@ -247,6 +253,35 @@ func TestRemediateUsage(t *testing.T) {
 	for _, f := range []string{"--plan\n", "--execute\n", "--product ID", "--yes\n", "--root DIR", "--os OS", "--format FORMAT", "--step-timeout DURATION"} {
 		if !strings.Contains(stdout, "\n  "+f) {
 			t.Errorf("help lacks %q:\n%s", f, stdout)
+		}
+	}
+}
+
+// otherOS is an OS this test does not run on.
+func otherOS() string {
+	if runtime.GOOS == "darwin" {
+		return "windows"
+	}
+	return "darwin"
+}
+
+// --product naming the product that goes last (Network Agent) while
+// other restricted products remain warns: they may be managed through it.
+func TestRemediateExecuteLastProductWarns(t *testing.T) {
+	p := &remediate.Plan{OS: "linux", Products: []remediate.ProductPlan{
+		{ID: "kaspersky-endpoint-security-linux", Steps: []remediate.Step{}},
+		{ID: "kaspersky-network-agent", Last: true, Steps: []remediate.Step{}},
+	}}
+	for _, tc := range []struct {
+		product string
+		warn    bool
+	}{{"kaspersky-network-agent", true}, {"kaspersky-endpoint-security-linux", false}, {"", false}} {
+		var stdout, stderr strings.Builder
+		scan := func(context.Context) (*report.Report, error) { return &report.Report{}, nil }
+		executePlan(context.Background(), p, execOptions{product: tc.product, yes: true, format: "json", stepTimeout: time.Minute, scan: scan},
+			os.Stdin, &stdout, &stderr)
+		if got := strings.Contains(stderr.String(), "WARNING: kaspersky-network-agent goes last"); got != tc.warn {
+			t.Errorf("--product %q: warning %v, want %v:\n%s", tc.product, got, tc.warn, stderr.String())
 		}
 	}
 }
