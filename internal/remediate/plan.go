@@ -494,6 +494,18 @@ func planDarwin(pp *ProductPlan, prod report.Product, rm catalog.Removal, opts O
 			pp.Steps = append(pp.Steps, Step{Action: ActionForgetReceipt, Argv: []string{"pkgutil", "--forget", id}, From: e.Location})
 		}
 	}
+	// A receipt is forgotten only after an uninstaller runs: forgetting
+	// the record of software still on the disk would hide it.
+	if !slices.ContainsFunc(pp.Steps, func(s Step) bool { return s.Action == ActionUninstaller }) {
+		pp.Steps = slices.DeleteFunc(pp.Steps, func(s Step) bool {
+			if s.Action == ActionForgetReceipt {
+				pp.Rejected = append(pp.Rejected, Rejected{Evidence: s.From,
+					Reason: "receipt " + s.Argv[len(s.Argv)-1] + " kept: no uninstaller is planned, and the receipt is the record of what is still on the disk"})
+				return true
+			}
+			return false
+		})
+	}
 	// Receipts go after the uninstall and the jobs.
 	slices.SortStableFunc(pp.Steps, func(a, b Step) int {
 		return rank(a.Action) - rank(b.Action)

@@ -359,3 +359,30 @@ func TestPlanSharedLeftoversAfterwards(t *testing.T) {
 		t.Errorf("the shared leftover is not after the last product:\n%s", b.String())
 	}
 }
+
+// pkgutil --forget only follows an uninstaller: with none on the disk,
+// the receipt (the record of what is still installed) is kept, and the
+// plan says why.
+func TestPlanReceiptKeptWithoutUninstaller(t *testing.T) {
+	c := defaultCatalog(t)
+	receipt := report.Evidence{Source: "receipts", Kind: "package", Value: "com.kaspersky.kav 21.0", Location: "var/db/receipts/com.kaspersky.kav.plist"}
+	for _, tc := range []struct {
+		name   string
+		exists bool
+		forget bool
+	}{{"uninstaller_there", true, true}, {"no_uninstaller", false, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &report.Report{Host: report.Host{OS: "darwin"}, Products: []report.Product{
+				restricted("kaspersky-anti-virus-mac", "KAV", report.StateInstalled, receipt)}}
+			p := New(r, c, Options{Exists: func(string) (bool, bool) { return tc.exists, true }})
+			pp := p.Products[0]
+			forget := slices.ContainsFunc(pp.Steps, func(s Step) bool { return s.Action == ActionForgetReceipt })
+			if forget != tc.forget {
+				t.Errorf("steps %+v: forget %v, want %v", pp.Steps, forget, tc.forget)
+			}
+			if !tc.forget && !slices.ContainsFunc(pp.Rejected, func(rj Rejected) bool { return strings.Contains(rj.Reason, "kept: no uninstaller") }) {
+				t.Errorf("rejections %+v, want the receipt kept with the reason", pp.Rejected)
+			}
+		})
+	}
+}
