@@ -296,7 +296,9 @@ func TestExecuteScanFailsAfterFailedStep(t *testing.T) {
 	p := &Plan{OS: "linux", Products: []ProductPlan{{ID: "kesl", Steps: []Step{{Action: ActionPackages, Argv: []string{"/usr/bin/dpkg", "--purge", "kesl"}, From: "var/lib/dpkg/status"}}}}}
 	var told []StepResult
 	res, err := Execute(context.Background(), p, ExecOptions{
-		Run:      func(context.Context, []string) ([]byte, error) { return []byte("dpkg: error processing kesl"), exitErr(1) },
+		Run: func(context.Context, []string) ([]byte, error) {
+			return []byte("dpkg: error processing kesl"), exitErr(1)
+		},
 		Scan:     func(context.Context) (*report.Report, error) { return nil, errors.New("out of memory") },
 		Progress: func(sr StepResult) { told = append(told, sr) },
 	})
