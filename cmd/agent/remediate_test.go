@@ -255,3 +255,24 @@ func TestRemediateUsage(t *testing.T) {
 		}
 	}
 }
+
+// --product naming the product that goes last (Network Agent) while
+// other restricted products remain warns: they may be managed through it.
+func TestRemediateExecuteLastProductWarns(t *testing.T) {
+	p := &remediate.Plan{OS: "linux", Products: []remediate.ProductPlan{
+		{ID: "kaspersky-endpoint-security-linux", Steps: []remediate.Step{}},
+		{ID: "kaspersky-network-agent", Last: true, Steps: []remediate.Step{}},
+	}}
+	for _, tc := range []struct {
+		product string
+		warn    bool
+	}{{"kaspersky-network-agent", true}, {"kaspersky-endpoint-security-linux", false}, {"", false}} {
+		var stdout, stderr strings.Builder
+		scan := func(context.Context) (*report.Report, error) { return &report.Report{}, nil }
+		executePlan(context.Background(), p, execOptions{product: tc.product, yes: true, format: "json", stepTimeout: time.Minute, scan: scan},
+			os.Stdin, &stdout, &stderr)
+		if got := strings.Contains(stderr.String(), "WARNING: kaspersky-network-agent goes last"); got != tc.warn {
+			t.Errorf("--product %q: warning %v, want %v:\n%s", tc.product, got, tc.warn, stderr.String())
+		}
+	}
+}
