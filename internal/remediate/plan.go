@@ -54,8 +54,9 @@ type Plan struct {
 	// product may still use them.
 	Afterwards []Leftover `json:"afterwards,omitempty"`
 	// Protection says whether another antivirus will protect the host
-	// once the products are removed; empty when nothing is to be removed.
-	Protection Protection `json:"protection"`
+	// once the products are removed; nil (absent) when nothing is to be
+	// removed, rather than a "protected": false that reads as a warning.
+	Protection *Protection `json:"protection,omitempty"`
 	// Sources are the catalog's references for every citation key in
 	// the plan.
 	Sources map[string]string `json:"sources,omitempty"`
@@ -210,7 +211,8 @@ func New(r *report.Report, c *catalog.Catalog, opts Options) *Plan {
 		return -1
 	})
 	if len(p.Products) > 0 {
-		p.Protection = protection(r, c, targetOS, cited)
+		pr := protection(r, c, targetOS, cited)
+		p.Protection = &pr
 	}
 	if len(cited) > 0 {
 		p.Sources = map[string]string{}

@@ -386,3 +386,16 @@ func TestPlanReceiptKeptWithoutUninstaller(t *testing.T) {
 		})
 	}
 }
+
+// A clean host's plan says nothing of protection: no "protected": false
+// that reads as a warning.
+func TestPlanCleanHostNoProtection(t *testing.T) {
+	p := New(&report.Report{Host: report.Host{OS: "windows"}}, defaultCatalog(t), Options{})
+	var b strings.Builder
+	if err := Render(&b, p, "json"); err != nil {
+		t.Fatal(err)
+	}
+	if p.Protection != nil || strings.Contains(b.String(), `"protection"`) {
+		t.Errorf("clean host's plan:\n%s", b.String())
+	}
+}

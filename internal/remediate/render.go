@@ -104,7 +104,7 @@ func table(p *Plan) string {
 		}
 	}
 	switch pr := p.Protection; {
-	case len(p.Products) == 0:
+	case len(p.Products) == 0 || pr == nil:
 	case pr.Protected:
 		b.WriteString("\n")
 		fmt.Fprintf(&b, "Afterwards the host is protected by: %s.\n", text.OneLine(strings.Join(pr.By, ", ")))

@@ -22,7 +22,7 @@ func TestRenderTableHostileText(t *testing.T) {
 			Rejected:  []Rejected{{Evidence: `HKLM\Y` + h, Reason: "r" + h}},
 			Manual:    "m" + h,
 		}}, Afterwards: []Leftover{{Kind: "key", Path: `HKLM\Z` + h, Present: "yes"}},
-			Protection: Protection{Protected: true, By: []string{"Other AV" + h}}}
+			Protection: &Protection{Protected: true, By: []string{"Other AV" + h}}}
 		var b strings.Builder
 		if err := Render(&b, p, "table"); err != nil {
 			t.Fatal(err)

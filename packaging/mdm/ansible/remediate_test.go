@@ -20,7 +20,7 @@ const planJSON = `{"host":"pilot-01","os":"linux","verdict":"non_compliant","pro
 	`"steps":[{"action":"package","argv":["/usr/bin/dpkg","--purge","kesl"],"from":"dpkg"}]}],` +
 	`"protection":{"protected":false}}`
 
-const emptyPlanJSON = `{"host":"pilot-01","os":"linux","verdict":"compliant","products":[],"protection":{"protected":true}}`
+const emptyPlanJSON = `{"host":"pilot-01","os":"linux","verdict":"compliant","products":[]}`
 
 // The role's remediation tasks with the real ansible-playbook on this
 // machine (local connection), the agent being a stub that records its
