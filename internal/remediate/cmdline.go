@@ -15,14 +15,18 @@ import (
 const maxCommandLine = 512
 
 // SplitWindows splits a Windows command line into its arguments by the
-// rules Windows programs use (CommandLineToArgvW and the C runtime): the
-// program name ends at the closing quote when it starts with one, else at
-// the first space or tab, and backslashes are plain characters in it;
-// in the arguments after it, spaces and tabs outside quotes separate,
-// quotes group, 2n backslashes before a quote give n backslashes and
-// the quote groups, 2n+1 give n backslashes and a literal quote, and a
-// doubled quote inside a quoted part is a literal quote. Backslashes not
-// before a quote are literal.
+// rules of the Microsoft C runtime (since 2008; CommandLineToArgvW
+// differs only where noted): the program name ends at the closing quote
+// when it starts with one, else at the first space or tab, and
+// backslashes are plain characters in it; in the arguments after it,
+// spaces and tabs outside quotes separate, quotes group, 2n backslashes
+// before a quote give n backslashes and the quote groups, 2n+1 give n
+// backslashes and a literal quote, and a doubled quote inside a quoted
+// part is a literal quote (the C runtime's rule; CommandLineToArgvW
+// instead ends the quoted part there). Backslashes not before a quote
+// are literal. Commands that the two would split differently are ones
+// with "" inside quotes; an uninstall program gets its command line from
+// the C runtime of its own build, which is why this is the rule used.
 func SplitWindows(s string) []string {
 	var args []string
 	i := 0
@@ -141,7 +145,7 @@ func QuoteWindows(argv []string) string {
 func QuotePOSIX(argv []string) string {
 	parts := make([]string, len(argv))
 	for i, a := range argv {
-		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@+,{}") == "" {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@+") == "" {
 			parts[i] = a
 			continue
 		}
@@ -279,17 +283,26 @@ func trustedProgram(prog string) (string, error) {
 }
 
 // msiProductCode returns the product code an msiexec command line acts
-// on ("/I{…}", "/X{…}", "/x {…}"), or "".
+// on ("/I{…}", "/X{…}", "/x {…}"), or "" when it names none, or more
+// than one ("/I{A} /x{B}": which one msiexec acts on is not plain).
 func msiProductCode(argv []string) string {
+	code := ""
 	for i, a := range argv[1:] {
+		var c string
 		switch {
 		case len(a) > 2 && (a[0] == '/' || a[0] == '-') && strings.ContainsAny(a[1:2], "IiXx") && isProductCode(a[2:]):
-			return strings.ToUpper(a[2:])
+			c = strings.ToUpper(a[2:])
 		case len(a) == 2 && (a[0] == '/' || a[0] == '-') && strings.ContainsAny(a[1:2], "IiXx") && i+2 < len(argv) && isProductCode(argv[i+2]):
-			return strings.ToUpper(argv[i+2])
+			c = strings.ToUpper(argv[i+2])
+		default:
+			continue
 		}
+		if code != "" && code != c {
+			return ""
+		}
+		code = c
 	}
-	return ""
+	return code
 }
 
 func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }

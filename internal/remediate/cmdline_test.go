@@ -54,8 +54,8 @@ func TestQuoteWindowsRoundTrip(t *testing.T) {
 }
 
 func TestQuotePOSIX(t *testing.T) {
-	got := QuotePOSIX([]string{"apt-get", "purge", "-y", "kesl", "/Library/Application Support/x", "it's", ""})
-	want := `apt-get purge -y kesl '/Library/Application Support/x' 'it'\''s' ''`
+	got := QuotePOSIX([]string{"apt-get", "purge", "-y", "kesl", "/Library/Application Support/x", "it's", "", "a{b,c}"})
+	want := `apt-get purge -y kesl '/Library/Application Support/x' 'it'\''s' '' 'a{b,c}'`
 	if got != want {
 		t.Fatalf("QuotePOSIX = %s, want %s", got, want)
 	}
@@ -140,6 +140,8 @@ func TestMSIProductCode(t *testing.T) {
 		{`msiexec /i package.msi`, ""},
 		{`msiexec /x {2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B`, ""},
 		{`msiexec /x{ZZZZBEDA-E0D7-4DAF-A224-50D2E0B12F5B}`, ""},
+		{`msiexec /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54} /x{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}`, ""},
+		{`msiexec /x {2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B} /I{2924beda-e0d7-4daf-a224-50d2e0b12f5b}`, "{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}"},
 	} {
 		if got := msiProductCode(SplitWindows(tc.in)); got != tc.want {
 			t.Errorf("msiProductCode(%q) = %q, want %q", tc.in, got, tc.want)

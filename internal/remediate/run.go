@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,7 +15,7 @@ import (
 func Command(timeout time.Duration) Runner {
 	return func(ctx context.Context, argv []string) ([]byte, error) {
 		if len(argv) == 0 {
-			return nil, fmt.Errorf("empty command")
+			return nil, errors.New("empty command")
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
