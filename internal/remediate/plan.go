@@ -591,17 +591,30 @@ func protective(category string) bool {
 
 func protection(r *report.Report, c *catalog.Catalog, targetOS host.OS, cited map[string]bool) Protection {
 	var pr Protection
+	f, hasFallback := c.Fallbacks[string(targetOS)]
+	onlyFallback := true
 	for _, p := range r.Products {
 		if !p.Restricted && p.State == report.StateActive && protective(p.Category) && !slices.Contains(pr.By, p.Name) {
 			pr.By = append(pr.By, p.Name)
+			onlyFallback = onlyFallback && hasFallback && f.Product != "" && p.ID == f.Product
 		}
 	}
 	if len(pr.By) > 0 {
 		pr.Protected = true
+		if onlyFallback {
+			// The OS's own antivirus runs, but may be passive: beside
+			// another antivirus it is, and a server with
+			// ForceDefenderPassiveMode keeps it so after the removal.
+			pr.Warning = "only " + f.Name + " will protect this host, and running is not active: it may be in passive mode (beside the restricted product, or by policy on a server); check it is in active mode after the removal"
+			pr.Fallback = &f
+			for _, k := range f.Sources {
+				cited[k] = true
+			}
+		}
 		return pr
 	}
 	pr.Warning = "no other active antivirus will protect this host once the restricted products are removed"
-	if f, ok := c.Fallbacks[string(targetOS)]; ok {
+	if hasFallback {
 		pr.Fallback = &f
 		pr.Warning += "; the OS's own: " + f.Name
 		for _, k := range f.Sources {

@@ -399,3 +399,30 @@ func TestPlanCleanHostNoProtection(t *testing.T) {
 		t.Errorf("clean host's plan:\n%s", b.String())
 	}
 }
+
+// Defender running beside the restricted product may be passive: when it
+// is the only protection left, the plan says to check it is active.
+func TestPlanDefenderMayBePassive(t *testing.T) {
+	c := defaultCatalog(t)
+	defender := report.Product{ID: "microsoft-defender-antivirus", Vendor: "Microsoft", Name: "Microsoft Defender Antivirus",
+		State: report.StateActive, Category: report.CategoryAntivirus}
+	falcon := report.Product{ID: "crowdstrike-falcon", Vendor: "CrowdStrike", Name: "CrowdStrike Falcon", State: report.StateActive, Category: report.CategoryEDR}
+	kes := restricted("kaspersky-endpoint-security-windows", "KES", report.StateActive, uninstallEv(kesCode, "KES", "MsiExec.exe /X"+kesCode))
+	for _, tc := range []struct {
+		name    string
+		others  []report.Product
+		warning bool
+	}{
+		{"defender_only", []report.Product{defender}, true},
+		{"defender_and_falcon", []report.Product{defender, falcon}, false},
+		{"falcon_only", []report.Product{falcon}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &report.Report{Host: report.Host{OS: "windows"}, Products: append([]report.Product{kes}, tc.others...)}
+			p := New(r, c, Options{})
+			if !p.Protection.Protected || strings.Contains(p.Protection.Warning, "passive mode") != tc.warning {
+				t.Errorf("protection %+v, want a passive-mode warning: %v", p.Protection, tc.warning)
+			}
+		})
+	}
+}

@@ -108,6 +108,9 @@ func table(p *Plan) string {
 	case pr.Protected:
 		b.WriteString("\n")
 		fmt.Fprintf(&b, "Afterwards the host is protected by: %s.\n", text.OneLine(strings.Join(pr.By, ", ")))
+		if pr.Warning != "" {
+			fmt.Fprintf(&b, "WARNING: %s.\n", text.OneLine(pr.Warning))
+		}
 	default:
 		fmt.Fprintf(&b, "\nWARNING: %s.\n", text.OneLine(pr.Warning))
 		if pr.Fallback != nil {
