@@ -17,6 +17,7 @@ import (
 	"github.com/avscout/avscout/internal/remediate"
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/scan"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // runRemediate is `avscout remediate`. With --plan it scans this machine
@@ -84,6 +85,13 @@ func runRemediate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fail("%v", err)
 	}
+	if *execute && target != "" {
+		// --execute runs commands on this machine: they must be planned
+		// for the OS it runs.
+		if own, err := host.Live(""); err != nil || own.OS != target {
+			return fail("--execute acts on this machine: --os %s does not match it", target)
+		}
+	}
 	scanHost := func(ctx context.Context) (*report.Report, error) {
 		return scan.Run(ctx, scan.Options{
 			Host:          h,
@@ -101,7 +109,7 @@ func runRemediate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	p := remediate.New(r, cat, remediate.Options{Exists: remediate.ExistsOn(h)})
 	if *plan {
 		if err := remediate.Render(stdout, p, *format); err != nil {
-			return fail("write plan: %v", err)
+			return fail("%v", err)
 		}
 		return exitOK
 	}
@@ -128,7 +136,7 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 		return exitUsage
 	}
 	if err := remediate.Render(stderr, p, "table"); err != nil {
-		return fail("write plan: %v", err)
+		return fail("%v", err)
 	}
 	n := 0
 	for _, pp := range p.Products {
@@ -138,6 +146,10 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 	}
 	if o.product != "" && !slices.ContainsFunc(p.Products, func(pp remediate.ProductPlan) bool { return pp.ID == o.product }) {
 		return fail("--product %q: %v", o.product, remediate.ErrNotPlanned)
+	}
+	if i := slices.IndexFunc(p.Products, func(pp remediate.ProductPlan) bool { return pp.ID == o.product }); i >= 0 && p.Products[i].Last && len(p.Products) > 1 {
+		fmt.Fprintf(stderr, "avscout remediate: WARNING: %s goes last, and %d other restricted product(s) are still on this machine: "+
+			"they may be managed through it; remove them first\n", o.product, len(p.Products)-1)
 	}
 	if n > 0 && !o.yes {
 		if !isTerminal(stdin) {
@@ -155,15 +167,31 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 		Scan:    o.scan,
 		Product: o.product,
 		Exists:  o.exists,
+		// On Windows: the uninstall program is there and only SYSTEM,
+		// Administrators and TrustedInstaller can change it.
+		CheckProgram: remediate.ProgramCheck(),
+		// On Windows: msiexec's log folder is private to SYSTEM and
+		// Administrators.
+		PrepareLogDir: remediate.PrepareLogDir(),
+		// An uninstaller's questions go unanswered with --yes or without
+		// a terminal (an MDM run): such steps are not started.
+		Unattended: o.yes || !isTerminal(stdin),
 		Progress: func(sr remediate.StepResult) {
-			line := remediate.CommandLine(p.OS, sr.Step.Argv)
+			line := text.OneLine(remediate.CommandLine(p.OS, sr.Step.Argv))
+			sr.Err = text.OneLine(sr.Err)
 			switch sr.Outcome {
 			case "":
 				fmt.Fprintf(stderr, "avscout remediate: %s: running %s\n", sr.Product, line)
 			case remediate.OutcomeSkipped:
 				fmt.Fprintf(stderr, "avscout remediate: %s: skipped %s (what it removes is gone already)\n", sr.Product, line)
 			case remediate.OutcomeDone:
-				fmt.Fprintf(stderr, "avscout remediate: %s: done; the host's verdict is now %s\n", sr.Product, sr.Verdict)
+				restart := ""
+				if sr.RestartNeeded {
+					restart = " (a restart is needed to finish it)"
+				}
+				fmt.Fprintf(stderr, "avscout remediate: %s: done%s; the host's verdict is now %s\n", sr.Product, restart, sr.Verdict)
+			case remediate.OutcomeFailedHarmless:
+				fmt.Fprintf(stderr, "avscout remediate: %s: failed, as it may (%s): %s; going on\n", sr.Product, sr.Step.Note, sr.Err)
 			case remediate.OutcomeFailed:
 				fmt.Fprintf(stderr, "avscout remediate: %s: FAILED: %s\n--- output ---\n%s\n--- end of output ---\n", sr.Product, sr.Err, sr.Output)
 			}
@@ -180,6 +208,9 @@ func executePlan(ctx context.Context, p *remediate.Plan, o execOptions, stdin *o
 		return fail("write report: %v", err)
 	}
 	verdict := report.VerdictOf(res.Report)
+	if res.RestartNeeded {
+		fmt.Fprintln(stderr, "avscout remediate: Windows Installer asked for a restart: restart the host to finish the removal, then scan again")
+	}
 	switch {
 	case res.Failed != nil:
 		fmt.Fprintf(stderr, "avscout remediate: stopped at the failed step; the host is %s\n", verdict)

@@ -7,7 +7,7 @@ package main
 // "AO Kaspersky Lab") and a ClamAV-like decoy — installed by dpkg into a
 // throwaway root, and the real avscout run *inside* that root (chroot) in
 // a private mount and PID namespace (unshare) where the host's /usr is
-// bound read-only, so that the apt-get and dpkg it runs act on the
+// bound read-only, so that the dpkg it runs acts on the
 // throwaway root's database and files and can touch nothing of this
 // machine. The namespace and its mounts vanish with the test.
 
@@ -114,8 +114,8 @@ func TestRemediateExecuteDebianThrowawayRoot(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "etc/clamav/clamd.conf")); err != nil {
 		t.Errorf("the decoy's file: %v", err)
 	}
-	kesl := strings.Index(stderr, "kaspersky-endpoint-security-linux: running apt-get purge -y kesl")
-	nag := strings.Index(stderr, "kaspersky-network-agent: running apt-get purge -y klnagent64")
+	kesl := strings.Index(stderr, "kaspersky-endpoint-security-linux: running /usr/bin/dpkg --purge kesl")
+	nag := strings.Index(stderr, "kaspersky-network-agent: running /usr/bin/dpkg --purge klnagent64")
 	if kesl < 0 || nag < kesl {
 		t.Errorf("want KESL purged, then Network Agent:\n%s", stderr)
 	}
@@ -274,8 +274,8 @@ func TestRemediateExecuteStopsAtFailure(t *testing.T) {
 
 // The same with rpm packages: built by rpmbuild, installed with their
 // files by rpm into the throwaway root, whose /etc/rpm/macros points rpm
-// at the root's own database as on a Red Hat system. No dnf is there, so
-// the plan says rpm -e.
+// at the root's own database as on a Red Hat system. The plan says
+// rpm -e (never dnf, which would remove dependents and unneeded packages).
 func TestRemediateExecuteRPMThrowawayRoot(t *testing.T) {
 	root := throwawayRoot(t, "rocky9")
 	writeFile(t, filepath.Join(root, "etc/rpm/macros"), "%_dbpath /var/lib/rpm\n%_db_backend sqlite\n")
@@ -291,7 +291,7 @@ func TestRemediateExecuteRPMThrowawayRoot(t *testing.T) {
 	if code != "0" {
 		t.Fatalf("exit %s\nstderr:\n%s\nstdout:\n%s", code, stderr, stdout)
 	}
-	if !strings.Contains(stderr, "kaspersky-endpoint-security-linux: running rpm -e kesl") {
+	if !strings.Contains(stderr, "kaspersky-endpoint-security-linux: running /usr/bin/rpm -e kesl") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
 	var r report.Report
@@ -313,5 +313,56 @@ func TestRemediateExecuteRPMThrowawayRoot(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "etc/clamd.d/scan.conf")); err != nil {
 		t.Errorf("the decoy's file: %v", err)
+	}
+}
+
+// A package that is not restricted but depends on a restricted one is
+// never removed with it: the plan uses dpkg --purge, which refuses
+// (apt-get purge would have removed the dependent too), so the run stops
+// there, exits 1, and both packages are still installed.
+func TestRemediateExecuteKeepsDependents(t *testing.T) {
+	root := throwawayRoot(t, "debian12")
+	const kaspersky = "AO Kaspersky Lab <support@kaspersky.com>"
+	dpkgtest.Build(t, root, []dpkgtest.Pkg{
+		{Name: "kesl", Version: "12.1.0-2968", Maintainer: kaspersky, Description: "Kaspersky Endpoint Security for Linux",
+			Files: map[string]string{"/opt/kaspersky/kesl/bin/kesl-control": "#!/bin/sh\n"}},
+	})
+	// An in-house connector that depends on kesl, built and installed by
+	// the real dpkg-deb and dpkg.
+	tree := filepath.Join(t.TempDir(), "acme-siem-connector")
+	p := dpkgtest.Pkg{Name: "acme-siem-connector", Version: "2.0", Maintainer: "ACME IT <it@acme.example>", Description: "ACME SIEM connector"}
+	writeFile(t, filepath.Join(tree, "DEBIAN/control"), dpkgtest.Control(p)+"Depends: kesl\n")
+	writeBytes(t, filepath.Join(tree, "opt/acme/connector"), []byte("#!/bin/sh\n"), 0o755)
+	for _, d := range []string{"DEBIAN", "opt", "opt/acme"} {
+		if err := os.Chmod(filepath.Join(tree, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deb := filepath.Join(t.TempDir(), "acme.deb")
+	for _, args := range [][]string{
+		{"dpkg-deb", "--root-owner-group", "--build", tree, deb},
+		{"dpkg", "--root=" + root, "--log=/dev/null", "--force-unsafe-io", "--install", deb},
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	installAvscout(t, root)
+
+	_, stderr, code := runInRoot(t, root, "remediate", "--execute", "--yes", "--format", "json")
+	if code != "1" || !strings.Contains(stderr, "kaspersky-endpoint-security-linux: FAILED") {
+		t.Fatalf("exit %s, want 1 with the purge failed\n%s", code, stderr)
+	}
+	// (dpkg leaves kesl selected for purge: "purge ok installed".)
+	for _, name := range []string{"acme-siem-connector", "kesl"} {
+		if st := dpkgStatus(t, root, name); !strings.HasSuffix(st, " ok installed") {
+			t.Errorf("package %s: status %q, want still installed", name, st)
+		}
+	}
+	if st := dpkgStatus(t, root, "acme-siem-connector"); st != "install ok installed" {
+		t.Errorf("the dependent: status %q", st)
+	}
+	if !strings.Contains(stderr, "dependency problems") {
+		t.Errorf("stderr lacks dpkg's reason:\n%s", stderr)
 	}
 }

@@ -11,14 +11,17 @@ package main
 // internal/remediate's golden test, made from reports alone, cannot.
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/avscout/avscout/internal/remediate"
+	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/winreg/regf/regftest"
 )
 
@@ -26,7 +29,7 @@ import (
 // fixture root, and decoys; the Windows families are planned from their
 // Wine reports in internal/remediate.
 var planScenarios = []string{
-	"linux-debian-kesl",              // KESL + Network Agent (dpkg), apt-get purge, Network Agent last
+	"linux-debian-kesl",              // KESL + Network Agent (dpkg), dpkg --purge, Network Agent last
 	"linux-rocky-kesl-network-agent", // rpm
 	"linux-arch-kesl-pacman",         // pacman
 	"linux-debian-klms",              // mail server
@@ -138,6 +141,22 @@ func TestRemediatePlanHostileWindowsDisk(t *testing.T) {
 "Publisher"="AO Kaspersky Lab"
 "UninstallString"="C:\\Windows\\System32\\cmd.exe /c \"C:\\Program Files (x86)\\Kaspersky Lab\\KPM\\uninstall.exe\""
 
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\KSK]
+"DisplayName"="Kaspersky Safe Kids"
+"DisplayVersion"="1.0, uninstall: C:\\Windows/../Users/Public/evil.exe"
+"Publisher"="AO Kaspersky Lab"
+"UninstallString"="\"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Safe Kids\\uninstall.exe\""
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\KFree]
+"DisplayName"="Kaspersky Free"
+"Publisher"="AO Kaspersky Lab, quiet uninstall: C:\\Tools\\x.exe"
+"UninstallString"="\"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Free\\uninstall.exe\""
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\KSC]
+"DisplayName"="Kaspersky Security Cloud"
+"Publisher"="AO Kaspersky Lab"
+"UninstallString"="C:\\Windows/../Users/Public/evil.exe"
+
 [HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}]
 "DisplayName"="Kaspersky Endpoint Security for Windows"
 "Publisher"="AO Kaspersky Lab"
@@ -145,6 +164,15 @@ func TestRemediatePlanHostileWindowsDisk(t *testing.T) {
 "UninstallString"="MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}"
 `
 	if err := regftest.WriteHive(filepath.Join(config, "SOFTWARE"), regftest.SoftwarePrefix, []byte(reg)); err != nil {
+		t.Fatal(err)
+	}
+	// Kaspersky Free's uninstaller is on the disk; Safe Kids' is not (a
+	// user could plant it).
+	kfree := filepath.Join(root, "Program Files (x86)", "Kaspersky Lab", "Kaspersky Free")
+	if err := os.MkdirAll(kfree, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(kfree, "uninstall.exe"), []byte("MZ"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := regftest.WriteHive(filepath.Join(config, "SYSTEM"), regftest.SystemPrefix, nil); err != nil {
@@ -166,6 +194,8 @@ func TestRemediatePlanHostileWindowsDisk(t *testing.T) {
 		"kaspersky-total-security":        `holds "&"`,
 		"kaspersky-vpn-secure-connection": "cut short",
 		"kaspersky-password-manager":      "command interpreter",
+		"kaspersky-safe-kids":             "not on the disk",
+		"kaspersky-security-cloud":        "not a plain path",
 	} {
 		pp, ok := byID[id]
 		if !ok {
@@ -178,6 +208,12 @@ func TestRemediatePlanHostileWindowsDisk(t *testing.T) {
 		if !slices.ContainsFunc(pp.Rejected, func(r remediate.Rejected) bool { return strings.Contains(r.Reason, reason) }) {
 			t.Errorf("%s: rejections %+v, want one saying %s", id, pp.Rejected, reason)
 		}
+	}
+	// The publisher imitating a quiet uninstall command takes nothing
+	// over: the entry's own UninstallString is run, from its own field.
+	if free := byID["kaspersky-free"]; len(free.Steps) != 1 ||
+		!slices.Equal(free.Steps[0].Argv, []string{`C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free\uninstall.exe`}) {
+		t.Errorf("Kaspersky Free plan %+v", free)
 	}
 	kes := byID["kaspersky-endpoint-security-windows"]
 	if len(kes.Steps) != 1 || !slices.Contains(kes.Steps[0].Argv, "{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}") ||
@@ -201,6 +237,8 @@ func TestRemediateUsage(t *testing.T) {
 		{"remediate", "--plan", "--yes"},
 		{"remediate", "--plan", "--product", "kaspersky-endpoint-security-linux"},
 		{"remediate", "--execute", "--format", "xml"},
+		// --execute on this machine with another OS's plan.
+		{"remediate", "--execute", "--yes", "--os", "darwin"}, // this test runs on Linux
 	} {
 		_, stderr, code := avscout(t, args...)
 		if code != 2 || !strings.Contains(stderr, "avscout remediate") {
@@ -214,6 +252,27 @@ func TestRemediateUsage(t *testing.T) {
 	for _, f := range []string{"--plan\n", "--execute\n", "--product ID", "--yes\n", "--root DIR", "--os OS", "--format FORMAT", "--step-timeout DURATION"} {
 		if !strings.Contains(stdout, "\n  "+f) {
 			t.Errorf("help lacks %q:\n%s", f, stdout)
+		}
+	}
+}
+
+// --product naming the product that goes last (Network Agent) while
+// other restricted products remain warns: they may be managed through it.
+func TestRemediateExecuteLastProductWarns(t *testing.T) {
+	p := &remediate.Plan{OS: "linux", Products: []remediate.ProductPlan{
+		{ID: "kaspersky-endpoint-security-linux", Steps: []remediate.Step{}},
+		{ID: "kaspersky-network-agent", Last: true, Steps: []remediate.Step{}},
+	}}
+	for _, tc := range []struct {
+		product string
+		warn    bool
+	}{{"kaspersky-network-agent", true}, {"kaspersky-endpoint-security-linux", false}, {"", false}} {
+		var stdout, stderr strings.Builder
+		scan := func(context.Context) (*report.Report, error) { return &report.Report{}, nil }
+		executePlan(context.Background(), p, execOptions{product: tc.product, yes: true, format: "json", stepTimeout: time.Minute, scan: scan},
+			os.Stdin, &stdout, &stderr)
+		if got := strings.Contains(stderr.String(), "WARNING: kaspersky-network-agent goes last"); got != tc.warn {
+			t.Errorf("--product %q: warning %v, want %v:\n%s", tc.product, got, tc.warn, stderr.String())
 		}
 	}
 }

@@ -101,7 +101,7 @@ func TestRemediateExecuteWineMSI(t *testing.T) {
 	if out, _, code := w.exit("wine", "sc", "query", "AVP"); code == 0 && strings.Contains(string(out), "AVP") {
 		t.Errorf("the service AVP is still there:\n%s", out)
 	}
-	if _, err := os.Stat(w.Local(`C:\Windows\Temp\avscout-remove-` + strings.Trim(kesLikeCode, "{}") + ".log")); err != nil {
+	if _, err := os.Stat(w.Local(`C:\ProgramData\avscout\remediate\avscout-remove-` + strings.Trim(kesLikeCode, "{}") + ".log")); err != nil {
 		t.Errorf("msiexec's verbose log: %v", err)
 	}
 }

@@ -94,6 +94,29 @@ func (c *Catalog) RemovalOf(id, targetOS string) (Removal, bool) {
 	return Removal{}, false
 }
 
+// SharedRemovalOf returns the part of [Catalog.RemovalOf] the product id
+// shares with the other products of its vendor and technology: their
+// removal data, without the product's own. Its leftovers (a vendor's
+// common data folder) may still be used by another of those products
+// after this one is removed. ok is false for an id the catalog does not
+// hold.
+func (c *Catalog) SharedRemovalOf(id, targetOS string) (Removal, bool) {
+	for i := range c.Products {
+		p := &c.Products[i]
+		if p.ID != id {
+			continue
+		}
+		var r Removal
+		for _, vid := range []string{p.Vendor, p.Technology} {
+			if v, ok := c.Vendor(vid); ok && vid != "" {
+				r = r.merge(v.Removal[targetOS])
+			}
+		}
+		return r, true
+	}
+	return Removal{}, false
+}
+
 // VendorRemoval returns the removal data of the vendor called name
 // (its display name, as reports write it) on targetOS: for a product
 // the catalog does not hold, a white-labelled build found through that

@@ -717,7 +717,7 @@ var (
 	hostKeys     = []string{"id", "hostname", "os", "os_version", "arch", "root"}
 	productKeys  = []string{"id", "vendor", "name", "version", "category", "state", "restricted", "policy", "white_label", "technology", "confidence", "evidence", "explain", "definitions_date"}
 	policyKeys   = []string{"rule", "reason", "updates_ended"}
-	evidenceKeys = []string{"source", "kind", "value", "location", "definitions_date"}
+	evidenceKeys = []string{"source", "kind", "value", "location", "definitions_date", "uninstall_command", "quiet_uninstall_command"}
 	sourceKeys   = []string{"name", "status", "items", "duration_ms", "error", "warnings"}
 	droppedKeys  = []string{"evidence", "reason"}
 )
@@ -947,8 +947,12 @@ func (d *decoder) evidence(e *report.Evidence) error {
 			return d.stringValue(&e.Value, 0)
 		case 3:
 			return d.stringValue(&e.Location, 0)
-		default:
+		case 4:
 			return d.dateValue(&e.DefinitionsDate)
+		case 5:
+			return d.stringValue(&e.UninstallCommand, 1)
+		default:
+			return d.stringValue(&e.QuietUninstallCommand, 1)
 		}
 	})
 }

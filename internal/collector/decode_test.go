@@ -29,6 +29,8 @@ func fullDoc(t testing.TB, name string) map[string]any {
 		r.Products[0].Explain = []string{"dpkg: package kesl"}
 		r.Products[0].DefinitionsDate = "2024-09-28"
 		r.Products[0].Evidence[0].DefinitionsDate = "2024-09-28"
+		r.Products[0].Evidence[0].UninstallCommand = `MsiExec.exe /X{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`
+		r.Products[0].Evidence[0].QuietUninstallCommand = `"C:\Program Files\K\uninstall.exe" /S`
 		if r.Products[0].Policy != nil {
 			r.Products[0].Policy.UpdatesEnded = "2024-09-29"
 		}

@@ -92,6 +92,13 @@ type Observation struct {
 	// Definitions is the date (YYYY-MM-DD, UTC) of the last anti-virus
 	// definitions update the evidence records, when it records one.
 	Definitions string
+	// UninstallCommand and QuietUninstallCommand are an uninstall
+	// entry's UninstallString and QuietUninstallString as the registry
+	// holds them (cut, marked "...", when long): set by the uninstall
+	// source only, so that a removal plan reads the command from its own
+	// field and never out of display text a publisher controls.
+	UninstallCommand      string
+	QuietUninstallCommand string
 }
 
 // Source observes one kind of place on a host.

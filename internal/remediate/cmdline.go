@@ -3,7 +3,9 @@ package remediate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxCommandLine bounds an uninstall command taken from the evidence. The
@@ -13,14 +15,18 @@ import (
 const maxCommandLine = 512
 
 // SplitWindows splits a Windows command line into its arguments by the
-// rules Windows programs use (CommandLineToArgvW and the C runtime): the
-// program name ends at the closing quote when it starts with one, else at
-// the first space or tab, and backslashes are plain characters in it;
-// in the arguments after it, spaces and tabs outside quotes separate,
-// quotes group, 2n backslashes before a quote give n backslashes and
-// the quote groups, 2n+1 give n backslashes and a literal quote, and a
-// doubled quote inside a quoted part is a literal quote. Backslashes not
-// before a quote are literal.
+// rules of the Microsoft C runtime (since 2008; CommandLineToArgvW
+// differs only where noted): the program name ends at the closing quote
+// when it starts with one, else at the first space or tab, and
+// backslashes are plain characters in it; in the arguments after it,
+// spaces and tabs outside quotes separate, quotes group, 2n backslashes
+// before a quote give n backslashes and the quote groups, 2n+1 give n
+// backslashes and a literal quote, and a doubled quote inside a quoted
+// part is a literal quote (the C runtime's rule; CommandLineToArgvW
+// instead ends the quoted part there). Backslashes not before a quote
+// are literal. Commands that the two would split differently are ones
+// with "" inside quotes; an uninstall program gets its command line from
+// the C runtime of its own build, which is why this is the rule used.
 func SplitWindows(s string) []string {
 	var args []string
 	i := 0
@@ -139,7 +145,7 @@ func QuoteWindows(argv []string) string {
 func QuotePOSIX(argv []string) string {
 	parts := make([]string, len(argv))
 	for i, a := range argv {
-		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@+,{}") == "" {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@+") == "" {
 			parts[i] = a
 			continue
 		}
@@ -158,8 +164,9 @@ const shellMeta = "&|<>^%`!\r\n\x00"
 // starting one is a script, not an uninstaller.
 func interpreter(name string) bool {
 	switch name {
-	case "cmd", "command", "powershell", "pwsh", "wscript", "cscript", "mshta", "rundll32", "regsvr32",
-		"bash", "sh", "wsl", "schtasks", "start", "forfiles", "conhost", "explorer":
+	case "cmd", "command", "powershell", "powershell_ise", "pwsh", "wscript", "cscript", "mshta", "rundll32", "regsvr32",
+		"bash", "sh", "wsl", "schtasks", "start", "forfiles", "conhost", "explorer", "wmic", "reg", "msbuild",
+		"installutil", "regasm", "regsvcs", "msxsl", "bitsadmin", "certutil", "sc", "net", "taskkill", "runas", "at":
 		return true
 	}
 	return false
@@ -187,18 +194,15 @@ func isProductCode(s string) bool {
 	return true
 }
 
-// errAmbiguous is evidence naming an uninstall command twice: a display
-// name or publisher that imitates the marker.
-var errAmbiguous = errors.New("the evidence names an uninstall command more than once: ambiguous, not run")
-
 // errNotPlain wraps every reason an uninstall command is refused.
 var errNotPlain = errors.New("not a plain program invocation")
 
-// parseUninstall turns an uninstall entry's UninstallString into argv,
-// or says why it will not be run: it must be a program named by an
-// absolute local path (a bare msiexec is let through for the caller to
-// replace), hold no shell metacharacter, not start a command
-// interpreter, and not be cut short.
+// parseUninstall turns an uninstall entry's UninstallString (or
+// QuietUninstallString) into argv, or says why it will not be run: it
+// must hold no shell metacharacter, not be cut short, not start a
+// command interpreter, and run an .exe under Program Files or Program
+// Files (x86) on drive C: (a bare msiexec is let through for the caller
+// to replace with its own). The program's path is canonical in argv.
 func parseUninstall(s string) ([]string, error) {
 	s = strings.TrimSpace(s)
 	switch {
@@ -210,57 +214,95 @@ func parseUninstall(s string) ([]string, error) {
 	if i := strings.IndexAny(s, shellMeta); i >= 0 {
 		return nil, fmt.Errorf("holds %q, which a command interpreter would act on: %w", s[i:i+1], errNotPlain)
 	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }); i >= 0 {
+		return nil, fmt.Errorf("holds a control character or invalid text at byte %d: %w", i, errNotPlain)
+	}
 	argv := SplitWindows(s)
 	prog := argv[0]
 	base := strings.ToLower(prog[strings.LastIndexAny(prog, `\/`)+1:])
-	name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".exe"), ".com"), ".bat")
+	name := base
+	for _, ext := range []string{".exe", ".com", ".bat", ".cmd"} {
+		name = strings.TrimSuffix(name, ext)
+	}
 	if interpreter(name) {
 		return nil, fmt.Errorf("starts %s, a command interpreter: %w", base, errNotPlain)
 	}
 	if name == "msiexec" {
 		return argv, nil
 	}
-	switch {
-	case strings.HasPrefix(prog, `\\`) || strings.HasPrefix(prog, "//"):
-		return nil, fmt.Errorf("program %q is on a network share: %w", prog, errNotPlain)
-	case len(prog) < 4 || prog[1] != ':' || prog[2] != '\\' || !isLetter(prog[0]):
-		return nil, fmt.Errorf("program %q is not an absolute local path: %w", prog, errNotPlain)
-	case strings.Contains(prog, `\..\`) || strings.ContainsAny(prog, `"*?`):
-		return nil, fmt.Errorf("program %q is not a plain path: %w", prog, errNotPlain)
-	case !strings.HasSuffix(base, ".exe"):
-		return nil, fmt.Errorf("program %q is not an .exe: %w", prog, errNotPlain)
-	case userWritable(prog):
-		return nil, fmt.Errorf("program %q lies in a folder users can write: %w", prog, errNotPlain)
+	canon, err := trustedProgram(prog)
+	if err != nil {
+		return nil, err
 	}
+	argv[0] = canon
 	return argv, nil
 }
 
-// userWritable reports whether the absolute path p lies in a folder
-// unprivileged users can write on a default Windows install (profiles,
-// Public, temporary folders): an uninstaller there may have been swapped
-// by a user, and the plan runs it as administrator.
-func userWritable(p string) bool {
-	lower := strings.ToLower(strings.ReplaceAll(p[2:], "/", `\`))
-	for _, dir := range []string{`\users\`, `\windows\temp\`, `\temp\`, `\tmp\`} {
-		if strings.HasPrefix(lower, dir) {
-			return true
+// trustedProgram returns the canonical form of prog, the path of an
+// uninstall program, or why it is not run: it must be an absolute path
+// on drive C: to an .exe under Program Files or Program Files (x86),
+// with no component Windows would rewrite or resolve elsewhere ("." or
+// "..", a trailing dot or space, an 8.3 short name with "~", an
+// alternate data stream, an empty component). Forward slashes count as
+// backslashes, as Windows reads them.
+func trustedProgram(prog string) (string, error) {
+	p := strings.ReplaceAll(prog, "/", `\`)
+	switch {
+	case strings.HasPrefix(p, `\\`):
+		return "", fmt.Errorf("program %s is on a network share: %w", quoteShort(prog), errNotPlain)
+	case len(p) < 4 || p[1] != ':' || p[2] != '\\' || !isLetter(p[0]):
+		return "", fmt.Errorf("program %s is not an absolute local path: %w", quoteShort(prog), errNotPlain)
+	}
+	parts := strings.Split(p[3:], `\`)
+	for _, c := range parts {
+		switch {
+		case c == "" || c == "." || c == "..":
+			return "", fmt.Errorf("program %s is not a plain path (component %q): %w", quoteShort(prog), c, errNotPlain)
+		case strings.HasSuffix(c, ".") || strings.HasSuffix(c, " ") || strings.HasPrefix(c, " "):
+			return "", fmt.Errorf("program %s is not a plain path (component %q ends or starts with a dot or space, which Windows strips): %w", quoteShort(prog), c, errNotPlain)
+		case strings.ContainsAny(c, `~:"*?`):
+			return "", fmt.Errorf("program %s is not a plain path (component %q: a short name, stream or wildcard): %w", quoteShort(prog), c, errNotPlain)
 		}
 	}
-	return false
+	canon := strings.ToUpper(p[:1]) + `:\` + strings.Join(parts, `\`)
+	if !strings.HasSuffix(strings.ToLower(canon), ".exe") {
+		return "", fmt.Errorf("program %s is not an .exe: %w", quoteShort(prog), errNotPlain)
+	}
+	// The folders an uninstall program may lie in: on a default install
+	// only administrators, SYSTEM and TrustedInstaller can write them.
+	// Everything else is refused — the drive's root (where any user may
+	// create a folder), ProgramData (whose subfolders users may create
+	// and often write), profiles, the Windows folder — since the plan
+	// runs the program as administrator.
+	trusted := []string{`program files\`, `program files (x86)\`}
+	rel := strings.ToLower(canon[3:])
+	if canon[0] != 'C' || !slices.ContainsFunc(trusted, func(d string) bool { return strings.HasPrefix(rel, d) }) {
+		return "", fmt.Errorf("program %s is not under C:\\Program Files or C:\\Program Files (x86), the folders only administrators can write: %w", quoteShort(prog), errNotPlain)
+	}
+	return canon, nil
 }
 
 // msiProductCode returns the product code an msiexec command line acts
-// on ("/I{…}", "/X{…}", "/x {…}"), or "".
+// on ("/I{…}", "/X{…}", "/x {…}"), or "" when it names none, or more
+// than one ("/I{A} /x{B}": which one msiexec acts on is not plain).
 func msiProductCode(argv []string) string {
+	code := ""
 	for i, a := range argv[1:] {
+		var c string
 		switch {
 		case len(a) > 2 && (a[0] == '/' || a[0] == '-') && strings.ContainsAny(a[1:2], "IiXx") && isProductCode(a[2:]):
-			return strings.ToUpper(a[2:])
+			c = strings.ToUpper(a[2:])
 		case len(a) == 2 && (a[0] == '/' || a[0] == '-') && strings.ContainsAny(a[1:2], "IiXx") && i+2 < len(argv) && isProductCode(argv[i+2]):
-			return strings.ToUpper(argv[i+2])
+			c = strings.ToUpper(argv[i+2])
+		default:
+			continue
 		}
+		if code != "" && code != c {
+			return ""
+		}
+		code = c
 	}
-	return ""
+	return code
 }
 
 func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }

@@ -54,8 +54,8 @@ func TestQuoteWindowsRoundTrip(t *testing.T) {
 }
 
 func TestQuotePOSIX(t *testing.T) {
-	got := QuotePOSIX([]string{"apt-get", "purge", "-y", "kesl", "/Library/Application Support/x", "it's", ""})
-	want := `apt-get purge -y kesl '/Library/Application Support/x' 'it'\''s' ''`
+	got := QuotePOSIX([]string{"apt-get", "purge", "-y", "kesl", "/Library/Application Support/x", "it's", "", "a{b,c}"})
+	want := `apt-get purge -y kesl '/Library/Application Support/x' 'it'\''s' '' 'a{b,c}'`
 	if got != want {
 		t.Fatalf("QuotePOSIX = %s, want %s", got, want)
 	}
@@ -73,7 +73,8 @@ func TestParseUninstall(t *testing.T) {
 	}{
 		{"msi", `MsiExec.exe /X{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}`, []string{"MsiExec.exe", "/X{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}"}, ""},
 		{"quoted_exe_with_args", `"C:\Program Files\Hearthward\uninstall.exe" /S`, []string{`C:\Program Files\Hearthward\uninstall.exe`, "/S"}, ""},
-		{"quoted_argument", `"C:\P\u.exe" /log "C:\a b\c.log"`, []string{`C:\P\u.exe`, "/log", `C:\a b\c.log`}, ""},
+		{"quoted_argument", `"C:\Program Files\K\u.exe" /log "C:\a b\c.log"`, []string{`C:\Program Files\K\u.exe`, "/log", `C:\a b\c.log`}, ""},
+		{"x86_slashes_canonical", `"c:/Program Files (x86)/K/u.exe" /S`, []string{`C:\Program Files (x86)\K\u.exe`, "/S"}, ""},
 		{"ampersand_del", `"C:\P\u.exe" & del /q C:\Windows\*`, nil, `"&"`},
 		{"ampersand_inside_quotes", `"C:\P & Q\u.exe" /S`, nil, `"&"`},
 		{"pipe", `C:\P\u.exe | more`, nil, `"|"`},
@@ -86,9 +87,29 @@ func TestParseUninstall(t *testing.T) {
 		{"relative_program", `uninstall.exe /S`, nil, "not an absolute local path"},
 		{"unc_program", `\\server\share\u.exe`, nil, "network share"},
 		{"batch_file", `C:\P\remove.bat`, nil, "not an .exe"},
-		{"user_profile", `"C:\Users\Public\AppData\Local\Programs\X\uninstall.exe"`, nil, "folder users can write"},
-		{"windows_temp", `C:\Windows\Temp\u.exe`, nil, "folder users can write"},
+		{"program_files_batch", `"C:\Program Files\K\remove.cmd"`, nil, "not an .exe"},
+		{"program_files_msi", `"C:\Program Files\K\remove.msi"`, nil, "not an .exe"},
+		{"user_profile", `"C:\Users\Public\AppData\Local\Programs\X\uninstall.exe"`, nil, "not under C:\\Program Files"},
+		{"windows_temp", `C:\Windows\Temp\u.exe`, nil, "not under C:\\Program Files"},
 		{"dotdot", `C:\P\..\Windows\u.exe`, nil, "not a plain path"},
+		{"slash_dotdot", `C:\Windows/../Users/Public/evil.exe`, nil, "not a plain path"},
+		{"backslash_dotdot_slash", `C:\Windows\../Users/Public/evil.exe`, nil, "not a plain path"},
+		{"dot", `"C:\Program Files\.\K\u.exe"`, nil, "not a plain path"},
+		{"double_separator", `"C:\Program Files\\K\u.exe"`, nil, "not a plain path"},
+		{"trailing_dot", `C:\Users.\Public\evil.exe`, nil, "dot or space"},
+		{"trailing_space", `"C:\Users \Public\evil.exe"`, nil, "dot or space"},
+		{"trailing_dot_exe", `"C:\Program Files\K\u.exe."`, nil, "dot or space"},
+		{"short_name", `C:\PROGRA~1\K\u.exe`, nil, "short name"},
+		{"stream", `"C:\Program Files\K\u.exe:x.exe"`, nil, "stream"},
+		{"documents_and_settings", `"C:\Documents and Settings\Public\evil.exe"`, nil, "not under C:\\Program Files"},
+		{"programdata", `"C:\ProgramData\Package Cache\x\setup.exe" /uninstall`, nil, "not under C:\\Program Files"},
+		{"drive_root_folder", `C:\Tools\x.exe`, nil, "not under C:\\Program Files"},
+		{"program_files_prefix", `"C:\Program Files Evil\x.exe"`, nil, "not under C:\\Program Files"},
+		{"other_drive", `"D:\Program Files\K\u.exe"`, nil, "not under C:\\Program Files"},
+		{"wmic", `C:\Windows\System32\wbem\WMIC.exe process call create calc.exe`, nil, "command interpreter"},
+		{"reg", `C:\Windows\System32\reg.exe delete HKLM\SOFTWARE\X /f`, nil, "command interpreter"},
+		{"msbuild", `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\MSBuild.exe C:\x.proj`, nil, "command interpreter"},
+		{"powershell_ise", `C:\Windows\System32\WindowsPowerShell\v1.0\powershell_ise.exe -File C:\x.ps1`, nil, "command interpreter"},
 		{"huge", `C:\P\u.exe ` + strings.Repeat("A", 600), nil, "cut short"},
 		{"clipped_by_scanner", `"C:\Program Files (x86)\Kaspersky Lab\Kaspersky Total Securi...`, nil, "cut short"},
 		{"empty", "  ", nil, "empty"},
@@ -119,6 +140,8 @@ func TestMSIProductCode(t *testing.T) {
 		{`msiexec /i package.msi`, ""},
 		{`msiexec /x {2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B`, ""},
 		{`msiexec /x{ZZZZBEDA-E0D7-4DAF-A224-50D2E0B12F5B}`, ""},
+		{`msiexec /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54} /x{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}`, ""},
+		{`msiexec /x {2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B} /I{2924beda-e0d7-4daf-a224-50d2e0b12f5b}`, "{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}"},
 	} {
 		if got := msiProductCode(SplitWindows(tc.in)); got != tc.want {
 			t.Errorf("msiProductCode(%q) = %q, want %q", tc.in, got, tc.want)

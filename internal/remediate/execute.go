@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/avscout/avscout/internal/report"
@@ -22,6 +23,9 @@ const (
 	OutcomeDone    = "done"
 	OutcomeSkipped = "skipped" // the evidence it came from is gone already
 	OutcomeFailed  = "failed"
+	// OutcomeFailedHarmless is a step that failed but may (its plan
+	// says so): the run goes on.
+	OutcomeFailedHarmless = "failed-harmless"
 )
 
 // StepResult is what became of one step.
@@ -35,6 +39,9 @@ type StepResult struct {
 	Err    string `json:"error,omitempty"`
 	// Verdict is that of the scan after the step.
 	Verdict string `json:"verdict,omitempty"`
+	// RestartNeeded is true when the step is done but Windows must
+	// restart to finish it (msiexec exited 3010 or 1641).
+	RestartNeeded bool `json:"restart_needed,omitempty"`
 }
 
 // Result is what an execution did, and the host's report at its end.
@@ -43,6 +50,9 @@ type Result struct {
 	Report *report.Report `json:"report"`
 	// Failed is the first step that failed; execution stopped there.
 	Failed *StepResult `json:"failed,omitempty"`
+	// RestartNeeded is true when a step asked for a restart to finish:
+	// the host may still show the product until it restarts.
+	RestartNeeded bool `json:"restart_needed,omitempty"`
 }
 
 // ExecOptions configure [Execute].
@@ -57,6 +67,22 @@ type ExecOptions struct {
 	// uninstall program an earlier step deleted (one product's uninstall
 	// script removing its siblings' tree) is skipped, not run.
 	Exists func(targetPath string) (exists, known bool)
+	// CheckProgram, when set, is asked right before an uninstall
+	// entry's own program runs whether it is safe to run as
+	// administrator ([ProgramCheck] on Windows: the file is there, and
+	// only SYSTEM, Administrators and TrustedInstaller can change it); a
+	// step it refuses fails without running.
+	CheckProgram func(program string) error
+	// PrepareLogDir, when set, is given the folder an msiexec step
+	// writes its log in, right before the step runs: [PrepareLogDir] on
+	// Windows makes it private to SYSTEM and Administrators, or refuses
+	// one that is not; a step it refuses fails without running.
+	PrepareLogDir func(dir string) error
+	// Unattended is true when no one is there to answer an uninstaller's
+	// questions (--yes, or no terminal: an MDM run in session 0, where
+	// its window is invisible): a step marked Interactive fails without
+	// running, rather than wait until its time-out.
+	Unattended bool
 }
 
 // ErrNotPlanned is returned when ExecOptions.Product names no product of
@@ -95,15 +121,41 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 				continue
 			}
 			tell(opts.Progress, sr)
-			out, err := opts.Run(ctx, s.Argv)
+			var out []byte
+			var err error
+			if s.Interactive && opts.Unattended {
+				err = errors.New("not run: this uninstaller has no quiet form and may wait for answers no one can give in an unattended run; run it at the console (remediate --execute without --yes), or remove the product by hand")
+			}
+			if err == nil {
+				err = checkProgram(s, opts.CheckProgram)
+			}
+			if err == nil {
+				err = prepareLog(s, opts.PrepareLogDir)
+			}
+			if err == nil {
+				out, err = opts.Run(ctx, s.Argv)
+			}
 			sr.Output = tail(out, 16<<10)
-			if err != nil {
-				sr.Outcome, sr.Err = OutcomeFailed, err.Error()
-			} else {
+			switch {
+			case err == nil:
 				sr.Outcome = OutcomeDone
+			case restartPending(s, err):
+				sr.Outcome, sr.RestartNeeded = OutcomeDone, true
+				res.RestartNeeded = true
+			case s.MayFail:
+				sr.Outcome, sr.Err = OutcomeFailedHarmless, err.Error()
+			default:
+				sr.Outcome, sr.Err = OutcomeFailed, err.Error()
 			}
 			r, serr := opts.Scan(ctx)
 			if serr != nil {
+				// The step's own outcome (and a failure's output) is
+				// still told before the scan's error.
+				res.Steps = append(res.Steps, sr)
+				tell(opts.Progress, sr)
+				if sr.Outcome == OutcomeFailed {
+					res.Failed = &res.Steps[len(res.Steps)-1]
+				}
 				return res, fmt.Errorf("scan after %s: %w", s.Action, serr)
 			}
 			last = r
@@ -125,6 +177,58 @@ func Execute(ctx context.Context, p *Plan, opts ExecOptions) (*Result, error) {
 	return res, nil
 }
 
+// Windows Installer's exit codes for a success that needs a restart:
+// ERROR_SUCCESS_REBOOT_REQUIRED, and ERROR_SUCCESS_REBOOT_INITIATED
+// (https://learn.microsoft.com/en-us/windows/win32/msi/error-codes).
+const (
+	msiRebootRequired  = 3010
+	msiRebootInitiated = 1641
+)
+
+// restartPending reports whether err, the failure of step s, is msiexec
+// saying it succeeded but a restart must finish the job: a product with
+// drivers (KES) says so, and the run goes on to the next step.
+func restartPending(s Step, err error) bool {
+	if s.Action != ActionMSI {
+		return false
+	}
+	var ec interface{ ExitCode() int }
+	if !errors.As(err, &ec) {
+		return false
+	}
+	code := ec.ExitCode()
+	return code == msiRebootRequired || code == msiRebootInitiated
+}
+
+// checkProgram asks check whether the program of step s, an uninstall
+// entry's own, may run.
+func checkProgram(s Step, check func(string) error) error {
+	if check == nil || s.Action != ActionUninstall || len(s.Argv) == 0 {
+		return nil
+	}
+	if err := check(s.Argv[0]); err != nil {
+		return fmt.Errorf("not run: %w", err)
+	}
+	return nil
+}
+
+// prepareLog gives prepare the folder of the verbose log an msiexec
+// step writes ("/l*v PATH").
+func prepareLog(s Step, prepare func(string) error) error {
+	if prepare == nil || s.Action != ActionMSI {
+		return nil
+	}
+	i := slices.Index(s.Argv, "/l*v")
+	if i < 0 || i+1 >= len(s.Argv) {
+		return nil
+	}
+	log := s.Argv[i+1]
+	if err := prepare(log[:max(strings.LastIndexByte(log, '\\'), 0)]); err != nil {
+		return fmt.Errorf("not run: %w", err)
+	}
+	return nil
+}
+
 // gone reports whether what step s acts on is gone already: the
 // evidence it was derived from is not in the last scan, or the uninstall
 // program it runs is no longer on the disk.
@@ -133,7 +237,30 @@ func gone(s Step, id string, last *report.Report, exists func(string) (bool, boo
 		ok, known := exists(s.Argv[0])
 		return known && !ok
 	}
-	return last != nil && s.From != "catalog" && !evidenceAt(last, id, s.From)
+	return last != nil && s.From != "catalog" && readFully(last, s.Action) && !evidenceAt(last, id, s.From)
+}
+
+// readFully reports whether the sources a step of action is derived
+// from all read the host in full in r: evidence missing from a source
+// that failed or timed out is not evidence gone.
+func readFully(r *report.Report, action string) bool {
+	var names []string
+	switch action {
+	case ActionMSI, ActionUninstall:
+		names = []string{"uninstall"}
+	case ActionPackages:
+		names = []string{"dpkg", "rpm", "pacman", "apk"}
+	case ActionBootout:
+		names = []string{"launchd"}
+	case ActionForgetReceipt:
+		names = []string{"receipts"}
+	}
+	for _, src := range r.Sources {
+		if slices.Contains(names, src.Name) && src.Status != report.StatusOK && src.Status != report.StatusUnavailable {
+			return false
+		}
+	}
+	return true
 }
 
 // tell passes sr to the progress function, when there is one.

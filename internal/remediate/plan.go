@@ -18,13 +18,16 @@ package remediate
 
 import (
 	"cmp"
+	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/report"
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Actions of a step.
@@ -45,9 +48,15 @@ type Plan struct {
 	// Products are in the order to remove them: a product the catalog
 	// marks Last (Network Agent) after every other.
 	Products []ProductPlan `json:"products"`
+	// Afterwards are the leftovers the products share (their vendor's
+	// common folders and keys): deleted once, after the last product —
+	// Network Agent among them — is removed, since until then another
+	// product may still use them.
+	Afterwards []Leftover `json:"afterwards,omitempty"`
 	// Protection says whether another antivirus will protect the host
-	// once the products are removed; empty when nothing is to be removed.
-	Protection Protection `json:"protection"`
+	// once the products are removed; nil (absent) when nothing is to be
+	// removed, rather than a "protected": false that reads as a warning.
+	Protection *Protection `json:"protection,omitempty"`
 	// Sources are the catalog's references for every citation key in
 	// the plan.
 	Sources map[string]string `json:"sources,omitempty"`
@@ -65,8 +74,8 @@ type ProductPlan struct {
 	Last      bool       `json:"last,omitempty"`
 	Steps     []Step     `json:"steps"`
 	Obstacles []Obstacle `json:"obstacles,omitempty"`
-	// Leftovers are folders, files and registry keys to delete once the
-	// steps have run.
+	// Leftovers are folders, files and registry keys of this product
+	// alone to delete once the steps have run.
 	Leftovers []Leftover `json:"leftovers,omitempty"`
 	// Rejected is evidence that held a command the plan will not run,
 	// and why.
@@ -88,6 +97,14 @@ type Step struct {
 	// filled in.
 	Properties []string `json:"properties_if_protected,omitempty"`
 	Note       string   `json:"note,omitempty"`
+	// MayFail is true for a step whose failure is expected and harmless
+	// (unloading a job the uninstaller already unloaded): the run goes
+	// on past it.
+	MayFail bool `json:"may_fail,omitempty"`
+	// Interactive is true for an uninstall program with no recorded
+	// quiet form: it may show a window and wait for answers, so an
+	// unattended run does not start it.
+	Interactive bool `json:"interactive,omitempty"`
 }
 
 // Obstacle is a catalogued obstacle to removing a product.
@@ -126,6 +143,13 @@ type Protection struct {
 	Fallback *catalog.Fallback `json:"fallback,omitempty"`
 }
 
+// DefaultLogDir is where msiexec writes its verbose logs: a folder of
+// the agent's own, private to SYSTEM and Administrators — not a shared
+// temporary folder, where a user could create the log file (to read
+// what SYSTEM writes) or a folder of that name (to make msiexec fail)
+// before the step runs.
+const DefaultLogDir = `C:\ProgramData\avscout\remediate`
+
 // Options tune planning.
 type Options struct {
 	// Exists reports whether an absolute path on the target exists;
@@ -133,7 +157,9 @@ type Options struct {
 	// catalogued path is then "unknown".
 	Exists func(targetPath string) (exists, known bool)
 	// LogDir is the folder (an absolute target path) msiexec writes its
-	// verbose log in; "C:\Windows\Temp" when empty.
+	// verbose log in; [DefaultLogDir] when empty. Execution makes it, or
+	// checks it, private to SYSTEM and Administrators before the step
+	// runs (see [ExecOptions.PrepareLogDir]).
 	LogDir string
 }
 
@@ -147,12 +173,24 @@ func New(r *report.Report, c *catalog.Catalog, opts Options) *Plan {
 			continue // never: only what the policy restricts is removed
 		}
 		rm, ok := c.RemovalOf(prod.ID, string(targetOS))
+		shared, _ := c.SharedRemovalOf(prod.ID, string(targetOS))
 		if !ok {
 			// A build the catalog does not hold (a white-label found
-			// through its technology): its technology vendor's data.
+			// through its technology): its technology vendor's data,
+			// all of it shared.
 			rm, _ = c.VendorRemoval(cmp.Or(prod.Technology, prod.Vendor), string(targetOS))
+			shared = rm
 		}
-		pp := planProduct(prod, rm, c, targetOS, opts)
+		pp := planProduct(prod, rm, shared, c, targetOS, opts)
+		for _, l := range leftovers(prod, shared, opts) {
+			i := slices.IndexFunc(p.Afterwards, func(a Leftover) bool { return a.Kind == l.Kind && strings.EqualFold(a.Path, l.Path) })
+			switch {
+			case i < 0:
+				p.Afterwards = append(p.Afterwards, l)
+			case l.Present == "yes":
+				p.Afterwards[i].Present = "yes"
+			}
+		}
 		for _, k := range rm.Sources {
 			cited[k] = true
 		}
@@ -173,7 +211,8 @@ func New(r *report.Report, c *catalog.Catalog, opts Options) *Plan {
 		return -1
 	})
 	if len(p.Products) > 0 {
-		p.Protection = protection(r, c, targetOS, cited)
+		pr := protection(r, c, targetOS, cited)
+		p.Protection = &pr
 	}
 	if len(cited) > 0 {
 		p.Sources = map[string]string{}
@@ -184,7 +223,7 @@ func New(r *report.Report, c *catalog.Catalog, opts Options) *Plan {
 	return p
 }
 
-func planProduct(prod report.Product, rm catalog.Removal, c *catalog.Catalog, targetOS host.OS, opts Options) ProductPlan {
+func planProduct(prod report.Product, rm, shared catalog.Removal, c *catalog.Catalog, targetOS host.OS, opts Options) ProductPlan {
 	pp := ProductPlan{ID: prod.ID, Name: prod.Name, Vendor: prod.Vendor, Version: prod.Version, State: prod.State,
 		Last: rm.Last, Steps: []Step{}}
 	var props []string
@@ -205,7 +244,12 @@ func planProduct(prod report.Product, rm catalog.Removal, c *catalog.Catalog, ta
 	case host.Darwin:
 		planDarwin(&pp, prod, rm, opts)
 	}
-	pp.Leftovers = leftovers(prod, rm, opts)
+	// The product's own leftovers; those it shares go in the plan's
+	// Afterwards.
+	own := rm
+	own.Leftovers = slices.DeleteFunc(slices.Clone(rm.Leftovers), func(l string) bool { return slices.Contains(shared.Leftovers, l) })
+	own.LeftoverKeys = slices.DeleteFunc(slices.Clone(rm.LeftoverKeys), func(k string) bool { return slices.Contains(shared.LeftoverKeys, k) })
+	pp.Leftovers = leftovers(prod, own, opts)
 	if len(pp.Steps) == 0 && prod.State != report.StateLeftover {
 		pp.Manual = "no removal command could be derived from the evidence"
 		if tool := toolOf(pp.Obstacles); tool != "" {
@@ -221,31 +265,30 @@ func planProduct(prod report.Product, rm catalog.Removal, c *catalog.Catalog, ta
 // msiexec /x for a Windows Installer product, else the entry's own
 // uninstall command when it is a plain program invocation.
 func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Options) {
-	logDir := cmp.Or(opts.LogDir, `C:\Windows\Temp`)
+	logDir := cmp.Or(opts.LogDir, DefaultLogDir)
 	seen := map[string]bool{}
 	for _, e := range prod.Evidence {
 		if e.Source != "uninstall" || e.Kind != "app" {
 			continue
 		}
+		// The commands come from their own fields, never out of the
+		// display text (which holds a name and publisher the vendor, or
+		// anyone who can write the entry, chose).
+		if e.UninstallCommand == "" {
+			continue // an entry without an uninstall command
+		}
 		if strings.HasPrefix(strings.ToUpper(e.Location), `HKU\`) {
 			// A user's own hive: whoever logs on as that user can write
 			// it, so its command is not run with the rights of the
 			// administrator who runs the plan.
-			if _, ok, _ := uninstallString(e.Value); ok {
-				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
-					Reason: "a per-user uninstall entry, which that user can write: run its uninstaller in the user's own session, not as administrator"})
-			}
+			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
+				Reason: "a per-user uninstall entry, which that user can write: run its uninstaller in the user's own session, not as administrator"})
 			continue
 		}
-		cmd, ok, err := uninstallString(e.Value)
-		if err != nil {
-			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: err.Error()})
-			continue
+		argv, err := parseUninstall(e.UninstallCommand)
+		if err == nil && !isMSI(argv) {
+			err = onDisk(argv[0], opts)
 		}
-		if !ok {
-			continue // an entry without an uninstall command
-		}
-		argv, err := parseUninstall(cmd)
 		if err != nil {
 			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "uninstall command " + err.Error()})
 			continue
@@ -274,14 +317,12 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 			})
 			continue
 		}
-		note := "the entry's own uninstall command; it may ask questions (no quiet form is recorded)"
+		note := "the entry's own uninstall command; it may ask questions (no quiet form is recorded): run it at the console, not unattended"
+		quiet := false
 		// The entry's quiet form (QuietUninstallString) runs unattended:
 		// preferred when it passes the same checks, else the uninstall
 		// command is used and the plan says why.
-		switch q, ok, err := quietUninstallString(e.Value); {
-		case err != nil:
-			pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "quiet uninstall command: " + err.Error() + "; its uninstall command is used instead"})
-		case ok:
+		if q := e.QuietUninstallCommand; q != "" {
 			qargv, err := parseUninstall(q)
 			switch {
 			case err != nil:
@@ -290,7 +331,12 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
 					Reason: "quiet uninstall command runs msiexec, its uninstall command does not: not run; its uninstall command is used instead"})
 			default:
+				if err := onDisk(qargv[0], opts); err != nil {
+					pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location, Reason: "quiet uninstall command " + err.Error() + "; its uninstall command is used instead"})
+					break
+				}
 				argv = qargv
+				quiet = true
 				note = "the entry's quiet uninstall command (QuietUninstallString)"
 			}
 		}
@@ -299,43 +345,21 @@ func planWindows(pp *ProductPlan, prod report.Product, props []string, opts Opti
 			continue
 		}
 		seen[id] = true
-		pp.Steps = append(pp.Steps, Step{Action: ActionUninstall, Argv: argv, From: e.Location, Note: note})
+		pp.Steps = append(pp.Steps, Step{Action: ActionUninstall, Argv: argv, From: e.Location, Note: note, Interactive: !quiet})
 	}
 }
 
-// uninstallString takes the uninstall command out of the evidence value
-// the uninstall source writes ("Name 1.0 (Publisher), installed …,
-// uninstall: COMMAND"). ok is false when the entry has none; an error
-// when the value is ambiguous (the marker twice: a display name or
-// publisher that imitates it).
-func uninstallString(value string) (cmd string, ok bool, err error) {
-	const marker = ", uninstall: "
-	i := strings.Index(value, marker)
-	if i < 0 {
-		return "", false, nil
+// onDisk says why program prog (a canonical target path) is not run,
+// when the target is known not to hold it: a user may plant a program
+// where an administrator's uninstall entry points at a missing one.
+func onDisk(prog string, opts Options) error {
+	if opts.Exists == nil {
+		return nil
 	}
-	if strings.LastIndex(value, marker) != i {
-		return "", false, errAmbiguous
+	if exists, known := opts.Exists(prog); known && !exists {
+		return fmt.Errorf("program %s is not on the disk: %w", quoteShort(prog), errNotPlain)
 	}
-	return value[i+len(marker):], true, nil
-}
-
-// quietUninstallString takes the quiet uninstall command out of the
-// evidence value, where the uninstall source writes it just before the
-// uninstall command ("…, quiet uninstall: Q, uninstall: U"). ok is false
-// when the entry has none; an error when the value is ambiguous (the
-// marker twice, or not followed by the one uninstall command).
-func quietUninstallString(value string) (cmd string, ok bool, err error) {
-	const marker = ", quiet uninstall: "
-	i := strings.Index(value, marker)
-	if i < 0 {
-		return "", false, nil
-	}
-	j := strings.Index(value, ", uninstall: ")
-	if strings.LastIndex(value, marker) != i || j < i+len(marker) {
-		return "", false, errAmbiguous
-	}
-	return value[i+len(marker) : j], true, nil
+	return nil
 }
 
 func isMSI(argv []string) bool {
@@ -344,27 +368,35 @@ func isMSI(argv []string) bool {
 	return base == "msiexec" || base == "msiexec.exe"
 }
 
-// packageCommand is the command that removes (purging their
-// configuration where the tool can) pkgs of the package database the
-// evidence source reads; nil for a source that is no package database.
-// exists says whether a target path exists: the friendlier front end
-// (apt-get, dnf) is used when it is there.
-func packageCommand(source string, pkgs []string, exists func(string) bool) []string {
+// packageCommand is the command that removes pkgs of the package
+// database the evidence source reads, purging their configuration where
+// the tool can; nil for a source that is no package database. It is the
+// low-level tool, which fails when another package depends on one of
+// pkgs, rather than a front end (apt-get purge, dnf remove) that would
+// remove the dependents too — packages that are not restricted — or
+// packages it deems unneeded. The tool is named by its absolute path
+// (the plan runs as root; no PATH lookup): the first of its usual
+// places that exists on the target, the first when nothing can be told.
+func packageCommand(source string, pkgs []string, exists func(string) (bool, bool)) []string {
+	tool := func(paths ...string) string {
+		for _, p := range paths {
+			if ok, known := exists(p); ok || !known {
+				return p
+			}
+		}
+		return paths[0]
+	}
 	switch source {
 	case "dpkg":
-		if exists("/usr/bin/apt-get") {
-			return append([]string{"apt-get", "purge", "-y"}, pkgs...)
-		}
-		return append([]string{"dpkg", "--purge"}, pkgs...)
+		return append([]string{tool("/usr/bin/dpkg", "/bin/dpkg"), "--purge"}, pkgs...)
 	case "rpm":
-		if exists("/usr/bin/dnf") {
-			return append([]string{"dnf", "remove", "-y"}, pkgs...)
-		}
-		return append([]string{"rpm", "-e"}, pkgs...)
+		return append([]string{tool("/usr/bin/rpm", "/bin/rpm"), "-e"}, pkgs...)
 	case "pacman":
-		return append([]string{"pacman", "-R", "--noconfirm"}, pkgs...)
+		// -n: and the configuration files pacman kept (.pacsave); no
+		// -s or -c, so nothing else is removed.
+		return append([]string{tool("/usr/bin/pacman"), "-Rn", "--noconfirm"}, pkgs...)
 	case "apk":
-		return append([]string{"apk", "del"}, pkgs...)
+		return append([]string{tool("/sbin/apk", "/usr/sbin/apk", "/usr/bin/apk"), "del"}, pkgs...)
 	}
 	return nil
 }
@@ -402,17 +434,20 @@ func planLinux(pp *ProductPlan, prod report.Product, opts Options) {
 			bySource[e.Source] = append(bySource[e.Source], name)
 		}
 	}
-	exists := func(p string) bool {
+	exists := func(p string) (bool, bool) {
 		if opts.Exists == nil {
-			return true // the usual front end, when nothing can be checked
+			return false, false
 		}
-		ok, _ := opts.Exists(p)
-		return ok
+		return opts.Exists(p)
 	}
 	for _, src := range order {
 		pkgs := bySource[src]
 		slices.Sort(pkgs)
-		pp.Steps = append(pp.Steps, Step{Action: ActionPackages, Argv: packageCommand(src, pkgs, exists), From: from[src]})
+		s := Step{Action: ActionPackages, Argv: packageCommand(src, pkgs, exists), From: from[src]}
+		if src == "apk" {
+			s.Note = "apk del also removes the dependencies nothing else needs"
+		}
+		pp.Steps = append(pp.Steps, s)
 	}
 }
 
@@ -447,7 +482,7 @@ func planDarwin(pp *ProductPlan, prod report.Product, rm catalog.Removal, opts O
 			switch {
 			case strings.EqualFold(dir, "Library/LaunchDaemons") || strings.EqualFold(dir, "System/Library/LaunchDaemons"):
 				pp.Steps = append(pp.Steps, Step{Action: ActionBootout, Argv: []string{"launchctl", "bootout", "system/" + label}, From: e.Location,
-					Note: "fails harmlessly when the uninstaller already unloaded it"})
+					Note: "fails harmlessly when the uninstaller already unloaded it", MayFail: true})
 			default:
 				pp.Rejected = append(pp.Rejected, Rejected{Evidence: e.Location,
 					Reason: "per-user launchd agent " + label + ": unload it in each user's session (launchctl bootout gui/<uid>/" + label + ")"})
@@ -460,6 +495,18 @@ func planDarwin(pp *ProductPlan, prod report.Product, rm catalog.Removal, opts O
 			}
 			pp.Steps = append(pp.Steps, Step{Action: ActionForgetReceipt, Argv: []string{"pkgutil", "--forget", id}, From: e.Location})
 		}
+	}
+	// A receipt is forgotten only after an uninstaller runs: forgetting
+	// the record of software still on the disk would hide it.
+	if !slices.ContainsFunc(pp.Steps, func(s Step) bool { return s.Action == ActionUninstaller }) {
+		pp.Steps = slices.DeleteFunc(pp.Steps, func(s Step) bool {
+			if s.Action == ActionForgetReceipt {
+				pp.Rejected = append(pp.Rejected, Rejected{Evidence: s.From,
+					Reason: "receipt " + s.Argv[len(s.Argv)-1] + " kept: no uninstaller is planned, and the receipt is the record of what is still on the disk"})
+				return true
+			}
+			return false
+		})
 	}
 	// Receipts go after the uninstall and the jobs.
 	slices.SortStableFunc(pp.Steps, func(a, b Step) int {
@@ -544,17 +591,30 @@ func protective(category string) bool {
 
 func protection(r *report.Report, c *catalog.Catalog, targetOS host.OS, cited map[string]bool) Protection {
 	var pr Protection
+	f, hasFallback := c.Fallbacks[string(targetOS)]
+	onlyFallback := true
 	for _, p := range r.Products {
 		if !p.Restricted && p.State == report.StateActive && protective(p.Category) && !slices.Contains(pr.By, p.Name) {
 			pr.By = append(pr.By, p.Name)
+			onlyFallback = onlyFallback && hasFallback && f.Product != "" && p.ID == f.Product
 		}
 	}
 	if len(pr.By) > 0 {
 		pr.Protected = true
+		if onlyFallback {
+			// The OS's own antivirus runs, but may be passive: beside
+			// another antivirus it is, and a server with
+			// ForceDefenderPassiveMode keeps it so after the removal.
+			pr.Warning = "only " + f.Name + " will protect this host, and running is not active: it may be in passive mode (beside the restricted product, or by policy on a server); check it is in active mode after the removal"
+			pr.Fallback = &f
+			for _, k := range f.Sources {
+				cited[k] = true
+			}
+		}
 		return pr
 	}
 	pr.Warning = "no other active antivirus will protect this host once the restricted products are removed"
-	if f, ok := c.Fallbacks[string(targetOS)]; ok {
+	if hasFallback {
 		pr.Fallback = &f
 		pr.Warning += "; the OS's own: " + f.Name
 		for _, k := range f.Sources {
@@ -604,10 +664,8 @@ func toolOf(obs []Obstacle) string {
 	return ""
 }
 
-// quoteShort quotes s for a message, cut to 80 bytes.
+// quoteShort quotes s for a message, Go-style (control characters and
+// invalid UTF-8 escaped), cut to about 80 bytes at a rune boundary.
 func quoteShort(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "..."
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(`"`+s+`"`, "\n", `\n`), "\r", `\r`)
+	return strconv.Quote(text.Clip(s, 80))
 }

@@ -23,8 +23,15 @@ func restricted(id, name, state string, ev ...report.Evidence) report.Product {
 		Restricted: true, Evidence: ev}
 }
 
-func uninstallEv(key, value string) report.Evidence {
-	return report.Evidence{Source: "uninstall", Kind: "app", Value: value,
+// uninstallEv is the evidence of an uninstall entry as the uninstall
+// source writes it: display text, and the command in its own field.
+func uninstallEv(key, display, cmd string) report.Evidence {
+	return uninstallQuietEv(key, display, "", cmd)
+}
+
+func uninstallQuietEv(key, display, quiet, cmd string) report.Evidence {
+	return report.Evidence{Source: "uninstall", Kind: "app", Value: display + ", uninstall: " + cmd,
+		UninstallCommand: cmd, QuietUninstallCommand: quiet,
 		Location: `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\` + key}
 }
 
@@ -40,20 +47,61 @@ func TestPlanRejectsHostileEvidence(t *testing.T) {
 		reason  string // in a rejection
 	}{
 		{"uninstall_ampersand", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
-			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab), uninstall: "C:\P\u.exe" & del /q C:\*`)), `holds "&"`},
-		{"uninstall_marker_twice", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
-			uninstallEv("AVP21.3", `Evil, uninstall: C:\x\a.exe (AO Kaspersky Lab), uninstall: "C:\P\u.exe"`)), "ambiguous"},
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `"C:\Program Files\K\u.exe" & del /q C:\*`)), `holds "&"`},
 		{"uninstall_huge_clipped", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
-			uninstallEv("AVP21.3", `KTS, uninstall: "C:\P\u.exe" `+strings.Repeat("/x ", 200)+"...")), "cut short"},
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `"C:\Program Files\K\u.exe" `+strings.Repeat("/x ", 200)+"...")), "cut short"},
 		{"uninstall_cmd", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
-			uninstallEv("AVP21.3", `KTS, uninstall: C:\Windows\System32\cmd.exe /c C:\P\u.exe`)), "command interpreter"},
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Windows\System32\cmd.exe /c C:\P\u.exe`)), "command interpreter"},
+		{"slash_dotdot", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Windows/../Users/Public/evil.exe`)), "not a plain path"},
+		{"backslash_dotdot_slash", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Windows\../Users/Public/evil.exe`)), "not a plain path"},
+		{"program_files_dotdot", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `"C:\Program Files\..\Users\Public\evil.exe"`)), "not a plain path"},
+		{"trailing_dot", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Users.\Public\evil.exe`)), "dot or space"},
+		{"trailing_space", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `"C:\Users \Public\evil.exe"`)), "dot or space"},
+		{"program_files_trailing_dot", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `"C:\Program Files.\K\u.exe"`)), "dot or space"},
+		{"short_name", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\PROGRA~1\K\u.exe`)), "short name"},
+		{"stream", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `"C:\Program Files\K\u.exe:evil.exe"`)), "stream"},
+		{"documents_and_settings", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `"C:\Documents and Settings\Public\evil.exe"`)), "not under C:\\Program Files"},
+		{"users_public", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Users\Public\evil.exe`)), "not under C:\\Program Files"},
+		{"programdata", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `"C:\ProgramData\Kaspersky Lab\u.exe"`)), "not under C:\\Program Files"},
+		{"new_root_folder", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Tools\x.exe`)), "not under C:\\Program Files"},
+		{"other_drive", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `"D:\Program Files\K\u.exe"`)), "not under C:\\Program Files"},
+		{"windows_folder", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Windows\u.exe`)), "not under C:\\Program Files"},
+		{"wmic", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Windows\System32\wbem\WMIC.exe process call create calc.exe`)), "command interpreter"},
+		{"reg_delete", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Windows\System32\reg.exe delete HKLM\SOFTWARE\X /f`)), "command interpreter"},
+		{"msbuild", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\MSBuild.exe C:\x.proj`)), "command interpreter"},
+		{"powershell_ise", "windows", restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+			uninstallEv("AVP21.3", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)`, `C:\Windows\System32\WindowsPowerShell\v1.0\powershell_ise.exe -File C:\x.ps1`)), "command interpreter"},
 		{"msi_without_code", "windows", restricted("kaspersky-endpoint-security-windows", "KES", report.StateInstalled,
-			uninstallEv("KES", `KES, uninstall: MsiExec.exe /I C:\x.msi`)), "without a product code"},
+			uninstallEv("KES", "KES", `MsiExec.exe /I C:\x.msi`)), "without a product code"},
 		{"per_user_entry", "windows", restricted("kaspersky-vpn-secure-connection", "Kaspersky VPN", report.StateInstalled,
 			report.Evidence{Source: "uninstall", Kind: "app", Location: `HKU\S-1-5-21-0-0-0-1000\Software\Microsoft\Windows\CurrentVersion\Uninstall\KasperskyVPN`,
-				Value: `Kaspersky VPN Secure Connection (AO Kaspersky Lab), uninstall: "C:\Program Files\Kaspersky Lab\VPN\uninstall.exe"`}), "per-user uninstall entry"},
+				Value:            `Kaspersky VPN Secure Connection (AO Kaspersky Lab), uninstall: "C:\Program Files\Kaspersky Lab\VPN\uninstall.exe"`,
+				UninstallCommand: `"C:\Program Files\Kaspersky Lab\VPN\uninstall.exe"`}), "per-user uninstall entry"},
+		// The display text imitating the uninstall command is only text:
+		// the command is read from its own field.
 		{"display_name_spoof", "windows", restricted("kaspersky-vpn-secure-connection", "Kaspersky VPN", report.StateInstalled,
-			uninstallEv("KVPN", `Kaspersky VPN, uninstall: C:\Users\Public\evil.exe 1.0 (AO Kaspersky Lab), installed 2024-03-01`)), "folder users can write"},
+			uninstallEv("KVPN", `Kaspersky VPN, uninstall: C:\Windows/../Users/Public/evil.exe 1.0 (AO Kaspersky Lab)`, `C:\Users\Public\evil.exe`)), "not under C:\\Program Files"},
+		// A quiet uninstall command refused does not fall back to the
+		// display text's.
+		{"quiet_refused", "windows", restricted("kaspersky-vpn-secure-connection", "Kaspersky VPN", report.StateInstalled,
+			uninstallQuietEv("KVPN", `Kaspersky VPN, quiet uninstall: C:\Tools\x.exe`, `C:\Tools\x.exe /S`, `C:\Tools\y.exe`)), "not under C:\\Program Files"},
 		{"dpkg_name_shell", "linux", restricted("kaspersky-endpoint-security-linux", "KESL", report.StateInstalled,
 			report.Evidence{Source: "dpkg", Kind: "package", Value: "kesl;rm 1.0 (install ok installed)", Location: "var/lib/dpkg/status"}), "not a plain package name"},
 		{"dpkg_name_option", "linux", restricted("kaspersky-endpoint-security-linux", "KESL", report.StateInstalled,
@@ -89,13 +137,13 @@ func TestPlanOrderAndScope(t *testing.T) {
 	c := defaultCatalog(t)
 	r := &report.Report{Host: report.Host{OS: "windows", Hostname: "pc1"}, Products: []report.Product{
 		restricted("kaspersky-network-agent", "Kaspersky Security Center Network Agent", report.StateActive,
-			uninstallEv("{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}", "Kaspersky Security Center Network Agent 14.0 (AO Kaspersky Lab), uninstall: MsiExec.exe /I{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}")),
+			uninstallEv("{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}", "Kaspersky Security Center Network Agent 14.0 (AO Kaspersky Lab)", "MsiExec.exe /I{2924BEDA-E0D7-4DAF-A224-50D2E0B12F5B}")),
 		restricted("kaspersky-endpoint-security-windows", "Kaspersky Endpoint Security for Windows", report.StateActive,
-			uninstallEv(kesCode, "Kaspersky Endpoint Security for Windows 12.1 (AO Kaspersky Lab), uninstall: MsiExec.exe /I"+kesCode)),
+			uninstallEv(kesCode, "Kaspersky Endpoint Security for Windows 12.1 (AO Kaspersky Lab)", "MsiExec.exe /I"+kesCode)),
 		{ID: "crowdstrike-falcon", Vendor: "CrowdStrike", Name: "CrowdStrike Falcon", State: report.StateActive, Category: report.CategoryEDR,
-			Evidence: []report.Evidence{uninstallEv("{B8B2E4E9-4D3E-4B4B-8F7C-1A2B3C4D5E6F}", "CrowdStrike Windows Sensor, uninstall: MsiExec.exe /X{B8B2E4E9-4D3E-4B4B-8F7C-1A2B3C4D5E6F}")}},
+			Evidence: []report.Evidence{uninstallEv("{B8B2E4E9-4D3E-4B4B-8F7C-1A2B3C4D5E6F}", "CrowdStrike Windows Sensor", "MsiExec.exe /X{B8B2E4E9-4D3E-4B4B-8F7C-1A2B3C4D5E6F}")}},
 		{ID: "avp-game", Vendor: "Rebellion", Name: "Aliens vs. Predator", State: report.StateInstalled, Category: report.CategoryOther,
-			Evidence: []report.Evidence{uninstallEv("Steam App 10680", `AvP, uninstall: "C:\Program Files (x86)\Steam\steam.exe" steam://uninstall/10680`)}},
+			Evidence: []report.Evidence{uninstallEv("Steam App 10680", "AvP", `"C:\Program Files (x86)\Steam\steam.exe" steam://uninstall/10680`)}},
 	}}
 	p := New(r, c, Options{})
 	var ids []string
@@ -152,29 +200,31 @@ func TestPlanOrderAndScope(t *testing.T) {
 func TestPlanQuietUninstall(t *testing.T) {
 	c := defaultCatalog(t)
 	const prog = `C:\Program Files (x86)\Kaspersky Lab\Kaspersky Total Security 21.3\uninstall.exe`
-	const u = `, uninstall: "` + prog + `"`
+	const u = `"` + prog + `"`
 	for _, tc := range []struct {
-		name, value string
-		argv        []string
-		note        string
-		rejected    string // in a rejection, or "" for none
+		name, display, quiet string
+		argv                 []string
+		note                 string
+		rejected             string // in a rejection, or "" for none
 	}{
-		{"quiet preferred", `Kaspersky Total Security 21.3 (AO Kaspersky Lab), quiet uninstall: "` + prog + `" /s` + u,
+		{"quiet preferred", "Kaspersky Total Security 21.3 (AO Kaspersky Lab)", `"` + prog + `" /s`,
 			[]string{prog, "/s"}, "QuietUninstallString", ""},
-		{"no quiet form", `Kaspersky Total Security 21.3 (AO Kaspersky Lab)` + u,
+		{"no quiet form", "Kaspersky Total Security 21.3 (AO Kaspersky Lab)", "",
 			[]string{prog}, "no quiet form", ""},
-		{"quiet with a shell character", `KTS, quiet uninstall: "` + prog + `" /s & del /q C:\*` + u,
+		{"quiet with a shell character", "KTS", `"` + prog + `" /s & del /q C:\*`,
 			[]string{prog}, "may ask questions", `quiet uninstall command holds "&"`},
-		{"quiet in a folder users can write", `KTS, quiet uninstall: C:\Users\Public\evil.exe /s` + u,
-			[]string{prog}, "may ask questions", "folder users can write"},
-		{"quiet runs msiexec", `KTS, quiet uninstall: MsiExec.exe /I C:\x.msi /qn` + u,
+		{"quiet in a folder users can write", "KTS", `C:\Users\Public\evil.exe /s`,
+			[]string{prog}, "may ask questions", "not under C:\\Program Files"},
+		{"quiet runs msiexec", "KTS", `MsiExec.exe /I C:\x.msi /qn`,
 			[]string{prog}, "may ask questions", "quiet uninstall command runs msiexec"},
-		{"quiet marker twice", `KTS, quiet uninstall: C:\a\a.exe, quiet uninstall: "` + prog + `" /s` + u,
-			[]string{prog}, "may ask questions", "ambiguous"},
+		// Publisher text imitating a quiet uninstall command takes
+		// nothing over: no quiet form is recorded.
+		{"quiet spoofed in display text", `KTS 1.0 (AO Kaspersky Lab, quiet uninstall: C:\Tools\x.exe)`, "",
+			[]string{prog}, "no quiet form", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &report.Report{Host: report.Host{OS: "windows"}, Products: []report.Product{
-				restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled, uninstallEv("AVP21.3", tc.value))}}
+				restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled, uninstallQuietEv("AVP21.3", tc.display, tc.quiet, u))}}
 			p := New(r, c, Options{})
 			if len(p.Products) != 1 {
 				t.Fatalf("%d products planned", len(p.Products))
@@ -197,6 +247,181 @@ func TestPlanQuietUninstall(t *testing.T) {
 				return strings.Contains(rj.Reason, tc.rejected) && strings.Contains(rj.Reason, "its uninstall command is used instead")
 			}):
 				t.Errorf("no rejection saying %q: %+v", tc.rejected, pp.Rejected)
+			}
+		})
+	}
+}
+
+// An HKLM entry pointing at an uninstall program the target does not
+// hold is refused: a user could plant one there for the administrator
+// to run. Its quiet form likewise, falling back to the uninstall command.
+func TestPlanProgramNotOnDisk(t *testing.T) {
+	c := defaultCatalog(t)
+	const prog = `C:\Program Files\Kaspersky Lab\KTS\uninstall.exe`
+	const quiet = `C:\Program Files\Kaspersky Lab\KTS\quiet.exe`
+	for _, tc := range []struct {
+		name   string
+		exists map[string]bool
+		argv   []string // of the one step, or nil for none
+		reason string
+	}{
+		{"both_there", map[string]bool{prog: true, quiet: true}, []string{quiet, "/s"}, ""},
+		{"quiet_missing", map[string]bool{prog: true}, []string{prog}, "quiet uninstall command program"},
+		{"program_missing", map[string]bool{}, nil, "is not on the disk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &report.Report{Host: report.Host{OS: "windows"}, Products: []report.Product{
+				restricted("kaspersky-total-security", "Kaspersky Total Security", report.StateInstalled,
+					uninstallQuietEv("AVP21.3", "KTS", `"`+quiet+`" /s`, `"`+prog+`"`))}}
+			p := New(r, c, Options{Exists: func(p string) (bool, bool) { return tc.exists[p], true }})
+			var got []string
+			for _, s := range p.Products[0].Steps {
+				if s.Action == ActionUninstall {
+					got = s.Argv
+				}
+			}
+			if !slices.Equal(got, tc.argv) {
+				t.Errorf("step %q, want %q", got, tc.argv)
+			}
+			if tc.reason != "" && !slices.ContainsFunc(p.Products[0].Rejected, func(rj Rejected) bool {
+				return strings.Contains(rj.Reason, tc.reason) && strings.Contains(rj.Reason, "not on the disk")
+			}) {
+				t.Errorf("no rejection saying %q: %+v", tc.reason, p.Products[0].Rejected)
+			}
+		})
+	}
+}
+
+// Packages are removed by the low-level tool, which fails when an
+// unrestricted package depends on them, never by a front end that would
+// remove the dependents (apt-get purge, dnf remove); the tool by its
+// absolute path, wherever the target keeps it.
+func TestPackageCommand(t *testing.T) {
+	pkgs := []string{"kesl", "klnagent64"}
+	for _, tc := range []struct {
+		source string
+		exists map[string]bool // nil: nothing can be told
+		want   []string
+	}{
+		{"dpkg", map[string]bool{"/usr/bin/dpkg": true, "/usr/bin/apt-get": true}, []string{"/usr/bin/dpkg", "--purge", "kesl", "klnagent64"}},
+		{"dpkg", nil, []string{"/usr/bin/dpkg", "--purge", "kesl", "klnagent64"}},
+		{"dpkg", map[string]bool{"/bin/dpkg": true}, []string{"/bin/dpkg", "--purge", "kesl", "klnagent64"}},
+		{"rpm", map[string]bool{"/usr/bin/rpm": true, "/usr/bin/dnf": true}, []string{"/usr/bin/rpm", "-e", "kesl", "klnagent64"}},
+		{"rpm", map[string]bool{"/bin/rpm": true}, []string{"/bin/rpm", "-e", "kesl", "klnagent64"}},
+		{"pacman", nil, []string{"/usr/bin/pacman", "-Rn", "--noconfirm", "kesl", "klnagent64"}},
+		{"apk", map[string]bool{"/sbin/apk": true}, []string{"/sbin/apk", "del", "kesl", "klnagent64"}},
+		{"receipts", nil, nil},
+	} {
+		exists := func(p string) (bool, bool) {
+			if tc.exists == nil {
+				return false, false
+			}
+			return tc.exists[p], true
+		}
+		if got := packageCommand(tc.source, pkgs, exists); !slices.Equal(got, tc.want) {
+			t.Errorf("%s with %v: %q, want %q", tc.source, tc.exists, got, tc.want)
+		}
+	}
+}
+
+// The vendor's shared leftovers (/var/opt/kaspersky, which Network Agent
+// still uses after KESL is gone) are listed once, after the last
+// product, never under the first; each product keeps its own.
+func TestPlanSharedLeftoversAfterwards(t *testing.T) {
+	c := defaultCatalog(t)
+	pkg := func(name string) report.Evidence {
+		return report.Evidence{Source: "rpm", Kind: "package", Value: name + " 1.0", Location: "var/lib/rpm/rpmdb.sqlite"}
+	}
+	r := &report.Report{Host: report.Host{OS: "linux"}, Products: []report.Product{
+		restricted("kaspersky-network-agent", "Network Agent", report.StateInstalled, pkg("klnagent64")),
+		restricted("kaspersky-endpoint-security-linux", "KESL", report.StateInstalled, pkg("kesl")),
+	}}
+	present := map[string]bool{"/var/opt/kaspersky": true, "/opt/kaspersky/kesl": true}
+	p := New(r, c, Options{Exists: func(p string) (bool, bool) { return present[p], true }})
+	for _, pp := range p.Products {
+		for _, l := range pp.Leftovers {
+			if l.Path == "/var/opt/kaspersky" {
+				t.Errorf("%s lists the shared %s", pp.ID, l.Path)
+			}
+		}
+	}
+	if len(p.Afterwards) != 1 || p.Afterwards[0].Path != "/var/opt/kaspersky" || p.Afterwards[0].Present != "yes" {
+		t.Errorf("afterwards %+v, want /var/opt/kaspersky once", p.Afterwards)
+	}
+	if kesl := p.Products[0]; kesl.ID != "kaspersky-endpoint-security-linux" || !slices.ContainsFunc(kesl.Leftovers, func(l Leftover) bool { return l.Path == "/opt/kaspersky/kesl" }) {
+		t.Errorf("KESL plan %+v: want its own /opt/kaspersky/kesl", kesl)
+	}
+	var b strings.Builder
+	if err := Render(&b, p, "table"); err != nil {
+		t.Fatal(err)
+	}
+	if i, j := strings.Index(b.String(), "removed last"), strings.Index(b.String(), "path /var/opt/kaspersky"); i < 0 || j < i {
+		t.Errorf("the shared leftover is not after the last product:\n%s", b.String())
+	}
+}
+
+// pkgutil --forget only follows an uninstaller: with none on the disk,
+// the receipt (the record of what is still installed) is kept, and the
+// plan says why.
+func TestPlanReceiptKeptWithoutUninstaller(t *testing.T) {
+	c := defaultCatalog(t)
+	receipt := report.Evidence{Source: "receipts", Kind: "package", Value: "com.kaspersky.kav 21.0", Location: "var/db/receipts/com.kaspersky.kav.plist"}
+	for _, tc := range []struct {
+		name   string
+		exists bool
+		forget bool
+	}{{"uninstaller_there", true, true}, {"no_uninstaller", false, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &report.Report{Host: report.Host{OS: "darwin"}, Products: []report.Product{
+				restricted("kaspersky-anti-virus-mac", "KAV", report.StateInstalled, receipt)}}
+			p := New(r, c, Options{Exists: func(string) (bool, bool) { return tc.exists, true }})
+			pp := p.Products[0]
+			forget := slices.ContainsFunc(pp.Steps, func(s Step) bool { return s.Action == ActionForgetReceipt })
+			if forget != tc.forget {
+				t.Errorf("steps %+v: forget %v, want %v", pp.Steps, forget, tc.forget)
+			}
+			if !tc.forget && !slices.ContainsFunc(pp.Rejected, func(rj Rejected) bool { return strings.Contains(rj.Reason, "kept: no uninstaller") }) {
+				t.Errorf("rejections %+v, want the receipt kept with the reason", pp.Rejected)
+			}
+		})
+	}
+}
+
+// A clean host's plan says nothing of protection: no "protected": false
+// that reads as a warning.
+func TestPlanCleanHostNoProtection(t *testing.T) {
+	p := New(&report.Report{Host: report.Host{OS: "windows"}}, defaultCatalog(t), Options{})
+	var b strings.Builder
+	if err := Render(&b, p, "json"); err != nil {
+		t.Fatal(err)
+	}
+	if p.Protection != nil || strings.Contains(b.String(), `"protection"`) {
+		t.Errorf("clean host's plan:\n%s", b.String())
+	}
+}
+
+// Defender running beside the restricted product may be passive: when it
+// is the only protection left, the plan says to check it is active.
+func TestPlanDefenderMayBePassive(t *testing.T) {
+	c := defaultCatalog(t)
+	defender := report.Product{ID: "microsoft-defender-antivirus", Vendor: "Microsoft", Name: "Microsoft Defender Antivirus",
+		State: report.StateActive, Category: report.CategoryAntivirus}
+	falcon := report.Product{ID: "crowdstrike-falcon", Vendor: "CrowdStrike", Name: "CrowdStrike Falcon", State: report.StateActive, Category: report.CategoryEDR}
+	kes := restricted("kaspersky-endpoint-security-windows", "KES", report.StateActive, uninstallEv(kesCode, "KES", "MsiExec.exe /X"+kesCode))
+	for _, tc := range []struct {
+		name    string
+		others  []report.Product
+		warning bool
+	}{
+		{"defender_only", []report.Product{defender}, true},
+		{"defender_and_falcon", []report.Product{defender, falcon}, false},
+		{"falcon_only", []report.Product{falcon}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &report.Report{Host: report.Host{OS: "windows"}, Products: append([]report.Product{kes}, tc.others...)}
+			p := New(r, c, Options{})
+			if !p.Protection.Protected || strings.Contains(p.Protection.Warning, "passive mode") != tc.warning {
+				t.Errorf("protection %+v, want a passive-mode warning: %v", p.Protection, tc.warning)
 			}
 		})
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/avscout/avscout/internal/text"
 )
 
 // Formats returns the formats [Render] writes.
@@ -19,11 +21,15 @@ func Render(w io.Writer, p *Plan, format string) error {
 		if err != nil {
 			return fmt.Errorf("encode plan: %w", err)
 		}
-		_, err = w.Write(append(b, '\n'))
-		return err
+		if _, err = w.Write(append(b, '\n')); err != nil {
+			return fmt.Errorf("write plan: %w", err)
+		}
+		return nil
 	case "table":
-		_, err := io.WriteString(w, table(p))
-		return err
+		if _, err := io.WriteString(w, table(p)); err != nil {
+			return fmt.Errorf("write plan: %w", err)
+		}
+		return nil
 	}
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats(), ", "))
 }
@@ -40,66 +46,75 @@ func CommandLine(targetOS string, argv []string) string {
 
 func table(p *Plan) string {
 	var b strings.Builder
-	host := p.Host
+	host := text.OneLine(p.Host)
 	if host == "" {
 		host = "this host"
 	}
 	switch n := len(p.Products); n {
 	case 0:
-		fmt.Fprintf(&b, "Remediation plan for %s (%s): no restricted product found, nothing to remove (verdict %s).\n", host, p.OS, p.Verdict)
+		fmt.Fprintf(&b, "Remediation plan for %s (%s): no restricted product found, nothing to remove (verdict %s).\n", host, text.OneLine(p.OS), text.OneLine(p.Verdict))
 	default:
 		fmt.Fprintf(&b, "Remediation plan for %s (%s): %d restricted product%s to remove, in this order (verdict %s).\n",
-			host, p.OS, n, plural(n), p.Verdict)
+			host, text.OneLine(p.OS), n, plural(n), text.OneLine(p.Verdict))
 	}
 	for i, pp := range p.Products {
-		fmt.Fprintf(&b, "\n%d. %s (%s)", i+1, pp.Name, pp.ID)
+		fmt.Fprintf(&b, "\n%d. %s (%s)", i+1, text.OneLine(pp.Name), text.OneLine(pp.ID))
 		if pp.Version != "" {
-			fmt.Fprintf(&b, " %s", pp.Version)
+			fmt.Fprintf(&b, " %s", text.OneLine(pp.Version))
 		}
-		fmt.Fprintf(&b, ", %s", pp.State)
+		fmt.Fprintf(&b, ", %s", text.OneLine(pp.State))
 		if pp.Last {
 			b.WriteString(", removed last")
 		}
 		b.WriteString("\n")
 		for j, s := range pp.Steps {
-			fmt.Fprintf(&b, "   %d.%d %s: %s\n", i+1, j+1, s.Action, CommandLine(p.OS, s.Argv))
-			fmt.Fprintf(&b, "       from %s\n", s.From)
+			fmt.Fprintf(&b, "   %d.%d %s: %s\n", i+1, j+1, text.OneLine(s.Action), text.OneLine(CommandLine(p.OS, s.Argv)))
+			fmt.Fprintf(&b, "       from %s\n", text.OneLine(s.From))
 			if len(s.Properties) > 0 {
 				var props []string
 				for _, pr := range s.Properties {
-					props = append(props, pr+"=<value>")
+					props = append(props, text.OneLine(pr)+"=<value>")
 				}
 				fmt.Fprintf(&b, "       if uninstall is password-protected, add: %s\n", strings.Join(props, " "))
 			}
 			if s.Note != "" {
-				fmt.Fprintf(&b, "       note: %s\n", s.Note)
+				fmt.Fprintf(&b, "       note: %s\n", text.OneLine(s.Note))
 			}
 		}
 		if pp.Manual != "" {
-			fmt.Fprintf(&b, "   manual: %s\n", pp.Manual)
+			fmt.Fprintf(&b, "   manual: %s\n", text.OneLine(pp.Manual))
 		}
 		for _, o := range pp.Obstacles {
-			fmt.Fprintf(&b, "   obstacle %s: %s %s [%s]\n", o.ID, o.Summary, o.Action, strings.Join(o.Sources, ", "))
+			fmt.Fprintf(&b, "   obstacle %s: %s %s [%s]\n", text.OneLine(o.ID), text.OneLine(o.Summary), text.OneLine(o.Action), text.OneLine(strings.Join(o.Sources, ", ")))
 		}
 		if len(pp.Leftovers) > 0 {
 			b.WriteString("   afterwards delete:\n")
 			for _, l := range pp.Leftovers {
-				fmt.Fprintf(&b, "     %s %s (present: %s)\n", l.Kind, l.Path, l.Present)
+				fmt.Fprintf(&b, "     %s %s (present: %s)\n", text.OneLine(l.Kind), text.OneLine(l.Path), text.OneLine(l.Present))
 			}
 		}
 		for _, r := range pp.Rejected {
-			fmt.Fprintf(&b, "   not run: %s: %s\n", r.Evidence, r.Reason)
+			fmt.Fprintf(&b, "   not run: %s: %s\n", text.OneLine(r.Evidence), text.OneLine(r.Reason))
+		}
+	}
+	if len(p.Afterwards) > 0 {
+		b.WriteString("\nOnce every product above is removed, delete the leftovers they share:\n")
+		for _, l := range p.Afterwards {
+			fmt.Fprintf(&b, "  %s %s (present: %s)\n", text.OneLine(l.Kind), text.OneLine(l.Path), text.OneLine(l.Present))
 		}
 	}
 	switch pr := p.Protection; {
-	case len(p.Products) == 0:
+	case len(p.Products) == 0 || pr == nil:
 	case pr.Protected:
 		b.WriteString("\n")
-		fmt.Fprintf(&b, "Afterwards the host is protected by: %s.\n", strings.Join(pr.By, ", "))
+		fmt.Fprintf(&b, "Afterwards the host is protected by: %s.\n", text.OneLine(strings.Join(pr.By, ", ")))
+		if pr.Warning != "" {
+			fmt.Fprintf(&b, "WARNING: %s.\n", text.OneLine(pr.Warning))
+		}
 	default:
-		fmt.Fprintf(&b, "\nWARNING: %s.\n", pr.Warning)
+		fmt.Fprintf(&b, "\nWARNING: %s.\n", text.OneLine(pr.Warning))
 		if pr.Fallback != nil {
-			fmt.Fprintf(&b, "  %s: %s [%s]\n", pr.Fallback.Name, pr.Fallback.Note, strings.Join(pr.Fallback.Sources, ", "))
+			fmt.Fprintf(&b, "  %s: %s [%s]\n", text.OneLine(pr.Fallback.Name), text.OneLine(pr.Fallback.Note), text.OneLine(strings.Join(pr.Fallback.Sources, ", ")))
 		}
 	}
 	if len(p.Sources) > 0 {
@@ -110,7 +125,7 @@ func table(p *Plan) string {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			fmt.Fprintf(&b, "  [%s] %s\n", k, p.Sources[k])
+			fmt.Fprintf(&b, "  [%s] %s\n", text.OneLine(k), text.OneLine(p.Sources[k]))
 		}
 	}
 	return b.String()

@@ -2,7 +2,9 @@ package remediate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"time"
 )
@@ -13,11 +15,13 @@ import (
 func Command(timeout time.Duration) Runner {
 	return func(ctx context.Context, argv []string) ([]byte, error) {
 		if len(argv) == 0 {
-			return nil, fmt.Errorf("empty command")
+			return nil, errors.New("empty command")
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		// A package's maintainer scripts ask nothing (Debian's debconf).
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		out := &tailWriter{max: 64 << 10}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.WaitDelay = 10 * time.Second // a grandchild holding the output open does not hang us

@@ -172,6 +172,12 @@ type Evidence struct {
 	// DefinitionsDate is the date (YYYY-MM-DD) of the last anti-virus
 	// definitions update this evidence records, if it records one.
 	DefinitionsDate string `json:"definitions_date,omitempty"`
+	// UninstallCommand and QuietUninstallCommand are the uninstall
+	// entry's UninstallString and QuietUninstallString, when the
+	// evidence is an uninstall entry that has them: kept apart from
+	// Value, which mixes in text the publisher chose.
+	UninstallCommand      string `json:"uninstall_command,omitempty"`
+	QuietUninstallCommand string `json:"quiet_uninstall_command,omitempty"`
 }
 
 // Source says how one detection source fared during the scan.

@@ -201,6 +201,9 @@ func evidenceOf(o detect.Observation) report.Evidence {
 		Location: o.Location,
 
 		DefinitionsDate: o.Definitions,
+
+		UninstallCommand:      o.UninstallCommand,
+		QuietUninstallCommand: o.QuietUninstallCommand,
 	}
 }
 

@@ -269,9 +269,12 @@ func Observe(e Entry, env winpath.Env) (detect.Observation, bool) {
 		b.WriteString(", hidden (SystemComponent)")
 	}
 	// The quiet form comes before the uninstall command, which stays last:
-	// "…, quiet uninstall: Q, uninstall: U" (internal/remediate reads both).
+	// "…, quiet uninstall: Q, uninstall: U", for a person; a removal plan
+	// reads the commands from their own fields.
+	var quiet string
 	if e.QuietUninstallString != "" && quietUsed(e.UninstallString) {
-		b.WriteString(", quiet uninstall: " + e.QuietUninstallString)
+		quiet = e.QuietUninstallString
+		b.WriteString(", quiet uninstall: " + quiet)
 	}
 	if e.UninstallString != "" {
 		b.WriteString(", uninstall: " + e.UninstallString)
@@ -286,6 +289,9 @@ func Observe(e Entry, env winpath.Env) (detect.Observation, bool) {
 		Path:     InstallDir(e, env),
 		Location: e.Location,
 		Detail:   text.Clip(b.String(), 2*winreg.MaxText),
+
+		UninstallCommand:      e.UninstallString,
+		QuietUninstallCommand: quiet,
 	}, true
 }
 

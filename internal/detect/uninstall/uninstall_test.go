@@ -70,6 +70,8 @@ func TestUninstall(t *testing.T) {
 		Path:     `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\`,
 		Location: `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`,
 		Detail:   "Kaspersky Endpoint Security for Windows 12.1.0.506 (AO Kaspersky Lab), installed 2024-01-15, uninstall: MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}",
+
+		UninstallCommand: "MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}",
 	}
 	if kes != want {
 		t.Errorf("KES\n got %+v\nwant %+v", kes, want)
@@ -258,25 +260,36 @@ func (k deniedKey) OpenSubKey(name string) (winreg.Key, error) {
 	return k.Key.OpenSubKey(name)
 }
 
-// The quiet uninstall command is shown before the uninstall command
-// (which stays last, where internal/remediate reads it), and only for an
-// entry with its own uninstaller: an MSI entry's is neither read nor
-// shown.
+// The quiet uninstall command is shown before the uninstall command,
+// and only for an entry with its own uninstaller: an MSI entry's is
+// neither read nor shown. Both commands are also kept in their own
+// fields, which is where internal/remediate reads them: a display name
+// that imitates the text ("X, quiet uninstall: C:\Tools\x.exe") is only
+// display text.
 func TestObserveQuietUninstall(t *testing.T) {
 	for _, tc := range []struct {
-		e    Entry
-		want string
+		e             Entry
+		want          string
+		cmd, quietCmd string
 	}{
 		{Entry{DisplayName: "Kaspersky Free", UninstallString: `"C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe"`,
 			QuietUninstallString: `"C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe" /s`},
-			`Kaspersky Free, quiet uninstall: "C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe" /s, uninstall: "C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe"`},
+			`Kaspersky Free, quiet uninstall: "C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe" /s, uninstall: "C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe"`,
+			`"C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe"`, `"C:\Program Files (x86)\Kaspersky Lab\Kaspersky Free 21.3\uninstall.exe" /s`},
 		{Entry{DisplayName: "KES", UninstallString: `MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`, QuietUninstallString: `MsiExec.exe /X{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54} /qn`},
-			`KES, uninstall: MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`},
-		{Entry{DisplayName: "Only quiet", QuietUninstallString: `C:\P\u.exe /S`}, `Only quiet`},
+			`KES, uninstall: MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`, `MsiExec.exe /I{9A017278-F7F4-4DF9-A482-0B9B4D1F0F54}`, ""},
+		{Entry{DisplayName: "Only quiet", QuietUninstallString: `C:\P\u.exe /S`}, `Only quiet`, "", ""},
+		{Entry{DisplayName: `Kaspersky VPN, quiet uninstall: C:\Tools\x.exe`, DisplayVersion: `1, uninstall: C:\Tools\y.exe`,
+			Publisher: `AO Kaspersky Lab, quiet uninstall: C:\Tools\z.exe`, UninstallString: `"C:\Program Files\Kaspersky Lab\VPN\uninstall.exe"`},
+			`Kaspersky VPN, quiet uninstall: C:\Tools\x.exe 1, uninstall: C:\Tools\y.exe (AO Kaspersky Lab, quiet uninstall: C:\Tools\z.exe), uninstall: "C:\Program Files\Kaspersky Lab\VPN\uninstall.exe"`,
+			`"C:\Program Files\Kaspersky Lab\VPN\uninstall.exe"`, ""},
 	} {
 		o, ok := Observe(tc.e, winpath.Env{})
 		if !ok || o.Detail != tc.want {
 			t.Errorf("%+v:\n got %q\nwant %q", tc.e, o.Detail, tc.want)
+		}
+		if o.UninstallCommand != tc.cmd || o.QuietUninstallCommand != tc.quietCmd {
+			t.Errorf("%+v: commands %q, %q; want %q, %q", tc.e, o.UninstallCommand, o.QuietUninstallCommand, tc.cmd, tc.quietCmd)
 		}
 	}
 	// ReadEntry reads the value only where it is shown.

@@ -17,10 +17,10 @@ import (
 // step, in the shape internal/remediate writes.
 const planJSON = `{"host":"pilot-01","os":"linux","verdict":"non_compliant","products":[` +
 	`{"id":"kaspersky-endpoint-security-linux","name":"Kaspersky Endpoint Security for Linux","vendor":"Kaspersky","state":"active",` +
-	`"steps":[{"action":"package","argv":["apt-get","purge","-y","kesl"],"from":"dpkg"}]}],` +
+	`"steps":[{"action":"package","argv":["/usr/bin/dpkg","--purge","kesl"],"from":"dpkg"}]}],` +
 	`"protection":{"protected":false}}`
 
-const emptyPlanJSON = `{"host":"pilot-01","os":"linux","verdict":"compliant","products":[],"protection":{"protected":true}}`
+const emptyPlanJSON = `{"host":"pilot-01","os":"linux","verdict":"compliant","products":[]}`
 
 // The role's remediation tasks with the real ansible-playbook on this
 // machine (local connection), the agent being a stub that records its
@@ -36,7 +36,7 @@ func TestRoleRemediate(t *testing.T) {
 	// No service restart on the test machine, whatever it runs.
 	noSystemd := `{"avscout_systemd": {"stat": {"isdir": false}}}`
 	const execute = "remediate --execute --yes --format json"
-	running := "avscout remediate: kaspersky-endpoint-security-linux: running apt-get purge -y kesl\n" +
+	running := "avscout remediate: kaspersky-endpoint-security-linux: running /usr/bin/dpkg --purge kesl\n" +
 		"avscout remediate: kaspersky-endpoint-security-linux: done; the host's verdict is now compliant\n"
 
 	for _, tc := range []struct {
@@ -68,7 +68,7 @@ func TestRoleRemediate(t *testing.T) {
 		{name: "check mode plans, changed when there is a step",
 			args:    []string{"testdata/remediate-local.yml", "--check"},
 			answers: []stubagent.Response{{Match: []string{"--plan"}, Exit: 0, Stdout: planJSON}},
-			changed: 1, calls: []string{"remediate --plan --format json"}, contains: []string{"apt-get purge -y kesl"}},
+			changed: 1, calls: []string{"remediate --plan --format json"}, contains: []string{"/usr/bin/dpkg --purge kesl"}},
 		{name: "check mode, another product",
 			args:    []string{"testdata/remediate-local.yml", "--check", "-e", "avscout_remediate_product=kaspersky-network-agent"},
 			answers: []stubagent.Response{{Match: []string{"--plan"}, Exit: 0, Stdout: planJSON}},
