@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/avscout/avscout/internal/catalog"
 	"github.com/avscout/avscout/internal/host"
 	"github.com/avscout/avscout/internal/remediate"
 	"github.com/avscout/avscout/internal/report"
@@ -65,31 +64,15 @@ func runRemediate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case !slices.Contains(formats, *format):
 		return fail("unknown --format %q (want %s)", *format, strings.Join(formats, ", "))
 	}
-	var target host.OS
-	if *osName != "" {
-		var err error
-		if target, err = host.ParseOS(*osName); err != nil {
-			return fail("--os: %v", err)
-		}
-	}
-	cat, err := catalog.Load(*catFile)
+	h, cat, err := openTarget(*root, *osName, *catFile)
 	if err != nil {
 		return fail("%v", err)
 	}
-	var h *host.Host
-	if *root != "" {
-		h, err = host.OpenRoot(*root, target)
-	} else {
-		h, err = host.Live(target)
-	}
-	if err != nil {
-		return fail("%v", err)
-	}
-	if *execute && target != "" {
+	if *execute && *osName != "" {
 		// --execute runs commands on this machine: they must be planned
 		// for the OS it runs.
-		if own, err := host.Live(""); err != nil || own.OS != target {
-			return fail("--execute acts on this machine: --os %s does not match it", target)
+		if own, err := host.Live(""); err != nil || own.OS != h.OS {
+			return fail("--execute acts on this machine: --os %s does not match it", h.OS)
 		}
 	}
 	scanHost := func(ctx context.Context) (*report.Report, error) {

@@ -60,23 +60,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	var target host.OS
-	if *osName != "" {
-		var err error
-		if target, err = host.ParseOS(*osName); err != nil {
-			return fail("--os: %v", err)
-		}
-	}
-	cat, err := catalog.Load(*catFile)
-	if err != nil {
-		return fail("%v", err)
-	}
-	var h *host.Host
-	if *root != "" {
-		h, err = host.OpenRoot(*root, target)
-	} else {
-		h, err = host.Live(target)
-	}
+	h, cat, err := openTarget(*root, *osName, *catFile)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -135,4 +119,31 @@ func envMemoryLimit() int64 {
 		return l
 	}
 	return 0
+}
+
+// openTarget opens what a scan reads: the catalog (catFile, or the one
+// built in when empty) and the host, a mounted image at root or else this
+// machine, running the OS osName names ("" to tell it from the host).
+func openTarget(root, osName, catFile string) (*host.Host, *catalog.Catalog, error) {
+	var target host.OS
+	if osName != "" {
+		var err error
+		if target, err = host.ParseOS(osName); err != nil {
+			return nil, nil, fmt.Errorf("--os: %w", err)
+		}
+	}
+	cat, err := catalog.Load(catFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	var h *host.Host
+	if root != "" {
+		h, err = host.OpenRoot(root, target)
+	} else {
+		h, err = host.Live(target)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, cat, nil
 }
