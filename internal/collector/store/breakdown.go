@@ -33,16 +33,39 @@ const (
 // only Hosts is set: the restricted hosts with a product of the vendor,
 // or with the product, in any state.
 type Group struct {
-	Value       string  `json:"value"`
-	Name        string  `json:"name,omitempty"` // a product's name; empty otherwise
-	Hosts       int     `json:"hosts"`
-	Compliant   int     `json:"compliant"`
-	Restricted  int     `json:"restricted"`
-	Incomplete  int     `json:"incomplete"`
-	Unprotected int     `json:"unprotected"`
-	Clean       int     `json:"clean"`
-	Stale       int     `json:"stale"`
-	Products    []Group `json:"products,omitempty"` // a vendor's restricted products
+	Value string `json:"value"`
+	Name  string `json:"name,omitempty"` // a product's name; empty otherwise
+	StateCounts
+	Stale    int     `json:"stale"`
+	Products []Group `json:"products,omitempty"` // a vendor's restricted products
+}
+
+// StateCounts counts hosts by state; a compliant host is unprotected or
+// clean.
+type StateCounts struct {
+	Hosts       int `json:"hosts"`
+	Compliant   int `json:"compliant"`
+	Restricted  int `json:"restricted"`
+	Incomplete  int `json:"incomplete"`
+	Unprotected int `json:"unprotected"`
+	Clean       int `json:"clean"`
+}
+
+// add counts n hosts in state (HostRestricted, HostIncomplete,
+// HostUnprotected, or clean for any other).
+func (c *StateCounts) add(state string, n int) {
+	c.Hosts += n
+	switch state {
+	case HostRestricted:
+		c.Restricted += n
+	case HostIncomplete:
+		c.Incomplete += n
+	case HostUnprotected:
+		c.Unprotected += n
+	default:
+		c.Clean += n
+	}
+	c.Compliant = c.Unprotected + c.Clean
 }
 
 // Breakdown is the fleet split by one property.
@@ -112,19 +135,7 @@ func (s *Store) breakdownStates(ctx context.Context, by, dim, staleQuery string,
 		if err := scan(&value, &state, &n); err != nil {
 			return err
 		}
-		g := group(value)
-		g.Hosts += n
-		switch state {
-		case HostRestricted:
-			g.Restricted += n
-		case HostIncomplete:
-			g.Incomplete += n
-		case HostUnprotected:
-			g.Unprotected += n
-		default:
-			g.Clean += n
-		}
-		g.Compliant = g.Unprotected + g.Clean
+		group(value).add(state, n)
 		return nil
 	})
 	if err != nil {

@@ -297,6 +297,7 @@ func (s *Store) Summary(ctx context.Context, staleAfter time.Duration) (Summary,
 	if err != nil {
 		return Summary{}, fmt.Errorf("summarising hosts: %w", err)
 	}
+	var counts StateCounts
 	for rows.Next() {
 		var state string
 		var n int
@@ -304,23 +305,14 @@ func (s *Store) Summary(ctx context.Context, staleAfter time.Duration) (Summary,
 			rows.Close()
 			return Summary{}, fmt.Errorf("summarising hosts: %w", err)
 		}
-		sum.Hosts += n
-		switch state {
-		case HostRestricted:
-			sum.Restricted += n
-		case HostIncomplete:
-			sum.Incomplete += n
-		case HostUnprotected:
-			sum.Unprotected += n
-			sum.Compliant += n
-		default:
-			sum.Compliant += n
-		}
+		counts.add(state, n)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return Summary{}, fmt.Errorf("summarising hosts: %w", err)
 	}
+	sum.Hosts, sum.Compliant, sum.Restricted = counts.Hosts, counts.Compliant, counts.Restricted
+	sum.Incomplete, sum.Unprotected = counts.Incomplete, counts.Unprotected
 	err = s.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM hosts WHERE last_generated_at < $1),
 		(SELECT COUNT(*) FROM hosts WHERE white_label = 1)`, micros(now.Add(-staleAfter))).Scan(&sum.Stale, &sum.WhiteLabel)
 	if err != nil {

@@ -152,14 +152,9 @@ func (t trendDeltas) apply(ctx context.Context, tx *sql.Tx) error {
 // The states are those of [HostSummary.State], exclusive; Compliant is
 // Unprotected plus Clean; Stale counts across the states.
 type TrendDay struct {
-	Day         string `json:"day"` // YYYY-MM-DD
-	Hosts       int    `json:"hosts"`
-	Compliant   int    `json:"compliant"`
-	Restricted  int    `json:"restricted"` // verdict non_compliant
-	Incomplete  int    `json:"incomplete"`
-	Unprotected int    `json:"unprotected"`
-	Clean       int    `json:"clean"`
-	Stale       int    `json:"stale"`
+	Day string `json:"day"` // YYYY-MM-DD
+	StateCounts
+	Stale int `json:"stale"`
 	// Partial says the day is today: counted now, not at its end.
 	Partial bool `json:"partial,omitempty"`
 }
@@ -248,20 +243,8 @@ func (s *Store) SummaryTrend(ctx context.Context, days int, staleAfter time.Dura
 		day := first + int64(i)
 		td := TrendDay{Day: fromMicros(day * dayMicros).Format(time.DateOnly), Stale: int(baseStale)}
 		for state, n := range base {
-			c := int(n)
-			td.Hosts += c
-			switch state {
-			case HostRestricted:
-				td.Restricted += c
-			case HostIncomplete:
-				td.Incomplete += c
-			case HostUnprotected:
-				td.Unprotected += c
-			default:
-				td.Clean += c
-			}
+			td.add(state, int(n))
 		}
-		td.Compliant = td.Unprotected + td.Clean
 		out = append(out, td)
 	}
 	// Today from the hosts themselves, with the stale cut-off of now.
@@ -275,9 +258,10 @@ func (s *Store) SummaryTrend(ctx context.Context, days int, staleAfter time.Dura
 // todayOf is the trend's last day from a summary taken now.
 func todayOf(sum Summary) TrendDay {
 	return TrendDay{
-		Day: sum.GeneratedAt.Format(time.DateOnly), Hosts: sum.Hosts, Compliant: sum.Compliant, Restricted: sum.Restricted,
-		Incomplete: sum.Incomplete, Unprotected: sum.Unprotected, Clean: sum.Compliant - sum.Unprotected, Stale: sum.Stale,
-		Partial: true,
+		Day: sum.GeneratedAt.Format(time.DateOnly),
+		StateCounts: StateCounts{Hosts: sum.Hosts, Compliant: sum.Compliant, Restricted: sum.Restricted,
+			Incomplete: sum.Incomplete, Unprotected: sum.Unprotected, Clean: sum.Compliant - sum.Unprotected},
+		Stale: sum.Stale, Partial: true,
 	}
 }
 

@@ -55,22 +55,11 @@ func modelTrend(t *testing.T, ins []trendIngest, now time.Time, days int, staleA
 			if last == nil {
 				continue
 			}
-			td.Hosts++
-			switch last.state {
-			case HostRestricted:
-				td.Restricted++
-			case HostIncomplete:
-				td.Incomplete++
-			case HostUnprotected:
-				td.Unprotected++
-			default:
-				td.Clean++
-			}
+			td.add(last.state, 1)
 			if last.scan.Before(at.Add(-staleAfter)) {
 				td.Stale++
 			}
 		}
-		td.Compliant = td.Unprotected + td.Clean
 		out = append(out, td)
 	}
 	return out
