@@ -743,7 +743,7 @@ func (d *decoder) reportObject(r *report.Report) error {
 			if err := d.stringValue(&r.ReportID, 0); err != nil {
 				return err
 			}
-			if !isUUID(r.ReportID) {
+			if !text.IsUUID(r.ReportID) {
 				return d.problem("%q does not match the UUID pattern", text.Clip(r.ReportID, 64))
 			}
 			return nil
@@ -1013,25 +1013,4 @@ func (d *decoder) rules(r *report.Report) {
 		check(inUse, "verdict", "is incomplete, but a restricted product is active or installed")
 		check(!failed, "verdict", "is incomplete, but no source failed or timed out")
 	}
-}
-
-// isUUID reports whether s matches the schema's report_id pattern.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/avscout/avscout/internal/text"
 )
 
 // maxCommandLine bounds an uninstall command taken from the evidence. The
@@ -175,23 +177,7 @@ func interpreter(name string) bool {
 // isProductCode reports whether s is a Windows Installer product code,
 // "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}" in hexadecimal digits.
 func isProductCode(s string) bool {
-	if len(s) != 38 || s[0] != '{' || s[37] != '}' {
-		return false
-	}
-	for i := 1; i < 37; i++ {
-		c := s[i]
-		switch i {
-		case 9, 14, 19, 24:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
+	return len(s) == 38 && s[0] == '{' && s[37] == '}' && text.IsUUID(s[1:37])
 }
 
 // errNotPlain wraps every reason an uninstall command is refused.

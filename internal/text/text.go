@@ -94,3 +94,26 @@ func SplitList(s string) []string {
 	}
 	return out
 }
+
+// IsUUID reports whether s is a UUID written as 36 characters,
+// 8-4-4-4-12 hexadecimal digits of either case separated by hyphens, as
+// report ids and (in braces) Windows Installer product codes are.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -39,3 +39,21 @@ func TestSplitList(t *testing.T) {
 		}
 	}
 }
+
+func TestIsUUID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0f8fad5b-d9cb-469f-a165-70867728950e":  true,
+		"0F8FAD5B-D9CB-469F-A165-70867728950E":  true,
+		"0f8fad5b-d9cb-469f-a165-70867728950":   false, // short
+		"0f8fad5b-d9cb-469f-a165-70867728950e0": false,
+		"0f8fad5bd-9cb-469f-a165-70867728950e":  false, // hyphen moved
+		"0f8fad5b-d9cb-469f-a165-70867728950g":  false,
+		"{0f8fad5b-d9cb-469f-a165-70867728950}": false,
+		"":                                      false,
+		"0f8fad5b-d9cb-469f-a165-7086772895٠e":  false, // a non-ASCII digit
+	} {
+		if got := IsUUID(s); got != want {
+			t.Errorf("IsUUID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
