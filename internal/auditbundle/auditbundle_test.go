@@ -27,12 +27,20 @@ func keyOf(seed string) edKey {
 	return edKey{ed25519.NewKeyFromSeed(s[:])}
 }
 
-// reportJSON is a minimal report of host, scanned at, with a verdict.
+// reportJSON is a minimal report of host, scanned at, with a verdict:
+// non_compliant with a restricted product installed, compliant without.
 func reportJSON(id, host string, at time.Time, verdict string) []byte {
+	products := []any{}
+	if verdict == "non_compliant" {
+		products = append(products, map[string]any{"id": "kaspersky-endpoint-security-linux", "vendor": "Kaspersky",
+			"name": "Kaspersky Endpoint Security for Linux", "version": "12.1.0", "category": "antivirus", "state": "installed",
+			"restricted": true, "policy": map[string]string{"rule": "bis-icts-2021-002", "reason": "restricted"},
+			"white_label": false, "confidence": "high", "evidence": []any{}})
+	}
 	b, _ := json.Marshal(map[string]any{
 		"schema_version": 1, "report_id": id, "generated_at": at.Format(time.RFC3339),
 		"host":    map[string]string{"id": host, "hostname": host + ".example", "os": "linux"},
-		"verdict": verdict, "compliant": verdict == "compliant", "products": []any{}, "sources": []any{},
+		"verdict": verdict, "compliant": verdict == "compliant", "products": products, "sources": []any{},
 	})
 	return b
 }

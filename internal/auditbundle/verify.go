@@ -251,7 +251,9 @@ func (v *verifier) readReport(name string, seq, size int64, r io.Reader) error {
 		fi.verdict = "unreadable"
 	} else {
 		fi.reportID, fi.hostID, fi.hostname = doc.ReportID, doc.Host.ID, doc.Host.Hostname
-		fi.generatedAt, fi.verdict = doc.GeneratedAt, report.VerdictOf(&doc)
+		// The verdict its products and sources support, as the collector
+		// computes it, not the one the report claims.
+		fi.generatedAt, fi.verdict = doc.GeneratedAt, report.ComputeVerdict(doc.Products, doc.Sources)
 	}
 	v.reports[seq] = fi
 	v.lastSeq, v.last, v.lastRaw = max(v.lastSeq, seq), fi, raw

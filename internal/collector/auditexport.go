@@ -173,7 +173,10 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/x-tar")
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	h.Set("Cache-Control", "no-store")
-	cw := &countingWriter{w: w}
+	// The server's write timeout bounds a whole response; a bundle of a
+	// busy day takes longer. Each write pushes the deadline on instead, so
+	// a stalled client is still dropped.
+	cw := &countingWriter{w: w, rc: http.NewResponseController(w)}
 	hdr, err := ExportAudit(r.Context(), st, AuditExport{Since: since, Until: until, Key: s.auditKey, Now: s.now()}, cw)
 	if err != nil && cw.n == 0 {
 		h.Del("Content-Disposition")
@@ -190,13 +193,21 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 		"first_seq", hdr.FirstSeq, "last_seq", hdr.LastSeq)
 }
 
-// countingWriter counts what went out.
+// countingWriter counts what went out and, with rc, extends the write
+// deadline by exportStall before each write.
 type countingWriter struct {
-	w io.Writer
-	n int64
+	w  io.Writer
+	rc *http.ResponseController
+	n  int64
 }
 
+// exportStall is how long an audit export may wait on one write.
+const exportStall = 2 * time.Minute
+
 func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.rc != nil {
+		_ = c.rc.SetWriteDeadline(time.Now().Add(exportStall)) // unsupported by a test recorder: the server's timeout stands
+	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err

@@ -290,14 +290,14 @@ func newVendorBars(b store.Breakdown) barChart {
 	}
 	for _, g := range b.Groups {
 		f := filterForm{State: store.HostRestricted, Vendor: g.Value}
-		add(shorten(g.Value), g.Value, g.Hosts, f, checkText("vendor", g.Value) == nil && strings.TrimSpace(g.Value) != "", false, "bad")
+		add(shorten(g.Value), g.Value, g.Hosts, f, exactFilterText("vendor", g.Value), false, "bad")
 		for _, p := range g.Products {
 			name := p.Name
 			if name == "" {
 				name = p.Value
 			}
 			f := filterForm{State: store.HostRestricted, Product: p.Value}
-			add(shorten(name), name+" ("+p.Value+")", p.Hosts, f, checkText("product", p.Value) == nil && strings.TrimSpace(p.Value) != "", true, "badlight")
+			add(shorten(name), name+" ("+p.Value+")", p.Hosts, f, exactFilterText("product", p.Value), true, "badlight")
 		}
 	}
 	c.Height = max(len(c.Rows), 1)*barsRow + 6
@@ -314,11 +314,17 @@ func shorten(s string) string {
 	return string(r[:maxLabelRune-1]) + "…"
 }
 
+// exactFilterText reports whether the host list's filter field param
+// selects exactly the value v: the filter trims what it is given, so a
+// value with spaces around it (an agent's " Kaspersky Lab") would select
+// another one, and it takes only filter text.
+func exactFilterText(param, v string) bool {
+	return v != "" && strings.TrimSpace(v) == v && checkText(param, v) == nil
+}
+
 // osFilter is the host list of an OS value.
 func osFilter(v string) (filterForm, bool) {
-	// The filter trims what it is given: a value with spaces around it
-	// cannot be selected exactly.
-	if strings.TrimSpace(v) != v || v == "" || checkText("os", v) != nil {
+	if !exactFilterText("os", v) {
 		return filterForm{}, false
 	}
 	return filterForm{OS: v}, true

@@ -260,11 +260,13 @@ type TagKey struct {
 // most [MaxTagKeys].
 func (s *Store) TagKeys(ctx context.Context) ([]TagKey, error) {
 	keys := []TagKey{}
-	// The dims of the tags: from "tag:" up to "tag;", the next string
-	// after every "tag:…".
-	err := queryEachR(ctx, s, `SELECT dim, SUM(hosts) AS n FROM fleet_counts WHERE dim >= $1 AND dim < $2
+	// The dims of the tags start with "tag:". Compared by prefix, not as
+	// a range ("tag:" <= dim < "tag;"): a PostgreSQL database with a
+	// language collation sorts ";" before ":", and the range would be
+	// empty.
+	err := queryEachR(ctx, s, `SELECT dim, SUM(hosts) AS n FROM fleet_counts WHERE substr(dim, 1, $1) = $2
 		GROUP BY dim HAVING SUM(hosts) > 0 ORDER BY n DESC, dim LIMIT $3`,
-		[]any{dimTag, "tag;", int64(MaxTagKeys)}, func(scan func(...any) error) error {
+		[]any{int64(len(dimTag)), dimTag, int64(MaxTagKeys)}, func(scan func(...any) error) error {
 			var k TagKey
 			err := scan(&k.Key, &k.Hosts)
 			k.Key = strings.TrimPrefix(k.Key, dimTag)

@@ -399,3 +399,24 @@ func TestFoldTrend(t *testing.T) {
 		t.Logf("fleet_trend: %d rows before folding, %d after", rowsBefore, rowsAfter)
 	})
 }
+
+// Tag keys are found on a PostgreSQL column with a language collation
+// too, which sorts ";" before ":" (the test databases are C-collated).
+func TestTagKeysLanguageCollation(t *testing.T) {
+	ctx := context.Background()
+	s := openDSN(t, dsnFor(t, "postgres"), Options{})
+	if _, err := s.w.ExecContext(ctx, `ALTER TABLE fleet_counts ALTER COLUMN dim TYPE TEXT COLLATE "en-US-x-icu"`); err != nil {
+		t.Fatal(err)
+	}
+	var before bool
+	if err := s.r.QueryRowContext(ctx, `SELECT 'tag;' < ('tag:' COLLATE "en-US-x-icu")`).Scan(&before); err != nil || !before {
+		t.Fatalf("the collation does not sort ';' before ':' (%v): the test shows nothing", err)
+	}
+	r := fleettest.Report(t, "debian-kaspersky", "h1", "h1", t0)
+	r.Tags = map[string]string{"site": "berlin"}
+	ingest(t, s, r, t0, Stored)
+	keys, err := s.TagKeys(ctx)
+	if err != nil || len(keys) != 1 || keys[0].Key != "site" || keys[0].Hosts != 1 {
+		t.Errorf("TagKeys = %+v, %v; want site on 1 host", keys, err)
+	}
+}
