@@ -223,28 +223,11 @@ func TestRemediateExecuteStopsAtFailure(t *testing.T) {
 	dpkgtest.Build(t, root, []dpkgtest.Pkg{
 		{Name: "klnagent64", Version: "15.1.0-20748", Maintainer: kaspersky,
 			Files: map[string]string{"/opt/kaspersky/klnagent64/sbin/klnagent": "#!/bin/sh\n"}},
+		// kesl with a prerm that refuses.
+		{Name: "kesl", Version: "12.1.0-2968", Maintainer: kaspersky,
+			Files:   map[string]string{"/opt/kaspersky/kesl/bin/kesl-control": "#!/bin/sh\n"},
+			Scripts: map[string]string{"prerm": "#!/bin/sh\necho 'kesl: removal refused: password protection is on' >&2\nexit 1\n"}},
 	})
-	// kesl with a prerm that refuses, built and installed by the real
-	// dpkg-deb and dpkg.
-	tree := filepath.Join(t.TempDir(), "kesl")
-	p := dpkgtest.Pkg{Name: "kesl", Version: "12.1.0-2968", Maintainer: kaspersky}
-	writeFile(t, filepath.Join(tree, "DEBIAN/control"), dpkgtest.Control(p))
-	writeBytes(t, filepath.Join(tree, "DEBIAN/prerm"), []byte("#!/bin/sh\necho 'kesl: removal refused: password protection is on' >&2\nexit 1\n"), 0o755)
-	writeBytes(t, filepath.Join(tree, "opt/kaspersky/kesl/bin/kesl-control"), []byte("#!/bin/sh\n"), 0o755)
-	for _, d := range []string{"DEBIAN", "opt", "opt/kaspersky", "opt/kaspersky/kesl", "opt/kaspersky/kesl/bin"} {
-		if err := os.Chmod(filepath.Join(tree, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deb := filepath.Join(t.TempDir(), "kesl.deb")
-	for _, args := range [][]string{
-		{"dpkg-deb", "--root-owner-group", "--build", tree, deb},
-		{"dpkg", "--root=" + root, "--log=/dev/null", "--force-unsafe-io", "--install", deb},
-	} {
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
 	installAvscout(t, root)
 
 	stdout, stderr, code := runInRoot(t, root, "remediate", "--execute", "--yes", "--format", "json")
@@ -327,26 +310,9 @@ func TestRemediateExecuteKeepsDependents(t *testing.T) {
 		{Name: "kesl", Version: "12.1.0-2968", Maintainer: kaspersky, Description: "Kaspersky Endpoint Security for Linux",
 			Files: map[string]string{"/opt/kaspersky/kesl/bin/kesl-control": "#!/bin/sh\n"}},
 	})
-	// An in-house connector that depends on kesl, built and installed by
-	// the real dpkg-deb and dpkg.
-	tree := filepath.Join(t.TempDir(), "acme-siem-connector")
-	p := dpkgtest.Pkg{Name: "acme-siem-connector", Version: "2.0", Maintainer: "ACME IT <it@acme.example>", Description: "ACME SIEM connector"}
-	writeFile(t, filepath.Join(tree, "DEBIAN/control"), dpkgtest.Control(p)+"Depends: kesl\n")
-	writeBytes(t, filepath.Join(tree, "opt/acme/connector"), []byte("#!/bin/sh\n"), 0o755)
-	for _, d := range []string{"DEBIAN", "opt", "opt/acme"} {
-		if err := os.Chmod(filepath.Join(tree, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deb := filepath.Join(t.TempDir(), "acme.deb")
-	for _, args := range [][]string{
-		{"dpkg-deb", "--root-owner-group", "--build", tree, deb},
-		{"dpkg", "--root=" + root, "--log=/dev/null", "--force-unsafe-io", "--install", deb},
-	} {
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
+	// An in-house connector that depends on kesl.
+	dpkgtest.Build(t, root, []dpkgtest.Pkg{{Name: "acme-siem-connector", Version: "2.0", Maintainer: "ACME IT <it@acme.example>",
+		Description: "ACME SIEM connector", Depends: "kesl", Files: map[string]string{"/opt/acme/connector": "#!/bin/sh\n"}}})
 	installAvscout(t, root)
 
 	_, stderr, code := runInRoot(t, root, "remediate", "--execute", "--yes", "--format", "json")

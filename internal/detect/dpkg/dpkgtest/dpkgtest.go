@@ -47,6 +47,11 @@ type Pkg struct {
 	// UnpackOnly installs with dpkg --unpack, leaving the package
 	// "install ok unpacked" (files on disk, never configured).
 	UnpackOnly bool
+	// Depends is the control file's Depends field; left out when empty.
+	Depends string
+	// Scripts maps a maintainer script's name ("prerm", "postinst") to
+	// its text, written executable into DEBIAN.
+	Scripts map[string]string
 }
 
 // Require fails t unless dpkg and dpkg-deb are available.
@@ -151,6 +156,11 @@ func BuildDeb(t testing.TB, dir string, p Pkg) string {
 		t.Fatalf("dpkgtest: %v", err)
 	}
 	write(t, filepath.Join(tree, "DEBIAN", "control"), []byte(Control(p)))
+	for _, name := range sortedKeys(p.Scripts) {
+		if err := os.WriteFile(filepath.Join(control, name), []byte(p.Scripts[name]), 0o755); err != nil {
+			t.Fatalf("dpkgtest: %v", err)
+		}
+	}
 	for _, name := range sortedKeys(p.Files) {
 		target := filepath.Join(tree, filepath.FromSlash(strings.TrimPrefix(name, "/")))
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
@@ -193,6 +203,9 @@ func Control(p Pkg) string {
 	fmt.Fprintf(&b, "Package: %s\nVersion: %s\nArchitecture: %s\n", p.Name, p.Version, arch)
 	if p.Maintainer != "" {
 		fmt.Fprintf(&b, "Maintainer: %s\n", p.Maintainer)
+	}
+	if p.Depends != "" {
+		fmt.Fprintf(&b, "Depends: %s\n", p.Depends)
 	}
 	b.WriteString("Section: misc\nPriority: optional\n")
 	desc := p.Description
