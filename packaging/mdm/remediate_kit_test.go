@@ -104,18 +104,24 @@ const (
 		"avscout remediate: stopped at the failed step; the host is non_compliant\n"
 )
 
-// After a removal that worked, the script waits for the restarted
-// service's status to stop saying restricted, asking every 5 seconds, and
-// gives up after its bound (10 s here) rather than hang the policy.
-func TestJamfRemediateWaitsForStatus(t *testing.T) {
+// jamfStubs builds the stub agent and the stub launchctl the Jamf script
+// runs in these tests.
+func jamfStubs(t *testing.T) (agent, launchctl string) {
+	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	goBin := linuxpkgtest.GoBinary(t, root)
 	bins := t.TempDir()
-	agent := stubagent.Build(t, goBin, bins, "avscout")
-	launchctl := stubagent.Build(t, goBin, bins, "launchctl")
+	return stubagent.Build(t, goBin, bins, "avscout"), stubagent.Build(t, goBin, bins, "launchctl")
+}
+
+// After a removal that worked, the script waits for the restarted
+// service's status to stop saying restricted, asking every 5 seconds, and
+// gives up after its bound (10 s here) rather than hang the policy.
+func TestJamfRemediateWaitsForStatus(t *testing.T) {
+	agent, launchctl := jamfStubs(t)
 	k := newJamfKit(t, agent, launchctl)
 	stubagent.Answer(t, launchctl, stubagent.Response{})
 	stubagent.Answer(t, agent,
@@ -141,14 +147,7 @@ func TestJamfRemediatePolicyScript(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err == nil {
 		shells = append(shells, "bash")
 	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goBin := linuxpkgtest.GoBinary(t, root)
-	bins := t.TempDir()
-	agent := stubagent.Build(t, goBin, bins, "avscout")
-	launchctl := stubagent.Build(t, goBin, bins, "launchctl")
+	agent, launchctl := jamfStubs(t)
 	stubagent.Answer(t, launchctl, stubagent.Response{})
 	const execute = "remediate --execute --yes --format jamf"
 	// After a removal that worked, the script waits for the restarted
@@ -263,14 +262,7 @@ func TestJamfRemediatePolicyScript(t *testing.T) {
 // log past 1 MiB is moved aside (one older copy) before the next run; a
 // log another tool left readable becomes private.
 func TestJamfRemediatePolicyScriptLogBounds(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goBin := linuxpkgtest.GoBinary(t, root)
-	bins := t.TempDir()
-	agent := stubagent.Build(t, goBin, bins, "avscout")
-	launchctl := stubagent.Build(t, goBin, bins, "launchctl")
+	agent, launchctl := jamfStubs(t)
 	k := newJamfKit(t, agent, launchctl)
 
 	// A run with 400 KiB of output: its head is cut, its tail kept.
