@@ -3,7 +3,6 @@ package auditbundle
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -181,22 +180,14 @@ type ManifestSignature struct {
 	Signature      string `json:"signature"`
 }
 
-const keyPrefix = "ed25519:"
-
 // EncodeKey writes a public key as the manifest does.
-func EncodeKey(pub ed25519.PublicKey) string {
-	return keyPrefix + base64.StdEncoding.EncodeToString(pub)
-}
+func EncodeKey(pub ed25519.PublicKey) string { return edkey.Format(pub) }
 
 // decodeKey reads a key EncodeKey wrote and checks it binds something.
 func decodeKey(s string) (ed25519.PublicKey, error) {
-	b64, ok := strings.CutPrefix(s, keyPrefix)
-	if !ok {
-		return nil, fmt.Errorf("public key: want %q and base64", keyPrefix)
-	}
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(raw) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("public key: not the base64 of %d bytes", ed25519.PublicKeySize)
+	raw, err := edkey.ParseTagged(s, ed25519.PublicKeySize)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
 	}
 	if err := edkey.Check(raw); err != nil {
 		return nil, fmt.Errorf("public key: %w", err)
@@ -222,7 +213,7 @@ func signManifest(sum [sha256.Size]byte, key Signer) ([]byte, error) {
 		PublicKey:      EncodeKey(pub),
 		Fingerprint:    agentkey.Fingerprint(pub),
 		ManifestSHA256: hex.EncodeToString(sum[:]),
-		Signature:      keyPrefix + base64.StdEncoding.EncodeToString(key.Sign(signedManifest(sum))),
+		Signature:      edkey.Format(key.Sign(signedManifest(sum))),
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

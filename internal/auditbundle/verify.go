@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/avscout/avscout/internal/agentkey"
+	"github.com/avscout/avscout/internal/edkey"
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/reportsig"
 	"github.com/avscout/avscout/internal/text"
@@ -629,10 +629,9 @@ func (v *verifier) finish() {
 		return
 	}
 	fp := agentkey.Fingerprint(pub)
-	sigB64, _ := strings.CutPrefix(doc.Signature, keyPrefix)
-	sig, err := base64.StdEncoding.DecodeString(sigB64)
+	sig, err := edkey.ParseTagged(doc.Signature, ed25519.SignatureSize)
 	switch {
-	case err != nil || len(sig) != ed25519.SignatureSize:
+	case err != nil:
 		v.fault("%s: the signature is not the base64 of %d bytes", ManifestSigName, ed25519.SignatureSize)
 		return
 	case doc.ManifestSHA256 != hexHash(*v.manifestSum):

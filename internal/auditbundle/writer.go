@@ -3,6 +3,7 @@ package auditbundle
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -141,7 +142,7 @@ func (w *Writer) Report(e Entry, raw []byte, pub ed25519.PublicKey, sig []byte) 
 		// The file is written as stored: if the database was changed, the
 		// verifier sees the report's bytes disagree with its entry.
 		line.File, line.Size = ReportName(e.Seq), int64(len(raw))
-		if err := w.file(line.File, line.Size, bytesReader(raw)); err != nil {
+		if err := w.file(line.File, line.Size, bytes.NewReader(raw)); err != nil {
 			return err
 		}
 		if len(pub) > 0 && len(sig) > 0 {
@@ -151,7 +152,7 @@ func (w *Writer) Report(e Entry, raw []byte, pub ed25519.PublicKey, sig []byte) 
 			}
 			sum := sha256.Sum256(doc)
 			line.SigFile, line.SigSHA256 = SignatureName(e.Seq), hex.EncodeToString(sum[:])
-			if err := w.file(line.SigFile, int64(len(doc)), bytesReader(doc)); err != nil {
+			if err := w.file(line.SigFile, int64(len(doc)), bytes.NewReader(doc)); err != nil {
 				return err
 			}
 		}
@@ -248,7 +249,7 @@ func (w *Writer) Close(head, accessHead ChainHead) error {
 	}
 	sum := sha256.New()
 	size := int64(len(headLine)) + w.entries.n + int64(len(tail))
-	body := io.TeeReader(io.MultiReader(bytesReader(headLine), io.LimitReader(w.entries.f, w.entries.n), bytesReader(tail)), sum)
+	body := io.TeeReader(io.MultiReader(bytes.NewReader(headLine), io.LimitReader(w.entries.f, w.entries.n), bytes.NewReader(tail)), sum)
 	if err := w.file(ManifestName, size, body); err != nil {
 		return err
 	}
@@ -258,7 +259,7 @@ func (w *Writer) Close(head, accessHead ChainHead) error {
 	if err != nil {
 		return err
 	}
-	if err := w.file(ManifestSigName, int64(len(sig)), bytesReader(sig)); err != nil {
+	if err := w.file(ManifestSigName, int64(len(sig)), bytes.NewReader(sig)); err != nil {
 		return err
 	}
 	if err := w.tw.Close(); err != nil {

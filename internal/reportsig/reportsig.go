@@ -31,7 +31,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -70,10 +69,6 @@ const Ext = ".sig"
 // MaxSignatureFile bounds what is read of a signature file; a real one
 // is about 400 bytes.
 const MaxSignatureFile = 16 << 10
-
-// keyPrefix starts the key and the signature in a signature document, as
-// in the headers the agent sends the collector.
-const keyPrefix = "ed25519:"
 
 // Signature is the detached signature document.
 type Signature struct {
@@ -121,10 +116,10 @@ func document(format string, report []byte, pub ed25519.PublicKey, sig []byte) (
 	sum := sha256.Sum256(report)
 	doc := Signature{
 		Format:      format,
-		PublicKey:   keyPrefix + base64.StdEncoding.EncodeToString(pub),
+		PublicKey:   edkey.Format(pub),
 		Fingerprint: agentkey.Fingerprint(pub),
 		SHA256:      hex.EncodeToString(sum[:]),
-		Signature:   keyPrefix + base64.StdEncoding.EncodeToString(sig),
+		Signature:   edkey.Format(sig),
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -187,12 +182,11 @@ func (s *Signature) publicKey() (ed25519.PublicKey, error) {
 
 // decodeField decodes "ed25519:<base64>" of n bytes.
 func decodeField(name, v string, n int) ([]byte, error) {
-	enc, ok := strings.CutPrefix(v, keyPrefix)
-	if !ok {
-		return nil, fmt.Errorf("signature file: %s %q does not start with %q", name, clip(v), keyPrefix)
+	if !strings.HasPrefix(v, edkey.Prefix) {
+		return nil, fmt.Errorf("signature file: %s %q does not start with %q", name, clip(v), edkey.Prefix)
 	}
-	b, err := base64.StdEncoding.Strict().DecodeString(enc)
-	if err != nil || len(b) != n {
+	b, err := edkey.ParseTagged(v, n)
+	if err != nil {
 		return nil, fmt.Errorf("signature file: %s is not the standard base64 of %d bytes", name, n)
 	}
 	return b, nil

@@ -73,18 +73,11 @@ func Fingerprint(pub []byte) string {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
-// KeyPrefix starts the text form of an agent key: "ed25519:" and the
-// standard base64 of the 32-byte key (the Avscout-Public-Key header's
-// form, and the rekey command's).
-const KeyPrefix = "ed25519:"
+// KeyPrefix starts the text form of an agent key (see [edkey.Prefix]).
+const KeyPrefix = edkey.Prefix
 
 // FormatKey writes pub in its text form, "ed25519:<base64>".
-func FormatKey(pub []byte) string {
-	if len(pub) == 0 {
-		return ""
-	}
-	return KeyPrefix + base64.StdEncoding.EncodeToString(pub)
-}
+func FormatKey(pub []byte) string { return edkey.Format(pub) }
 
 // ParseKey reads an agent key in its text form, "ed25519:<base64>". A
 // weak key (a point of small order, which verifies forged signatures, or
@@ -101,21 +94,9 @@ func ParseKey(s string) (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(b), nil
 }
 
-// ParseTagged reads "ed25519:<standard base64>" of exactly size bytes.
-func ParseTagged(s string, size int) ([]byte, error) {
-	b64, ok := strings.CutPrefix(s, KeyPrefix)
-	if !ok {
-		return nil, fmt.Errorf("want %s followed by base64", KeyPrefix)
-	}
-	if len(b64) != base64.StdEncoding.EncodedLen(size) {
-		return nil, fmt.Errorf("want %d bytes in base64", size)
-	}
-	b, err := base64.StdEncoding.Strict().DecodeString(b64)
-	if err != nil || len(b) != size {
-		return nil, fmt.Errorf("want %d bytes in standard base64", size)
-	}
-	return b, nil
-}
+// ParseTagged reads "ed25519:<standard base64>" of exactly size bytes
+// (see [edkey.ParseTagged]).
+func ParseTagged(s string, size int) ([]byte, error) { return edkey.ParseTagged(s, size) }
 
 func checkHostID(id string) error {
 	if id == "" || len(id) > MaxIDLen {
