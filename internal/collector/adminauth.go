@@ -8,7 +8,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/avscout/avscout/internal/privatefile"
 	"github.com/avscout/avscout/internal/text"
 )
 
@@ -95,27 +95,9 @@ func (a *AdminCredentials) load() error {
 }
 
 func readSecretFile(path string) ([]byte, fileStamp, error) {
-	f, err := os.Open(path)
+	b, st, err := privatefile.Read(path, maxAdminCredentialsFile)
 	if err != nil {
 		return nil, fileStamp{}, fmt.Errorf("admin token file: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fileStamp{}, fmt.Errorf("admin token file: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fileStamp{}, fmt.Errorf("admin token file %s: not a regular file", path)
-	}
-	if err := checkPrivate(st); err != nil {
-		return nil, fileStamp{}, fmt.Errorf("admin token file %s: %w", path, err)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxAdminCredentialsFile+1))
-	if err != nil {
-		return nil, fileStamp{}, fmt.Errorf("admin token file %s: %w", path, err)
-	}
-	if len(b) > maxAdminCredentialsFile {
-		return nil, fileStamp{}, fmt.Errorf("admin token file %s: larger than %d bytes", path, maxAdminCredentialsFile)
 	}
 	return b, fileStamp{size: st.Size(), modTime: st.ModTime()}, nil
 }

@@ -28,6 +28,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/avscout/avscout/internal/collector/store"
+	"github.com/avscout/avscout/internal/privatefile"
 )
 
 // Message formats of a webhook.
@@ -132,7 +133,10 @@ type Env struct {
 // credential. Errors name the file and the webhook, never a secret.
 func Load(path string, env Env) (*Config, error) {
 	if env.ReadFile == nil {
-		env.ReadFile = func(name string) ([]byte, error) { return readPrivate(name, maxConfigFile) }
+		env.ReadFile = func(name string) ([]byte, error) {
+			b, _, err := privatefile.Read(name, maxConfigFile)
+			return b, err
+		}
 	}
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
@@ -288,32 +292,4 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// readPrivate reads a regular file of at most limit bytes that not every
-// user may access.
-func readPrivate(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	if err := checkPrivate(st); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return b, nil
 }

@@ -1,4 +1,4 @@
-package collector
+package privatefile
 
 import "io/fs"
 

@@ -1,7 +1,0 @@
-package alert
-
-import "io/fs"
-
-// checkPrivate cannot judge a Windows ACL from file modes; the installer
-// is trusted to protect the file.
-func checkPrivate(fs.FileInfo) error { return nil }
