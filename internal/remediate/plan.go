@@ -580,21 +580,12 @@ func seenKey(prod report.Product, k string) bool {
 	return false
 }
 
-// protective are the categories of products that protect a host.
-func protective(category string) bool {
-	switch category {
-	case report.CategoryAntivirus, report.CategoryEDR, report.CategorySecuritySuite:
-		return true
-	}
-	return false
-}
-
 func protection(r *report.Report, c *catalog.Catalog, targetOS host.OS, cited map[string]bool) Protection {
 	var pr Protection
 	f, hasFallback := c.Fallbacks[string(targetOS)]
 	onlyFallback := true
 	for _, p := range r.Products {
-		if !p.Restricted && p.State == report.StateActive && protective(p.Category) && !slices.Contains(pr.By, p.Name) {
+		if !p.Restricted && p.State == report.StateActive && report.Protects(p.Category) && !slices.Contains(pr.By, p.Name) {
 			pr.By = append(pr.By, p.Name)
 			onlyFallback = onlyFallback && hasFallback && f.Product != "" && p.ID == f.Product
 		}

@@ -74,6 +74,16 @@ const (
 	CategoryOther           = enum.CategoryOther
 )
 
+// Protects reports whether a product of category protects the host when
+// it is active: an antivirus, an EDR or a security suite.
+func Protects(category string) bool {
+	switch category {
+	case CategoryAntivirus, CategoryEDR, CategorySecuritySuite:
+		return true
+	}
+	return false
+}
+
 // Report is the result of one scan of one host.
 //
 // Its JSON form always writes products and sources as arrays (never null)

@@ -50,9 +50,6 @@ const (
 	insertRowBatch = 200 // rows per multi-row INSERT
 )
 
-// Categories of products that protect a host when active.
-var protective = []string{report.CategoryAntivirus, report.CategoryEDR, report.CategorySecuritySuite}
-
 // checkReport rejects what the store cannot hold or index.
 func checkReport(r *report.Report) error {
 	if r == nil {
@@ -182,7 +179,7 @@ func newHostRow(r *report.Report, receivedAt time.Time) *hostRow {
 			restricted = appendUnique(restricted, clean(p.Name))
 			h.whiteLabel = h.whiteLabel || p.WhiteLabel
 		}
-		if p.State == report.StateActive && slices.Contains(protective, p.Category) {
+		if p.State == report.StateActive && report.Protects(p.Category) {
 			protection = appendUnique(protection, clean(p.Name))
 		}
 	}
