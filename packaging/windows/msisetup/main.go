@@ -54,6 +54,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/avscout/avscout/internal/config"
 	"github.com/avscout/avscout/internal/winpath"
@@ -94,21 +95,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *wait > 0 {
+		// One limit for both steps. A service that cannot be stopped
+		// (or is already stopping) does not skip the wait for its
+		// process: that wait is what lets RemoveFiles delete the file.
+		deadline := time.Now().Add(*wait)
+		code := 0
 		if *service != "" {
 			res, err := stopService(*service, *wait)
 			if err != nil {
 				fmt.Fprintf(stderr, "avscout-msi-setup: %v\n", err)
-				return 1
+				code = 1
+			} else {
+				fmt.Fprintf(stdout, "avscout-msi-setup: %s\n", res)
 			}
-			fmt.Fprintf(stdout, "avscout-msi-setup: %s\n", res)
 		}
-		res, err := waitExit(*wait)
+		res, err := waitExit(max(time.Until(deadline), time.Second))
 		if err != nil {
 			fmt.Fprintf(stderr, "avscout-msi-setup: %v\n", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "avscout-msi-setup: %s\n", res)
-		return 0
+		return code
 	}
 	if *purgeFlag {
 		dir := winpath.Dir(s.configPath)

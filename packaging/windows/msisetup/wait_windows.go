@@ -15,10 +15,14 @@ import (
 )
 
 // waitExit waits until no process runs the agent executable next to this
-// helper, for at most limit. The MSI runs it on removal after StopServices
-// and before RemoveFiles: the SCM reports the service stopped a moment
-// before its process has exited, and a file still mapped by a process
-// cannot be deleted (Windows Installer then leaves it for a reboot).
+// helper and the file is no longer mapped as an image, for at most limit.
+// The MSI runs it on removal after StopServices and before RemoveFiles:
+// the SCM reports the service stopped a moment before its process has
+// exited, and a file still mapped by a process cannot be deleted (Windows
+// Installer then leaves it for a reboot; Wine's leaves it for good). The
+// process list alone is not enough: a process being torn down can no
+// longer be opened, or has left the list, while its image is still
+// mapped.
 func waitExit(limit time.Duration) (string, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -31,14 +35,37 @@ func waitExit(limit time.Duration) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if len(pids) == 0 {
+		mapped := len(pids) == 0 && imageMapped(exe)
+		if len(pids) == 0 && !mapped {
 			return "no process runs " + exe, nil
 		}
 		if time.Now().After(deadline) {
+			if mapped {
+				return fmt.Sprintf("%s is still in use after %s: Windows Installer removes it at the next reboot", exe, limit), nil
+			}
 			return fmt.Sprintf("%s still runs (pids %v) after %s: Windows Installer removes it at the next reboot", exe, pids, limit), nil
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// imageMapped reports whether exe is mapped as a running image: such a
+// file cannot be opened for writing (ERROR_SHARING_VIOLATION, on Windows
+// and in Wine alike), whatever share mode the opener grants. The file is
+// opened and closed, never written.
+func imageMapped(exe string) bool {
+	p, err := windows.UTF16PtrFromString(exe)
+	if err != nil {
+		return false
+	}
+	h, err := windows.CreateFile(p, windows.GENERIC_WRITE,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE,
+		nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		return errors.Is(err, windows.ERROR_SHARING_VIOLATION)
+	}
+	windows.CloseHandle(h)
+	return false
 }
 
 // running returns the ids of the processes whose image is exe.
@@ -105,7 +132,11 @@ func stopService(name string, limit time.Duration) (string, error) {
 	if st.State == svc.Stopped {
 		return "service " + name + " is stopped", nil
 	}
-	if _, err := s.Control(svc.Stop); err != nil && !errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE) {
+	// A service already stopping (the MSI's StopServices asked it to:
+	// Wine's sends the control and does not wait) refuses another control
+	// with ERROR_SERVICE_CANNOT_ACCEPT_CTRL; it is waited for like one this
+	// call stopped.
+	if _, err := s.Control(svc.Stop); err != nil && !errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE) && !errors.Is(err, windows.ERROR_SERVICE_CANNOT_ACCEPT_CTRL) {
 		return "", fmt.Errorf("stop service %s: %w", name, err)
 	}
 	deadline := time.Now().Add(limit)
