@@ -16,6 +16,7 @@
 #
 #   scripts/bench-compare.sh [RUNS]      (default 15; or RUNS=… in the environment)
 #   ONLY="rpm empty" scripts/bench-compare.sh   runs only those comparisons
+#   BIN=path/to/avscout scripts/bench-compare.sh measures that build instead
 #
 # `make bench-compare` passes the release build's GO and LDFLAGS.
 set -euo pipefail
@@ -32,8 +33,12 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 bin=$work/avscout
-echo "bench-compare: building the release binary" >&2
-CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$LDFLAGS" -o "$bin" ./cmd/agent
+if [ -n "${BIN:-}" ]; then
+	cp "$BIN" "$bin" # another build, for a before/after comparison
+else
+	echo "bench-compare: building the release binary" >&2
+	CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$LDFLAGS" -o "$bin" ./cmd/agent
+fi
 
 # A Debian root with 100,000 packages: synthetic records, then the real
 # dpkg installs one more package (built by dpkg-deb), which makes it
