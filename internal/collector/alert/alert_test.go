@@ -322,7 +322,7 @@ func TestGiveUpAndNoRedirect(t *testing.T) {
 // alert (and decoded back exactly), escaped in a Slack message so that no
 // mention or link can form.
 func TestHostileHostname(t *testing.T) {
-	const hostile = "<!channel> <https://evil.example|click here> & @here <@U0123>\u202e*bold*\n`code`"
+	const hostile = "<!channel> <https://evil.example|click here> & @here <@U0123>\u202e*bold*\n`code` evil.example/login"
 	var jsonRcv, slackRcv *receiver
 	cfg := func(t *testing.T) *Config {
 		jsonRcv, slackRcv = newReceiver(t, false), newReceiver(t, false)
@@ -358,7 +358,9 @@ func TestHostileHostname(t *testing.T) {
 		if strings.ContainsAny(msg.Text, "<>\u202e") || strings.Contains(msg.Text, "@here") {
 			t.Errorf("slack text is not inert: %q", msg.Text)
 		}
-		for _, want := range []string{"&lt;!channel&gt; &lt;https://evil.example|click here&gt; &amp; @\u2060here &lt;@\u2060U0123&gt;", "*restricted*"} {
+		// The hostname is one code span (no mrkdwn, no link of the bare
+		// URL), its backticks turned into ˋ.
+		for _, want := range []string{"host `&lt;!channel&gt; &lt;https://evil.example|click here&gt; &amp; @\u2060here &lt;@\u2060U0123&gt;", "*bold* \u02cbcode\u02cb evil.example/login` is *restricted*"} {
 			if !strings.Contains(msg.Text, want) {
 				t.Errorf("slack text lacks %q:\n%s", want, msg.Text)
 			}

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -74,12 +75,10 @@ func first(s []string, n int) []string {
 }
 
 // slackText is a's message as Slack mrkdwn. Every value from the host
-// goes through slackEscape.
+// goes through slackCode; the event names, the collector's own, through
+// slackEscape.
 func slackText(a *store.Alert) string {
-	host := slackEscape(a.Hostname)
-	if host == "" {
-		host = slackEscape(a.HostID)
-	}
+	host := slackCode(cmp.Or(a.Hostname, a.HostID))
 	var b strings.Builder
 	switch a.Event {
 	case store.AlertRestricted:
@@ -103,15 +102,15 @@ func slackText(a *store.Alert) string {
 	if len(a.Protection) > 0 && a.Event != store.AlertRestricted {
 		fmt.Fprintf(&b, "\nActive protection: %s", slackList(a.Protection))
 	}
-	fmt.Fprintf(&b, "\nHost %s (%s), report %s, scanned %s.", slackEscape(a.HostID), slackEscape(a.OS),
-		slackEscape(a.ReportID), a.ScannedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "\nHost %s (%s), report %s, scanned %s.", slackCode(a.HostID), slackCode(a.OS),
+		slackCode(a.ReportID), a.ScannedAt.UTC().Format(time.RFC3339))
 	return b.String()
 }
 
 func slackList(names []string) string {
 	out := make([]string, 0, min(len(names), maxSlackList))
 	for _, n := range first(names, maxSlackList) {
-		out = append(out, slackEscape(n))
+		out = append(out, slackCode(n))
 	}
 	s := strings.Join(out, ", ")
 	if len(names) > maxSlackList {
@@ -128,4 +127,16 @@ func slackList(names []string) string {
 func slackEscape(s string) string {
 	s = text.Truncate(text.OneLine(s), maxSlackText)
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "@", "@\u2060").Replace(s)
+}
+
+// slackCode is slackEscape(s) as inline code, which Slack shows as typed:
+// no *bold* or _italic_ from the host's mrkdwn, and no link made of a bare
+// URL ("evil.example/login" as a hostname). A backtick, which would end the
+// code, becomes a modifier grave accent (U+02CB); an empty value is "-".
+func slackCode(s string) string {
+	s = strings.ReplaceAll(slackEscape(s), "`", "\u02cb")
+	if s == "" {
+		s = "-"
+	}
+	return "`" + s + "`"
 }
