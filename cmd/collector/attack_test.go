@@ -30,14 +30,14 @@ import (
 // Attack bounds: how long the hostile clients keep sending, how many
 // requests each may send, how many are in flight at once.
 const (
-	attackFor       = 15 * time.Second
-	attackMaxEach   = 400
-	attackersEach   = 20 // per kind of hostile body: 40 in flight
-	attackTimeout   = 3 * time.Second
-	honestReports   = 25
-	honestEvery     = 150 * time.Millisecond
-	rssLimit        = 512 << 20 // the collector's peak RSS under attack
-	rssKill         = 3 << 30   // the watchdog kills the collector past this, to spare the machine
+	attackFor     = 15 * time.Second
+	attackMaxEach = 400
+	attackersEach = 20 // per kind of hostile body: 40 in flight
+	attackTimeout = 3 * time.Second
+	honestReports = 25
+	honestEvery   = 150 * time.Millisecond
+	rssLimit      = 512 << 20 // the collector's peak RSS under attack
+	rssKill       = 3 << 30   // the watchdog kills the collector past this, to spare the machine
 	// healthzBound is how long a /healthz probe may wait for an answer
 	// before the collector counts as stuck: far above its latency on a
 	// quiet machine (p50 and max are logged as figures), because shared CI
@@ -45,7 +45,7 @@ const (
 	healthzBound    = 10 * time.Second
 	idleWindow      = 2 * time.Second
 	idleCPUAllowed  = time.Second // of CPU time over idleWindow: half a core busy means work went on
-	idleGrowAllowed = 16 << 20               // RSS growth over idleWindow
+	idleGrowAllowed = 16 << 20    // RSS growth over idleWindow
 )
 
 // Anyone holding an enrollment token attacks the real collector binary
