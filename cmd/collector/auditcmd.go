@@ -119,8 +119,13 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.Rename(f.Name(), *out); err != nil {
 		return fmt.Errorf("writing %s: %w", *out, err)
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d reports (chain entries %d to %d, head %d), %d access log entries, signed by %s\n",
-		*out, hdr.Reports, hdr.FirstSeq, hdr.LastSeq, hdr.HeadSeq, hdr.Access, k.Fingerprint())
+	fmt.Fprintf(stdout, "wrote %s: window %s to %s, %d reports (chain entries %d to %d, head %d), %d access log entries, signed by %s\n",
+		*out, hdr.Since.Format(time.RFC3339Nano), hdr.Until.Format(time.RFC3339Nano),
+		hdr.Reports, hdr.FirstSeq, hdr.LastSeq, hdr.HeadSeq, hdr.Access, k.Fingerprint())
+	if !hdr.Until.Equal(to) {
+		fmt.Fprintf(stdout, "the window ends now, not at %s: the next export starts at %s\n",
+			to.UTC().Format(time.RFC3339Nano), hdr.Until.Format(time.RFC3339Nano))
+	}
 	return nil
 }
 

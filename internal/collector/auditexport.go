@@ -57,6 +57,7 @@ type AuditStore interface {
 	ChainWindow(ctx context.Context, since, until time.Time) (first, last int64, ok bool, err error)
 	ChainRange(ctx context.Context, first, last int64, fn func(store.ChainRecord) error) error
 	AccessHead(ctx context.Context) (auditbundle.ChainHead, error)
+	ChainCut(ctx context.Context, until time.Time) (time.Time, error)
 	AccessWindow(ctx context.Context, since, until time.Time) (first, last int64, ok bool, err error)
 	AccessRange(ctx context.Context, first, last int64, fn func(store.AccessRecord) error) error
 }
@@ -82,6 +83,14 @@ func ExportAudit(ctx context.Context, st AuditStore, x AuditExport, out io.Write
 	if x.Now.IsZero() {
 		x.Now = time.Now()
 	}
+	// A window reaching past the present ends now: a report in flight is
+	// then in the next window, never between this one and the next.
+	cut, err := st.ChainCut(ctx, x.Until)
+	if err != nil {
+		return auditbundle.Header{}, err
+	}
+	// A window starting in the future is empty, and ends where it starts.
+	x.Until = maxTime(cut, x.Since)
 	w, err := auditbundle.NewWriter(out, x.Key, x.TempDir, x.Since, x.Until, x.Now)
 	if err != nil {
 		return auditbundle.Header{}, err
@@ -211,4 +220,11 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -64,7 +64,17 @@ func moveHead(ctx context.Context, tx *sql.Tx, id int, seq int64, hash [auditbun
 
 // appendChain appends an entry for each link, in order, in tx. It locks
 // the chain head first; call it as late in the transaction as possible.
-func appendChain(ctx context.Context, tx *sql.Tx, forUpdate string, links []chainLink) error {
+//
+// An entry's receipt time is the link's, or the earliest the chain allows
+// when that is later (see nextReceived): receipt times rise strictly along
+// the chain, whatever the order in which reports received at the same
+// time, or on replicas whose clocks disagree, reach it, and never fall
+// before the last export's cut. So the reports received before a cut are
+// a prefix of the chain, which [Store.ChainCut] relies on.
+//
+// backfill says the chain is being built by its own migration, before
+// the column of the cut exists (and before any export).
+func appendChain(ctx context.Context, tx *sql.Tx, forUpdate string, links []chainLink, backfill bool) error {
 	if len(links) == 0 {
 		return nil
 	}
@@ -72,11 +82,16 @@ func appendChain(ctx context.Context, tx *sql.Tx, forUpdate string, links []chai
 	if err != nil {
 		return err
 	}
+	next, err := nextReceived(ctx, tx, seq, backfill)
+	if err != nil {
+		return err
+	}
 	prev := &auditbundle.Entry{Seq: seq, Hash: hash}
 	entries := make([]auditbundle.Entry, len(links))
 	for i, l := range links {
-		entries[i] = auditbundle.Next(prev, l.reportID, l.hostID, l.receivedAt, l.sum)
-		prev = &entries[i]
+		at := max(l.receivedAt, next)
+		entries[i] = auditbundle.Next(prev, l.reportID, l.hostID, at, l.sum)
+		prev, next = &entries[i], at+1
 	}
 	err = insertReturning(ctx, tx, "report_chain (seq, report_id, host_id, received_at, report_sha256, prev_hash, hash)", 7, len(entries),
 		func(i int, args []any) []any {
@@ -87,6 +102,52 @@ func appendChain(ctx context.Context, tx *sql.Tx, forUpdate string, links []chai
 		return fmt.Errorf("appending to the chain: %w", err)
 	}
 	return moveHead(ctx, tx, reportChainID, prev.Seq, prev.Hash)
+}
+
+// nextReceived returns the earliest receipt time the report chain's next
+// entry may have, the head being entry seq: a microsecond after the
+// head's, and not before the last export's cut.
+func nextReceived(ctx context.Context, tx *sql.Tx, seq int64, backfill bool) (int64, error) {
+	cutColumn := "h.cut_us"
+	if backfill {
+		cutColumn = "0"
+	}
+	var cut, last int64
+	err := tx.QueryRowContext(ctx, "SELECT "+cutColumn+", COALESCE((SELECT c.received_at FROM report_chain c WHERE c.seq = $1), 0) FROM chain_head h WHERE h.id = $2",
+		seq, reportChainID).Scan(&cut, &last)
+	if err != nil {
+		return 0, fmt.Errorf("reading the chain's last entry: %w", err)
+	}
+	return max(last+1, cut), nil
+}
+
+// ChainCut returns where an export asked to end at until ends: until,
+// or just after now when until is later. It first waits for the reports
+// being appended to the chain (by any replica) to be stored, by taking
+// the chain head's lock, and records the cut, so that every report
+// appended from then on gets a receipt time at or after it.
+//
+// So a bundle ending at the cut holds every report the chain will ever
+// have received before it, and the next bundle, starting at the cut,
+// every one after: a report received before the export but stored after
+// it falls into the next bundle, never between the two.
+func (s *Store) ChainCut(ctx context.Context, until time.Time) (time.Time, error) {
+	cut := min(micros(until), micros(s.now())+1)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return until, fmt.Errorf("cutting the chain: %w", err)
+	}
+	defer rollback(tx) // after Commit, a no-op
+	if _, _, err := lockHead(ctx, tx, s.dialect.forUpdate, reportChainID); err != nil {
+		return until, err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE chain_head SET cut_us = $1 WHERE id = $2 AND cut_us < $1", cut, reportChainID); err != nil {
+		return until, fmt.Errorf("cutting the chain: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return until, fmt.Errorf("cutting the chain: %w", err)
+	}
+	return fromMicros(cut), nil
 }
 
 // bundleAccess is an access log entry as the bundle holds it (and its
@@ -145,7 +206,7 @@ func backfillChain(ctx context.Context, tx *sql.Tx) error {
 		if len(links) == 0 {
 			break
 		}
-		if err := appendChain(ctx, tx, "", links); err != nil {
+		if err := appendChain(ctx, tx, "", links, true); err != nil {
 			return fmt.Errorf("chaining stored reports: %w", err)
 		}
 		lastAt, lastID = links[len(links)-1].receivedAt, links[len(links)-1].reportID

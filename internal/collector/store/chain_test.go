@@ -258,3 +258,59 @@ func TestAccessChain(t *testing.T) {
 		})
 	}
 }
+
+// A report received before an export but stored after it falls into the
+// next export's window, not between the two: the export cuts the chain
+// at its time, and reports stored after the cut get receipt times at or
+// after it. Receipt times rise strictly along the chain, even for
+// reports received in the same microsecond.
+func TestChainCut(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, c *clock) {
+		ctx := context.Background()
+		c.Set(t0.Add(time.Minute))
+		a := fleettest.Report(t, "debian-clean", "h1", "web", t0)
+		b := fleettest.Report(t, "debian-clean", "h2", "web", t0)
+		d := fleettest.Report(t, "debian-clean", "h3", "web", t0)
+		ingest(t, s, a, t0, Stored)
+		ingest(t, s, b, t0, Stored) // the same receipt time as a
+
+		// An export asked for [t0, an hour later) at t0+1m: cut at t0+1m.
+		cut, err := s.ChainCut(ctx, t0.Add(time.Hour))
+		if want := t0.Add(time.Minute + time.Microsecond); err != nil || !cut.Equal(want) {
+			t.Fatalf("ChainCut = %v, %v; want %v", cut, err, want)
+		}
+		// d was received at t0+30s, before the export, and is stored now.
+		ingest(t, s, d, t0.Add(30*time.Second), Stored)
+
+		checkChain(t, s)
+		var at []int64
+		if err := s.ChainRange(ctx, 1, 3, func(rec ChainRecord) error {
+			at = append(at, rec.Entry.ReceivedAt)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(at) != 3 || at[0] != micros(t0) || at[1] != at[0]+1 || at[2] != micros(cut) {
+			t.Errorf("receipt times along the chain %v; want %d, +1, the cut %d", at, micros(t0), micros(cut))
+		}
+		first, last, ok, err := s.ChainWindow(ctx, t0, cut)
+		if err != nil || !ok || first != 1 || last != 2 {
+			t.Errorf("the exported window: %d to %d, %v, %v; want 1 to 2", first, last, ok, err)
+		}
+		first, last, ok, err = s.ChainWindow(ctx, cut, t0.Add(time.Hour))
+		if err != nil || !ok || first != 3 || last != 3 {
+			t.Errorf("the next window: %d to %d, %v, %v; want 3 to 3", first, last, ok, err)
+		}
+
+		// A past window is cut where it was asked to end, and the cut
+		// never moves back.
+		if cut2, err := s.ChainCut(ctx, t0.Add(10*time.Second)); err != nil || !cut2.Equal(t0.Add(10*time.Second)) {
+			t.Errorf("ChainCut of a past window = %v, %v", cut2, err)
+		}
+		e := fleettest.Report(t, "debian-clean", "h4", "web", t0)
+		ingest(t, s, e, t0.Add(20*time.Second), Stored)
+		if _, last, _, _ := s.ChainWindow(ctx, cut, t0.Add(time.Hour)); last != 4 {
+			t.Errorf("a report stored after a second, earlier cut is not after the first cut: last %d", last)
+		}
+	})
+}

@@ -129,6 +129,9 @@ func undoMigration(version int) []string {
 		7: { // the alert outbox
 			"DROP TABLE alert_outbox",
 		},
+		9: { // the export cut of the report chain
+			"ALTER TABLE chain_head DROP COLUMN cut_us",
+		},
 		8: { // the fleet trend and counts
 			"DROP TABLE fleet_trend",
 			"DROP TABLE fleet_counts",
