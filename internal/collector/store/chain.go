@@ -121,16 +121,36 @@ func nextReceived(ctx context.Context, tx *sql.Tx, seq int64, backfill bool) (in
 	return max(last+1, cut), nil
 }
 
+// nextAccessAt locks the access log's chain head in tx and returns the
+// earliest time its next entry may have: a microsecond after the last
+// entry's, and not before the last export's cut (see [Store.ChainCut]),
+// which the report chain's head row holds for both chains.
+func nextAccessAt(ctx context.Context, tx *sql.Tx, forUpdate string) (int64, error) {
+	seq, _, err := lockHead(ctx, tx, forUpdate, accessChainID)
+	if err != nil {
+		return 0, err
+	}
+	var cut, last int64
+	err = tx.QueryRowContext(ctx, "SELECT h.cut_us, COALESCE((SELECT a.at FROM access_chain a WHERE a.seq = $1), 0) FROM chain_head h WHERE h.id = $2",
+		seq, reportChainID).Scan(&cut, &last)
+	if err != nil {
+		return 0, fmt.Errorf("reading the access log's last entry: %w", err)
+	}
+	return max(last+1, cut), nil
+}
+
 // ChainCut returns where an export asked to end at until ends: until,
 // or just after now when until is later. It first waits for the reports
-// being appended to the chain (by any replica) to be stored, by taking
-// the chain head's lock, and records the cut, so that every report
-// appended from then on gets a receipt time at or after it.
+// and access log entries being appended to their chains (by any replica)
+// to be stored, by taking both chain heads' locks (the report chain's
+// first, as no other transaction takes both), and records the cut, so
+// that every report and access entry appended from then on gets a time
+// at or after it.
 //
-// So a bundle ending at the cut holds every report the chain will ever
-// have received before it, and the next bundle, starting at the cut,
-// every one after: a report received before the export but stored after
-// it falls into the next bundle, never between the two.
+// So a bundle ending at the cut holds every report and action the chains
+// will ever have from before it, and the next bundle, starting at the
+// cut, every one after: a report received before the export but stored
+// after it falls into the next bundle, never between the two.
 func (s *Store) ChainCut(ctx context.Context, until time.Time) (time.Time, error) {
 	cut := min(micros(until), micros(s.now())+1)
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -138,8 +158,10 @@ func (s *Store) ChainCut(ctx context.Context, until time.Time) (time.Time, error
 		return until, fmt.Errorf("cutting the chain: %w", err)
 	}
 	defer rollback(tx) // after Commit, a no-op
-	if _, _, err := lockHead(ctx, tx, s.dialect.forUpdate, reportChainID); err != nil {
-		return until, err
+	for _, id := range []int{reportChainID, accessChainID} {
+		if _, _, err := lockHead(ctx, tx, s.dialect.forUpdate, id); err != nil {
+			return until, err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE chain_head SET cut_us = $1 WHERE id = $2 AND cut_us < $1", cut, reportChainID); err != nil {
 		return until, fmt.Errorf("cutting the chain: %w", err)

@@ -302,6 +302,18 @@ func TestChainCut(t *testing.T) {
 			t.Errorf("the next window: %d to %d, %v, %v; want 3 to 3", first, last, ok, err)
 		}
 
+		// An action logged after the cut, though asked at t0+50s, is in
+		// the next window too.
+		if err := s.Audit(ctx, AuditEntry{At: t0.Add(50 * time.Second), Credential: "admin", Action: AuditRead, Target: "/v1/hosts"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, ok, err := s.AccessWindow(ctx, t0, cut); ok || err != nil {
+			t.Errorf("an action logged after the cut is in the exported window (%v)", err)
+		}
+		if _, _, ok, err := s.AccessWindow(ctx, cut, t0.Add(time.Hour)); !ok || err != nil {
+			t.Errorf("an action logged after the cut is not in the next window (%v)", err)
+		}
+
 		// A past window is cut where it was asked to end, and the cut
 		// never moves back.
 		if cut2, err := s.ChainCut(ctx, t0.Add(10*time.Second)); err != nil || !cut2.Equal(t0.Add(10*time.Second)) {

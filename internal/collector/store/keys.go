@@ -255,6 +255,11 @@ func insertAudit(ctx context.Context, tx *sql.Tx, forUpdate string, e *AuditEntr
 		return fmt.Errorf("%w audit entry: credential and action required", ErrInvalid)
 	}
 	cleanAudit(e)
+	next, err := nextAccessAt(ctx, tx, forUpdate)
+	if err != nil {
+		return err
+	}
+	e.At = fromMicros(max(micros(e.At), next))
 	var id [8]byte
 	rand.Read(id[:]) // crypto/rand.Read never fails
 	e.ID = hex.EncodeToString(id[:])
