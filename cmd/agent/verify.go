@@ -66,6 +66,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		keys = append(keys, s)
 		return nil
 	})
+	after := fs.String("after", "", "for a bundle: the previous audit's bundle `FILE`; checks that this one takes over where it ends (windows meet, same collector key, both chains run on without a gap)")
 	if code, ok := parseFlags(fs, "Checks, offline, a report written by `avscout scan --sign` against its signature, or a collector's audit bundle "+
 		"(`avscout-collector audit export`): its manifest signature (by the collector key --key names), every file, every agent signature and the report chain. "+
 		"Exit 0 valid, 1 invalid (what is wrong is named), 2 unreadable.", args, stdout, stderr); !ok {
@@ -84,7 +85,11 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "avscout verify: --signature is for a report file; a bundle holds its signatures")
 			return exitUsage
 		}
-		return verifyBundle(repPath, keys, stdout, stderr)
+		return verifyBundle(repPath, keys, *after, stdout, stderr)
+	}
+	if *after != "" {
+		fmt.Fprintln(stderr, "avscout verify: --after is for an audit bundle")
+		return exitUsage
 	}
 	if *sigPath == "" {
 		*sigPath = repPath + reportsig.Ext

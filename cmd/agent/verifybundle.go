@@ -60,7 +60,26 @@ func sniffBundle(path string) (bool, error) {
 
 // verifyBundle checks a collector's audit bundle and prints what it
 // holds, host by host, and every fault found.
-func verifyBundle(path string, keys []string, stdout, stderr io.Writer) int {
+func verifyBundle(path string, keys []string, after string, stdout, stderr io.Writer) int {
+	// The previous audit's bundle first: its end is only worth comparing
+	// with once it verifies itself.
+	var prev *auditbundle.Result
+	if after != "" {
+		pf, err := openRegular(after)
+		if err != nil {
+			fmt.Fprintf(stderr, "avscout verify: --after: %v\n", err)
+			return exitUsage
+		}
+		prev, err = auditbundle.Verify(pf, auditbundle.Options{CollectorKeys: keys})
+		pf.Close()
+		if err != nil || !prev.OK() {
+			if err == nil {
+				err = fmt.Errorf("%s", show(strings.Join(prev.Faults, "; ")))
+			}
+			fmt.Fprintf(stderr, "avscout verify: %s (the previous bundle): INVALID: %v\n", after, err)
+			return exitInvalid
+		}
+	}
 	f, err := openRegular(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "avscout verify: %v\n", err)
@@ -72,6 +91,11 @@ func verifyBundle(path string, keys []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "avscout verify: %s: INVALID: %v\n", path, err)
 		return exitInvalid
+	}
+	if prev != nil {
+		faults, notes := auditbundle.Follows(prev.Header, res.Header)
+		res.Faults = append(res.Faults, faults...)
+		res.Notes = append(res.Notes, notes...)
 	}
 	// The digest of the whole file, padding after the archive's end included.
 	if _, err := io.Copy(sum, f); err != nil {
@@ -93,6 +117,10 @@ func verifyBundle(path string, keys []string, stdout, stderr io.Writer) int {
 		show(h.PrevHash), show(h.LastHash), show(h.HeadHash))
 	fmt.Fprintf(stdout, "reports:   %d (%d pruned, %d unsigned, signed by %d agent keys); access log: %d entries\n",
 		h.Reports, h.Pruned, res.Unsigned, res.AgentKeys, h.Access)
+	if prev != nil {
+		fmt.Fprintf(stdout, "after:     %s (window %s to %s, chain entries %d to %d)\n", after,
+			report.FormatTime(prev.Header.Since), report.FormatTime(prev.Header.Until), prev.Header.FirstSeq, prev.Header.LastSeq)
+	}
 	if len(res.Hosts) > 0 {
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "HOST\tHOSTNAME\tREPORTS\tFIRST SEEN\tLAST REPORT\tVERDICTS")
@@ -120,6 +148,10 @@ func verifyBundle(path string, keys []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "avscout verify: %s: … and %d more faults\n", path, res.Omitted)
 		}
 		return exitInvalid
+	}
+	if prev != nil {
+		fmt.Fprintln(stdout, "verified:  every report, agent signature and chain entry matches the signed manifest, and the bundle takes over where the previous one ends")
+		return exitOK
 	}
 	fmt.Fprintln(stdout, "verified:  every report, agent signature and chain entry matches the signed manifest")
 	return exitOK

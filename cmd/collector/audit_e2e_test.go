@@ -121,6 +121,35 @@ func TestAuditBundleEndToEnd(t *testing.T) {
 				t.Errorf("API bundle's access log is empty:\n%s", out)
 			}
 
+			// The next audit starts where the command line's export ended
+			// (the window asked for reached past the present, so it ended
+			// at the export), and verify --after checks that it takes over
+			// there: windows meet, chains run on.
+			var cut string
+			for line := range strings.Lines(stdout) {
+				if _, rest, ok := strings.Cut(line, ": window "); ok {
+					cut, _, _ = strings.Cut(rest, ",")
+					_, cut, _ = strings.Cut(cut, " to ")
+				}
+			}
+			if end, err := time.Parse(time.RFC3339Nano, cut); err != nil || !end.Before(until) {
+				t.Fatalf("audit export's window ends at %q (%v), want before %s:\n%s", cut, err, until, stdout)
+			}
+			agentOnce(t, agent, p.base, secret, debianHost(t, "kesl-01", "11111111111111111111111111111111", true, false), keslState)
+			nextBundle := filepath.Join(dir, "next.tar")
+			if out, errOut, code := cli(t, "audit", "export", "--db", db, "--signing-key", keyFile,
+				"--since", cut, "--out", nextBundle); code != 0 || !strings.Contains(out, "1 reports") {
+				t.Fatalf("the next audit export: exit %d\n%s%s", code, out, errOut)
+			}
+			if out, errOut, code := verify(nextBundle, "--key", fp, "--after", cliBundle); code != 0 || !strings.Contains(out, "takes over where the previous one ends") {
+				t.Errorf("verify --after the previous bundle: exit %d\n%s%s", code, out, errOut)
+			}
+			// The API's export ended later than the command line's: the
+			// next window does not start where it ends.
+			if out, errOut, code := verify(nextBundle, "--key", fp, "--after", apiBundle); code != 1 || !strings.Contains(errOut, "the windows do not meet") {
+				t.Errorf("verify --after a bundle whose window ends elsewhere: exit %d\n%s%s", code, out, errOut)
+			}
+
 			good, err := os.ReadFile(apiBundle)
 			if err != nil {
 				t.Fatal(err)

@@ -77,8 +77,11 @@ type Header struct {
 	Type      string    `json:"type"` // "header"
 	Format    string    `json:"format"`
 	CreatedAt time.Time `json:"created_at"`
-	// Since and Until are the window asked for: reports received at or
-	// after Since and before Until. The chain range FirstSeq…LastSeq is
+	// Since and Until are the window: reports received at or after Since
+	// and before Until. Until is the end asked for, or when the export
+	// began if that is earlier: no report can join the window later, and
+	// the next window starts there (see [Follows]). The chain range
+	// FirstSeq…LastSeq is
 	// every entry from the first received in the window to the last,
 	// so that it is contiguous (0…0 when none).
 	Since    time.Time `json:"since"`
