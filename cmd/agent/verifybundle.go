@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/avscout/avscout/internal/auditbundle"
 	"github.com/avscout/avscout/internal/report"
@@ -112,7 +113,8 @@ func verifyBundle(path string, keys []string, after string, stdout, stderr io.Wr
 	default:
 		fmt.Fprintf(stdout, "collector: manifest signed by %s; not checked against an expected key: compare with `avscout-collector audit key`, or pass --key\n", res.Signer)
 	}
-	fmt.Fprintf(stdout, "window:    %s to %s (made %s)\n", report.FormatTime(h.Since), report.FormatTime(h.Until), report.FormatTime(h.CreatedAt))
+	// To the microsecond: the next audit's --since is this window's end.
+	fmt.Fprintf(stdout, "window:    %s to %s (made %s)\n", h.Since.UTC().Format(time.RFC3339Nano), h.Until.UTC().Format(time.RFC3339Nano), report.FormatTime(h.CreatedAt))
 	fmt.Fprintf(stdout, "chain:     entries %d to %d of %d; hash before %s, last %s, head %s\n", h.FirstSeq, h.LastSeq, h.HeadSeq,
 		show(h.PrevHash), show(h.LastHash), show(h.HeadHash))
 	fmt.Fprintf(stdout, "reports:   %d (%d pruned, %d unsigned, signed by %d agent keys); access log: %d entries\n",

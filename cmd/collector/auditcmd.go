@@ -122,8 +122,13 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "wrote %s: window %s to %s, %d reports (chain entries %d to %d, head %d), %d access log entries, signed by %s\n",
 		*out, hdr.Since.Format(time.RFC3339Nano), hdr.Until.Format(time.RFC3339Nano),
 		hdr.Reports, hdr.FirstSeq, hdr.LastSeq, hdr.HeadSeq, hdr.Access, k.Fingerprint())
-	if !hdr.Until.Equal(to) {
-		fmt.Fprintf(stdout, "the window ends now, not at %s: the next export starts at %s\n",
+	switch {
+	case hdr.Until.Equal(to.Truncate(time.Microsecond)): // as asked (times are kept to the microsecond)
+	case !hdr.Since.Before(hdr.Until):
+		fmt.Fprintf(stdout, "the window starts after the export began, so it is empty: the next export starts at %s\n",
+			hdr.Since.Format(time.RFC3339Nano))
+	default:
+		fmt.Fprintf(stdout, "the window ends when the export began, not at %s: the next export starts at %s\n",
 			to.UTC().Format(time.RFC3339Nano), hdr.Until.Format(time.RFC3339Nano))
 	}
 	return nil

@@ -592,7 +592,7 @@ func (s *Store) applyBatch(ctx context.Context, batch []*pending) ([]result, err
 			links = append(links, chainLink{reportID: p.in.Report.ReportID, hostID: p.host.id, receivedAt: recv[i], sum: p.sum})
 		}
 	}
-	if err := appendChain(ctx, tx, s.dialect.forUpdate, links, false); err != nil {
+	if err := appendChain(ctx, tx, s.dialect.forUpdate, links, false, s.dbClock); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {

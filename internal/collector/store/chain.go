@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"database/sql"
@@ -65,16 +66,19 @@ func moveHead(ctx context.Context, tx *sql.Tx, id int, seq int64, hash [auditbun
 // appendChain appends an entry for each link, in order, in tx. It locks
 // the chain head first; call it as late in the transaction as possible.
 //
-// An entry's receipt time is the link's, or the earliest the chain allows
-// when that is later (see nextReceived): receipt times rise strictly along
-// the chain, whatever the order in which reports received at the same
-// time, or on replicas whose clocks disagree, reach it, and never fall
-// before the last export's cut. So the reports received before a cut are
-// a prefix of the chain, which [Store.ChainCut] relies on.
+// An entry's receipt time is the link's, or with dbClock the database
+// server's clock as it is chained (one clock for every replica, so that
+// none running ahead can drag the chain's times along), or the earliest
+// the chain allows when that is later (see nextReceived): receipt times
+// rise strictly along the chain, whatever the order in which reports
+// received at the same time reach it, and never fall before the last
+// export's cut. So the reports received before a cut are a prefix of the
+// chain, which [Store.ChainCut] relies on. (With dbClock, the chain's
+// time is when the report was stored, a moment after reports.received_at.)
 //
 // backfill says the chain is being built by its own migration, before
 // the column of the cut exists (and before any export).
-func appendChain(ctx context.Context, tx *sql.Tx, forUpdate string, links []chainLink, backfill bool) error {
+func appendChain(ctx context.Context, tx *sql.Tx, forUpdate string, links []chainLink, backfill, dbClock bool) error {
 	if len(links) == 0 {
 		return nil
 	}
@@ -82,14 +86,14 @@ func appendChain(ctx context.Context, tx *sql.Tx, forUpdate string, links []chai
 	if err != nil {
 		return err
 	}
-	next, err := nextReceived(ctx, tx, seq, backfill)
+	next, now, err := nextReceived(ctx, tx, seq, backfill, dbClock)
 	if err != nil {
 		return err
 	}
 	prev := &auditbundle.Entry{Seq: seq, Hash: hash}
 	entries := make([]auditbundle.Entry, len(links))
 	for i, l := range links {
-		at := max(l.receivedAt, next)
+		at := max(cmp.Or(now, l.receivedAt), next)
 		entries[i] = auditbundle.Next(prev, l.reportID, l.hostID, at, l.sum)
 		prev, next = &entries[i], at+1
 	}
@@ -106,41 +110,55 @@ func appendChain(ctx context.Context, tx *sql.Tx, forUpdate string, links []chai
 
 // nextReceived returns the earliest receipt time the report chain's next
 // entry may have, the head being entry seq: a microsecond after the
-// head's, and not before the last export's cut.
-func nextReceived(ctx context.Context, tx *sql.Tx, seq int64, backfill bool) (int64, error) {
+// head's, and not before the last export's cut. With dbClock it also
+// returns the database server's clock, which then stands for the
+// receipt time of the reports being chained (0 otherwise).
+func nextReceived(ctx context.Context, tx *sql.Tx, seq int64, backfill, dbClock bool) (next, now int64, err error) {
 	cutColumn := "h.cut_us"
 	if backfill {
 		cutColumn = "0"
 	}
 	var cut, last int64
-	err := tx.QueryRowContext(ctx, "SELECT "+cutColumn+", COALESCE((SELECT c.received_at FROM report_chain c WHERE c.seq = $1), 0) FROM chain_head h WHERE h.id = $2",
-		seq, reportChainID).Scan(&cut, &last)
+	err = tx.QueryRowContext(ctx, "SELECT "+cutColumn+", COALESCE((SELECT c.received_at FROM report_chain c WHERE c.seq = $1), 0), "+
+		clockColumn(dbClock)+" FROM chain_head h WHERE h.id = $2", seq, reportChainID).Scan(&cut, &last, &now)
 	if err != nil {
-		return 0, fmt.Errorf("reading the chain's last entry: %w", err)
+		return 0, 0, fmt.Errorf("reading the chain's last entry: %w", err)
 	}
-	return max(last+1, cut), nil
+	return max(last+1, cut), now, nil
+}
+
+// clockColumn is a select-list item: the database server's clock in Unix
+// microseconds (PostgreSQL) with dbClock, else 0.
+func clockColumn(dbClock bool) string {
+	if dbClock {
+		return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+	}
+	return "0"
 }
 
 // nextAccessAt locks the access log's chain head in tx and returns the
 // earliest time its next entry may have: a microsecond after the last
 // entry's, and not before the last export's cut (see [Store.ChainCut]),
-// which the report chain's head row holds for both chains.
-func nextAccessAt(ctx context.Context, tx *sql.Tx, forUpdate string) (int64, error) {
+// which the report chain's head row holds for both chains; and, with
+// dbClock, the database server's clock (else 0).
+func nextAccessAt(ctx context.Context, tx *sql.Tx, forUpdate string, dbClock bool) (next, now int64, err error) {
 	seq, _, err := lockHead(ctx, tx, forUpdate, accessChainID)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var cut, last int64
-	err = tx.QueryRowContext(ctx, "SELECT h.cut_us, COALESCE((SELECT a.at FROM access_chain a WHERE a.seq = $1), 0) FROM chain_head h WHERE h.id = $2",
-		seq, reportChainID).Scan(&cut, &last)
+	err = tx.QueryRowContext(ctx, "SELECT h.cut_us, COALESCE((SELECT a.at FROM access_chain a WHERE a.seq = $1), 0), "+
+		clockColumn(dbClock)+" FROM chain_head h WHERE h.id = $2", seq, reportChainID).Scan(&cut, &last, &now)
 	if err != nil {
-		return 0, fmt.Errorf("reading the access log's last entry: %w", err)
+		return 0, 0, fmt.Errorf("reading the access log's last entry: %w", err)
 	}
-	return max(last+1, cut), nil
+	return max(last+1, cut), now, nil
 }
 
 // ChainCut returns where an export asked to end at until ends: until,
-// or just after now when until is later. It first waits for the reports
+// or just after now when until is later (now by the database server's
+// clock with dbClock: `audit export` may run on a machine whose clock is
+// off). It first waits for the reports
 // and access log entries being appended to their chains (by any replica)
 // to be stored, by taking both chain heads' locks (the report chain's
 // first, as no other transaction takes both), and records the cut, so
@@ -152,7 +170,6 @@ func nextAccessAt(ctx context.Context, tx *sql.Tx, forUpdate string) (int64, err
 // cut, every one after: a report received before the export but stored
 // after it falls into the next bundle, never between the two.
 func (s *Store) ChainCut(ctx context.Context, until time.Time) (time.Time, error) {
-	cut := min(micros(until), micros(s.now())+1)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return until, fmt.Errorf("cutting the chain: %w", err)
@@ -163,6 +180,13 @@ func (s *Store) ChainCut(ctx context.Context, until time.Time) (time.Time, error
 			return until, err
 		}
 	}
+	now := micros(s.now())
+	if s.dbClock {
+		if err := tx.QueryRowContext(ctx, "SELECT "+clockColumn(true)).Scan(&now); err != nil {
+			return until, fmt.Errorf("cutting the chain: reading the database's clock: %w", err)
+		}
+	}
+	cut := min(micros(until), now+1)
 	if _, err := tx.ExecContext(ctx, "UPDATE chain_head SET cut_us = $1 WHERE id = $2 AND cut_us < $1", cut, reportChainID); err != nil {
 		return until, fmt.Errorf("cutting the chain: %w", err)
 	}
@@ -228,7 +252,7 @@ func backfillChain(ctx context.Context, tx *sql.Tx) error {
 		if len(links) == 0 {
 			break
 		}
-		if err := appendChain(ctx, tx, "", links, true); err != nil {
+		if err := appendChain(ctx, tx, "", links, true, false); err != nil {
 			return fmt.Errorf("chaining stored reports: %w", err)
 		}
 		lastAt, lastID = links[len(links)-1].receivedAt, links[len(links)-1].reportID

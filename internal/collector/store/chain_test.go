@@ -326,3 +326,42 @@ func TestChainCut(t *testing.T) {
 		}
 	})
 }
+
+// On PostgreSQL the chains take their times from the database server's
+// clock, one for every replica: a replica whose clock runs a day ahead
+// cannot drag the chain's times (and so every later report) into the
+// future, and an export's cut does not depend on the exporting machine.
+func TestChainDatabaseClock(t *testing.T) {
+	ctx := context.Background()
+	s := openDSN(t, dsnFor(t, "postgres"), Options{}) // no test clock: the database's
+	if !s.dbClock {
+		t.Fatal("a PostgreSQL store without a test clock does not use the database's clock")
+	}
+	before := time.Now()
+	ahead := fleettest.Report(t, "debian-clean", "h1", "web", before)
+	ingest(t, s, ahead, before.Add(24*time.Hour), Stored) // a replica a day ahead
+	if err := s.Audit(ctx, AuditEntry{At: before.Add(24 * time.Hour), Credential: "admin", Action: AuditRead, Target: "/v1/hosts"}); err != nil {
+		t.Fatal(err)
+	}
+	cut, err := s.ChainCut(ctx, before.Add(48*time.Hour))
+	after := time.Now()
+	if err != nil || cut.Before(before) || cut.After(after.Add(time.Minute)) {
+		t.Errorf("ChainCut = %v, %v; want the database's now, between %v and a minute after %v", cut, err, before, after)
+	}
+	next := fleettest.Report(t, "debian-clean", "h2", "web", before)
+	ingest(t, s, next, before, Stored)
+	var at []int64
+	if err := s.ChainRange(ctx, 1, 2, func(rec ChainRecord) error {
+		at = append(at, rec.Entry.ReceivedAt)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := micros(before.Add(-time.Minute)), micros(time.Now().Add(time.Minute))
+	if len(at) != 2 || at[0] < lo || at[0] > hi || at[1] <= at[0] || at[1] < micros(cut) || at[1] > hi {
+		t.Errorf("chain times %v: want both near now by the database's clock (%d…%d), rising, the second after the cut %d", at, lo, hi, micros(cut))
+	}
+	if first, last, ok, err := s.AccessWindow(ctx, before.Add(-time.Minute), cut); err != nil || !ok || first != 1 || last != 1 {
+		t.Errorf("the access entry logged with a clock a day ahead: window %d…%d, %v, %v; want it at the database's now", first, last, ok, err)
+	}
+}

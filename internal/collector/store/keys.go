@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -250,16 +251,19 @@ func auditText(v string, n int) string {
 }
 
 // insertAudit writes e and appends it to the access log's chain, in tx.
-func insertAudit(ctx context.Context, tx *sql.Tx, forUpdate string, e *AuditEntry) error {
+//
+// With dbClock, the entry's time is the database server's clock when it
+// is stored (see Store.dbClock), not e.At.
+func insertAudit(ctx context.Context, tx *sql.Tx, forUpdate string, dbClock bool, e *AuditEntry) error {
 	if e.Credential == "" || e.Action == "" {
 		return fmt.Errorf("%w audit entry: credential and action required", ErrInvalid)
 	}
 	cleanAudit(e)
-	next, err := nextAccessAt(ctx, tx, forUpdate)
+	next, now, err := nextAccessAt(ctx, tx, forUpdate, dbClock)
 	if err != nil {
 		return err
 	}
-	e.At = fromMicros(max(micros(e.At), next))
+	e.At = fromMicros(max(cmp.Or(now, micros(e.At)), next))
 	var id [8]byte
 	rand.Read(id[:]) // crypto/rand.Read never fails
 	e.ID = hex.EncodeToString(id[:])
@@ -280,7 +284,7 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 		return fmt.Errorf("writing audit entry %s: %w", e.Action, err)
 	}
 	defer rollback(tx)
-	if err := insertAudit(ctx, tx, s.dialect.forUpdate, &e); err != nil {
+	if err := insertAudit(ctx, tx, s.dialect.forUpdate, s.dbClock, &e); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -419,7 +423,7 @@ func (s *Store) Rekey(ctx context.Context, rk Rekey) (before, after HostKey, err
 	if err != nil {
 		return before, after, fmt.Errorf("rekeying host %q: %w", text.Clip(id, 64), err)
 	}
-	if err := insertAudit(ctx, tx, s.dialect.forUpdate, &entry); err != nil {
+	if err := insertAudit(ctx, tx, s.dialect.forUpdate, s.dbClock, &entry); err != nil {
 		return before, after, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -72,6 +72,11 @@ type Store struct {
 	r       *sql.DB // reads; the same as w for PostgreSQL
 	log     *slog.Logger
 	now     func() time.Time
+	// dbClock: the chains' times come from the database server's clock
+	// (PostgreSQL, shared by every replica and by `audit export` run from
+	// another machine) rather than from this process's. Options.Now, a
+	// test's clock, turns it off.
+	dbClock bool
 
 	tokenTTL time.Duration
 	tokMu    sync.Mutex
@@ -129,6 +134,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+		s.dbClock = IsPostgres(dsn)
 	}
 	if s.tokenTTL <= 0 {
 		s.tokenTTL = defaultTokenTTL
