@@ -283,13 +283,7 @@ func TestChainCut(t *testing.T) {
 		ingest(t, s, d, t0.Add(30*time.Second), Stored)
 
 		checkChain(t, s)
-		var at []int64
-		if err := s.ChainRange(ctx, 1, 3, func(rec ChainRecord) error {
-			at = append(at, rec.Entry.ReceivedAt)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+		at := chainTimes(t, s, 3)
 		if len(at) != 3 || at[0] != micros(t0) || at[1] != at[0]+1 || at[2] != micros(cut) {
 			t.Errorf("receipt times along the chain %v; want %d, +1, the cut %d", at, micros(t0), micros(cut))
 		}
@@ -350,13 +344,7 @@ func TestChainDatabaseClock(t *testing.T) {
 	}
 	next := fleettest.Report(t, "debian-clean", "h2", "web", before)
 	ingest(t, s, next, before, Stored)
-	var at []int64
-	if err := s.ChainRange(ctx, 1, 2, func(rec ChainRecord) error {
-		at = append(at, rec.Entry.ReceivedAt)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	at := chainTimes(t, s, 2)
 	lo, hi := micros(before.Add(-time.Minute)), micros(time.Now().Add(time.Minute))
 	if len(at) != 2 || at[0] < lo || at[0] > hi || at[1] <= at[0] || at[1] < micros(cut) || at[1] > hi {
 		t.Errorf("chain times %v: want both near now by the database's clock (%d…%d), rising, the second after the cut %d", at, lo, hi, micros(cut))
@@ -364,4 +352,18 @@ func TestChainDatabaseClock(t *testing.T) {
 	if first, last, ok, err := s.AccessWindow(ctx, before.Add(-time.Minute), cut); err != nil || !ok || first != 1 || last != 1 {
 		t.Errorf("the access entry logged with a clock a day ahead: window %d…%d, %v, %v; want it at the database's now", first, last, ok, err)
 	}
+}
+
+// chainTimes returns the receipt times of the report chain's entries 1 to
+// last.
+func chainTimes(t *testing.T, s *Store, last int64) []int64 {
+	t.Helper()
+	var at []int64
+	if err := s.ChainRange(context.Background(), 1, last, func(rec ChainRecord) error {
+		at = append(at, rec.Entry.ReceivedAt)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return at
 }
