@@ -47,7 +47,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var since, until, out *string
 	if sub == "export" {
 		since = fs.String("since", "", "the window's start `T`: RFC 3339 or a date (UTC), included (required)")
-		until = fs.String("until", "", "the window's end `T`, excluded (default: now)")
+		until = fs.String("until", "", "the window's end `T`, excluded (default: when the export begins, by the database's clock)")
 		out = fs.String("out", "", "write the bundle (a tar file) to `FILE` (required)")
 	}
 	if err := parse(fs, args); err != nil {
@@ -76,7 +76,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usagef("--since: %v", err)
 	}
-	to := time.Now()
+	to := collector.OpenEnd // cut when the export begins, by the store's clock
 	if *until != "" {
 		if to, err = collector.ParseAuditTime(*until); err != nil {
 			return usagef("--until: %v", err)
@@ -95,7 +95,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	// The export is itself an access: logged before it is made.
-	detail := "since=" + from.UTC().Format(time.RFC3339Nano) + "&until=" + to.UTC().Format(time.RFC3339Nano) + "&out=" + *out
+	untilText := "now"
+	if *until != "" {
+		untilText = to.UTC().Format(time.RFC3339Nano)
+	}
+	detail := "since=" + from.UTC().Format(time.RFC3339Nano) + "&until=" + untilText + "&out=" + *out
 	if err := st.Audit(ctx, store.AuditEntry{Credential: admin.CLICredential(), Action: store.AuditExport, Target: "audit export", Detail: detail}); err != nil {
 		return err
 	}
@@ -123,7 +127,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*out, hdr.Since.Format(time.RFC3339Nano), hdr.Until.Format(time.RFC3339Nano),
 		hdr.Reports, hdr.FirstSeq, hdr.LastSeq, hdr.HeadSeq, hdr.Access, k.Fingerprint())
 	switch {
-	case hdr.Until.Equal(to.Truncate(time.Microsecond)): // as asked (times are kept to the microsecond)
+	case *until == "" && hdr.Since.Before(hdr.Until), hdr.Until.Equal(to.Truncate(time.Microsecond)):
+		// as asked (times are kept to the microsecond)
 	case !hdr.Since.Before(hdr.Until):
 		fmt.Fprintf(stdout, "the window starts after the export began, so it is empty: the next export starts at %s\n",
 			hdr.Since.Format(time.RFC3339Nano))

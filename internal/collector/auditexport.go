@@ -70,6 +70,12 @@ type AuditExport struct {
 	Now          time.Time
 }
 
+// OpenEnd is the end of a window asked to reach the export itself (no
+// until given): [ExportAudit] cuts it when the export begins, by the
+// store's clock (the database server's, on PostgreSQL), not by the clock
+// of the machine that asked.
+var OpenEnd = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
 // ErrWindow: the window is empty or inverted.
 var ErrWindow = errors.New("--since must be before --until")
 
@@ -148,7 +154,8 @@ func ParseAuditTime(s string) (time.Time, error) {
 }
 
 // handleAuditExport streams the audit bundle of ?since= to ?until=
-// (default: now; since defaults to a day before until). The request is
+// (default: the export itself, see [OpenEnd]; since defaults to a day
+// before until, or before now). The request is
 // in the access log before the bundle is made, so a window reaching now
 // holds it.
 func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
@@ -158,15 +165,15 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	until, since := s.now(), time.Time{}
+	until, since := OpenEnd, s.now().Add(-24*time.Hour)
 	var err error
 	if v := q.Get("until"); v != "" {
 		if until, err = ParseAuditTime(v); err != nil {
 			writeError(w, http.StatusBadRequest, "until: "+err.Error())
 			return
 		}
+		since = until.Add(-24 * time.Hour)
 	}
-	since = until.Add(-24 * time.Hour)
 	if v := q.Get("since"); v != "" {
 		if since, err = ParseAuditTime(v); err != nil {
 			writeError(w, http.StatusBadRequest, "since: "+err.Error())
@@ -177,7 +184,13 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "since must be before until")
 		return
 	}
-	name := fmt.Sprintf("avscout-audit-%s-%s.tar", since.UTC().Format("20060102T150405Z"), until.UTC().Format("20060102T150405Z"))
+	// The file is named before the export cuts the window: an open end
+	// is named by the time asked.
+	named := until
+	if until.Equal(OpenEnd) {
+		named = s.now()
+	}
+	name := fmt.Sprintf("avscout-audit-%s-%s.tar", since.UTC().Format("20060102T150405Z"), named.UTC().Format("20060102T150405Z"))
 	h := w.Header()
 	h.Set("Content-Type", "application/x-tar")
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
@@ -198,7 +211,7 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("audit export failed", "since", since, "until", until, "err", err)
 		panic(http.ErrAbortHandler)
 	}
-	s.log.Info("audit export", "credential", AdminName(r.Context()), "since", since, "until", until, "reports", hdr.Reports,
+	s.log.Info("audit export", "credential", AdminName(r.Context()), "since", hdr.Since, "until", hdr.Until, "reports", hdr.Reports,
 		"first_seq", hdr.FirstSeq, "last_seq", hdr.LastSeq)
 }
 
