@@ -26,7 +26,22 @@ func TestFollows(t *testing.T) {
 		{"history rewritten", edit(func(h *Header) { h.PrevHash = "ff" }), []string{"report chain does not run on"}, 0},
 		{"actions missing between", edit(func(h *Header) { h.AccessFirstSeq = 6 }), []string{"access log's chain does not run on"}, 0},
 		{"another collector key", edit(func(h *Header) { h.CollectorFingerprint = "SHA256:m" }), []string{"signed by collector key SHA256:m, the previous bundle by SHA256:k"}, 0},
-		{"no report in this window", edit(func(h *Header) { h.FirstSeq, h.LastSeq, h.PrevHash, h.LastHash = 0, 0, "", "" }), nil, 1},
+		{"no report in this window", edit(func(h *Header) { h.FirstSeq, h.LastSeq, h.PrevHash, h.LastHash, h.HeadSeq = 0, 0, "", "", 12 }), nil, 1},
+		{"no report in this window, none since", edit(func(h *Header) {
+			h.FirstSeq, h.LastSeq, h.PrevHash, h.LastHash, h.HeadSeq, h.HeadHash = 0, 0, "", "", 10, "aa"
+		}), nil, 0},
+		{"no report in this window, none since, rewritten", edit(func(h *Header) {
+			h.FirstSeq, h.LastSeq, h.PrevHash, h.LastHash, h.HeadSeq, h.HeadHash = 0, 0, "", "", 10, "ee"
+		}), []string{"entry 10 has hash aa there, ee here"}, 0},
+	}
+	// After an empty window whose head was entry 10.
+	emptyPrev := prev
+	emptyPrev.FirstSeq, emptyPrev.LastSeq, emptyPrev.PrevHash, emptyPrev.LastHash, emptyPrev.HeadSeq, emptyPrev.HeadHash = 0, 0, "", "", 10, "aa"
+	if faults, notes := Follows(emptyPrev, follows); len(faults) != 0 || len(notes) != 0 {
+		t.Errorf("after an empty window: faults %q, notes %q", faults, notes)
+	}
+	if faults, _ := Follows(emptyPrev, edit(func(h *Header) { h.PrevHash = "ee" })); len(faults) != 1 || !strings.Contains(faults[0], "history rewritten") {
+		t.Errorf("after an empty window, rewritten: %q", faults)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
