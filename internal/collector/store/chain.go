@@ -158,12 +158,11 @@ func nextAccessAt(ctx context.Context, tx *sql.Tx, forUpdate string, dbClock boo
 // ChainCut returns where an export asked to end at until ends: until,
 // or just after now when until is later (now by the database server's
 // clock with dbClock: `audit export` may run on a machine whose clock is
-// off). It first waits for the reports
-// and access log entries being appended to their chains (by any replica)
-// to be stored, by taking both chain heads' locks (the report chain's
-// first, as no other transaction takes both), and records the cut, so
-// that every report and access entry appended from then on gets a time
-// at or after it.
+// off). It first waits for the reports and access log entries being
+// appended to their chains (by any replica) to be stored, by taking both
+// chain heads' locks (the report chain's first, as no other transaction
+// takes both), and records the cut, so that every report and access
+// entry appended from then on gets a time at or after it.
 //
 // So a bundle ending at the cut holds every report and action the chains
 // will ever have from before it, and the next bundle, starting at the
