@@ -200,7 +200,7 @@ func (c *collector) readUpdates() journal {
 
 // file emits the records of one status-format file, except those the
 // journal supersedes. item says the file is one entry of several (a
-// status.d file), whose failure is a warning.
+// status.d file), whose records go unread where the journal has newer ones.
 func (c *collector) file(name string, skip journal, item bool) {
 	var key []byte
 	c.parse(name, item, func(r *record) error {
@@ -217,16 +217,22 @@ func (c *collector) file(name string, skip journal, item bool) {
 
 // parse runs ParseStatus over one file, recording its errors. The file
 // is opened with [safefs.Open]: a named pipe, a device or a file over
-// the cap of a package database fails at once. The failure of an item (a
-// status.d file, a journal entry: one package each) is a warning
-// ([detect.Warn]); that of the status file, the whole database, is the
-// source's.
+// the cap of a package database fails at once. A file that cannot be
+// read through is the source's error, an item (a status.d file, a journal
+// entry: one package each) as much as the status file: the package it
+// holds may be the one a scan looks for, so the scan cannot say it is
+// not there. An item removed meanwhile (dpkg finished) is no error, and
+// one that is no regular file (a pipe planted there: dpkg writes none,
+// and it hides no record) is a warning.
 func (c *collector) parse(name string, item bool, fn func(*record) error) {
 	fail := c.fail
-	if item {
-		fail = func(err error) { c.fail(detect.Warn(err)) }
-	}
 	f, err := safefs.Open(c.ctx, c.fsys, name, safefs.PackageDB)
+	switch {
+	case item && errors.Is(err, fs.ErrNotExist):
+		return
+	case item && errors.Is(err, safefs.ErrNotRegular):
+		err = detect.Warn(err)
+	}
 	if err != nil {
 		fail(err) // an *fs.PathError names the file
 		return

@@ -115,9 +115,10 @@ func find(fsys fs.FS) (string, fs.FileInfo, error) {
 // file crafted to crash them ends as an error of this source.
 //
 // A record that is there but cannot be read — a malformed header, one
-// over [rpmdb.MaxBlob], a broken overflow chain — is that package's
-// warning ([detect.Warn]): the others are still read and emitted. A
-// database whose structure is damaged or that was cut short (records past
+// over [rpmdb.MaxBlob], a broken overflow chain — is the source's error
+// too, though the others are still read and emitted: the package it
+// holds may be the one a scan looks for, so the scan cannot say it is not
+// there. A database whose structure is damaged or that was cut short (records past
 // its end) is the source's error.
 func read(ctx context.Context, h *host.Host, name string, info fs.FileInfo, emit func(detect.Observation)) (err error) {
 	defer func() {
@@ -160,14 +161,14 @@ func read(ctx context.Context, h *host.Host, name string, info fs.FileInfo, emit
 			errs = append(errs, err)
 			continue
 		}
-		items.Add(detect.Warn(err))
+		items.Add(err)
 	}
 	if ctx.Err() != nil {
 		errs = append(errs, fmt.Errorf("rpm database %s: %w", name, ctx.Err()))
 	}
 	errs = append(errs, items.Kept()...)
 	if more := items.More(); more != nil {
-		errs = append(errs, detect.Warn(fmt.Errorf("rpm database %s: %w", name, more)))
+		errs = append(errs, fmt.Errorf("rpm database %s: %w", name, more))
 	}
 	return errors.Join(errs...)
 }
