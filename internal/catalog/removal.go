@@ -78,20 +78,11 @@ func (c *Catalog) Obstacle(id string) (Obstacle, bool) {
 // another vendor's technology, that vendor's too, followed by the
 // product's own. ok is false for an id the catalog does not hold.
 func (c *Catalog) RemovalOf(id, targetOS string) (Removal, bool) {
-	for i := range c.Products {
-		p := &c.Products[i]
-		if p.ID != id {
-			continue
-		}
-		var r Removal
-		for _, vid := range []string{p.Vendor, p.Technology} {
-			if v, ok := c.Vendor(vid); ok && vid != "" {
-				r = r.merge(v.Removal[targetOS])
-			}
-		}
-		return r.merge(p.Removal[targetOS]), true
+	p, ok := c.productByID(id)
+	if !ok {
+		return Removal{}, false
 	}
-	return Removal{}, false
+	return c.sharedRemoval(p, targetOS).merge(p.Removal[targetOS]), true
 }
 
 // SharedRemovalOf returns the part of [Catalog.RemovalOf] the product id
@@ -101,20 +92,33 @@ func (c *Catalog) RemovalOf(id, targetOS string) (Removal, bool) {
 // after this one is removed. ok is false for an id the catalog does not
 // hold.
 func (c *Catalog) SharedRemovalOf(id, targetOS string) (Removal, bool) {
-	for i := range c.Products {
-		p := &c.Products[i]
-		if p.ID != id {
-			continue
-		}
-		var r Removal
-		for _, vid := range []string{p.Vendor, p.Technology} {
-			if v, ok := c.Vendor(vid); ok && vid != "" {
-				r = r.merge(v.Removal[targetOS])
-			}
-		}
-		return r, true
+	p, ok := c.productByID(id)
+	if !ok {
+		return Removal{}, false
 	}
-	return Removal{}, false
+	return c.sharedRemoval(p, targetOS), true
+}
+
+// sharedRemoval is the removal data of p's vendor and, for a product
+// built on another vendor's technology, that vendor's.
+func (c *Catalog) sharedRemoval(p *Product, targetOS string) Removal {
+	var r Removal
+	for _, vid := range []string{p.Vendor, p.Technology} {
+		if v, ok := c.Vendor(vid); ok && vid != "" {
+			r = r.merge(v.Removal[targetOS])
+		}
+	}
+	return r
+}
+
+// productByID returns the catalogued product id.
+func (c *Catalog) productByID(id string) (*Product, bool) {
+	for i := range c.Products {
+		if c.Products[i].ID == id {
+			return &c.Products[i], true
+		}
+	}
+	return nil, false
 }
 
 // VendorRemoval returns the removal data of the vendor called name
