@@ -109,22 +109,45 @@ func appendChain(ctx context.Context, tx *sql.Tx, forUpdate string, links []chai
 }
 
 // nextReceived returns the earliest receipt time the report chain's next
-// entry may have, the head being entry seq: a microsecond after the
-// head's, and not before the last export's cut. With dbClock it also
-// returns the database server's clock, which then stands for the
-// receipt time of the reports being chained (0 otherwise).
+// entry may have, the head being entry seq (see nextTime). backfill: the
+// chain is being built by its own migration, before the cut's column.
 func nextReceived(ctx context.Context, tx *sql.Tx, seq int64, backfill, dbClock bool) (next, now int64, err error) {
-	cutColumn := "h.cut_us"
-	if backfill {
-		cutColumn = "0"
-	}
-	var cut, last int64
-	err = tx.QueryRowContext(ctx, "SELECT "+cutColumn+", COALESCE((SELECT c.received_at FROM report_chain c WHERE c.seq = $1), 0), "+
-		clockColumn(dbClock)+" FROM chain_head h WHERE h.id = $2", seq, reportChainID).Scan(&cut, &last, &now)
+	next, now, err = nextTime(ctx, tx, "SELECT received_at FROM report_chain WHERE seq = $1", seq, !backfill, dbClock)
 	if err != nil {
 		return 0, 0, fmt.Errorf("reading the chain's last entry: %w", err)
 	}
-	return max(last+1, cut), now, nil
+	return next, now, nil
+}
+
+// nextAccessAt locks the access log's chain head in tx and returns the
+// earliest time its next entry may have (see nextTime).
+func nextAccessAt(ctx context.Context, tx *sql.Tx, forUpdate string, dbClock bool) (next, now int64, err error) {
+	seq, _, err := lockHead(ctx, tx, forUpdate, accessChainID)
+	if err != nil {
+		return 0, 0, err
+	}
+	next, now, err = nextTime(ctx, tx, "SELECT at FROM access_chain WHERE seq = $1", seq, true, dbClock)
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading the access log's last entry: %w", err)
+	}
+	return next, now, nil
+}
+
+// nextTime returns the earliest time a chain's next entry may have: a
+// microsecond after its head's, entry seq (lastQuery reads that entry's
+// time), and, with cut, not before the last export's cut, which the
+// report chain's head row holds for both chains. With dbClock it also
+// returns the database server's clock, which then stands for the time of
+// what is being chained (0 otherwise).
+func nextTime(ctx context.Context, tx *sql.Tx, lastQuery string, seq int64, cut, dbClock bool) (next, now int64, err error) {
+	cutColumn := "0"
+	if cut {
+		cutColumn = "h.cut_us"
+	}
+	var floor, last int64
+	err = tx.QueryRowContext(ctx, "SELECT "+cutColumn+", COALESCE(("+lastQuery+"), 0), "+clockColumn(dbClock)+
+		" FROM chain_head h WHERE h.id = $2", seq, reportChainID).Scan(&floor, &last, &now)
+	return max(last+1, floor), now, err
 }
 
 // clockColumn is a select-list item: the database server's clock in Unix
@@ -134,25 +157,6 @@ func clockColumn(dbClock bool) string {
 		return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
 	}
 	return "0"
-}
-
-// nextAccessAt locks the access log's chain head in tx and returns the
-// earliest time its next entry may have: a microsecond after the last
-// entry's, and not before the last export's cut (see [Store.ChainCut]),
-// which the report chain's head row holds for both chains; and, with
-// dbClock, the database server's clock (else 0).
-func nextAccessAt(ctx context.Context, tx *sql.Tx, forUpdate string, dbClock bool) (next, now int64, err error) {
-	seq, _, err := lockHead(ctx, tx, forUpdate, accessChainID)
-	if err != nil {
-		return 0, 0, err
-	}
-	var cut, last int64
-	err = tx.QueryRowContext(ctx, "SELECT h.cut_us, COALESCE((SELECT a.at FROM access_chain a WHERE a.seq = $1), 0), "+
-		clockColumn(dbClock)+" FROM chain_head h WHERE h.id = $2", seq, reportChainID).Scan(&cut, &last, &now)
-	if err != nil {
-		return 0, 0, fmt.Errorf("reading the access log's last entry: %w", err)
-	}
-	return max(last+1, cut), now, nil
 }
 
 // ChainCut returns where an export asked to end at until ends: until,
