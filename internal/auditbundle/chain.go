@@ -53,6 +53,7 @@ package auditbundle
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 )
 
 // chainDomain starts every entry's encoding (see the package doc).
@@ -101,14 +102,21 @@ func AccessDigest(e AccessEntry) [HashSize]byte {
 	h.Write([]byte(accessEntryDomain))
 	binary.BigEndian.PutUint64(n[:], uint64(e.At.UnixMicro()))
 	h.Write(n[:])
-	for _, s := range []string{e.ID, e.Credential, e.Remote, e.Action, e.Target, e.Detail} {
-		binary.BigEndian.PutUint32(n[:4], uint32(len(s)))
-		h.Write(n[:4])
-		h.Write([]byte(s))
-	}
+	writeStrings(h, e.ID, e.Credential, e.Remote, e.Action, e.Target, e.Detail)
 	var out [HashSize]byte
 	h.Sum(out[:0])
 	return out
+}
+
+// writeStrings writes each of ss to h as 4 bytes of length (unsigned
+// big-endian) and its bytes.
+func writeStrings(h hash.Hash, ss ...string) {
+	var n [4]byte
+	for _, s := range ss {
+		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
 }
 
 func chainHash(domain string, seq int64, prev, sum [HashSize]byte, at int64, id, host string) [HashSize]byte {
@@ -121,11 +129,7 @@ func chainHash(domain string, seq int64, prev, sum [HashSize]byte, at int64, id,
 	h.Write(sum[:])
 	binary.BigEndian.PutUint64(n[:], uint64(at))
 	h.Write(n[:])
-	for _, s := range []string{id, host} {
-		binary.BigEndian.PutUint32(n[:4], uint32(len(s)))
-		h.Write(n[:4])
-		h.Write([]byte(s))
-	}
+	writeStrings(h, id, host)
 	var out [HashSize]byte
 	h.Sum(out[:0])
 	return out
