@@ -116,7 +116,7 @@ func (p *parser) line(line []byte, long bool) error {
 	if recfile.IsBlank(line) {
 		return p.finish()
 	}
-	if bytes.IndexByte(line, 0) >= 0 {
+	if p.sc.HasNUL() { // bytes.IndexByte(line, 0) >= 0, cheaper
 		p.sc.Problem("binary data (NUL byte)")
 		return nil
 	}

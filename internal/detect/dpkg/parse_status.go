@@ -1,7 +1,6 @@
 package dpkg
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -217,11 +216,11 @@ func (p *parser) line(line []byte, long bool) error {
 		// deb822 comment; dpkg does not write them, but they are harmless.
 		return nil
 	}
-	if bytes.IndexByte(line, 0) >= 0 {
+	if p.sc.HasNUL() { // bytes.IndexByte(line, 0) >= 0, cheaper
 		p.sc.Problem("binary data (NUL byte)")
 		return nil
 	}
-	colon := bytes.IndexByte(line, ':')
+	colon, valid := fieldName(line)
 	if colon < 0 {
 		p.sc.Problem(fmt.Sprintf("not a field: %s", recfile.Quote(line)))
 		return nil
@@ -229,7 +228,7 @@ func (p *parser) line(line []byte, long bool) error {
 	name := line[:colon]
 	// A kept field's name is ASCII letters (see fieldOf), and valid.
 	f := fieldOf(name)
-	if f == fieldOther && !validFieldName(name) {
+	if f == fieldOther && !valid {
 		p.sc.Problem(fmt.Sprintf("bad field name %s", recfile.Quote(name)))
 		return nil
 	}
@@ -332,18 +331,22 @@ func trimBlanks(b []byte) []byte {
 	return b
 }
 
-// validFieldName reports a deb822 field name: printable ASCII without
-// spaces or colons, not starting with '#' or '-'.
-func validFieldName(name []byte) bool {
-	if len(name) == 0 || name[0] == '-' || name[0] == '#' {
-		return false
-	}
-	for _, c := range name {
-		if c <= ' ' || c > '~' {
-			return false
+// fieldName finds the colon that ends a line's field name, in the same
+// pass checking that the name is a deb822 field name (printable ASCII without
+// spaces or colons, not starting with '#' or '-'): field lines are short,
+// and most of a status file, so one loop beats two searches. colon is -1
+// when the line has none.
+func fieldName(line []byte) (colon int, valid bool) {
+	valid = len(line) > 0 && line[0] != '-' && line[0] != '#' && line[0] != ':'
+	for i, c := range line {
+		switch {
+		case c == ':':
+			return i, valid
+		case c <= ' ' || c > '~':
+			valid = false
 		}
 	}
-	return true
+	return -1, false
 }
 
 // validPackageName accepts Debian package names ([a-z0-9][a-z0-9+.-]+),

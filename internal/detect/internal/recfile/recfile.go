@@ -12,7 +12,7 @@
 package recfile
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,8 +49,17 @@ const maxInterned = 4096
 // delivers with [Scanner.Delivered], ends its last record if
 // [Scanner.AtEOF], and returns [Scanner.Err].
 type Scanner struct {
-	br     *bufio.Reader
+	rd     io.Reader
 	format string
+
+	// buf[r:w] is what was read and not yet scanned; rerr is the error
+	// that ended the last read, returned once what came before it is.
+	buf  []byte
+	r, w int
+	rerr error
+	// buf[lineAt:clean] is known to hold no NUL byte: [Scanner.HasNUL]
+	// looks at each buffered byte once, not once per line.
+	lineAt, clean int
 
 	line []byte // the current line, without its line end, unless long
 	long bool   // the current line is longer than MaxLine: see head
@@ -75,9 +84,71 @@ type Scanner struct {
 // one from a constructor, so that a parse costs no allocation beyond the
 // read buffer.
 func (s *Scanner) Init(r io.Reader, format string) *Scanner {
-	*s = Scanner{br: bufio.NewReaderSize(r, MaxLine), format: format, problems: errlist.List{Max: MaxProblems}}
+	*s = Scanner{rd: r, buf: make([]byte, MaxLine), format: format, problems: errlist.List{Max: MaxProblems}}
 	return s
 }
+
+// errLineTooLong is what readLine returns for the first MaxLine bytes of a
+// longer line; the next call goes on from there.
+var errLineTooLong = errors.New("line longer than the buffer")
+
+// readLine returns the next line with its line end, as a slice of the
+// buffer valid until the next call. At the end of input or a read error it
+// returns what was left before it along with the error; when MaxLine bytes
+// hold no line end, it returns them with errLineTooLong.
+func (s *Scanner) readLine() ([]byte, error) {
+	searched := 0 // of buf[r:w], which holds no line end
+	for {
+		if i := bytes.IndexByte(s.buf[s.r+searched:s.w], '\n'); i >= 0 {
+			end := s.r + searched + i + 1
+			line := s.buf[s.r:end]
+			s.lineAt, s.r = s.r, end
+			return line, nil
+		}
+		if err := s.rerr; err != nil {
+			line := s.buf[s.r:s.w]
+			s.lineAt, s.r, s.rerr = s.r, s.w, nil
+			return line, err
+		}
+		if s.w-s.r == len(s.buf) {
+			s.lineAt, s.r = s.r, s.w
+			return s.buf, errLineTooLong
+		}
+		searched = s.w - s.r
+		s.fill()
+	}
+}
+
+// fill moves the unscanned bytes to the buffer's start and reads more
+// after them: at least one byte, or an error. Like bufio's, it gives up
+// with io.ErrNoProgress on a reader that keeps returning nothing.
+func (s *Scanner) fill() {
+	if s.r > 0 {
+		copy(s.buf, s.buf[s.r:s.w])
+		s.w -= s.r
+		s.clean = max(s.clean-s.r, 0)
+		s.r = 0
+	}
+	for range maxEmptyReads {
+		n, err := s.rd.Read(s.buf[s.w:])
+		if n < 0 || n > len(s.buf)-s.w {
+			s.rerr = fmt.Errorf("reader returned %d bytes for a %d-byte buffer", n, len(s.buf)-s.w)
+			return
+		}
+		s.w += n
+		if err != nil {
+			s.rerr = err
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	s.rerr = io.ErrNoProgress
+}
+
+// maxEmptyReads is how many reads in a row may return nothing.
+const maxEmptyReads = 100
 
 // Scan advances to the next line, which [Scanner.Bytes] then returns. It
 // accepts LF and CRLF line ends and a last line without one.
@@ -93,15 +164,15 @@ func (s *Scanner) Scan() bool {
 		s.gaveUpAt = s.n
 		return false
 	}
-	line, err := s.br.ReadSlice('\n')
+	line, err := s.readLine()
 	long := false
-	if err == bufio.ErrBufferFull {
+	if err == errLineTooLong {
 		// line is the whole buffer, MaxLine bytes: keep its head, which
 		// Bytes returns, and skip the rest.
 		long = true
 		copy(s.head[:], line)
-		for err == bufio.ErrBufferFull {
-			_, err = s.br.ReadSlice('\n')
+		for err == errLineTooLong {
+			_, err = s.readLine()
 		}
 		line = nil
 	}
@@ -136,6 +207,33 @@ func (s *Scanner) Bytes() []byte {
 		return s.head[:]
 	}
 	return s.line
+}
+
+// HasNUL reports whether the current line, as [Scanner.Bytes] returns
+// it, holds a NUL byte: binary data, which no record file has. It is
+// bytes.IndexByte(s.Bytes(), 0) >= 0 at a fraction of the cost, since
+// the bytes after the line, up to the next NUL, are known clean from then
+// on.
+func (s *Scanner) HasNUL() bool {
+	if !s.long && s.lineAt+len(s.line) <= s.clean {
+		return false // small enough to be inlined: most lines
+	}
+	return s.hasNUL()
+}
+
+func (s *Scanner) hasNUL() bool {
+	if s.long {
+		return bytes.IndexByte(s.head[:], 0) >= 0
+	}
+	start, end := s.lineAt, s.lineAt+len(s.line)
+	from := max(start, s.clean)
+	i := bytes.IndexByte(s.buf[from:s.w], 0)
+	if i < 0 {
+		s.clean = s.w
+		return false
+	}
+	s.clean = from + i
+	return s.clean < end
 }
 
 // Long reports whether the current line is longer than [MaxLine].
