@@ -213,7 +213,20 @@ func (w *winHost) importRegText(file, text, view string) {
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		w.t.Fatal(err)
 	}
-	w.wine("reg", "import", `C:\import-`+file, view)
+	// Wine's reg.exe has failed an import now and then on a loaded
+	// machine, with exit status 1 and no message; an import is
+	// idempotent, so a failed one is tried again.
+	for try := 1; ; try++ {
+		out, errOut, err := w.Output(w.Cmd("wine", "reg", "import", `C:\import-`+file, view))
+		if err == nil {
+			break
+		}
+		if try == 3 {
+			w.t.Fatalf("wine reg import %s %s (%d tries): %v\n%s%s", file, view, try, err, out, errOut)
+		}
+		w.t.Logf("wine reg import %s %s: %v (%s%s); trying again", file, view, err, out, errOut)
+		time.Sleep(time.Second)
+	}
 	os.Remove(tmp)
 }
 
