@@ -88,6 +88,13 @@ type Vendor struct {
 	// own: for vendors whose publisher name is on much besides security
 	// software ("Microsoft Corporation").
 	ConfirmOnly bool `yaml:"confirm_only,omitempty" json:"confirm_only,omitempty"`
+	// OwnPackages says the vendor builds the packages of its products
+	// itself: a package named like one of them whose maintainer, vendor or
+	// packager names another organisation is someone else's look-alike or
+	// rebuild, weak evidence that counts only when the host holds other
+	// evidence of the vendor. Unset for products that distributions
+	// package under their own maintainers (ClamAV).
+	OwnPackages bool `yaml:"own_packages,omitempty" json:"own_packages,omitempty"`
 	// Technology lists per OS the components that are this vendor's
 	// wherever they appear: drivers, engine executables, data folders.
 	Technology map[string]Fingerprints `yaml:"technology,omitempty" json:"technology,omitempty"`

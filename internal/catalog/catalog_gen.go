@@ -190,6 +190,7 @@ func builtin() *Catalog {
 				EmailDomains: s[8:10:10],
 				Signers:      s[10:14:14],
 				TeamIDs:      s[14:15:15],
+				OwnPackages:  true,
 				Technology: map[string]Fingerprints{
 					"darwin": {
 						Packages:    s[15:16:16],

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -24,6 +25,10 @@ type evidence struct {
 	// byName: it matched only because a program is called like a vendor's
 	// (a process or an executable file), which is weak until corroborated.
 	byName bool
+	// otherPackager is the organisation a package matched by name records
+	// as its maintainer, vendor or packager when that is not the vendor,
+	// which builds its own packages: what makes the match weak.
+	otherPackager string
 	// techByName: the technology matched by the observation's own name
 	// (an app's bundle id in the vendor's namespace, say), not its folder.
 	techByName bool
@@ -98,9 +103,20 @@ func (m *Matcher) classify(o detect.Observation) (evidence, bool) {
 		return e, false
 	}
 	// A program known only by its name is weak: a game may call its
-	// executable avp.exe.
+	// executable avp.exe. So is a service known only by its name, whose
+	// program (or, when the program is unknown, unit file) lies in no
+	// catalogued folder: anyone may call a unit kesl.service.
 	program := o.Kind == detect.KindProcess || o.Kind == detect.KindExecutable
-	e.byName = program && e.id == nil && !e.located
+	e.byName = (program || o.Kind == detect.KindService) && e.id == nil && !e.located
+	if o.Kind == detect.KindPackage && e.id == nil && !e.located {
+		// A package of a vendor that builds its own, maintained by another
+		// organisation: a look-alike or a rebuild, named like the product.
+		if v := e.vendor(m.cat); v != nil && v.OwnPackages {
+			if other := cmp.Or(o.Vendor, o.Packager); other != "" {
+				e.byName, e.otherPackager = true, other
+			}
+		}
+	}
 	if program && e.id == nil && e.located {
 		e.corroboration = "it lies in a catalogued folder of " + e.maker(m.cat).Name
 	}
@@ -216,26 +232,46 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 	// removed package, a unit or service whose program is gone, a stale
 	// registration, a folder) corroborates nothing: it would make a
 	// leftover product active through a stranger's program.
-	independent := map[*Vendor]string{}
+	// A package another organisation maintains is corroborated by the
+	// vendor's catalogued folders on the host too, whatever their state:
+	// the package that installed them is the one in question, and a
+	// look-alike package brings no Kaspersky folder.
+	independent, folders := map[*Vendor]string{}, map[*Vendor]string{}
 	for _, e := range kept {
-		if e.byName || e.o.Status < detect.Installed && e.o.Kind != detect.KindKey {
+		if e.byName {
 			continue
 		}
+		by := fmt.Sprintf("%s %s (%s)", e.o.Kind, nameOf(e.o), e.o.Source)
 		for _, v := range []*Vendor{e.vendor(m.cat), e.maker(m.cat)} {
-			if v != nil && independent[v] == "" {
-				independent[v] = fmt.Sprintf("%s %s (%s)", e.o.Kind, nameOf(e.o), e.o.Source)
+			if v == nil {
+				continue
+			}
+			if e.located && folders[v] == "" {
+				folders[v] = by
+			}
+			if independent[v] == "" && (e.o.Status >= detect.Installed || e.o.Kind == detect.KindKey) {
+				independent[v] = by
 			}
 		}
 	}
 	for _, i := range pending {
 		e := evs[i]
 		v := e.maker(m.cat)
-		if by := independent[v]; by != "" {
+		by := independent[v]
+		if by == "" && e.otherPackager != "" {
+			by = folders[v]
+		}
+		if by != "" {
 			e.corroboration = fmt.Sprintf("the host holds other %s evidence: %s", v.Name, by)
 			kept = append(kept, e)
 			continue
 		}
-		dropped = append(dropped, Dropped{e.o, fmt.Sprintf("only the name %q says %s, and nothing else on the host corroborates it", nameOf(e.o), v.Name)})
+		why := fmt.Sprintf("only the name %q says %s, and nothing else on the host corroborates it", nameOf(e.o), v.Name)
+		if e.otherPackager != "" {
+			why = fmt.Sprintf("package %q is recorded as %q's, not %s's, which builds its own packages, and nothing else on the host corroborates it",
+				nameOf(e.o), e.otherPackager, v.Name)
+		}
+		dropped = append(dropped, Dropped{e.o, why})
 	}
 	return kept, dropped
 }

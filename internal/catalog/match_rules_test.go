@@ -106,6 +106,35 @@ func TestMatchRules(t *testing.T) {
 			wantDropped: []string{"nothing else on the host corroborates"},
 		},
 		{
+			// A unit is named by whoever writes it: one called kesl that
+			// runs a script of a user's is no KESL.
+			name: "a systemd unit called kesl that runs a user's script",
+			os:   "linux",
+			obs: []detect.Observation{{Source: "units", Kind: detect.KindService, Name: "kesl.service",
+				Path: "/home/user/kesl/kesl.py", Status: detect.Installed, Detail: "kesl.service: enabled, runs /home/user/kesl/kesl.py"}},
+			wantDropped: []string{"nothing else on the host corroborates"},
+		},
+		{
+			// The real KESL unit runs its program from KESL's folder.
+			name: "KESL's unit, running its program from KESL's folder",
+			os:   "linux",
+			obs: []detect.Observation{{Source: "units", Kind: detect.KindService, Name: "kesl.service",
+				Path: "/opt/kaspersky/kesl/libexec/kesl", Status: detect.Installed}},
+			want: []row{{"Kaspersky Endpoint Security for Linux", enum.StateInstalled, true, false}},
+		},
+		{
+			// KESL installed where its package put it; its unit's program
+			// is elsewhere (a packager's wrapper): the package corroborates.
+			name: "a unit called kesl beside the KESL package",
+			os:   "linux",
+			obs: []detect.Observation{
+				{Source: "units", Kind: detect.KindService, Name: "kesl.service", Path: "/usr/local/sbin/kesl-wrapper", Status: detect.Installed},
+				{Source: "dpkg", Kind: detect.KindPackage, Name: "kesl", Vendor: "AO Kaspersky Lab", Status: detect.Installed},
+			},
+			want:      []row{{"Kaspersky Endpoint Security for Linux", enum.StateInstalled, true, false}},
+			wantTrace: []string{"the host holds other Kaspersky evidence: package kesl"},
+		},
+		{
 			name: "a Windows tool called avp.exe beside a stale Kaspersky driver registration",
 			os:   "windows",
 			obs: []detect.Observation{

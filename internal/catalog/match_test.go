@@ -213,7 +213,7 @@ func TestMatch(t *testing.T) {
 			name: "KES found by its versioned folder and service",
 			os:   "windows",
 			obs: []detect.Observation{
-				{Source: "winsvc", Kind: detect.KindService, Name: "AVP.KES.12.1.0", Path: `"C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe" -r`, Status: detect.Running},
+				{Source: "winsvc", Kind: detect.KindService, Name: "AVP.KES.12.1.0", Path: `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0\avp.exe`, Status: detect.Running},
 			},
 			want: []want{{id: "kes-windows", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Windows",
 				state: enum.StateActive, confidence: enum.ConfidenceMedium, restricted: true, evidence: 1}},
