@@ -89,9 +89,11 @@ type Vendor struct {
 	// software ("Microsoft Corporation").
 	ConfirmOnly bool `yaml:"confirm_only,omitempty" json:"confirm_only,omitempty"`
 	// OwnPackages says the vendor builds the packages of its products
-	// itself: a package named like one of them whose maintainer, vendor or
-	// packager names another organisation is someone else's look-alike or
-	// rebuild, weak evidence that counts only when the host holds other
+	// itself: a package named like one of them whose maintainer, vendor and
+	// packager neither name the vendor nor show its brand (another
+	// organisation, or none recorded) is someone else's look-alike or
+	// rebuild, weak evidence that counts only beside a program of the
+	// vendor's in its catalogued folders or other installed or running
 	// evidence of the vendor. Unset for products that distributions
 	// package under their own maintainers (ClamAV).
 	OwnPackages bool `yaml:"own_packages,omitempty" json:"own_packages,omitempty"`

@@ -25,10 +25,12 @@ type evidence struct {
 	// byName: it matched only because a program is called like a vendor's
 	// (a process or an executable file), which is weak until corroborated.
 	byName bool
-	// otherPackager is the organisation a package matched by name records
-	// as its maintainer, vendor or packager when that is not the vendor,
-	// which builds its own packages: what makes the match weak.
-	otherPackager string
+	// lookAlike: a package matched by name, of a vendor that builds its
+	// own packages, whose record does not show the vendor as its maker;
+	// packager is the organisation it records instead ("" for none).
+	// Weak until a program of the vendor's corroborates it.
+	lookAlike bool
+	packager  string
 	// techByName: the technology matched by the observation's own name
 	// (an app's bundle id in the vendor's namespace, say), not its folder.
 	techByName bool
@@ -109,12 +111,13 @@ func (m *Matcher) classify(o detect.Observation) (evidence, bool) {
 	program := o.Kind == detect.KindProcess || o.Kind == detect.KindExecutable
 	e.byName = (program || o.Kind == detect.KindService) && e.id == nil && !e.located
 	if o.Kind == detect.KindPackage && e.id == nil && !e.located {
-		// A package of a vendor that builds its own, maintained by another
-		// organisation: a look-alike or a rebuild, named like the product.
-		if v := e.vendor(m.cat); v != nil && v.OwnPackages {
-			if other := cmp.Or(o.Vendor, o.Packager); other != "" {
-				e.byName, e.otherPackager = true, other
-			}
+		// A package of a vendor that builds its own, whose record names
+		// another organisation or none (plain rpmbuild writes no Vendor):
+		// a look-alike or a rebuild, named like the product. One whose
+		// maintainer shows the vendor's brand under a form the catalog
+		// does not list ("Kaspersky Lab Ltd.") is taken as the vendor's.
+		if v := e.vendor(m.cat); v != nil && v.OwnPackages && !showsBrand(o.Vendor+" "+o.Packager, v) {
+			e.byName, e.lookAlike, e.packager = true, true, cmp.Or(o.Vendor, o.Packager)
 		}
 	}
 	if program && e.id == nil && e.located {
@@ -232,22 +235,25 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 	// removed package, a unit or service whose program is gone, a stale
 	// registration, a folder) corroborates nothing: it would make a
 	// leftover product active through a stranger's program.
-	// A package another organisation maintains is corroborated by the
-	// vendor's catalogued folders on the host too, whatever their state:
-	// the package that installed them is the one in question, and a
-	// look-alike package brings no Kaspersky folder.
-	independent, folders := map[*Vendor]string{}, map[*Vendor]string{}
+	// A look-alike package is corroborated too by a program of the
+	// vendor's in its catalogued folders, whatever its state: the package
+	// that installed it may be the one in question, and a look-alike
+	// brings no such program. A folder or log alone does not: it may be
+	// left from a product removed long before.
+	independent, programs := map[*Vendor]string{}, map[*Vendor]string{}
 	for _, e := range kept {
 		if e.byName {
 			continue
 		}
 		by := fmt.Sprintf("%s %s (%s)", e.o.Kind, nameOf(e.o), e.o.Source)
+		program := e.o.Kind == detect.KindExecutable || e.o.Kind == detect.KindProcess ||
+			e.o.Kind == detect.KindService || e.o.Kind == detect.KindDriver
 		for _, v := range []*Vendor{e.vendor(m.cat), e.maker(m.cat)} {
 			if v == nil {
 				continue
 			}
-			if e.located && folders[v] == "" {
-				folders[v] = by
+			if e.located && program && programs[v] == "" {
+				programs[v] = by
 			}
 			if independent[v] == "" && (e.o.Status >= detect.Installed || e.o.Kind == detect.KindKey) {
 				independent[v] = by
@@ -258,8 +264,8 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		e := evs[i]
 		v := e.maker(m.cat)
 		by := independent[v]
-		if by == "" && e.otherPackager != "" {
-			by = folders[v]
+		if by == "" && e.lookAlike {
+			by = programs[v]
 		}
 		if by != "" {
 			e.corroboration = fmt.Sprintf("the host holds other %s evidence: %s", v.Name, by)
@@ -267,9 +273,13 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 			continue
 		}
 		why := fmt.Sprintf("only the name %q says %s, and nothing else on the host corroborates it", nameOf(e.o), v.Name)
-		if e.otherPackager != "" {
-			why = fmt.Sprintf("package %q is recorded as %q's, not %s's, which builds its own packages, and nothing else on the host corroborates it",
-				nameOf(e.o), e.otherPackager, v.Name)
+		switch {
+		case e.lookAlike && e.packager != "":
+			why = fmt.Sprintf("package %q is recorded as %q's, not %s's, which builds its own packages, and no program or other evidence of %s's on the host corroborates it",
+				nameOf(e.o), e.packager, v.Name, v.Name)
+		case e.lookAlike:
+			why = fmt.Sprintf("package %q records no maintainer or vendor, though %s builds its own packages, and no program or other evidence of %s's on the host corroborates it",
+				nameOf(e.o), v.Name, v.Name)
 		}
 		dropped = append(dropped, Dropped{e.o, why})
 	}
