@@ -43,7 +43,7 @@ test: deps fmt-check vet lint cross
 # The Windows packages' tests, cross-compiled and run under Wine through
 # scripts/go_windows_amd64_exec (found on PATH by its name). host runs only
 # its live Windows tests: Go's RemoveAll of a t.TempDir fails under Wine 8.
-WINDOWS_PKGS := ./internal/winreg/ ./internal/winpath/... ./internal/detect/uninstall/... ./internal/detect/vendorkeys/... ./internal/detect/services/... ./internal/agentkey/...
+WINDOWS_PKGS := ./internal/winreg/ ./internal/winreg/savedkey/ ./internal/winpath/... ./internal/detect/uninstall/... ./internal/detect/vendorkeys/... ./internal/detect/services/... ./internal/agentkey/...
 
 ## test-windows: GOOS=windows tests of the Windows packages, under Wine
 test-windows:

@@ -11,15 +11,17 @@ import (
 	"golang.org/x/sys/windows/registry"
 )
 
-// Live returns this machine's registry. Keys are opened read-only.
-func Live() Registry { return liveRegistry{} }
+// Live returns this machine's registry. Keys are opened read-only. It is
+// a [Saver] too: it can copy a subtree in one call where the process may
+// enable SeBackupPrivilege.
+func Live() Registry { return &liveRegistry{saver: newSaver()} }
 
-type liveRegistry struct{}
+type liveRegistry struct{ saver *saver }
 
 // access is what reading needs: values and the list of subkeys.
 const access = registry.QUERY_VALUE | registry.ENUMERATE_SUB_KEYS
 
-func (liveRegistry) OpenKey(hive Hive, path string, view View) (Key, error) {
+func (*liveRegistry) OpenKey(hive Hive, path string, view View) (Key, error) {
 	name := Name(hive, path, view)
 	var root registry.Key
 	switch hive {

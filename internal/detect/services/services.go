@@ -24,6 +24,7 @@ import (
 	"github.com/avscout/avscout/internal/text"
 	"github.com/avscout/avscout/internal/winpath"
 	"github.com/avscout/avscout/internal/winreg"
+	"github.com/avscout/avscout/internal/winreg/savedkey"
 )
 
 // ServicesKey is where Windows keeps service and driver configuration.
@@ -148,7 +149,9 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 // Keys are read by a few workers: Windows answers registry calls in
 // parallel, and Wine's single server overlaps them.
 func readRegistry(ctx context.Context, r winreg.Registry, known map[string]*Entry, add func(string) *Entry) error {
-	k, err := r.OpenKey(winreg.LocalMachine, ServicesKey, winreg.View64)
+	// A saved copy of the whole key where the registry can make one: one
+	// registry call instead of several per service.
+	k, err := savedkey.OpenTree(r, winreg.LocalMachine, ServicesKey, winreg.View64)
 	if errors.Is(err, winreg.ErrNotExist) {
 		return nil
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/avscout/avscout/internal/text"
 	"github.com/avscout/avscout/internal/winpath"
 	"github.com/avscout/avscout/internal/winreg"
+	"github.com/avscout/avscout/internal/winreg/savedkey"
 )
 
 // UninstallKey is where Windows lists installed programs, under HKLM (in
@@ -116,7 +117,9 @@ func userHives(r winreg.Registry) ([]string, error) {
 }
 
 func (s *Uninstall) collectRoot(ctx context.Context, r winreg.Registry, root uninstallRoot, env winpath.Env, seen map[string]bool, emit func(detect.Observation)) []error {
-	k, err := r.OpenKey(root.hive, root.path, root.view)
+	// A saved copy of the whole key where the registry can make one: one
+	// registry call instead of a dozen per entry.
+	k, err := savedkey.OpenTree(r, root.hive, root.path, root.view)
 	if errors.Is(err, winreg.ErrNotExist) {
 		return nil // no per-user entries, or no 32-bit view
 	}
