@@ -2,6 +2,7 @@ package dpkg
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -53,6 +54,36 @@ func FuzzFieldName(f *testing.F) {
 		wantColon, wantValid := fieldNameByTwoPasses(line)
 		if colon != wantColon || valid != wantValid {
 			t.Fatalf("fieldName(%q) = %d, %v; want %d, %v", line, colon, valid, wantColon, wantValid)
+		}
+	})
+}
+
+// fieldOfByFolding is fieldOf without its shortcuts: the kept field
+// whose name the given one equals, ASCII case folded. A name with other
+// bytes is no valid field name and never was a kept one ("ſtatus", whose
+// long s Unicode folds to s, is not Status).
+func fieldOfByFolding(name []byte) field {
+	for _, c := range name {
+		if c >= 0x80 {
+			return fieldOther
+		}
+	}
+	for f := fieldPackage; f <= fieldDescription; f++ {
+		if strings.EqualFold(string(name), f.String()) {
+			return f
+		}
+	}
+	return fieldOther
+}
+
+func FuzzFieldOf(f *testing.F) {
+	for _, s := range []string{"Package", "package", "PACKAGE", "Section", "Depends", "Status", "source", "Maintainer",
+		"Description", "Architecture", "Installed-Size", "ſtatus", "\u212aesl", "Sta", "x", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, name []byte) {
+		if got, want := fieldOf(name), fieldOfByFolding(name); got != want {
+			t.Fatalf("fieldOf(%q) = %v, want %v", name, got, want)
 		}
 	})
 }

@@ -143,26 +143,46 @@ func fieldOf(name []byte) field {
 		return fieldDescription
 	}
 	// Field names are case-insensitive: compare by length first, then by
-	// first letter, so the many skipped fields cost little.
+	// first letter, so the many skipped fields ("Section", "Depends") cost
+	// little. Only an ASCII letter folds to these first letters in a name
+	// of this many bytes.
+	if len(name) == 0 {
+		return fieldOther // a line starting with ':'
+	}
 	var f field
-	switch len(name) {
+	switch c := name[0] | 0x20; len(name) {
 	case 6: // Source, Status
+		if c != 's' {
+			return fieldOther
+		}
 		if name[1]|0x20 == 'o' {
 			f = fieldSource
 		} else {
 			f = fieldStatus
 		}
 	case 7: // Package, Version
-		if name[0]|0x20 == 'p' {
+		switch c {
+		case 'p':
 			f = fieldPackage
-		} else {
+		case 'v':
 			f = fieldVersion
+		default:
+			return fieldOther
 		}
 	case 10:
+		if c != 'm' {
+			return fieldOther
+		}
 		f = fieldMaintainer
 	case 11:
+		if c != 'd' {
+			return fieldOther
+		}
 		f = fieldDescription
 	case 12:
+		if c != 'a' {
+			return fieldOther
+		}
 		f = fieldArchitecture
 	default:
 		return fieldOther

@@ -67,8 +67,11 @@ type Scanner struct {
 	err  error  // what stopped Scan: io.EOF or a read error
 
 	delivered bool // a good record was delivered: never give up
-	gaveUpAt  int
-	problems  errlist.List // of *SyntaxError: the first MaxProblems, and a count
+	// slow sends Scan to its slow path for good: the input ended or
+	// failed, or the parse is about to give up.
+	slow     bool
+	gaveUpAt int
+	problems errlist.List // of *SyntaxError: the first MaxProblems, and a count
 
 	// head holds the first bytes of an over-long line. Bytes returns it
 	// rather than line pointing into it, which would move every Scanner
@@ -157,6 +160,24 @@ const maxEmptyReads = 100
 // and when the parse gives up: [GiveUpAfter] problems have been reported
 // and no record delivered.
 func (s *Scanner) Scan() bool {
+	// Most lines: a whole one already in the buffer. This much is small
+	// enough to be inlined in the parser's loop; the rest is scan.
+	if i := bytes.IndexByte(s.buf[s.r:s.w], '\n'); i >= 0 && !s.slow {
+		line := s.buf[s.r : s.r+i]
+		s.lineAt, s.r = s.r, s.r+i+1
+		s.n++
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		s.line, s.long = line, false
+		return true
+	}
+	return s.scan()
+}
+
+// scan is Scan for the lines its fast path does not take: after an
+// error, when giving up, at the end of the buffer or input.
+func (s *Scanner) scan() bool {
 	if s.err != nil {
 		return false
 	}
@@ -178,12 +199,12 @@ func (s *Scanner) Scan() bool {
 	}
 	switch {
 	case err == io.EOF && len(line) == 0 && !long:
-		s.err = io.EOF
+		s.err, s.slow = io.EOF, true
 		return false
 	case err == io.EOF:
 		// a last line without newline: return it, and stop at the next call
 	case err != nil:
-		s.err = err
+		s.err, s.slow = err, true
 		return false
 	}
 	s.n++
@@ -253,6 +274,9 @@ func (s *Scanner) Problem(msg string) { s.ProblemAt(s.n, msg) }
 // ProblemAt reports a problem at a line.
 func (s *Scanner) ProblemAt(line int, msg string) {
 	s.problems.Add(&SyntaxError{Line: line, Msg: msg})
+	if !s.delivered && s.problems.Len() >= GiveUpAfter {
+		s.slow = true // Scan's fast path must see the parse give up
+	}
 }
 
 // Delivered notes that the parser delivered a good record: the input is
