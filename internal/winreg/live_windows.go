@@ -124,6 +124,15 @@ func (k *liveKey) ModTime() (time.Time, error) {
 
 func (k *liveKey) Close() error { return k.k.Close() }
 
+// SubKeyCount implements [SubKeyCounter].
+func (k *liveKey) SubKeyCount() (int, error) {
+	st, err := k.k.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("%s: stat: %w", k.name, mapErr(err))
+	}
+	return int(st.SubKeyCount), nil
+}
+
 func isNotExist(err error) bool { return errors.Is(err, registry.ErrNotExist) }
 
 // mapErr makes "not found" errors match ErrNotExist, keeping the OS error.

@@ -16,3 +16,9 @@ type Saver interface {
 // key by key). The Uninstall key of a machine with a thousand programs
 // saves in about 2 MiB, the Services key in a few.
 const MaxSave = 64 << 20
+
+// SubKeyCounter is a key that tells how many subkeys it has in one call
+// (RegQueryInfoKey), where listing them costs a call each.
+type SubKeyCounter interface {
+	SubKeyCount() (int, error)
+}

@@ -36,10 +36,13 @@ func IsWineSave(b []byte) bool { return bytes.HasPrefix(b, []byte(wineSaveHeader
 // made as their subkeys' paths name them, with no last-write time (a zero
 // ModTime), which Wine does not save for them.
 //
-// Anything else is an error naming the line: a snapshot is either read
-// whole or not used.
+// Anything else is an error naming the line, and so is what the copy
+// could not hold faithfully: two keys or values whose names Go's case
+// folding would merge though Windows keeps them apart, a key written
+// twice, more than [MaxNames] subkeys or values in a key or a million in
+// all. A copy is either read whole or not used.
 func ParseWineSave(r io.Reader, name string) (Key, error) {
-	p := wineParser{sc: bufio.NewScanner(r), root: newNode(name)}
+	p := wineParser{sc: bufio.NewScanner(r), root: newNode(name), written: map[*node]bool{}}
 	p.sc.Buffer(make([]byte, 0, 64<<10), maxWineLine)
 	if err := p.parse(); err != nil {
 		return nil, fmt.Errorf("%s: saved key: %w", name, err)
@@ -53,11 +56,17 @@ func ParseWineSave(r io.Reader, name string) (Key, error) {
 const maxWineLine = 8*MaxValueSize + 1024
 
 type wineParser struct {
-	sc   *bufio.Scanner
-	line int
-	root *node
-	cur  *node // the key the values that follow belong to
+	sc      *bufio.Scanner
+	line    int
+	root    *node
+	cur     *node          // the key the values that follow belong to
+	written map[*node]bool // keys that had a line of their own
+	items   int            // keys and values so far
 }
+
+// maxWineItems bounds the keys and values of one saved key: about twice
+// what a machine's Services key holds. Past it the copy is not used.
+const maxWineItems = 1_000_000
 
 func (p *wineParser) errorf(format string, a ...any) error {
 	return fmt.Errorf("line %d: %s", p.line, fmt.Sprintf(format, a...))
@@ -147,14 +156,36 @@ func (p *wineParser) key(line string) error {
 				return p.errorf("key %q: empty name", path)
 			}
 			child, ok := n.children[strings.ToLower(c)]
-			if !ok {
+			switch {
+			case !ok:
+				if len(n.children) >= MaxNames {
+					return p.errorf("key %q: more than %d subkeys in one key", path, MaxNames)
+				}
+				if err := p.count(); err != nil {
+					return err
+				}
 				child = newNode(c)
 				n.children[strings.ToLower(c)] = child
+			case child.name != c:
+				// Two keys Windows and Wine keep apart ("k" and the Kelvin
+				// sign) that Go's case folding would merge.
+				return p.errorf("keys %q and %q would be taken for one", child.name, c)
 			}
 			n = child
 		}
 	}
-	p.cur = n
+	if p.written[n] {
+		return p.errorf("key %q written twice", path)
+	}
+	p.written[n], p.cur = true, n
+	return nil
+}
+
+// count counts one more key or value against maxWineItems.
+func (p *wineParser) count() error {
+	if p.items++; p.items > maxWineItems {
+		return p.errorf("more than %d keys and values", maxWineItems)
+	}
 	return nil
 }
 
@@ -182,6 +213,17 @@ func (p *wineParser) value(line string) error {
 	}
 	if len(v.Data) > MaxValueSize {
 		return p.errorf("value %q: %d bytes: %v", name, len(v.Data), ErrTooLarge)
+	}
+	if _, dup := p.cur.values[strings.ToLower(name)]; dup {
+		// Wine writes each value once: this is another that Go's case
+		// folding would merge with it ("id" and "İd").
+		return p.errorf("value %q: a second value of that name", name)
+	}
+	if len(p.cur.values) >= MaxNames {
+		return p.errorf("more than %d values in one key", MaxNames)
+	}
+	if err := p.count(); err != nil {
+		return err
 	}
 	p.cur.values[strings.ToLower(name)] = &namedValue{name: name, Value: v}
 	return nil

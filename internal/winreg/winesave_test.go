@@ -3,6 +3,7 @@ package winreg
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -109,10 +110,24 @@ func TestParseWineSaveBad(t *testing.T) {
 		"bad time":             head + "[a] 1\n#time=zz\n",
 		"empty key name":       head + "[a\\\\\\\\b] 1\n",
 		"stray line":           head + "[a] 1\nhello\n",
+		// Windows keeps these apart; Go's folding would merge them.
+		"keys k and Kelvin k":   head + "[kaspersky] 1\n\"DisplayName\"=\"ASCII\"\n[\\x212aaspersky] 1\n\"DisplayName\"=\"Kelvin\"\n",
+		"values id and İd":      head + "[a] 1\n\"id\"=\"1\"\n\"\\x0130d\"=\"2\"\n",
+		"a key written twice":   head + "[a] 1\n\"x\"=\"1\"\n[a] 1\n\"y\"=\"2\"\n",
+		"a value written twice": head + "[a] 1\n\"x\"=\"1\"\n\"X\"=\"2\"\n",
 	} {
 		if k, err := ParseWineSave(strings.NewReader(in), "K"); err == nil {
 			t.Errorf("%s: parsed as %v, want an error", name, k)
 		}
+	}
+	// More subkeys in one key than MaxNames: not used.
+	var many strings.Builder
+	many.WriteString(head)
+	for i := range MaxNames + 1 {
+		fmt.Fprintf(&many, "[a\\\\k%d] 1\n", i)
+	}
+	if _, err := ParseWineSave(strings.NewReader(many.String()), "K"); err == nil {
+		t.Errorf("%d subkeys in one key: parsed", MaxNames+1)
 	}
 	// A value over MaxValueSize is refused rather than kept.
 	big := head + "[a] 1\n\"v\"=hex:" + strings.Repeat("00,", MaxValueSize) + "00\n"

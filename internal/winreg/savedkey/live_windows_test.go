@@ -5,9 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf16"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/registry"
 
 	"github.com/avscout/avscout/internal/winreg"
 )
@@ -52,6 +57,42 @@ func TestLiveSavedCopyMatchesLive(t *testing.T) {
 		Same(t, winreg.Name(winreg.LocalMachine, root, view), saved, k, true)
 		k.Close()
 	}
+	// A volatile key, which RegSaveKey leaves out of the copy, is still
+	// read: listed and opened live.
+	regCreate := windows.NewLazySystemDLL("advapi32.dll").NewProc("RegCreateKeyExW")
+	parent, err := registry.OpenKey(registry.LOCAL_MACHINE, root, registry.ALL_ACCESS|registry.WOW64_64KEY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vk registry.Key
+	const regOptionVolatile = 1
+	name, _ := windows.UTF16PtrFromString("Volatile")
+	if r, _, _ := regCreate.Call(uintptr(parent), uintptr(unsafe.Pointer(name)), 0, 0, regOptionVolatile,
+		uintptr(registry.ALL_ACCESS), 0, uintptr(unsafe.Pointer(&vk)), 0); r != 0 {
+		t.Fatalf("create a volatile key: %v", windows.Errno(r))
+	}
+	if err := vk.SetStringValue("DisplayName", "Volatile AV"); err != nil {
+		t.Fatal(err)
+	}
+	vk.Close()
+	parent.Close()
+	if saved, err := Open(live, winreg.LocalMachine, root, winreg.View64); err == nil {
+		_, err := saved.OpenSubKey("Volatile")
+		t.Logf("the saved copy holds the volatile key: %v", err == nil)
+	}
+	tree, err := OpenTree(live, winreg.LocalMachine, root, winreg.View64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names, _ := tree.SubKeyNames(); !slices.Contains(names, "Volatile") {
+		t.Errorf("subkeys %q: no Volatile", names)
+	} else if sub, err := tree.OpenSubKey("Volatile"); err != nil {
+		t.Error(err)
+	} else if s, _ := winreg.String(sub, "DisplayName"); s != "Volatile AV" {
+		t.Errorf("Volatile DisplayName %q", s)
+	}
+	tree.Close()
+
 	// No copy is left behind in the temporary folder.
 	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "avscout-reg-*")); len(left) > 0 {
 		t.Errorf("saved copies left behind: %q", left)

@@ -52,9 +52,72 @@ func Parse(b []byte, name string) (winreg.Key, error) {
 
 // OpenTree opens a key whose whole subtree is about to be read: a saved
 // copy when r can save one, else the live key from r, read key by key.
+//
+// Only keys of HKEY_LOCAL_MACHINE are saved: a user may write what they
+// like under their own hive, and the copy of it would be written by the
+// agent. A saved copy leaves out volatile keys (RegSaveKey saves none),
+// which a driver loaded straight from the registry may well have: when
+// the live key has subkeys the copy lacks, the key's subkeys are listed
+// live and those the copy lacks are read live too.
 func OpenTree(r winreg.Registry, hive winreg.Hive, path string, view winreg.View) (winreg.Key, error) {
-	if k, err := Open(r, hive, path, view); err == nil {
+	if hive != winreg.LocalMachine {
+		return r.OpenKey(hive, path, view)
+	}
+	saved, err := Open(r, hive, path, view)
+	if err != nil {
+		return r.OpenKey(hive, path, view)
+	}
+	live, err := r.OpenKey(hive, path, view)
+	if err != nil {
+		return nil, err
+	}
+	if complete(saved, live) {
+		live.Close()
+		return saved, nil
+	}
+	return &merged{Key: live, saved: saved}, nil
+}
+
+// complete reports whether the saved copy has every subkey the live key
+// has: the same count, asked in one call where the key can tell it.
+func complete(saved, live winreg.Key) bool {
+	have, err := saved.SubKeyNames()
+	if err != nil {
+		return false
+	}
+	if c, ok := live.(winreg.SubKeyCounter); ok {
+		n, err := c.SubKeyCount()
+		return err == nil && n == len(have)
+	}
+	names, err := live.SubKeyNames()
+	if err != nil || len(names) != len(have) {
+		return false
+	}
+	for _, n := range names {
+		k, err := saved.OpenSubKey(n)
+		if err != nil {
+			return false
+		}
+		k.Close()
+	}
+	return true
+}
+
+// merged is a live key whose subkeys are read from the saved copy where
+// it has them.
+type merged struct {
+	winreg.Key // live
+	saved      winreg.Key
+}
+
+func (m *merged) OpenSubKey(path string) (winreg.Key, error) {
+	if k, err := m.saved.OpenSubKey(path); err == nil {
 		return k, nil
 	}
-	return r.OpenKey(hive, path, view)
+	return m.Key.OpenSubKey(path)
+}
+
+func (m *merged) Close() error {
+	m.saved.Close()
+	return m.Key.Close()
 }
