@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/windows/registry"
 
 	"github.com/avscout/avscout/internal/winreg"
+	"github.com/avscout/avscout/internal/winreg/winregtest"
 )
 
 // TestLiveSavedCopyMatchesLive saves a key of this machine's registry
@@ -54,7 +55,7 @@ func TestLiveSavedCopyMatchesLive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		Same(t, winreg.Name(winreg.LocalMachine, root, view), saved, k, true)
+		winregtest.Same(t, winreg.Name(winreg.LocalMachine, root, view), saved, k, true)
 		k.Close()
 	}
 	// A volatile key, which RegSaveKey leaves out of the copy, is still

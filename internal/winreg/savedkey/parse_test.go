@@ -12,6 +12,7 @@ import (
 
 	"github.com/avscout/avscout/internal/winreg"
 	"github.com/avscout/avscout/internal/winreg/regf/regftest"
+	"github.com/avscout/avscout/internal/winreg/winregtest"
 )
 
 // Both formats a key is saved in read as the .reg file it came from: the
@@ -42,7 +43,7 @@ func TestParseBothFormats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			Same(t, `HKLM\`+key, got, want, false)
+			winregtest.Same(t, `HKLM\`+key, got, want, false)
 		})
 	}
 	if _, err := Parse([]byte("Windows Registry Editor Version 5.00\n"), "K"); err == nil {
