@@ -120,6 +120,15 @@ func (m *Matcher) classify(o detect.Observation) (evidence, bool) {
 			e.byName, e.lookAlike, e.packager = true, true, cmp.Or(o.Vendor, o.Packager)
 		}
 	}
+	if o.Kind == detect.KindApp && o.Vendor != "" && e.id == nil && !e.located {
+		// An uninstall entry named like a product of a vendor that builds
+		// its own installers, published by another organisation: a
+		// look-alike (a remover, a plug-in, a reseller's repackaging)
+		// until other evidence of the vendor corroborates it.
+		if v := e.vendor(m.cat); v != nil && v.OwnPackages && !showsBrand(o.Vendor, v) {
+			e.byName, e.lookAlike, e.packager = true, true, o.Vendor
+		}
+	}
 	if program && e.id == nil && e.located {
 		e.corroboration = "it lies in a catalogued folder of " + e.maker(m.cat).Name
 	}
@@ -274,6 +283,9 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		}
 		why := fmt.Sprintf("only the name %q says %s, and nothing else on the host corroborates it", nameOf(e.o), v.Name)
 		switch {
+		case e.lookAlike && e.o.Kind == detect.KindApp:
+			why = fmt.Sprintf("%q is published by %q, not %s, which builds its own installers, and no program or other evidence of %s's on the host corroborates it",
+				nameOf(e.o), e.packager, v.Name, v.Name)
 		case e.lookAlike && e.packager != "":
 			why = fmt.Sprintf("package %q is recorded as %q's, not %s's, which builds its own packages, and no program or other evidence of %s's on the host corroborates it",
 				nameOf(e.o), e.packager, v.Name, v.Name)

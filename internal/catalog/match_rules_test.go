@@ -85,6 +85,14 @@ func TestMatchRules(t *testing.T) {
 			wantTrace: []string{"the host holds other Kaspersky evidence: key"},
 		},
 		{
+			name: "avp.exe beside Kaspersky's running driver",
+			os:   "windows",
+			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\Tools\avp.exe`),
+				{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running}},
+			want:      []row{{"Kaspersky components", enum.StateActive, true, false}},
+			wantTrace: []string{"the host holds other Kaspersky evidence: driver klif"},
+		},
+		{
 			name:        "a Linux script called kesl in a home folder",
 			os:          "linux",
 			obs:         []detect.Observation{running(detect.KindProcess, "kesl", "/home/user/bin/kesl")},
