@@ -25,9 +25,10 @@ type evidence struct {
 	// byName: it matched only because a program is called like a vendor's
 	// (a process or an executable file), which is weak until corroborated.
 	byName bool
-	// lookAlike: a package matched by name, of a vendor that builds its
-	// own packages, whose record does not show the vendor as its maker;
-	// packager is the organisation it records instead ("" for none).
+	// lookAlike: a package or uninstall entry matched by name, of a vendor
+	// that builds its own packages, whose record does not show the vendor
+	// as its maker; packager is the organisation it records instead (""
+	// for none).
 	// Weak until a program of the vendor's corroborates it.
 	lookAlike bool
 	packager  string
@@ -110,23 +111,15 @@ func (m *Matcher) classify(o detect.Observation) (evidence, bool) {
 	// catalogued folder: anyone may call a unit kesl.service.
 	program := o.Kind == detect.KindProcess || o.Kind == detect.KindExecutable
 	e.byName = (program || o.Kind == detect.KindService) && e.id == nil && !e.located
-	if o.Kind == detect.KindPackage && e.id == nil && !e.located {
-		// A package of a vendor that builds its own, whose record names
-		// another organisation or none (plain rpmbuild writes no Vendor):
-		// a look-alike or a rebuild, named like the product. One whose
-		// maintainer shows the vendor's brand under a form the catalog
-		// does not list ("Kaspersky Lab Ltd.") is taken as the vendor's.
+	if (o.Kind == detect.KindPackage || o.Kind == detect.KindApp && o.Vendor != "") && e.id == nil && !e.located {
+		// A package or uninstall entry of a vendor that builds its own,
+		// whose record names another organisation (a remover, a plug-in,
+		// a rebuild) or, for a package, none (plain rpmbuild writes no
+		// Vendor): a look-alike named like the product. One whose maker
+		// shows the vendor's brand under a form the catalog does not list
+		// ("Kaspersky Lab Ltd.") is taken as the vendor's.
 		if v := e.vendor(m.cat); v != nil && v.OwnPackages && !showsBrand(o.Vendor+" "+o.Packager, v) {
 			e.byName, e.lookAlike, e.packager = true, true, cmp.Or(o.Vendor, o.Packager)
-		}
-	}
-	if o.Kind == detect.KindApp && o.Vendor != "" && e.id == nil && !e.located {
-		// An uninstall entry named like a product of a vendor that builds
-		// its own installers, published by another organisation: a
-		// look-alike (a remover, a plug-in, a reseller's repackaging)
-		// until other evidence of the vendor corroborates it.
-		if v := e.vendor(m.cat); v != nil && v.OwnPackages && !showsBrand(o.Vendor, v) {
-			e.byName, e.lookAlike, e.packager = true, true, o.Vendor
 		}
 	}
 	if program && e.id == nil && e.located {
