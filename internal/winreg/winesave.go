@@ -124,12 +124,14 @@ func (p *wineParser) option(line string) error {
 	if err != nil {
 		return p.errorf("bad #time %q", t)
 	}
-	p.cur.modTime = fileTime(ft)
+	p.cur.modTime = FileTime(ft)
 	return nil
 }
 
-// fileTime converts a FILETIME (100 ns since 1601) to a time.
-func fileTime(ft uint64) time.Time {
+// FileTime converts a FILETIME (100 ns since 1601), as hives and Wine's
+// saved keys record last-write times, to a UTC time; the zero time for
+// none (0) or one before 1970.
+func FileTime(ft uint64) time.Time {
 	const unixEpoch = 116444736000000000 // 1970-01-01 as a FILETIME
 	if ft < unixEpoch {
 		return time.Time{}

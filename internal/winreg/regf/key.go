@@ -485,22 +485,9 @@ func (k *key) Value(name string) (winreg.Value, error) {
 
 // ModTime is the key's last-written time, UTC; the zero time when the
 // hive holds none.
-func (k *key) ModTime() (time.Time, error) { return filetime(k.rec.written), nil }
+func (k *key) ModTime() (time.Time, error) { return winreg.FileTime(k.rec.written), nil }
 
 func (k *key) Close() error { return nil }
-
-// filetime converts a FILETIME (100 ns since 1601) to a time.
-func filetime(ft uint64) time.Time {
-	if ft == 0 {
-		return time.Time{}
-	}
-	const epochDiff = 116444736000000000 // 1601-01-01 to 1970-01-01 in 100 ns
-	if ft < epochDiff {
-		return time.Time{}
-	}
-	d := ft - epochDiff
-	return time.Unix(int64(d/10_000_000), int64(d%10_000_000)*100).UTC()
-}
 
 func isASCII(s string) bool {
 	for i := range len(s) {
