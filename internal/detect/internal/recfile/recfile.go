@@ -181,7 +181,7 @@ func (s *Scanner) scan() bool {
 	if s.err != nil {
 		return false
 	}
-	if !s.delivered && s.problems.Len() >= GiveUpAfter {
+	if s.givingUp() {
 		s.gaveUpAt = s.n
 		return false
 	}
@@ -274,10 +274,14 @@ func (s *Scanner) Problem(msg string) { s.ProblemAt(s.n, msg) }
 // ProblemAt reports a problem at a line.
 func (s *Scanner) ProblemAt(line int, msg string) {
 	s.problems.Add(&SyntaxError{Line: line, Msg: msg})
-	if !s.delivered && s.problems.Len() >= GiveUpAfter {
+	if s.givingUp() {
 		s.slow = true // Scan's fast path must see the parse give up
 	}
 }
+
+// givingUp reports that the parse found GiveUpAfter problems before any
+// good record: the input is not the format at all.
+func (s *Scanner) givingUp() bool { return !s.delivered && s.problems.Len() >= GiveUpAfter }
 
 // Delivered notes that the parser delivered a good record: the input is
 // the format, and the parse no longer gives up however many problems
