@@ -10,32 +10,9 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/kardianos/service"
-
+	"github.com/avscout/avscout/internal/agent/svcmgr"
 	svcunit "github.com/avscout/avscout/internal/agent/unit"
 )
-
-// serviceConfig is the service library's description of the installed
-// service: svcunit.For's, with our unit files instead of the library's.
-func serviceConfig(goos, configPath string) *service.Config {
-	u := svcunit.For(goos, configPath)
-	return &service.Config{
-		Name:        u.Name,
-		DisplayName: u.DisplayName,
-		Description: u.Description,
-		Arguments:   u.Arguments,
-		Option: service.KeyValue{
-			"SystemdScript": svcunit.Systemd.Template(),
-			"LaunchdConfig": svcunit.Launchd.Template(),
-			// Windows: restart after a crash (30 s, counter reset daily).
-			// (Delayed start is set after install: see afterInstall.)
-			"StartType":              "automatic",
-			"OnFailure":              "restart",
-			"OnFailureDelayDuration": "30s",
-			"OnFailureResetPeriod":   86400,
-		},
-	}
-}
 
 // runService handles `avscout service …`.
 func runService(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -59,57 +36,84 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "avscout service %s: unexpected argument %q\n", sub, fs.Arg(0))
 		return exitUsage
 	}
-	cfg := serviceConfig(runtime.GOOS, *cfgPath)
-	s, err := service.New(controlOnly{}, cfg)
+	if sub != "status" && !isServiceAction(sub) {
+		fmt.Fprintf(stderr, "avscout service: unknown command %q (want install, uninstall, start, stop, restart, status or run)\n", sub)
+		return exitUsage
+	}
+	svc := svcunit.For(runtime.GOOS, *cfgPath)
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "avscout service %s: this program's path: %v\n", sub, err)
+		return exitUsage
+	}
+	m, err := svcmgr.New(runtime.GOOS, svc, exe)
+	if sub == "status" {
+		var st svcmgr.Status
+		if err == nil {
+			st, err = m.Status(ctx)
+		}
+		switch {
+		// No service manager that could answer (no systemd), and no unit
+		// it would have read.
+		case err != nil && !unitInstalled(runtime.GOOS, svc.Name):
+			st = svcmgr.NotInstalled
+		case err != nil:
+			fmt.Fprintf(stderr, "avscout service status: %v\n", err)
+			return exitUsage
+		}
+		fmt.Fprintln(stdout, st)
+		if st == svcmgr.Running {
+			return exitOK
+		}
+		return exitNotRunning
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "avscout service %s: %v\n", sub, err)
 		return exitUsage
 	}
-	switch sub {
-	case "status":
-		st, err := s.Status()
-		switch {
-		case errors.Is(err, service.ErrNotInstalled),
-			// No service manager that could answer (no systemd, or no
-			// systemctl or service tool), and no unit it would have read.
-			err != nil && !unitInstalled(runtime.GOOS, cfg.Name):
-			fmt.Fprintln(stdout, "not installed")
-			return exitNotRunning
-		case err != nil:
-			fmt.Fprintf(stderr, "avscout service status: %v\n", err)
-			return exitUsage
-		case st == service.StatusRunning:
-			fmt.Fprintln(stdout, "running")
-			return exitOK
-		case st == service.StatusStopped:
-			fmt.Fprintln(stdout, "stopped")
-			return exitNotRunning
-		default:
-			fmt.Fprintln(stdout, "unknown")
-			return exitNotRunning
-		}
-	case "install", "uninstall", "start", "stop", "restart":
-		if sub == "install" && *cfgPath != "" {
-			// Refuse to install a service that could not start.
-			if _, err := loadConfig(*cfgPath, true); err != nil {
-				fmt.Fprintf(stderr, "avscout service install: %v\n", err)
-				return exitUsage
-			}
-		}
-		if err := service.Control(s, sub); err != nil {
-			fmt.Fprintf(stderr, "avscout service %s: %v\n", sub, err)
+	if sub == "install" && *cfgPath != "" {
+		// Refuse to install a service that could not start.
+		if _, err := loadConfig(*cfgPath, true); err != nil {
+			fmt.Fprintf(stderr, "avscout service install: %v\n", err)
 			return exitUsage
 		}
-		if sub == "install" {
-			if note := afterInstall(cfg.Name); note != "" {
-				fmt.Fprintf(stderr, "avscout service install: note: %s\n", note)
-			}
-		}
-		fmt.Fprintf(stdout, "avscout service %s: done (%s)\n", sub, cfg.Name)
-		return exitOK
 	}
-	fmt.Fprintf(stderr, "avscout service: unknown command %q (want install, uninstall, start, stop, restart, status or run)\n", sub)
-	return exitUsage
+	if err := serviceAction(m, sub)(ctx); err != nil {
+		fmt.Fprintf(stderr, "avscout service %s: %v\n", sub, err)
+		return exitUsage
+	}
+	if sub == "install" {
+		if note := afterInstall(svc.Name); note != "" {
+			fmt.Fprintf(stderr, "avscout service install: note: %s\n", note)
+		}
+	}
+	fmt.Fprintf(stdout, "avscout service %s: done (%s)\n", sub, svc.Name)
+	return exitOK
+}
+
+// isServiceAction reports whether sub is a `service` command that acts on
+// the installed service.
+func isServiceAction(sub string) bool {
+	switch sub {
+	case "install", "uninstall", "start", "stop", "restart":
+		return true
+	}
+	return false
+}
+
+// serviceAction is m's method for the service action sub.
+func serviceAction(m svcmgr.Manager, sub string) func(context.Context) error {
+	switch sub {
+	case "install":
+		return m.Install
+	case "uninstall":
+		return m.Uninstall
+	case "start":
+		return m.Start
+	case "stop":
+		return m.Stop
+	}
+	return m.Restart
 }
 
 // runServiceUnit handles `avscout service unit --init systemd|launchd`:
@@ -174,15 +178,3 @@ func unitInstalled(goos, name string) bool {
 // exitNotRunning is `service status`'s answer for a service that is
 // installed but stopped, or not installed (the LSB convention is 3).
 const exitNotRunning = 3
-
-// controlOnly is what the service library needs to install, start, stop
-// and query the service from the command line. It never runs the loop:
-// the service manager starts `avscout service run`, which does (see
-// servicerun.go and internal/agent and, on Windows, scm_windows.go).
-type controlOnly struct{}
-
-// Start implements service.Interface.
-func (controlOnly) Start(service.Service) error { return nil }
-
-// Stop implements service.Interface.
-func (controlOnly) Stop(service.Service) error { return nil }

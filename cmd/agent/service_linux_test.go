@@ -15,8 +15,8 @@ import (
 // `avscout service install` on a systemd machine writes our sandboxed unit
 // and enables it; uninstall removes both. CI has no running systemd, so the
 // install runs in a private mount namespace where /etc/systemd/system is an
-// empty tmpfs and /run/systemd/system exists (how the service library
-// detects systemd). The one thing that needs a running systemd, `systemctl
+// empty tmpfs and /run/systemd/system exists (how the agent, like
+// sd_booted(3), detects systemd). The one thing that needs a running systemd, `systemctl
 // daemon-reload`, is the only call the wrapper below skips; enable and
 // disable are done by the real systemctl, offline. The unit is then checked
 // by the real systemd-analyze: verify (no warnings) and its security
@@ -65,7 +65,7 @@ ls -A /etc/systemd/system > %[1]s/after
 
 	unit := read("avscout.service")
 	// The packages ship the unit `service unit` prints: it must be what
-	// the service library writes.
+	// `service install` writes.
 	var printed, errOut strings.Builder
 	if code := run(context.Background(), []string{"service", "unit", "--init", "systemd", "--path", binary, "--config", cfg}, &printed, &errOut); code != 0 {
 		t.Fatalf("service unit: exit %d: %s", code, errOut.String())

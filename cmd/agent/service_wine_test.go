@@ -77,6 +77,14 @@ func TestWindowsServiceUnderWine(t *testing.T) {
 	if !strings.Contains(qc, `avscout.exe" service run --scm`) || !regexp.MustCompile(`Start\s+REG_DWORD\s+0x2\b`).MatchString(qc) {
 		t.Errorf("the service key lacks the --scm image path or automatic start:\n%s", qc)
 	}
+	// Its event log source, where the service's warnings go.
+	const eventSource = `HKLM\System\CurrentControlSet\Services\EventLog\Application\avscout`
+	if out, _, code := w.exit("wine", "reg", "query", eventSource); code != 0 || !strings.Contains(string(out), "EventMessageFile") {
+		t.Errorf("no event log source after install: exit %d\n%s", code, out)
+	}
+	if out, code := run("service", "install"); code == 0 || !strings.Contains(out, "already installed") {
+		t.Errorf("a second install: exit %d, %q", code, out)
+	}
 	if out, code := run("service", "start"); code != 0 {
 		t.Fatalf("service start: exit %d\n%s", code, out)
 	}
@@ -166,6 +174,9 @@ func TestWindowsServiceUnderWine(t *testing.T) {
 	}
 	if out, code := run("service", "uninstall"); code != 0 {
 		t.Fatalf("service uninstall: exit %d\n%s", code, out)
+	}
+	if out, _, code := w.exit("wine", "reg", "query", eventSource); code == 0 {
+		t.Errorf("the event log source outlived uninstall:\n%s", out)
 	}
 	if out, code := run("service", "status"); code != exitNotRunning || !strings.Contains(out, "not installed") {
 		t.Errorf("service status after uninstall: exit %d, %q", code, out)

@@ -10,8 +10,8 @@ import (
 
 // The launchd daemon the macOS package installs is what `service unit`
 // prints; it must be a valid plist that runs the agent's service loop.
-// (The systemd rendering is compared with the service library's own in
-// TestServiceInstallSystemdUnit.)
+// (The systemd unit `service unit` prints is compared with the one
+// `service install` writes in TestServiceInstallSystemdUnit.)
 func TestServiceUnitLaunchd(t *testing.T) {
 	var out, errOut strings.Builder
 	path := "/opt/avscout/bin/avscout"

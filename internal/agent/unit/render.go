@@ -6,14 +6,11 @@ import (
 	"strings"
 )
 
-// The service library renders our templates with its own small engine
-// (values by name, `|` pipelines, range and if); render implements the
-// same subset for the same templates, without text/template, whose use
-// of reflection would grow the agent binary. cmd/agent's systemd test
-// compares the two renderings byte for byte.
+// The templates use a small template language (values by name, `|`
+// pipelines, range and if); render implements it without text/template,
+// whose use of reflection would grow the agent binary.
 
-// pipe returns the pipeline function name, with the service library's
-// meaning.
+// pipe returns the pipeline function name.
 func pipe(name string) (func(string) string, bool) {
 	switch name {
 	case "cmd": // quotes one ExecStart argument

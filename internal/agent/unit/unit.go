@@ -3,8 +3,8 @@
 // it installs (restart on failure, a memory ceiling, background priority
 // and sandboxing), and where those files live.
 //
-// It exists so that `avscout service install` (through the service
-// library) and `avscout service unit` (for the .deb, .rpm and macOS .pkg,
+// It exists so that `avscout service install` (internal/agent/svcmgr)
+// and `avscout service unit` (for the .deb, .rpm and macOS .pkg,
 // which install the file themselves) use one template and one rendering,
 // and so that rendering is tested from data without installing anything.
 // It is pure: it reads and writes no files.
@@ -15,7 +15,7 @@ import (
 	"fmt"
 )
 
-// The unit files we install instead of the service library's defaults.
+// The unit files `avscout service install` writes.
 var (
 	//go:embed templates/avscout.service
 	systemdTemplate string
@@ -50,8 +50,8 @@ func (i Init) GOOS() string {
 	return "linux"
 }
 
-// Template is the unit file's template, in the service library's
-// template language: the text the library renders at install.
+// Template is the unit file's template, in the language [Render]
+// renders.
 func (i Init) Template() string {
 	if i == Launchd {
 		return launchdTemplate
@@ -115,9 +115,11 @@ func Render(init Init, s Service, path string) (string, error) {
 	return out, nil
 }
 
-// Paths are where the service library installs the unit, script or job
-// named name on goos, by service manager. Windows keeps its services in
-// the SCM, which says itself when one is not installed: nil.
+// Paths are where the service named name may have its unit file on goos:
+// where `avscout service install` writes it, and on Linux where the
+// service library earlier versions used put its init script on machines
+// without systemd (System V, OpenRC, Upstart). Windows keeps its services
+// in the SCM, which says itself when one is not installed: nil.
 func Paths(goos, name string) []string {
 	switch goos {
 	case "linux":

@@ -11,9 +11,9 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 )
 
-// The recovery settings of cmd/agent's serviceConfig (OnFailure restart,
-// OnFailureDelayDuration 30s, OnFailureResetPeriod 86400), which
-// kardianos/service applies with SetRecoveryActions in its Install.
+// The recovery settings `avscout service install` sets
+// (internal/agent/svcmgr): restart 30 s after a failure, the failure
+// count reset after a day.
 const (
 	agentExe     = "avscout.exe"
 	restartDelay = 30 * time.Second

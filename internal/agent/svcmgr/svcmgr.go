@@ -1,0 +1,162 @@
+// Package svcmgr installs the agent's service with the machine's service
+// manager — systemd on Linux, launchd on macOS, the service control manager
+// on Windows — and starts, stops and queries it.
+//
+// It exists so that `avscout service install|uninstall|start|stop|restart|
+// status` needs no service library: such a library chooses its service
+// manager when the program starts, probing the search path for a dozen
+// tools on every run of every command, and a one-off scan would pay for
+// it. Here nothing happens until a service command asks. systemd and
+// launchd are driven through their command-line tools behind [Runner],
+// so their logic is tested on any OS with recorded answers; the SCM is
+// driven through its API on Windows (and tested under Wine).
+package svcmgr
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/avscout/avscout/internal/agent/unit"
+)
+
+// Status is what the service manager says of the service.
+type Status int
+
+// The states `avscout service status` reports.
+const (
+	StatusUnknown Status = iota
+	Running
+	Stopped
+	NotInstalled
+)
+
+func (s Status) String() string {
+	switch s {
+	case Running:
+		return "running"
+	case Stopped:
+		return "stopped"
+	case NotInstalled:
+		return "not installed"
+	}
+	return "unknown"
+}
+
+var (
+	// ErrNotInstalled means the service is not installed (or, for
+	// uninstall, was not installed by `service install`).
+	ErrNotInstalled = errors.New("not installed")
+	// ErrInstalled means install found the service already there.
+	ErrInstalled = errors.New("already installed")
+	// ErrNoManager means this machine runs no service manager the agent
+	// knows how to drive.
+	ErrNoManager = errors.New("no supported service manager")
+)
+
+// Manager installs and controls the agent's service.
+type Manager interface {
+	Install(ctx context.Context) error
+	Uninstall(ctx context.Context) error
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Restart(ctx context.Context) error
+	Status(ctx context.Context) (Status, error)
+}
+
+// Runner runs a service manager's command-line tool. It returns the
+// command's combined output and exit code; err is for a command that could
+// not be run at all (not found, killed at the context's end).
+type Runner interface {
+	Run(ctx context.Context, name string, args ...string) (out []byte, code int, err error)
+}
+
+// ExecRunner runs tools found on the search path.
+type ExecRunner struct{}
+
+// maxOutput bounds what is kept of a tool's output: the answers parsed
+// are a few lines.
+const maxOutput = 64 << 10
+
+// Run implements [Runner].
+func (ExecRunner) Run(ctx context.Context, name string, args ...string) ([]byte, int, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out limitedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && ctx.Err() == nil {
+		return out.Bytes(), exit.ExitCode(), nil
+	}
+	if err != nil {
+		return out.Bytes(), -1, fmt.Errorf("run %s: %w", name, err)
+	}
+	return out.Bytes(), 0, nil
+}
+
+// limitedBuffer keeps the first maxOutput bytes written to it. (It
+// has no ReadFrom, which io.Copy would use instead of Write.)
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := maxOutput - len(l.b); room > 0 {
+		l.b = append(l.b, p[:min(len(p), room)]...)
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) Bytes() []byte { return l.b }
+
+// New returns the service manager of this machine, whose OS is goos
+// (runtime.GOOS), for the service s of the program at exe.
+func New(goos string, s unit.Service, exe string) (Manager, error) {
+	switch goos {
+	case "linux":
+		// systemd's own test (sd_booted(3)): it runs when this exists.
+		if fi, err := os.Stat("/run/systemd/system"); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%w: systemd is not running (no /run/systemd/system); `avscout service unit --init systemd` prints the unit for a systemd machine", ErrNoManager)
+		}
+		return &Systemd{Service: s, Exe: exe, UnitDir: "/etc/systemd/system", Runner: ExecRunner{}}, nil
+	case "darwin":
+		return &Launchd{Service: s, Exe: exe, Dir: "/Library/LaunchDaemons", Runner: ExecRunner{}}, nil
+	case "windows":
+		return newSCM(s, exe)
+	}
+	return nil, fmt.Errorf("%w on %s", ErrNoManager, goos)
+}
+
+// createUnitFile writes a unit file that must not exist yet, readable by
+// all (service managers read them as root, and admins inspect them).
+func createUnitFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %s exists", ErrInstalled, path)
+	}
+	if err != nil {
+		return fmt.Errorf("write unit: %w", err)
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("write unit %s: %w", path, err)
+	}
+	return nil
+}
+
+// toolError says what a tool that exited non-zero printed.
+func toolError(name string, args []string, code int, out []byte) error {
+	msg := string(bytes.TrimSpace(out))
+	if len(msg) > 512 {
+		msg = msg[:512] + "…"
+	}
+	return fmt.Errorf("%s %v: exit %d: %s", name, args, code, msg)
+}

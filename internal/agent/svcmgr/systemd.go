@@ -1,0 +1,120 @@
+package svcmgr
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/avscout/avscout/internal/agent/unit"
+)
+
+// Systemd installs the service as a systemd unit file in UnitDir and
+// controls it with systemctl.
+type Systemd struct {
+	Service unit.Service
+	Exe     string // the agent binary's absolute path
+	UnitDir string // where install writes the unit: /etc/systemd/system
+	Runner  Runner
+}
+
+func (d *Systemd) unitName() string { return d.Service.Name + ".service" }
+
+func (d *Systemd) unitPath() string { return filepath.Join(d.UnitDir, d.unitName()) }
+
+// systemctl runs systemctl with args and fails when it does.
+func (d *Systemd) systemctl(ctx context.Context, args ...string) error {
+	out, code, err := d.Runner.Run(ctx, "systemctl", args...)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return toolError("systemctl", args, code, out)
+	}
+	return nil
+}
+
+// Install writes the unit, which must not exist, and enables it (start
+// at boot); it does not start it. A unit that systemd then refuses is
+// removed again.
+func (d *Systemd) Install(ctx context.Context) error {
+	text, err := unit.Render(unit.Systemd, d.Service, d.Exe)
+	if err != nil {
+		return err
+	}
+	if err := createUnitFile(d.unitPath(), text); err != nil {
+		return err
+	}
+	for _, args := range [][]string{{"daemon-reload"}, {"enable", d.unitName()}} {
+		if err := d.systemctl(ctx, args...); err != nil {
+			os.Remove(d.unitPath())
+			return err
+		}
+	}
+	return nil
+}
+
+// Uninstall stops the service when it runs, disables it and removes the
+// unit install wrote. A unit installed by a package (in /usr/lib) is the
+// package's to remove: ErrNotInstalled.
+func (d *Systemd) Uninstall(ctx context.Context) error {
+	if _, err := os.Lstat(d.unitPath()); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: no %s (a unit a package installed is removed with the package)", ErrNotInstalled, d.unitPath())
+	}
+	if st, err := d.Status(ctx); err == nil && st == Running {
+		if err := d.systemctl(ctx, "stop", d.unitName()); err != nil {
+			return err
+		}
+	}
+	if err := d.systemctl(ctx, "disable", d.unitName()); err != nil {
+		return err
+	}
+	if err := os.Remove(d.unitPath()); err != nil {
+		return fmt.Errorf("remove unit: %w", err)
+	}
+	return d.systemctl(ctx, "daemon-reload")
+}
+
+// Start implements [Manager].
+func (d *Systemd) Start(ctx context.Context) error { return d.systemctl(ctx, "start", d.unitName()) }
+
+// Stop implements [Manager].
+func (d *Systemd) Stop(ctx context.Context) error { return d.systemctl(ctx, "stop", d.unitName()) }
+
+// Restart implements [Manager].
+func (d *Systemd) Restart(ctx context.Context) error {
+	return d.systemctl(ctx, "restart", d.unitName())
+}
+
+// Status asks systemctl is-active (which exits 3 for a unit that does not
+// run), then, for one that does not run, whether systemd knows the unit at
+// all: a LoadState of not-found is a unit that is not installed.
+func (d *Systemd) Status(ctx context.Context) (Status, error) {
+	out, _, err := d.Runner.Run(ctx, "systemctl", "is-active", d.unitName())
+	if err != nil {
+		return StatusUnknown, err
+	}
+	switch string(bytes.TrimSpace(out)) {
+	case "active", "activating", "reloading", "refreshing":
+		return Running, nil
+	}
+	args := []string{"show", "--property=LoadState", "--value", d.unitName()}
+	out, code, err := d.Runner.Run(ctx, "systemctl", args...)
+	if err != nil {
+		return StatusUnknown, err
+	}
+	if code != 0 {
+		return StatusUnknown, toolError("systemctl", args, code, out)
+	}
+	switch state := string(bytes.TrimSpace(out)); state {
+	case "not-found", "":
+		return NotInstalled, nil
+	case "loaded", "masked", "bad-setting", "error", "merged", "stub":
+		return Stopped, nil
+	default:
+		return StatusUnknown, fmt.Errorf("systemctl: unit %s has load state %q", d.unitName(), state)
+	}
+}
