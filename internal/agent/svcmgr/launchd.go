@@ -30,24 +30,13 @@ func (l *Launchd) plistPath() string { return filepath.Join(l.Dir, l.Service.Nam
 func (l *Launchd) target() string { return "system/" + l.Service.Name }
 
 func (l *Launchd) launchctl(ctx context.Context, args ...string) error {
-	out, code, err := l.Runner.Run(ctx, "launchctl", args...)
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return toolError("launchctl", args, code, out)
-	}
-	return nil
+	return runTool(ctx, l.Runner, "launchctl", args...)
 }
 
 // Install writes the daemon's plist, which must not exist. launchd loads
 // it at the next boot; Start loads it now.
-func (l *Launchd) Install(ctx context.Context) error {
-	text, err := unit.Render(unit.Launchd, l.Service, l.Exe)
-	if err != nil {
-		return err
-	}
-	return createUnitFile(l.plistPath(), text)
+func (l *Launchd) Install(context.Context) error {
+	return writeUnit(unit.Launchd, l.Service, l.Exe, l.plistPath())
 }
 
 // Uninstall unloads the daemon when launchd has it and removes the plist.

@@ -131,9 +131,27 @@ func New(goos string, s unit.Service, exe string) (Manager, error) {
 	return nil, fmt.Errorf("%w on %s", ErrNoManager, goos)
 }
 
-// createUnitFile writes a unit file that must not exist yet, readable by
-// all (service managers read them as root, and admins inspect them).
-func createUnitFile(path, text string) error {
+// runTool runs the tool name with args through r and fails when it
+// cannot run or exits non-zero, with what it printed.
+func runTool(ctx context.Context, r Runner, name string, args ...string) error {
+	out, code, err := r.Run(ctx, name, args...)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return toolError(name, args, code, out)
+	}
+	return nil
+}
+
+// writeUnit writes the unit file of s for init, running exe, at path,
+// which must not exist yet. It is readable by all: service managers
+// read them as root, and admins inspect them.
+func writeUnit(init unit.Init, s unit.Service, exe, path string) error {
+	text, err := unit.Render(init, s, exe)
+	if err != nil {
+		return err
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%w: %s exists", ErrInstalled, path)

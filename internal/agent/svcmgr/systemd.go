@@ -27,25 +27,14 @@ func (d *Systemd) unitPath() string { return filepath.Join(d.UnitDir, d.unitName
 
 // systemctl runs systemctl with args and fails when it does.
 func (d *Systemd) systemctl(ctx context.Context, args ...string) error {
-	out, code, err := d.Runner.Run(ctx, "systemctl", args...)
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return toolError("systemctl", args, code, out)
-	}
-	return nil
+	return runTool(ctx, d.Runner, "systemctl", args...)
 }
 
 // Install writes the unit, which must not exist, and enables it (start
 // at boot); it does not start it. A unit that systemd then refuses is
 // removed again.
 func (d *Systemd) Install(ctx context.Context) error {
-	text, err := unit.Render(unit.Systemd, d.Service, d.Exe)
-	if err != nil {
-		return err
-	}
-	if err := createUnitFile(d.unitPath(), text); err != nil {
+	if err := writeUnit(unit.Systemd, d.Service, d.Exe, d.unitPath()); err != nil {
 		return err
 	}
 	for _, args := range [][]string{{"daemon-reload"}, {"enable", d.unitName()}} {
