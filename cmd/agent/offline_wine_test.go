@@ -53,7 +53,7 @@ func TestWindowsOfflineMatchesWine(t *testing.T) {
 		{"white-label", func(w *winHost) {
 			w.importReg("whitelabel")
 			w.file(`C:\Program Files\Hearthward\uninstall.exe`, "")
-			w.run(`C:\Program Files\Hearthward\avp.exe`)
+			w.program(`C:\Program Files\Hearthward\avp.exe`, hearthwardEngine)
 		}},
 		{"per-user", func(w *winHost) {
 			w.importReg("peruser")
@@ -68,7 +68,7 @@ func TestWindowsOfflineMatchesWine(t *testing.T) {
 		{"defender-crowdstrike", func(w *winHost) {
 			w.importReg("defender-crowdstrike")
 			w.file(driversDir+`\CrowdStrike\CSAgent.sys`, "MZ")
-			w.run(`C:\ProgramData\Microsoft\Windows Defender\Platform\4.18.24090.11-0\MsMpEng.exe`)
+			w.program(`C:\ProgramData\Microsoft\Windows Defender\Platform\4.18.24090.11-0\MsMpEng.exe`, defenderEngine)
 		}},
 	}
 	for _, sc := range loadScenarios(t) {

@@ -32,6 +32,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/avscout/avscout/internal/detect/pe/petest"
 	"github.com/avscout/avscout/internal/report"
 	"github.com/avscout/avscout/internal/report/schema"
 	"github.com/avscout/avscout/internal/winetest"
@@ -163,6 +164,34 @@ func (w *winHost) file(winPath, content string) {
 		}
 	}
 	w.put(winPath, data)
+}
+
+// The version resources of the programs the scenarios run, which name
+// their makers as every vendor's build does.
+var (
+	// The brand's build of the engine: its version resource names the
+	// brand, as OEM builds do.
+	hearthwardEngine = petest.Version{CompanyName: "Hearthward Labs", ProductName: "Hearthward Home Guard",
+		FileDescription: "Hearthward Home Guard", FileVersion: "21.3.10.391", ProductVersion: "21.3.10.391", OriginalFilename: "avp.exe"}
+	// MsMpEng.exe describes itself as Microsoft's "Antimalware Service
+	// Executable".
+	defenderEngine = petest.Version{CompanyName: "Microsoft Corporation", ProductName: "Microsoft® Windows® Operating System",
+		FileDescription: "Antimalware Service Executable", FileVersion: "4.18.24090.11", ProductVersion: "4.18.24090.11", OriginalFilename: "MsMpEng.exe"}
+)
+
+// program writes the fake program to a C:\ path with the version
+// resource v, as every vendor's build carries one, and starts it.
+func (w *winHost) program(winPath string, v petest.Version) {
+	w.t.Helper()
+	b, err := os.ReadFile(w.fx.fakeav)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if b, err = petest.WithVersion(b, v); err != nil {
+		w.t.Fatal(err)
+	}
+	w.put(winPath, b)
+	w.start(winPath)
 }
 
 // put writes data to a C:\ path, making its folders.
@@ -522,7 +551,7 @@ func TestWindowsUnderWine(t *testing.T) {
 		setup: func(w *winHost) {
 			w.importReg("whitelabel")
 			w.file(`C:\Program Files\Hearthward\uninstall.exe`, "")
-			w.run(`C:\Program Files\Hearthward\avp.exe`)
+			w.program(`C:\Program Files\Hearthward\avp.exe`, hearthwardEngine)
 		},
 		code: 1,
 		check: func(t *testing.T, r *report.Report) {
@@ -596,7 +625,7 @@ func TestWindowsUnderWine(t *testing.T) {
 		setup: func(w *winHost) {
 			w.importReg("defender-crowdstrike")
 			w.file(driversDir+`\CrowdStrike\CSAgent.sys`, "MZ")
-			w.run(`C:\ProgramData\Microsoft\Windows Defender\Platform\4.18.24090.11-0\MsMpEng.exe`)
+			w.program(`C:\ProgramData\Microsoft\Windows Defender\Platform\4.18.24090.11-0\MsMpEng.exe`, defenderEngine)
 		},
 		code: 0,
 		check: func(t *testing.T, r *report.Report) {

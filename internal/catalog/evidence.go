@@ -190,11 +190,15 @@ type Dropped struct {
 // and drops it.
 func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evidence, dropped []Dropped) {
 	facts := map[string][]orgFact{} // normalised file path → what it says
+	nameless := map[string]bool{}   // normalised file path → it names no maker
 	for i := range all {
 		o := &all[i]
 		if o.Kind == detect.KindSigner && o.Path != "" {
 			p := normPath(o.Path)
 			facts[p] = append(facts[p], m.ids.factsOf(o)...)
+			if namesNoMaker(o) {
+				nameless[p] = true
+			}
 		}
 	}
 	hostApps := appPublishers(all)
@@ -242,7 +246,12 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 	// that installed it may be the one in question, and a look-alike
 	// brings no such program. A folder or log alone does not: it may be
 	// left from a product removed long before.
-	independent, programs := map[*Vendor]string{}, map[*Vendor]string{}
+	// A vendor registry key corroborates a name only when the file
+	// behind it was not read or names a maker of some kind: a key may be
+	// residue, and a program that says nothing of its maker — a
+	// developer's build, an old game, a worm — is no vendor's build,
+	// which all carry version information.
+	independent, keys, programs := map[*Vendor]string{}, map[*Vendor]string{}, map[*Vendor]string{}
 	for _, e := range kept {
 		if e.byName {
 			continue
@@ -257,7 +266,12 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 			if e.located && program && programs[v] == "" {
 				programs[v] = by
 			}
-			if independent[v] == "" && (e.o.Status >= detect.Installed || e.o.Kind == detect.KindKey) {
+			switch {
+			case e.o.Kind == detect.KindKey:
+				if keys[v] == "" {
+					keys[v] = by
+				}
+			case independent[v] == "" && e.o.Status >= detect.Installed:
 				independent[v] = by
 			}
 		}
@@ -266,6 +280,9 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		e := evs[i]
 		v := e.maker(m.cat)
 		by := independent[v]
+		if by == "" && !nameless[normPath(e.o.Path)] {
+			by = keys[v]
+		}
 		if by == "" && e.lookAlike {
 			by = programs[v]
 		}
@@ -276,6 +293,9 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		}
 		why := fmt.Sprintf("only the name %q says %s, and nothing else on the host corroborates it", nameOf(e.o), v.Name)
 		switch {
+		case keys[v] != "" && nameless[normPath(e.o.Path)]:
+			why = fmt.Sprintf("only the name %q says %s: its file names no maker (no version resource, no signature), and %s's registry key alone may be residue",
+				nameOf(e.o), v.Name, v.Name)
 		case e.lookAlike && e.o.Kind == detect.KindApp:
 			why = fmt.Sprintf("%q is published by %q, not %s, which builds its own installers, and no program or other evidence of %s's on the host corroborates it",
 				nameOf(e.o), e.packager, v.Name, v.Name)
@@ -289,6 +309,13 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		dropped = append(dropped, Dropped{e.o, why})
 	}
 	return kept, dropped
+}
+
+// namesNoMaker reports whether a signer observation describes a file
+// that names no maker: no valid signature, no version resource naming a
+// company or product.
+func namesNoMaker(o *detect.Observation) bool {
+	return o.Signer == "" && o.Vendor == "" && o.Display == ""
 }
 
 // names reports whether one of a file's facts names the vendor (or the

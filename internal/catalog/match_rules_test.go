@@ -85,6 +85,28 @@ func TestMatchRules(t *testing.T) {
 			wantTrace: []string{"the host holds other Kaspersky evidence: key"},
 		},
 		{
+			// KES removed, its key left; a developer's unsigned build
+			// called avp.exe (pion/ion's media node) runs. The key may be
+			// residue and the file names no maker: not Kaspersky's.
+			name: "avp.exe that names no maker, beside a vendor key only",
+			os:   "windows",
+			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\ion\avp.exe`),
+				fileSays(`C:\ion\avp.exe`, "", "", "", detect.Running),
+				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES\environment`, Status: detect.Present}},
+			want:        []row{{"Kaspersky components", enum.StateLeftover, true, false}},
+			wantDropped: []string{"its file names no maker"},
+		},
+		{
+			name: "avp.exe that names no maker, beside Kaspersky's running driver",
+			os:   "windows",
+			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\Tools\avp.exe`),
+				fileSays(`C:\Tools\avp.exe`, "", "", "", detect.Running),
+				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\KasperskyLab`, Status: detect.Present},
+				{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running}},
+			want:      []row{{"Kaspersky components", enum.StateActive, true, false}},
+			wantTrace: []string{"the host holds other Kaspersky evidence: driver klif"},
+		},
+		{
 			name: "avp.exe beside Kaspersky's running driver",
 			os:   "windows",
 			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\Tools\avp.exe`),

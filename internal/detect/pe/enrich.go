@@ -414,7 +414,11 @@ func describe(f file, loc string, vi *VersionInfo, viErr error, sigs []Signature
 	case vi != nil:
 		head = base + ": no embedded signature"
 	default:
-		return nil // nothing to say
+		// The file names no maker at all: said, because a name match
+		// needs more than a vendor's registry key to count then (a
+		// developer's build, a game, a worm may be called avp.exe; the
+		// vendor's own programs all carry version information).
+		head = base + ": no version resource, no embedded signature"
 	}
 	o.Detail = withFacts(head)
 	return []detect.Observation{o}

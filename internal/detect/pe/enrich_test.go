@@ -176,6 +176,13 @@ func TestEnrich(t *testing.T) {
 			Vendor: "Acme Corp", Display: "Acme Total Security", Version: "4.2",
 			Detail: `plain.exe: no embedded signature; CompanyName "Acme Corp", ProductName "Acme Total Security", ProductVersion "4.2"`,
 		},
+		{
+			// A file that names no maker says so: a vendor's key alone
+			// does not make it the vendor's.
+			Kind: detect.KindSigner, Status: detect.Installed, Name: "bare.exe",
+			Path: `C:\Program Files\Bare\bare.exe`, Location: "Program Files/Bare/bare.exe",
+			Detail: "bare.exe: no version resource, no embedded signature",
+		},
 	}
 	if len(out) != len(want) {
 		for _, o := range out {
