@@ -196,7 +196,7 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		if o.Kind == detect.KindSigner && o.Path != "" {
 			p := normPath(o.Path)
 			facts[p] = append(facts[p], m.ids.factsOf(o)...)
-			if namesNoMaker(o) {
+			if o.NoMaker {
 				nameless[p] = true
 			}
 		}
@@ -247,11 +247,14 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 	// brings no such program. A folder or log alone does not: it may be
 	// left from a product removed long before.
 	// A vendor registry key corroborates a name only when the file
-	// behind it was not read or names a maker of some kind: a key may be
+	// behind it was not read or names a maker of some kind (a signature,
+	// valid or not, or a company in its version resource): a key may be
 	// residue, and a program that says nothing of its maker — a
 	// developer's build, an old game, a worm — is no vendor's build,
-	// which all carry version information.
+	// which all carry their company's version information. A product key
+	// whose folder exists is installed evidence, not a bare key.
 	independent, keys, programs := map[*Vendor]string{}, map[*Vendor]string{}, map[*Vendor]string{}
+	roots := m.productRoots(all)
 	for _, e := range kept {
 		if e.byName {
 			continue
@@ -280,6 +283,9 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		e := evs[i]
 		v := e.maker(m.cat)
 		by := independent[v]
+		if by == "" {
+			by = roots.holding(v, e.o.Path)
+		}
 		if by == "" && !nameless[normPath(e.o.Path)] {
 			by = keys[v]
 		}
@@ -294,7 +300,7 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		why := fmt.Sprintf("only the name %q says %s, and nothing else on the host corroborates it", nameOf(e.o), v.Name)
 		switch {
 		case keys[v] != "" && nameless[normPath(e.o.Path)]:
-			why = fmt.Sprintf("only the name %q says %s: its file names no maker (no version resource, no signature), and %s's registry key alone may be residue",
+			why = fmt.Sprintf("only the name %q says %s: its file names no maker (no signature, no company in a version resource), and %s's registry key alone may be residue",
 				nameOf(e.o), v.Name, v.Name)
 		case e.lookAlike && e.o.Kind == detect.KindApp:
 			why = fmt.Sprintf("%q is published by %q, not %s, which builds its own installers, and no program or other evidence of %s's on the host corroborates it",
@@ -311,11 +317,43 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 	return kept, dropped
 }
 
-// namesNoMaker reports whether a signer observation describes a file
-// that names no maker: no valid signature, no version resource naming a
-// company or product.
-func namesNoMaker(o *detect.Observation) bool {
-	return o.Signer == "" && o.Vendor == "" && o.Display == ""
+// rootsByVendor are the folders a vendor's own registry names as an
+// installed product's root, with the key that names each.
+type rootsByVendor map[*Vendor][][2]string
+
+// productRoots collects, from the product descriptions under a vendor's
+// registry keys (a product key's ProductRoot, which the vendorkeys source
+// reports installed only while the folder exists), the folders the vendor
+// says a product of its is installed in.
+func (m *Matcher) productRoots(all []detect.Observation) rootsByVendor {
+	roots := rootsByVendor{}
+	for i := range all {
+		o := &all[i]
+		if o.Kind != detect.KindApp || o.Status < detect.Installed || o.Location == "" {
+			continue
+		}
+		root, ok := installRoot(o.Path)
+		if !ok {
+			continue
+		}
+		for _, owner := range m.tech.byLocation(&detect.Observation{Kind: detect.KindKey, Path: o.Location}) {
+			v := &m.cat.Vendors[owner]
+			roots[v] = append(roots[v], [2]string{root, o.Location})
+		}
+	}
+	return roots
+}
+
+// holding says which of v's product keys names a folder that holds the
+// file p, "" for none.
+func (r rootsByVendor) holding(v *Vendor, p string) string {
+	np := normPath(p)
+	for _, root := range r[v] {
+		if within(np, root[0]) {
+			return fmt.Sprintf("key %s (%s's registry names its folder as an installed product's)", root[1], v.Name)
+		}
+	}
+	return ""
 }
 
 // names reports whether one of a file's facts names the vendor (or the

@@ -128,6 +128,11 @@ func (m *Matcher) Relevant(o detect.Observation) bool {
 		return true // may host a white-labelled engine found elsewhere
 	case o.Kind == detect.KindProcess && o.Path != "":
 		return true // may run from a found product's folder
+	case o.Kind == detect.KindSigner:
+		// An enricher describes only files that kept observations point
+		// at: what one says of its maker — or that it names none —
+		// confirms or contradicts them, whatever the file is called.
+		return true
 	case m.ids.identity(&o) != nil, len(m.altitudeFacts(&o)) > 0:
 		return true
 	}

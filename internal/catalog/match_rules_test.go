@@ -14,6 +14,14 @@ func running(kind detect.Kind, name, path string) detect.Observation {
 	return detect.Observation{Source: "processes", Kind: kind, Name: name, Path: path, Status: detect.Running}
 }
 
+// fileSaysNothing is the pe enricher's word on a file with no signature
+// and no company in its version resource.
+func fileSaysNothing(path, product string, st detect.Status) detect.Observation {
+	o := fileSays(path, "", product, "", st)
+	o.NoMaker = true
+	return o
+}
+
 func fileSays(path, company, product, signer string, st detect.Status) detect.Observation {
 	return detect.Observation{Source: "pe", Kind: detect.KindSigner, Name: baseName(path), Path: path,
 		Vendor: company, Display: product, Signer: signer, Status: st}
@@ -91,16 +99,41 @@ func TestMatchRules(t *testing.T) {
 			name: "avp.exe that names no maker, beside a vendor key only",
 			os:   "windows",
 			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\ion\avp.exe`),
-				fileSays(`C:\ion\avp.exe`, "", "", "", detect.Running),
+				fileSaysNothing(`C:\ion\avp.exe`, "ion", detect.Running),
 				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\WOW6432Node\KasperskyLab\protected\KES\environment`, Status: detect.Present}},
 			want:        []row{{"Kaspersky components", enum.StateLeftover, true, false}},
 			wantDropped: []string{"its file names no maker"},
 		},
 		{
+			// The same for a service called like Kaspersky's whose
+			// program, named otherwise, names no maker.
+			name: "service AVP.KES whose program names no maker, beside a vendor key only",
+			os:   "windows",
+			obs: []detect.Observation{
+				{Source: "services", Kind: detect.KindService, Name: "AVP.KES.12.1.0", Path: `C:\ion\server.exe`, Status: detect.Running},
+				fileSaysNothing(`C:\ion\server.exe`, "", detect.Running),
+				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\KasperskyLab`, Status: detect.Present}},
+			want:        []row{{"Kaspersky components", enum.StateLeftover, true, false}},
+			wantDropped: []string{"its file names no maker"},
+		},
+		{
+			// A product key whose folder exists says installed: a
+			// brand's build in that folder counts, whatever its file says.
+			name: "avp.exe that names no maker, in the folder a product key names",
+			os:   "windows",
+			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\Program Files\Hearthward\avp.exe`),
+				fileSaysNothing(`C:\Program Files\Hearthward\avp.exe`, "", detect.Running),
+				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\KasperskyLab`, Status: detect.Present},
+				{Source: "vendorkeys", Kind: detect.KindApp, Name: "Hearthward", Display: "Hearthward Home Guard", Path: `C:\Program Files\Hearthward`,
+					Location: `HKLM\SOFTWARE\KasperskyLab\protected\Hearthward\environment`, Status: detect.Installed}},
+			want:      []row{{"Hearthward Home Guard", enum.StateActive, true, true}},
+			wantTrace: []string{"registry names its folder as an installed product's"},
+		},
+		{
 			name: "avp.exe that names no maker, beside Kaspersky's running driver",
 			os:   "windows",
 			obs: []detect.Observation{running(detect.KindProcess, "avp.exe", `C:\Tools\avp.exe`),
-				fileSays(`C:\Tools\avp.exe`, "", "", "", detect.Running),
+				fileSaysNothing(`C:\Tools\avp.exe`, "", detect.Running),
 				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\KasperskyLab`, Status: detect.Present},
 				{Source: "services", Kind: detect.KindDriver, Name: "klif", Path: `C:\Windows\System32\drivers\klif.sys`, Status: detect.Running}},
 			want:      []row{{"Kaspersky components", enum.StateActive, true, false}},

@@ -286,7 +286,9 @@ func TestRelevant(t *testing.T) {
 		{detect.Observation{Kind: detect.KindPackage, Name: "bash", Vendor: "Debian Bash Maintainers <bash@packages.debian.org>"}, false},
 		{detect.Observation{Kind: detect.KindProcess, Name: "sshd", Path: "/usr/sbin/sshd"}, true}, // may run from a found product's folder
 		{detect.Observation{Kind: detect.KindProcess, Name: "kworker/0:1"}, false},
-		{detect.Observation{Kind: detect.KindSigner, Name: "AvP.exe", Path: `C:\Games\AvP.exe`, Vendor: "Rebellion"}, false}, // linux catalog has no avp.exe
+		// An enricher describes only files kept observations point at:
+		// what it says confirms or contradicts them, whatever the name.
+		{detect.Observation{Kind: detect.KindSigner, Name: "AvP.exe", Path: `C:\Games\AvP.exe`, Vendor: "Rebellion"}, true},
 		{detect.Observation{Kind: detect.KindProcess, Name: "x", Path: "/opt/kaspersky/kesl/libexec/kesl"}, true},
 		{detect.Observation{Kind: detect.KindApp, Display: "7-Zip", Path: `C:\Program Files\7-Zip`}, true},
 	} {

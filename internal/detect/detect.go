@@ -99,6 +99,11 @@ type Observation struct {
 	// field and never out of display text a publisher controls.
 	UninstallCommand      string
 	QuietUninstallCommand string
+	// NoMaker, on a signer observation, says that the file was read and
+	// names no maker: no signature at all and no version resource naming
+	// a company (the pe enricher). A vendor's registry key, which may be
+	// residue, does not make such a file the vendor's.
+	NoMaker bool
 }
 
 // Source observes one kind of place on a host.

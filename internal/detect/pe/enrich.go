@@ -413,13 +413,17 @@ func describe(f file, loc string, vi *VersionInfo, viErr error, sigs []Signature
 		head = fmt.Sprintf("%s: malformed signature (%v)", base, sigErr)
 	case vi != nil:
 		head = base + ": no embedded signature"
-	default:
-		// The file names no maker at all: said, because a name match
-		// needs more than a vendor's registry key to count then (a
-		// developer's build, a game, a worm may be called avp.exe; the
-		// vendor's own programs all carry version information).
+	case viErr == nil:
 		head = base + ": no version resource, no embedded signature"
+	default:
+		return nil // nothing to say
 	}
+	// A file with no signature at all and no company in a version
+	// resource it could read names no maker; said, because a name match
+	// then needs more than a vendor's registry key to count (a developer's
+	// build, a game, a worm may be called avp.exe; the vendor's own
+	// programs all carry their company's version information).
+	o.NoMaker = len(sigs) == 0 && sigErr == nil && viErr == nil && (vi == nil || vi.CompanyName == "")
 	o.Detail = withFacts(head)
 	return []detect.Observation{o}
 }

@@ -181,7 +181,8 @@ func TestEnrich(t *testing.T) {
 			// does not make it the vendor's.
 			Kind: detect.KindSigner, Status: detect.Installed, Name: "bare.exe",
 			Path: `C:\Program Files\Bare\bare.exe`, Location: "Program Files/Bare/bare.exe",
-			Detail: "bare.exe: no version resource, no embedded signature",
+			Detail:  "bare.exe: no version resource, no embedded signature",
+			NoMaker: true,
 		},
 	}
 	if len(out) != len(want) {
