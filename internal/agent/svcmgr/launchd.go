@@ -69,6 +69,18 @@ func (l *Launchd) Start(ctx context.Context) error {
 	case loaded:
 		return l.launchctl(ctx, "kickstart", l.target())
 	}
+	return l.load(ctx)
+}
+
+// load loads the installed daemon, enabled (`launchctl disable` keeps a
+// label from loading, across reboots, until it is enabled again).
+func (l *Launchd) load(ctx context.Context) error {
+	if _, err := os.Lstat(l.plistPath()); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: no %s", ErrNotInstalled, l.plistPath())
+	}
+	if err := l.launchctl(ctx, "enable", l.target()); err != nil {
+		return err
+	}
 	return l.launchctl(ctx, "bootstrap", "system", l.plistPath())
 }
 
@@ -91,7 +103,7 @@ func (l *Launchd) Restart(ctx context.Context) error {
 	case loaded:
 		return l.launchctl(ctx, "kickstart", "-k", l.target())
 	}
-	return l.launchctl(ctx, "bootstrap", "system", l.plistPath())
+	return l.load(ctx)
 }
 
 // Status implements [Manager]: running when launchd has the daemon loaded
@@ -122,14 +134,14 @@ const notFound = 113
 // print asks launchctl print for the daemon: whether launchd has it
 // loaded, and whether it runs.
 func (l *Launchd) print(ctx context.Context) (loaded, running bool, err error) {
-	out, code, err := l.Runner.Run(ctx, "launchctl", "print", l.target())
+	out, stderr, code, err := l.Runner.Run(ctx, "launchctl", "print", l.target())
 	switch {
 	case err != nil:
 		return false, false, err
 	case code == notFound:
 		return false, false, nil
 	case code != 0:
-		return false, false, toolError("launchctl", []string{"print", l.target()}, code, out)
+		return false, false, toolError("launchctl", []string{"print", l.target()}, code, out, stderr)
 	}
 	return true, printState(out) == "running", nil
 }

@@ -94,13 +94,19 @@ func (m *SCM) Uninstall(ctx context.Context) error {
 		return err
 	}
 	defer s.Close()
-	if err := stop(ctx, s); err != nil {
-		return err
-	}
+	// A service that does not stop in time is deleted all the same: the
+	// SCM removes it once it stops.
+	stopErr := stop(ctx, s)
 	if err := s.Delete(); err != nil {
-		return fmt.Errorf("delete service %s: %w", m.Service.Name, err)
+		return errors.Join(stopErr, fmt.Errorf("delete service %s: %w", m.Service.Name, err))
 	}
-	return removeEventSource(m.Service.Name)
+	if err := removeEventSource(m.Service.Name); err != nil {
+		return errors.Join(stopErr, err)
+	}
+	if stopErr != nil {
+		return fmt.Errorf("service %s is deleted and goes once it stops: %w", m.Service.Name, stopErr)
+	}
+	return nil
 }
 
 // Start implements [Manager].
@@ -194,16 +200,23 @@ func stop(ctx context.Context, s *mgr.Service) error {
 	if st.State == svc.Stopped {
 		return nil
 	}
-	if st.State != svc.StopPending {
-		if _, err := s.Control(svc.Stop); err != nil && !errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE) {
-			return fmt.Errorf("stop service %s: %w", s.Name, err)
-		}
-	}
 	ctx, cancel := context.WithTimeout(ctx, stopWait)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	asked := st.State == svc.StopPending
 	for {
+		if !asked {
+			// A service still starting cannot take the request yet
+			// (ERROR_SERVICE_CANNOT_ACCEPT_CTRL): asked again next tick.
+			_, err := s.Control(svc.Stop)
+			switch {
+			case err == nil, errors.Is(err, windows.ERROR_SERVICE_NOT_ACTIVE):
+				asked = true
+			case !errors.Is(err, windows.ERROR_SERVICE_CANNOT_ACCEPT_CTRL):
+				return fmt.Errorf("stop service %s: %w", s.Name, err)
+			}
+		}
 		if st, err = s.Query(); err != nil {
 			return fmt.Errorf("query service %s: %w", s.Name, err)
 		}

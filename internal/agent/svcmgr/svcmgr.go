@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/avscout/avscout/internal/agent/unit"
@@ -69,11 +70,13 @@ type Manager interface {
 	Status(ctx context.Context) (Status, error)
 }
 
-// Runner runs a service manager's command-line tool. It returns the
-// command's combined output and exit code; err is for a command that could
-// not be run at all (not found, killed at the context's end).
+// Runner runs a service manager's command-line tool. It returns what the
+// command wrote to its standard output and to its standard error, and its
+// exit code; err is for a command that could not be run at all (not
+// found, killed at the context's end). Answers are parsed from standard
+// output alone: a warning on standard error does not change them.
 type Runner interface {
-	Run(ctx context.Context, name string, args ...string) (out []byte, code int, err error)
+	Run(ctx context.Context, name string, args ...string) (stdout, stderr []byte, code int, err error)
 }
 
 // ExecRunner runs tools found on the search path.
@@ -84,20 +87,20 @@ type ExecRunner struct{}
 const maxOutput = 64 << 10
 
 // Run implements [Runner].
-func (ExecRunner) Run(ctx context.Context, name string, args ...string) ([]byte, int, error) {
+func (ExecRunner) Run(ctx context.Context, name string, args ...string) ([]byte, []byte, int, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
-	var out limitedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var stdout, stderr limitedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && ctx.Err() == nil {
-		return out.Bytes(), exit.ExitCode(), nil
+		return stdout.Bytes(), stderr.Bytes(), exit.ExitCode(), nil
 	}
 	if err != nil {
-		return out.Bytes(), -1, fmt.Errorf("run %s: %w", name, err)
+		return stdout.Bytes(), stderr.Bytes(), -1, fmt.Errorf("run %s: %w", name, err)
 	}
-	return out.Bytes(), 0, nil
+	return stdout.Bytes(), stderr.Bytes(), 0, nil
 }
 
 // limitedBuffer keeps the first maxOutput bytes written to it. (It
@@ -120,7 +123,15 @@ func New(goos string, s unit.Service, exe string) (Manager, error) {
 	case "linux":
 		// systemd's own test (sd_booted(3)): it runs when this exists.
 		if fi, err := os.Stat("/run/systemd/system"); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("%w: systemd is not running (no /run/systemd/system); `avscout service unit --init systemd` prints the unit for a systemd machine", ErrNoManager)
+			err := fmt.Errorf("%w: systemd is not running (no /run/systemd/system); start `%s service run` with this machine's service manager", ErrNoManager, exe)
+			for _, p := range unit.Paths(goos, s.Name)[1:] {
+				if _, serr := os.Lstat(p); serr == nil {
+					// Earlier versions, through a service library,
+					// installed an init script on such machines.
+					err = fmt.Errorf("%w; %s, installed by an earlier version, is this machine's to run and remove (stop it with it, then delete it and its start links)", err, p)
+				}
+			}
+			return nil, err
 		}
 		return &Systemd{Service: s, Exe: exe, UnitDir: "/etc/systemd/system", Runner: ExecRunner{}}, nil
 	case "darwin":
@@ -134,12 +145,12 @@ func New(goos string, s unit.Service, exe string) (Manager, error) {
 // runTool runs the tool name with args through r and fails when it
 // cannot run or exits non-zero, with what it printed.
 func runTool(ctx context.Context, r Runner, name string, args ...string) error {
-	out, code, err := r.Run(ctx, name, args...)
+	stdout, stderr, code, err := r.Run(ctx, name, args...)
 	if err != nil {
 		return err
 	}
 	if code != 0 {
-		return toolError(name, args, code, out)
+		return toolError(name, args, code, stdout, stderr)
 	}
 	return nil
 }
@@ -171,10 +182,13 @@ func writeUnit(init unit.Init, s unit.Service, exe, path string) error {
 }
 
 // toolError says what a tool that exited non-zero printed.
-func toolError(name string, args []string, code int, out []byte) error {
-	msg := string(bytes.TrimSpace(out))
+func toolError(name string, args []string, code int, stdout, stderr []byte) error {
+	msg := string(bytes.TrimSpace(stderr))
+	if msg == "" {
+		msg = string(bytes.TrimSpace(stdout))
+	}
 	if len(msg) > 512 {
 		msg = msg[:512] + "…"
 	}
-	return fmt.Errorf("%s %v: exit %d: %s", name, args, code, msg)
+	return fmt.Errorf("%s %s: exit %d: %s", name, strings.Join(args, " "), code, msg)
 }

@@ -15,9 +15,9 @@ import (
 
 // answer is what a recorded tool says to one command line.
 type answer struct {
-	out  string
-	code int
-	err  error
+	out, stderr string
+	code        int
+	err         error
 }
 
 // fakeRunner answers command lines from a table and records them; a
@@ -27,11 +27,11 @@ type fakeRunner struct {
 	calls   []string
 }
 
-func (f *fakeRunner) Run(_ context.Context, name string, args ...string) ([]byte, int, error) {
+func (f *fakeRunner) Run(_ context.Context, name string, args ...string) ([]byte, []byte, int, error) {
 	line := strings.Join(append([]string{name}, args...), " ")
 	f.calls = append(f.calls, line)
 	a := f.answers[line]
-	return []byte(a.out), a.code, a.err
+	return []byte(a.out), []byte(a.stderr), a.code, a.err
 }
 
 func testdata(t *testing.T, name string) string {
@@ -79,7 +79,7 @@ func TestSystemdInstall(t *testing.T) {
 
 func TestSystemdInstallRefused(t *testing.T) {
 	d, _ := newSystemd(t, map[string]answer{
-		"systemctl enable avscout.service": {out: "Failed to enable unit: Unit file avscout.service is masked.", code: 1},
+		"systemctl enable avscout.service": {stderr: "Failed to enable unit: Unit file avscout.service is masked.", code: 1},
 	})
 	err := d.Install(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "masked") {
@@ -91,7 +91,7 @@ func TestSystemdInstallRefused(t *testing.T) {
 }
 
 func TestSystemdStatus(t *testing.T) {
-	show := "systemctl show --property=LoadState --value avscout.service"
+	show := "systemctl show --property=LoadState avscout.service"
 	for _, tc := range []struct {
 		name    string
 		answers map[string]answer
@@ -102,22 +102,29 @@ func TestSystemdStatus(t *testing.T) {
 		{"starting", map[string]answer{"systemctl is-active avscout.service": {out: "activating\n", code: 3}}, Running, false},
 		{"stopped", map[string]answer{
 			"systemctl is-active avscout.service": {out: "inactive\n", code: 3},
-			show:                                  {out: "loaded\n"},
+			show:                                  {out: "LoadState=loaded\n"},
 		}, Stopped, false},
 		{"failed", map[string]answer{
 			"systemctl is-active avscout.service": {out: "failed\n", code: 3},
-			show:                                  {out: "loaded\n"},
+			show:                                  {out: "LoadState=loaded\n"},
 		}, Stopped, false},
 		{"not installed", map[string]answer{
 			"systemctl is-active avscout.service": {out: "inactive\n", code: 3},
-			show:                                  {out: "not-found\n"},
+			show:                                  {out: "LoadState=not-found\n"},
 		}, NotInstalled, false},
+		{"a warning on standard error", map[string]answer{
+			"systemctl is-active avscout.service": {out: "active\n", stderr: "Warning: The unit file changed on disk. Run 'systemctl daemon-reload'.\n"},
+		}, Running, false},
 		{"systemctl missing", map[string]answer{
 			"systemctl is-active avscout.service": {code: -1, err: errors.New(`exec: "systemctl": executable file not found in $PATH`)},
 		}, StatusUnknown, true},
 		{"show fails", map[string]answer{
 			"systemctl is-active avscout.service": {out: "inactive\n", code: 3},
-			show:                                  {out: "Failed to connect to bus: No such file or directory\n", code: 1},
+			show:                                  {stderr: "Failed to connect to bus: No such file or directory\n", code: 1},
+		}, StatusUnknown, true},
+		{"an answer it cannot read", map[string]answer{
+			"systemctl is-active avscout.service": {out: "inactive\n", code: 3},
+			show:                                  {out: "not-found\n"},
 		}, StatusUnknown, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,12 +235,12 @@ func TestLaunchdControl(t *testing.T) {
 		do    func(*Launchd) error
 		want  string
 	}{
-		{"start unloaded", unloaded, func(l *Launchd) error { return l.Start(ctx) }, "bootstrap system {dir}/io.avscout.agent.plist"},
+		{"start unloaded", unloaded, func(l *Launchd) error { return l.Start(ctx) }, "enable system/io.avscout.agent; bootstrap system {dir}/io.avscout.agent.plist"},
 		{"start loaded", loaded, func(l *Launchd) error { return l.Start(ctx) }, "kickstart system/io.avscout.agent"},
 		{"stop loaded", loaded, func(l *Launchd) error { return l.Stop(ctx) }, "bootout system/io.avscout.agent"},
 		{"stop unloaded", unloaded, func(l *Launchd) error { return l.Stop(ctx) }, ""},
 		{"restart loaded", loaded, func(l *Launchd) error { return l.Restart(ctx) }, "kickstart -k system/io.avscout.agent"},
-		{"restart unloaded", unloaded, func(l *Launchd) error { return l.Restart(ctx) }, "bootstrap system {dir}/io.avscout.agent.plist"},
+		{"restart unloaded", unloaded, func(l *Launchd) error { return l.Restart(ctx) }, "enable system/io.avscout.agent; bootstrap system {dir}/io.avscout.agent.plist"},
 		{"uninstall loaded", loaded, func(l *Launchd) error { return l.Uninstall(ctx) }, "bootout system/io.avscout.agent"},
 		{"uninstall unloaded", unloaded, func(l *Launchd) error { return l.Uninstall(ctx) }, ""},
 	} {
@@ -262,6 +269,16 @@ func TestLaunchdControl(t *testing.T) {
 	}
 }
 
+func TestLaunchdStartNotInstalled(t *testing.T) {
+	l, r := newLaunchd(t, map[string]answer{printCmd: {out: testdata(t, "launchctl-print-notfound.txt"), code: notFound}})
+	if err := l.Start(context.Background()); !errors.Is(err, ErrNotInstalled) {
+		t.Errorf("start with no plist: %v, want ErrNotInstalled", err)
+	}
+	if len(r.calls) != 1 {
+		t.Errorf("start with no plist ran %v", r.calls)
+	}
+}
+
 func TestPrintState(t *testing.T) {
 	for name, want := range map[string]string{
 		"launchctl-print-running.txt":  "running",
@@ -276,16 +293,16 @@ func TestPrintState(t *testing.T) {
 
 func TestExecRunner(t *testing.T) {
 	ctx := context.Background()
-	out, code, err := ExecRunner{}.Run(ctx, "sh", "-c", "echo inactive; exit 3")
-	if err != nil || code != 3 || string(out) != "inactive\n" {
-		t.Errorf("exit 3: %q, %d, %v", out, code, err)
+	out, errOut, code, err := ExecRunner{}.Run(ctx, "sh", "-c", "echo inactive; echo warning >&2; exit 3")
+	if err != nil || code != 3 || string(out) != "inactive\n" || string(errOut) != "warning\n" {
+		t.Errorf("exit 3: %q, %q, %d, %v", out, errOut, code, err)
 	}
 	// Output past the cap is dropped, not kept.
-	out, code, err = ExecRunner{}.Run(ctx, "sh", "-c", "head -c 1000000 /dev/zero")
+	out, _, code, err = ExecRunner{}.Run(ctx, "sh", "-c", "head -c 1000000 /dev/zero")
 	if err != nil || code != 0 || len(out) != maxOutput {
 		t.Errorf("a chatty tool: %d bytes, %d, %v", len(out), code, err)
 	}
-	if _, _, err := (ExecRunner{}).Run(ctx, "avscout-no-such-tool"); err == nil {
+	if _, _, _, err := (ExecRunner{}).Run(ctx, "avscout-no-such-tool"); err == nil {
 		t.Error("a missing tool ran")
 	}
 }

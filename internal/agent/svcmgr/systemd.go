@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/avscout/avscout/internal/agent/unit"
 )
@@ -39,7 +40,9 @@ func (d *Systemd) Install(ctx context.Context) error {
 	}
 	for _, args := range [][]string{{"daemon-reload"}, {"enable", d.unitName()}} {
 		if err := d.systemctl(ctx, args...); err != nil {
-			os.Remove(d.unitPath())
+			if rerr := os.Remove(d.unitPath()); rerr == nil {
+				_ = d.systemctl(ctx, "daemon-reload") // forget it again; the error above says what failed
+			}
 			return err
 		}
 	}
@@ -53,10 +56,16 @@ func (d *Systemd) Uninstall(ctx context.Context) error {
 	if _, err := os.Lstat(d.unitPath()); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: no %s (a unit a package installed is removed with the package)", ErrNotInstalled, d.unitPath())
 	}
-	if st, err := d.Status(ctx); err == nil && st == Running {
+	// Stop it first: systemd would keep running a unit whose file is
+	// gone. When its state cannot be told, stop is tried all the same
+	// (stopping a stopped unit does nothing).
+	switch st, err := d.Status(ctx); {
+	case err == nil && st == Running:
 		if err := d.systemctl(ctx, "stop", d.unitName()); err != nil {
 			return err
 		}
+	case err != nil:
+		_ = d.systemctl(ctx, "stop", d.unitName()) // its state unknown; disable below says whether systemctl works
 	}
 	if err := d.systemctl(ctx, "disable", d.unitName()); err != nil {
 		return err
@@ -82,7 +91,7 @@ func (d *Systemd) Restart(ctx context.Context) error {
 // run), then, for one that does not run, whether systemd knows the unit at
 // all: a LoadState of not-found is a unit that is not installed.
 func (d *Systemd) Status(ctx context.Context) (Status, error) {
-	out, _, err := d.Runner.Run(ctx, "systemctl", "is-active", d.unitName())
+	out, _, _, err := d.Runner.Run(ctx, "systemctl", "is-active", d.unitName())
 	if err != nil {
 		return StatusUnknown, err
 	}
@@ -90,16 +99,22 @@ func (d *Systemd) Status(ctx context.Context) (Status, error) {
 	case "active", "activating", "reloading", "refreshing":
 		return Running, nil
 	}
-	args := []string{"show", "--property=LoadState", "--value", d.unitName()}
-	out, code, err := d.Runner.Run(ctx, "systemctl", args...)
+	// show -p prints "LoadState=…" (--value, which drops the name, is
+	// systemd 230's: RHEL 7 has 219).
+	args := []string{"show", "--property=LoadState", d.unitName()}
+	out, stderr, code, err := d.Runner.Run(ctx, "systemctl", args...)
 	if err != nil {
 		return StatusUnknown, err
 	}
 	if code != 0 {
-		return StatusUnknown, toolError("systemctl", args, code, out)
+		return StatusUnknown, toolError("systemctl", args, code, out, stderr)
 	}
-	switch state := string(bytes.TrimSpace(out)); state {
-	case "not-found", "":
+	state, ok := strings.CutPrefix(string(bytes.TrimSpace(out)), "LoadState=")
+	if !ok {
+		return StatusUnknown, fmt.Errorf("systemctl %s: unexpected answer %q", strings.Join(args, " "), out)
+	}
+	switch state {
+	case "not-found":
 		return NotInstalled, nil
 	case "loaded", "masked", "bad-setting", "error", "merged", "stub":
 		return Stopped, nil

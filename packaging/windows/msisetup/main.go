@@ -31,7 +31,7 @@
 //     action's command line cannot carry: refused (exit 1).
 //
 // Service (with --service NAME): restart 30 s after a failure, failure
-// count reset after a day, as cmd/agent's serviceConfig; a failure to set
+// count reset after a day, as internal/agent/svcmgr sets them; a failure to set
 // them fails the install. Delayed automatic start is asked for too, and a
 // refusal (Wine) is only reported, as `avscout service install` does.
 //
