@@ -3,6 +3,7 @@ package processes
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +60,16 @@ func startFake(t testing.TB, rel, argv0 string) (pid int, exe string) {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
+	// Start returns once the exec is past closing the parent's pipe,
+	// which the kernel does before it lays out the new argv: until then
+	// /proc/<pid>/cmdline reads empty.
+	cmdline := fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)
+	for i := 0; ; i++ {
+		if b, err := os.ReadFile(cmdline); err == nil && len(b) > 0 || i == 200 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	return cmd.Process.Pid, exe
 }
 
