@@ -322,14 +322,16 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 type rootsByVendor map[*Vendor][][2]string
 
 // productRoots collects, from the product descriptions under a vendor's
-// registry keys (a product key's ProductRoot, which the vendorkeys source
-// reports installed only while the folder exists), the folders the vendor
-// says a product of its is installed in.
+// registry keys (a product key's ProductRoot), the folders the vendor
+// says a product of its is installed in. A description may outlive its
+// product, but one whose folder holds a running or present program of
+// the vendor's name is not residue: the folder is there, and a removed
+// product's folder is what uninstalling takes away first.
 func (m *Matcher) productRoots(all []detect.Observation) rootsByVendor {
 	roots := rootsByVendor{}
 	for i := range all {
 		o := &all[i]
-		if o.Kind != detect.KindApp || o.Status < detect.Installed || o.Location == "" {
+		if o.Kind != detect.KindApp || o.Location == "" {
 			continue
 		}
 		root, ok := installRoot(o.Path)

@@ -125,7 +125,7 @@ func TestMatchRules(t *testing.T) {
 				fileSaysNothing(`C:\Program Files\Hearthward\avp.exe`, "", detect.Running),
 				{Source: "vendorkeys", Kind: detect.KindKey, Path: `HKLM\SOFTWARE\KasperskyLab`, Status: detect.Present},
 				{Source: "vendorkeys", Kind: detect.KindApp, Name: "Hearthward", Display: "Hearthward Home Guard", Path: `C:\Program Files\Hearthward`,
-					Location: `HKLM\SOFTWARE\KasperskyLab\protected\Hearthward\environment`, Status: detect.Installed}},
+					Location: `HKLM\SOFTWARE\KasperskyLab\protected\Hearthward\environment`, Status: detect.Present}}, // as vendorkeys reports them
 			want:      []row{{"Hearthward Home Guard", enum.StateActive, true, true}},
 			wantTrace: []string{"registry names its folder as an installed product's"},
 		},

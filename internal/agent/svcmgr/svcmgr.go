@@ -123,7 +123,7 @@ func New(goos string, s unit.Service, exe string) (Manager, error) {
 	case "linux":
 		// systemd's own test (sd_booted(3)): it runs when this exists.
 		if fi, err := os.Stat("/run/systemd/system"); err != nil || !fi.IsDir() {
-			err := fmt.Errorf("%w: systemd is not running (no /run/systemd/system); start `%s service run` with this machine's service manager", ErrNoManager, exe)
+			err := fmt.Errorf("%w: systemd is not running (no /run/systemd/system); start `%s service run` with this machine's service manager (`avscout service unit --init systemd` prints the unit for a systemd machine)", ErrNoManager, exe)
 			for _, p := range unit.Paths(goos, s.Name)[1:] {
 				if _, serr := os.Lstat(p); serr == nil {
 					// Earlier versions, through a service library,

@@ -40,6 +40,7 @@ func (d *Systemd) Install(ctx context.Context) error {
 	}
 	for _, args := range [][]string{{"daemon-reload"}, {"enable", d.unitName()}} {
 		if err := d.systemctl(ctx, args...); err != nil {
+			_ = d.systemctl(ctx, "disable", d.unitName()) // links a half-done enable made
 			if rerr := os.Remove(d.unitPath()); rerr == nil {
 				_ = d.systemctl(ctx, "daemon-reload") // forget it again; the error above says what failed
 			}

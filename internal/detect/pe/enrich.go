@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -411,19 +412,20 @@ func describe(f file, loc string, vi *VersionInfo, viErr error, sigs []Signature
 		}
 	case sigErr != nil:
 		head = fmt.Sprintf("%s: malformed signature (%v)", base, sigErr)
-	case vi != nil:
+	case vi != nil, viErr != nil:
 		head = base + ": no embedded signature"
-	case viErr == nil:
-		head = base + ": no version resource, no embedded signature"
 	default:
-		return nil // nothing to say
+		head = base + ": no version resource, no embedded signature"
 	}
-	// A file with no signature at all and no company in a version
-	// resource it could read names no maker; said, because a name match
-	// then needs more than a vendor's registry key to count (a developer's
-	// build, a game, a worm may be called avp.exe; the vendor's own
-	// programs all carry their company's version information).
-	o.NoMaker = len(sigs) == 0 && sigErr == nil && viErr == nil && (vi == nil || vi.CompanyName == "")
+	// A file with no valid signature (none, or a broken or copied one)
+	// and no company in its version resource names no maker; said,
+	// because a name match then needs more than a vendor's registry key to
+	// count (a developer's build, a game, a worm may be called avp.exe;
+	// the vendor's own programs all carry their company's version
+	// information and a valid signature). A file whose signature table
+	// could not be read, or that was too large to hash, is not known to.
+	o.NoMaker = sigErr == nil && (vi == nil || vi.CompanyName == "") &&
+		!slices.ContainsFunc(sigs, func(s Signature) bool { return errors.Is(s.Err, ErrTooLargeToHash) })
 	o.Detail = withFacts(head)
 	return []detect.Observation{o}
 }

@@ -53,12 +53,13 @@ func (*VendorKeys) Name() string { return "vendorkeys" }
 // Collect implements [detect.Source]. For each key that exists it emits a
 // [detect.KindKey] observation, status Present, whose Path is the key as
 // the list writes it (the key found, for a glob). For each product key it
-// emits a [detect.KindApp] observation, status Installed, built from the
-// key's ProductName, ProductVersion (or Ins_ProductVersion) and
-// ProductRoot values, and from LastSuccessfulUpdate (Unix time) in the
-// sibling Data key: the detail gives that date as "bases YYYY-MM-DD", and
-// it is the observation's Definitions date. A product whose ProductRoot
-// folder is gone from the system drive is only Present: its description
+// emits a [detect.KindApp] observation, status Present (a description,
+// not an install record), built from the key's ProductName,
+// ProductVersion (or Ins_ProductVersion) and ProductRoot values (Path),
+// and from LastSuccessfulUpdate (Unix time) in the sibling Data key: the
+// detail gives that date as "bases YYYY-MM-DD", and it is the
+// observation's Definitions date. A product whose ProductRoot folder is
+// gone from the system drive says "(folder missing)": its description
 // outlived it. A definitions value's date is given to the catalogued key
 // it lies under (the deepest): its Definitions date, and "; bases
 // YYYY-MM-DD" in its detail.
