@@ -36,7 +36,8 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "avscout service %s: unexpected argument %q\n", sub, fs.Arg(0))
 		return exitUsage
 	}
-	if sub != "status" && !isServiceAction(sub) {
+	action := serviceAction(sub)
+	if sub != "status" && action == nil {
 		fmt.Fprintf(stderr, "avscout service: unknown command %q (want install, uninstall, start, stop, restart, status or run)\n", sub)
 		return exitUsage
 	}
@@ -78,7 +79,7 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return exitUsage
 		}
 	}
-	if err := serviceAction(m, sub)(ctx); err != nil {
+	if err := action(m, ctx); err != nil {
 		fmt.Fprintf(stderr, "avscout service %s: %v\n", sub, err)
 		return exitUsage
 	}
@@ -91,29 +92,22 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitOK
 }
 
-// isServiceAction reports whether sub is a `service` command that acts on
-// the installed service.
-func isServiceAction(sub string) bool {
-	switch sub {
-	case "install", "uninstall", "start", "stop", "restart":
-		return true
-	}
-	return false
-}
-
-// serviceAction is m's method for the service action sub.
-func serviceAction(m svcmgr.Manager, sub string) func(context.Context) error {
+// serviceAction is the Manager method of the `service` command sub that
+// acts on the installed service, nil for none.
+func serviceAction(sub string) func(svcmgr.Manager, context.Context) error {
 	switch sub {
 	case "install":
-		return m.Install
+		return svcmgr.Manager.Install
 	case "uninstall":
-		return m.Uninstall
+		return svcmgr.Manager.Uninstall
 	case "start":
-		return m.Start
+		return svcmgr.Manager.Start
 	case "stop":
-		return m.Stop
+		return svcmgr.Manager.Stop
+	case "restart":
+		return svcmgr.Manager.Restart
 	}
-	return m.Restart
+	return nil
 }
 
 // runServiceUnit handles `avscout service unit --init systemd|launchd`:
