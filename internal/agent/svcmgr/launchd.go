@@ -61,13 +61,20 @@ func (l *Launchd) Uninstall(ctx context.Context) error {
 
 // Start loads the daemon (which runs it: the plist says RunAtLoad), or
 // starts it when launchd has it loaded already.
-func (l *Launchd) Start(ctx context.Context) error {
+func (l *Launchd) Start(ctx context.Context) error { return l.kickstart(ctx) }
+
+// Restart kills and starts the loaded daemon, or loads it.
+func (l *Launchd) Restart(ctx context.Context) error { return l.kickstart(ctx, "-k") }
+
+// kickstart runs launchctl kickstart with flags on the loaded daemon, or
+// loads it.
+func (l *Launchd) kickstart(ctx context.Context, flags ...string) error {
 	loaded, _, err := l.print(ctx)
 	switch {
 	case err != nil:
 		return err
 	case loaded:
-		return l.launchctl(ctx, "kickstart", l.target())
+		return l.launchctl(ctx, append(append([]string{"kickstart"}, flags...), l.target())...)
 	}
 	return l.load(ctx)
 }
@@ -92,18 +99,6 @@ func (l *Launchd) Stop(ctx context.Context) error {
 		return err
 	}
 	return l.launchctl(ctx, "bootout", l.target())
-}
-
-// Restart kills and starts the loaded daemon, or loads it.
-func (l *Launchd) Restart(ctx context.Context) error {
-	loaded, _, err := l.print(ctx)
-	switch {
-	case err != nil:
-		return err
-	case loaded:
-		return l.launchctl(ctx, "kickstart", "-k", l.target())
-	}
-	return l.load(ctx)
 }
 
 // Status implements [Manager]: running when launchd has the daemon loaded

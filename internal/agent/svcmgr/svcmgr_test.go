@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"howett.net/plist"
-
 	"github.com/avscout/avscout/internal/agent/unit"
 )
 
@@ -173,20 +171,14 @@ func TestLaunchdInstall(t *testing.T) {
 	if err := l.Install(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// What the plist says is internal/agent/unit's to test; here, that
+	// it is the one `service unit` prints.
 	b, err := os.ReadFile(filepath.Join(l.Dir, "io.avscout.agent.plist"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var job struct {
-		Label            string
-		ProgramArguments []string
-		RunAtLoad        bool
-	}
-	if _, err := plist.Unmarshal(b, &job); err != nil {
-		t.Fatalf("the plist written does not parse: %v\n%s", err, b)
-	}
-	if job.Label != "io.avscout.agent" || len(job.ProgramArguments) == 0 || job.ProgramArguments[0] != l.Exe || !job.RunAtLoad {
-		t.Errorf("job %+v", job)
+	if want, _ := unit.Render(unit.Launchd, l.Service, l.Exe); string(b) != want {
+		t.Errorf("plist written:\n%s\nwant what `service unit` prints:\n%s", b, want)
 	}
 	if len(r.calls) != 0 {
 		t.Errorf("install ran %v; launchd loads the job at boot or on start", r.calls)
