@@ -247,14 +247,12 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 	// brings no such program. A folder or log alone does not: it may be
 	// left from a product removed long before.
 	// A vendor registry key corroborates a name only when the file
-	// behind it was not read or names a maker of some kind (a signature,
-	// valid or not, or a company in its version resource): a key may be
-	// residue, and a program that says nothing of its maker — a
-	// developer's build, an old game, a worm — is no vendor's build,
-	// which all carry their company's version information. A product key
-	// whose folder exists is installed evidence, not a bare key.
+	// behind it was not read or names a maker (see detect.Observation's
+	// NoMaker): a key may be residue, and a program that says nothing of
+	// its maker — a developer's build, an old game, a worm — is no
+	// vendor's build. A product key of the vendor's whose ProductRoot
+	// holds the file corroborates it whatever the file says.
 	independent, keys, programs := map[*Vendor]string{}, map[*Vendor]string{}, map[*Vendor]string{}
-	roots := m.productRoots(all)
 	for _, e := range kept {
 		if e.byName {
 			continue
@@ -279,14 +277,19 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 			}
 		}
 	}
+	var roots rootsByVendor
+	if len(pending) > 0 {
+		roots = m.productRoots(all)
+	}
 	for _, i := range pending {
 		e := evs[i]
 		v := e.maker(m.cat)
+		file := normPath(e.o.Path)
 		by := independent[v]
 		if by == "" {
-			by = roots.holding(v, e.o.Path)
+			by = roots.holding(v, file)
 		}
-		if by == "" && !nameless[normPath(e.o.Path)] {
+		if by == "" && !nameless[file] {
 			by = keys[v]
 		}
 		if by == "" && e.lookAlike {
@@ -299,7 +302,7 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 		}
 		why := fmt.Sprintf("only the name %q says %s, and nothing else on the host corroborates it", nameOf(e.o), v.Name)
 		switch {
-		case keys[v] != "" && nameless[normPath(e.o.Path)]:
+		case keys[v] != "" && nameless[file]:
 			why = fmt.Sprintf("only the name %q says %s: its file names no maker (no signature, no company in a version resource), and %s's registry key alone may be residue",
 				nameOf(e.o), v.Name, v.Name)
 		case e.lookAlike && e.o.Kind == detect.KindApp:
@@ -318,8 +321,11 @@ func (m *Matcher) screen(evs []evidence, all []detect.Observation) (kept []evide
 }
 
 // rootsByVendor are the folders a vendor's own registry names as an
-// installed product's root, with the key that names each.
-type rootsByVendor map[*Vendor][][2]string
+// installed product's root.
+type rootsByVendor map[*Vendor][]productRoot
+
+// productRoot is a product key's ProductRoot, normalised, and the key.
+type productRoot struct{ root, key string }
 
 // productRoots collects, from the product descriptions under a vendor's
 // registry keys (a product key's ProductRoot), the folders the vendor
@@ -340,19 +346,18 @@ func (m *Matcher) productRoots(all []detect.Observation) rootsByVendor {
 		}
 		for _, owner := range m.tech.byLocation(&detect.Observation{Kind: detect.KindKey, Path: o.Location}) {
 			v := &m.cat.Vendors[owner]
-			roots[v] = append(roots[v], [2]string{root, o.Location})
+			roots[v] = append(roots[v], productRoot{root, o.Location})
 		}
 	}
 	return roots
 }
 
 // holding says which of v's product keys names a folder that holds the
-// file p, "" for none.
-func (r rootsByVendor) holding(v *Vendor, p string) string {
-	np := normPath(p)
-	for _, root := range r[v] {
-		if within(np, root[0]) {
-			return fmt.Sprintf("key %s (%s's registry names its folder as an installed product's)", root[1], v.Name)
+// file (a normalised path), "" for none.
+func (r rootsByVendor) holding(v *Vendor, file string) string {
+	for _, pr := range r[v] {
+		if within(file, pr.root) {
+			return fmt.Sprintf("key %s (%s's registry names its folder as an installed product's)", pr.key, v.Name)
 		}
 	}
 	return ""

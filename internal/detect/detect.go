@@ -100,9 +100,10 @@ type Observation struct {
 	UninstallCommand      string
 	QuietUninstallCommand string
 	// NoMaker, on a signer observation, says that the file was read and
-	// names no maker: no signature at all and no version resource naming
-	// a company (the pe enricher). A vendor's registry key, which may be
-	// residue, does not make such a file the vendor's.
+	// names no maker: no valid signature (none, or a broken or copied
+	// one) and no company in its version resource (the pe enricher). A
+	// vendor's registry key, which may be residue, does not make such a
+	// file the vendor's.
 	NoMaker bool
 }
 
