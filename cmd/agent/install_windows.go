@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/windows/svc/mgr"
+
+	"github.com/avscout/avscout/internal/agent/svcmgr"
 )
 
 // afterInstall asks the SCM to start the service once boot has settled
@@ -20,12 +22,7 @@ func afterInstall(name string) (note string) {
 		return fmt.Sprintf("delayed start not set: %v", err)
 	}
 	defer s.Close()
-	cfg, err := s.Config()
-	if err != nil {
-		return fmt.Sprintf("delayed start not set: %v", err)
-	}
-	cfg.DelayedAutoStart = true
-	if err := s.UpdateConfig(cfg); err != nil {
+	if err := svcmgr.DelayStart(s); err != nil {
 		return fmt.Sprintf("delayed start not set (the service starts automatically at boot): %v", err)
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
@@ -64,8 +65,8 @@ func (m *SCM) Install(context.Context) error {
 		}
 		return err
 	}
-	if err := s.SetRecoveryActions([]mgr.RecoveryAction{{Type: mgr.ServiceRestart, Delay: restartDelay}}, resetPeriod); err != nil {
-		return undo(fmt.Errorf("service %s: recovery actions: %w", m.Service.Name, err))
+	if err := SetRecovery(s); err != nil {
+		return undo(err)
 	}
 	// A source left by an earlier install is registered anew.
 	if err := removeEventSource(m.Service.Name); err != nil {
@@ -75,6 +76,26 @@ func (m *SCM) Install(context.Context) error {
 		return undo(fmt.Errorf("event log source %s: %w", m.Service.Name, err))
 	}
 	return nil
+}
+
+// SetRecovery sets the agent service's recovery actions: restart 30 s
+// after a failure, the failure count reset after a day. The MSI's setup
+// helper sets the same on the service Windows Installer creates.
+func SetRecovery(s *mgr.Service) error {
+	if err := s.SetRecoveryActions([]mgr.RecoveryAction{{Type: mgr.ServiceRestart, Delay: restartDelay}}, resetPeriod); err != nil {
+		return fmt.Errorf("service %s: recovery actions: %w", s.Name, err)
+	}
+	return nil
+}
+
+// DelayStart asks the SCM to start s once boot has settled (delayed
+// automatic start), through ChangeServiceConfig2 itself: mgr's
+// Config/UpdateConfig fail under Wine ("Invalid level."). A system that
+// refuses it still starts the service automatically, so callers report
+// the refusal as a note.
+func DelayStart(s *mgr.Service) error {
+	info := windows.SERVICE_DELAYED_AUTO_START_INFO{IsDelayedAutoStartUp: 1}
+	return windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_DELAYED_AUTO_START_INFO, (*byte)(unsafe.Pointer(&info)))
 }
 
 // removeEventSource removes the Application log's source name, when it

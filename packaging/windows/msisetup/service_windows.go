@@ -4,21 +4,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc/mgr"
+
+	"github.com/avscout/avscout/internal/agent/svcmgr"
 )
 
-// The recovery settings `avscout service install` sets
-// (internal/agent/svcmgr): restart 30 s after a failure, the failure
-// count reset after a day.
-const (
-	agentExe     = "avscout.exe"
-	restartDelay = 30 * time.Second
-	resetPeriod  = 86400 // seconds
-)
+// agentExe is the agent's file name, beside this helper.
+const agentExe = "avscout.exe"
 
 // configureService quotes the service's image path when it is not (an
 // unquoted path with spaces lets C:\Program.exe run as SYSTEM; Wine's
@@ -39,13 +34,11 @@ func configureService(name string) (note string, err error) {
 	if err := quoteImagePath(s.Handle); err != nil {
 		return "", err
 	}
-	if err := s.SetRecoveryActions([]mgr.RecoveryAction{{Type: mgr.ServiceRestart, Delay: restartDelay}}, resetPeriod); err != nil {
-		return "", fmt.Errorf("set recovery actions: %w", err)
+	// The same settings as `avscout service install`'s.
+	if err := svcmgr.SetRecovery(s); err != nil {
+		return "", err
 	}
-	// Directly, not through mgr's Config/UpdateConfig: Config fails under
-	// Wine ("Invalid level.", see the testing reference).
-	info := windows.SERVICE_DELAYED_AUTO_START_INFO{IsDelayedAutoStartUp: 1}
-	if err := windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_DELAYED_AUTO_START_INFO, (*byte)(unsafe.Pointer(&info))); err != nil {
+	if err := svcmgr.DelayStart(s); err != nil {
 		return fmt.Sprintf("delayed start not set (the service starts automatically at boot): %v", err), nil
 	}
 	return "", nil
