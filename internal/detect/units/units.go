@@ -118,10 +118,7 @@ func (s *Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obs
 	if h.FS == nil {
 		return fmt.Errorf("units: no filesystem: %w", detect.ErrUnavailable)
 	}
-	c := &collector{host: h, fsys: h.FS, emit: emit, programs: map[string]lookup{}, dirs: map[string]programDir{}, workers: maxWorkers}
-	if h.Live {
-		c.workers = 1
-	}
+	c := &collector{host: h, fsys: h.FS, emit: emit, programs: map[string]lookup{}, dirs: map[string]programDir{}}
 	c.list = &lister{fsys: h.FS, cache: rootpath.NewCacheWithSub(h.Sub)}
 	defer c.list.cache.Close()
 	defer c.release()
@@ -197,7 +194,6 @@ type collector struct {
 	releases []func()
 	errs     []error
 	readers  [maxWorkers]reader // one per worker
-	workers  int                // how many read at once: 1 or maxWorkers
 }
 
 // folder is a directory of unit files or init scripts.
@@ -313,6 +309,14 @@ type draft struct {
 // over 150 alternated runs).
 const maxWorkers = 2
 
+// workers is how many definitions c reads at once (see maxWorkers).
+func (c *collector) workers() int {
+	if c.host.Live {
+		return 1
+	}
+	return maxWorkers
+}
+
 // window is how many definitions are read before they are decided and
 // emitted: the drafts of one window are all that is kept at once.
 const window = 32
@@ -326,7 +330,7 @@ func (c *collector) each(ctx context.Context, ents []entry, read func(w int, e e
 	for len(ents) > 0 {
 		chunk := ents[:min(len(ents), window)]
 		ents = ents[len(chunk):]
-		workers.ForEachWorker(ctx, len(chunk), c.workers, func(w, i int) { drafts[i] = read(w, chunk[i]) })
+		workers.ForEachWorker(ctx, len(chunk), c.workers(), func(w, i int) { drafts[i] = read(w, chunk[i]) })
 		if err := ctx.Err(); err != nil {
 			return err
 		}
