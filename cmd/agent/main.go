@@ -12,6 +12,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	// Initialised before the packages that follow it, it maps in at once
+	// the memory the run will touch: see its doc for what and why.
+	_ "github.com/avscout/avscout/internal/pretouch"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=…".

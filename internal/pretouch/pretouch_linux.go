@@ -1,0 +1,88 @@
+package pretouch
+
+import (
+	"strconv"
+	"syscall"
+	"unsafe"
+)
+
+// imageMarker is a variable of the program's initialised data, whose
+// address tells which file mappings are the program's.
+var imageMarker = [8]byte{'a', 'v', 's', 'c', 'o', 'u', 't', 1}
+
+// heapMarker keeps the allocation whose address tells where the heap is
+// from being placed on the stack.
+var heapMarker *[16]byte
+
+func init() {
+	// An error says only that the kernel is older than 5.14 or this is
+	// not the memory layout expected: the run goes on as it would have.
+	_, _ = touch()
+}
+
+// mapsBuf bounds the listing read: a Go program has a few dozen
+// mappings at start, about 3 KiB; past the buffer the rest are not
+// touched.
+const mapsBuf = 16 << 10
+
+// touch populates what [plan] chooses in this process's memory map and
+// returns it. It uses syscall alone: this runs before most packages are
+// initialised, os among them.
+func touch() ([]region, error) {
+	heapMarker = new([16]byte)
+	heap := uintptr(unsafe.Pointer(heapMarker))
+	heapMarker = nil
+	buf := make([]byte, mapsBuf) // not on the stack, which would grow for it
+	n, err := readFile("/proc/self/maps", buf)
+	if err != nil {
+		return nil, err
+	}
+	maps, err := parseMaps(buf[:n])
+	if err != nil {
+		return nil, &wrapped{"/proc/self/maps", err}
+	}
+	regions := plan(maps, uintptr(unsafe.Pointer(&imageMarker)), heap, uintptr(syscall.Getpagesize()))
+	for _, r := range regions {
+		if err := madvise(r); err != nil {
+			return regions, err
+		}
+	}
+	return regions, nil
+}
+
+func madvise(r region) error {
+	for {
+		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, r.lo, r.hi-r.lo, uintptr(r.advice))
+		switch errno {
+		case 0:
+			return nil
+		case syscall.EINTR:
+			continue
+		}
+		return &wrapped{"madvise 0x" + strconv.FormatUint(uint64(r.lo), 16) + "-0x" + strconv.FormatUint(uint64(r.hi), 16) + " " + r.advice.String(), errno}
+	}
+}
+
+// readFile reads name into buf, as much as fits.
+func readFile(name string, buf []byte) (int, error) {
+	fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, &wrapped{"open " + name, err}
+	}
+	defer syscall.Close(fd)
+	n := 0
+	for n < len(buf) {
+		m, err := syscall.Read(fd, buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, &wrapped{"read " + name, err}
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}
