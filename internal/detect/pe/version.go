@@ -178,8 +178,18 @@ func reachedTwice(off uint32) error {
 	return fmt.Errorf("%w: resource directory at %#x reached twice (a loop, or shared)", ErrMalformed, off)
 }
 
-// errTooManyDirs ends a walk that read maxResourceDirs directories.
-var errTooManyDirs = fmt.Errorf("%w: more than %d resource directories", ErrMalformed, maxResourceDirs)
+// errTooManyDirs ends a walk that read maxResourceDirs directories. It
+// is a type, not fmt.Errorf's result, whose formatting would otherwise
+// run at every start of the agent.
+var errTooManyDirs error = tooManyDirsError{}
+
+type tooManyDirsError struct{}
+
+func (tooManyDirsError) Error() string {
+	return ErrMalformed.Error() + ": more than " + strconv.Itoa(maxResourceDirs) + " resource directories"
+}
+
+func (tooManyDirsError) Unwrap() error { return ErrMalformed }
 
 type dirEntry struct {
 	named  bool
