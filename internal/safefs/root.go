@@ -18,8 +18,16 @@ import (
 // ReadLink do not open; ReadDir and ReadFile go through Open, and
 // ReadFile reads at most 64 MiB ([ErrTooLarge] past that): sources read
 // with [ReadFile] and a [Kind] instead.
+//
+// When r is the whole filesystem of a Unix machine ("/", a live host),
+// names are opened and looked up by their absolute path, one system call
+// each: os.Root opens every folder of a name in turn to keep it inside
+// the root, which nothing can leave when the root is "/", and a scan of
+// a live host paid about a thousand calls for those walks. Links there
+// resolve as the machine itself resolves them, absolute ones included,
+// which os.Root refuses as leaving the root.
 func Root(r *os.Root) fs.FS {
-	return &rootFS{r: r, fsys: r.FS()}
+	return &rootFS{r: r, fsys: r.FS(), whole: wholePrefix(r.Name())}
 }
 
 // rootFileLimit caps fs.ReadFile on a Root, which knows no kind.
@@ -38,6 +46,9 @@ var ErrTooManyEntries = errors.New("too many entries")
 type rootFS struct {
 	r    *os.Root
 	fsys fs.FS // r.FS(), for what needs no open
+	// whole is "/" when r is the whole filesystem of this Unix machine,
+	// whose names are then looked up by their absolute path; "" otherwise.
+	whole string
 }
 
 var (
@@ -53,11 +64,17 @@ func (r *rootFS) Open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	f, err := r.r.OpenFile(name, openFlags, 0)
+	var f *os.File
+	var err error
+	if r.whole != "" {
+		f, err = os.OpenFile(r.whole+name, openFlags, 0)
+	} else {
+		f, err = r.r.OpenFile(name, openFlags, 0)
+	}
 	if err != nil {
 		// A socket cannot be opened at all (ENXIO): say what it is.
 		if !errors.Is(err, fs.ErrNotExist) {
-			if fi, serr := fs.Stat(r.fsys, name); serr == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+			if fi, serr := r.Stat(name); serr == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
 				return nil, notRegular("open", name, fi.Mode())
 			}
 		}
@@ -110,11 +127,48 @@ func openErr(name string, err error) error {
 	return &fs.PathError{Op: "open", Path: name, Err: err}
 }
 
-func (r *rootFS) Stat(name string) (fs.FileInfo, error) { return fs.Stat(r.fsys, name) }
+func (r *rootFS) Stat(name string) (fs.FileInfo, error) {
+	if r.whole == "" {
+		return fs.Stat(r.fsys, name)
+	}
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
+	}
+	fi, err := os.Stat(r.whole + name)
+	return fi, renamed(err, name)
+}
 
-func (r *rootFS) Lstat(name string) (fs.FileInfo, error) { return fs.Lstat(r.fsys, name) }
+func (r *rootFS) Lstat(name string) (fs.FileInfo, error) {
+	if r.whole == "" {
+		return fs.Lstat(r.fsys, name)
+	}
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrInvalid}
+	}
+	fi, err := os.Lstat(r.whole + name)
+	return fi, renamed(err, name)
+}
 
-func (r *rootFS) ReadLink(name string) (string, error) { return fs.ReadLink(r.fsys, name) }
+func (r *rootFS) ReadLink(name string) (string, error) {
+	if r.whole == "" {
+		return fs.ReadLink(r.fsys, name)
+	}
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	target, err := os.Readlink(r.whole + name)
+	return target, renamed(err, name)
+}
+
+// renamed names name, the name an fs.FS caller gave, in err, a
+// *fs.PathError naming the absolute path looked up.
+func renamed(err error, name string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: pe.Op, Path: name, Err: pe.Err}
+	}
+	return err
+}
 
 // ReadDir reads the directory name through Open, sorted by name, at
 // most MaxDirEntries entries: with more it returns those and an error
