@@ -43,6 +43,18 @@ type index struct {
 type ownedGlob struct {
 	pattern string
 	owner   int
+	// For a path or key pattern: how many '/' it holds, and the part
+	// before its first wildcard, which a value must start with to match.
+	slashes int
+	literal string
+}
+
+func newOwnedGlob(pattern string, owner int) ownedGlob {
+	lit := pattern
+	if i := strings.IndexAny(pattern, `*?[\`); i >= 0 {
+		lit = pattern[:i]
+	}
+	return ownedGlob{pattern: pattern, owner: owner, slashes: strings.Count(pattern, "/"), literal: lit}
 }
 
 func (ix *index) add(owner int, fp Fingerprints) {
@@ -51,7 +63,7 @@ func (ix *index) add(owner int, fp Fingerprints) {
 		for _, s := range list {
 			s = normPattern(kind, s)
 			if strings.ContainsAny(s, `*?[`) {
-				ix.globs[kind] = append(ix.globs[kind], ownedGlob{s, owner})
+				ix.globs[kind] = append(ix.globs[kind], newOwnedGlob(s, owner))
 				continue
 			}
 			if ix.literal[kind] == nil {
@@ -98,18 +110,37 @@ func (ix *index) lookupBeneath(owners []int, kind fpKind, v string) []int {
 		prefix = prefix[:i]
 	}
 	for _, g := range ix.globs[kind] {
-		n := strings.Count(g.pattern, "/")
-		// the first n+1 components of v (a leading "/" makes an empty first)
-		parts := strings.SplitAfterN(v, "/", n+2)
-		if len(parts) < n+1 {
+		head, ok := leadingComponents(v, g.slashes)
+		if !ok || !strings.HasPrefix(head, g.literal) {
 			continue
 		}
-		head := strings.TrimSuffix(strings.Join(parts[:n+1], ""), "/")
 		if ok, _ := path.Match(g.pattern, head); ok {
 			owners = appendNew(owners, g.owner)
 		}
 	}
 	return owners
+}
+
+// leadingComponents is the start of v that holds as many '/' as a
+// pattern with slashes of them, which path.Match can compare with it: v
+// up to its slashes+1'th '/', or all of v (less a last '/') when it has
+// exactly slashes of them. ok is false when v has fewer: the pattern
+// names something deeper than v.
+func leadingComponents(v string, slashes int) (head string, ok bool) {
+	seen := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] != '/' {
+			continue
+		}
+		if seen == slashes {
+			return v[:i], true
+		}
+		seen++
+	}
+	if seen < slashes {
+		return "", false
+	}
+	return strings.TrimSuffix(v, "/"), true
 }
 
 func appendNew(owners []int, more ...int) []int {
