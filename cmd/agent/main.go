@@ -14,7 +14,7 @@ import (
 	"os/signal"
 
 	// Initialised before the packages that follow it, it maps in at once
-	// the memory the run will touch: see its doc for what and why.
+	// the program's read-only memory: see its doc for why.
 	_ "github.com/avscout/avscout/internal/pretouch"
 )
 

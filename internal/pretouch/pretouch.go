@@ -1,37 +1,32 @@
-// Package pretouch maps in, once when the agent starts, the memory the
-// run is about to touch: one system call per region instead of one page
-// fault per page.
+// Package pretouch maps in, once when the agent starts, the program's
+// own read-only memory: one system call for each of its mappings instead
+// of a page fault for every 64 KiB of it.
 //
 // It exists because page faults, not work, were a third of a one-off
 // scan. On the virtual machines that fleets and CI run on, a fault traps
-// to the hypervisor and costs 8–9 µs, where MADV_POPULATE_READ and
-// MADV_POPULATE_WRITE (Linux 5.14) map a page in well under 1 µs. A scan
-// of a Debian host faulted about 740 times, some 6.5 ms of a 20 ms run:
-// the Go runtime and the initialisation of every package read nearly all
-// of the program's text, read-only data and function tables (each fault
-// maps 64 KiB of them), and the scan's heap, a few hundred fresh pages
-// spread over its first megabytes. Programs that start often do the same
-// for the same reason: Firefox reads libxul ahead before it runs it, the
-// JVM's AlwaysPreTouch maps its heap in at start.
+// to the hypervisor and costs 8–9 µs, where MADV_POPULATE_READ (Linux
+// 5.14) maps a page that is in the page cache in a fraction of a
+// microsecond. The Go runtime and the initialisation of every package
+// read nearly all of the program's text, read-only data and function
+// tables — about 125 faults of a scan's 740, each mapping up to 64 KiB —
+// so mapping all of it at once costs less than faulting in what a run
+// reads, and the pages stay shared with the page cache. Programs that
+// start often do the same for the same reason: Firefox reads libxul
+// ahead before it runs it.
 //
-// It touches two kinds of memory:
-//   - the program's read-only mappings (text, read-only data, function
-//     tables), populated for reading: they stay shared with the page
-//     cache, nothing is copied. A run touches most of them anyway.
-//   - the first [HeapBytes] of the heap from the first allocation it
-//     sees, populated for writing: zero pages the scan would fault in.
-//
-// It leaves alone the writable data (one of its mappings holds a 32 MiB
-// buffer of the FIPS random generator that nothing touches) and the
-// runtime's own bookkeeping mappings, some of them tens of MiB reserved
-// for a few pages used.
+// It leaves the rest alone. Populating the heap ahead (MADV_POPULATE_WRITE)
+// was measured too and saved nothing: the runtime maps its arena a few
+// MiB at a time as it grows, and the scan's heap faults land on the
+// other core while sources run. The writable data is left as well: one
+// of its mappings holds a 32 MiB buffer of the FIPS random generator
+// that nothing touches.
 //
 // It does its work in its package initialisation, and the command imports
 // it for that effect: most of the faults it saves happen while the other
-// packages initialise (YAML, X.509, HTTP tables), and it depends only on
-// syscall, so Go initialises it before them. On other systems, and on a
-// Linux kernel older than 5.14 (which refuses the advice with EINVAL),
-// it does nothing; nothing depends on it but speed.
+// packages initialise (YAML, X.509, HTTP tables), and it depends on no
+// package that needs os, so Go initialises it before them. On other
+// systems, and on a Linux kernel older than 5.14 (which refuses the
+// advice with EINVAL), it does nothing; nothing depends on it but speed.
 package pretouch
 
 import (
@@ -40,30 +35,9 @@ import (
 	"strconv"
 )
 
-// HeapBytes is how much of the heap is populated: a scan of a live host
-// touches about 420 heap pages (1.7 MiB) spread over its first 2.6 MiB;
-// the rest is faulted in as before.
-const HeapBytes = 2 << 20
-
-// advice is a madvise(2) advice.
-type advice int
-
-// The advice values of Linux's asm-generic/mman-common.h, which every
-// architecture Go supports on Linux shares for these two.
-const (
-	populateRead  advice = 22 // MADV_POPULATE_READ
-	populateWrite advice = 23 // MADV_POPULATE_WRITE
-)
-
-func (a advice) String() string {
-	switch a {
-	case populateRead:
-		return "populate-read"
-	case populateWrite:
-		return "populate-write"
-	}
-	return "advice " + strconv.Itoa(int(a))
-}
+// populateRead is MADV_POPULATE_READ, the same on every architecture Go
+// supports on Linux (asm-generic/mman-common.h).
+const populateRead = 22
 
 // wrapped is an error with what it concerns said first: fmt, which
 // would say it, initialises after os, and this package must not wait
@@ -83,10 +57,9 @@ type mapping struct {
 	path   []byte  // empty for anonymous memory; in the listing read
 }
 
-// region is a range to populate, and how.
+// region is a range of addresses to populate.
 type region struct {
 	lo, hi uintptr
-	advice advice
 }
 
 // errBadMaps means a line of /proc/PID/maps does not have the kernel's
@@ -166,25 +139,23 @@ func parseHex(b []byte) (uintptr, bool) {
 }
 
 // plan chooses what to populate in maps: every read-only mapping of the
-// program file that holds the address image (a variable of the program's
-// initialised data), and up to [HeapBytes] of the writable anonymous
-// mapping that holds heap (a fresh heap allocation), from heap's page up.
-// It chooses nothing it cannot place.
-func plan(maps []mapping, image, heap uintptr, pageSize uintptr) []region {
-	var out []region
+// program file, the file of the mapping that holds the address image (a
+// variable of the program's initialised data). It chooses nothing when
+// no file mapping holds image.
+func plan(maps []mapping, image uintptr) []region {
 	var program []byte
 	for _, m := range maps {
 		if m.lo <= image && image < m.hi {
 			program = m.path
 		}
 	}
+	if len(program) == 0 {
+		return nil
+	}
+	var out []region
 	for _, m := range maps {
-		switch {
-		case len(program) > 0 && bytes.Equal(m.path, program) && m.perms[0] == 'r' && m.perms[1] == '-':
-			out = append(out, region{m.lo, m.hi, populateRead})
-		case m.lo <= heap && heap < m.hi && len(m.path) == 0 && m.perms[0] == 'r' && m.perms[1] == 'w':
-			lo := heap &^ (pageSize - 1)
-			out = append(out, region{lo, min(m.hi, lo+HeapBytes), populateWrite})
+		if bytes.Equal(m.path, program) && m.perms[0] == 'r' && m.perms[1] == '-' {
+			out = append(out, region{m.lo, m.hi})
 		}
 	}
 	return out

@@ -10,13 +10,9 @@ import (
 // address tells which file mappings are the program's.
 var imageMarker = [8]byte{'a', 'v', 's', 'c', 'o', 'u', 't', 1}
 
-// heapMarker keeps the allocation whose address tells where the heap is
-// from being placed on the stack.
-var heapMarker *[16]byte
-
 func init() {
-	// An error says only that the kernel is older than 5.14 or this is
-	// not the memory layout expected: the run goes on as it would have.
+	// An error says only that the kernel is older than 5.14: the run goes
+	// on as it would have.
 	_, _ = touch()
 }
 
@@ -29,9 +25,6 @@ const mapsBuf = 16 << 10
 // returns it. It uses syscall alone: this runs before most packages are
 // initialised, os among them.
 func touch() ([]region, error) {
-	heapMarker = new([16]byte)
-	heap := uintptr(unsafe.Pointer(heapMarker))
-	heapMarker = nil
 	buf := make([]byte, mapsBuf) // not on the stack, which would grow for it
 	n, err := readFile("/proc/self/maps", buf)
 	if err != nil {
@@ -41,7 +34,7 @@ func touch() ([]region, error) {
 	if err != nil {
 		return nil, &wrapped{"/proc/self/maps", err}
 	}
-	regions := plan(maps, uintptr(unsafe.Pointer(&imageMarker)), heap, uintptr(syscall.Getpagesize()))
+	regions := plan(maps, uintptr(unsafe.Pointer(&imageMarker)))
 	for _, r := range regions {
 		if err := madvise(r); err != nil {
 			return regions, err
@@ -52,14 +45,14 @@ func touch() ([]region, error) {
 
 func madvise(r region) error {
 	for {
-		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, r.lo, r.hi-r.lo, uintptr(r.advice))
+		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, r.lo, r.hi-r.lo, populateRead)
 		switch errno {
 		case 0:
 			return nil
 		case syscall.EINTR:
 			continue
 		}
-		return &wrapped{"madvise 0x" + strconv.FormatUint(uint64(r.lo), 16) + "-0x" + strconv.FormatUint(uint64(r.hi), 16) + " " + r.advice.String(), errno}
+		return &wrapped{"madvise 0x" + strconv.FormatUint(uint64(r.lo), 16) + "-0x" + strconv.FormatUint(uint64(r.hi), 16) + " populate-read", errno}
 	}
 }
 

@@ -10,41 +10,27 @@ import (
 )
 
 // TestTouchMapsIn runs touch in this test process and reads in
-// /proc/self/smaps that what it chose is mapped in: every page of the
-// program's read-only mappings, and the heap pages it populated.
+// /proc/self/smaps that every page of the mappings it chose is mapped in:
+// a test run reads only part of the program's text.
 func TestTouchMapsIn(t *testing.T) {
 	regions, err := touch()
 	if err != nil {
-		// CI's Debian 12 kernel (6.1) has MADV_POPULATE_*; only a kernel
-		// before 5.14 refuses it.
+		// CI's Debian 12 kernel (6.1) has MADV_POPULATE_READ; only a
+		// kernel before 5.14 refuses it.
 		t.Fatalf("touch: %v", err)
 	}
-	var reads, writes int
-	for _, r := range regions {
-		switch r.advice {
-		case populateRead:
-			reads++
-		case populateWrite:
-			writes++
-		}
-	}
-	if reads < 2 || writes != 1 {
-		t.Fatalf("touch chose %d read-only mappings and %d heap ranges, want the program's text and read-only data, and the heap: %v", reads, writes, regions)
+	if len(regions) < 2 {
+		t.Fatalf("touch chose %v, want the program's text and read-only data", regions)
 	}
 	rss := residentKB(t)
 	for _, r := range regions {
-		var kb int
-		for lo, v := range rss {
-			if lo <= r.lo && r.lo < v.hi {
-				kb = v.rssKB
-			}
+		e, ok := rss[r.lo]
+		if !ok || e.hi != r.hi {
+			t.Errorf("%#x-%#x is not a mapping of /proc/self/smaps", r.lo, r.hi)
+			continue
 		}
-		want := int((r.hi - r.lo) >> 10)
-		if r.advice == populateRead && kb != want {
-			t.Errorf("%s %#x-%#x: %d KiB resident, want all %d", r.advice, r.lo, r.hi, kb, want)
-		}
-		if r.advice == populateWrite && kb < want {
-			t.Errorf("%s %#x-%#x: its mapping has %d KiB resident, want at least the %d populated", r.advice, r.lo, r.hi, kb, want)
+		if want := int((r.hi - r.lo) >> 10); e.rssKB != want {
+			t.Errorf("%#x-%#x: %d KiB resident, want all %d", r.lo, r.hi, e.rssKB, want)
 		}
 	}
 }

@@ -82,52 +82,28 @@ func TestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const (
-		data     = 0x562100       // the program's initialised data
-		heap     = 0x179fb4412345 // in the 8 MiB of the arena mapped
-		heapPage = 0x179fb4412000
-		page     = 4096
-	)
+	program := []region{{0x400000, 0x496000}, {0x496000, 0x562000}} // r-xp and r--p
+	libc := []mapping{
+		{0x7f0740400000, 0x7f0740428000, [4]byte{'r', '-', '-', 'p'}, []byte("/usr/lib/x86_64-linux-gnu/libc.so.6")},
+		{0x7f0740428000, 0x7f07405bd000, [4]byte{'r', '-', 'x', 'p'}, []byte("/usr/lib/x86_64-linux-gnu/libc.so.6")},
+	}
 	tests := []struct {
-		name        string
-		maps        []mapping
-		image, heap uintptr
-		want        []region
+		name  string
+		maps  []mapping
+		image uintptr
+		want  []region
 	}{
-		{"program and heap", maps, data, heap, []region{
-			{0x400000, 0x496000, populateRead},
-			{0x496000, 0x562000, populateRead},
-			{heapPage, heapPage + HeapBytes, populateWrite},
-		}},
-		{"heap near the end of its mapping", maps, data, 0x179fb4bff000, []region{
-			{0x400000, 0x496000, populateRead},
-			{0x496000, 0x562000, populateRead},
-			{0x179fb4bff000, 0x179fb4c00000, populateWrite},
-		}},
-		{"image address in no file", maps, 0x56b100, heap, []region{
-			{heapPage, heapPage + HeapBytes, populateWrite},
-		}},
-		{"heap address in reserved memory", maps, data, 0x179fb4c00010, []region{
-			{0x400000, 0x496000, populateRead},
-			{0x496000, 0x562000, populateRead},
-		}},
-		{"heap address in the program's data", maps, data, data, []region{
-			{0x400000, 0x496000, populateRead},
-			{0x496000, 0x562000, populateRead},
-		}},
-		{"other files untouched", append(slices.Clone(maps),
-			mapping{0x7f0740400000, 0x7f0740428000, [4]byte{'r', '-', '-', 'p'}, []byte("/usr/lib/x86_64-linux-gnu/libc.so.6")},
-			mapping{0x7f0740428000, 0x7f07405bd000, [4]byte{'r', '-', 'x', 'p'}, []byte("/usr/lib/x86_64-linux-gnu/libc.so.6")},
-		), data, 0, []region{
-			{0x400000, 0x496000, populateRead},
-			{0x496000, 0x562000, populateRead},
-		}},
-		{"nothing known", maps, 0, 0, nil},
+		{"image in the program's data", maps, 0x562100, program},
+		{"image in the program's text", maps, 0x400010, program},
+		{"other files untouched", append(slices.Clone(maps), libc...), 0x562100, program},
+		{"image in the bss, no file", maps, 0x56b100, nil},
+		{"image in the heap", maps, 0x179fb4412345, nil},
+		{"image in no mapping", maps, 0x10, nil},
+		{"no mappings", nil, 0x562100, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := plan(tt.maps, tt.image, tt.heap, page)
-			if !slices.Equal(got, tt.want) {
+			if got := plan(tt.maps, tt.image); !slices.Equal(got, tt.want) {
 				t.Errorf("plan =\n%v\nwant\n%v", got, tt.want)
 			}
 		})
