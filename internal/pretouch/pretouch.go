@@ -35,9 +35,6 @@ import (
 	"strconv"
 )
 
-// populateRead is MADV_POPULATE_READ, the same on every architecture Go
-// supports on Linux (asm-generic/mman-common.h).
-const populateRead = 22
 
 // wrapped is an error with what it concerns said first: fmt, which
 // would say it, initialises after os, and this package must not wait

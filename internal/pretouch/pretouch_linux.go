@@ -6,6 +6,10 @@ import (
 	"unsafe"
 )
 
+// populateRead is MADV_POPULATE_READ, the same on every architecture Go
+// supports on Linux (asm-generic/mman-common.h).
+const populateRead = 22
+
 // imageMarker is a variable of the program's initialised data, whose
 // address tells which file mappings are the program's.
 var imageMarker = [8]byte{'a', 'v', 's', 'c', 'o', 'u', 't', 1}
