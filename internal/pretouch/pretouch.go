@@ -35,7 +35,6 @@ import (
 	"strconv"
 )
 
-
 // wrapped is an error with what it concerns said first: fmt, which
 // would say it, initialises after os, and this package must not wait
 // for either (see the package comment).
