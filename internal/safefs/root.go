@@ -19,13 +19,13 @@ import (
 // ReadFile reads at most 64 MiB ([ErrTooLarge] past that): sources read
 // with [ReadFile] and a [Kind] instead.
 //
-// When r is the whole filesystem of a Unix machine ("/", a live host),
-// names are opened and looked up by their absolute path, one system call
-// each: os.Root opens every folder of a name in turn to keep it inside
-// the root, which nothing can leave when the root is "/", and a scan of
-// a live host paid about a thousand calls for those walks. Links there
-// resolve as the machine itself resolves them, absolute ones included,
-// which os.Root refuses as leaving the root.
+// When r is the whole filesystem of a Linux machine ("/", a live host), a
+// name with no symbolic link in it is opened or looked up by its absolute
+// path with openat2, which refuses any link on the way: one or three
+// system calls, where os.Root opens every folder of the name in turn, and
+// a scan of a live host paid hundreds of calls for those walks. A name
+// with a link, and every name where openat2 is missing, goes through
+// os.Root as before, so what a name resolves to does not change.
 func Root(r *os.Root) fs.FS {
 	return &rootFS{r: r, fsys: r.FS(), whole: wholePrefix(r.Name())}
 }
@@ -46,8 +46,9 @@ var ErrTooManyEntries = errors.New("too many entries")
 type rootFS struct {
 	r    *os.Root
 	fsys fs.FS // r.FS(), for what needs no open
-	// whole is "/" when r is the whole filesystem of this Unix machine,
-	// whose names are then looked up by their absolute path; "" otherwise.
+	// whole is "/" when r is the whole filesystem of this Linux machine,
+	// whose link-free names are then looked up by their absolute path;
+	// "" otherwise.
 	whole string
 }
 
@@ -66,9 +67,11 @@ func (r *rootFS) Open(name string) (fs.File, error) {
 	}
 	var f *os.File
 	var err error
+	fast := false
 	if r.whole != "" {
-		f, err = os.OpenFile(r.whole+name, openFlags, 0)
-	} else {
+		f, fast, err = openWhole(name, openFlags)
+	}
+	if !fast {
 		f, err = r.r.OpenFile(name, openFlags, 0)
 	}
 	if err != nil {
@@ -128,46 +131,30 @@ func openErr(name string, err error) error {
 }
 
 func (r *rootFS) Stat(name string) (fs.FileInfo, error) {
-	if r.whole == "" {
-		return fs.Stat(r.fsys, name)
+	if r.whole != "" && fs.ValidPath(name) {
+		if fi, ok, err := statWhole(name, true); ok {
+			return fi, err
+		}
 	}
-	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
-	}
-	fi, err := os.Stat(r.whole + name)
-	return fi, renamed(err, name)
+	return fs.Stat(r.fsys, name)
 }
 
 func (r *rootFS) Lstat(name string) (fs.FileInfo, error) {
-	if r.whole == "" {
-		return fs.Lstat(r.fsys, name)
+	if r.whole != "" && fs.ValidPath(name) {
+		if fi, ok, err := statWhole(name, false); ok {
+			return fi, err
+		}
 	}
-	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrInvalid}
-	}
-	fi, err := os.Lstat(r.whole + name)
-	return fi, renamed(err, name)
+	return fs.Lstat(r.fsys, name)
 }
 
 func (r *rootFS) ReadLink(name string) (string, error) {
-	if r.whole == "" {
-		return fs.ReadLink(r.fsys, name)
+	if r.whole != "" && fs.ValidPath(name) {
+		if target, ok, err := readLinkWhole(name); ok {
+			return target, err
+		}
 	}
-	if !fs.ValidPath(name) {
-		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
-	}
-	target, err := os.Readlink(r.whole + name)
-	return target, renamed(err, name)
-}
-
-// renamed names name, the name an fs.FS caller gave, in err, a
-// *fs.PathError naming the absolute path looked up.
-func renamed(err error, name string) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return &fs.PathError{Op: pe.Op, Path: name, Err: pe.Err}
-	}
-	return err
+	return fs.ReadLink(r.fsys, name)
 }
 
 // ReadDir reads the directory name through Open, sorted by name, at

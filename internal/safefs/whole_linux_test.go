@@ -1,5 +1,3 @@
-//go:build unix
-
 package safefs
 
 import (
@@ -16,12 +14,11 @@ import (
 )
 
 // TestWholeRootAnswersAsOSRoot opens the machine's own root both ways
-// Root can read it: by absolute paths (what Root does for "/") and
-// through os.Root's walk (what it does for any other root). Over a tree
-// of every kind of file, Open, Stat, Lstat and ReadLink must give the
-// same answers, names and kinds of error, but for the one difference the fast
-// way exists to make: an absolute link resolves as the machine resolves
-// it, where os.Root refuses it as leaving the root.
+// Root can read it: by absolute paths with openat2 (what Root does for
+// "/" on Linux) and through os.Root's walk (what it does for any other
+// root, and for a name with a link). Over a tree of every kind of file
+// and link, Open, Stat, Lstat and ReadLink must give the same answers,
+// names and kinds of error; and a link-free name must take the fast way.
 func TestWholeRootAnswersAsOSRoot(t *testing.T) {
 	dir, err := os.MkdirTemp("", "whole") // short: a socket path has at most 108 bytes
 	if err != nil {
@@ -57,6 +54,9 @@ func TestWholeRootAnswersAsOSRoot(t *testing.T) {
 	link("loop-b", "etc/loop-a")
 	link("loop-a", "etc/loop-b")
 	link(filepath.Join(dir, "usr/lib/os-release"), "etc/absolute")
+	link("/proc/self/root", "proc-root")      // a magic link: another namespace's root
+	link("/proc/self/fd/0", "etc/own-fd")     // the agent's own descriptor
+	link("../proc-root/etc", "etc/via-magic") // a plain link to a magic one
 	if err := syscall.Mkfifo(filepath.Join(dir, "etc/fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +83,8 @@ func TestWholeRootAnswersAsOSRoot(t *testing.T) {
 		"usr", "usr/lib", "usr/lib/os-release", "lib", "lib/os-release",
 		"etc/os-release", "etc/unreadable", "etc/dangling", "etc/loop-a", "etc/fifo",
 		"etc/sock", "etc/missing", "usr/lib/os-release/below-a-file", "etc/../usr", "/etc", "",
+		"etc/absolute", "proc-root", "proc-root/etc/passwd", "etc/own-fd", "etc/via-magic/passwd",
+		"lib/os-release/x", "usr/lib/../lib/os-release",
 	}
 	for _, n := range names {
 		name := base + "/" + n
@@ -111,13 +113,40 @@ func TestWholeRootAnswersAsOSRoot(t *testing.T) {
 		})
 	}
 
-	// The difference: an absolute link is followed as on the machine.
-	abs := base + "/etc/absolute"
-	if b, err := fs.ReadFile(fast, abs); err != nil || string(b) != "ID=debian\n" {
-		t.Errorf("by path, ReadFile of an absolute link = %q, %v; want the file it names", b, err)
+	// A name without links takes the fast way: its file is named by its
+	// absolute path, where os.Root names it as given.
+	f, err := fast.Open(base + "/usr/lib/os-release")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := fs.ReadFile(walk, abs); err == nil {
-		t.Errorf("os.Root read an absolute link: the test no longer shows the difference")
+	defer f.Close()
+	if got, want := f.(*rootFile).Name(), "/"+base+"/usr/lib/os-release"; got != want {
+		t.Errorf("a link-free name was opened as %q, want by its absolute path %q", got, want)
+	}
+	if fi, err := fast.Lstat(base + "/usr/lib"); err != nil {
+		t.Fatal(err)
+	} else if _, ok := fi.(*statInfo); !ok {
+		t.Errorf("a link-free name was looked up through os.Root (%T), want by absolute path", fi)
+	}
+	// The info is os.Lstat's, to the owner and the time.
+	fi, err := fast.Lstat(base + "/usr/lib/os-release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.Lstat(filepath.Join(dir, "usr/lib/os-release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if wst := want.Sys().(*syscall.Stat_t); !ok || *st != *wst || !fi.ModTime().Equal(want.ModTime()) || fi.Size() != want.Size() || fi.Mode() != want.Mode() || fi.Name() != want.Name() {
+		t.Errorf("Lstat = %+v, os.Lstat = %+v", fi, want)
+	}
+	// Links in a name, even where os.Root would refuse them, are left to
+	// it: the fast way never follows one.
+	for _, n := range []string{"etc/absolute", "etc/own-fd", "proc-root/etc/passwd"} {
+		if _, err := fs.ReadFile(fast, base+"/"+n); err == nil {
+			t.Errorf("%s was read; os.Root refuses a link leaving the root", n)
+		}
 	}
 }
 
