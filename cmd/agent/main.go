@@ -13,8 +13,8 @@ import (
 	"os"
 	"os/signal"
 
-	// Initialised before the packages that follow it, it maps in at once
-	// the program's read-only memory: see its doc for why.
+	// Initialised among the first packages, it maps in at once the
+	// program's read-only memory: see its doc for why.
 	_ "github.com/avscout/avscout/internal/pretouch"
 )
 

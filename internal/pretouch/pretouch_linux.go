@@ -15,8 +15,9 @@ const populateRead = 22
 var imageMarker = [8]byte{'a', 'v', 's', 'c', 'o', 'u', 't', 1}
 
 func init() {
-	// An error says only that the kernel is older than 5.14: the run goes
-	// on as it would have.
+	// An error says only that the kernel is older than 5.14, or that a
+	// line of the memory map could not be read: the run goes on as it
+	// would have.
 	_, _ = touch()
 }
 
@@ -34,15 +35,17 @@ func touch() ([]region, error) {
 	if err != nil {
 		return nil, err
 	}
-	maps, err := parseMaps(buf[:n])
-	if err != nil {
-		return nil, &wrapped{"/proc/self/maps", err}
-	}
+	// A line it cannot read leaves those before it, the program's first
+	// among them: they are populated all the same.
+	maps, perr := parseMaps(buf[:n])
 	regions := plan(maps, uintptr(unsafe.Pointer(&imageMarker)))
 	for _, r := range regions {
 		if err := madvise(r); err != nil {
 			return regions, err
 		}
+	}
+	if perr != nil {
+		return regions, &wrapped{"/proc/self/maps", perr}
 	}
 	return regions, nil
 }

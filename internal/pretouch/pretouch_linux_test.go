@@ -3,6 +3,7 @@ package pretouch
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -11,28 +12,37 @@ import (
 
 // TestTouchMapsIn runs touch in this test process and reads in
 // /proc/self/smaps that every page of the mappings it chose is mapped in:
-// a test run reads only part of the program's text.
+// a test run reads only part of the program's text (about 83% of it
+// without touch). The kernel may reclaim a page between the two under
+// memory pressure; a second touch and reading then decide.
 func TestTouchMapsIn(t *testing.T) {
-	regions, err := touch()
-	if err != nil {
-		// CI's Debian 12 kernel (6.1) has MADV_POPULATE_READ; only a
-		// kernel before 5.14 refuses it.
-		t.Fatalf("touch: %v", err)
-	}
-	if len(regions) < 2 {
-		t.Fatalf("touch chose %v, want the program's text and read-only data", regions)
-	}
-	rss := residentKB(t)
-	for _, r := range regions {
-		e, ok := rss[r.lo]
-		if !ok || e.hi != r.hi {
-			t.Errorf("%#x-%#x is not a mapping of /proc/self/smaps", r.lo, r.hi)
-			continue
+	var short []string
+	for attempt := 0; attempt < 2; attempt++ {
+		regions, err := touch()
+		if err != nil {
+			// CI's Debian 12 kernel (6.1) has MADV_POPULATE_READ; only a
+			// kernel before 5.14 refuses it.
+			t.Fatalf("touch: %v", err)
 		}
-		if want := int((r.hi - r.lo) >> 10); e.rssKB != want {
-			t.Errorf("%#x-%#x: %d KiB resident, want all %d", r.lo, r.hi, e.rssKB, want)
+		if len(regions) < 2 {
+			t.Fatalf("touch chose %v, want the program's text and read-only data", regions)
+		}
+		rss := residentKB(t)
+		short = nil
+		for _, r := range regions {
+			e, ok := rss[r.lo]
+			if !ok || e.hi != r.hi {
+				t.Fatalf("%#x-%#x is not a mapping of /proc/self/smaps", r.lo, r.hi)
+			}
+			if want := int((r.hi - r.lo) >> 10); e.rssKB != want {
+				short = append(short, fmt.Sprintf("%#x-%#x: %d KiB resident, want all %d", r.lo, r.hi, e.rssKB, want))
+			}
+		}
+		if short == nil {
+			return
 		}
 	}
+	t.Error(strings.Join(short, "\n"))
 }
 
 type smapsEntry struct {

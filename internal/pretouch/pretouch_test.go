@@ -1,3 +1,7 @@
+// The addresses of these tests' memory maps are 64-bit ones.
+
+//go:build amd64 || arm64 || loong64 || mips64 || mips64le || ppc64 || ppc64le || riscv64 || s390x
+
 package pretouch
 
 import (
@@ -42,17 +46,22 @@ func TestParseMaps(t *testing.T) {
 
 func TestParseMapsPaths(t *testing.T) {
 	in := "00400000-00401000 r-xp 00000000 fe:00 12 /opt/avscout agent/bin/avscout (deleted)\n" +
+		"00401000-00402000 r--p 0 0:0 0 0\n" + // a path that repeats a field
+		"00402000-00403000 r--p 00000000 00:00 0\n" + // no path: anonymous
+
 		"00401000-00402000 r--p 00001000 fe:00 12 /opt/avscout agent/bin/avscout (deleted)\n" +
-		"00402000-00403000 rw-p 00000000 00:00 0" // cut by the buffer: no newline
+		"00403000-00404000 rw-p 00000000 00:00 0" // cut by the buffer: no newline
 	maps, err := parseMaps([]byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(maps) != 2 {
-		t.Fatalf("got %d mappings, want 2 (the cut line left out)", len(maps))
+	if len(maps) != 4 {
+		t.Fatalf("got %d mappings, want 4 (the cut line left out)", len(maps))
 	}
-	if got := string(maps[0].path); got != "/opt/avscout agent/bin/avscout (deleted)" {
-		t.Errorf("path = %q", got)
+	for i, want := range []string{"/opt/avscout agent/bin/avscout (deleted)", "0", "", "/opt/avscout agent/bin/avscout (deleted)"} {
+		if got := string(maps[i].path); got != want {
+			t.Errorf("line %d: path = %q, want %q", i+1, got, want)
+		}
 	}
 }
 
