@@ -39,19 +39,6 @@ func write(t *testing.T, dir, name string, b []byte) {
 	}
 }
 
-// within runs fn and fails the test when it has not returned after d: a
-// blocked open must not hang the test run.
-func within(t *testing.T, d time.Duration, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); fn() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("still blocked after %s", d)
-	}
-}
-
 func TestRootOpensFilesAndDirectories(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "etc/os-release", []byte("ID=debian\n"))
@@ -78,7 +65,7 @@ func TestRootOpensFilesAndDirectories(t *testing.T) {
 // anything is read from it.
 func TestRootRefusesDevices(t *testing.T) {
 	fsys := openRoot(t, "/dev")
-	within(t, 5*time.Second, func() {
+	safefs.Within(t, 5*time.Second, func() {
 		_, err := fsys.Open("zero")
 		if !errors.Is(err, safefs.ErrNotRegular) || !strings.Contains(err.Error(), "zero: not a regular file (a character device)") {
 			t.Errorf("open /dev/zero: %v", err)

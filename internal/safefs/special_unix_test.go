@@ -5,11 +5,9 @@ package safefs_test
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,18 +22,10 @@ func TestRootRefusesPipesAndSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := syscall.Mkfifo(filepath.Join(dir, "status"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("unix", filepath.Join(dir, "sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	l.Close()
+	safefs.MakeSpecial(t, filepath.Join(dir, "status"), filepath.Join(dir, "sock"))
 	fsys := openRoot(t, dir)
 	for name, what := range map[string]string{"status": "a named pipe", "sock": "a socket"} {
-		within(t, 5*time.Second, func() {
+		safefs.Within(t, 5*time.Second, func() {
 			_, err := safefs.ReadFile(context.Background(), fsys, name, safefs.PackageDB)
 			if !errors.Is(err, safefs.ErrNotRegular) || !strings.Contains(err.Error(), name+": not a regular file ("+what+")") {
 				t.Errorf("%s: %v", name, err)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,15 +56,7 @@ func TestWholeRootAnswersAsOSRoot(t *testing.T) {
 	link("/proc/self/root", "proc-root")      // a magic link: another namespace's root
 	link("/proc/self/fd/0", "etc/own-fd")     // the agent's own descriptor
 	link("../proc-root/etc", "etc/via-magic") // a plain link to a magic one
-	if err := syscall.Mkfifo(filepath.Join(dir, "etc/fifo"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("unix", filepath.Join(dir, "etc/sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	l.Close()
+	makeSpecial(t, filepath.Join(dir, "etc/fifo"), filepath.Join(dir, "etc/sock"))
 
 	r, err := os.OpenRoot("/")
 	if err != nil {
@@ -196,16 +187,4 @@ func boolWord(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-// within runs fn and fails the test when it has not returned after d.
-func within(t *testing.T, d time.Duration, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); fn() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("still blocked after %s", d)
-	}
 }
