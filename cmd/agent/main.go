@@ -14,7 +14,8 @@ import (
 	"os/signal"
 
 	// Initialised among the first packages, it maps in at once the
-	// program's read-only memory: see its doc for why.
+	// program's read-only memory and the heap's first pages: see its doc
+	// for why.
 	_ "github.com/avscout/avscout/internal/pretouch"
 )
 

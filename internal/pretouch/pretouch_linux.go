@@ -6,13 +6,13 @@ import (
 	"unsafe"
 )
 
-// populateRead is MADV_POPULATE_READ, the same on every architecture Go
-// supports on Linux (asm-generic/mman-common.h).
-const populateRead = 22
-
 // imageMarker is a variable of the program's initialised data, whose
 // address tells which file mappings are the program's.
 var imageMarker = [8]byte{'a', 'v', 's', 'c', 'o', 'u', 't', 1}
+
+// heapMarker keeps the allocation whose address tells where the heap is
+// from being placed on the stack.
+var heapMarker *[16]byte
 
 func init() {
 	// An error says only that the kernel is older than 5.14, or that a
@@ -30,6 +30,9 @@ const mapsBuf = 16 << 10
 // returns it. It uses syscall alone: this runs before most packages are
 // initialised, os among them.
 func touch() ([]region, error) {
+	heapMarker = new([16]byte)
+	heap := uintptr(unsafe.Pointer(heapMarker))
+	heapMarker = nil
 	buf := make([]byte, mapsBuf) // not on the stack, which would grow for it
 	n, err := readFile("/proc/self/maps", buf)
 	if err != nil {
@@ -38,7 +41,7 @@ func touch() ([]region, error) {
 	// A line it cannot read leaves those before it, the program's first
 	// among them: they are populated all the same.
 	maps, perr := parseMaps(buf[:n])
-	regions := plan(maps, uintptr(unsafe.Pointer(&imageMarker)))
+	regions := plan(maps, uintptr(unsafe.Pointer(&imageMarker)), heap, uintptr(syscall.Getpagesize()))
 	for _, r := range regions {
 		if err := madvise(r); err != nil {
 			return regions, err
@@ -52,14 +55,14 @@ func touch() ([]region, error) {
 
 func madvise(r region) error {
 	for {
-		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, r.lo, r.hi-r.lo, populateRead)
+		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, r.lo, r.hi-r.lo, uintptr(r.advice))
 		switch errno {
 		case 0:
 			return nil
 		case syscall.EINTR:
 			continue
 		}
-		return &wrapped{"madvise 0x" + strconv.FormatUint(uint64(r.lo), 16) + "-0x" + strconv.FormatUint(uint64(r.hi), 16) + " populate-read", errno}
+		return &wrapped{"madvise 0x" + strconv.FormatUint(uint64(r.lo), 16) + "-0x" + strconv.FormatUint(uint64(r.hi), 16) + " " + r.advice.String(), errno}
 	}
 }
 

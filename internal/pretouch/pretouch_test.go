@@ -91,28 +91,41 @@ func TestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	program := []region{{0x400000, 0x496000}, {0x496000, 0x562000}} // r-xp and r--p
+	const (
+		data     = 0x562100       // the program's initialised data
+		heap     = 0x179fb4512345 // 1 MiB into the 8 MiB of the arena mapped
+		heapPage = 0x179fb4512000
+		page     = 4096
+	)
+	text := region{0x400000, 0x496000, populateRead}
+	rodata := region{0x496000, 0x562000, populateRead}
+	window := region{heapPage - heapBelow, heapPage - heapBelow + heapBytes, populateWrite}
 	libc := []mapping{
 		{0x7f0740400000, 0x7f0740428000, [4]byte{'r', '-', '-', 'p'}, []byte("/usr/lib/x86_64-linux-gnu/libc.so.6")},
 		{0x7f0740428000, 0x7f07405bd000, [4]byte{'r', '-', 'x', 'p'}, []byte("/usr/lib/x86_64-linux-gnu/libc.so.6")},
 	}
 	tests := []struct {
-		name  string
-		maps  []mapping
-		image uintptr
-		want  []region
+		name        string
+		maps        []mapping
+		image, heap uintptr
+		want        []region
 	}{
-		{"image in the program's data", maps, 0x562100, program},
-		{"image in the program's text", maps, 0x400010, program},
-		{"other files untouched", append(slices.Clone(maps), libc...), 0x562100, program},
-		{"image in the bss, no file", maps, 0x56b100, nil},
-		{"image in the heap", maps, 0x179fb4412345, nil},
-		{"image in no mapping", maps, 0x10, nil},
-		{"no mappings", nil, 0x562100, nil},
+		{"program and heap", maps, data, heap, []region{text, rodata, window}},
+		{"image in the program's text", maps, 0x400010, heap, []region{text, rodata, window}},
+		{"heap near the start of its mapping", maps, data, 0x179fb4401000, []region{text, rodata,
+			{0x179fb4400000, 0x179fb4400000 + heapBytes, populateWrite}}},
+		{"heap near the end of its mapping", maps, data, 0x179fb4bff000, []region{text, rodata,
+			{0x179fb4bff000 - heapBelow, 0x179fb4c00000, populateWrite}}},
+		{"other files untouched", append(slices.Clone(maps), libc...), data, heap, []region{text, rodata, window}},
+		{"image in the bss, no file", maps, 0x56b100, heap, []region{window}},
+		{"heap in reserved memory", maps, data, 0x179fb4c00010, []region{text, rodata}},
+		{"heap in the program's data", maps, data, data, []region{text, rodata}},
+		{"nothing known", maps, 0x10, 0x10, nil},
+		{"no mappings", nil, data, heap, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := plan(tt.maps, tt.image); !slices.Equal(got, tt.want) {
+			if got := plan(tt.maps, tt.image, tt.heap, page); !slices.Equal(got, tt.want) {
 				t.Errorf("plan =\n%v\nwant\n%v", got, tt.want)
 			}
 		})
