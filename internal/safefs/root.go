@@ -27,7 +27,7 @@ import (
 // with a link, and every name where openat2 is missing, goes through
 // os.Root as before, so what a name resolves to does not change.
 func Root(r *os.Root) fs.FS {
-	return &rootFS{r: r, fsys: r.FS(), whole: wholePrefix(r.Name())}
+	return &rootFS{r: r, fsys: r.FS(), whole: isWhole(r.Name())}
 }
 
 // rootFileLimit caps fs.ReadFile on a Root, which knows no kind.
@@ -46,10 +46,9 @@ var ErrTooManyEntries = errors.New("too many entries")
 type rootFS struct {
 	r    *os.Root
 	fsys fs.FS // r.FS(), for what needs no open
-	// whole is "/" when r is the whole filesystem of this Linux machine,
-	// whose link-free names are then looked up by their absolute path;
-	// "" otherwise.
-	whole string
+	// whole is set when r is the whole filesystem of this Linux machine,
+	// whose link-free names are then looked up by their absolute path.
+	whole bool
 }
 
 var (
@@ -68,7 +67,7 @@ func (r *rootFS) Open(name string) (fs.File, error) {
 	var f *os.File
 	var err error
 	fast := false
-	if r.whole != "" {
+	if r.whole {
 		f, fast, err = openWhole(name, openFlags)
 	}
 	if !fast {
@@ -131,7 +130,7 @@ func openErr(name string, err error) error {
 }
 
 func (r *rootFS) Stat(name string) (fs.FileInfo, error) {
-	if r.whole != "" && fs.ValidPath(name) {
+	if r.whole && fs.ValidPath(name) {
 		if fi, ok, err := statWhole(name, true); ok {
 			return fi, err
 		}
@@ -140,7 +139,7 @@ func (r *rootFS) Stat(name string) (fs.FileInfo, error) {
 }
 
 func (r *rootFS) Lstat(name string) (fs.FileInfo, error) {
-	if r.whole != "" && fs.ValidPath(name) {
+	if r.whole && fs.ValidPath(name) {
 		if fi, ok, err := statWhole(name, false); ok {
 			return fi, err
 		}
@@ -149,7 +148,7 @@ func (r *rootFS) Lstat(name string) (fs.FileInfo, error) {
 }
 
 func (r *rootFS) ReadLink(name string) (string, error) {
-	if r.whole != "" && fs.ValidPath(name) {
+	if r.whole && fs.ValidPath(name) {
 		if target, ok, err := readLinkWhole(name); ok {
 			return target, err
 		}

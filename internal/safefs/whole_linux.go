@@ -14,15 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// wholePrefix is the prefix that makes a name of the root rootName an
-// absolute path of this machine when that root is its whole filesystem
-// ("/"), and "" for any other root.
-func wholePrefix(rootName string) string {
-	if rootName == "/" {
-		return "/"
-	}
-	return ""
-}
+// isWhole says whether the root rootName is this machine's whole
+// filesystem, whose names are then its absolute paths.
+func isWhole(rootName string) bool { return rootName == "/" }
 
 // noOpenat2 is set once openat2 is found missing (Linux before 5.6) or
 // refused (a seccomp filter): every lookup then goes through os.Root.
@@ -87,25 +81,13 @@ func statWhole(name string, follow bool) (fi fs.FileInfo, ok bool, err error) {
 		op = "stat"
 	}
 	var st unix.Stat_t
-	dir, base := path.Split(name)
-	if dir == "" {
-		// Only "/" is crossed: no link can be on the way.
-		err = retryEINTR(func() error { return unix.Fstatat(unix.AT_FDCWD, "/"+name, &st, unix.AT_SYMLINK_NOFOLLOW) })
-	} else {
-		dfd, ok, oerr := openat2("/"+strings.TrimSuffix(dir, "/"), unix.O_PATH|unix.O_DIRECTORY)
-		if !ok {
-			return nil, false, nil
-		}
-		if oerr != nil {
-			return nil, true, &fs.PathError{Op: op, Path: name, Err: oerr}
-		}
-		err = retryEINTR(func() error { return unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) })
-		unix.Close(dfd)
+	ok, err = inFolder(name, op, func(dfd int, base string) error {
+		return unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	})
+	if !ok || err != nil {
+		return nil, ok, err
 	}
-	if err != nil {
-		return nil, true, &fs.PathError{Op: op, Path: name, Err: err}
-	}
-	fi = &statInfo{name: base, st: st}
+	fi = &statInfo{name: path.Base(name), st: st}
 	if follow && fi.Mode()&fs.ModeSymlink != 0 {
 		return nil, false, nil
 	}
@@ -116,33 +98,45 @@ func statWhole(name string, follow bool) (fi fs.FileInfo, ok bool, err error) {
 // path: readlinkat in its folder, opened as openat2 allows. ok is false
 // when it must be read through os.Root.
 func readLinkWhole(name string) (target string, ok bool, err error) {
+	buf := make([]byte, unix.PathMax) // the longest target Linux writes, and one byte
+	n := 0
+	ok, err = inFolder(name, "readlink", func(dfd int, base string) (err error) {
+		n, err = unix.Readlinkat(dfd, base, buf)
+		return err
+	})
+	if !ok || err != nil {
+		return "", ok, err
+	}
+	if n == len(buf) { // cut: os.Root reads it whole
+		return "", false, nil
+	}
+	return string(buf[:n]), true, nil
+}
+
+// inFolder calls at with the folder of name and its last component: "/"
+// itself for a name at the top (only "/" is crossed: no link can be on
+// the way), else the folder opened as openat2 allows. ok is false when
+// the folder must be reached through os.Root; errors name name and op.
+func inFolder(name, op string, at func(dfd int, base string) error) (ok bool, err error) {
 	dir, base := path.Split(name)
 	dfd := unix.AT_FDCWD
-	if dir != "" {
+	if dir == "" {
+		base = "/" + base
+	} else {
 		fd, ok, oerr := openat2("/"+strings.TrimSuffix(dir, "/"), unix.O_PATH|unix.O_DIRECTORY)
 		if !ok {
-			return "", false, nil
+			return false, nil
 		}
 		if oerr != nil {
-			return "", true, &fs.PathError{Op: "readlink", Path: name, Err: oerr}
+			return true, &fs.PathError{Op: op, Path: name, Err: oerr}
 		}
 		defer unix.Close(fd)
 		dfd = fd
-	} else {
-		base = "/" + base
 	}
-	for n := 128; n <= 1<<16; n *= 2 {
-		buf := make([]byte, n)
-		var m int
-		err := retryEINTR(func() (err error) { m, err = unix.Readlinkat(dfd, base, buf); return err })
-		if err != nil {
-			return "", true, &fs.PathError{Op: "readlink", Path: name, Err: err}
-		}
-		if m < n {
-			return string(buf[:m]), true, nil
-		}
+	if err := retryEINTR(func() error { return at(dfd, base) }); err != nil {
+		return true, &fs.PathError{Op: op, Path: name, Err: err}
 	}
-	return "", false, nil // longer than any link Linux writes: os.Root says
+	return true, nil
 }
 
 func retryEINTR(f func() error) error {

@@ -7,9 +7,9 @@ import (
 	"os"
 )
 
-// wholePrefix is "": outside Linux, which alone has openat2's refusal of
+// isWhole is false: outside Linux, which alone has openat2's refusal of
 // links, every name is looked up through os.Root.
-func wholePrefix(string) string { return "" }
+func isWhole(string) bool { return false }
 
 func openWhole(string, int) (*os.File, bool, error)     { return nil, false, nil }
 func statWhole(string, bool) (fs.FileInfo, bool, error) { return nil, false, nil }
