@@ -88,7 +88,7 @@ func (c *Catalog) Matcher(targetOS string) *Matcher {
 		fp := c.Vendors[i].Technology[targetOS]
 		m.tech.add(i, fp)
 		for _, a := range fp.Altitudes {
-			m.altitudes = append(m.altitudes, ownedGlob{pattern: strings.TrimSpace(a), owner: i})
+			m.altitudes = append(m.altitudes, newOwnedGlob(strings.TrimSpace(a), i))
 		}
 	}
 	return m

@@ -5,7 +5,6 @@ package safefs_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,11 +16,7 @@ import (
 // A named pipe without a writer blocks a plain open(2) forever; a socket
 // cannot be opened at all. Both fail at once with a clear error.
 func TestRootRefusesPipesAndSockets(t *testing.T) {
-	dir, err := os.MkdirTemp("", "safefs") // short: a socket path has at most 108 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := safefs.ShortTempDir(t)
 	safefs.MakeSpecial(t, filepath.Join(dir, "status"), filepath.Join(dir, "sock"))
 	fsys := openRoot(t, dir)
 	for name, what := range map[string]string{"status": "a named pipe", "sock": "a socket"} {

@@ -19,15 +19,7 @@ import (
 // and link, Open, Stat, Lstat and ReadLink must give the same answers,
 // names and kinds of error; and a link-free name must take the fast way.
 func TestWholeRootAnswersAsOSRoot(t *testing.T) {
-	dir, err := os.MkdirTemp("", "whole") // short: a socket path has at most 108 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	dir, err = filepath.EvalSymlinks(dir) // a temporary folder behind a link (macOS's /var)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := shortTempDir(t)
 	mk := func(name string, content string) {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
