@@ -39,7 +39,7 @@ func TestForAndNames(t *testing.T) {
 		want string
 		live []string
 	}{
-		{host.Linux, "dpkg rpm apk pacman units paths processes", []string{"processes"}},
+		{host.Linux, "units dpkg rpm apk pacman paths processes", []string{"processes"}},
 		{host.Windows, "uninstall vendorkeys services securitycenter paths processes", []string{"securitycenter", "processes"}},
 		{host.Darwin, "apps receipts launchd extensions paths processes", []string{"processes"}},
 		{"plan9", "paths processes", []string{"processes"}},
