@@ -29,8 +29,9 @@ import (
 // lists them by name).
 //
 // The runner starts every source at once, but on a machine with few CPUs
-// they begin in turn as one frees, and the one started last ends last
-// when it is the longest. So the longest goes first: on a live Linux
+// they begin in turn as one frees, and the one that begins last ends last
+// when it is the longest. So the longest goes first, and the runner
+// begins the first at once (see [detect.Runner.Run]): on a live Linux
 // host that is units, which reads each unit file and looks up the
 // program it runs (about half of the sources' time). Started fifth, it
 // began after dpkg, paths and processes had taken both CPUs of a 2-core
