@@ -106,14 +106,18 @@ type procReader interface {
 	readlink(name string) (string, error)
 }
 
-// listProcs lists the processes of r. Each costs one read of its stat file
-// and, unless it is a kernel thread or a zombie, one of its command line
-// and one readlink of its executable: the name, path and arguments a scan
-// reports, and nothing it does not. A process that exits while being read,
-// or whose stat is denied, is left out; one whose executable or command
-// line is denied is kept with what could be read. A stat the kernel would
-// not write leaves the process out and is named in the returned error,
-// along with what was listed.
+// listProcs lists the processes of r that run a program. Each costs one
+// readlink of its executable, then one read of its stat file and one of
+// its command line: the path, name and arguments a scan reports, and
+// nothing it does not. A kernel thread or a zombie has no executable
+// (readlink says it does not exist), and costs the readlink alone: on a
+// server most entries of /proc are kernel threads, and reading their stat
+// files took half of the listing's time (63 of 71 processes on a VM:
+// 0.74 ms, 0.33 ms without). A process that exits while being read, or
+// whose stat is denied, is left out; one whose executable or command line
+// is denied is kept with what could be read. A stat the kernel would not
+// write leaves the process out and is named in the returned error, along
+// with what was listed.
 func listProcs(ctx context.Context, r procReader) ([]Process, error) {
 	names, err := r.pids()
 	if err != nil {
@@ -132,6 +136,11 @@ func listProcs(ctx context.Context, r procReader) ([]Process, error) {
 		if err != nil || pid <= 0 {
 			continue // not a process folder
 		}
+		key = append(append(key[:0], n...), "/exe"...)
+		exe, err := r.readlink(string(key)) // " (deleted)" kept: the source reports it
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // no program: a kernel thread, a zombie, or gone
+		}
 		key = append(append(key[:0], n...), "/stat"...)
 		stat, err = r.read(string(key), stat[:0])
 		if err != nil {
@@ -142,10 +151,9 @@ func listProcs(ctx context.Context, r procReader) ([]Process, error) {
 			bad.Add(fmt.Errorf("%s: %w", key, err))
 			continue
 		}
-		p := Process{PID: int32(pid), Name: st.Comm}
+		// Exe is "" when denied; and the process may have exited since.
+		p := Process{PID: int32(pid), Name: st.Comm, Exe: exe}
 		if !st.noImage() {
-			key = append(append(key[:0], n...), "/exe"...)
-			p.Exe, _ = r.readlink(string(key)) // " (deleted)" kept: the source reports it
 			key = append(append(key[:0], n...), "/cmdline"...)
 			cmd, _ = r.read(string(key), cmd[:0]) // what was read before an error is kept
 			p.Cmdline = joinCmdline(cmd)

@@ -14,15 +14,16 @@ import (
 )
 
 // loadProc reads a recorded /proc tree from testdata/proc (format in
-// live.txt) as an fs.FS with exe as a symbolic link.
-func loadProc(t *testing.T, name string) fstest.MapFS {
+// live.txt), exe being a symbolic link, and a file recorded as denied
+// failing with fs.ErrPermission.
+func loadProc(t *testing.T, name string) procReader {
 	t.Helper()
 	f, err := os.Open("testdata/proc/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	fsys := fstest.MapFS{}
+	fsys, deny := fstest.MapFS{}, map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
@@ -31,6 +32,10 @@ func loadProc(t *testing.T, name string) fstest.MapFS {
 		}
 		pid, rest, _ := strings.Cut(line, " ")
 		file, quoted, _ := strings.Cut(rest, " ")
+		if quoted == "denied" {
+			deny[pid+"/"+file] = true
+			continue
+		}
 		content, err := strconv.Unquote(quoted)
 		if err != nil {
 			t.Fatalf("%s: %q: %v", name, line, err)
@@ -44,21 +49,21 @@ func loadProc(t *testing.T, name string) fstest.MapFS {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return fsys
+	return failingProcs{fsProcs{fsys}, deny}
 }
 
-// listFS lists the processes of fsys in pid order.
-func listFS(t *testing.T, fsys fs.FS) ([]Process, error) {
+// listFS lists the processes of r in pid order.
+func listFS(t *testing.T, r procReader) ([]Process, error) {
 	t.Helper()
-	ps, err := listProcs(context.Background(), fsProcs{fsys})
+	ps, err := listProcs(context.Background(), r)
 	slices.SortFunc(ps, func(a, b Process) int { return int(a.PID - b.PID) })
 	return ps, err
 }
 
-// A recorded /proc: kernel threads and a zombie keep their name alone,
-// a name the kernel cut is completed from argv[0], a denied executable
-// leaves the process with its command line, a deleted one keeps its
-// " (deleted)".
+// A recorded /proc: kernel threads and a zombie, which run no program,
+// are left out, a name the kernel cut is completed from argv[0], a denied
+// executable leaves the process with its command line, a deleted one
+// keeps its " (deleted)".
 func TestListProcsRecorded(t *testing.T) {
 	got, err := listFS(t, loadProc(t, "live.txt"))
 	if err != nil {
@@ -66,30 +71,27 @@ func TestListProcsRecorded(t *testing.T) {
 	}
 	want := []Process{
 		{PID: 1, Name: "process_api", Cmdline: "/process_api --firecracker-init --addr 0.0.0.0:2024 --max-ws-buffer-size 32768 --block-local-connections --log-vsock-port 5002 --control-vsock-port 5001 --listen-vsock-port 2024 --tcp-readiness-only --auth-required"},
-		{PID: 2, Name: "kthreadd"},
-		{PID: 4, Name: "kworker/R-rcu_gp"},
 		{PID: 25735, Name: "kav4proxy-kavicapserver", Exe: "/opt/kaspersky/kav4proxy/sbin/kav4proxy-kavicapserver", Cmdline: "./kav4proxy-kavicapserver 300"},
 		{PID: 25742, Name: "oldklnagent", Exe: "/opt/kaspersky/kav4proxy/sbin/oldklnagent (deleted)", Cmdline: "./oldklnagent 300"},
-		{PID: 25853, Name: "python3"},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)
 	}
 }
 
-// Kernel threads and zombies have neither an executable nor a command
-// line: the lister does not ask for them.
+// Kernel threads and zombies have no executable: the lister asks for
+// that alone, and reads neither their stat nor their command line.
 func TestListProcsReadsOnlyWhatItNeeds(t *testing.T) {
-	c := &countingProcs{procReader: fsProcs{loadProc(t, "live.txt")}, calls: map[string]int{}}
+	c := &countingProcs{procReader: loadProc(t, "live.txt"), calls: map[string]int{}}
 	if _, err := listProcs(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	for _, pid := range []string{"2", "4", "25853"} {
-		if n := c.calls[pid+"/exe"] + c.calls[pid+"/cmdline"]; n != 0 {
-			t.Errorf("pid %s: %d reads of exe and cmdline", pid, n)
+		if n := c.calls[pid+"/stat"] + c.calls[pid+"/cmdline"]; n != 0 || c.calls[pid+"/exe"] != 1 {
+			t.Errorf("pid %s: %d reads of stat and cmdline, %d of exe", pid, n, c.calls[pid+"/exe"])
 		}
 	}
-	for _, name := range []string{"25735/stat", "25735/cmdline", "25735/exe", "2/stat"} {
+	for _, name := range []string{"25735/stat", "25735/cmdline", "25735/exe", "1/stat", "1/cmdline", "1/exe"} {
 		if c.calls[name] != 1 {
 			t.Errorf("%s read %d times, want 1", name, c.calls[name])
 		}
@@ -145,8 +147,10 @@ func TestListProcsHuge(t *testing.T) {
 		"7/stat":    {Data: []byte("7 (huge) S 1 7 7 0 -1 4194304 0\n")},
 		"7/cmdline": {Data: []byte("/bin/huge\x00" + arg + "\x00")},
 		"8/stat":    {Data: []byte("8 (" + arg + ") S 1 8 8 0 -1 4194304 0\n")},
+		"7/exe":     {Data: []byte("/bin/huge"), Mode: fs.ModeSymlink},
+		"8/exe":     {Data: []byte("/bin/huge"), Mode: fs.ModeSymlink},
 	}
-	got, err := listFS(t, fsys)
+	got, err := listFS(t, fsProcs{fsys})
 	if len(got) != 1 || len(got[0].Cmdline) != maxCmdline || !strings.HasPrefix(got[0].Cmdline, "/bin/huge xxx") {
 		t.Errorf("got %d processes, the first with %d bytes of command line", len(got), len(got[0].Cmdline))
 	}
@@ -203,7 +207,7 @@ func (f failingProcs) readlink(name string) (string, error) {
 func TestListProcsCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := listProcs(ctx, fsProcs{loadProc(t, "live.txt")}); !errors.Is(err, context.Canceled) {
+	if _, err := listProcs(ctx, loadProc(t, "live.txt")); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v", err)
 	}
 }

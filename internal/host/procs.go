@@ -40,25 +40,27 @@ func (r rawProcs) pids() ([]string, error) {
 	return names, nil
 }
 
+// read reads name as [procReader] says in one read: procfs writes a
+// process's stat and command line whole in one read when the buffer holds
+// them, and ps reads them so (procps's file2str stops at a short read).
+// The read after, which would only say the end, cost a system call per
+// file.
 func (r rawProcs) read(name string, buf []byte) ([]byte, error) {
 	fd, err := syscall.Open(r.dir+"/"+name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return buf, err
 	}
 	defer syscall.Close(fd)
-	for len(buf) < cap(buf) {
+	for {
 		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
-		switch {
-		case err == syscall.EINTR:
+		if err == syscall.EINTR {
 			continue
-		case err != nil:
-			return buf, err
-		case n == 0:
-			return buf, nil
 		}
-		buf = buf[:len(buf)+n]
+		if err != nil {
+			return buf, err
+		}
+		return buf[:len(buf)+n], nil
 	}
-	return buf, nil
 }
 
 func (r rawProcs) readlink(name string) (string, error) {

@@ -25,7 +25,10 @@ func TestLiveProcessesLinux(t *testing.T) {
 	if err := os.WriteFile(exe, sleep, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "60")
+	// 4,000 more arguments of "0" (sleep sums them): a command line of
+	// 8 KiB, over page boundaries, which the lister reads in one read.
+	zeros := slices.Repeat([]string{"0"}, 4000)
+	cmd := exec.Command(exe, append([]string{"60"}, zeros...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +44,7 @@ func TestLiveProcessesLinux(t *testing.T) {
 		t.Fatalf("pid %d not listed among %d processes", cmd.Process.Pid, len(procs))
 	}
 	p := procs[i]
-	if p.Name != "kav4proxy-kavicapserver" || p.Exe != exe || p.Cmdline != exe+" 60" {
+	if want := strings.Join(append([]string{exe, "60"}, zeros...), " "); p.Name != "kav4proxy-kavicapserver" || p.Exe != exe || p.Cmdline != want {
 		t.Errorf("process = %+v", p)
 	}
 	if !slices.ContainsFunc(procs, func(p Process) bool { return p.PID == 1 }) {
