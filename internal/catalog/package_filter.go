@@ -39,6 +39,10 @@ func (m *Matcher) PackageFilter() *PackageFilter {
 
 func shapeBit(n int) uint64 { return 1 << min(n, 63) }
 
+// Fork returns a filter that answers as f does, for another goroutine: it
+// shares f's read-only index, not its memory of the last maintainer.
+func (f *PackageFilter) Fork() *PackageFilter { return &PackageFilter{m: f.m, shapes: f.shapes} }
+
 // RelevantPackage reports what [Matcher.Relevant] reports of the
 // observation of a package (kind package) named name and maintained by
 // maintainer, both as recorded, whatever its other fields: for a package,

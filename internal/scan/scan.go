@@ -238,6 +238,16 @@ func (f *packageFilter) RelevantPackage(name []byte, maintainer string) bool {
 	return false
 }
 
+// Fork implements [dpkg.Forker].
+func (f *packageFilter) Fork() dpkg.Filter { return &packageFilter{m: f.m.Fork(), source: f.source} }
+
+// Join implements [dpkg.Forker].
+func (f *packageFilter) Join(fork dpkg.Filter) {
+	if fork, ok := fork.(*packageFilter); ok {
+		f.dropped.Add(fork.dropped.Load())
+	}
+}
+
 // filterPackages gives each dpkg source of sources a filter of the
 // matcher's, which must be the runner's Keep, and returns the filters.
 func filterPackages(sources []detect.Source, m *catalog.Matcher) ([]detect.Source, []*packageFilter) {

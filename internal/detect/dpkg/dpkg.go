@@ -45,6 +45,8 @@ type Source struct {
 	// keep; it builds and emits no observation of the others. nil keeps
 	// every package.
 	Filter Filter
+
+	splitMin int64 // see splitMin; zero means splitMin
 }
 
 // Filter is how a scan tells the source, from a record's raw fields,
@@ -91,8 +93,11 @@ func (s Source) Collect(ctx context.Context, h *host.Host, emit func(detect.Obse
 	if h == nil || h.FS == nil {
 		return fmt.Errorf("dpkg: no filesystem: %w", detect.ErrUnavailable)
 	}
-	c := collector{ctx: ctx, fsys: h.FS, emit: emit, filter: s.Filter,
+	c := collector{ctx: ctx, fsys: h.FS, emit: emit, filter: s.Filter, splitMin: s.splitMin,
 		problems: errlist.List{Max: maxReported, What: "records with an unknown Status"}}
+	if c.splitMin <= 0 {
+		c.splitMin = splitMin
+	}
 
 	_, statusErr := fs.Stat(h.FS, StatusPath)
 	statusD, statusDErr := fs.ReadDir(h.FS, StatusDDir)
@@ -133,6 +138,9 @@ type collector struct {
 	fsys   fs.FS
 	emit   func(detect.Observation)
 	filter Filter // nil keeps all
+	// splitMin is the size from which the status file is parsed in two
+	// parts at once (see parseSplit).
+	splitMin int64
 
 	errs     []error      // file-level errors, all kept
 	problems errlist.List // record-level problems: the first maxReported, and a count
@@ -201,18 +209,40 @@ func (c *collector) readUpdates() journal {
 // file emits the records of one status-format file, except those the
 // journal supersedes. item says the file is one entry of several (a
 // status.d file), whose records go unread where the journal has newer ones.
+//
+// A large status file is parsed in two parts at once (see parseSplit).
 func (c *collector) file(name string, skip journal, item bool) {
 	var key []byte
-	c.parse(name, item, func(r *record) error {
-		if len(skip.byKey) > 0 {
-			key = append(append(append(key[:0], r.name...), 0), r.pkg.Architecture...)
-			if skip.byKey[string(key)] { // pkgKey, without a string per record
-				return nil
-			}
+	fn := func(r *record) error {
+		if !skip.supersedes(r, &key) {
+			c.observeRecord(r, name)
 		}
-		c.observeRecord(r, name)
 		return nil
-	})
+	}
+	f := c.open(name, item)
+	if f == nil {
+		return
+	}
+	defer f.Close()
+	var err error
+	if fork, ok := c.filter.(Forker); ok && !item && f.Size() >= c.splitMin && f.RandomAccess() {
+		err = c.parseSplit(f, name, skip, fork, fn)
+	} else {
+		err = parseRecords(f, false, fn)
+	}
+	if err != nil {
+		c.fail(fmt.Errorf("%s: %w", name, err))
+	}
+}
+
+// supersedes reports whether the journal has a newer record of r's
+// package; key is a buffer for its look-up.
+func (j journal) supersedes(r *record, key *[]byte) bool {
+	if len(j.byKey) == 0 {
+		return false
+	}
+	*key = append(append(append((*key)[:0], r.name...), 0), r.pkg.Architecture...)
+	return j.byKey[string(*key)] // pkgKey, without a string per record
 }
 
 // parse runs ParseStatus over one file, recording its errors. The file
@@ -225,22 +255,30 @@ func (c *collector) file(name string, skip journal, item bool) {
 // one that is no regular file (a pipe planted there: dpkg writes none,
 // and it hides no record) is a warning.
 func (c *collector) parse(name string, item bool, fn func(*record) error) {
-	fail := c.fail
-	f, err := safefs.Open(c.ctx, c.fsys, name, safefs.PackageDB)
-	switch {
-	case item && errors.Is(err, fs.ErrNotExist):
-		return
-	case item && errors.Is(err, safefs.ErrNotRegular):
-		err = detect.Warn(err)
-	}
-	if err != nil {
-		fail(err) // an *fs.PathError names the file
+	f := c.open(name, item)
+	if f == nil {
 		return
 	}
 	defer f.Close()
 	if err := parseRecords(f, false, fn); err != nil {
-		fail(fmt.Errorf("%s: %w", name, err))
+		c.fail(fmt.Errorf("%s: %w", name, err))
 	}
+}
+
+// open opens a file for parse, or records why it cannot and returns nil.
+func (c *collector) open(name string, item bool) *safefs.File {
+	f, err := safefs.Open(c.ctx, c.fsys, name, safefs.PackageDB)
+	switch {
+	case item && errors.Is(err, fs.ErrNotExist):
+		return nil
+	case item && errors.Is(err, safefs.ErrNotRegular):
+		err = detect.Warn(err)
+	}
+	if err != nil {
+		c.fail(err) // an *fs.PathError names the file
+		return nil
+	}
+	return f
 }
 
 // observe turns one record into an observation.
@@ -257,10 +295,23 @@ func (c *collector) observe(p Package, location string) {
 // A record the filter says no to costs nothing more: no string, no
 // observation.
 func (c *collector) observeRecord(r *record, location string) {
-	st, ok, known := classify(r.pkg.Status)
-	if !ok || (known && c.filter != nil && !c.filter.RelevantPackage(r.name, r.pkg.Maintainer)) {
-		return
+	if st, known, ok := wanted(r, c.filter); ok {
+		c.emitRecord(r, location, st, known)
 	}
+}
+
+// wanted reports whether a record is observed, with filter (nil keeps
+// all), and as what: see classify.
+func wanted(r *record, filter Filter) (st detect.Status, known, ok bool) {
+	st, ok, known = classify(r.pkg.Status)
+	if !ok || (known && filter != nil && !filter.RelevantPackage(r.name, r.pkg.Maintainer)) {
+		return st, known, false
+	}
+	return st, known, true
+}
+
+// emitRecord emits the observation of a record that wanted keeps.
+func (c *collector) emitRecord(r *record, location string, st detect.Status, known bool) {
 	p := r.pkg
 	c.buf = appendDetail(c.buf[:0], r.name, r.version, p.Status)
 	d := string(c.buf)

@@ -84,9 +84,23 @@ func (r *record) Package() Package {
 // the synopsis empty unless all is set: the source emits neither. The
 // problems found are the same either way.
 func parseRecords(r io.Reader, all bool, fn func(*record) error) error {
+	_, _, err := parsePart(r, all, false, fn)
+	return err
+}
+
+// parsePart is parseRecords over a part of a status file that starts at
+// the first line of a record, also returning how many lines it read and
+// whether it delivered a record. rest says the part follows one that
+// delivered a record: as in the parse of the whole file, it then never
+// gives up.
+func parsePart(r io.Reader, all, rest bool, fn func(*record) error) (lines int, delivered bool, err error) {
 	p := parser{fn: fn, all: all}
 	p.sc.Init(r, "a dpkg status file")
-	return p.run()
+	if rest {
+		p.sc.Delivered()
+	}
+	err = p.run()
+	return p.sc.Line(), p.delivered, err
 }
 
 // field identifies the kept fields of a record.
@@ -205,6 +219,8 @@ type parser struct {
 	seen    uint16 // bit per field already read in cur
 	open    bool   // cur has at least one field
 	dropped bool   // cur's Package field was unusable: drop the record
+
+	delivered bool // a record was delivered
 }
 
 func (p *parser) run() error {
@@ -337,6 +353,7 @@ func (p *parser) finish() error {
 		return nil
 	}
 	p.sc.Delivered()
+	p.delivered = true
 	return p.fn(cur)
 }
 

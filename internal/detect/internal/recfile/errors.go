@@ -58,3 +58,28 @@ func (e *ParseError) Unwrap() []error {
 	}
 	return errs
 }
+
+// Join returns the problems of a file parsed in two parts: a, those of
+// its first part, and b, those of the rest, whose line numbers count from
+// the rest's start and are moved by shift, the first part's lines. Either
+// may be nil. The problems kept are the file's first [MaxProblems]; b's
+// parse is one that never gave up (see [Scanner.Delivered]), and a's may
+// have.
+func Join(a, b *ParseError, shift int) *ParseError {
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		a = &ParseError{format: b.format}
+	}
+	out := &ParseError{Count: a.Count + b.Count, GaveUpAt: a.GaveUpAt, format: a.format,
+		Problems: make([]*SyntaxError, 0, min(len(a.Problems)+len(b.Problems), MaxProblems))}
+	out.Problems = append(out.Problems, a.Problems...)
+	for _, p := range b.Problems {
+		if len(out.Problems) == MaxProblems {
+			break
+		}
+		out.Problems = append(out.Problems, &SyntaxError{Line: p.Line + shift, Msg: p.Msg})
+	}
+	return out
+}

@@ -1,0 +1,210 @@
+package dpkg
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/avscout/avscout/internal/detect"
+	"github.com/avscout/avscout/internal/detect/dpkg/internal/synth"
+	"github.com/avscout/avscout/internal/detect/internal/recfile"
+	"github.com/avscout/avscout/internal/host"
+)
+
+// forkingFilter keeps the packages whose name and maintainer have an odd
+// total length, as oddFilter, and counts those it drops; forks counts the
+// forks of it and of its forks.
+type forkingFilter struct {
+	forks   *atomic.Int64
+	dropped *atomic.Int64
+}
+
+func newForkingFilter() forkingFilter { return forkingFilter{new(atomic.Int64), new(atomic.Int64)} }
+
+func (f forkingFilter) RelevantPackage(name []byte, maintainer string) bool {
+	if (len(name)+len(maintainer))%2 == 1 {
+		return true
+	}
+	f.dropped.Add(1)
+	return false
+}
+
+func (f forkingFilter) Fork() Filter {
+	f.forks.Add(1)
+	return forkingFilter{f.forks, new(atomic.Int64)}
+}
+
+func (f forkingFilter) Join(fork Filter) { f.dropped.Add(fork.(forkingFilter).dropped.Load()) }
+
+// collectRoot runs the source over a root holding status (and the
+// journal entries updates, by name) with a forking filter, parsing the
+// status file in two parts from splitMin bytes.
+func collectRoot(t testing.TB, dir string, status []byte, updates map[string]string, splitMin int64) (obs []detect.Observation, forks, dropped int64, err error) {
+	t.Helper()
+	admin := filepath.Join(dir, "var", "lib", "dpkg")
+	if err := os.MkdirAll(filepath.Join(admin, "updates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(admin, "status"), status, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range updates {
+		if err := os.WriteFile(filepath.Join(admin, "updates", name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, herr := host.OpenRoot(dir, host.Linux)
+	if herr != nil {
+		t.Fatal(herr)
+	}
+	f := newForkingFilter()
+	err = Source{Filter: f, splitMin: splitMin}.Collect(context.Background(), h, func(o detect.Observation) { obs = append(obs, o) })
+	return obs, f.forks.Load(), f.dropped.Load(), err
+}
+
+// checkSplitSameAsWhole parses status in two parts and whole and checks
+// that both emit the same observations, in the same order, with the same
+// error (problems at the same lines) and the same count of dropped
+// records; split says whether the two-part parse must have happened.
+func checkSplitSameAsWhole(t *testing.T, status []byte, updates map[string]string, split bool) []detect.Observation {
+	t.Helper()
+	dir := t.TempDir()
+	whole, forks, wholeDropped, wholeErr := collectRoot(t, dir, status, updates, 1<<62)
+	if forks != 0 {
+		t.Fatalf("the whole parse forked its filter %d times", forks)
+	}
+	parts, forks, partsDropped, partsErr := collectRoot(t, dir, status, updates, 1)
+	if split && forks != 1 {
+		t.Errorf("the file was not parsed in two parts (%d forks)", forks)
+	}
+	if !slices.Equal(parts, whole) {
+		t.Errorf("in two parts:\n%+v\nwhole:\n%+v", parts, whole)
+	}
+	if fmt.Sprint(partsErr) != fmt.Sprint(wholeErr) {
+		t.Errorf("in two parts: %v\nwhole: %v", partsErr, wholeErr)
+	}
+	if partsDropped != wholeDropped {
+		t.Errorf("in two parts %d records dropped, whole %d", partsDropped, wholeDropped)
+	}
+	return whole
+}
+
+// A status file parsed in two parts gives what it gives parsed whole: the
+// same observations in the same order, the journal's records in place of
+// the file's in both halves, and the problems of both halves at their
+// lines in the file, the first ten kept and the rest counted.
+func TestSplitSameAsWhole(t *testing.T) {
+	var b bytes.Buffer
+	if err := synth.WriteStatus(&b, 3000); err != nil {
+		t.Fatal(err)
+	}
+	recs := bytes.SplitAfter(b.Bytes(), []byte("\n\n"))
+	// Problems on both sides of the middle: lines that are no field,
+	// records without a Package field, unknown states (which the filter
+	// is not asked about, so always emitted), a package the journal
+	// supersedes.
+	for i := 100; i < len(recs); i += len(recs) / 9 {
+		recs[i] = append([]byte("no field here\n"), recs[i]...)
+		recs[i+1] = []byte("Version: 1\nStatus: install ok installed\n\n")
+		recs[i+2] = fmt.Appendf(nil, "Package: odd%d\nStatus: install ok floating\nVersion: 2\n\n", i)
+		recs[i+3] = fmt.Appendf(nil, "Package: kesl%d\nStatus: install ok installed\nMaintainer: AO Kaspersky Lab <support@kaspersky.com>\nVersion: 12.1\nArchitecture: amd64\n\n", i)
+	}
+	status := bytes.Join(recs, nil)
+	superseded := fmt.Sprintf("kesl%d", 100+8*(len(recs)/9)) // in the second half
+	updates := map[string]string{
+		"0001": "Package: " + superseded + "\nStatus: deinstall ok config-files\nMaintainer: AO Kaspersky Lab <support@kaspersky.com>\nVersion: 12.1\nArchitecture: amd64\n",
+	}
+	obs := checkSplitSameAsWhole(t, status, updates, true)
+	if len(obs) < 100 {
+		t.Errorf("only %d observations", len(obs))
+	}
+	for _, o := range obs {
+		if o.Name == superseded && o.Location != UpdatesDir+"/0001" {
+			t.Errorf("%s observed in %s, want only the journal's", o.Name, o.Location)
+		}
+	}
+	if !slices.ContainsFunc(obs, func(o detect.Observation) bool { return o.Name == superseded }) {
+		t.Errorf("%s not observed", superseded)
+	}
+	_, _, _, err := collectRoot(t, t.TempDir(), status, updates, 1)
+	var pe *recfile.ParseError
+	if !errors.As(err, &pe) || pe.Count != 18 || len(pe.Problems) != recfile.MaxProblems {
+		t.Fatalf("err = %v, want 18 problems, the first %d kept", err, recfile.MaxProblems)
+	}
+	if !strings.Contains(err.Error(), "unknown Status") {
+		t.Errorf("err = %v, want the unknown states too", err)
+	}
+}
+
+// Where one parse would behave otherwise, the parse in two parts falls
+// back to it or stops as it would: a first half without a record (which
+// could give up in the second half), a first half that is no status file
+// (given up), a file with no blank line near its middle (CRLF line ends),
+// a file of one record.
+func TestSplitFallsBack(t *testing.T) {
+	var good bytes.Buffer
+	if err := synth.WriteStatus(&good, 200); err != nil {
+		t.Fatal(err)
+	}
+	garbage := bytes.Repeat([]byte("this is no status file\n"), 400)
+	for _, tt := range []struct {
+		name   string
+		status []byte
+		split  bool
+	}{
+		{"blank first half", append(bytes.Repeat([]byte("\n"), good.Len()+10), good.Bytes()...), false},
+		{"comments, then garbage", append(append(bytes.Repeat([]byte("# c\n"), good.Len()/4), garbage...), good.Bytes()...), false},
+		{"garbage first", append(slices.Clone(garbage), good.Bytes()...), false},
+		{"garbage second", append(slices.Clone(good.Bytes()), garbage...), true},
+		{"CRLF", bytes.ReplaceAll(good.Bytes(), []byte("\n"), []byte("\r\n")), false},
+		{"one record", []byte(kesl), false},
+		{"empty", nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			checkSplitSameAsWhole(t, tt.status, nil, tt.split)
+		})
+	}
+}
+
+// joinParts moves the second part's problems by the first part's lines,
+// keeps the file's first ten, and fails the parse, naming where the
+// second part starts, when it could not be read through.
+func TestJoinParts(t *testing.T) {
+	first := &recfile.ParseError{Problems: []*recfile.SyntaxError{{Line: 3, Msg: "a"}}, Count: 1}
+	second := &recfile.ParseError{Problems: []*recfile.SyntaxError{{Line: 2, Msg: "b"}, {Line: 5, Msg: "c"}}, Count: 12}
+	err := joinParts(first, second, 100)
+	var pe *recfile.ParseError
+	if !errors.As(err, &pe) || pe.Count != 13 || len(pe.Problems) != 3 || pe.Problems[1].Line != 102 || pe.Problems[2].Line != 105 {
+		t.Errorf("joined = %v", err)
+	}
+	if joinParts(nil, nil, 7) != nil {
+		t.Error("no problems joined into an error")
+	}
+	readErr := errors.Join(errors.New("reading after line 9: i/o error"), second)
+	err = joinParts(first, readErr, 100)
+	if err == nil || !strings.Contains(err.Error(), "from line 101") || !strings.Contains(err.Error(), "i/o error") || !strings.Contains(err.Error(), "line 3: a") {
+		t.Errorf("joined = %v", err)
+	}
+}
+
+// A status file parsed in two parts gives what it gives whole, whatever
+// it holds. Seeds: those of FuzzCollectMatchesParseStatus.
+func FuzzSplitSameAsWhole(f *testing.F) {
+	var synthetic bytes.Buffer
+	if err := synth.WriteStatus(&synthetic, 300); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(synthetic.Bytes())
+	f.Add([]byte(kesl + "\n" + kesl))
+	f.Add([]byte("Package: a\n\nno field\n\nPackage: b\nStatus: x y z\n\n\n\nVersion: 1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkSplitSameAsWhole(t, data, nil, false)
+	})
+}
