@@ -53,9 +53,15 @@ func touch() ([]region, error) {
 	return regions, nil
 }
 
+// madvise populates r. It is a raw system call, which the scheduler does
+// not see: a call takes 0.2-0.5 ms, and in a plain one the runtime's
+// monitor, seeing the processor held in a system call for over 20 µs,
+// handed it to another thread, started for nothing, as nothing else runs
+// yet. Raw, a live scan took 0.45 ms less and `avscout version` 0.7 ms
+// less, in CPU 0.4 and 0.6 ms (medians of 300 and 200 alternated runs).
 func madvise(r region) error {
 	for {
-		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, r.lo, r.hi-r.lo, uintptr(r.advice))
+		_, _, errno := syscall.RawSyscall(syscall.SYS_MADVISE, r.lo, r.hi-r.lo, uintptr(r.advice))
 		switch errno {
 		case 0:
 			return nil
