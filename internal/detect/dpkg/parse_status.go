@@ -84,18 +84,19 @@ func (r *record) Package() Package {
 // the synopsis empty unless all is set: the source emits neither. The
 // problems found are the same either way.
 func parseRecords(r io.Reader, all bool, fn func(*record) error) error {
-	_, _, err := parsePart(r, all, false, fn)
+	_, _, err := parsePart(r, all, false, 0, fn)
 	return err
 }
 
 // parsePart is parseRecords over a part of a status file that starts at
-// the first line of a record, also returning how many lines it read and
-// whether it delivered a record. rest says the part follows one that
-// delivered a record: as in the parse of the whole file, it then never
-// gives up.
-func parsePart(r io.Reader, all, rest bool, fn func(*record) error) (lines int, delivered bool, err error) {
+// the first line of a record, after its first after lines, also returning
+// how many lines the file had at the part's end and whether the part
+// delivered a record. rest says the part follows one that delivered a
+// record: as in the parse of the whole file, it then never gives up.
+func parsePart(r io.Reader, all, rest bool, after int, fn func(*record) error) (lines int, delivered bool, err error) {
 	p := parser{fn: fn, all: all}
 	p.sc.Init(r, "a dpkg status file")
+	p.sc.After(after)
 	if rest {
 		p.sc.Delivered()
 	}

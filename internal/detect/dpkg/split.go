@@ -3,7 +3,6 @@ package dpkg
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"runtime"
 
@@ -45,6 +44,16 @@ type held struct {
 	known bool
 }
 
+// maxHeld bounds the records the second part holds: those the scan's
+// filter keeps (a handful) and those of a Status dpkg does not write,
+// which the source always emits. A file of more (a hostile one: 32 MiB of
+// unknown states held 410 MiB) has its second part parsed again after the
+// first, in turn.
+const maxHeld = 1024
+
+// errTooMany stops the second part's parse at maxHeld records.
+var errTooMany = errors.New("too many records held")
+
 // parseSplit is parseRecords over the status file f, its second half
 // parsed by another goroutine at the same time as the first, when the
 // machine has two CPUs or more and the file a record boundary near its
@@ -57,10 +66,15 @@ type held struct {
 //     line, and never gives up (see [recfile.Scanner.Delivered]): the
 //     first part, which is not empty, decides whether the file is a status
 //     file at all, as it would in one parse.
-//   - When the first part gives up, delivers no record or cannot be read,
-//     what the second part found is dropped: one parse would have stopped
-//     there, or (no record) may have given up later, and the file is then
-//     parsed again whole.
+//   - When the first part gives up or cannot be read, what the second part
+//     found is dropped: one parse would have stopped there. When it
+//     delivers no record, one parse may give up in the second part or
+//     not: the file is parsed again whole (the first part emitted
+//     nothing).
+//   - When the second part cannot be read through, holds more than
+//     maxHeld records or panics, it is parsed again after the first, on
+//     the source's goroutine, numbering its lines from there: one parse's
+//     error, or panic, is then the outcome.
 //   - The file is read as it was when opened ([safefs.File.ReadAt]), also
 //     if it grows meanwhile; dpkg replaces its status file rather than
 //     write into it.
@@ -75,26 +89,37 @@ func (c *collector) parseSplit(f *safefs.File, name string, skip journal, fork F
 	}
 	type result struct {
 		kept  []held
-		lines int
 		err   error
+		again bool // parse the part again: its result is not one parse's
 	}
 	done := make(chan result, 1)
 	filter := fork.Fork()
 	go func() {
 		var res result
+		defer func() {
+			if p := recover(); p != nil {
+				res = result{again: true} // to panic again where the runner recovers
+			}
+			done <- res
+		}()
 		var key []byte
-		res.lines, _, res.err = parsePart(io.NewSectionReader(f, at, f.Size()-at), false, true, func(r *record) error {
+		_, _, res.err = parsePart(io.NewSectionReader(f, at, f.Size()-at), false, true, 0, func(r *record) error {
 			if skip.supersedes(r, &key) {
 				return nil
 			}
 			if st, known, ok := wanted(r, filter); ok {
+				if len(res.kept) == maxHeld {
+					return errTooMany
+				}
 				res.kept = append(res.kept, held{r: r.clone(), st: st, known: known})
 			}
 			return nil
 		})
-		done <- res
+		if _, problems := res.err.(*recfile.ParseError); res.err != nil && !problems {
+			res = result{again: true}
+		}
 	}()
-	lines, delivered, err := parsePart(io.NewSectionReader(f, 0, at), false, false, fn)
+	lines, delivered, err := parsePart(io.NewSectionReader(f, 0, at), false, false, 0, fn)
 	rest := <-done
 	first, problemsOnly := err.(*recfile.ParseError)
 	switch {
@@ -105,6 +130,9 @@ func (c *collector) parseSplit(f *safefs.File, name string, skip journal, fork F
 		// second, or not. The first part emitted nothing: parse the file
 		// whole.
 		return parseRecords(io.NewSectionReader(f, 0, f.Size()), false, fn)
+	case rest.again:
+		_, _, err := parsePart(io.NewSectionReader(f, at, f.Size()-at), false, true, lines, fn)
+		return joinParts(first, err, 0)
 	}
 	fork.Join(filter)
 	for i := range rest.kept {
@@ -116,15 +144,32 @@ func (c *collector) parseSplit(f *safefs.File, name string, skip journal, fork F
 }
 
 // joinParts returns the error of a parse of the whole file from those of
-// its two parts, the first read through: the problems of both, the
-// second's lines moved by the first's. A second part that could not be
-// read through fails the parse, as it would fail one parse; its own error
-// counts lines from its start.
-func joinParts(first *recfile.ParseError, second error, lines int) error {
-	if b, ok := second.(*recfile.ParseError); ok || second == nil {
-		return nilIfEmpty(recfile.Join(first, b, lines))
+// its two parts, the first read through: the first part's problems, and
+// the second's, its lines moved by shift, and what else the second part
+// failed with (a read error), in the order of [recfile.Scanner.Err].
+func joinParts(first *recfile.ParseError, second error, shift int) error {
+	var problems *recfile.ParseError
+	var others []error
+	switch e := second.(type) {
+	case nil:
+	case *recfile.ParseError:
+		problems = e
+	case interface{ Unwrap() []error }:
+		for _, x := range e.Unwrap() {
+			if p, ok := x.(*recfile.ParseError); ok {
+				problems = p
+			} else {
+				others = append(others, x)
+			}
+		}
+	default:
+		others = append(others, second)
 	}
-	return errors.Join(nilIfEmpty(first), fmt.Errorf("from line %d on (lines counted from there): %w", lines+1, second))
+	all := nilIfEmpty(recfile.Join(first, problems, shift))
+	if len(others) == 0 {
+		return all // a *ParseError alone, as one parse returns it
+	}
+	return errors.Join(append(others, all)...)
 }
 
 // nilIfEmpty is e as an error, nil (not a nil *ParseError) when e is.

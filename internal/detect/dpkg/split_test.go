@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 
 	"github.com/avscout/avscout/internal/detect"
 	"github.com/avscout/avscout/internal/detect/dpkg/internal/synth"
@@ -174,24 +177,156 @@ func TestSplitFallsBack(t *testing.T) {
 }
 
 // joinParts moves the second part's problems by the first part's lines,
-// keeps the file's first ten, and fails the parse, naming where the
-// second part starts, when it could not be read through.
+// keeps the file's first ten, and puts what else the second part failed
+// with first, as recfile.Scanner.Err does.
 func TestJoinParts(t *testing.T) {
 	first := &recfile.ParseError{Problems: []*recfile.SyntaxError{{Line: 3, Msg: "a"}}, Count: 1}
 	second := &recfile.ParseError{Problems: []*recfile.SyntaxError{{Line: 2, Msg: "b"}, {Line: 5, Msg: "c"}}, Count: 12}
 	err := joinParts(first, second, 100)
-	var pe *recfile.ParseError
-	if !errors.As(err, &pe) || pe.Count != 13 || len(pe.Problems) != 3 || pe.Problems[1].Line != 102 || pe.Problems[2].Line != 105 {
+	pe, ok := err.(*recfile.ParseError)
+	if !ok || pe.Count != 13 || len(pe.Problems) != 3 || pe.Problems[1].Line != 102 || pe.Problems[2].Line != 105 {
 		t.Errorf("joined = %v", err)
 	}
 	if joinParts(nil, nil, 7) != nil {
 		t.Error("no problems joined into an error")
 	}
-	readErr := errors.Join(errors.New("reading after line 9: i/o error"), second)
-	err = joinParts(first, readErr, 100)
-	if err == nil || !strings.Contains(err.Error(), "from line 101") || !strings.Contains(err.Error(), "i/o error") || !strings.Contains(err.Error(), "line 3: a") {
-		t.Errorf("joined = %v", err)
+	if err := joinParts(first, nil, 7); err != error(first) {
+		t.Errorf("joined = %v, want the first part's problems as they are", err)
 	}
+	readErr := errors.Join(errors.New("reading after line 109: i/o error"), second)
+	err = joinParts(first, readErr, 0)
+	if want := "reading after line 109: i/o error\n13 problems: line 3: a; line 2: b; line 5: c; and 10 more"; err == nil || err.Error() != want {
+		t.Errorf("joined = %q, want %q", err, want)
+	}
+}
+
+// brokenFile is a status file whose reads fail at byte failAt, both in
+// turn (Read) and at an offset (ReadAt), as a disk's would.
+type brokenFile struct {
+	data   []byte
+	failAt int
+	off    int
+}
+
+var errDisk = errors.New("input/output error")
+
+func (f *brokenFile) Read(p []byte) (int, error) {
+	n, err := f.ReadAt(p, int64(f.off))
+	f.off += n
+	return n, err
+}
+
+func (f *brokenFile) ReadAt(p []byte, off int64) (int, error) {
+	if int(off) >= f.failAt {
+		return 0, errDisk
+	}
+	n := copy(p, f.data[off:min(len(f.data), f.failAt)])
+	if int(off)+n == len(f.data) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (f *brokenFile) Stat() (fs.FileInfo, error) {
+	return fstest.MapFS{"status": {Data: f.data}}.Stat("status")
+}
+
+func (f *brokenFile) Close() error { return nil }
+
+// brokenFS holds StatusPath alone, a brokenFile.
+type brokenFS struct {
+	data   []byte
+	failAt int
+}
+
+func (b brokenFS) Open(name string) (fs.File, error) {
+	if name != StatusPath {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return &brokenFile{data: b.data, failAt: b.failAt}, nil
+}
+
+// A read error in either part gives the outcome of one parse: the records
+// before it, then the error, with the file's line numbers and problems.
+func TestSplitReadError(t *testing.T) {
+	var b bytes.Buffer
+	if err := synth.WriteStatus(&b, 400); err != nil {
+		t.Fatal(err)
+	}
+	data := append([]byte("no field\n"), b.Bytes()...)
+	for _, failAt := range []int{len(data) / 3, len(data) * 3 / 4} {
+		collect := func(splitMin int64) ([]detect.Observation, int64, error) {
+			var obs []detect.Observation
+			h := &host.Host{OS: host.Linux, FS: brokenFS{data, failAt}}
+			f := newForkingFilter()
+			err := Source{Filter: f, splitMin: splitMin}.Collect(context.Background(), h, func(o detect.Observation) { obs = append(obs, o) })
+			return obs, f.forks.Load(), err
+		}
+		whole, _, wholeErr := collect(1 << 62)
+		parts, forks, partsErr := collect(1)
+		// Failing past the middle (and the blank line there), the file is
+		// split; before it, the look for a blank line there fails, and it
+		// is parsed whole.
+		if split := failAt > len(data)/2+1024; split != (forks == 1) {
+			t.Errorf("failing at byte %d: %d forks", failAt, forks)
+		}
+		if !slices.Equal(parts, whole) || fmt.Sprint(partsErr) != fmt.Sprint(wholeErr) || !errors.Is(partsErr, errDisk) {
+			t.Errorf("failing at byte %d: in two parts %d observations, %v\nwhole %d, %v", failAt, len(parts), partsErr, len(whole), wholeErr)
+		}
+	}
+}
+
+// A second part of more records to hold than maxHeld (a Status no dpkg
+// writes, which the source always emits) is parsed again in turn: the
+// same outcome.
+func TestSplitHoldsAtMost(t *testing.T) {
+	var b bytes.Buffer
+	if err := synth.WriteStatus(&b, 100); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * maxHeld {
+		fmt.Fprintf(&b, "Package: p%d\nStatus: a b c\n\n", i)
+	}
+	if obs := checkSplitSameAsWhole(t, b.Bytes(), nil, true); len(obs) < 3*maxHeld {
+		t.Errorf("%d observations", len(obs))
+	}
+}
+
+// panicky panics on the package named "boom", and keeps every other.
+type panicky struct{}
+
+func (panicky) RelevantPackage(name []byte, _ string) bool {
+	if string(name) == "boom" {
+		panic("boom")
+	}
+	return true
+}
+
+func (p panicky) Fork() Filter { return p }
+func (panicky) Join(Filter)    {}
+
+// A panic in the second part comes back on the source's goroutine, where
+// the runner recovers it, as a panic of one parse would: not on another
+// goroutine, which would end the agent.
+func TestSplitPanicOnCaller(t *testing.T) {
+	var b bytes.Buffer
+	if err := synth.WriteStatus(&b, 200); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("Package: boom\nStatus: install ok installed\n\n")
+	dir := t.TempDir()
+	collectRoot(t, dir, b.Bytes(), nil, 1<<62) // writes the root
+	h, err := host.OpenRoot(dir, host.Linux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if p := recover(); p != "boom" {
+			t.Errorf("recovered %v, want the filter's panic", p)
+		}
+	}()
+	err = Source{Filter: panicky{}, splitMin: 1}.Collect(context.Background(), h, func(detect.Observation) {})
+	t.Errorf("no panic; err = %v", err)
 }
 
 // A status file parsed in two parts gives what it gives whole, whatever

@@ -264,6 +264,11 @@ func (s *Scanner) Long() bool { return s.long }
 // the first.
 func (s *Scanner) Line() int { return s.n }
 
+// After tells s that its input is the rest of a file whose first lines
+// lines were read by another Scanner: s numbers its lines, in its
+// problems and errors, from lines+1.
+func (s *Scanner) After(lines int) { s.n = lines }
+
 // AtEOF reports whether Scan stopped at the end of input, rather than on a
 // read error or by giving up. The parser then ends its last record.
 func (s *Scanner) AtEOF() bool { return s.err == io.EOF }
