@@ -315,7 +315,9 @@ func TestSplitPanicOnCaller(t *testing.T) {
 	}
 	b.WriteString("Package: boom\nStatus: install ok installed\n\n")
 	dir := t.TempDir()
-	collectRoot(t, dir, b.Bytes(), nil, 1<<62) // writes the root
+	if _, _, _, err := collectRoot(t, dir, b.Bytes(), nil, 1<<62); err != nil { // writes the root
+		t.Fatal(err)
+	}
 	h, err := host.OpenRoot(dir, host.Linux)
 	if err != nil {
 		t.Fatal(err)
