@@ -14,7 +14,6 @@ package report
 
 import (
 	"cmp"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
@@ -266,7 +265,7 @@ func FormatTime(t time.Time) string {
 // form, e.g. "0f8fad5b-d9cb-469f-a165-70867728950e".
 func NewID() string {
 	var u [16]byte
-	_, _ = rand.Read(u[:])  // never fails: crypto/rand crashes the program instead
+	randomBytes(u[:])
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // variant 10 (RFC 4122)
 	var s [36]byte
