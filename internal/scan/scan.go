@@ -63,7 +63,14 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		now = time.Now
 	}
 	start := now()
+	// The matcher is built while the sources are chosen, on the CPU left
+	// free: both only read the catalog. A live scan's runScan took 7.1 and
+	// 7.7 ms built after, 6.8 and 7.3 ms meanwhile (medians of 100 and
+	// 120 alternated runs on a busy 2-core VM).
+	var matcher *catalog.Matcher
+	built := meanwhile(func() { matcher = opts.Catalog.Matcher(string(opts.Host.OS)) })
 	sources, err := Select(opts.Catalog, opts.Host.OS, opts.Host.Live, opts.Sources)
+	built()
 	if err != nil {
 		return nil, err
 	}
@@ -71,23 +78,13 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	h, closeHives := offlineHost(ctx, opts.Host, opts.OpenHive)
 	defer closeHives()
 	// What the host is does not depend on what the sources find: it is
-	// read meanwhile, on a CPU that the matcher's building leaves free,
-	// rather than after the sources (a live scan's runScan took 5.9 ms,
-	// not 6.1: medians of 100 alternated runs). It is done before the
-	// hives close, and a panic in it is raised again here, where a
-	// service's scan recovers it.
-	var (
-		info      host.Info
-		panicked  any
-		described sync.WaitGroup
-	)
-	described.Go(func() {
-		defer func() { panicked = recover() }()
-		info = h.Describe()
-	})
-	defer described.Wait()
+	// read meanwhile, rather than after the sources (a live scan's
+	// runScan took 5.9 ms, not 6.1: medians of 100 alternated runs). It is
+	// done before the hives close.
+	var info host.Info
+	described := meanwhile(func() { info = h.Describe() })
+	defer described()
 	sources = guardHives(h, sources)
-	matcher := opts.Catalog.Matcher(string(opts.Host.OS))
 	p := enrichersFor(opts.Catalog, opts.Host.OS, opts.Host.Live)
 	keep := matcher.Relevant
 	var filters []*packageFilter
@@ -116,9 +113,7 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 		results[f.source].Items += int(f.dropped.Load()) // seen, though not emitted
 	}
 	judged := matcher.Judge(obs)
-	if described.Wait(); panicked != nil {
-		panic(panicked)
-	}
+	described()
 
 	r := &report.Report{
 		SchemaVersion: report.SchemaVersion,
@@ -165,6 +160,27 @@ func Run(ctx context.Context, opts Options) (*report.Report, error) {
 	r.Sort()
 	r.DurationMS = now().Sub(start).Milliseconds()
 	return r, nil
+}
+
+// meanwhile runs f on another goroutine, for a scan's serial work that
+// needs no other to be done first, and returns a wait for it. The wait
+// raises again, on its caller's goroutine, a panic in f, which a
+// service's scan recovers (one on another goroutine would end the
+// agent); only the first wait does.
+func meanwhile(f func()) (wait func()) {
+	var wg sync.WaitGroup
+	var panicked any
+	wg.Go(func() {
+		defer func() { panicked = recover() }()
+		f()
+	})
+	return func() {
+		wg.Wait()
+		if p := panicked; p != nil {
+			panicked = nil
+			panic(p)
+		}
+	}
 }
 
 func productOf(f catalog.Finding) report.Product {
