@@ -214,8 +214,8 @@ func (c *collector) readUpdates() journal {
 func (c *collector) file(name string, skip journal, item bool) {
 	var key []byte
 	fn := func(r *record) error {
-		if !skip.supersedes(r, &key) {
-			c.observeRecord(r, name)
+		if st, known, ok := skip.wanted(r, c.filter, &key); ok {
+			c.emitRecord(r, name, st, known)
 		}
 		return nil
 	}
@@ -233,16 +233,6 @@ func (c *collector) file(name string, skip journal, item bool) {
 	if err != nil {
 		c.fail(fmt.Errorf("%s: %w", name, err))
 	}
-}
-
-// supersedes reports whether the journal has a newer record of r's
-// package; key is a buffer for its look-up.
-func (j journal) supersedes(r *record, key *[]byte) bool {
-	if len(j.byKey) == 0 {
-		return false
-	}
-	*key = append(append(append((*key)[:0], r.name...), 0), r.pkg.Architecture...)
-	return j.byKey[string(*key)] // pkgKey, without a string per record
 }
 
 // parse runs ParseStatus over one file, recording its errors. The file
@@ -288,21 +278,19 @@ func (c *collector) observe(p Package, location string) {
 	}
 }
 
-// observeRecord is observe for a record the parser delivers, with one
-// string per package: its detail, of which the name and the version are
-// parts.
-//
-// A record the filter says no to costs nothing more: no string, no
+// wanted reports whether a record the parser delivers is observed, and
+// as what (see classify): not when the journal j has a newer record of
+// its package, nor when filter (nil keeps all) says no to a package of a
+// Status dpkg writes. key is a buffer for the journal's look-up, one per
+// goroutine. A record it says no to costs nothing more: no string, no
 // observation.
-func (c *collector) observeRecord(r *record, location string) {
-	if st, known, ok := wanted(r, c.filter); ok {
-		c.emitRecord(r, location, st, known)
+func (j journal) wanted(r *record, filter Filter, key *[]byte) (st detect.Status, known, ok bool) {
+	if len(j.byKey) > 0 {
+		*key = append(append(append((*key)[:0], r.name...), 0), r.pkg.Architecture...)
+		if j.byKey[string(*key)] { // pkgKey, without a string per record
+			return st, known, false
+		}
 	}
-}
-
-// wanted reports whether a record is observed, with filter (nil keeps
-// all), and as what: see classify.
-func wanted(r *record, filter Filter) (st detect.Status, known, ok bool) {
 	st, ok, known = classify(r.pkg.Status)
 	if !ok || (known && filter != nil && !filter.RelevantPackage(r.name, r.pkg.Maintainer)) {
 		return st, known, false
@@ -310,7 +298,9 @@ func wanted(r *record, filter Filter) (st detect.Status, known, ok bool) {
 	return st, known, true
 }
 
-// emitRecord emits the observation of a record that wanted keeps.
+// emitRecord emits the observation of a record that wanted keeps, with
+// one string per package: its detail, of which the name and the version
+// are parts.
 func (c *collector) emitRecord(r *record, location string, st detect.Status, known bool) {
 	p := r.pkg
 	c.buf = appendDetail(c.buf[:0], r.name, r.version, p.Status)
@@ -347,7 +337,7 @@ func detail(p Package) string {
 
 // appendDetail appends the detail of a package to b: its name, then its
 // version and its status when it has them. The name comes first and the
-// version after one space, which observeRecord relies on.
+// version after one space, which emitRecord relies on.
 func appendDetail(b, name, version []byte, status string) []byte {
 	b = append(b, name...)
 	if len(version) > 0 {

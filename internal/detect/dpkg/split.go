@@ -104,10 +104,7 @@ func (c *collector) parseSplit(f *safefs.File, name string, skip journal, fork F
 		}()
 		var key []byte
 		_, _, res.err = parsePart(io.NewSectionReader(f, at, f.Size()-at), false, true, 0, func(r *record) error {
-			if skip.supersedes(r, &key) {
-				return nil
-			}
-			if st, known, ok := wanted(r, filter); ok {
+			if st, known, ok := skip.wanted(r, filter, &key); ok {
 				if len(res.kept) == maxHeld {
 					return errTooMany
 				}
