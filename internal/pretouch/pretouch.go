@@ -26,9 +26,11 @@
 // runtime's own bookkeeping mappings, some of them tens of MiB reserved
 // for a few pages used.
 //
-// It does its work in its package initialisation, and the command imports
-// it for that effect: most of the faults it saves happen while the other
-// packages initialise (YAML, X.509, HTTP tables). Go initialises packages
+// It starts its work in its package initialisation, and the command
+// imports it for that effect: most of the faults it saves happen while the
+// other packages initialise (YAML, X.509, HTTP tables). Where the program
+// may use two processors, the work runs on a goroutine of its own, on
+// the second one, while the initialisation goes on. Go initialises packages
 // as their imports allow, the first in import-path order first; this one
 // imports only syscall, strconv, bytes and errors, so it runs among the
 // first, before those tables. On other systems, and on a Linux kernel
