@@ -223,8 +223,18 @@ func (b *grouping) assign(kept []evidence, unmatched []detect.Observation) {
 	// folder. Residue of a removal never joins an installed product.
 	for _, e := range rest {
 		v := e.vendor(b.m.cat)
-		if g, why := b.onlyProductOn(v); g != nil && (e.o.Status != detect.Residual || g.maxStatus < detect.Installed) {
+		joins := func(g *group) bool { return e.o.Status != detect.Residual || g.maxStatus < detect.Installed }
+		if g, why := b.onlyProductOn(v); g != nil && joins(g) {
 			b.join(g, e, v, false, why)
+			continue
+		}
+		// A vendor folder that holds the folders of products found, such
+		// as Program Files (x86)\Kaspersky Lab above KES and Endpoint
+		// Agent, is their common parent, not a product of its own.
+		if held := slices.DeleteFunc(b.productsBeneath(e.o.Path, v), func(g *group) bool { return !joins(g) }); len(held) > 0 {
+			for _, g := range held {
+				b.join(g, e, v, false, "the folder holds "+g.name)
+			}
 			continue
 		}
 		g := b.get(v.ID+"-components", func() *group {
@@ -329,6 +339,29 @@ func (b *grouping) holder(o detect.Observation) *group {
 		}
 	}
 	return nil
+}
+
+// productsBeneath returns the products found on the host, built on v's
+// technology, with evidence inside the folder dir.
+func (b *grouping) productsBeneath(dir string, v *Vendor) []*group {
+	d := normPath(dir)
+	if d == "" {
+		return nil
+	}
+	var out []*group
+	for _, id := range b.order {
+		g := b.groups[id]
+		if !g.builtOn(v) {
+			continue
+		}
+		for _, e := range g.evidence {
+			if p := normPath(e.o.Path); p != d && within(p, d) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // onlyProductOn returns the one product found on the host that is built on

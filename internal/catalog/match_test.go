@@ -239,6 +239,38 @@ func TestMatch(t *testing.T) {
 				state: enum.StateActive, confidence: enum.ConfidenceHigh, restricted: true, evidence: 2}},
 		},
 		{
+			name: "the vendor folder above two products' folders is theirs, not a third row",
+			os:   "windows",
+			obs: []detect.Observation{
+				app("Kaspersky Endpoint Security for Windows", "AO Kaspersky Lab", "12.1.0.506", `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0`),
+				app("Kaspersky Internet Security", "AO Kaspersky Lab", "21.3.10.391", `C:\Program Files (x86)\Kaspersky Lab\Kaspersky Internet Security 21.3`),
+				path(`C:\Program Files (x86)\Kaspersky Lab`),
+			},
+			want: []want{
+				{id: "kes-windows", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Windows", version: "12.1.0.506",
+					state: enum.StateInstalled, confidence: enum.ConfidenceHigh, restricted: true, evidence: 2},
+				{id: "kis", vendor: "Kaspersky", name: "Kaspersky Internet Security", version: "21.3.10.391",
+					state: enum.StateInstalled, confidence: enum.ConfidenceHigh, restricted: true, evidence: 2},
+			},
+		},
+		{
+			name: "a vendor folder above none of the products found stays apart",
+			os:   "windows",
+			obs: []detect.Observation{
+				app("Kaspersky Endpoint Security for Windows", "AO Kaspersky Lab", "12.1.0.506", `C:\Program Files (x86)\Kaspersky Lab\KES.12.1.0`),
+				app("Kaspersky Internet Security", "AO Kaspersky Lab", "21.3.10.391", `C:\Program Files (x86)\Kaspersky Lab\Kaspersky Internet Security 21.3`),
+				path(`C:\ProgramData\Kaspersky Lab`),
+			},
+			want: []want{
+				{id: "kes-windows", vendor: "Kaspersky", name: "Kaspersky Endpoint Security for Windows", version: "12.1.0.506",
+					state: enum.StateInstalled, confidence: enum.ConfidenceHigh, restricted: true, evidence: 1},
+				{id: "kis", vendor: "Kaspersky", name: "Kaspersky Internet Security", version: "21.3.10.391",
+					state: enum.StateInstalled, confidence: enum.ConfidenceHigh, restricted: true, evidence: 1},
+				{id: "kaspersky-components", vendor: "Kaspersky", name: "Kaspersky components",
+					state: enum.StateLeftover, confidence: enum.ConfidenceLow, restricted: true, evidence: 1},
+			},
+		},
+		{
 			name: "nothing observed",
 			os:   "linux",
 			obs:  nil,
@@ -311,6 +343,9 @@ func TestNormalisation(t *testing.T) {
 		{normOrg, "AO  Kaspersky Lab <support@kaspersky.com>", "ao kaspersky lab"},
 		{normOrg, "\t ÄO\u00a0Kaspersky\nLab ", "äo kaspersky lab"},
 		{normOrg, "<only@mail>", ""},
+		{normOrg, `АО "Лаборатория Касперского"`, "ао лаборатория касперского"},
+		{normOrg, "АО «Лаборатория  Касперского»", "ао лаборатория касперского"},
+		{normOrg, `Fabrikam "Labs"Inc`, "fabrikam labs inc"},
 		{emailDomain, "A <x@Build.Kaspersky.com>", "build.kaspersky.com"},
 		{emailDomain, "no mail", ""},
 		{normDriver, "KLIF.SYS", "klif"},
