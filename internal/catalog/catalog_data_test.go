@@ -896,3 +896,26 @@ func TestDefaultCatalogServerProducts(t *testing.T) {
 		}
 	}
 }
+
+// The Russian-language editions name their publisher in Russian, quoted in
+// any of the styles legal names use; each names Kaspersky, and a name
+// that only looks alike names no one.
+func TestDefaultCatalogRussianPublisher(t *testing.T) {
+	m := builtinCatalog(t).Matcher("windows")
+	for _, tt := range []struct {
+		publisher string
+		want      bool
+	}{
+		{"АО Лаборатория Касперского", true},
+		{`АО "Лаборатория Касперского"`, true},
+		{"АО «Лаборатория Касперского»", true},
+		{"ао  лаборатория  касперского", true},
+		{"ООО Лаборатория Касперского Тест", false},
+		{"АО «Лаборатория Кодов»", false},
+	} {
+		o := detect.Observation{Kind: detect.KindApp, Display: "Утилита", Name: "{0}", Vendor: tt.publisher}
+		if got := m.Relevant(o); got != tt.want {
+			t.Errorf("publisher %q: Relevant = %v, want %v", tt.publisher, got, tt.want)
+		}
+	}
+}

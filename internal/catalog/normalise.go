@@ -90,7 +90,10 @@ func baseName(p string) string {
 }
 
 // normOrg normalises an organisation name for comparison: the e-mail part
-// of a maintainer ("Name <a@b>") dropped, case and spacing folded.
+// of a maintainer ("Name <a@b>") dropped, case and spacing folded, and
+// quotation marks read as spaces. Legal names quote the name proper in
+// several styles (АО "Лаборатория Касперского", АО «Лаборатория
+// Касперского», and unquoted), which name one organisation.
 // It runs on the maintainer of every package of a database (see
 // [Matcher.Relevant]): one pass, one allocation, and no rune decoding when
 // the name is ASCII, as most are.
@@ -109,7 +112,8 @@ func normOrg(s string) string {
 	for i := range len(s) {
 		c := s[i]
 		switch c {
-		case ' ', '\t', '\n', '\v', '\f', '\r': // unicode.IsSpace, in ASCII
+		case ' ', '\t', '\n', '\v', '\f', '\r', // unicode.IsSpace, in ASCII
+			'"': // isQuote, in ASCII
 			space = b.Len() > 0
 			continue
 		}
@@ -130,7 +134,7 @@ func normOrg(s string) string {
 func normOrgUnicode(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
-	for f := range strings.FieldsSeq(s) {
+	for f := range strings.FieldsFuncSeq(s, isOrgSpace) {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
@@ -139,6 +143,21 @@ func normOrgUnicode(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// isOrgSpace reports whether r separates the words of an organisation's
+// name: a space, or a quotation mark.
+func isOrgSpace(r rune) bool { return unicode.IsSpace(r) || isQuote(r) }
+
+// isQuote reports whether r is a double quotation mark of a legal name:
+// straight, guillemets, or the German and English curly pairs. The
+// apostrophe is not one: it belongs to names (O'Neil).
+func isQuote(r rune) bool {
+	switch r {
+	case '"', '«', '»', '„', '“', '”':
+		return true
+	}
+	return false
 }
 
 func emailDomain(s string) string {

@@ -13,7 +13,7 @@ func normOrgRef(s string) string {
 		s = s[:i]
 	}
 	var b strings.Builder
-	for f := range strings.FieldsSeq(s) {
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune(`"«»„“”`, r) }) {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
@@ -42,6 +42,10 @@ var normOrgCases = []string{
 	"@[]^_`{|}~ 0123456789 AZaz",
 	"no email < but a bracket",
 	"Trailing space   ",
+	`АО "Лаборатория Касперского"`,
+	"АО «Лаборатория Касперского»",
+	`"Quoted"Name`,
+	"„German“ “English” O'Neil",
 }
 
 func TestNormOrgMatchesReference(t *testing.T) {
