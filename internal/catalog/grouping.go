@@ -366,9 +366,11 @@ func (b *grouping) productsBeneath(dir string, v *Vendor) []*group {
 
 // onlyProductOn returns the one product found on the host that is built on
 // v's technology; among several, the one engine product (antivirus, suite,
-// EDR, scan engine) if there is exactly one.
+// EDR, scan engine) if there is exactly one, else the one antivirus or
+// suite among them: Endpoint Agent (EDR) beside KES (antivirus) runs no
+// file-system filter of its own, so the klif driver is KES's.
 func (b *grouping) onlyProductOn(v *Vendor) (*group, string) {
-	var all, engines []*group
+	var all, engines, protection []*group
 	for _, id := range b.order {
 		g := b.groups[id]
 		if !g.builtOn(v) {
@@ -378,19 +380,28 @@ func (b *grouping) onlyProductOn(v *Vendor) (*group, string) {
 		if slices.Contains(engineCategories, g.category) {
 			engines = append(engines, g)
 		}
+		if slices.Contains(protectionCategories, g.category) {
+			protection = append(protection, g)
+		}
 	}
 	switch {
 	case len(all) == 1:
 		return all[0], fmt.Sprintf("the only product on %s technology on the host", v.Name)
 	case len(engines) == 1:
 		return engines[0], fmt.Sprintf("the only %s product on the host that carries an engine (%s)", v.Name, engines[0].category)
+	case len(protection) == 1:
+		return protection[0], fmt.Sprintf("the only %s antivirus or suite on the host (%s)", v.Name, protection[0].category)
 	}
 	return nil, ""
 }
 
 // engineCategories are the categories of products that run an engine and
-// its drivers; a management agent or a VPN does not.
-var engineCategories = []string{enum.CategoryAntivirus, enum.CategorySecuritySuite, enum.CategoryEDR, enum.CategoryScanEngine}
+// its drivers; a management agent or a VPN does not. protectionCategories
+// are those among them that protect the file system with the drivers.
+var (
+	engineCategories     = []string{enum.CategoryAntivirus, enum.CategorySecuritySuite, enum.CategoryEDR, enum.CategoryScanEngine}
+	protectionCategories = []string{enum.CategoryAntivirus, enum.CategorySecuritySuite}
+)
 
 // noteVendor records what evidence matched to a product says about who
 // made it.
