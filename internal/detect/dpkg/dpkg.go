@@ -190,7 +190,7 @@ func (c *collector) readUpdates() journal {
 	index := map[string]int{}
 	for _, f := range files {
 		loc := path.Join(UpdatesDir, f.name)
-		c.parse(loc, true, func(r *record) error {
+		entry := func(r *record) error {
 			p := r.Package()
 			k := pkgKey(p)
 			if i, ok := index[k]; ok {
@@ -201,7 +201,8 @@ func (c *collector) readUpdates() journal {
 			j.list = append(j.list, journalEntry{p, loc})
 			j.byKey[k] = true
 			return nil
-		})
+		}
+		c.parse(loc, true, func(f *safefs.File) error { return parseRecords(f, false, entry) })
 	}
 	return j
 }
@@ -219,56 +220,39 @@ func (c *collector) file(name string, skip journal, item bool) {
 		}
 		return nil
 	}
-	f := c.open(name, item)
-	if f == nil {
-		return
-	}
-	defer f.Close()
-	var err error
-	if fork, ok := c.filter.(Forker); ok && !item && f.Size() >= c.splitMin && f.RandomAccess() {
-		err = c.parseSplit(f, name, skip, fork, fn)
-	} else {
-		err = parseRecords(f, false, fn)
-	}
-	if err != nil {
-		c.fail(fmt.Errorf("%s: %w", name, err))
-	}
+	c.parse(name, item, func(f *safefs.File) error {
+		if fork, ok := c.filter.(Forker); ok && !item && f.Size() >= c.splitMin && f.RandomAccess() {
+			return c.parseSplit(f, name, skip, fork, fn)
+		}
+		return parseRecords(f, false, fn)
+	})
 }
 
-// parse runs ParseStatus over one file, recording its errors. The file
-// is opened with [safefs.Open]: a named pipe, a device or a file over
-// the cap of a package database fails at once. A file that cannot be
+// parse opens one file and reads it with read, recording its errors. The
+// file is opened with [safefs.Open]: a named pipe, a device or a file
+// over the cap of a package database fails at once. A file that cannot be
 // read through is the source's error, an item (a status.d file, a journal
 // entry: one package each) as much as the status file: the package it
 // holds may be the one a scan looks for, so the scan cannot say it is
 // not there. An item removed meanwhile (dpkg finished) is no error, and
 // one that is no regular file (a pipe planted there: dpkg writes none,
 // and it hides no record) is a warning.
-func (c *collector) parse(name string, item bool, fn func(*record) error) {
-	f := c.open(name, item)
-	if f == nil {
-		return
-	}
-	defer f.Close()
-	if err := parseRecords(f, false, fn); err != nil {
-		c.fail(fmt.Errorf("%s: %w", name, err))
-	}
-}
-
-// open opens a file for parse, or records why it cannot and returns nil.
-func (c *collector) open(name string, item bool) *safefs.File {
+func (c *collector) parse(name string, item bool, read func(*safefs.File) error) {
 	f, err := safefs.Open(c.ctx, c.fsys, name, safefs.PackageDB)
 	switch {
 	case item && errors.Is(err, fs.ErrNotExist):
-		return nil
+		return
 	case item && errors.Is(err, safefs.ErrNotRegular):
 		err = detect.Warn(err)
 	}
 	if err != nil {
 		c.fail(err) // an *fs.PathError names the file
-		return nil
+		return
 	}
-	return f
+	defer f.Close()
+	if err := read(f); err != nil {
+		c.fail(fmt.Errorf("%s: %w", name, err))
+	}
 }
 
 // observe turns one record into an observation.
