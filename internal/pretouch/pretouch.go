@@ -30,10 +30,10 @@
 // imports it for that effect: most of the faults it saves happen while the
 // other packages initialise (YAML, X.509, HTTP tables). Where the program
 // may use two processors, the work runs on a goroutine of its own, on
-// the second one, while the initialisation goes on. Go initialises packages
-// as their imports allow, the first in import-path order first; this one
-// imports only syscall, strconv, bytes and errors, so it runs among the
-// first, before those tables. On other systems, and on a Linux kernel
+// the second one, while the initialisation goes on. Go initialises
+// packages as their imports allow, the first in import-path order first;
+// this one imports only runtime, syscall, strconv, bytes and errors, so it
+// runs among the first, before those tables. On other systems, and on a Linux kernel
 // older than 5.14 (which refuses the advice with EINVAL), it does nothing;
 // nothing depends on it but speed. Its costs: reading the whole program
 // (10 MiB) from the page cache at each start (from a cold disk, in one
