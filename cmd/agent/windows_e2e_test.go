@@ -325,7 +325,8 @@ func (w *winHost) start(exe string) {
 // checks the exit code and the schema, and returns the report.
 func (w *winHost) scan(wantCode int) (*report.Report, []byte) {
 	w.t.Helper()
-	out, errOut, code := w.exit("wine", w.fx.avscout, "scan", "--format", "json", "--fail-on", "restricted")
+	args := []string{w.fx.avscout, "scan", "--format", "json", "--fail-on", "restricted"}
+	out, errOut, code := w.exit("wine", args...)
 	if len(out) == 0 && len(errOut) == 0 && code != 0 {
 		// Once in several hundred runs on a loaded CI machine, Wine ends
 		// the process before it writes a byte (exit 5: an access violation
@@ -333,7 +334,7 @@ func (w *winHost) scan(wantCode int) (*report.Report, []byte) {
 		// printed a trace). Such a run says nothing about the scan: it is
 		// run again, once, and a second silent failure fails the test.
 		w.t.Logf("avscout.exe exited %d without a word; running it again", code)
-		out, errOut, code = w.exit("wine", w.fx.avscout, "scan", "--format", "json", "--fail-on", "restricted")
+		out, errOut, code = w.exit("wine", args...)
 	}
 	stdout, stderr := bytes.NewBuffer(out), bytes.NewBuffer(errOut)
 	// A Windows binary Wine cannot run exits 0 without a word (no 32-bit
