@@ -17,7 +17,8 @@
 # writes the registry hive files the offline Windows tests read), and time
 # and procps (/usr/bin/time and ps, for `make bench-compare`), and sqlite3
 # (scripts/rpm-bench-root.sh grows an rpm database for the 20,000-package
-# comparison).
+# comparison), and qemu-user (runs the arm64 test of internal/pretouch's
+# assembly).
 #
 # With --packaging it installs only what `make packages` needs to build
 # the release artifacts: wixl, msitools and osslsigncode (the MSI and its
@@ -71,6 +72,7 @@ declare -A files=()
 	[ps]=procps
 	[sqlite3]=sqlite3
 	[hivexregedit]=libwin-hivex-perl
+	[qemu-aarch64]=qemu-user
 )
 [ "$mode" = packaging ] || files+=(
 	[/usr/lib/python3/dist-packages/apt/__init__.py]=python3-apt

@@ -1,9 +1,9 @@
+//go:build amd64 || arm64
+
 package pretouch
 
 import (
 	"runtime"
-	"strconv"
-	"syscall"
 	"unsafe"
 )
 
@@ -37,8 +37,8 @@ func init() {
 const mapsBuf = 16 << 10
 
 // touch populates what [plan] chooses in this process's memory map and
-// returns it. It uses syscall alone: this runs before most packages are
-// initialised, os among them.
+// returns it. It makes its system calls itself: this runs before most
+// packages are initialised, syscall and os among them.
 func touch() ([]region, error) {
 	heapMarker = new([16]byte)
 	heap := uintptr(unsafe.Pointer(heapMarker))
@@ -51,7 +51,7 @@ func touch() ([]region, error) {
 	// A line it cannot read leaves those before it, the program's first
 	// among them: they are populated all the same.
 	maps, perr := parseMaps(buf[:n])
-	regions := plan(maps, uintptr(unsafe.Pointer(&imageMarker)), heap, uintptr(syscall.Getpagesize()))
+	regions := plan(maps, uintptr(unsafe.Pointer(&imageMarker)), heap, heapAlign)
 	for _, r := range regions {
 		if err := madvise(r); err != nil {
 			return regions, err
@@ -72,37 +72,73 @@ func touch() ([]region, error) {
 // initialising goroutine).
 func madvise(r region) error {
 	for {
-		_, _, errno := syscall.RawSyscall(syscall.SYS_MADVISE, r.lo, r.hi-r.lo, uintptr(r.advice))
+		_, errno := rawSyscall6(sysMadvise, r.lo, r.hi-r.lo, uintptr(r.advice), 0, 0, 0)
 		switch errno {
 		case 0:
 			return nil
-		case syscall.EINTR:
+		case eintr:
 			continue
 		}
-		return &wrapped{"madvise 0x" + strconv.FormatUint(uint64(r.lo), 16) + "-0x" + strconv.FormatUint(uint64(r.hi), 16) + " " + r.advice.String(), errno}
+		return &wrapped{"madvise 0x" + itoa(uint64(r.lo), 16) + "-0x" + itoa(uint64(r.hi), 16) + " " + r.advice.String(), errno}
 	}
 }
 
 // readFile reads name into buf, as much as fits.
 func readFile(name string, buf []byte) (int, error) {
-	fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, &wrapped{"open " + name, err}
-	}
-	defer syscall.Close(fd)
-	n := 0
-	for n < len(buf) {
-		m, err := syscall.Read(fd, buf[n:])
-		if err == syscall.EINTR {
+	path := make([]byte, len(name)+1) // with the NUL the kernel wants
+	copy(path, name)
+	var fd uintptr
+	for {
+		var errno errno
+		fd, errno = rawSyscall6(sysOpenat, atFDCWD, uintptr(unsafe.Pointer(&path[0])), oRDONLY|oCLOEXEC, 0, 0, 0)
+		if errno == eintr {
 			continue
 		}
-		if err != nil {
-			return n, &wrapped{"read " + name, err}
+		if errno != 0 {
+			return 0, &wrapped{"open " + name, errno}
+		}
+		break
+	}
+	defer func() { _, _ = rawSyscall6(sysClose, fd, 0, 0, 0, 0, 0) }()
+	n := 0
+	for n < len(buf) {
+		m, errno := rawSyscall6(sysRead, fd, uintptr(unsafe.Pointer(&buf[n])), uintptr(len(buf)-n), 0, 0, 0)
+		if errno == eintr {
+			continue
+		}
+		if errno != 0 {
+			return n, &wrapped{"read " + name, errno}
 		}
 		if m == 0 {
 			break
 		}
-		n += m
+		n += int(m)
 	}
 	return n, nil
 }
+
+// errno is a Linux error number, as a system call returns it.
+type errno uintptr
+
+func (e errno) Error() string { return "errno " + itoa(uint64(e), 10) }
+
+// The values of Linux's uapi headers that every architecture shares
+// (asm-generic/errno-base.h, fcntl.h), checked against package syscall's
+// by the tests.
+const (
+	eintr    errno = 4
+	atFDCWD        = ^uintptr(99) // AT_FDCWD, -100
+	oRDONLY        = 0
+	oCLOEXEC       = 0x80000
+)
+
+// heapAlign aligns the heap window's start: a multiple of every page
+// size Linux uses (4, 16 and 64 KiB), which syscall.Getpagesize would
+// have told.
+const heapAlign = 64 << 10
+
+// rawSyscall6 makes the system call trap, in assembly, without telling
+// the scheduler (see [madvise]); errno is 0 when it succeeds.
+//
+//go:noescape
+func rawSyscall6(trap, a1, a2, a3, a4, a5, a6 uintptr) (r1 uintptr, err errno)
