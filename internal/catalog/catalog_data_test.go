@@ -436,7 +436,14 @@ func TestDefaultCatalogKnownNames(t *testing.T) {
 		{"windows", "services", "AVP", []string{"product kaspersky-endpoint-security-windows"}},
 		{"windows", "services", "AVP21.3", []string{tech}},
 		{"windows", "services", "klnagent", []string{"product kaspersky-network-agent"}},
-		{"windows", "services", "KAVFS", []string{"product kaspersky-security-windows-server"}},
+		// KSWS and Embedded Systems Security share their services: which one
+		// runs them, the uninstall entry or the folder says.
+		{"windows", "services", "KAVFS", []string{tech}},
+		{"windows", "processes", "kavfsgt.exe", []string{tech}},
+		{"windows", "apps", "Kaspersky Security 11 for Windows Server", []string{"product kaspersky-security-windows-server"}},
+		{"windows", "apps", "Kaspersky Embedded Systems Security for Windows", []string{"product kaspersky-embedded-systems-security-windows"}},
+		{"windows", "paths", `C:\ProgramData\Kaspersky Lab\Kaspersky Embedded Systems Security\3.3\Reports`, []string{"product kaspersky-embedded-systems-security-windows", tech}},
+		{"windows", "paths", `C:\Program Files (x86)\Kaspersky Lab\Kaspersky Security for Windows Server\kavfs.exe`, []string{"product kaspersky-security-windows-server", tech}},
 		{"windows", "drivers", "klif.sys", []string{tech}},
 		{"windows", "drivers", "klupd_klif_arkmon", []string{tech}},
 		{"windows", "processes", "avp.exe", []string{tech}},
