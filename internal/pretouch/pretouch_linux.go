@@ -11,10 +11,6 @@ import (
 // address tells which file mappings are the program's.
 var imageMarker = [8]byte{'a', 'v', 's', 'c', 'o', 'u', 't', 1}
 
-// heapMarker keeps the allocation whose address tells where the heap is
-// from being placed on the stack.
-var heapMarker *[16]byte
-
 func init() {
 	// An error says only that the kernel is older than 5.14, or that a
 	// line of the memory map could not be read: the run goes on as it
@@ -40,10 +36,10 @@ const mapsBuf = 16 << 10
 // returns it. It makes its system calls itself: this runs before most
 // packages are initialised, syscall and os among them.
 func touch() ([]region, error) {
-	heapMarker = new([16]byte)
-	heap := uintptr(unsafe.Pointer(heapMarker))
-	heapMarker = nil
-	buf := make([]byte, mapsBuf) // not on the stack, which would grow for it
+	// On the heap (parseMaps keeps slices of it), not on the stack, which
+	// would grow for it: its address tells where the heap is.
+	buf := make([]byte, mapsBuf)
+	heap := uintptr(unsafe.Pointer(&buf[0]))
 	n, err := readFile("/proc/self/maps", buf)
 	if err != nil {
 		return nil, err
