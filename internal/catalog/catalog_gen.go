@@ -84,93 +84,93 @@ func builtin() *Catalog {
 		"KESL-UNITS", "LNX-IOP", "KAVMAC-UNINST", "GIST-MROWELL", "KLPSM-SCRIPTS", "NAG-INITD", "KL-KLNAGCHK", "ARTICA",
 		"NAG-X64", "KSC-ADMINKIT", "RU-NAMES", "Kaspersky Security for Windows Server", "Kaspersky Security for Windows Servers", "Kaspersky Security [0-9]* for Windows Server", "Kaspersky Security для Windows Server", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Security for Windows Server",
 		"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Security for Windows Server", "KL-KSWS", "TPAR", "SIGMA-SVC", "ELASTIC-DR", "ELASTIC-PA", "AV-PROC-LISTS", "RU-NAMES",
-		"Kaspersky Embedded Systems Security", "Kaspersky Embedded Systems Security for Windows", "C:\\ProgramData\\Kaspersky Lab\\Kaspersky Embedded Systems Security", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Embedded Systems Security", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Embedded Systems Security", "KL-KESS-WIN", "KL-KSWS", "Kaspersky Anti-Virus for Windows Servers",
-		"Kaspersky Anti-Virus for Windows Workstations", "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{1A694303-9A42-43A8-A831-50F86C64EDF0}", "HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{1A694303-9A42-43A8-A831-50F86C64EDF0}", "TPAR", "NESSUS", "Kaspersky Small Office Security", "Kaspersky Small Office Security [0-9]*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Small Office Security*",
-		"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Small Office Security*", "NINJA", "TPAR", "LC-LIST", "AVART3", "Kaspersky Anti-Virus", "Kaspersky Anti-Virus 20[0-9][0-9]", "Kaspersky Anti-Virus [1-9][0-9].[0-9]*",
-		"kavsvc.exe", "kldw.exe", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Anti-Virus 20[0-9][0-9]", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Anti-Virus [1-9][0-9].[0-9]*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Anti-Virus 20[0-9][0-9]", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Anti-Virus [1-9][0-9].[0-9]*", "LC-LIST", "WINGET",
-		"TPAR", "AVART3", "WINPEAS", "DECOY-KINGSOFT", "Kaspersky Internet Security*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Internet Security*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Internet Security*", "LC-LIST",
-		"WINGET", "TPAR", "AVART3", "WMI-MOCK", "Kaspersky Total Security*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Total Security*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Total Security*", "LC-LIST",
-		"WINGET", "TPAR", "AVART3", "NINJA", "Kaspersky Security Cloud*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Security Cloud*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Security Cloud*", "WINGET",
-		"AVART3", "KSC21-NODE", "Kaspersky Free*", "LC-LIST", "TPAR", "Kaspersky PURE*", "Kaspersky CRYSTAL*", "HKLM\\SOFTWARE\\KasperskyLab\\protected\\PURE*",
-		"HKLM\\SOFTWARE\\WOW6432Node\\KasperskyLab\\protected\\PURE*", "LC-LIST", "TPAR", "NESSUS", "Kaspersky", "Kaspersky Standard", "Kaspersky Plus", "Kaspersky Premium",
-		"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky [0-9][0-9].*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky [0-9][0-9].*", "WINGET", "CONSUMER-PATH-SCRIPTS", "Kaspersky VPN Secure Connection", "Kaspersky Secure Connection", "KSDE[0-9]*", "ksde.exe",
-		"ksdeui.exe", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky VPN [0-9]*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky VPN [0-9]*", "WINGET", "AVART3", "SIGMA-SVC", "ULTRAAV-NEWS", "Kaspersky Password Manager",
-		"kpm.exe", "FIXTURES", "WINGET", "AVART3", "Kaspersky Safe Kids", "WINGET", "Kaspersky Endpoint Agent", "Kaspersky Endpoint Agent [0-9]*",
-		"C:\\Program Files (x86)\\Kaspersky Lab\\Endpoint Agent", "C:\\ProgramData\\Kaspersky Lab\\Endpoint Agent", "C:\\Program Files (x86)\\Kaspersky Lab\\Endpoint Agent", "KL-KEA", "KL-KES12", "RU-INVENTORY", "ksc64", "ksc-web-console",
-		"kladminserver_srv.service", "klnagent_srv.service", "kliam_srv.service", "klwebsrv_srv.service", "klactprx_srv.service", "klcssnmp_srv.service", "ksc-web-console.service", "klserver",
-		"/opt/kaspersky/ksc64", "/var/opt/kaspersky/klnagent_srv", "/opt/kaspersky/ksc64", "Kaspersky Security Center Administration Server", "Kaspersky Security Center [0-9]* Administration Server", "Kaspersky Security Center [0-9]* Administrationsserver", "CSAdminServer", "kladminserver*",
-		"klserver.exe", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Security Center", "C:\\Program Files\\Kaspersky Lab\\Kaspersky Security Center", "C:\\ProgramData\\KasperskyLab\\adminkit\\1093", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Security Center", "C:\\Program Files\\Kaspersky Lab\\Kaspersky Security Center", "C:\\ProgramData\\KasperskyLab\\adminkit\\1093", "KSC-ADMINKIT",
-		"KSC-SRC", "KSC-WIN-SVC", "KSC-WIN-PATHS", "KSC-ADMINKIT", "KL-KSCAPI", "KSC-LNX-UNITS", "Kaspersky Anti-Ransomware Tool for Business", "anti_ransom.exe",
-		"anti_ransom_gui.exe", "dump_writer_agent.exe", "WINPEAS-KART", "Kaspersky Anti-Virus SOS", "TPAR", "Kaspersky AES Encryption Module", "TPAR", "Kaspersky Endpoint Security 8 for Windows Console Plug-in",
-		"TPAR", "/opt/kaspersky/ScanEngine", "/opt/kaspersky/ScanEngine/bin", "Kaspersky Scan Engine", "KL-SCANENG", "kesl", "kesl-gui", "kesl-astra",
-		"kesl.service", "kesl-supervisor.service", "kesl", "kesl-supervisor", "kesl", "kesl-control", "kesl-gui", "wdserver",
-		"/opt/kaspersky/kesl", "/var/opt/kaspersky/kesl", "/opt/kaspersky/kesl", "/var/opt/kaspersky/kesl/install_*", "/var/opt/kaspersky/kesl/install-current", "/var/opt/kaspersky/kesl", "/opt/kaspersky/kesl", "KESL-INSTALLDIR",
-		"KL-KESL-KIT", "KL-KESL-ELB", "KL-KESL-112", "KL-KESL-CFG", "LNX-IOP", "KESL-UNITS", "SIGMA-LNX", "ELASTIC-DR",
-		"MALICE", "KESL-INSTALLDIR", "CHECKMK-LNX", "kess", "kess-gui", "kess.service", "kess", "/opt/kaspersky/kess",
-		"/opt/kaspersky/kess", "KL-KESS", "LNX-IOP", "kics", "kics.service", "kics", "/opt/kaspersky/kics", "/opt/kaspersky/kics",
-		"LNX-IOP", "kwts", "/opt/kaspersky/kwts", "/opt/kaspersky/kwts", "KL-KWTS", "KWTS-GIST", "kav4fs", "/opt/kaspersky/kav4fs",
-		"/opt/kaspersky/kav4fs", "MALICE", "CHECKMK-LNX", "/var/opt/kaspersky/Kaspersky [0-9]*", "/home/*/kaspersky/Kaspersky [0-9]*", "KL-HOME-LNX", "klms", "klms",
-		"klmsdb", "/opt/kaspersky/klms", "/opt/kaspersky/klmsui", "/etc/opt/kaspersky/klms", "/var/opt/kaspersky/klms", "/opt/kaspersky/klms", "/opt/kaspersky/klmsui", "KL-KLMS",
-		"KLMS-DOCKER", "ARTICA", "kav4proxy", "kav4proxy", "kav4proxy-kavicapserver", "kav4proxy-keepup2date", "/opt/kaspersky/kav4proxy", "/etc/opt/kaspersky/kav4proxy.conf",
-		"/var/opt/kaspersky/kav4proxy", "/var/log/kaspersky/kav4proxy", "/opt/kaspersky/kav4proxy", "KAV4PROXY-AL", "KAV4PROXY-DEB", "ARTICA", "MALICE", "kav4lms",
-		"kav4lms", "kav4lms_filters", "kavmd", "kav4lms-milter", "/opt/kaspersky/kav4lms", "/etc/opt/kaspersky/kav4lms", "/etc/opt/kaspersky/kav4lms.conf", "/var/opt/kaspersky/kav4lms",
-		"/opt/kaspersky/kav4lms", "ARTICA", "kavmilterd", "kavmilter", "/opt/kav/5.6/kavmilter", "/etc/kav/5.6/kavmilter", "/var/db/kav/5.6/kavmilter", "/var/log/kav/5.6/kavmilter",
-		"/usr/local/share/kav/5.6/kavmilter", "/usr/local/etc/kav/5.6/kavmilter", "/opt/kav/5.6/kavmilter", "/usr/local/share/kav/5.6/kavmilter/bin", "KAVMILTER-GUIDE", "ARTICA", "libframework.so", "/opt/kaspersky/khse",
-		"/opt/kaspersky/khse/libexec", "ARTICA", "com.kaspersky.kav.core", "com.kaspersky.kav.oas", "com.kaspersky.kav.webav", "com.kaspersky.kav.parctl", "com.kaspersky.kav.wksconnector", "com.kaspersky.kav.webtoolbar",
-		"com.kaspersky.kav.vkbd", "Kaspersky Anti-Virus For Mac", "/Applications/Kaspersky Anti-Virus For Mac.app", "/Applications/Kaspersky Anti-Virus.app", "/Applications/Kaspersky Anti-Virus For Mac.app", "/Applications/Kaspersky Anti-Virus.app", "/Library/Application Support/Kaspersky Lab/KAV/Binaries/UninstallScript", "GIST-MROWELL",
-		"KAVMAC-UNINST", "MAC-KAV26", "Kaspersky Internet Security", "/Applications/Kaspersky Internet Security.app", "/Applications/Kaspersky Internet Security.app", "/Library/Application Support/Kaspersky Lab/KAV/Binaries/UninstallScript", "GIST-MROWELL", "H1-980876",
-		"Kaspersky Endpoint Security for Mac", "/Applications/Kaspersky Endpoint Security for Mac.app", "/Applications/Kaspersky Endpoint Security for Mac.app", "/Library/Application Support/Kaspersky Lab/KAV/Binaries/UninstallScript", "GIST-MROWELL", "MAC-DETECT-LISTS", "KL-KESMAC", "com.kaspersky.kav.downloader",
-		"Kaspersky Downloader", "H1-980876", "Parallels Internet Security Powered by Kaspersky", "Parallels Internet Security Powered by Kaspersky", "C:\\Program Files\\Parallels\\Parallels Internet Security Powered by Kaspersky", "C:\\Program Files\\Parallels\\Parallels Internet Security Powered by Kaspersky", "GLPI-PARALLELS", "ZoneAlarm*",
-		"vsmon", "IswSvc", "vsmon.exe", "zatray.exe", "iswsvc.exe", "zlclient.exe", "vsdatant", "C:\\Program Files (x86)\\CheckPoint\\ZoneAlarm",
-		"C:\\Program Files\\CheckPoint\\ZoneAlarm", "C:\\Program Files\\Zone Labs\\ZoneAlarm", "C:\\Program Files (x86)\\Zone Labs\\ZoneAlarm", "HKLM\\SOFTWARE\\Zone Labs\\ZoneAlarm", "HKLM\\SOFTWARE\\WOW6432Node\\Zone Labs\\ZoneAlarm", "HKLM\\SOFTWARE\\CheckPoint\\ZoneAlarm", "HKLM\\SOFTWARE\\WOW6432Node\\CheckPoint\\ZoneAlarm", "C:\\Program Files (x86)\\CheckPoint\\ZoneAlarm",
-		"C:\\Program Files\\CheckPoint\\ZoneAlarm", "C:\\Program Files\\Zone Labs\\ZoneAlarm", "C:\\Program Files (x86)\\Zone Labs\\ZoneAlarm", "C:\\Windows\\System32\\drivers", "ZA-NESSUS", "ZA-SCRIPTS", "ZA-WIKI", "MS-ALT",
-		"C:\\ProgramData\\CheckPoint\\ZoneAlarm\\Data\\avsys", "HKLM\\SOFTWARE\\KasperskyLab\\sdk\\AVP*", "HKLM\\SOFTWARE\\WOW6432Node\\KasperskyLab\\sdk\\AVP*", "ZA-NESSUS", "WinDefend", "WdNisSvc", "MsMpEng.exe", "MpCmdRun.exe",
-		"MSASCuiL.exe", "NisSrv.exe", "WdFilter", "HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Signature Updates", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC", "WINPEAS",
-		"SHARPEDR", "MS-ALT", "GLPI", "DEFENDER-SIGDATE", "com.microsoft.wdav", "Microsoft Defender", "com.microsoft.wdav.epsext", "com.microsoft.wdav.netext",
-		"/usr/local/bin/mdatp", "/Applications/Microsoft Defender.app", "/Applications/Microsoft Defender.app", "mdatp", "mdatp.service", "wdavdaemon", "/opt/microsoft/mdatp", "/opt/microsoft/mdatp",
-		"Sense", "mssecflt", "C:\\Windows\\System32\\drivers", "SIGMA-SVC", "GLPI", "LNX-IOP", "MDE-LNX", "MS-MACSYSEXT",
-		"MDE-MAC", "MDE-MSSECFLT", "MS-ALT", "falcond", "com.crowdstrike.falcon.Agent", "/Applications/Falcon.app", "/Library/CS", "/Applications/Falcon.app",
-		"/Library/CS", "falcon-sensor", "falcon-sensor.service", "falcon-sensor", "falcon-sensor", "falcond", "/opt/CrowdStrike", "/opt/CrowdStrike",
-		"CrowdStrike Windows Sensor", "CSFalconService", "csagent", "im", "csim", "csimn", "csimu", "C:\\Program Files\\CrowdStrike",
-		"C:\\Windows\\System32\\drivers\\CrowdStrike", "C:\\Program Files\\CrowdStrike", "C:\\Windows\\System32\\drivers\\CrowdStrike", "C:\\Windows\\System32\\drivers", "NINJA", "EDRHUNT", "MS-ALT", "LNX-IOP",
-		"CS-LNX-PKG", "CS-MAC", "MAC-ENDPOINT-TABLE", "SIGMA-MAC", "CS-MAC-APP", "com.sentinelone.network-monitoring", "com.sentinelone.sentinel-kext", "/Library/Sentinel/sentinel-agent.bundle",
-		"/Applications/SentinelOne", "/Library/Sentinel/sentinel-agent.bundle", "/Applications/SentinelOne", "SentinelAgent", "sentinelone.service", "/opt/sentinelone", "/opt/sentinelone", "SentinelAgent",
-		"SentinelHelperService", "SentinelStaticEngine", "SentinelServiceHost.exe", "SentinelStaticEngine.exe", "SentinelStaticEngineScanner.exe", "SentinelAgent.exe", "SentinelMonitor", "C:\\Program Files\\SentinelOne",
-		"C:\\Program Files\\SentinelOne", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC", "EDRHUNT", "MS-ALT", "GLPI", "LNX-IOP",
-		"S1-LNX", "S1-MAC", "S1-MAC-APP", "com.sophos.endpoint.scanextension", "com.sophos.endpoint.networkextension", "/Applications/Sophos/Sophos Endpoint.app", "/Library/Sophos Anti-Virus", "/Applications/Sophos/Sophos Endpoint.app",
-		"Sophos Endpoint Agent", "Sophos Endpoint Defense", "Sophos Endpoint Defense Service", "Sophos System Protection Service", "SAVService", "SAVAdminService", "SophosED", "SAVOnAccess",
-		"sld", "hmpalert", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC", "MS-ALT", "SOPHOS-MAC", "SOPHOS-MAC-APP",
-		"sophos-spl.service", "sophoslinuxsensor.service", "/opt/sophos-spl", "/opt/sophos-spl", "LNX-IOP", "com.eset.eea.6", "com.eset.ees.*", "/Applications/ESET Endpoint Security.app",
-		"/Applications/ESET Endpoint Security.app", "eea.service", "eea-user-agent.service", "ekrn", "efwd", "ekrn.exe", "egui.exe", "ehdrv",
-		"eamonm", "edevmon", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC", "EDRHUNT", "WINPEAS", "MS-ALT",
-		"LNX-IOP", "ESET-MAC", "eraagent.service", "eraagent.exe", "EDRHUNT", "LNX-IOP", "bdsec.service", "/opt/bitdefender-security-tools",
-		"/opt/bitdefender-security-tools", "EPSecurityService", "EPProtectedService", "EPUpdateService", "EPSecurityService.exe", "C:\\Program Files\\Bitdefender\\Endpoint Security", "C:\\Program Files\\Bitdefender\\Endpoint Security", "NINJA",
-		"SIGMA-SVC", "WINPEAS", "GLPI", "LNX-IOP", "bdagent.exe", "vsserv.exe", "bdservicehost.exe", "WINPEAS",
-		"EDRHUNT", "FSCAN", "com.bitdefender.FileProtect", "com.bitdefender.atc", "com.bitdefender.ExecAuth", "com.bitdefender.SelfProtect", "com.bitdefender.TMProtection", "/Library/Bitdefender/AVP",
-		"/Library/Bitdefender/AVP", "BD-MAC", "ntrtscan", "TmCCSF", "tmlisten", "NTRTScan.exe", "TmListen.exe", "PccNTMon.exe",
-		"NINJA", "SIGMA-SVC", "EDRHUNT", "Amsp", "coreServiceShell.exe", "NINJA", "ds_agent.service", "ds_agent",
-		"ds_agent", "LNX-IOP", "splx.service", "splx", "LNX-IOP", "sisamdagent.service", "sisamdagent", "SepMasterService",
-		"SmcService", "smc.exe", "smcgui.exe", "SIGMA-SVC", "SHARPEDR", "LNX-IOP", "NortonSecurity.exe", "WINPEAS",
-		"avast.service", "Avast Free Antivirus", "avast! Antivirus", "AvastSvc.exe", "aswEngSrv.exe", "AvastUI.exe", "aswSP", "aswMonFlt",
-		"C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC", "WINPEAS", "MS-ALT", "LNX-IOP", "AVG Antivirus", "avgBcc",
-		"AVGSvc.exe", "AVGUI.exe", "avgtpx64", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC", "WINPEAS", "MS-ALT",
-		"mfetpd.service", "mfetpd", "McShield", "mfemms", "mfefire", "mfetp.exe", "mcshield.exe", "mfemms.exe",
-		"SIGMA-SVC", "EDRHUNT", "LNX-IOP", "cma.service", "cma", "masvc", "macmnsvc", "masvc.exe",
-		"SIGMA-SVC", "EDRHUNT", "LNX-IOP", "com.malwarebytes.mbam.engine.sys.ext", "com.malwarebytes.ncep.engine.sys.ext", "com.malwarebytes.edr.helper.ext", "com.malwarebytes.dns-proxy.ext", "/Applications/Malwarebytes.app",
-		"/Applications/Malwarebytes.app", "mbdaemon.service", "MBAMService", "MBAMService.exe", "Malwarebytes.exe", "mbamtrayctrl.exe", "mbam", "mbamwatchdog",
-		"MBAMApiary", "FlightRecorder", "C:\\Program Files\\Malwarebytes\\Anti-Malware", "C:\\Program Files\\Malwarebytes\\Anti-Malware", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC", "EDRHUNT",
-		"MS-ALT", "LNX-IOP", "MB-MAC", "WRSVC", "WRCoreService", "WRSkyClient", "WRSA.exe", "WRCore.x64",
-		"WRkrn", "WRAEKernel", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC", "WINPEAS", "MS-ALT", "LNX-IOP",
-		"CbDefense", "cbsensor.service", "cbagentd.service", "cbdaemon.service", "CarbonBlackK", "b9kernel", "paritydriver", "C:\\Windows\\System32\\drivers",
-		"MS-ALT", "LNX-IOP", "SIGMA-MAC", "EDRHUNT", "/Library/Application Support/PaloAltoNetworks/Traps", "/Library/Application Support/PaloAltoNetworks/Traps", "traps_pmd.service", "traps_pmd",
-		"/opt/traps", "/opt/traps", "cyserver", "cyserver.exe", "cytool.exe", "cyvrfsfd", "tedrdrv", "C:\\Program Files\\Palo Alto Networks\\Traps",
-		"C:\\Program Files\\Palo Alto Networks\\Traps", "C:\\Windows\\System32\\drivers", "EDRHUNT", "GLPI", "ELASTIC-PA", "MS-ALT", "LNX-IOP", "clamav",
-		"clamav-base", "clamav-daemon", "clamav-freshclam", "clamdscan", "clamd", "clamav-update", "freshclam", "clamav-scanner",
-		"clamav-daemon.service", "clamav-freshclam.service", "clamav-freshclam-once.service", "clamav-clamonacc.service", "clamav-daemon", "clamav-freshclam", "clamd@.service", "clamd@scan.service",
-		"clamd", "freshclam", "clamonacc", "clamdscan", "clamscan", "/etc/clamav/clamd.conf", "/etc/clamav/freshclam.conf", "/etc/clamd.d",
-		"clamscan.exe", "freshclam.exe", "LNX-IOP", "DEB-CLAMAV", "WINPEAS", "UltraAV", "ULTRAAV-NEWS", "ULTRAAV-TERMS",
-		"ULTRAAV-ENGINE", "UltraVPN", "ULTRAAV-NEWS", "ULTRAAV-TERMS", "KL-SELFDEF", "KL-KEA-PASSWORD", "KLLOGIN", "KLPASSWD",
-		"KL-KES-SETUP-CLI", "KL-KEA-PASSWORD", "KL-KAVREMOVER", "APPLE-XPROTECT", "MS-DEF-COMPAT",
+		"Kaspersky Embedded Systems Security", "Kaspersky Embedded Systems Security for Windows", "C:\\ProgramData\\Kaspersky Lab\\Kaspersky Embedded Systems Security", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Embedded Systems Security", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Embedded Systems Security", "KL-KESS-WIN", "KL-KSWS", "Kaspersky Industrial CyberSecurity for Nodes",
+		"C:\\ProgramData\\Kaspersky Lab\\Kaspersky Industrial CyberSecurity for Nodes", "KL-KICSN", "Kaspersky Anti-Virus for Windows Servers", "Kaspersky Anti-Virus for Windows Workstations", "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{1A694303-9A42-43A8-A831-50F86C64EDF0}", "HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{1A694303-9A42-43A8-A831-50F86C64EDF0}", "TPAR", "NESSUS",
+		"Kaspersky Small Office Security", "Kaspersky Small Office Security [0-9]*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Small Office Security*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Small Office Security*", "NINJA", "TPAR", "LC-LIST", "AVART3",
+		"Kaspersky Anti-Virus", "Kaspersky Anti-Virus 20[0-9][0-9]", "Kaspersky Anti-Virus [1-9][0-9].[0-9]*", "kavsvc.exe", "kldw.exe", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Anti-Virus 20[0-9][0-9]", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Anti-Virus [1-9][0-9].[0-9]*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Anti-Virus 20[0-9][0-9]",
+		"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Anti-Virus [1-9][0-9].[0-9]*", "LC-LIST", "WINGET", "TPAR", "AVART3", "WINPEAS", "DECOY-KINGSOFT", "Kaspersky Internet Security*",
+		"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Internet Security*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Internet Security*", "LC-LIST", "WINGET", "TPAR", "AVART3", "WMI-MOCK", "Kaspersky Total Security*",
+		"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Total Security*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Total Security*", "LC-LIST", "WINGET", "TPAR", "AVART3", "NINJA", "Kaspersky Security Cloud*",
+		"C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Security Cloud*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Security Cloud*", "WINGET", "AVART3", "KSC21-NODE", "Kaspersky Free*", "LC-LIST", "TPAR",
+		"Kaspersky PURE*", "Kaspersky CRYSTAL*", "HKLM\\SOFTWARE\\KasperskyLab\\protected\\PURE*", "HKLM\\SOFTWARE\\WOW6432Node\\KasperskyLab\\protected\\PURE*", "LC-LIST", "TPAR", "NESSUS", "Kaspersky",
+		"Kaspersky Standard", "Kaspersky Plus", "Kaspersky Premium", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky [0-9][0-9].*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky [0-9][0-9].*", "WINGET", "CONSUMER-PATH-SCRIPTS", "Kaspersky VPN Secure Connection",
+		"Kaspersky Secure Connection", "KSDE[0-9]*", "ksde.exe", "ksdeui.exe", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky VPN [0-9]*", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky VPN [0-9]*", "WINGET", "AVART3",
+		"SIGMA-SVC", "ULTRAAV-NEWS", "Kaspersky Password Manager", "kpm.exe", "FIXTURES", "WINGET", "AVART3", "Kaspersky Safe Kids",
+		"WINGET", "Kaspersky Endpoint Agent", "Kaspersky Endpoint Agent [0-9]*", "C:\\Program Files (x86)\\Kaspersky Lab\\Endpoint Agent", "C:\\ProgramData\\Kaspersky Lab\\Endpoint Agent", "C:\\Program Files (x86)\\Kaspersky Lab\\Endpoint Agent", "KL-KEA", "KL-KES12",
+		"RU-INVENTORY", "ksc64", "ksc-web-console", "kladminserver_srv.service", "klnagent_srv.service", "kliam_srv.service", "klwebsrv_srv.service", "klactprx_srv.service",
+		"klcssnmp_srv.service", "ksc-web-console.service", "klserver", "/opt/kaspersky/ksc64", "/var/opt/kaspersky/klnagent_srv", "/opt/kaspersky/ksc64", "Kaspersky Security Center Administration Server", "Kaspersky Security Center [0-9]* Administration Server",
+		"Kaspersky Security Center [0-9]* Administrationsserver", "CSAdminServer", "kladminserver*", "klserver.exe", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Security Center", "C:\\Program Files\\Kaspersky Lab\\Kaspersky Security Center", "C:\\ProgramData\\KasperskyLab\\adminkit\\1093", "C:\\Program Files (x86)\\Kaspersky Lab\\Kaspersky Security Center",
+		"C:\\Program Files\\Kaspersky Lab\\Kaspersky Security Center", "C:\\ProgramData\\KasperskyLab\\adminkit\\1093", "KSC-ADMINKIT", "KSC-SRC", "KSC-WIN-SVC", "KSC-WIN-PATHS", "KSC-ADMINKIT", "KL-KSCAPI",
+		"KSC-LNX-UNITS", "Kaspersky Anti-Ransomware Tool for Business", "anti_ransom.exe", "anti_ransom_gui.exe", "dump_writer_agent.exe", "WINPEAS-KART", "Kaspersky Anti-Virus SOS", "TPAR",
+		"Kaspersky AES Encryption Module", "TPAR", "Kaspersky Endpoint Security 8 for Windows Console Plug-in", "TPAR", "/opt/kaspersky/ScanEngine", "/opt/kaspersky/ScanEngine/bin", "Kaspersky Scan Engine", "KL-SCANENG",
+		"kesl", "kesl-gui", "kesl-astra", "kesl.service", "kesl-supervisor.service", "kesl", "kesl-supervisor", "kesl",
+		"kesl-control", "kesl-gui", "wdserver", "/opt/kaspersky/kesl", "/var/opt/kaspersky/kesl", "/opt/kaspersky/kesl", "/var/opt/kaspersky/kesl/install_*", "/var/opt/kaspersky/kesl/install-current",
+		"/var/opt/kaspersky/kesl", "/opt/kaspersky/kesl", "KESL-INSTALLDIR", "KL-KESL-KIT", "KL-KESL-ELB", "KL-KESL-112", "KL-KESL-CFG", "LNX-IOP",
+		"KESL-UNITS", "SIGMA-LNX", "ELASTIC-DR", "MALICE", "KESL-INSTALLDIR", "CHECKMK-LNX", "kess", "kess-gui",
+		"kess.service", "kess", "/opt/kaspersky/kess", "/opt/kaspersky/kess", "KL-KESS", "LNX-IOP", "kics", "kics.service",
+		"kics", "/opt/kaspersky/kics", "/opt/kaspersky/kics", "LNX-IOP", "kwts", "/opt/kaspersky/kwts", "/opt/kaspersky/kwts", "KL-KWTS",
+		"KWTS-GIST", "kav4fs", "/opt/kaspersky/kav4fs", "/opt/kaspersky/kav4fs", "MALICE", "CHECKMK-LNX", "/var/opt/kaspersky/Kaspersky [0-9]*", "/home/*/kaspersky/Kaspersky [0-9]*",
+		"KL-HOME-LNX", "klms", "klms", "klmsdb", "/opt/kaspersky/klms", "/opt/kaspersky/klmsui", "/etc/opt/kaspersky/klms", "/var/opt/kaspersky/klms",
+		"/opt/kaspersky/klms", "/opt/kaspersky/klmsui", "KL-KLMS", "KLMS-DOCKER", "ARTICA", "kav4proxy", "kav4proxy", "kav4proxy-kavicapserver",
+		"kav4proxy-keepup2date", "/opt/kaspersky/kav4proxy", "/etc/opt/kaspersky/kav4proxy.conf", "/var/opt/kaspersky/kav4proxy", "/var/log/kaspersky/kav4proxy", "/opt/kaspersky/kav4proxy", "KAV4PROXY-AL", "KAV4PROXY-DEB",
+		"ARTICA", "MALICE", "kav4lms", "kav4lms", "kav4lms_filters", "kavmd", "kav4lms-milter", "/opt/kaspersky/kav4lms",
+		"/etc/opt/kaspersky/kav4lms", "/etc/opt/kaspersky/kav4lms.conf", "/var/opt/kaspersky/kav4lms", "/opt/kaspersky/kav4lms", "ARTICA", "kavmilterd", "kavmilter", "/opt/kav/5.6/kavmilter",
+		"/etc/kav/5.6/kavmilter", "/var/db/kav/5.6/kavmilter", "/var/log/kav/5.6/kavmilter", "/usr/local/share/kav/5.6/kavmilter", "/usr/local/etc/kav/5.6/kavmilter", "/opt/kav/5.6/kavmilter", "/usr/local/share/kav/5.6/kavmilter/bin", "KAVMILTER-GUIDE",
+		"ARTICA", "libframework.so", "/opt/kaspersky/khse", "/opt/kaspersky/khse/libexec", "ARTICA", "com.kaspersky.kav.core", "com.kaspersky.kav.oas", "com.kaspersky.kav.webav",
+		"com.kaspersky.kav.parctl", "com.kaspersky.kav.wksconnector", "com.kaspersky.kav.webtoolbar", "com.kaspersky.kav.vkbd", "Kaspersky Anti-Virus For Mac", "/Applications/Kaspersky Anti-Virus For Mac.app", "/Applications/Kaspersky Anti-Virus.app", "/Applications/Kaspersky Anti-Virus For Mac.app",
+		"/Applications/Kaspersky Anti-Virus.app", "/Library/Application Support/Kaspersky Lab/KAV/Binaries/UninstallScript", "GIST-MROWELL", "KAVMAC-UNINST", "MAC-KAV26", "Kaspersky Internet Security", "/Applications/Kaspersky Internet Security.app", "/Applications/Kaspersky Internet Security.app",
+		"/Library/Application Support/Kaspersky Lab/KAV/Binaries/UninstallScript", "GIST-MROWELL", "H1-980876", "Kaspersky Endpoint Security for Mac", "/Applications/Kaspersky Endpoint Security for Mac.app", "/Applications/Kaspersky Endpoint Security for Mac.app", "/Library/Application Support/Kaspersky Lab/KAV/Binaries/UninstallScript", "GIST-MROWELL",
+		"MAC-DETECT-LISTS", "KL-KESMAC", "com.kaspersky.kav.downloader", "Kaspersky Downloader", "H1-980876", "Parallels Internet Security Powered by Kaspersky", "Parallels Internet Security Powered by Kaspersky", "C:\\Program Files\\Parallels\\Parallels Internet Security Powered by Kaspersky",
+		"C:\\Program Files\\Parallels\\Parallels Internet Security Powered by Kaspersky", "GLPI-PARALLELS", "ZoneAlarm*", "vsmon", "IswSvc", "vsmon.exe", "zatray.exe", "iswsvc.exe",
+		"zlclient.exe", "vsdatant", "C:\\Program Files (x86)\\CheckPoint\\ZoneAlarm", "C:\\Program Files\\CheckPoint\\ZoneAlarm", "C:\\Program Files\\Zone Labs\\ZoneAlarm", "C:\\Program Files (x86)\\Zone Labs\\ZoneAlarm", "HKLM\\SOFTWARE\\Zone Labs\\ZoneAlarm", "HKLM\\SOFTWARE\\WOW6432Node\\Zone Labs\\ZoneAlarm",
+		"HKLM\\SOFTWARE\\CheckPoint\\ZoneAlarm", "HKLM\\SOFTWARE\\WOW6432Node\\CheckPoint\\ZoneAlarm", "C:\\Program Files (x86)\\CheckPoint\\ZoneAlarm", "C:\\Program Files\\CheckPoint\\ZoneAlarm", "C:\\Program Files\\Zone Labs\\ZoneAlarm", "C:\\Program Files (x86)\\Zone Labs\\ZoneAlarm", "C:\\Windows\\System32\\drivers", "ZA-NESSUS",
+		"ZA-SCRIPTS", "ZA-WIKI", "MS-ALT", "C:\\ProgramData\\CheckPoint\\ZoneAlarm\\Data\\avsys", "HKLM\\SOFTWARE\\KasperskyLab\\sdk\\AVP*", "HKLM\\SOFTWARE\\WOW6432Node\\KasperskyLab\\sdk\\AVP*", "ZA-NESSUS", "WinDefend",
+		"WdNisSvc", "MsMpEng.exe", "MpCmdRun.exe", "MSASCuiL.exe", "NisSrv.exe", "WdFilter", "HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Signature Updates", "C:\\Windows\\System32\\drivers",
+		"NINJA", "SIGMA-SVC", "WINPEAS", "SHARPEDR", "MS-ALT", "GLPI", "DEFENDER-SIGDATE", "com.microsoft.wdav",
+		"Microsoft Defender", "com.microsoft.wdav.epsext", "com.microsoft.wdav.netext", "/usr/local/bin/mdatp", "/Applications/Microsoft Defender.app", "/Applications/Microsoft Defender.app", "mdatp", "mdatp.service",
+		"wdavdaemon", "/opt/microsoft/mdatp", "/opt/microsoft/mdatp", "Sense", "mssecflt", "C:\\Windows\\System32\\drivers", "SIGMA-SVC", "GLPI",
+		"LNX-IOP", "MDE-LNX", "MS-MACSYSEXT", "MDE-MAC", "MDE-MSSECFLT", "MS-ALT", "falcond", "com.crowdstrike.falcon.Agent",
+		"/Applications/Falcon.app", "/Library/CS", "/Applications/Falcon.app", "/Library/CS", "falcon-sensor", "falcon-sensor.service", "falcon-sensor", "falcon-sensor",
+		"falcond", "/opt/CrowdStrike", "/opt/CrowdStrike", "CrowdStrike Windows Sensor", "CSFalconService", "csagent", "im", "csim",
+		"csimn", "csimu", "C:\\Program Files\\CrowdStrike", "C:\\Windows\\System32\\drivers\\CrowdStrike", "C:\\Program Files\\CrowdStrike", "C:\\Windows\\System32\\drivers\\CrowdStrike", "C:\\Windows\\System32\\drivers", "NINJA",
+		"EDRHUNT", "MS-ALT", "LNX-IOP", "CS-LNX-PKG", "CS-MAC", "MAC-ENDPOINT-TABLE", "SIGMA-MAC", "CS-MAC-APP",
+		"com.sentinelone.network-monitoring", "com.sentinelone.sentinel-kext", "/Library/Sentinel/sentinel-agent.bundle", "/Applications/SentinelOne", "/Library/Sentinel/sentinel-agent.bundle", "/Applications/SentinelOne", "SentinelAgent", "sentinelone.service",
+		"/opt/sentinelone", "/opt/sentinelone", "SentinelAgent", "SentinelHelperService", "SentinelStaticEngine", "SentinelServiceHost.exe", "SentinelStaticEngine.exe", "SentinelStaticEngineScanner.exe",
+		"SentinelAgent.exe", "SentinelMonitor", "C:\\Program Files\\SentinelOne", "C:\\Program Files\\SentinelOne", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC", "EDRHUNT",
+		"MS-ALT", "GLPI", "LNX-IOP", "S1-LNX", "S1-MAC", "S1-MAC-APP", "com.sophos.endpoint.scanextension", "com.sophos.endpoint.networkextension",
+		"/Applications/Sophos/Sophos Endpoint.app", "/Library/Sophos Anti-Virus", "/Applications/Sophos/Sophos Endpoint.app", "Sophos Endpoint Agent", "Sophos Endpoint Defense", "Sophos Endpoint Defense Service", "Sophos System Protection Service", "SAVService",
+		"SAVAdminService", "SophosED", "SAVOnAccess", "sld", "hmpalert", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC",
+		"MS-ALT", "SOPHOS-MAC", "SOPHOS-MAC-APP", "sophos-spl.service", "sophoslinuxsensor.service", "/opt/sophos-spl", "/opt/sophos-spl", "LNX-IOP",
+		"com.eset.eea.6", "com.eset.ees.*", "/Applications/ESET Endpoint Security.app", "/Applications/ESET Endpoint Security.app", "eea.service", "eea-user-agent.service", "ekrn", "efwd",
+		"ekrn.exe", "egui.exe", "ehdrv", "eamonm", "edevmon", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC",
+		"EDRHUNT", "WINPEAS", "MS-ALT", "LNX-IOP", "ESET-MAC", "eraagent.service", "eraagent.exe", "EDRHUNT",
+		"LNX-IOP", "bdsec.service", "/opt/bitdefender-security-tools", "/opt/bitdefender-security-tools", "EPSecurityService", "EPProtectedService", "EPUpdateService", "EPSecurityService.exe",
+		"C:\\Program Files\\Bitdefender\\Endpoint Security", "C:\\Program Files\\Bitdefender\\Endpoint Security", "NINJA", "SIGMA-SVC", "WINPEAS", "GLPI", "LNX-IOP", "bdagent.exe",
+		"vsserv.exe", "bdservicehost.exe", "WINPEAS", "EDRHUNT", "FSCAN", "com.bitdefender.FileProtect", "com.bitdefender.atc", "com.bitdefender.ExecAuth",
+		"com.bitdefender.SelfProtect", "com.bitdefender.TMProtection", "/Library/Bitdefender/AVP", "/Library/Bitdefender/AVP", "BD-MAC", "ntrtscan", "TmCCSF", "tmlisten",
+		"NTRTScan.exe", "TmListen.exe", "PccNTMon.exe", "NINJA", "SIGMA-SVC", "EDRHUNT", "Amsp", "coreServiceShell.exe",
+		"NINJA", "ds_agent.service", "ds_agent", "ds_agent", "LNX-IOP", "splx.service", "splx", "LNX-IOP",
+		"sisamdagent.service", "sisamdagent", "SepMasterService", "SmcService", "smc.exe", "smcgui.exe", "SIGMA-SVC", "SHARPEDR",
+		"LNX-IOP", "NortonSecurity.exe", "WINPEAS", "avast.service", "Avast Free Antivirus", "avast! Antivirus", "AvastSvc.exe", "aswEngSrv.exe",
+		"AvastUI.exe", "aswSP", "aswMonFlt", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC", "WINPEAS", "MS-ALT",
+		"LNX-IOP", "AVG Antivirus", "avgBcc", "AVGSvc.exe", "AVGUI.exe", "avgtpx64", "C:\\Windows\\System32\\drivers", "NINJA",
+		"SIGMA-SVC", "WINPEAS", "MS-ALT", "mfetpd.service", "mfetpd", "McShield", "mfemms", "mfefire",
+		"mfetp.exe", "mcshield.exe", "mfemms.exe", "SIGMA-SVC", "EDRHUNT", "LNX-IOP", "cma.service", "cma",
+		"masvc", "macmnsvc", "masvc.exe", "SIGMA-SVC", "EDRHUNT", "LNX-IOP", "com.malwarebytes.mbam.engine.sys.ext", "com.malwarebytes.ncep.engine.sys.ext",
+		"com.malwarebytes.edr.helper.ext", "com.malwarebytes.dns-proxy.ext", "/Applications/Malwarebytes.app", "/Applications/Malwarebytes.app", "mbdaemon.service", "MBAMService", "MBAMService.exe", "Malwarebytes.exe",
+		"mbamtrayctrl.exe", "mbam", "mbamwatchdog", "MBAMApiary", "FlightRecorder", "C:\\Program Files\\Malwarebytes\\Anti-Malware", "C:\\Program Files\\Malwarebytes\\Anti-Malware", "C:\\Windows\\System32\\drivers",
+		"NINJA", "SIGMA-SVC", "EDRHUNT", "MS-ALT", "LNX-IOP", "MB-MAC", "WRSVC", "WRCoreService",
+		"WRSkyClient", "WRSA.exe", "WRCore.x64", "WRkrn", "WRAEKernel", "C:\\Windows\\System32\\drivers", "NINJA", "SIGMA-SVC",
+		"WINPEAS", "MS-ALT", "LNX-IOP", "CbDefense", "cbsensor.service", "cbagentd.service", "cbdaemon.service", "CarbonBlackK",
+		"b9kernel", "paritydriver", "C:\\Windows\\System32\\drivers", "MS-ALT", "LNX-IOP", "SIGMA-MAC", "EDRHUNT", "/Library/Application Support/PaloAltoNetworks/Traps",
+		"/Library/Application Support/PaloAltoNetworks/Traps", "traps_pmd.service", "traps_pmd", "/opt/traps", "/opt/traps", "cyserver", "cyserver.exe", "cytool.exe",
+		"cyvrfsfd", "tedrdrv", "C:\\Program Files\\Palo Alto Networks\\Traps", "C:\\Program Files\\Palo Alto Networks\\Traps", "C:\\Windows\\System32\\drivers", "EDRHUNT", "GLPI", "ELASTIC-PA",
+		"MS-ALT", "LNX-IOP", "clamav", "clamav-base", "clamav-daemon", "clamav-freshclam", "clamdscan", "clamd",
+		"clamav-update", "freshclam", "clamav-scanner", "clamav-daemon.service", "clamav-freshclam.service", "clamav-freshclam-once.service", "clamav-clamonacc.service", "clamav-daemon",
+		"clamav-freshclam", "clamd@.service", "clamd@scan.service", "clamd", "freshclam", "clamonacc", "clamdscan", "clamscan",
+		"/etc/clamav/clamd.conf", "/etc/clamav/freshclam.conf", "/etc/clamd.d", "clamscan.exe", "freshclam.exe", "LNX-IOP", "DEB-CLAMAV", "WINPEAS",
+		"UltraAV", "ULTRAAV-NEWS", "ULTRAAV-TERMS", "ULTRAAV-ENGINE", "UltraVPN", "ULTRAAV-NEWS", "ULTRAAV-TERMS", "KL-SELFDEF",
+		"KL-KEA-PASSWORD", "KLLOGIN", "KLPASSWD", "KL-KES-SETUP-CLI", "KL-KEA-PASSWORD", "KL-KAVREMOVER", "APPLE-XPROTECT", "MS-DEF-COMPAT",
 	}
 	return &Catalog{
 		Version: "2026.12.06",
@@ -588,17 +588,30 @@ func builtin() *Catalog {
 				Sources: s[613:615:615],
 			},
 			{
+				ID:       "kaspersky-industrial-cybersecurity-nodes-windows",
+				Vendor:   "kaspersky",
+				Name:     "Kaspersky Industrial CyberSecurity for Nodes",
+				Category: "antivirus",
+				Fingerprints: map[string]Fingerprints{
+					"windows": {
+						Apps:  s[615:616:616],
+						Paths: s[616:617:617],
+					},
+				},
+				Sources: s[617:618:618],
+			},
+			{
 				ID:       "kaspersky-anti-virus-windows-servers-legacy",
 				Vendor:   "kaspersky",
 				Name:     "Kaspersky Anti-Virus for Windows Servers / Workstations (legacy)",
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps: s[615:617:617],
-						Keys: s[617:619:619],
+						Apps: s[618:620:620],
+						Keys: s[620:622:622],
 					},
 				},
-				Sources: s[619:621:621],
+				Sources: s[622:624:624],
 			},
 			{
 				ID:       "kaspersky-small-office-security",
@@ -607,12 +620,12 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:        s[621:623:623],
-						Paths:       s[623:624:624],
-						ProgramDirs: s[624:625:625],
+						Apps:        s[624:626:626],
+						Paths:       s[626:627:627],
+						ProgramDirs: s[627:628:628],
 					},
 				},
-				Sources: s[625:629:629],
+				Sources: s[628:632:632],
 			},
 			{
 				ID:       "kaspersky-anti-virus",
@@ -621,13 +634,13 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:        s[629:632:632],
-						Processes:   s[632:634:634],
-						Paths:       s[634:636:636],
-						ProgramDirs: s[636:638:638],
+						Apps:        s[632:635:635],
+						Processes:   s[635:637:637],
+						Paths:       s[637:639:639],
+						ProgramDirs: s[639:641:641],
 					},
 				},
-				Sources: s[638:644:644],
+				Sources: s[641:647:647],
 			},
 			{
 				ID:       "kaspersky-internet-security",
@@ -636,12 +649,12 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:        s[644:645:645],
-						Paths:       s[645:646:646],
-						ProgramDirs: s[646:647:647],
+						Apps:        s[647:648:648],
+						Paths:       s[648:649:649],
+						ProgramDirs: s[649:650:650],
 					},
 				},
-				Sources: s[647:652:652],
+				Sources: s[650:655:655],
 			},
 			{
 				ID:       "kaspersky-total-security",
@@ -650,12 +663,12 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:        s[652:653:653],
-						Paths:       s[653:654:654],
-						ProgramDirs: s[654:655:655],
+						Apps:        s[655:656:656],
+						Paths:       s[656:657:657],
+						ProgramDirs: s[657:658:658],
 					},
 				},
-				Sources: s[655:660:660],
+				Sources: s[658:663:663],
 			},
 			{
 				ID:       "kaspersky-security-cloud",
@@ -664,12 +677,12 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:        s[660:661:661],
-						Paths:       s[661:662:662],
-						ProgramDirs: s[662:663:663],
+						Apps:        s[663:664:664],
+						Paths:       s[664:665:665],
+						ProgramDirs: s[665:666:666],
 					},
 				},
-				Sources: s[663:666:666],
+				Sources: s[666:669:669],
 			},
 			{
 				ID:       "kaspersky-free",
@@ -678,10 +691,10 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps: s[666:667:667],
+						Apps: s[669:670:670],
 					},
 				},
-				Sources: s[667:669:669],
+				Sources: s[670:672:672],
 			},
 			{
 				ID:       "kaspersky-pure",
@@ -690,11 +703,11 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps: s[669:671:671],
-						Keys: s[671:673:673],
+						Apps: s[672:674:674],
+						Keys: s[674:676:676],
 					},
 				},
-				Sources: s[673:676:676],
+				Sources: s[676:679:679],
 			},
 			{
 				ID:       "kaspersky-standard-plus-premium",
@@ -703,12 +716,12 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:        s[676:680:680],
-						Paths:       s[680:681:681],
-						ProgramDirs: s[681:682:682],
+						Apps:        s[679:683:683],
+						Paths:       s[683:684:684],
+						ProgramDirs: s[684:685:685],
 					},
 				},
-				Sources: s[682:684:684],
+				Sources: s[685:687:687],
 			},
 			{
 				ID:       "kaspersky-vpn-secure-connection",
@@ -717,14 +730,14 @@ func builtin() *Catalog {
 				Category: "vpn",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:        s[684:686:686],
-						Services:    s[686:687:687],
-						Processes:   s[687:689:689],
-						Paths:       s[689:690:690],
-						ProgramDirs: s[690:691:691],
+						Apps:        s[687:689:689],
+						Services:    s[689:690:690],
+						Processes:   s[690:692:692],
+						Paths:       s[692:693:693],
+						ProgramDirs: s[693:694:694],
 					},
 				},
-				Sources: s[691:695:695],
+				Sources: s[694:698:698],
 			},
 			{
 				ID:       "kaspersky-password-manager",
@@ -733,11 +746,11 @@ func builtin() *Catalog {
 				Category: "password-manager",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:      s[695:696:696],
-						Processes: s[696:697:697],
+						Apps:      s[698:699:699],
+						Processes: s[699:700:700],
 					},
 				},
-				Sources: s[697:700:700],
+				Sources: s[700:703:703],
 			},
 			{
 				ID:       "kaspersky-safe-kids",
@@ -746,10 +759,10 @@ func builtin() *Catalog {
 				Category: "parental-control",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps: s[700:701:701],
+						Apps: s[703:704:704],
 					},
 				},
-				Sources: s[701:702:702],
+				Sources: s[704:705:705],
 			},
 			{
 				ID:       "kaspersky-endpoint-agent",
@@ -758,12 +771,12 @@ func builtin() *Catalog {
 				Category: "edr",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:        s[702:704:704],
-						Paths:       s[704:706:706],
-						ProgramDirs: s[706:707:707],
+						Apps:        s[705:707:707],
+						Paths:       s[707:709:709],
+						ProgramDirs: s[709:710:710],
 					},
 				},
-				Sources: s[707:710:710],
+				Sources: s[710:713:713],
 			},
 			{
 				ID:       "kaspersky-security-center",
@@ -772,27 +785,27 @@ func builtin() *Catalog {
 				Category: "management-agent",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Packages:    s[710:712:712],
-						Services:    s[712:719:719],
-						Processes:   s[719:720:720],
-						Paths:       s[720:722:722],
-						ProgramDirs: s[722:723:723],
+						Packages:    s[713:715:715],
+						Services:    s[715:722:722],
+						Processes:   s[722:723:723],
+						Paths:       s[723:725:725],
+						ProgramDirs: s[725:726:726],
 					},
 					"windows": {
-						Apps:        s[723:726:726],
-						Services:    s[726:728:728],
-						Processes:   s[728:729:729],
-						Paths:       s[729:732:732],
-						ProgramDirs: s[732:734:734],
+						Apps:        s[726:729:729],
+						Services:    s[729:731:731],
+						Processes:   s[731:732:732],
+						Paths:       s[732:735:735],
+						ProgramDirs: s[735:737:737],
 					},
 				},
 				Removal: map[string]Removal{
 					"windows": {
-						Leftovers: s[734:735:735],
-						Sources:   s[735:736:736],
+						Leftovers: s[737:738:738],
+						Sources:   s[738:739:739],
 					},
 				},
-				Sources: s[736:742:742],
+				Sources: s[739:745:745],
 			},
 			{
 				ID:       "kaspersky-anti-ransomware-tool",
@@ -801,11 +814,11 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:      s[742:743:743],
-						Processes: s[743:746:746],
+						Apps:      s[745:746:746],
+						Processes: s[746:749:749],
 					},
 				},
-				Sources: s[746:747:747],
+				Sources: s[749:750:750],
 			},
 			{
 				ID:       "kaspersky-anti-virus-sos",
@@ -814,10 +827,10 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps: s[747:748:748],
+						Apps: s[750:751:751],
 					},
 				},
-				Sources: s[748:749:749],
+				Sources: s[751:752:752],
 			},
 			{
 				ID:       "kaspersky-aes-encryption-module",
@@ -826,10 +839,10 @@ func builtin() *Catalog {
 				Category: "other",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps: s[749:750:750],
+						Apps: s[752:753:753],
 					},
 				},
-				Sources: s[750:751:751],
+				Sources: s[753:754:754],
 			},
 			{
 				ID:       "kaspersky-kes8-console-plugin",
@@ -838,10 +851,10 @@ func builtin() *Catalog {
 				Category: "other",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps: s[751:752:752],
+						Apps: s[754:755:755],
 					},
 				},
-				Sources: s[752:753:753],
+				Sources: s[755:756:756],
 			},
 			{
 				ID:       "kaspersky-scan-engine",
@@ -850,14 +863,14 @@ func builtin() *Catalog {
 				Category: "scan-engine",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Paths:       s[753:754:754],
-						ProgramDirs: s[754:755:755],
+						Paths:       s[756:757:757],
+						ProgramDirs: s[757:758:758],
 					},
 					"windows": {
-						Apps: s[755:756:756],
+						Apps: s[758:759:759],
 					},
 				},
-				Sources: s[756:757:757],
+				Sources: s[759:760:760],
 			},
 			{
 				ID:       "kaspersky-endpoint-security-linux",
@@ -866,20 +879,20 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Packages:    s[757:760:760],
-						Services:    s[760:764:764],
-						Processes:   s[764:768:768],
-						Paths:       s[768:770:770],
-						ProgramDirs: s[770:773:773],
+						Packages:    s[760:763:763],
+						Services:    s[763:767:767],
+						Processes:   s[767:771:771],
+						Paths:       s[771:773:773],
+						ProgramDirs: s[773:776:776],
 					},
 				},
 				Removal: map[string]Removal{
 					"linux": {
-						Leftovers: s[773:775:775],
-						Sources:   s[775:776:776],
+						Leftovers: s[776:778:778],
+						Sources:   s[778:779:779],
 					},
 				},
-				Sources: s[776:787:787],
+				Sources: s[779:790:790],
 			},
 			{
 				ID:       "kaspersky-embedded-systems-security-linux",
@@ -888,13 +901,13 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Packages:    s[787:789:789],
-						Services:    s[789:791:791],
-						Paths:       s[791:792:792],
-						ProgramDirs: s[792:793:793],
+						Packages:    s[790:792:792],
+						Services:    s[792:794:794],
+						Paths:       s[794:795:795],
+						ProgramDirs: s[795:796:796],
 					},
 				},
-				Sources: s[793:795:795],
+				Sources: s[796:798:798],
 			},
 			{
 				ID:       "kaspersky-industrial-cybersecurity-linux",
@@ -903,13 +916,13 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Packages:    s[795:796:796],
-						Services:    s[796:798:798],
-						Paths:       s[798:799:799],
-						ProgramDirs: s[799:800:800],
+						Packages:    s[798:799:799],
+						Services:    s[799:801:801],
+						Paths:       s[801:802:802],
+						ProgramDirs: s[802:803:803],
 					},
 				},
-				Sources: s[800:801:801],
+				Sources: s[803:804:804],
 			},
 			{
 				ID:       "kaspersky-web-traffic-security",
@@ -918,12 +931,12 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Packages:    s[801:802:802],
-						Paths:       s[802:803:803],
-						ProgramDirs: s[803:804:804],
+						Packages:    s[804:805:805],
+						Paths:       s[805:806:806],
+						ProgramDirs: s[806:807:807],
 					},
 				},
-				Sources: s[804:806:806],
+				Sources: s[807:809:809],
 			},
 			{
 				ID:       "kaspersky-anti-virus-linux-file-servers",
@@ -932,12 +945,12 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Packages:    s[806:807:807],
-						Paths:       s[807:808:808],
-						ProgramDirs: s[808:809:809],
+						Packages:    s[809:810:810],
+						Paths:       s[810:811:811],
+						ProgramDirs: s[811:812:812],
 					},
 				},
-				Sources: s[809:811:811],
+				Sources: s[812:814:814],
 			},
 			{
 				ID:       "kaspersky-for-linux",
@@ -946,10 +959,10 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Paths: s[811:813:813],
+						Paths: s[814:816:816],
 					},
 				},
-				Sources: s[813:814:814],
+				Sources: s[816:817:817],
 			},
 			{
 				ID:       "kaspersky-linux-mail-server",
@@ -958,13 +971,13 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Packages:    s[814:815:815],
-						Services:    s[815:817:817],
-						Paths:       s[817:821:821],
-						ProgramDirs: s[821:823:823],
+						Packages:    s[817:818:818],
+						Services:    s[818:820:820],
+						Paths:       s[820:824:824],
+						ProgramDirs: s[824:826:826],
 					},
 				},
-				Sources: s[823:826:826],
+				Sources: s[826:829:829],
 			},
 			{
 				ID:       "kaspersky-anti-virus-proxy-server",
@@ -973,14 +986,14 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Packages:    s[826:827:827],
-						Services:    s[827:828:828],
-						Processes:   s[828:830:830],
-						Paths:       s[830:834:834],
-						ProgramDirs: s[834:835:835],
+						Packages:    s[829:830:830],
+						Services:    s[830:831:831],
+						Processes:   s[831:833:833],
+						Paths:       s[833:837:837],
+						ProgramDirs: s[837:838:838],
 					},
 				},
-				Sources: s[835:839:839],
+				Sources: s[838:842:842],
 			},
 			{
 				ID:       "kaspersky-anti-virus-linux-mail-server",
@@ -989,14 +1002,14 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Packages:    s[839:840:840],
-						Services:    s[840:842:842],
-						Processes:   s[842:844:844],
-						Paths:       s[844:848:848],
-						ProgramDirs: s[848:849:849],
+						Packages:    s[842:843:843],
+						Services:    s[843:845:845],
+						Processes:   s[845:847:847],
+						Paths:       s[847:851:851],
+						ProgramDirs: s[851:852:852],
 					},
 				},
-				Sources: s[849:850:850],
+				Sources: s[852:853:853],
 			},
 			{
 				ID:       "kaspersky-anti-virus-sendmail-milter",
@@ -1005,13 +1018,13 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Services:    s[850:851:851],
-						Processes:   s[851:852:852],
-						Paths:       s[852:858:858],
-						ProgramDirs: s[858:860:860],
+						Services:    s[853:854:854],
+						Processes:   s[854:855:855],
+						Paths:       s[855:861:861],
+						ProgramDirs: s[861:863:863],
 					},
 				},
-				Sources: s[860:862:862],
+				Sources: s[863:865:865],
 			},
 			{
 				ID:       "kaspersky-khse-metascanner",
@@ -1020,12 +1033,12 @@ func builtin() *Catalog {
 				Category: "scan-engine",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Processes:   s[862:863:863],
-						Paths:       s[863:864:864],
-						ProgramDirs: s[864:865:865],
+						Processes:   s[865:866:866],
+						Paths:       s[866:867:867],
+						ProgramDirs: s[867:868:868],
 					},
 				},
-				Sources: s[865:866:866],
+				Sources: s[868:869:869],
 			},
 			{
 				ID:       "kaspersky-anti-virus-mac",
@@ -1034,19 +1047,19 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Packages:    s[866:873:873],
-						Apps:        s[873:874:874],
-						Paths:       s[874:876:876],
-						ProgramDirs: s[876:878:878],
+						Packages:    s[869:876:876],
+						Apps:        s[876:877:877],
+						Paths:       s[877:879:879],
+						ProgramDirs: s[879:881:881],
 					},
 				},
 				Removal: map[string]Removal{
 					"darwin": {
-						Uninstallers: s[878:879:879],
-						Sources:      s[879:880:880],
+						Uninstallers: s[881:882:882],
+						Sources:      s[882:883:883],
 					},
 				},
-				Sources: s[880:882:882],
+				Sources: s[883:885:885],
 			},
 			{
 				ID:       "kaspersky-internet-security-mac",
@@ -1055,18 +1068,18 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Apps:        s[882:883:883],
-						Paths:       s[883:884:884],
-						ProgramDirs: s[884:885:885],
+						Apps:        s[885:886:886],
+						Paths:       s[886:887:887],
+						ProgramDirs: s[887:888:888],
 					},
 				},
 				Removal: map[string]Removal{
 					"darwin": {
-						Uninstallers: s[885:886:886],
-						Sources:      s[886:887:887],
+						Uninstallers: s[888:889:889],
+						Sources:      s[889:890:890],
 					},
 				},
-				Sources: s[887:888:888],
+				Sources: s[890:891:891],
 			},
 			{
 				ID:       "kaspersky-endpoint-security-mac",
@@ -1075,18 +1088,18 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Apps:        s[888:889:889],
-						Paths:       s[889:890:890],
-						ProgramDirs: s[890:891:891],
+						Apps:        s[891:892:892],
+						Paths:       s[892:893:893],
+						ProgramDirs: s[893:894:894],
 					},
 				},
 				Removal: map[string]Removal{
 					"darwin": {
-						Uninstallers: s[891:892:892],
-						Sources:      s[892:893:893],
+						Uninstallers: s[894:895:895],
+						Sources:      s[895:896:896],
 					},
 				},
-				Sources: s[893:895:895],
+				Sources: s[896:898:898],
 			},
 			{
 				ID:       "kaspersky-downloader-mac",
@@ -1095,10 +1108,10 @@ func builtin() *Catalog {
 				Category: "other",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Apps: s[895:897:897],
+						Apps: s[898:900:900],
 					},
 				},
-				Sources: s[897:898:898],
+				Sources: s[900:901:901],
 			},
 			{
 				ID:         "parallels-internet-security",
@@ -1109,15 +1122,15 @@ func builtin() *Catalog {
 				Technology: "kaspersky",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Apps: s[898:899:899],
+						Apps: s[901:902:902],
 					},
 					"windows": {
-						Apps:        s[899:900:900],
-						Paths:       s[900:901:901],
-						ProgramDirs: s[901:902:902],
+						Apps:        s[902:903:903],
+						Paths:       s[903:904:904],
+						ProgramDirs: s[904:905:905],
 					},
 				},
-				Sources: s[902:903:903],
+				Sources: s[905:906:906],
 			},
 			{
 				ID:       "zonealarm",
@@ -1126,16 +1139,16 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps:        s[903:904:904],
-						Services:    s[904:906:906],
-						Processes:   s[906:910:910],
-						Drivers:     s[910:911:911],
-						Paths:       s[911:915:915],
-						Keys:        s[915:919:919],
-						ProgramDirs: s[919:924:924],
+						Apps:        s[906:907:907],
+						Services:    s[907:909:909],
+						Processes:   s[909:913:913],
+						Drivers:     s[913:914:914],
+						Paths:       s[914:918:918],
+						Keys:        s[918:922:922],
+						ProgramDirs: s[922:927:927],
 					},
 				},
-				Sources: s[924:928:928],
+				Sources: s[927:931:931],
 			},
 			{
 				ID:         "zonealarm-kaspersky-engine",
@@ -1146,11 +1159,11 @@ func builtin() *Catalog {
 				Technology: "kaspersky",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Paths: s[928:929:929],
-						Keys:  s[929:931:931],
+						Paths: s[931:932:932],
+						Keys:  s[932:934:934],
 					},
 				},
-				Sources: s[931:932:932],
+				Sources: s[934:935:935],
 			},
 			{
 				ID:       "microsoft-defender-antivirus",
@@ -1159,11 +1172,11 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Services:    s[932:934:934],
-						Processes:   s[934:938:938],
-						Drivers:     s[938:939:939],
-						Keys:        s[939:940:940],
-						ProgramDirs: s[940:941:941],
+						Services:    s[935:937:937],
+						Processes:   s[937:941:941],
+						Drivers:     s[941:942:942],
+						Keys:        s[942:943:943],
+						ProgramDirs: s[943:944:944],
 						Definitions: []DefinitionsValue{
 							{
 								Key:    "HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Signature Updates",
@@ -1173,7 +1186,7 @@ func builtin() *Catalog {
 						},
 					},
 				},
-				Sources: s[941:948:948],
+				Sources: s[944:951:951],
 			},
 			{
 				ID:       "microsoft-defender-endpoint",
@@ -1182,25 +1195,25 @@ func builtin() *Catalog {
 				Category: "edr",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Apps:        s[948:950:950],
-						Drivers:     s[950:952:952],
-						Paths:       s[952:954:954],
-						ProgramDirs: s[954:955:955],
+						Apps:        s[951:953:953],
+						Drivers:     s[953:955:955],
+						Paths:       s[955:957:957],
+						ProgramDirs: s[957:958:958],
 					},
 					"linux": {
-						Packages:    s[955:956:956],
-						Services:    s[956:957:957],
-						Processes:   s[957:958:958],
-						Paths:       s[958:959:959],
-						ProgramDirs: s[959:960:960],
-					},
-					"windows": {
-						Services:    s[960:961:961],
-						Drivers:     s[961:962:962],
+						Packages:    s[958:959:959],
+						Services:    s[959:960:960],
+						Processes:   s[960:961:961],
+						Paths:       s[961:962:962],
 						ProgramDirs: s[962:963:963],
 					},
+					"windows": {
+						Services:    s[963:964:964],
+						Drivers:     s[964:965:965],
+						ProgramDirs: s[965:966:966],
+					},
 				},
-				Sources: s[963:971:971],
+				Sources: s[966:974:974],
 			},
 			{
 				ID:       "crowdstrike-falcon",
@@ -1209,27 +1222,27 @@ func builtin() *Catalog {
 				Category: "edr",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Processes:   s[971:972:972],
-						Drivers:     s[972:973:973],
-						Paths:       s[973:975:975],
-						ProgramDirs: s[975:977:977],
+						Processes:   s[974:975:975],
+						Drivers:     s[975:976:976],
+						Paths:       s[976:978:978],
+						ProgramDirs: s[978:980:980],
 					},
 					"linux": {
-						Packages:    s[977:978:978],
-						Services:    s[978:980:980],
-						Processes:   s[980:982:982],
-						Paths:       s[982:983:983],
-						ProgramDirs: s[983:984:984],
+						Packages:    s[980:981:981],
+						Services:    s[981:983:983],
+						Processes:   s[983:985:985],
+						Paths:       s[985:986:986],
+						ProgramDirs: s[986:987:987],
 					},
 					"windows": {
-						Apps:        s[984:985:985],
-						Services:    s[985:986:986],
-						Drivers:     s[986:991:991],
-						Paths:       s[991:993:993],
-						ProgramDirs: s[993:996:996],
+						Apps:        s[987:988:988],
+						Services:    s[988:989:989],
+						Drivers:     s[989:994:994],
+						Paths:       s[994:996:996],
+						ProgramDirs: s[996:999:999],
 					},
 				},
-				Sources: s[996:1005:1005],
+				Sources: s[999:1008:1008],
 			},
 			{
 				ID:       "sentinelone-agent",
@@ -1238,25 +1251,25 @@ func builtin() *Catalog {
 				Category: "edr",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Drivers:     s[1005:1007:1007],
-						Paths:       s[1007:1009:1009],
-						ProgramDirs: s[1009:1011:1011],
+						Drivers:     s[1008:1010:1010],
+						Paths:       s[1010:1012:1012],
+						ProgramDirs: s[1012:1014:1014],
 					},
 					"linux": {
-						Packages:    s[1011:1012:1012],
-						Services:    s[1012:1013:1013],
-						Paths:       s[1013:1014:1014],
-						ProgramDirs: s[1014:1015:1015],
+						Packages:    s[1014:1015:1015],
+						Services:    s[1015:1016:1016],
+						Paths:       s[1016:1017:1017],
+						ProgramDirs: s[1017:1018:1018],
 					},
 					"windows": {
-						Services:    s[1015:1018:1018],
-						Processes:   s[1018:1022:1022],
-						Drivers:     s[1022:1023:1023],
-						Paths:       s[1023:1024:1024],
-						ProgramDirs: s[1024:1026:1026],
+						Services:    s[1018:1021:1021],
+						Processes:   s[1021:1025:1025],
+						Drivers:     s[1025:1026:1026],
+						Paths:       s[1026:1027:1027],
+						ProgramDirs: s[1027:1029:1029],
 					},
 				},
-				Sources: s[1026:1035:1035],
+				Sources: s[1029:1038:1038],
 			},
 			{
 				ID:       "sophos-endpoint",
@@ -1265,18 +1278,18 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Drivers:     s[1035:1037:1037],
-						Paths:       s[1037:1039:1039],
-						ProgramDirs: s[1039:1040:1040],
+						Drivers:     s[1038:1040:1040],
+						Paths:       s[1040:1042:1042],
+						ProgramDirs: s[1042:1043:1043],
 					},
 					"windows": {
-						Apps:        s[1040:1042:1042],
-						Services:    s[1042:1046:1046],
-						Drivers:     s[1046:1050:1050],
-						ProgramDirs: s[1050:1051:1051],
+						Apps:        s[1043:1045:1045],
+						Services:    s[1045:1049:1049],
+						Drivers:     s[1049:1053:1053],
+						ProgramDirs: s[1053:1054:1054],
 					},
 				},
-				Sources: s[1051:1056:1056],
+				Sources: s[1054:1059:1059],
 			},
 			{
 				ID:       "sophos-protection-linux",
@@ -1285,12 +1298,12 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Services:    s[1056:1058:1058],
-						Paths:       s[1058:1059:1059],
-						ProgramDirs: s[1059:1060:1060],
+						Services:    s[1059:1061:1061],
+						Paths:       s[1061:1062:1062],
+						ProgramDirs: s[1062:1063:1063],
 					},
 				},
-				Sources: s[1060:1061:1061],
+				Sources: s[1063:1064:1064],
 			},
 			{
 				ID:       "eset-endpoint",
@@ -1299,21 +1312,21 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Apps:        s[1061:1063:1063],
-						Paths:       s[1063:1064:1064],
-						ProgramDirs: s[1064:1065:1065],
+						Apps:        s[1064:1066:1066],
+						Paths:       s[1066:1067:1067],
+						ProgramDirs: s[1067:1068:1068],
 					},
 					"linux": {
-						Services: s[1065:1067:1067],
+						Services: s[1068:1070:1070],
 					},
 					"windows": {
-						Services:    s[1067:1069:1069],
-						Processes:   s[1069:1071:1071],
-						Drivers:     s[1071:1074:1074],
-						ProgramDirs: s[1074:1075:1075],
+						Services:    s[1070:1072:1072],
+						Processes:   s[1072:1074:1074],
+						Drivers:     s[1074:1077:1077],
+						ProgramDirs: s[1077:1078:1078],
 					},
 				},
-				Sources: s[1075:1082:1082],
+				Sources: s[1078:1085:1085],
 			},
 			{
 				ID:       "eset-management-agent",
@@ -1322,13 +1335,13 @@ func builtin() *Catalog {
 				Category: "management-agent",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Services: s[1082:1083:1083],
+						Services: s[1085:1086:1086],
 					},
 					"windows": {
-						Processes: s[1083:1084:1084],
+						Processes: s[1086:1087:1087],
 					},
 				},
-				Sources: s[1084:1086:1086],
+				Sources: s[1087:1089:1089],
 			},
 			{
 				ID:       "bitdefender-endpoint-security-tools",
@@ -1337,18 +1350,18 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Services:    s[1086:1087:1087],
-						Paths:       s[1087:1088:1088],
-						ProgramDirs: s[1088:1089:1089],
+						Services:    s[1089:1090:1090],
+						Paths:       s[1090:1091:1091],
+						ProgramDirs: s[1091:1092:1092],
 					},
 					"windows": {
-						Services:    s[1089:1092:1092],
-						Processes:   s[1092:1093:1093],
-						Paths:       s[1093:1094:1094],
-						ProgramDirs: s[1094:1095:1095],
+						Services:    s[1092:1095:1095],
+						Processes:   s[1095:1096:1096],
+						Paths:       s[1096:1097:1097],
+						ProgramDirs: s[1097:1098:1098],
 					},
 				},
-				Sources: s[1095:1100:1100],
+				Sources: s[1098:1103:1103],
 			},
 			{
 				ID:       "bitdefender-consumer",
@@ -1357,10 +1370,10 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Processes: s[1100:1103:1103],
+						Processes: s[1103:1106:1106],
 					},
 				},
-				Sources: s[1103:1106:1106],
+				Sources: s[1106:1109:1109],
 			},
 			{
 				ID:       "bitdefender-mac",
@@ -1369,12 +1382,12 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Drivers:     s[1106:1111:1111],
-						Paths:       s[1111:1112:1112],
-						ProgramDirs: s[1112:1113:1113],
+						Drivers:     s[1109:1114:1114],
+						Paths:       s[1114:1115:1115],
+						ProgramDirs: s[1115:1116:1116],
 					},
 				},
-				Sources: s[1113:1114:1114],
+				Sources: s[1116:1117:1117],
 			},
 			{
 				ID:       "trend-micro-apex-one",
@@ -1383,11 +1396,11 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Services:  s[1114:1117:1117],
-						Processes: s[1117:1120:1120],
+						Services:  s[1117:1120:1120],
+						Processes: s[1120:1123:1123],
 					},
 				},
-				Sources: s[1120:1123:1123],
+				Sources: s[1123:1126:1126],
 			},
 			{
 				ID:       "trend-micro-maximum-security",
@@ -1396,11 +1409,11 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Services:  s[1123:1124:1124],
-						Processes: s[1124:1125:1125],
+						Services:  s[1126:1127:1127],
+						Processes: s[1127:1128:1128],
 					},
 				},
-				Sources: s[1125:1126:1126],
+				Sources: s[1128:1129:1129],
 			},
 			{
 				ID:       "trend-micro-deep-security-agent",
@@ -1409,11 +1422,11 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Services:  s[1126:1128:1128],
-						Processes: s[1128:1129:1129],
+						Services:  s[1129:1131:1131],
+						Processes: s[1131:1132:1132],
 					},
 				},
-				Sources: s[1129:1130:1130],
+				Sources: s[1132:1133:1133],
 			},
 			{
 				ID:       "trend-micro-serverprotect-linux",
@@ -1422,10 +1435,10 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Services: s[1130:1132:1132],
+						Services: s[1133:1135:1135],
 					},
 				},
-				Sources: s[1132:1133:1133],
+				Sources: s[1135:1136:1136],
 			},
 			{
 				ID:       "symantec-endpoint-protection",
@@ -1434,14 +1447,14 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Services: s[1133:1135:1135],
+						Services: s[1136:1138:1138],
 					},
 					"windows": {
-						Services:  s[1135:1137:1137],
-						Processes: s[1137:1139:1139],
+						Services:  s[1138:1140:1140],
+						Processes: s[1140:1142:1142],
 					},
 				},
-				Sources: s[1139:1142:1142],
+				Sources: s[1142:1145:1145],
 			},
 			{
 				ID:       "norton-security",
@@ -1450,10 +1463,10 @@ func builtin() *Catalog {
 				Category: "security-suite",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Processes: s[1142:1143:1143],
+						Processes: s[1145:1146:1146],
 					},
 				},
-				Sources: s[1143:1144:1144],
+				Sources: s[1146:1147:1147],
 			},
 			{
 				ID:       "avast-antivirus",
@@ -1462,17 +1475,17 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Services: s[1144:1145:1145],
+						Services: s[1147:1148:1148],
 					},
 					"windows": {
-						Apps:        s[1145:1146:1146],
-						Services:    s[1146:1147:1147],
-						Processes:   s[1147:1150:1150],
-						Drivers:     s[1150:1152:1152],
-						ProgramDirs: s[1152:1153:1153],
+						Apps:        s[1148:1149:1149],
+						Services:    s[1149:1150:1150],
+						Processes:   s[1150:1153:1153],
+						Drivers:     s[1153:1155:1155],
+						ProgramDirs: s[1155:1156:1156],
 					},
 				},
-				Sources: s[1153:1158:1158],
+				Sources: s[1156:1161:1161],
 			},
 			{
 				ID:       "avg-antivirus",
@@ -1481,13 +1494,13 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Services:    s[1158:1160:1160],
-						Processes:   s[1160:1162:1162],
-						Drivers:     s[1162:1163:1163],
-						ProgramDirs: s[1163:1164:1164],
+						Services:    s[1161:1163:1163],
+						Processes:   s[1163:1165:1165],
+						Drivers:     s[1165:1166:1166],
+						ProgramDirs: s[1166:1167:1167],
 					},
 				},
-				Sources: s[1164:1168:1168],
+				Sources: s[1167:1171:1171],
 			},
 			{
 				ID:       "trellix-endpoint-security",
@@ -1496,14 +1509,14 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Services: s[1168:1170:1170],
+						Services: s[1171:1173:1173],
 					},
 					"windows": {
-						Services:  s[1170:1173:1173],
-						Processes: s[1173:1176:1176],
+						Services:  s[1173:1176:1176],
+						Processes: s[1176:1179:1179],
 					},
 				},
-				Sources: s[1176:1179:1179],
+				Sources: s[1179:1182:1182],
 			},
 			{
 				ID:       "trellix-agent",
@@ -1512,14 +1525,14 @@ func builtin() *Catalog {
 				Category: "management-agent",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Services: s[1179:1181:1181],
+						Services: s[1182:1184:1184],
 					},
 					"windows": {
-						Services:  s[1181:1183:1183],
-						Processes: s[1183:1184:1184],
+						Services:  s[1184:1186:1186],
+						Processes: s[1186:1187:1187],
 					},
 				},
-				Sources: s[1184:1187:1187],
+				Sources: s[1187:1190:1190],
 			},
 			{
 				ID:       "malwarebytes",
@@ -1528,22 +1541,22 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Drivers:     s[1187:1191:1191],
-						Paths:       s[1191:1192:1192],
-						ProgramDirs: s[1192:1193:1193],
+						Drivers:     s[1190:1194:1194],
+						Paths:       s[1194:1195:1195],
+						ProgramDirs: s[1195:1196:1196],
 					},
 					"linux": {
-						Services: s[1193:1194:1194],
+						Services: s[1196:1197:1197],
 					},
 					"windows": {
-						Services:    s[1194:1195:1195],
-						Processes:   s[1195:1198:1198],
-						Drivers:     s[1198:1202:1202],
-						Paths:       s[1202:1203:1203],
-						ProgramDirs: s[1203:1205:1205],
+						Services:    s[1197:1198:1198],
+						Processes:   s[1198:1201:1201],
+						Drivers:     s[1201:1205:1205],
+						Paths:       s[1205:1206:1206],
+						ProgramDirs: s[1206:1208:1208],
 					},
 				},
-				Sources: s[1205:1211:1211],
+				Sources: s[1208:1214:1214],
 			},
 			{
 				ID:       "webroot-secureanywhere",
@@ -1552,13 +1565,13 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Services:    s[1211:1214:1214],
-						Processes:   s[1214:1215:1215],
-						Drivers:     s[1215:1218:1218],
-						ProgramDirs: s[1218:1219:1219],
+						Services:    s[1214:1217:1217],
+						Processes:   s[1217:1218:1218],
+						Drivers:     s[1218:1221:1221],
+						ProgramDirs: s[1221:1222:1222],
 					},
 				},
-				Sources: s[1219:1224:1224],
+				Sources: s[1222:1227:1227],
 			},
 			{
 				ID:       "carbon-black-sensor",
@@ -1567,17 +1580,17 @@ func builtin() *Catalog {
 				Category: "edr",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Processes: s[1224:1225:1225],
+						Processes: s[1227:1228:1228],
 					},
 					"linux": {
-						Services: s[1225:1228:1228],
+						Services: s[1228:1231:1231],
 					},
 					"windows": {
-						Drivers:     s[1228:1231:1231],
-						ProgramDirs: s[1231:1232:1232],
+						Drivers:     s[1231:1234:1234],
+						ProgramDirs: s[1234:1235:1235],
 					},
 				},
-				Sources: s[1232:1236:1236],
+				Sources: s[1235:1239:1239],
 			},
 			{
 				ID:       "cortex-xdr",
@@ -1586,23 +1599,23 @@ func builtin() *Catalog {
 				Category: "edr",
 				Fingerprints: map[string]Fingerprints{
 					"darwin": {
-						Paths:       s[1236:1237:1237],
-						ProgramDirs: s[1237:1238:1238],
+						Paths:       s[1239:1240:1240],
+						ProgramDirs: s[1240:1241:1241],
 					},
 					"linux": {
-						Services:    s[1238:1240:1240],
-						Paths:       s[1240:1241:1241],
-						ProgramDirs: s[1241:1242:1242],
+						Services:    s[1241:1243:1243],
+						Paths:       s[1243:1244:1244],
+						ProgramDirs: s[1244:1245:1245],
 					},
 					"windows": {
-						Services:    s[1242:1243:1243],
-						Processes:   s[1243:1245:1245],
-						Drivers:     s[1245:1247:1247],
-						Paths:       s[1247:1248:1248],
-						ProgramDirs: s[1248:1250:1250],
+						Services:    s[1245:1246:1246],
+						Processes:   s[1246:1248:1248],
+						Drivers:     s[1248:1250:1250],
+						Paths:       s[1250:1251:1251],
+						ProgramDirs: s[1251:1253:1253],
 					},
 				},
-				Sources: s[1250:1255:1255],
+				Sources: s[1253:1258:1258],
 			},
 			{
 				ID:       "clamav",
@@ -1611,16 +1624,16 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"linux": {
-						Packages:  s[1255:1264:1264],
-						Services:  s[1264:1272:1272],
-						Processes: s[1272:1277:1277],
-						Paths:     s[1277:1280:1280],
+						Packages:  s[1258:1267:1267],
+						Services:  s[1267:1275:1275],
+						Processes: s[1275:1280:1280],
+						Paths:     s[1280:1283:1283],
 					},
 					"windows": {
-						Processes: s[1280:1282:1282],
+						Processes: s[1283:1285:1285],
 					},
 				},
-				Sources: s[1282:1285:1285],
+				Sources: s[1285:1288:1288],
 			},
 			{
 				ID:       "ultraav",
@@ -1629,10 +1642,10 @@ func builtin() *Catalog {
 				Category: "antivirus",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps: s[1285:1286:1286],
+						Apps: s[1288:1289:1289],
 					},
 				},
-				Sources: s[1286:1289:1289],
+				Sources: s[1289:1292:1292],
 			},
 			{
 				ID:       "ultravpn",
@@ -1641,10 +1654,10 @@ func builtin() *Catalog {
 				Category: "vpn",
 				Fingerprints: map[string]Fingerprints{
 					"windows": {
-						Apps: s[1289:1290:1290],
+						Apps: s[1292:1293:1293],
 					},
 				},
-				Sources: s[1290:1292:1292],
+				Sources: s[1293:1295:1295],
 			},
 		},
 		Obstacles: []Obstacle{
@@ -1652,34 +1665,34 @@ func builtin() *Catalog {
 				ID:      "kaspersky-self-defence",
 				Summary: "Self-defence stops other programs from changing or deleting the application's files, registry keys and services, and from stopping it.",
 				Action:  "Remove it through its own uninstaller (the uninstall entry or msiexec), never by deleting files or services; if self-defence was turned off by policy, keep it off until the uninstall has finished.",
-				Sources: s[1292:1294:1294],
+				Sources: s[1295:1297:1297],
 			},
 			{
 				ID:         "kes-password-protection",
 				Summary:    "With password protection on, uninstalling (locally or remotely) needs the account and password of an administrator of the protection.",
 				Action:     "Supply them as Windows Installer properties on the msiexec command (KLLOGIN=<account> KLPASSWD=<password>), or turn password protection off in the Kaspersky Security Center policy before the uninstall.",
-				Properties: s[1294:1296:1296],
-				Sources:    s[1296:1298:1298],
+				Properties: s[1297:1299:1299],
+				Sources:    s[1299:1301:1301],
 			},
 			{
 				ID:      "kaspersky-kavremover",
 				Summary: "A damaged install, or one whose uninstall keeps asking for a password, cannot be removed by its own uninstaller.",
 				Action:  "Run Kaspersky's removal tool, kavremover, on the host (it needs a restart and, for a protected install, Safe Mode), then scan again.",
 				Tool:    "kavremover",
-				Sources: s[1298:1299:1299],
+				Sources: s[1301:1302:1302],
 			},
 		},
 		Fallbacks: map[string]Fallback{
 			"darwin": {
 				Name:    "XProtect",
 				Note:    "macOS's built-in signature-based malware blocking; it is no endpoint antivirus: deploy a replacement if the host needs one.",
-				Sources: s[1299:1300:1300],
+				Sources: s[1302:1303:1303],
 			},
 			"windows": {
 				Product: "microsoft-defender-antivirus",
 				Name:    "Microsoft Defender Antivirus",
 				Note:    "On Windows 10 and 11 it turns itself back on when the last other antivirus is uninstalled; on Windows Server it must be enabled (and may need installing) by the administrator. Check its state after the removal.",
-				Sources: s[1300:1301:1301],
+				Sources: s[1303:1304:1304],
 			},
 		},
 		Sources: map[string]string{
@@ -1742,6 +1755,7 @@ func builtin() *Catalog {
 			"KL-KESMAC":             "Kaspersky docs, KES for Mac 'kav activatesystemextension /sysext': https://support.kaspersky.com/kesmac/12_adminguide/ru-RU/222060.htm",
 			"KL-KESS":               "Kaspersky docs, Kaspersky Embedded Systems Security for Linux packages kess/kess-gui: https://support.kaspersky.com/kess-linux/3.3.0/233694",
 			"KL-KESS-WIN":           "Kaspersky docs, Kaspersky Embedded Systems Security for Windows 3.x registers the services KAVFS, KAVFSGT and KAVFSSLP: https://support.kaspersky.com/us/kess3/148327 ; its reports in %ALLUSERSPROFILE%\\Kaspersky Lab\\Kaspersky Embedded Systems Security\\<version>\\Reports: https://support.kaspersky.com/KESS/3.0/en-US/147908.htm ; its distribution kit (ess_x64.msi, esstools_x64.msi): https://support.kaspersky.com/kess/3.1/ja-JP/147898.htm",
+			"KL-KICSN":              "Kaspersky docs, Kaspersky Industrial CyberSecurity for Nodes 3.2 keeps reports in %ALLUSERSPROFILE%\\Kaspersky Lab\\Kaspersky Industrial CyberSecurity for Nodes\\<product version>\\Reports and logs to Kaspersky Security.evtx: https://support.kaspersky.com/KICS4Nodes/3.2/en-US/147908.htm ; its KAVSHELL command line: https://support.kaspersky.com/kics-for-nodes/3.2/146705",
 			"KL-KLMS":               "Kaspersky docs, Kaspersky Security 8 for Linux Mail Server, custom scripts for directory services: /etc/opt/kaspersky/klms/scripts (Linux), /usr/local/etc/kaspersky/klms/scripts (FreeBSD), /opt/kaspersky/klms/bin/klms-control: https://support.kaspersky.com/KLMS/8.2/ru-RU/65337.htm",
 			"KL-KLNAGCHK":           "Kaspersky docs, Network Agent utilities klnagchk and klmover in /opt/kaspersky/klnagent/bin (32-bit) and /opt/kaspersky/klnagent64/bin (64-bit): https://support.kaspersky.com/KES4Linux/11/en-US/161353.htm ; https://support.kaspersky.com/KICS4Linux/1.5/en-US/198059.htm ; packages klnagent64_<build>_amd64.deb, klnagent-<build>.i386.rpm: https://support.kaspersky.com/KES4Linux/11.3.0/ja-JP/237152.htm",
 			"KL-KSB-NAG":            "Kaspersky docs, 'The name of the process that starts the Network Agent is klnagent.exe': https://support.kaspersky.com/KSB/1.0/en-US/190324.htm",
