@@ -191,10 +191,11 @@ func parseHex(b []byte) (uintptr, bool) {
 //     mapping that holds the address image (a variable of the program's
 //     initialised data), for reading;
 //   - the heap window around heap (a fresh heap allocation) within the
-//     writable anonymous mapping that holds it, for writing.
+//     writable anonymous mapping that holds it, for writing, starting at
+//     a multiple of align (a power of two, at least the page size).
 //
 // It chooses nothing it cannot place.
-func plan(maps []mapping, image, heap, pageSize uintptr) []region {
+func plan(maps []mapping, image, heap, align uintptr) []region {
 	var program []byte
 	for _, m := range maps {
 		if m.lo <= image && image < m.hi {
@@ -207,7 +208,7 @@ func plan(maps []mapping, image, heap, pageSize uintptr) []region {
 		case len(program) > 0 && string(m.path) == string(program) && m.perms[0] == 'r' && m.perms[1] == '-':
 			out = append(out, region{m.lo, m.hi, populateRead})
 		case m.lo <= heap && heap < m.hi && len(m.path) == 0 && m.perms[0] == 'r' && m.perms[1] == 'w':
-			page := heap &^ (pageSize - 1)
+			page := heap &^ (align - 1)
 			lo := m.lo
 			if page-m.lo > heapBelow {
 				lo = page - heapBelow
