@@ -45,9 +45,10 @@ const (
 
 // procStat is what the lister takes from /proc/<pid>/stat.
 type procStat struct {
-	Comm  string // the kernel's name: 15 bytes of a program's, up to 64 of a kernel thread's
-	State byte   // R, S, D, Z (zombie), X (dead), …
-	Flags uint64 // PF_* task flags
+	Comm    string // the kernel's name: 15 bytes of a program's, up to 64 of a kernel thread's
+	State   byte   // R, S, D, Z (zombie), X (dead), …
+	Flags   uint64 // PF_* task flags
+	Threads int    // num_threads; 0 when the line stops before it
 }
 
 // noImage reports whether the process can have neither an executable nor
@@ -91,6 +92,24 @@ func parseProcStat(b []byte) (procStat, error) {
 		return s, fmt.Errorf("%w: flags %.24q", ErrProcStat, field[6])
 	}
 	s.Flags = flags
+	// num_threads is the 18th field after the name; the fields between
+	// are counters, skipped unread.
+	for i := len(field); i < 17; i++ {
+		rest = bytes.TrimLeft(rest, " ")
+		n := bytes.IndexAny(rest, " \n")
+		if n <= 0 {
+			return s, nil
+		}
+		rest = rest[n:]
+	}
+	rest = bytes.TrimLeft(rest, " ")
+	n := bytes.IndexAny(rest, " \n")
+	if n < 0 {
+		n = len(rest)
+	}
+	if t, err := strconv.Atoi(string(rest[:n])); err == nil && t >= 0 {
+		s.Threads = t
+	}
 	return s, nil
 }
 
@@ -104,20 +123,32 @@ type procReader interface {
 	read(name string, buf []byte) ([]byte, error)
 	// readlink returns the target of the symbolic link name.
 	readlink(name string) (string, error)
+	// tasks returns the thread ids of process pid (the names in
+	// "<pid>/task").
+	tasks(pid string) ([]string, error)
 }
 
 // listProcs lists the processes of r that run a program. Each costs one
 // readlink of its executable, then one read of its stat file and one of
 // its command line: the path, name and arguments a scan reports, and
-// nothing it does not. A kernel thread or a zombie has no executable
-// (readlink says it does not exist), and costs the readlink alone: on a
-// server most entries of /proc are kernel threads, and reading their stat
-// files took half of the listing's time (63 of 71 processes on a VM:
-// 0.74 ms, 0.33 ms without). A process that exits while being read, or
-// whose stat is denied, is left out; one whose executable or command line
-// is denied is kept with what could be read. A stat the kernel would not
-// write leaves the process out and is named in the returned error, along
-// with what was listed.
+// nothing it does not.
+//
+// A kernel thread has no executable (readlink says it does not exist),
+// and costs the readlink alone: on a server most entries of /proc are
+// kernel threads, and reading their stat files took half of the listing's
+// time (63 of 71 processes on a VM: 0.74 ms, 0.33 ms without). They are
+// told by kthreadd's list of its children (see [kernelThreads]), read
+// once. Any other entry without an executable is read further (see
+// [headless]): a zombie is left out, but a running program whose main
+// thread has exited (ps shows "Zl", "[name] <defunct>") is listed with
+// the executable and command line of a thread still running. A daemon
+// that ends main with pthread_exit looks so, and was missed.
+//
+// A process that exits while being read, or whose stat is denied, is
+// left out; one whose executable or command line is denied is kept with
+// what could be read. A stat the kernel would not write leaves the
+// process out and is named in the returned error, along with what was
+// listed.
 func listProcs(ctx context.Context, r procReader) ([]Process, error) {
 	names, err := r.pids()
 	if err != nil {
@@ -128,6 +159,7 @@ func listProcs(ctx context.Context, r procReader) ([]Process, error) {
 	cmd := make([]byte, 0, maxCmdline) // one buffer for every process
 	var key []byte                     // "<pid>/<file>", rebuilt per read
 	out := make([]Process, 0, len(names))
+	var kernel map[string]bool // made when an executable is first missing
 	for _, n := range names {
 		if err := ctx.Err(); err != nil {
 			return out, err
@@ -139,7 +171,22 @@ func listProcs(ctx context.Context, r procReader) ([]Process, error) {
 		key = append(append(key[:0], n...), "/exe"...)
 		exe, err := r.readlink(string(key)) // " (deleted)" kept: the source reports it
 		if errors.Is(err, fs.ErrNotExist) {
-			continue // no program: a kernel thread, a zombie, or gone
+			// A kernel thread, a zombie, gone, or a program running on
+			// without its main thread.
+			if kernel == nil {
+				kernel = kernelThreads(r, stat[:0])
+			}
+			if kernel[n] {
+				continue
+			}
+			p, ok, err := headless(r, n, int32(pid), stat[:0], cmd[:0])
+			if err != nil {
+				bad.Add(err)
+			}
+			if ok {
+				out = append(out, p)
+			}
+			continue
 		}
 		key = append(append(key[:0], n...), "/stat"...)
 		stat, err = r.read(string(key), stat[:0])
@@ -162,6 +209,81 @@ func listProcs(ctx context.Context, r procReader) ([]Process, error) {
 		out = append(out, p)
 	}
 	return out, bad.Err()
+}
+
+// kthreadd is the kernel's thread that starts every other kernel thread:
+// pid 2 since Linux 2.6.22.
+const kthreadd = "2"
+
+// maxChildren bounds the read of kthreadd's children: a few thousand
+// pids. A list cut there leaves the rest to be told by their stat files.
+const maxChildren = 64 << 10
+
+// kernelThreads returns the kernel's threads as /proc names them: kthreadd
+// and its children, which it lists in <pid>/task/<pid>/children (Linux
+// 3.5, CONFIG_PROC_CHILDREN, which Debian, Ubuntu, RHEL and Fedora
+// kernels build). When that cannot be read, or pid 2 is no kernel thread
+// (a PID namespace), it returns an empty set: every entry without an
+// executable is then told by its own stat file. buf is a scratch buffer.
+func kernelThreads(r procReader, buf []byte) map[string]bool {
+	kernel := make(map[string]bool)
+	b, err := r.read(kthreadd+"/stat", buf)
+	if err != nil {
+		return kernel
+	}
+	if st, err := parseProcStat(b); err != nil || st.Flags&pfKthread == 0 {
+		return kernel
+	}
+	children, err := r.read(kthreadd+"/task/"+kthreadd+"/children", make([]byte, 0, maxChildren))
+	if err != nil {
+		return kernel
+	}
+	kernel[kthreadd] = true
+	for _, f := range bytes.Fields(children) {
+		kernel[string(f)] = true
+	}
+	return kernel
+}
+
+// headless reads the process n (pid) whose executable link is missing. It
+// is listed (ok) when its stat says it is no kernel thread and has
+// threads besides its main one (num_threads > 1), with the executable and
+// command line of the first such thread that still has them. Its name
+// stays the main thread's. stat and cmd are scratch buffers. A stat the
+// kernel would not write is the error.
+func headless(r procReader, n string, pid int32, stat, cmd []byte) (Process, bool, error) {
+	key := n + "/stat"
+	b, err := r.read(key, stat)
+	if err != nil {
+		return Process{}, false, nil // gone, or denied
+	}
+	st, err := parseProcStat(b)
+	if err != nil {
+		return Process{}, false, fmt.Errorf("%s: %w", key, err)
+	}
+	if st.Flags&pfKthread != 0 || st.Threads < 2 {
+		return Process{}, false, nil // a kernel thread, or a zombie alone
+	}
+	tids, err := r.tasks(n)
+	if err != nil {
+		return Process{}, false, nil // exited meanwhile
+	}
+	for _, tid := range tids {
+		if tid == n {
+			continue
+		}
+		task := n + "/task/" + tid
+		exe, err := r.readlink(task + "/exe")
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // this thread exited too
+		}
+		p := Process{PID: pid, Name: st.Comm, Exe: exe}
+		cmd, _ = r.read(task+"/cmdline", cmd) // what was read before an error is kept
+		p.Cmdline = joinCmdline(cmd)
+		p.Name = processName(p.Name, cmd)
+		return p, true, nil
+	}
+	return Process{}, false, nil
 }
 
 // joinCmdline joins the NUL-separated arguments of /proc/<pid>/cmdline
@@ -237,6 +359,18 @@ func (f fsProcs) read(name string, buf []byte) ([]byte, error) {
 }
 
 func (f fsProcs) readlink(name string) (string, error) { return fs.ReadLink(f.fsys, name) }
+
+func (f fsProcs) tasks(pid string) ([]string, error) {
+	ents, err := fs.ReadDir(f.fsys, pid+"/task")
+	if err != nil {
+		return nil, err
+	}
+	tids := make([]string, 0, len(ents))
+	for _, e := range ents {
+		tids = append(tids, e.Name())
+	}
+	return tids, nil
+}
 
 // readFull reads r into buf[len(buf):cap(buf)] until its end or until
 // buf is full.

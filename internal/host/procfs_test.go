@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,7 +43,7 @@ func loadProc(t *testing.T, name string) procReader {
 			t.Fatalf("%s: %q: %v", name, line, err)
 		}
 		mode := fs.FileMode(0o444)
-		if file == "exe" {
+		if path.Base(file) == "exe" {
 			mode = fs.ModeSymlink | 0o777
 		}
 		fsys[pid+"/"+file] = &fstest.MapFile{Data: []byte(content), Mode: mode}
@@ -79,22 +81,52 @@ func TestListProcsRecorded(t *testing.T) {
 	}
 }
 
-// Kernel threads and zombies have no executable: the lister asks for
-// that alone, and reads neither their stat nor their command line.
+// A program whose main thread has exited is listed with the executable
+// and command line of the thread that runs on; kernel threads and a
+// zombie are not.
+func TestListProcsHeadless(t *testing.T) {
+	got, err := listFS(t, loadProc(t, "headless.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Process{{PID: 32688, Name: "klnagent", Exe: "/opt/kaspersky/klnagent64/sbin/klnagent", Cmdline: "/opt/kaspersky/klnagent64/sbin/klnagent -d"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// A process costs its exe link, stat and command line. A kernel thread
+// costs its exe link alone, told by kthreadd's children, read once; a
+// zombie its exe link and stat; a program without its main thread its
+// exe link, stat, tasks and one running thread's exe and command line.
 func TestListProcsReadsOnlyWhatItNeeds(t *testing.T) {
-	c := &countingProcs{procReader: loadProc(t, "live.txt"), calls: map[string]int{}}
+	c := &countingProcs{procReader: loadProc(t, "headless.txt"), calls: map[string]int{}}
 	if _, err := listProcs(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	for _, pid := range []string{"2", "4", "25853"} {
-		if n := c.calls[pid+"/stat"] + c.calls[pid+"/cmdline"]; n != 0 || c.calls[pid+"/exe"] != 1 {
-			t.Errorf("pid %s: %d reads of stat and cmdline, %d of exe", pid, n, c.calls[pid+"/exe"])
+	want := map[string]int{
+		"2/exe": 1, "2/stat": 1, "2/task/2/children": 1, // kthreadd, and the kernel's threads
+		"4/exe":   1,
+		"322/exe": 1, "322/stat": 1,
+		"32688/exe": 1, "32688/stat": 1, "32688/task": 1, "32688/task/32690/exe": 1, "32688/task/32690/cmdline": 1,
+	}
+	if !maps.Equal(c.calls, want) {
+		t.Errorf("reads\n%v\nwant\n%v", c.calls, want)
+	}
+	// Without the children list (live.txt was recorded without it), each
+	// kernel thread is told by its stat, and a live process still costs
+	// its three reads.
+	c = &countingProcs{procReader: loadProc(t, "live.txt"), calls: map[string]int{}}
+	if _, err := listProcs(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"4/stat", "25735/stat", "25735/cmdline", "25735/exe", "1/stat", "1/cmdline", "1/exe"} {
+		if c.calls[name] != 1 {
+			t.Errorf("live.txt: %s read %d times, want 1", name, c.calls[name])
 		}
 	}
-	for _, name := range []string{"25735/stat", "25735/cmdline", "25735/exe", "1/stat", "1/cmdline", "1/exe"} {
-		if c.calls[name] != 1 {
-			t.Errorf("%s read %d times, want 1", name, c.calls[name])
-		}
+	if n := c.calls["4/cmdline"] + c.calls["25853/cmdline"]; n != 0 {
+		t.Errorf("live.txt: %d reads of a kernel thread's or zombie's command line", n)
 	}
 }
 
@@ -111,6 +143,11 @@ func (c *countingProcs) read(name string, buf []byte) ([]byte, error) {
 func (c *countingProcs) readlink(name string) (string, error) {
 	c.calls[name]++
 	return c.procReader.readlink(name)
+}
+
+func (c *countingProcs) tasks(pid string) ([]string, error) {
+	c.calls[pid+"/task"]++
+	return c.procReader.tasks(pid)
 }
 
 // Names with spaces, parentheses and newlines, an empty argv[0] under a
@@ -221,6 +258,14 @@ func TestParseProcStat(t *testing.T) {
 		{"2 (kthreadd) S 0 0 0 0 -1 2129984", procStat{Comm: "kthreadd", State: 'S', Flags: 2129984}},
 		{"3 () Z 0 0 0 0 -1 0\n", procStat{State: 'Z'}},
 		{"4 ((sd-pam)) S 1 4 4 0 -1 1077936448 0\n", procStat{Comm: "(sd-pam)", State: 'S', Flags: 1077936448}},
+		// Whole lines (testdata/proc/headless.txt): num_threads, the 18th
+		// field after the name.
+		{"32688 (klnagent) Z 32687 32677 14472 0 -1 4227084 92 0 2 0 0 0 0 0 20 0 2 0 2966979 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+			procStat{Comm: "klnagent", State: 'Z', Flags: 4227084, Threads: 2}},
+		{"322 (python3) Z 32748 32745 14472 0 -1 4227148 226 0 0 0 0 0 0 0 20 0 1 0 2967925 0 0", procStat{Comm: "python3", State: 'Z', Flags: 4227148, Threads: 1}},
+		{"5 (x) S 1 2 3 4 5 64 0 0 0 0 0 0 0 0 20 0 -3 0\n", procStat{Comm: "x", State: 'S', Flags: 64}},        // not a count
+		{"5 (x) S 1 2 3 4 5 64 0 0 0 0 0 0 0 0 20 0", procStat{Comm: "x", State: 'S', Flags: 64}},               // cut before it
+		{"5 (x) S 1 2 3 4 5 64 0 0 0 0 0 0 0 0 20 0 7", procStat{Comm: "x", State: 'S', Flags: 64, Threads: 7}}, // the last field
 	} {
 		got, err := parseProcStat([]byte(tt.in))
 		if err != nil || got != tt.want {

@@ -27,15 +27,20 @@ func (l liveProcesses) Processes(ctx context.Context) ([]Process, error) {
 // rawProcs reads a proc filesystem at dir with bare system calls.
 type rawProcs struct{ dir string }
 
-func (r rawProcs) pids() ([]string, error) {
-	d, err := os.Open(r.dir)
+func (r rawProcs) pids() ([]string, error) { return readNames(r.dir) }
+
+func (r rawProcs) tasks(pid string) ([]string, error) { return readNames(r.dir + "/" + pid + "/task") }
+
+// readNames returns the names in the folder dir.
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.dir, err)
+		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return names, nil
 }

@@ -4,6 +4,7 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,5 +116,48 @@ func BenchmarkLiveProcesses(b *testing.B) {
 		if _, err := l.Processes(context.Background()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A real program whose main thread has exited (testdata/headless, built
+// with gcc) is listed with its executable and command line, which only
+// its running thread still has.
+func TestLiveProcessesHeadless(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Fatalf("this test builds a C program: %v (scripts/install-deps.sh installs gcc)", err)
+	}
+	exe := filepath.Join(t.TempDir(), "klnagent")
+	if out, err := exec.Command(gcc, "-O2", "-pthread", "-o", exe, "testdata/headless/headless.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	cmd := exec.Command(exe, "-d")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	stat := fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := parseProcStat(b); err == nil && st.State == 'Z' && st.Threads == 2 {
+			break // main has exited, its thread runs on
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the program's main thread did not exit: %s", b)
+		}
+	}
+	procs, err := newLiveProcesses().Processes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(procs, func(p Process) bool { return int(p.PID) == cmd.Process.Pid })
+	if i < 0 {
+		t.Fatalf("pid %d not listed among %d processes", cmd.Process.Pid, len(procs))
+	}
+	if p := procs[i]; p.Name != "klnagent" || p.Exe != exe || p.Cmdline != exe+" -d" {
+		t.Errorf("process = %+v", p)
 	}
 }
