@@ -337,8 +337,13 @@ func processName(comm string, cmdline []byte) string {
 // /proc itself through os.DirFS.
 type fsProcs struct{ fsys fs.FS }
 
-func (f fsProcs) pids() ([]string, error) {
-	ents, err := fs.ReadDir(f.fsys, ".")
+func (f fsProcs) pids() ([]string, error) { return f.names(".") }
+
+func (f fsProcs) tasks(pid string) ([]string, error) { return f.names(pid + "/task") }
+
+// names returns the names in the folder dir.
+func (f fsProcs) names(dir string) ([]string, error) {
+	ents, err := fs.ReadDir(f.fsys, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -359,18 +364,6 @@ func (f fsProcs) read(name string, buf []byte) ([]byte, error) {
 }
 
 func (f fsProcs) readlink(name string) (string, error) { return fs.ReadLink(f.fsys, name) }
-
-func (f fsProcs) tasks(pid string) ([]string, error) {
-	ents, err := fs.ReadDir(f.fsys, pid+"/task")
-	if err != nil {
-		return nil, err
-	}
-	tids := make([]string, 0, len(ents))
-	for _, e := range ents {
-		tids = append(tids, e.Name())
-	}
-	return tids, nil
-}
 
 // readFull reads r into buf[len(buf):cap(buf)] until its end or until
 // buf is full.

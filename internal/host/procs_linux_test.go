@@ -36,15 +36,7 @@ func TestLiveProcessesLinux(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	time.Sleep(50 * time.Millisecond) // let exec finish so /proc shows the new image
 
-	procs, err := newLiveProcesses().Processes(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(procs, func(p Process) bool { return int(p.PID) == cmd.Process.Pid })
-	if i < 0 {
-		t.Fatalf("pid %d not listed among %d processes", cmd.Process.Pid, len(procs))
-	}
-	p := procs[i]
+	procs, p := liveProcess(t, cmd.Process.Pid)
 	if want := strings.Join(append([]string{exe, "60"}, zeros...), " "); p.Name != "kav4proxy-kavicapserver" || p.Exe != exe || p.Cmdline != want {
 		t.Errorf("process = %+v", p)
 	}
@@ -95,15 +87,7 @@ func TestLiveProcessesLongCommandLine(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	time.Sleep(50 * time.Millisecond)
-	procs, err := newLiveProcesses().Processes(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(procs, func(p Process) bool { return int(p.PID) == cmd.Process.Pid })
-	if i < 0 {
-		t.Fatal("the process is not listed")
-	}
-	if p := procs[i]; len(p.Cmdline) > maxCmdline || !strings.HasPrefix(p.Cmdline, "/bin/sh -c sleep 60; : xxx") {
+	if _, p := liveProcess(t, cmd.Process.Pid); len(p.Cmdline) > maxCmdline || !strings.HasPrefix(p.Cmdline, "/bin/sh -c sleep 60; : xxx") {
 		t.Errorf("%s: %d bytes of command line starting %.30q", p.Name, len(p.Cmdline), p.Cmdline)
 	}
 }
@@ -149,15 +133,22 @@ func TestLiveProcessesHeadless(t *testing.T) {
 			t.Fatalf("the program's main thread did not exit: %s", b)
 		}
 	}
+	if _, p := liveProcess(t, cmd.Process.Pid); p.Name != "klnagent" || p.Exe != exe || p.Cmdline != exe+" -d" {
+		t.Errorf("process = %+v", p)
+	}
+}
+
+// liveProcess lists this machine's processes and returns them and the one
+// of pid, failing the test when it is not listed.
+func liveProcess(t *testing.T, pid int) ([]Process, Process) {
+	t.Helper()
 	procs, err := newLiveProcesses().Processes(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(procs, func(p Process) bool { return int(p.PID) == cmd.Process.Pid })
+	i := slices.IndexFunc(procs, func(p Process) bool { return int(p.PID) == pid })
 	if i < 0 {
-		t.Fatalf("pid %d not listed among %d processes", cmd.Process.Pid, len(procs))
+		t.Fatalf("pid %d not listed among %d processes", pid, len(procs))
 	}
-	if p := procs[i]; p.Name != "klnagent" || p.Exe != exe || p.Cmdline != exe+" -d" {
-		t.Errorf("process = %+v", p)
-	}
+	return procs, procs[i]
 }
