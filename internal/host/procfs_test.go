@@ -95,6 +95,88 @@ func TestListProcsHeadless(t *testing.T) {
 	}
 }
 
+// The same processes scanned by a user who may not read root's exe links,
+// which answer "permission denied", not "no such file": the kernel
+// threads and the zombie are still left out, the program without its
+// main thread still listed from its running thread.
+func TestListProcsHeadlessDenied(t *testing.T) {
+	r := loadProc(t, "headless.txt").(failingProcs)
+	r.deny = map[string]bool{"2/exe": true, "4/exe": true, "322/exe": true, "32688/exe": true}
+	got, err := listFS(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Process{{PID: 32688, Name: "klnagent", Exe: "/opt/kaspersky/klnagent64/sbin/klnagent", Cmdline: "/opt/kaspersky/klnagent64/sbin/klnagent -d"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// headlessProc adds to fsys the process pid whose main thread has exited
+// and whose thread tid runs exe with args.
+func headlessProc(fsys fstest.MapFS, pid, tid, comm, exe string, args ...string) {
+	fsys[pid+"/stat"] = &fstest.MapFile{Data: []byte(pid + " (" + comm + ") Z 1 1 1 0 -1 4227084 0 0 0 0 0 0 0 0 20 0 2 0 7\n")}
+	fsys[pid+"/cmdline"] = &fstest.MapFile{}
+	fsys[pid+"/task/"+pid+"/cmdline"] = &fstest.MapFile{}
+	fsys[pid+"/task/"+tid+"/exe"] = &fstest.MapFile{Data: []byte(exe), Mode: fs.ModeSymlink}
+	fsys[pid+"/task/"+tid+"/cmdline"] = &fstest.MapFile{Data: []byte(strings.Join(append([]string{exe}, args...), "\x00") + "\x00")}
+}
+
+// kthreadd's stat, and its children list.
+func kthreaddProc(fsys fstest.MapFS, children string) {
+	fsys["2/stat"] = &fstest.MapFile{Data: []byte("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 1 0 0 0 20 0 1 0 18\n")}
+	fsys["2/task/2/children"] = &fstest.MapFile{Data: []byte(children)}
+}
+
+// Edges of telling kernel threads and reading a program through its
+// thread: pid 2 that is no kernel thread (a PID namespace), whose children
+// list is not taken for kernel threads; a children list cut in the middle
+// of a pid, whose part is not taken for a pid; a thread whose executable
+// is denied; a name the kernel cut, completed from the thread's command
+// line; a malformed stat, named.
+func TestListProcsHeadlessEdges(t *testing.T) {
+	t.Run("pid 2 is no kernel thread", func(t *testing.T) {
+		fsys := fstest.MapFS{}
+		fsys["2/stat"] = &fstest.MapFile{Data: []byte("2 (sh) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5\n")}
+		fsys["2/exe"] = &fstest.MapFile{Data: []byte("/bin/sh"), Mode: fs.ModeSymlink}
+		fsys["2/task/2/children"] = &fstest.MapFile{Data: []byte("12 ")}
+		headlessProc(fsys, "12", "13", "klnagent", "/opt/kaspersky/klnagent64/sbin/klnagent")
+		got, _ := listFS(t, fsProcs{fsys})
+		if len(got) != 2 || got[1].PID != 12 || got[1].Exe != "/opt/kaspersky/klnagent64/sbin/klnagent" {
+			t.Errorf("got %+v", got)
+		}
+	})
+	t.Run("children list cut", func(t *testing.T) {
+		fsys := fstest.MapFS{}
+		// The list fills the buffer (maxCmdline) up to "12" of "123456".
+		kthreaddProc(fsys, strings.Repeat("3 ", (maxCmdline-2)/2)+"123456")
+		headlessProc(fsys, "12", "13", "klnagent", "/opt/kaspersky/klnagent64/sbin/klnagent")
+		got, _ := listFS(t, fsProcs{fsys})
+		if len(got) != 1 || got[0].PID != 12 {
+			t.Errorf("got %+v", got)
+		}
+	})
+	t.Run("thread exe denied, name cut", func(t *testing.T) {
+		fsys := fstest.MapFS{}
+		kthreaddProc(fsys, "3 ")
+		headlessProc(fsys, "20", "21", "kav4proxy-kavic", "/opt/kaspersky/kav4proxy/sbin/kav4proxy-kavicapserver", "300")
+		got, err := listFS(t, failingProcs{fsProcs{fsys}, map[string]bool{"20/task/21/exe": true}})
+		want := []Process{{PID: 20, Name: "kav4proxy-kavicapserver", Cmdline: "/opt/kaspersky/kav4proxy/sbin/kav4proxy-kavicapserver 300"}}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("got %+v, %v\nwant %+v", got, err, want)
+		}
+	})
+	t.Run("malformed stat", func(t *testing.T) {
+		fsys := fstest.MapFS{}
+		kthreaddProc(fsys, "3 ")
+		fsys["30/stat"] = &fstest.MapFile{Data: []byte("30 (x) Z\n")}
+		got, err := listFS(t, fsProcs{fsys})
+		if len(got) != 0 || !errors.Is(err, ErrProcStat) || !strings.Contains(err.Error(), "30/stat") {
+			t.Errorf("got %+v, err = %v", got, err)
+		}
+	})
+}
+
 // A process costs its exe link, stat and command line. A kernel thread
 // costs its exe link alone, told by kthreadd's children, read once; a
 // zombie its exe link and stat; a program without its main thread its
@@ -143,6 +225,11 @@ func (c *countingProcs) read(name string, buf []byte) ([]byte, error) {
 func (c *countingProcs) readlink(name string) (string, error) {
 	c.calls[name]++
 	return c.procReader.readlink(name)
+}
+
+func (c *countingProcs) readAll(name string, buf []byte) ([]byte, error) {
+	c.calls[name]++
+	return c.procReader.readAll(name, buf)
 }
 
 func (c *countingProcs) tasks(pid string) ([]string, error) {

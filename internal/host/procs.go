@@ -27,18 +27,21 @@ func (l liveProcesses) Processes(ctx context.Context) ([]Process, error) {
 // rawProcs reads a proc filesystem at dir with bare system calls.
 type rawProcs struct{ dir string }
 
-func (r rawProcs) pids() ([]string, error) { return readNames(r.dir) }
+func (r rawProcs) pids() ([]string, error) { return readNames(r.dir, -1) }
 
-func (r rawProcs) tasks(pid string) ([]string, error) { return readNames(r.dir + "/" + pid + "/task") }
+func (r rawProcs) tasks(pid string) ([]string, error) {
+	return readNames(r.dir+"/"+pid+"/task", maxTasks)
+}
 
-// readNames returns the names in the folder dir.
-func readNames(dir string) ([]string, error) {
+// readNames returns the names in the folder dir, at most n of them when
+// n > 0.
+func readNames(dir string, n int) ([]string, error) {
 	d, err := os.Open(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	names, err := d.Readdirnames(-1)
+	names, err := d.Readdirnames(n)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
@@ -50,22 +53,34 @@ func readNames(dir string) ([]string, error) {
 // them, and ps reads them so (procps's file2str stops at a short read).
 // The read after, which would only say the end, cost a system call per
 // file.
-func (r rawProcs) read(name string, buf []byte) ([]byte, error) {
+func (r rawProcs) read(name string, buf []byte) ([]byte, error) { return r.readFile(name, buf, false) }
+
+func (r rawProcs) readAll(name string, buf []byte) ([]byte, error) {
+	return r.readFile(name, buf, true)
+}
+
+// readFile reads name into buf[len(buf):cap(buf)]: once, or until its
+// end or until buf is full when whole.
+func (r rawProcs) readFile(name string, buf []byte, whole bool) ([]byte, error) {
 	fd, err := syscall.Open(r.dir+"/"+name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return buf, err
 	}
 	defer syscall.Close(fd)
-	for {
+	for len(buf) < cap(buf) {
 		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
-		if err == syscall.EINTR {
+		switch {
+		case err == syscall.EINTR:
 			continue
-		}
-		if err != nil {
+		case err != nil:
 			return buf, err
 		}
-		return buf[:len(buf)+n], nil
+		buf = buf[:len(buf)+n]
+		if !whole || n == 0 {
+			break
+		}
 	}
+	return buf, nil
 }
 
 func (r rawProcs) readlink(name string) (string, error) {
