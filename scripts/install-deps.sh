@@ -17,8 +17,9 @@
 # writes the registry hive files the offline Windows tests read), and time
 # and procps (/usr/bin/time and ps, for `make bench-compare`), and sqlite3
 # (scripts/rpm-bench-root.sh grows an rpm database for the 20,000-package
-# comparison), and qemu-user (runs the arm64 test of internal/pretouch's
-# assembly).
+# comparison), qemu-user (runs the arm64 test of internal/pretouch's
+# assembly), and gcc (builds the C program of the live test of a process
+# whose main thread has exited).
 #
 # With --packaging it installs only what `make packages` needs to build
 # the release artifacts: wixl, msitools and osslsigncode (the MSI and its
